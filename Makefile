@@ -1,0 +1,43 @@
+# Two entry points: `make test` (lint, types, tests) and `make demo` (arrives with the demo issue).
+# Each creates the virtualenv, installs what it needs and starts the local services.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CODE := broker schemas adapters
+
+.PHONY: test lint types imports unit services bench clean
+
+test: lint types imports unit
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+services:
+	@deploy/local/ensure-services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(CODE) tests bench
+	$(BIN)/ruff format --check $(CODE) tests bench
+
+types: $(STAMP)
+	$(BIN)/mypy $(CODE)
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP) services
+	$(BIN)/pytest
+
+bench: $(STAMP) services
+	$(BIN)/python bench/envelope.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Caselink runtime: sealed envelopes, transport, gateway, tracker, and the `caselink` command."""

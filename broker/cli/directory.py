@@ -1,0 +1,60 @@
+"""`caselink directory`: build, verify and revoke in the root-signed agency directory."""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from broker.cli.guard import cli_errors
+from broker.envelope import build_directory, revoke_key
+from broker.keystore import load_root_key, load_trusted_directory, write_public
+from schemas.directory import Agency
+
+app = typer.Typer(no_args_is_help=True, help="The agency directory, signed by the root key.")
+
+RootKeyFile = Annotated[Path, typer.Option("--root", help="The federation root private key.")]
+
+
+@app.command("build")
+def build(
+    root: RootKeyFile,
+    out: Annotated[Path, typer.Option("--out", help="Where to write DIRECTORY.json.")],
+    entries: Annotated[list[Path], typer.Argument(metavar="ENTRY.pub.json...")],
+) -> None:
+    """Sign the given agency entries into a new directory."""
+    with cli_errors():
+        agencies = [Agency.model_validate_json(path.read_bytes()) for path in entries]
+        signed = build_directory(agencies, load_root_key(root), now=int(time.time()))
+        write_public(out, signed)
+        typer.echo(f"directory of {len(agencies)} agencies written to {out}", err=True)
+
+
+@app.command("verify")
+def verify(
+    root_pub: Annotated[Path, typer.Option("--root-pub", help="The root public key.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIRECTORY.json")],
+) -> None:
+    """Check the directory's root signature; print its agencies and key states."""
+    with cli_errors():
+        trusted = load_trusted_directory(directory, root_pub)
+        content = trusted.directory
+        typer.echo(f"directory serial {content.serial}: {len(content.agencies)} agencies, valid")
+        for agency in content.agencies:
+            for key in agency.keys:
+                typer.echo(f"  {agency.id:<24} {key.use.value:<3} {key.alg.value:<16} "
+                           f"{key.status.value:<8} {key.kid}")
+
+
+@app.command("revoke")
+def revoke(
+    root: RootKeyFile,
+    kid: Annotated[str, typer.Option("--kid", help="Key id to revoke.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIRECTORY.json")],
+) -> None:
+    """Re-sign DIRECTORY.json in place with key KID revoked."""
+    with cli_errors():
+        root_key = load_root_key(root)
+        signed = revoke_key(directory.read_bytes(), kid, root_key, now=int(time.time()))
+        write_public(directory, signed)
+        typer.echo(f"key {kid} revoked; directory re-signed", err=True)

@@ -1,0 +1,45 @@
+"""`caselink keys`: create the federation root key and agency keys."""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from broker.cli.guard import cli_errors
+from broker.envelope import AgencyKeys, RootKey
+from broker.keystore import write_private, write_public
+from schemas.kinds import AgencyKind
+
+app = typer.Typer(no_args_is_help=True, help="Create key pairs (private files are mode 0600).")
+
+OutDir = Annotated[Path, typer.Option("--out", help="Folder to write the key files into.")]
+
+
+@app.command("root")
+def root(out: OutDir) -> None:
+    """Write OUT/root.key (0600) and OUT/root.pub.json: the federation's trust anchor."""
+    with cli_errors():
+        out.mkdir(parents=True, exist_ok=True)
+        key = RootKey.generate(now=int(time.time()))
+        write_private(out / "root.key", key.to_bytes())
+        write_public(out / "root.pub.json", key.public().to_bytes())
+        typer.echo(f"root key {key.public().kid} written to {out}", err=True)
+
+
+@app.command("agency")
+def agency(
+    agency_id: Annotated[str, typer.Argument(metavar="ID", help="Agency slug, e.g. oscc-north.")],
+    kind: Annotated[AgencyKind, typer.Option(help="What kind of agency this is.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    out: OutDir,
+    region: Annotated[str, typer.Option(help="Region shown to coordinators.")] = "unspecified",
+) -> None:
+    """Write OUT/ID.key (0600) and OUT/ID.pub.json, the agency's public directory entry."""
+    with cli_errors():
+        agency_keys = AgencyKeys.generate(agency_id, now=int(time.time()))
+        entry = agency_keys.public_entry(kind=kind, name=name, region=region)
+        out.mkdir(parents=True, exist_ok=True)
+        write_private(out / f"{agency_id}.key", agency_keys.to_bytes())
+        write_public(out / f"{agency_id}.pub.json", entry.model_dump_json(indent=2).encode())
+        typer.echo(f"agency {agency_id} keys written to {out}", err=True)

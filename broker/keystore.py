@@ -1,0 +1,63 @@
+"""Key and directory files on disk.
+
+Private keys are created 0600 and exclusively, and refused when others can read them. The
+directory is always verified against the root public key as it is loaded.
+"""
+
+import os
+import stat
+from pathlib import Path
+
+from broker.envelope import AgencyKeys, RootKey, RootPublicKey, TrustedDirectory, verify_directory
+from broker.errors import CaselinkError
+
+
+class KeyFilePermissionError(CaselinkError):
+    """A private key file is readable by group or others, or would overwrite an existing file."""
+
+    reason = "key_file_permissions"
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Create `path` with mode 0600; refuse to overwrite an existing key."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise KeyFilePermissionError(f"{path} exists; refusing to overwrite a key") from exc
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+
+
+def read_private(path: Path) -> bytes:
+    """Read a private key file, refusing one that group or others may read (like ssh does)."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFilePermissionError(f"{path} has mode {stat.S_IMODE(mode):o}; it must be 0600")
+    return path.read_bytes()
+
+
+def write_public(path: Path, content: bytes) -> None:
+    """Write a public file (directory entry, root public key) atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+
+
+def load_agency_keys(path: Path) -> AgencyKeys:
+    """An agency's private keys; raises KeyFilePermissionError or KeyFileError."""
+    return AgencyKeys.from_bytes(read_private(path))
+
+
+def load_root_key(path: Path) -> RootKey:
+    """The federation root private key; raises KeyFilePermissionError or KeyFileError."""
+    return RootKey.from_bytes(read_private(path))
+
+
+def load_root_public(path: Path) -> RootPublicKey:
+    """The federation root public key that every reader of the directory trusts."""
+    return RootPublicKey.from_bytes(path.read_bytes())
+
+
+def load_trusted_directory(directory: Path, root_public: Path) -> TrustedDirectory:
+    """Read and verify the signed directory; raises DirectoryError when it is refused."""
+    return verify_directory(directory.read_bytes(), load_root_public(root_public))

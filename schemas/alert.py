@@ -1,0 +1,67 @@
+"""The alert body: the tracker tells an agency or coordinator that a thread needs attention.
+
+Alerts go to coordinators, who never read case content: an alert holds ids, categories and
+times only, never a name, narrative or free text.
+"""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from schemas.common import AlertId, Wire
+from schemas.header import UnixSeconds
+from schemas.ids import AgencyId, MessageId, ThreadId
+from schemas.kinds import MessageKind
+
+
+class AlertLevel(StrEnum):
+    REMINDER = "reminder"  # a deadline is near or just passed
+    ESCALATION = "escalation"  # a deadline passed and the reminder went unanswered
+    REFUSED = "refused"  # the tracker refused an envelope (bad signature, unknown key...)
+    DECLINED = "declined"  # a recipient declined something that must not be dropped
+
+
+class AlertReason(StrEnum):
+    DELIVERY_OVERDUE = "delivery_overdue"  # no automatic `received` by the deadline
+    RESPONSE_OVERDUE = "response_overdue"  # no accept/decline by respond_by
+    COMPLETION_OVERDUE = "completion_overdue"  # accepted but not completed in time
+    DECLINED_REFERRAL = "declined_referral"
+    DECLINED_TRANSFER = "declined_transfer"  # the case is in limbo until someone takes it
+    DECLINED_EMERGENCY = "declined_emergency"  # an emergency referral was declined
+    REFUSED_ENVELOPE = "refused_envelope"
+    DEAD_LETTERED = "dead_lettered"
+
+
+OVERDUE_REASONS = frozenset(
+    {AlertReason.DELIVERY_OVERDUE, AlertReason.RESPONSE_OVERDUE, AlertReason.COMPLETION_OVERDUE}
+)
+
+
+class Alert(Wire):
+    """One alert about a thread or message, addressed to `agency`.
+
+    Times are Unix seconds like the header. Overdue reasons carry `deadline` and
+    `overdue_seconds`.
+    """
+
+    alert_id: AlertId
+    level: AlertLevel
+    reason: AlertReason
+    agency: AgencyId
+    thread_id: ThreadId | None = None
+    message_id: MessageId | None = None
+    kind: MessageKind | None = None
+    sender: AgencyId | None = None
+    recipient: AgencyId | None = None
+    raised_at: UnixSeconds
+    deadline: UnixSeconds | None = None
+    overdue_seconds: Annotated[int, Field(ge=0, lt=2**40)] | None = None
+
+    @model_validator(mode="after")
+    def _overdue_has_times(self) -> "Alert":
+        if self.reason in OVERDUE_REASONS and (
+            self.deadline is None or self.overdue_seconds is None
+        ):
+            raise ValueError("an overdue alert carries deadline and overdue_seconds")
+        return self

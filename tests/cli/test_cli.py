@@ -1,0 +1,208 @@
+"""The `caselink` verbs run as a subprocess: outputs, refusals and exit codes."""
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+AGENCIES = {
+    "oscc-north": ("health", "North Hospital OSCC"),
+    "social-east": ("social_services", "East Municipality Social Services"),
+    "police-west": ("police", "West Police Child Unit"),
+}
+
+
+def caselink(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "broker.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def ok(*args: str | Path) -> str:
+    result = caselink(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Root key, three agencies and a signed directory, made with the CLI itself."""
+    home = tmp_path_factory.mktemp("federation")
+    ok("keys", "root", "--out", home)
+    for agency_id, (kind, name) in AGENCIES.items():
+        ok("keys", "agency", agency_id, "--kind", kind, "--name", name, "--out", home)
+    entries = [home / f"{a}.pub.json" for a in AGENCIES]
+    ok("directory", "build", "--root", home / "root.key", "--out", home / "dir.json", *entries)
+    return home
+
+
+def seal_args(home: Path, sender: str, to: str, body: Path, kind: str = "referral") -> list[str]:
+    return [
+        "seal",
+        "--directory", str(home / "dir.json"),
+        "--root-pub", str(home / "root.pub.json"),
+        "--key", str(home / f"{sender}.key"),
+        "--to", to,
+        "--kind", kind,
+        str(body),
+    ]  # fmt: skip
+
+
+def open_args(home: Path, recipient: str, envelope: Path, directory: str = "dir.json") -> list[str]:
+    return [
+        "open",
+        "--directory", str(home / directory),
+        "--root-pub", str(home / "root.pub.json"),
+        "--key", str(home / f"{recipient}.key"),
+        str(envelope),
+    ]  # fmt: skip
+
+
+def refused(result: subprocess.CompletedProcess[str], reason: str) -> None:
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert reason in lines[0]
+
+
+@pytest.fixture(scope="module")
+def referral(federation: Path) -> Path:
+    body = federation / "referral.json"
+    body.write_text(ok("schemas", "example", "referral"))
+    return body
+
+
+@pytest.fixture(scope="module")
+def envelope(federation: Path, referral: Path) -> Path:
+    path = federation / "referral.env"
+    path.write_text(ok(*seal_args(federation, "oscc-north", "social-east", referral)))
+    return path
+
+
+def test_private_keys_are_0600_and_public_entries_are_directory_entries(federation: Path) -> None:
+    for agency_id in AGENCIES:
+        assert stat.S_IMODE((federation / f"{agency_id}.key").stat().st_mode) == 0o600
+        entry = json.loads((federation / f"{agency_id}.pub.json").read_text())
+        assert entry["id"] == agency_id
+        assert {k["use"] for k in entry["keys"]} == {"sig", "enc"}
+    assert stat.S_IMODE((federation / "root.key").stat().st_mode) == 0o600
+
+
+def test_keys_are_never_overwritten(federation: Path) -> None:
+    result = caselink("keys", "root", "--out", federation)
+    assert result.returncode == 2
+    assert "refusing to overwrite" in result.stderr
+
+
+def test_directory_verify_lists_every_agency(federation: Path) -> None:
+    out = ok("directory", "verify", "--root-pub", federation / "root.pub.json", federation / "dir.json")
+    assert "valid" in out.splitlines()[0]
+    for agency_id in AGENCIES:
+        assert agency_id in out
+
+
+def test_seal_then_open_gives_back_the_body(federation: Path, referral: Path, envelope: Path) -> None:
+    opened = ok(*open_args(federation, "social-east", envelope))
+    assert json.loads(opened) == json.loads(referral.read_text())
+
+
+def test_every_example_kind_round_trips(federation: Path) -> None:
+    for kind in ("transfer", "consent", "acknowledgement"):
+        body = federation / f"{kind}.json"
+        body.write_text(ok("schemas", "example", kind))
+        sealed = federation / f"{kind}.env"
+        sealed.write_text(ok(*seal_args(federation, "social-east", "police-west", body, kind)))
+        opened = ok(*open_args(federation, "police-west", sealed))
+        assert json.loads(opened) == json.loads(body.read_text())
+
+
+def test_wrong_recipient_is_refused_without_body_content(
+    federation: Path, referral: Path, envelope: Path
+) -> None:
+    result = caselink(*open_args(federation, "police-west", envelope))
+    refused(result, "not_for_recipient")
+    narrative = json.loads(referral.read_text())["narrative"]
+    assert narrative[:20] not in result.stderr
+    assert result.stdout == ""
+
+
+def test_tampered_envelope_is_refused(federation: Path, envelope: Path) -> None:
+    raw = bytearray(envelope.read_bytes())
+    middle = raw.index(b'"ciphertext":"') + 40
+    raw[middle] = ord("A") if raw[middle] != ord("A") else ord("B")
+    tampered = federation / "tampered.env"
+    tampered.write_bytes(bytes(raw))
+    refused(caselink(*open_args(federation, "social-east", tampered)), "bad_signature")
+
+
+def test_truncated_envelope_is_refused(federation: Path, envelope: Path) -> None:
+    truncated = federation / "truncated.env"
+    truncated.write_bytes(envelope.read_bytes()[:-7])
+    refused(caselink(*open_args(federation, "social-east", truncated)), "malformed")
+
+
+def test_revoked_sender_key_is_refused(federation: Path, envelope: Path) -> None:
+    revoked = federation / "revoked-dir.json"
+    revoked.write_bytes((federation / "dir.json").read_bytes())
+    entry = json.loads((federation / "oscc-north.pub.json").read_text())
+    sig_kid = next(k["kid"] for k in entry["keys"] if k["use"] == "sig")
+    ok("directory", "revoke", "--root", federation / "root.key", "--kid", sig_kid, revoked)
+    verified = ok("directory", "verify", "--root-pub", federation / "root.pub.json", revoked)
+    assert "revoked" in verified
+    result = caselink(*open_args(federation, "social-east", envelope, "revoked-dir.json"))
+    refused(result, "key_revoked")
+
+
+def test_directory_signed_by_another_root_is_refused(federation: Path, tmp_path: Path) -> None:
+    ok("keys", "root", "--out", tmp_path)
+    result = caselink(
+        "directory", "verify", "--root-pub", tmp_path / "root.pub.json", federation / "dir.json"
+    )
+    assert result.returncode == 3, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_tampered_directory_is_refused(federation: Path, tmp_path: Path) -> None:
+    content = (federation / "dir.json").read_text().replace("West Police", "East Police")
+    forged = tmp_path / "forged.json"
+    forged.write_text(content)
+    result = caselink("directory", "verify", "--root-pub", federation / "root.pub.json", forged)
+    assert result.returncode == 3, result.stderr
+
+
+def test_invalid_body_is_a_usage_error_naming_fields_only(federation: Path, tmp_path: Path) -> None:
+    body = tmp_path / "bad.json"
+    body.write_text(json.dumps({"narrative": "SECRET-MARKER", "unexpected": 1}))
+    result = caselink(*seal_args(federation, "oscc-north", "social-east", body))
+    assert result.returncode == 2
+    assert "SECRET-MARKER" not in result.stderr
+    assert "unexpected" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["keys", "agency", "x-agency", "--name", "No Kind", "--out", "/tmp"],
+        ["schemas", "example", "letter"],
+        ["seal", "--to", "social-east"],
+        ["no-such-verb"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert caselink(*args).returncode == 2
+
+
+def test_schemas_export_writes_one_file_per_model(tmp_path: Path) -> None:
+    ok("schemas", "export", tmp_path)
+    names = {p.stem for p in tmp_path.glob("*.json")}
+    assert {"referral", "transfer", "consent", "acknowledgement", "alert"} <= names
+    checked_in = Path(__file__).parents[2] / "schemas" / "json"
+    for path in tmp_path.glob("*.json"):
+        assert path.read_text() == (checked_in / path.name).read_text(), path.name
