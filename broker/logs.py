@@ -55,7 +55,7 @@ _configured = False
 def refuse_body_fields(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Drop every field outside ALLOWED_FIELDS and any model or bytes value; name what was dropped."""
+    """Drop fields outside ALLOWED_FIELDS and any model or bytes value; name what was dropped."""
     refused = [
         key
         for key, value in event_dict.items()

@@ -2,7 +2,7 @@
 
 import typer
 
-from broker.cli import directory, envelope, keys, schemas
+from broker.cli import directory, dlq, envelope, gateway, keys, schemas, topology
 
 app = typer.Typer(
     name="caselink",
@@ -14,5 +14,8 @@ app = typer.Typer(
 app.add_typer(keys.app, name="keys")
 app.add_typer(directory.app, name="directory")
 app.add_typer(schemas.app, name="schemas")
+app.add_typer(topology.app, name="topology")
 app.command("seal")(envelope.seal_command)
 app.command("open")(envelope.open_command)
+app.command("gateway")(gateway.gateway_command)
+app.add_typer(dlq.app, name="dlq")

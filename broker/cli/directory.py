@@ -42,8 +42,10 @@ def verify(
         typer.echo(f"directory serial {content.serial}: {len(content.agencies)} agencies, valid")
         for agency in content.agencies:
             for key in agency.keys:
-                typer.echo(f"  {agency.id:<24} {key.use.value:<3} {key.alg.value:<16} "
-                           f"{key.status.value:<8} {key.kid}")
+                typer.echo(
+                    f"  {agency.id:<24} {key.use.value:<3} {key.alg.value:<16} "
+                    f"{key.status.value:<8} {key.kid}"
+                )
 
 
 @app.command("revoke")

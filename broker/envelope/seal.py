@@ -1,0 +1,158 @@
+"""Seal: sign and encrypt one body for one recipient agency.
+
+One envelope per recipient: each is encrypted to that recipient's key alone, so a copy
+sent to the police cannot be opened by the school, and the header names one recipient
+that the tracker can hold to a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, ValidationError
+
+from broker.envelope.binding import commitment, hpke_info, signed_input
+from broker.envelope.codec import encode_envelope, error_locations, header_bytes
+from broker.envelope.errors import (
+    BodySchemaError,
+    EnvelopeError,
+    KeyExpired,
+    KeyRevoked,
+    MalformedEnvelope,
+    OutsideValidityWindow,
+    UnknownKey,
+    UnknownRecipient,
+    UnknownSender,
+)
+from broker.envelope.keys import AgencyKeys
+from broker.envelope.suites import DEFAULT_TTL_S, MAX_BODY_BYTES, MAX_TTL_S, SALT_LEN, SUITES, pad
+from broker.envelope.trusted import TrustedDirectory, key_valid_at
+from schemas.bodies import header_in_reply_to, header_status, header_urgency
+from schemas.header import EnvelopeHeader
+from schemas.ids import new_message_id
+from schemas.kinds import KeyStatus, KeyUse, MessageKind, Suite, Urgency
+
+
+def seal(
+    body: BaseModel,
+    *,
+    kind: MessageKind,
+    sender: AgencyKeys,
+    recipient: str,
+    directory: TrustedDirectory,
+    now: int,
+    thread_id: str,
+    message_id: str | None = None,
+    respond_by: int | None = None,
+    suite: Suite = Suite.MLKEM768_X25519,
+    ttl_s: int = DEFAULT_TTL_S,
+) -> bytes:
+    """Seal `body` (the model of `kind`) from `sender` to `recipient`; returns the envelope.
+
+    The header's urgency, status and in_reply_to are taken from the body. Raises
+    BodySchemaError (body is not the model of `kind`), UnknownSender, UnknownKey,
+    KeyRevoked, KeyExpired (our signing key per the directory), UnknownRecipient,
+    EnvelopeTooLarge, OutsideValidityWindow (ttl_s), MalformedEnvelope (header fields).
+    """
+    try:
+        status = header_status(kind, body)
+        urgency = header_urgency(kind, body)
+        in_reply_to = header_in_reply_to(kind, body)
+    except (TypeError, KeyError):
+        raise BodySchemaError(f"body is not a {kind.value} body") from None
+    return seal_json(
+        body.model_dump_json().encode("utf-8"),
+        kind=kind,
+        sender=sender,
+        recipient=recipient,
+        directory=directory,
+        now=now,
+        thread_id=thread_id,
+        message_id=message_id,
+        respond_by=respond_by,
+        suite=suite,
+        ttl_s=ttl_s,
+        urgency=urgency,
+        status=status,
+        in_reply_to=in_reply_to,
+    )
+
+
+def _check_sender(sender: AgencyKeys, directory: TrustedDirectory, now: int) -> None:
+    if directory.agency(sender.agency_id) is None:
+        raise UnknownSender("sender agency is not in the directory")
+    entry = directory.key(sender.signing.kid)
+    if entry is None or entry.agency_id != sender.agency_id or entry.key.use is not KeyUse.SIG:
+        raise UnknownKey("our signing key is not in the directory under our agency")
+    if entry.key.status is KeyStatus.REVOKED:
+        raise KeyRevoked("our signing key is revoked")
+    if not key_valid_at(entry.key, now):
+        raise KeyExpired("our signing key is not valid now")
+
+
+def seal_json(
+    body_json: bytes,
+    *,
+    kind: MessageKind,
+    sender: AgencyKeys,
+    recipient: str,
+    directory: TrustedDirectory,
+    now: int,
+    thread_id: str,
+    message_id: str | None = None,
+    respond_by: int | None = None,
+    suite: Suite = Suite.MLKEM768_X25519,
+    ttl_s: int = DEFAULT_TTL_S,
+    urgency: Urgency | None = None,
+    status: str | None = None,
+    in_reply_to: str | None = None,
+) -> bytes:
+    """Lower level than seal: seals body JSON bytes as given, WITHOUT validating them.
+
+    For test vectors and tests of the recipient's checks; applications call seal().
+    Raises the same errors as seal() except BodySchemaError.
+    """
+    message_id = message_id or new_message_id()
+    try:
+        if len(body_json) > MAX_BODY_BYTES:
+            pad(body_json)  # raises EnvelopeTooLarge with the usual wording
+        if not 0 < ttl_s <= MAX_TTL_S:
+            raise OutsideValidityWindow(f"ttl_s must be in (0, {MAX_TTL_S}]")
+        _check_sender(sender, directory, now)
+        spec = SUITES[suite]
+        if directory.agency(recipient) is None:
+            raise UnknownRecipient("recipient agency is not in the directory")
+        target = directory.active_enc_key(recipient, spec.alg, now)
+        if target is None or target.enc_public is None:
+            raise UnknownRecipient(f"recipient has no active {suite.value} key")
+        salt = os.urandom(SALT_LEN)
+        try:
+            header = EnvelopeHeader(
+                suite=suite,
+                message_id=message_id,
+                thread_id=thread_id,
+                kind=kind,
+                sender=sender.agency_id,
+                recipient=recipient,
+                sender_kid=sender.signing.kid,
+                recipient_kid=target.key.kid,
+                issued_at=now,
+                expires_at=now + ttl_s,
+                urgency=urgency,
+                respond_by=respond_by,
+                in_reply_to=in_reply_to,
+                status=status,  # type: ignore[arg-type]  # checked by the model's Literal
+                commitment=commitment(salt, body_json),
+            )
+        except ValidationError as exc:
+            locations = error_locations(exc, EnvelopeHeader)
+            raise MalformedEnvelope(f"header invalid at {locations}") from exc
+        header_json = header_bytes(header)
+        ciphertext = spec.hpke.encrypt(
+            pad(salt + body_json), target.enc_public, info=hpke_info(header_json)
+        )
+        signature = sender.signing.private.sign(signed_input(header_json, ciphertext))
+    except EnvelopeError as err:
+        err.attach(message_id=message_id, sender=sender.agency_id, recipient=recipient)
+        raise
+    return encode_envelope(header_json, ciphertext, signature)

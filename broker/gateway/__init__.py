@@ -1,0 +1,1 @@
+"""An agency's runtime: outbox, inbox, automatic acknowledgements, local HTTP API."""

@@ -1,0 +1,216 @@
+"""The inbox side: a FastStream subscriber on this agency's queue, and the batcher behind it.
+
+The subscriber only hands deliveries over; the batcher opens them, stores a whole batch in
+one transaction, and only then acks. Ack / reject / requeue is decided in `_settle` alone:
+- stored or already stored (redelivery, replay): ack;
+- refused envelope: forwarded to the dead-letter exchange with its reason, alerted, then ack;
+- anything unexpected: reject with requeue, so the quorum queue's delivery limit turns a
+  poison message into a dead letter instead of a blocked queue.
+"""
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.message import RabbitMessage as IncomingMessage
+
+from broker.gateway.incoming import Refusal, decide
+from broker.gateway.outgoing import Sealer
+from broker.gateway.ports import GatewayStore
+from broker.gateway.records import Received
+from broker.gateway.relay import OutboxRelay
+from broker.logs import get_logger
+from broker.transport.errors import DeliveryError
+from broker.transport.names import (
+    ALERTS_EXCHANGE,
+    DEAD_LETTER_EXCHANGE,
+    ORIGINAL_ROUTING_KEY_HEADER,
+    REFUSAL_DETAIL_HEADER,
+    REFUSAL_HEADER,
+    Topology,
+    alert_routing_key,
+)
+from broker.transport.publisher import ConfirmedPublisher
+from schemas.alert import Alert, AlertLevel, AlertReason
+from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
+
+log = get_logger(__name__)
+
+MAX_BATCH = 256
+
+
+class InboxConsumer:
+    """Consumes `topology.agency_queue(agency)`; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        *,
+        amqp_url: str,
+        sealer: Sealer,
+        topology: Topology,
+        store: GatewayStore,
+        publisher: ConfirmedPublisher,
+        relay: OutboxRelay,
+        prefetch: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sealer = sealer
+        self._topology = topology
+        self._store = store
+        self._publisher = publisher
+        self._relay = relay
+        self._clock = clock
+        self._agency = sealer.keys.agency_id
+        self._pending: asyncio.Queue[IncomingMessage] = asyncio.Queue()
+        # FastStream logs every message at INFO by default: too costly on this path.
+        self.broker = RabbitBroker(
+            amqp_url,
+            default_channel=Channel(prefetch_count=prefetch, on_return_raises=True),
+            log_level=logging.DEBUG,
+            graceful_timeout=5.0,
+        )
+        self._subscriber = self.broker.subscriber(
+            # declare=False: the queue exists (topology apply) and agencies cannot declare.
+            RabbitQueue(topology.agency_queue(self._agency), declare=False),
+            ack_policy=AckPolicy.MANUAL,
+            no_reply=True,
+        )
+        self._subscriber(self._hand_over)
+
+    async def _hand_over(self, message: RabbitMessage) -> None:
+        await self._pending.put(message)
+
+    def alive(self) -> bool:
+        """True when the subscriber holds a consumer on an open channel of an open connection."""
+        # FastStream exposes no liveness check, and robust reconnection can bring back the
+        # connection without the consumer (faststream#2758, aio-pika#563): look underneath.
+        queue = self._subscriber._queue_obj
+        if queue is None or self._subscriber._consumer_tag is None:
+            return False
+        try:
+            return not queue.channel.is_closed
+        except Exception:  # aio-pika raises when asked for the channel of a closed queue
+            return False
+
+    async def restart(self) -> None:
+        """Drop the connection and subscribe again; raises when the broker is unreachable."""
+        await self.broker.stop()
+        await self.broker.start()
+
+    async def run_batches(self) -> None:
+        """Process deliveries forever, a batch at a time; cancel the task to stop."""
+        while True:
+            batch = [await self._pending.get()]
+            while len(batch) < MAX_BATCH and not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            await self.process(batch)
+
+    async def process(self, batch: list[IncomingMessage]) -> None:
+        """Decide, store in one transaction, then settle every delivery of `batch`."""
+        now = self._clock()
+        received: list[tuple[IncomingMessage, Received]] = []
+        for message in batch:
+            try:
+                decision = decide(
+                    message.body,
+                    published_by=message.raw_message.user_id,
+                    sealer=self._sealer,
+                    topology=self._topology,
+                    now=now,
+                )
+            except Exception as error:  # a bug or a poison message: let the limit decide
+                await self._requeue(message, type(error).__name__)
+                continue
+            if isinstance(decision, Refusal):
+                await self._refuse(message, decision, now)
+            else:
+                received.append((message, decision))
+        if received:
+            await self._store_and_ack(received)
+
+    async def _store_and_ack(self, received: list[tuple[IncomingMessage, Received]]) -> None:
+        try:
+            fresh = await self._store.store_received([r for _, r in received])
+        except Exception:
+            # One bad entry must not sink the valid ones beside it: retry them one by one.
+            for message, item in received:
+                try:
+                    fresh_one = await self._store.store_received([item])
+                except Exception as error:
+                    await self._requeue(message, type(error).__name__)
+                else:
+                    await self._ack(message, item, fresh_one[0])
+        else:
+            for (message, item), is_new in zip(received, fresh, strict=True):
+                await self._ack(message, item, is_new)
+        self._relay.wake()
+
+    async def _ack(self, message: IncomingMessage, item: Received, is_new: bool) -> None:
+        if not is_new:
+            log.info("duplicate ignored", message_id=item.message.message_id,
+                     sender=item.message.sender)  # fmt: skip
+        await _settle(message.raw_message.ack())
+
+    async def _requeue(self, message: IncomingMessage, reason: str) -> None:
+        log.error("delivery failed; requeued", message_id=message.message_id, reason=reason)
+        # reject+requeue (not nack): counted towards x-delivery-limit on every RabbitMQ version.
+        await _settle(message.raw_message.reject(requeue=True))
+
+    async def _refuse(self, message: IncomingMessage, refusal: Refusal, now: float) -> None:
+        raw = message.raw_message
+        log.warning("envelope refused", reason=refusal.reason, message_id=refusal.message_id,
+                    sender=refusal.sender)  # fmt: skip
+        headers: dict[str, Any] = {
+            REFUSAL_HEADER: refusal.reason,
+            REFUSAL_DETAIL_HEADER: refusal.detail,
+            ORIGINAL_ROUTING_KEY_HEADER: raw.routing_key or "",
+        }
+        try:
+            await self._publisher.publish(
+                DEAD_LETTER_EXCHANGE, raw.routing_key or "", message.body,
+                message_id=raw.message_id or str(uuid.uuid4()), headers=headers,
+            )  # fmt: skip
+            alert = refusal_alert(refusal, self._agency, now)
+            await self._publisher.publish(
+                ALERTS_EXCHANGE, alert_routing_key(alert.level.value, self._agency),
+                alert.model_dump_json(exclude_none=True).encode(),
+                message_id=alert.alert_id, content_type="application/json",
+            )  # fmt: skip
+        except DeliveryError as error:
+            await self._requeue(message, error.reason)
+            return
+        await _settle(raw.ack())
+
+
+def refusal_alert(refusal: Refusal, agency: str, now: float) -> Alert:
+    """The alert announcing a refused envelope; untrusted ids that do not parse are left out."""
+    message_id = refusal.message_id
+    sender = refusal.sender
+    return Alert(
+        alert_id=str(uuid.uuid4()),
+        level=AlertLevel.REFUSED,
+        reason=AlertReason.REFUSED_ENVELOPE,
+        agency=agency,
+        recipient=agency,
+        raised_at=int(now),
+        detail=refusal.reason,
+        message_id=message_id if message_id and re.match(UUID4_PATTERN, message_id) else None,
+        sender=sender if sender and re.match(AGENCY_ID_PATTERN, sender) else None,
+    )
+
+
+async def _settle(action: Any) -> None:
+    # The channel may have died since delivery; the broker then redelivers, and the inbox's
+    # message-id check makes that harmless.
+    try:
+        await action
+    except Exception as error:
+        log.warning("could not settle a delivery; it will be redelivered",
+                    reason=type(error).__name__)  # fmt: skip

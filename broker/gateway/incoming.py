@@ -1,0 +1,82 @@
+"""Decide what one delivery means: a message to store (with its automatic ack) or a refusal.
+
+Pure apart from the clock value passed in: no broker, no store. The consumer applies the
+decision (store, then ack; or forward to the dead-letter queue, alert, then ack).
+"""
+
+from dataclasses import dataclass
+
+from broker.envelope import EnvelopeError, open_envelope
+from broker.errors import CaselinkError
+from broker.gateway.outgoing import Sealer
+from broker.gateway.records import InboxMessage, InboxState, Received
+from broker.transport.names import Topology
+from schemas.acknowledgement import Acknowledgement
+from schemas.kinds import AckStatus, MessageKind
+
+# Kinds a caseworker answers; their inbox entries start NEW and move through lifecycle.
+ANSWERABLE = frozenset({MessageKind.REFERRAL, MessageKind.TRANSFER})
+
+
+class SenderMismatch(CaselinkError):
+    """The AMQP user that published the message is not the header's signed sender."""
+
+    reason = "sender_mismatch"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A delivery that must not be stored: its reason slug and one-line, id-only detail."""
+
+    reason: str
+    detail: str
+    message_id: str | None
+    sender: str | None
+
+
+def decide(
+    raw: bytes,
+    *,
+    published_by: str | None,
+    sealer: Sealer,
+    topology: Topology,
+    now: float,
+) -> Received | Refusal:
+    """Open `raw` for this agency; a valid message comes back with its `received` ack.
+
+    `published_by` is the AMQP user_id RabbitMQ validated; it must be the header's sender
+    (a replay of someone else's envelope by a third agency is refused).
+    """
+    try:
+        opened = open_envelope(raw, keys=sealer.keys, directory=sealer.directory, now=int(now))
+        header = opened.header
+        if published_by is not None and published_by != topology.agency_user(header.sender):
+            raise SenderMismatch(f"message {header.message_id} published by another agency")
+    except EnvelopeError as error:
+        return Refusal(error.reason, str(error), error.message_id, error.sender)
+    except SenderMismatch as error:
+        return Refusal(error.reason, str(error), header.message_id, header.sender)
+
+    message = InboxMessage(
+        message_id=header.message_id,
+        thread_id=header.thread_id,
+        kind=header.kind.value,
+        sender=header.sender,
+        body_json=opened.body.model_dump_json(),
+        header_json=header.model_dump_json(exclude_none=True),
+        received_at=now,
+        in_reply_to=header.in_reply_to,
+        status=header.status,
+        urgency=header.urgency.value if header.urgency else None,
+        state=InboxState.NEW if header.kind in ANSWERABLE else InboxState.INFORMATIONAL,
+    )
+    if header.kind is MessageKind.ACKNOWLEDGEMENT:
+        return Received(message=message, ack=None)
+    ack = sealer.outbox_entry(
+        Acknowledgement(status=AckStatus.RECEIVED, answers=header.message_id),
+        kind=MessageKind.ACKNOWLEDGEMENT,
+        recipient=header.sender,
+        thread_id=header.thread_id,
+        now=now,
+    )
+    return Received(message=message, ack=ack)

@@ -1,0 +1,38 @@
+"""Composition root of `caselink gateway`: load settings and keys, serve until stopped."""
+
+import uvicorn
+
+from broker.gateway.api import create_api
+from broker.gateway.config import GatewaySettings
+from broker.gateway.service import Gateway
+from broker.keystore import load_agency_keys, load_trusted_directory
+from broker.logs import configure_logging
+from broker.store.gateway_store import SqlGatewayStore
+from broker.transport.names import Topology
+
+
+def build_gateway(settings: GatewaySettings) -> Gateway:
+    """Everything the gateway needs, verified (directory) and loaded (keys); no connections."""
+    keys = load_agency_keys(settings.key_file)
+    if keys.agency_id != settings.agency_id:
+        raise ValueError(f"key file belongs to {keys.agency_id}, not {settings.agency_id}")
+    return Gateway(
+        keys=keys,
+        directory=load_trusted_directory(settings.directory, settings.root_pub),
+        store=SqlGatewayStore(settings.store_url),
+        amqp_url=settings.amqp_url,
+        topology=Topology(vhost=settings.vhost, user_prefix=settings.user_prefix),
+        prefetch=settings.prefetch,
+        publish_window=settings.publish_window,
+        watchdog_interval_s=settings.watchdog_interval_s,
+    )
+
+
+def serve(settings: GatewaySettings) -> None:
+    """Run the gateway and its HTTP API until SIGINT/SIGTERM."""
+    configure_logging()
+    app = create_api(build_gateway(settings), settings.api_token())
+    uvicorn.run(
+        app, host=settings.api_host, port=settings.api_port, log_level="warning",
+        access_log=False,
+    )  # fmt: skip

@@ -1,0 +1,149 @@
+"""GatewayStore held in memory: same contract as the SQL store, nothing survives a restart.
+
+Each method runs without awaiting, so under asyncio every call is atomic on its own.
+"""
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from broker.gateway.answers import Reply, sent_status
+from broker.gateway.lifecycle import check_move, check_response, sources_of
+from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from schemas.kinds import AckStatus, MessageKind
+
+
+class MemoryGatewayStore:
+    """Outbox and inbox of one agency in dicts; for handler tests and throwaway runs."""
+
+    def __init__(self) -> None:
+        self._outbox: dict[str, OutboxMessage] = {}
+        self._inbox: dict[str, InboxMessage] = {}
+
+    async def create(self) -> None:
+        """Nothing to create."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def enqueue(self, message: OutboxMessage) -> None:
+        """Keep an outgoing envelope; an id already stored is left as it is (retry-safe)."""
+        self._outbox.setdefault(message.message_id, message)
+
+    async def due(self, now: float, limit: int) -> list[OutboxMessage]:
+        """Unsent envelopes whose next attempt is due, oldest first."""
+        pending = [
+            message
+            for message in self._outbox.values()
+            if message.sent_at is None and message.next_attempt_at <= now
+        ]
+        pending.sort(key=lambda message: (message.created_at, message.message_id))
+        return pending[:limit]
+
+    async def mark_sent(self, message_ids: Sequence[str], at: float) -> None:
+        """Record the broker's confirm; the first confirm time is kept, unknown ids ignored."""
+        for message_id in message_ids:
+            message = self._outbox.get(message_id)
+            if message is not None and message.sent_at is None:
+                self._outbox[message_id] = replace(message, sent_at=at)
+
+    async def reschedule(self, message_id: str, attempts: int, next_attempt_at: float) -> None:
+        """Record a failed publish attempt; raises KeyError for an unknown id."""
+        message = self._outbox[message_id]
+        self._outbox[message_id] = replace(
+            message, attempts=attempts, next_attempt_at=next_attempt_at
+        )
+
+    async def store_received(self, batch: Sequence[Received]) -> list[bool]:
+        """Store each new message with its ack; True where newly stored."""
+        stored: list[bool] = []
+        new: list[InboxMessage] = []
+        for item in batch:
+            message_id = item.message.message_id
+            if message_id in self._inbox:
+                stored.append(False)
+                continue
+            self._inbox[message_id] = item.message
+            if item.ack is not None:
+                self._outbox.setdefault(item.ack.message_id, item.ack)
+            new.append(item.message)
+            stored.append(True)
+        self._apply_withdrawals(new)
+        return stored
+
+    def _apply_withdrawals(self, new: Sequence[InboxMessage]) -> None:
+        # Look both ways: a withdrawal may be stored before the message it withdraws.
+        targets = {message.message_id for message in new}
+        targets |= {message.in_reply_to for message in new if message.in_reply_to}
+        withdrawable = sources_of(InboxState.WITHDRAWN)
+        for ack in self._inbox.values():
+            if not (_is_withdrawal(ack) and ack.in_reply_to in targets):
+                continue
+            target = self._inbox.get(ack.in_reply_to or "")
+            if target and target.sender == ack.sender and target.state in withdrawable:
+                self._inbox[target.message_id] = replace(target, state=InboxState.WITHDRAWN)
+
+    async def respond(
+        self, message_id: str, state: InboxState, answer: OutboxMessage
+    ) -> InboxMessage:
+        """Move a received message to `state` and enqueue `answer`, atomically.
+
+        Raises KeyError (no such message), TransitionNotAllowed or AnswerMismatch.
+        """
+        check_response(message_id, state, answer)
+        current = self._inbox[message_id]
+        check_move(current.state, state)
+        moved = replace(current, state=state)
+        self._inbox[message_id] = moved
+        self._outbox.setdefault(answer.message_id, answer)
+        return moved
+
+    async def inbox(
+        self,
+        *,
+        kind: str | None = None,
+        state: InboxState | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[InboxMessage]:
+        """Received messages, newest first."""
+        found = [
+            message
+            for message in self._inbox.values()
+            if (kind is None or message.kind == kind) and (state is None or message.state == state)
+        ]
+        found.sort(key=lambda message: (message.received_at, message.message_id), reverse=True)
+        return found[offset : offset + limit]
+
+    async def inbox_message(self, message_id: str) -> InboxMessage | None:
+        """One received message."""
+        return self._inbox.get(message_id)
+
+    async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
+        """Sent messages (not acknowledgements) with what became of them, newest first."""
+        mine = [m for m in self._outbox.values() if m.kind != MessageKind.ACKNOWLEDGEMENT]
+        mine.sort(key=lambda message: (message.created_at, message.message_id), reverse=True)
+        return [self._status(message) for message in mine[offset : offset + limit]]
+
+    async def sent_message(self, message_id: str) -> SentStatus | None:
+        """What became of one sent message (None for unknown ids and acknowledgements)."""
+        message = self._outbox.get(message_id)
+        if message is None or message.kind == MessageKind.ACKNOWLEDGEMENT:
+            return None
+        return self._status(message)
+
+    def _status(self, message: OutboxMessage) -> SentStatus:
+        replies = [
+            Reply(reply.message_id, reply.sender, reply.status, reply.received_at)
+            for reply in self._inbox.values()
+            if reply.kind == MessageKind.ACKNOWLEDGEMENT and reply.in_reply_to == message.message_id
+        ]
+        return sent_status(message, replies)
+
+    async def counts(self) -> dict[str, int]:
+        """Operational counts: outbox_pending, inbox_total."""
+        pending = sum(1 for message in self._outbox.values() if message.sent_at is None)
+        return {"outbox_pending": pending, "inbox_total": len(self._inbox)}
+
+
+def _is_withdrawal(message: InboxMessage) -> bool:
+    return message.kind == MessageKind.ACKNOWLEDGEMENT and message.status == AckStatus.WITHDRAWN

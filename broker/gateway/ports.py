@@ -1,0 +1,68 @@
+"""The gateway's storage port. One contract; SQLite/PostgreSQL and in-memory implement it."""
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+
+
+class GatewayStore(Protocol):
+    """Outbox and inbox of one agency.
+
+    Durability rules: `enqueue` returns only once the envelope is committed; `store_received`
+    writes each inbox entry and its acknowledgement's outbox entry in ONE transaction, and
+    reports which message ids were already present (redeliveries, replays) without storing
+    them again.
+    """
+
+    async def create(self) -> None:
+        """Create or migrate the schema; idempotent."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def enqueue(self, message: OutboxMessage) -> None:
+        """Store an outgoing envelope durably before it is published."""
+
+    async def due(self, now: float, limit: int) -> list[OutboxMessage]:
+        """Unsent envelopes whose next attempt is due, oldest first."""
+
+    async def mark_sent(self, message_ids: Sequence[str], at: float) -> None:
+        """Record the broker's confirm for these envelopes."""
+
+    async def reschedule(self, message_id: str, attempts: int, next_attempt_at: float) -> None:
+        """Record a failed publish attempt and when to try again."""
+
+    async def store_received(self, batch: Sequence[Received]) -> list[bool]:
+        """Store each message with its ack in one transaction; True where newly stored."""
+
+    async def respond(
+        self, message_id: str, state: InboxState, answer: OutboxMessage
+    ) -> InboxMessage:
+        """Move a received referral/transfer to `state` and enqueue `answer`, atomically.
+
+        Raises KeyError when there is no such message and ValueError when the move is not
+        allowed from its current state.
+        """
+
+    async def inbox(
+        self,
+        *,
+        kind: str | None = None,
+        state: InboxState | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[InboxMessage]:
+        """Received messages, newest first."""
+
+    async def inbox_message(self, message_id: str) -> InboxMessage | None:
+        """One received message."""
+
+    async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
+        """Sent messages (not acknowledgements) with what became of them, newest first."""
+
+    async def sent_message(self, message_id: str) -> SentStatus | None:
+        """What became of one sent message."""
+
+    async def counts(self) -> dict[str, int]:
+        """Operational counts: outbox_pending, inbox_total (ids and numbers only)."""

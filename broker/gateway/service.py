@@ -1,0 +1,149 @@
+"""One agency's gateway: wires store, sealer, relay, consumer and watchdog together.
+
+Nothing connects at construction; `start()` does, and the gateway keeps accepting work into
+its outbox while RabbitMQ is down.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from broker.envelope import AgencyKeys, TrustedDirectory
+from broker.gateway.consumer import InboxConsumer
+from broker.gateway.lifecycle import ack_status_to_state
+from broker.gateway.outgoing import Sealer
+from broker.gateway.ports import GatewayStore
+from broker.gateway.records import InboxMessage, OutboxMessage
+from broker.gateway.relay import OutboxRelay
+from broker.logs import get_logger
+from broker.transport.names import Topology
+from broker.transport.publisher import ConfirmedPublisher
+from schemas.acknowledgement import Acknowledgement
+from schemas.ids import new_thread_id
+from schemas.kinds import MessageKind
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What /healthz reports: is the consumer subscribed, is the outbox draining."""
+
+    consumer_alive: bool
+    outbox_pending: int
+    last_publish_error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.consumer_alive
+
+
+class Gateway:
+    """The runtime of one agency; `submit` and `respond` are what its HTTP API calls."""
+
+    def __init__(
+        self,
+        *,
+        keys: AgencyKeys,
+        directory: TrustedDirectory,
+        store: GatewayStore,
+        amqp_url: str,
+        topology: Topology,
+        prefetch: int = 256,
+        publish_window: int = 256,
+        watchdog_interval_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.agency_id = keys.agency_id
+        self.store = store
+        self.sealer = Sealer(keys=keys, directory=directory)
+        self._clock = clock
+        self._watchdog_interval_s = watchdog_interval_s
+        self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.agency_user(self.agency_id))
+        self.relay = OutboxRelay(store, self._publisher, window=publish_window, clock=clock)
+        self.consumer = InboxConsumer(
+            amqp_url=amqp_url, sealer=self.sealer, topology=topology, store=store,
+            publisher=self._publisher, relay=self.relay, prefetch=prefetch, clock=clock,
+        )  # fmt: skip
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Migrate the store, then run relay, batcher and watchdog in the background."""
+        await self.store.create()
+        self._tasks = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.consumer.run_batches(), name="inbox-batches"),
+            asyncio.create_task(self._watch_consumer(), name="consumer-watchdog"),
+        ]
+        log.info("gateway started", agency=self.agency_id)
+
+    async def stop(self) -> None:
+        """Stop consuming first, then the background tasks, then close connections."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self.consumer.broker.stop()
+        await self._publisher.close()
+        await self.store.close()
+        log.info("gateway stopped", agency=self.agency_id)
+
+    async def _watch_consumer(self) -> None:
+        while True:
+            if not self.consumer.alive():
+                try:
+                    await self.consumer.restart()
+                    log.info("consumer subscribed", agency=self.agency_id)
+                except Exception as error:
+                    log.warning("consumer not subscribed; will retry", reason=type(error).__name__)
+            await asyncio.sleep(self._watchdog_interval_s)
+
+    async def submit(
+        self,
+        body: BaseModel,
+        *,
+        kind: MessageKind,
+        recipient: str,
+        thread_id: str | None = None,
+        respond_by: int | None = None,
+    ) -> OutboxMessage:
+        """Seal and store durably in the outbox; returns once committed (the 202 point)."""
+        entry = self.sealer.outbox_entry(
+            body, kind=kind, recipient=recipient, thread_id=thread_id or new_thread_id(),
+            now=self._clock(), respond_by=respond_by,
+        )  # fmt: skip
+        await self.store.enqueue(entry)
+        self.relay.wake()
+        return entry
+
+    async def respond(self, message_id: str, answer: Acknowledgement) -> InboxMessage:
+        """Answer a received referral or transfer: move its state and send the answer.
+
+        Raises KeyError (no such message) and lifecycle errors (move not allowed).
+        """
+        received = await self.store.inbox_message(message_id)
+        if received is None:
+            raise KeyError(message_id)
+        entry = self.sealer.outbox_entry(
+            answer, kind=MessageKind.ACKNOWLEDGEMENT, recipient=received.sender,
+            thread_id=received.thread_id, now=self._clock(),
+        )  # fmt: skip
+        moved = await self.store.respond(message_id, ack_status_to_state(answer.status), entry)
+        self.relay.wake()
+        return moved
+
+    async def health(self) -> Health:
+        """Consumer liveness and outbox backlog."""
+        counts = await self.store.counts()
+        return Health(
+            consumer_alive=self.consumer.alive(),
+            outbox_pending=counts.get("outbox_pending", 0),
+            last_publish_error=self.relay.last_error,
+        )

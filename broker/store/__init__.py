@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 (async) stores: SQLite by default, PostgreSQL by URL."""

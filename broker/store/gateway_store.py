@@ -1,0 +1,272 @@
+"""GatewayStore on SQLAlchemy 2 async Core: SQLite by default, PostgreSQL by URL."""
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import RowMapping, bindparam, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.gateway.answers import Reply, sent_status
+from broker.gateway.lifecycle import TransitionNotAllowed, check_move, check_response, sources_of
+from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from broker.store import migrate
+from broker.store.engine import chunks, insert_new, make_engine
+from broker.store.errors import translate
+from broker.store.gateway_tables import inbox, outbox
+from schemas.kinds import AckStatus, MessageKind
+
+ACK = MessageKind.ACKNOWLEDGEMENT.value
+_WITHDRAWABLE = sorted(state.value for state in sources_of(InboxState.WITHDRAWN))
+
+
+class SqlGatewayStore:
+    """Outbox and inbox of one agency in SQLite (`sqlite+aiosqlite:///path`) or PostgreSQL.
+
+    Raises UnsupportedDatabase for any other URL, and StoreError (StoreUnavailable when worth
+    retrying) when the database fails; nothing of the failed call is then committed.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._engine = make_engine(url)
+        self._dialect = self._engine.dialect.name
+
+    @asynccontextmanager
+    async def _transaction(self, operation: str) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.begin() as connection:
+                yield connection
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(operation, exc) from exc
+
+    async def create(self) -> None:
+        """Create or migrate the schema to the newest revision; idempotent."""
+        async with self._transaction("create") as connection:
+            await connection.run_sync(migrate.upgrade, "gateway")
+
+    async def close(self) -> None:
+        """Release connections."""
+        await self._engine.dispose()
+
+    async def enqueue(self, message: OutboxMessage) -> None:
+        """Commit an outgoing envelope; an id already stored is left as it is (retry-safe)."""
+        async with self._transaction("enqueue") as connection:
+            await connection.execute(insert_new(self._dialect, outbox), [_outbox_row(message)])
+
+    async def due(self, now: float, limit: int) -> list[OutboxMessage]:
+        """Unsent envelopes whose next attempt is due, oldest first."""
+        query = (
+            select(outbox)
+            .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.created_at, outbox.c.message_id)
+            .limit(limit)
+        )
+        async with self._transaction("due") as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_outbox_record(row) for row in rows]
+
+    async def mark_sent(self, message_ids: Sequence[str], at: float) -> None:
+        """Record the broker's confirm; the first confirm time is kept, unknown ids ignored."""
+        async with self._transaction("mark_sent") as connection:
+            for chunk in chunks(sorted(set(message_ids))):
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.message_id.in_(chunk), outbox.c.sent_at.is_(None))
+                    .values(sent_at=at)
+                )
+
+    async def reschedule(self, message_id: str, attempts: int, next_attempt_at: float) -> None:
+        """Record a failed publish attempt; raises KeyError for an unknown id."""
+        statement = (
+            update(outbox)
+            .where(outbox.c.message_id == message_id)
+            .values(attempts=attempts, next_attempt_at=next_attempt_at)
+        )
+        async with self._transaction("reschedule") as connection:
+            if (await connection.execute(statement)).rowcount == 0:
+                raise KeyError(message_id)
+
+    async def store_received(self, batch: Sequence[Received]) -> list[bool]:
+        """Store each new message with its ack in ONE transaction; True where newly stored.
+
+        A withdrawal (acknowledgement `withdrawn`) from a message's own sender moves that
+        message to WITHDRAWN in the same transaction, whichever of the two arrives first.
+        """
+        first: dict[str, int] = {}
+        for index, item in enumerate(batch):
+            first.setdefault(item.message.message_id, index)
+        unique = [batch[index] for index in first.values()]
+        if not unique:
+            return []
+        async with self._transaction("store_received") as connection:
+            inserted = await connection.execute(
+                insert_new(self._dialect, inbox).returning(inbox.c.message_id),
+                [_inbox_row(item.message) for item in unique],
+            )
+            new_ids = set(inserted.scalars().all())
+            new = [item for item in unique if item.message.message_id in new_ids]
+            acks = [_outbox_row(item.ack) for item in unique if item.ack is not None]
+            if acks:
+                await connection.execute(insert_new(self._dialect, outbox), acks)
+            await _apply_withdrawals(connection, [item.message for item in new])
+        return [
+            first[item.message.message_id] == index and item.message.message_id in new_ids
+            for index, item in enumerate(batch)
+        ]
+
+    async def respond(
+        self, message_id: str, state: InboxState, answer: OutboxMessage
+    ) -> InboxMessage:
+        """Move a received message to `state` and enqueue `answer`, atomically.
+
+        Raises KeyError (no such message), TransitionNotAllowed or AnswerMismatch. Of two
+        concurrent calls at most one wins: the UPDATE only matches the states it may leave.
+        """
+        check_response(message_id, state, answer)
+        sources = sorted(source.value for source in sources_of(state))
+        move = (
+            update(inbox)
+            .where(inbox.c.message_id == message_id, inbox.c.state.in_(sources))
+            .values(state=state.value)
+            .returning(*inbox.c)
+        )
+        async with self._transaction("respond") as connection:
+            moved = (await connection.execute(move)).mappings().one_or_none()
+            if moved is None:
+                current = await connection.scalar(
+                    select(inbox.c.state).where(inbox.c.message_id == message_id)
+                )
+                if current is None:
+                    raise KeyError(message_id)
+                check_move(InboxState(current), state)
+                # Allowed now but not when we tried: a concurrent call moved it in between.
+                raise TransitionNotAllowed(InboxState(current), state, "it moved meanwhile")
+            await connection.execute(insert_new(self._dialect, outbox), [_outbox_row(answer)])
+        return _inbox_record(moved)
+
+    async def inbox(
+        self,
+        *,
+        kind: str | None = None,
+        state: InboxState | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[InboxMessage]:
+        """Received messages, newest first."""
+        query = select(inbox)
+        if kind is not None:
+            query = query.where(inbox.c.kind == kind)
+        if state is not None:
+            query = query.where(inbox.c.state == state.value)
+        query = query.order_by(inbox.c.received_at.desc(), inbox.c.message_id.desc())
+        async with self._transaction("inbox") as connection:
+            rows = (await connection.execute(query.limit(limit).offset(offset))).mappings()
+            return [_inbox_record(row) for row in rows.all()]
+
+    async def inbox_message(self, message_id: str) -> InboxMessage | None:
+        """One received message."""
+        query = select(inbox).where(inbox.c.message_id == message_id)
+        async with self._transaction("inbox_message") as connection:
+            row = (await connection.execute(query)).mappings().one_or_none()
+        return None if row is None else _inbox_record(row)
+
+    async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
+        """Sent messages (not acknowledgements) with what became of them, newest first."""
+        query = (
+            select(outbox)
+            .where(outbox.c.kind != ACK)
+            .order_by(outbox.c.created_at.desc(), outbox.c.message_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self._transaction("sent") as connection:
+            rows = (await connection.execute(query)).mappings().all()
+            messages = [_outbox_record(row) for row in rows]
+            return await _with_replies(connection, messages)
+
+    async def sent_message(self, message_id: str) -> SentStatus | None:
+        """What became of one sent message (None for unknown ids and acknowledgements)."""
+        query = select(outbox).where(outbox.c.message_id == message_id, outbox.c.kind != ACK)
+        async with self._transaction("sent_message") as connection:
+            row = (await connection.execute(query)).mappings().one_or_none()
+            if row is None:
+                return None
+            return (await _with_replies(connection, [_outbox_record(row)]))[0]
+
+    async def counts(self) -> dict[str, int]:
+        """Operational counts: outbox_pending, inbox_total."""
+        pending = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        total = select(func.count()).select_from(inbox)
+        query = select(pending.scalar_subquery(), total.scalar_subquery())
+        async with self._transaction("counts") as connection:
+            outbox_pending, inbox_total = (await connection.execute(query)).one()
+        return {"outbox_pending": int(outbox_pending), "inbox_total": int(inbox_total)}
+
+
+async def _apply_withdrawals(connection: AsyncConnection, new: Sequence[InboxMessage]) -> None:
+    # Look both ways: a redelivery can put a withdrawal before the message it withdraws.
+    targets = {message.message_id for message in new}
+    targets |= {message.in_reply_to for message in new if message.in_reply_to}
+    found: list[dict[str, Any]] = []
+    for chunk in chunks(sorted(targets)):
+        withdrawals = select(inbox.c.in_reply_to, inbox.c.sender).where(
+            inbox.c.kind == ACK,
+            inbox.c.status == AckStatus.WITHDRAWN.value,
+            inbox.c.in_reply_to.in_(chunk),
+        )
+        rows = (await connection.execute(withdrawals)).all()
+        found += [{"target": target, "by": sender} for target, sender in rows]
+    if not found:
+        return
+    # Only the message's own sender may withdraw it; later states are left as they are.
+    await connection.execute(
+        update(inbox)
+        .where(
+            inbox.c.message_id == bindparam("target"),
+            inbox.c.sender == bindparam("by"),
+            # Not IN (...): an expanding parameter cannot take part in executemany.
+            or_(*(inbox.c.state == state for state in _WITHDRAWABLE)),
+        )
+        .values(state=InboxState.WITHDRAWN.value),
+        found,
+    )
+
+
+async def _with_replies(
+    connection: AsyncConnection, messages: Sequence[OutboxMessage]
+) -> list[SentStatus]:
+    replies: dict[str, list[Reply]] = defaultdict(list)
+    ids = [message.message_id for message in messages]
+    for chunk in chunks(ids):
+        query = select(
+            inbox.c.in_reply_to,
+            inbox.c.message_id,
+            inbox.c.sender,
+            inbox.c.status,
+            inbox.c.received_at,
+        ).where(inbox.c.kind == ACK, inbox.c.in_reply_to.in_(chunk))
+        for answers, *reply in (await connection.execute(query)).all():
+            replies[answers].append(Reply(*reply))
+    return [sent_status(message, replies[message.message_id]) for message in messages]
+
+
+def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
+    return {column.name: getattr(message, column.name) for column in outbox.columns}
+
+
+def _inbox_row(message: InboxMessage) -> dict[str, Any]:
+    row = {column.name: getattr(message, column.name) for column in inbox.columns}
+    row["state"] = InboxState(message.state).value
+    return row
+
+
+def _outbox_record(row: RowMapping) -> OutboxMessage:
+    return OutboxMessage(**{column.name: row[column.name] for column in outbox.columns})
+
+
+def _inbox_record(row: RowMapping) -> InboxMessage:
+    values = {column.name: row[column.name] for column in inbox.columns}
+    values["state"] = InboxState(values["state"])
+    return InboxMessage(**values)

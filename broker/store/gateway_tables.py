@@ -1,0 +1,57 @@
+"""The gateway's tables (SQLAlchemy Core). Migrations create them; this is what code queries.
+
+Keep in step with `migrations/gateway/`: a test compares the migrated schema to this one.
+Times are float Unix seconds. Columns hold ids and categories only, except
+`inbox.body_json`, the decrypted body, and `outbox.envelope`, the sealed bytes.
+"""
+
+import sqlalchemy as sa
+
+ID = 64  # message and thread ids are 36-character UUIDs; room for other id formats
+AGENCY = 64  # agency slugs are at most 32 characters
+WORD = 32  # kinds, statuses, states, urgencies
+
+metadata = sa.MetaData()
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("message_id", sa.String(ID), primary_key=True),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("kind", sa.String(WORD), nullable=False),
+    sa.Column("recipient", sa.String(AGENCY), nullable=False),
+    sa.Column("routing_key", sa.String(255), nullable=False),
+    sa.Column("envelope", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("in_reply_to", sa.String(ID), nullable=True),
+    sa.Column("status", sa.String(WORD), nullable=True),
+    sa.Column("urgency", sa.String(WORD), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Double(), nullable=False, server_default="0"),
+    sa.Column("sent_at", sa.Double(), nullable=True),
+    # `due` filters on sent_at IS NULL and next_attempt_at <= now.
+    sa.Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+    # `sent` pages through non-acknowledgements, newest first.
+    sa.Index("ix_outbox_kind_created", "kind", "created_at"),
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("message_id", sa.String(ID), primary_key=True),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("kind", sa.String(WORD), nullable=False),
+    sa.Column("sender", sa.String(AGENCY), nullable=False),
+    sa.Column("body_json", sa.Text(), nullable=False),
+    sa.Column("header_json", sa.Text(), nullable=False),
+    sa.Column("received_at", sa.Double(), nullable=False),
+    sa.Column("in_reply_to", sa.String(ID), nullable=True),
+    sa.Column("status", sa.String(WORD), nullable=True),
+    sa.Column("urgency", sa.String(WORD), nullable=True),
+    sa.Column("state", sa.String(WORD), nullable=False),
+    # Answers to our sent messages, and withdrawals of received ones, are found by this.
+    sa.Index("ix_inbox_in_reply_to", "in_reply_to"),
+    # `inbox` pages newest first, optionally by state.
+    sa.Index("ix_inbox_received_at", "received_at"),
+    sa.Index("ix_inbox_state_received_at", "state", "received_at"),
+)

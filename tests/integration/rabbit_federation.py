@@ -1,0 +1,110 @@
+"""A throw-away federation on the local RabbitMQ: its own vhost, users and signed directory."""
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from broker.envelope import AgencyKeys, RootKey, build_directory, verify_directory
+from broker.transport.apply import apply_definitions, delete_topology
+from broker.transport.definitions import Definitions, build_definitions
+from broker.transport.names import Topology
+from broker.transport.passwords import load_or_create_passwords
+from schemas.directory import Directory
+from schemas.kinds import AgencyKind
+
+AGENCIES = {
+    "oscc-north": (AgencyKind.HEALTH, "North Hospital OSCC"),
+    "social-east": (AgencyKind.SOCIAL_SERVICES, "East Municipality Social Services"),
+    "police-west": (AgencyKind.POLICE, "West Police Child Unit"),
+}
+HOST = "127.0.0.1"
+# Every wait on the broker is bounded by this; generous because CI machines are slow.
+TIMEOUT_S = 20.0
+
+
+def make_directory(agency_ids: Iterable[str]) -> Directory:
+    """A directory signed by a fresh root key and verified, as a gateway would load it."""
+    now = int(time.time())
+    root = RootKey.generate(now=now)
+    agencies = []
+    for agency_id in agency_ids:
+        kind, name = AGENCIES.get(agency_id, (AgencyKind.SOCIAL_SERVICES, f"Test {agency_id}"))
+        keys = AgencyKeys.generate(agency_id, now=now)
+        agencies.append(keys.public_entry(kind=kind, name=name, region="test"))
+    signed = build_directory(agencies, root, now=now)
+    return verify_directory(signed, root.public()).directory
+
+
+def unique_topology() -> Topology:
+    """A vhost and user prefix no other test run uses."""
+    run = uuid.uuid4().hex[:10]
+    return Topology(vhost=f"caselink-test-{run}", user_prefix=f"test-{run}-")
+
+
+def _url(user: str, password: str, vhost: str) -> str:
+    return (
+        f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{HOST}/{quote(vhost, safe='')}"
+    )
+
+
+@dataclass(frozen=True)
+class Federation:
+    """An applied topology and the credentials to use it."""
+
+    topology: Topology
+    directory: Directory
+    secrets: Path
+    passwords: dict[str, str]
+    definitions: Definitions
+
+    def user(self, agency_id: str) -> str:
+        return self.topology.agency_user(agency_id)
+
+    def url(self, agency_id: str) -> str:
+        user = self.user(agency_id)
+        return _url(user, self.passwords[user], self.topology.vhost)
+
+    def tracker_url(self) -> str:
+        user = self.topology.tracker_user()
+        return _url(user, self.passwords[user], self.topology.vhost)
+
+    def admin_url(self) -> str:
+        """The guest administrator: for set-up and inspection only, never under test."""
+        return _url("guest", "guest", self.topology.vhost)
+
+    def agency_ids(self) -> list[str]:
+        return [agency.id for agency in self.directory.agencies]
+
+
+def definitions_for(
+    topology: Topology, directory: Directory, secrets: Path
+) -> tuple[dict[str, str], Definitions]:
+    """Passwords from (or added to) `secrets`, and the definitions built from them."""
+    users = [topology.agency_user(a.id) for a in directory.agencies] + [topology.tracker_user()]
+    passwords = load_or_create_passwords(secrets, users)
+    return passwords, build_definitions(directory, passwords, topology)
+
+
+@contextmanager
+def applied_federation(secrets: Path, agency_ids: Iterable[str] = AGENCIES) -> Iterator[Federation]:
+    """Apply a fresh federation; delete its vhost and users afterwards, whatever happened."""
+    topology = unique_topology()
+    directory = make_directory(agency_ids)
+    passwords, definitions = definitions_for(topology, directory, secrets)
+    try:
+        apply_definitions(definitions)
+        # guest inspects and sets up in the test vhost; this grant dies with the vhost.
+        subprocess.run(
+            ["rabbitmqctl", "set_permissions", "-p", topology.vhost, "guest", ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT_S,
+        )
+        yield Federation(topology, directory, secrets, passwords, definitions)
+    finally:
+        delete_topology(topology, [agency.id for agency in directory.agencies])

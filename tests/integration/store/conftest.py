@@ -1,0 +1,114 @@
+"""Store back ends for the contract tests: memory, SQLite file, PostgreSQL (throwaway database).
+
+PostgreSQL: one fresh database `caselink_test_<random>` per test run, created through an
+admin connection to `postgres` and dropped at the end; each test drops its tables after it.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from broker.gateway.memory_store import MemoryGatewayStore
+from broker.gateway.ports import GatewayStore
+from broker.store.gateway_store import SqlGatewayStore
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def _run(coroutine: Awaitable[Any]) -> Any:
+    # A thread of its own: the session fixture must not touch pytest-asyncio's event loops.
+    async def main() -> Any:
+        return await coroutine
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+async def _admin(sql: str, database: str = "postgres") -> None:
+    connection = await asyncpg.connect(**PG, database=database)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh database for this run: its URL; dropped (forcibly) when the run ends."""
+    name = f"caselink_test_{uuid.uuid4().hex[:12]}"
+    _run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+    finally:
+        _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Backend:
+    """Opens stores on one database; `reopen` simulates a process restart on the same data."""
+
+    name: str
+    durable: bool
+    _open: Callable[[], GatewayStore]
+    url: str | None = None
+    opened: list[GatewayStore] = field(default_factory=list)
+
+    async def open(self) -> GatewayStore:
+        store = self._open()
+        self.opened.append(store)
+        await store.create()
+        return store
+
+
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if name == "memory":
+        memory = MemoryGatewayStore()
+        return Backend(name, durable=False, _open=lambda: memory)
+    if name == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    return Backend(name, durable=True, _open=lambda: SqlGatewayStore(url), url=url)
+
+
+async def _cleanup(backend: Backend) -> None:
+    for store in backend.opened:
+        await store.close()
+    if backend.name == "postgres" and backend.url:
+        database = backend.url.rsplit("/", 1)[1]
+        await _admin(
+            "DROP TABLE IF EXISTS outbox, inbox, caselink_gateway_version", database=database
+        )
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Every implementation of GatewayStore."""
+    opened = _backend(request.param, request, tmp_path)
+    yield opened
+    await _cleanup(opened)
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+async def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """The durable implementations only."""
+    opened = _backend(request.param, request, tmp_path)
+    yield opened
+    await _cleanup(opened)
+
+
+@pytest.fixture
+async def store(backend: Backend) -> GatewayStore:
+    """A created, empty store of each implementation."""
+    return await backend.open()

@@ -1,0 +1,149 @@
+"""What only the SQL store promises: durability, restarts, migrations, atomic failures, errors."""
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from broker.gateway.records import InboxState, Received
+from broker.store import migrate
+from broker.store.engine import BUSY_TIMEOUT_MS, make_engine
+from broker.store.errors import StoreError, StoreUnavailable, UnsupportedDatabase
+from broker.store.gateway_store import SqlGatewayStore
+from broker.store.gateway_tables import metadata
+from tests.gateway_records import answer, delivery, incoming, outgoing
+from tests.integration.store.conftest import Backend
+
+SECRET = "Synthetic secret narrative 7f3a"
+
+
+async def test_a_new_store_on_the_same_database_sees_everything(sql_backend: Backend) -> None:
+    first = await sql_backend.open()
+    message, item = outgoing(created_at=999.0), delivery()
+    await first.enqueue(message)
+    await first.store_received([item])
+    await first.respond(item.message.message_id, InboxState.ACCEPTED,
+                        accepted := answer(item.message, "accepted", created_at=1001.0))  # fmt: skip
+    await first.close()
+
+    again = await sql_backend.open()
+    assert await again.due(now=2000.0, limit=10) == [message, item.ack, accepted]
+    assert await again.inbox() == [replace(item.message, state=InboxState.ACCEPTED)]
+    assert await again.store_received([item]) == [False]
+    assert await again.counts() == {"outbox_pending": 3, "inbox_total": 1}
+
+
+async def test_enqueue_is_committed_when_it_returns(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.db"
+    store = SqlGatewayStore(f"sqlite+aiosqlite:///{path}")
+    await store.create()
+    message = outgoing()
+    await store.enqueue(message)
+    # Another connection, as another process would read it; the store stays open.
+    with sqlite3.connect(path) as other:
+        rows = other.execute("SELECT message_id, envelope FROM outbox").fetchall()
+    await store.close()
+    assert rows == [(message.message_id, message.envelope)]
+
+
+async def test_sqlite_runs_wal_with_full_sync(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.connect() as connection:
+            pragmas = [
+                (await connection.execute(text(f"PRAGMA {name}"))).scalar()
+                for name in ("journal_mode", "synchronous", "busy_timeout")
+            ]
+    finally:
+        await engine.dispose()
+    assert pragmas == ["wal", 2, BUSY_TIMEOUT_MS]  # synchronous 2 is FULL
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite://", "sqlite:///sync.db",
+     "mysql+nosuchdriver://u@h/db", "not a url"],
+)  # fmt: skip
+def test_unsupported_databases_are_refused(url: str) -> None:
+    with pytest.raises(UnsupportedDatabase):
+        SqlGatewayStore(url)
+
+
+async def test_create_is_idempotent_and_tracks_its_own_version(sql_backend: Backend) -> None:
+    store = await sql_backend.open()
+    await store.create()
+    await store.enqueue(message := outgoing())
+    await store.create()
+    assert await store.due(now=2000.0, limit=1) == [message]
+    assert sql_backend.url is not None
+    engine = make_engine(sql_backend.url)
+    try:
+        async with engine.connect() as connection:
+            revision = await connection.run_sync(migrate.current, "gateway")
+            differences = await connection.run_sync(_differences)
+    finally:
+        await engine.dispose()
+    assert revision == "gateway_0001"
+    assert differences == []
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"version_table": "caselink_gateway_version", "compare_type": True}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def test_a_failing_batch_stores_nothing_of_it(sql_backend: Backend) -> None:
+    store = await sql_backend.open()
+    good = delivery(incoming(body_json=SECRET))
+    broken = delivery()
+    broken = Received(message=broken.message, ack=replace(broken.ack, envelope=None))  # type: ignore[arg-type,type-var]
+    with pytest.raises(StoreError) as caught:
+        await store.store_received([good, broken])
+    assert await store.counts() == {"outbox_pending": 0, "inbox_total": 0}
+    # Messages and logs must not carry a decrypted body, even through the cause.
+    assert SECRET not in str(caught.value)
+    assert SECRET not in str(caught.value.__cause__)
+
+
+async def test_a_failing_answer_leaves_the_state_as_it_was(sql_backend: Backend) -> None:
+    store = await sql_backend.open()
+    message = incoming()
+    await store.store_received([delivery(message)])
+    broken = replace(answer(message, "accepted"), envelope=None)  # type: ignore[arg-type]
+    with pytest.raises(StoreError):
+        await store.respond(message.message_id, InboxState.ACCEPTED, broken)
+    assert await store.inbox_message(message.message_id) == message
+
+
+async def test_mark_sent_handles_more_ids_than_one_statement_takes(sql_backend: Backend) -> None:
+    store = await sql_backend.open()
+    messages = [outgoing(created_at=float(n)) for n in range(1200)]
+    for message in messages:
+        await store.enqueue(message)
+    await store.mark_sent([m.message_id for m in messages[:1100]], at=1.0)
+    assert await store.due(now=2000.0, limit=1000) == messages[1100:]
+
+
+async def test_a_store_without_tables_raises_a_store_error(tmp_path: Path) -> None:
+    store = SqlGatewayStore(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        with pytest.raises(StoreError, match="^due failed: OperationalError$"):
+            await store.due(now=0.0, limit=1)
+    finally:
+        await store.close()
+
+
+async def test_an_unreachable_database_is_worth_retrying() -> None:
+    store = SqlGatewayStore("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    try:
+        with pytest.raises(StoreUnavailable, match="^counts failed"):
+            await store.counts()
+    finally:
+        await store.close()

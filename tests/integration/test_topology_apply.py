@@ -1,0 +1,143 @@
+"""Re-applying the topology converges, or says what it cannot change, on the real broker.
+
+Each test gets a federation of its own (vhost and users), deleted afterwards.
+"""
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiormq.exceptions import ProbableAuthenticationError
+
+from broker.envelope import RootKey, build_directory
+from broker.transport.apply import apply_definitions, export_live
+from broker.transport.definitions import TopologyError, agency_permission
+from broker.transport.names import DELIVERY_LIMIT, MESSAGES_EXCHANGE
+from broker.transport.passwords import replace_private
+from tests.integration.amqp_helpers import connect
+from tests.integration.rabbit_federation import (
+    TIMEOUT_S,
+    Federation,
+    applied_federation,
+    definitions_for,
+    make_directory,
+    unique_topology,
+)
+
+pytestmark = pytest.mark.rabbitmq
+
+A, B = "oscc-north", "social-east"
+
+
+@pytest.fixture
+def fed(tmp_path: Path) -> Iterator[Federation]:
+    with applied_federation(tmp_path / "passwords.json", [A, B]) as federation:
+        yield federation
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=TIMEOUT_S)
+
+
+def live_permission(fed: Federation, user: str) -> dict[str, str]:
+    [entry] = [
+        p
+        for p in export_live()["permissions"]
+        if p["user"] == user and p["vhost"] == fed.topology.vhost
+    ]
+    return {field: entry[field] for field in ("configure", "write", "read")}
+
+
+def test_applying_twice_is_fine(fed: Federation) -> None:
+    apply_definitions(fed.definitions)
+    _, fresh = definitions_for(fed.topology, fed.directory, fed.secrets)
+    apply_definitions(fresh)  # new salts, same passwords: converges as well
+
+
+async def test_a_changed_password_follows_the_secrets_file(fed: Federation) -> None:
+    user = fed.user(A)
+    stored = json.loads(fed.secrets.read_bytes())
+    stored[user] = "a-new-password-for-this-test-only"
+    replace_private(fed.secrets, json.dumps(stored).encode())
+    old_url = fed.url(A)
+    passwords, definitions = definitions_for(fed.topology, fed.directory, fed.secrets)
+    apply_definitions(definitions)
+
+    with pytest.raises(ProbableAuthenticationError):
+        await connect(old_url)
+    changed = Federation(fed.topology, fed.directory, fed.secrets, passwords, definitions)
+    async with await connect(changed.url(A)):
+        pass
+
+
+def test_hand_edited_permissions_are_put_back(fed: Federation) -> None:
+    user = fed.user(A)
+    rabbitmqctl("set_permissions", "-p", fed.topology.vhost, user, ".*", ".*", ".*")
+    rabbitmqctl("set_topic_permissions", "-p", fed.topology.vhost, user, MESSAGES_EXCHANGE, ".*", ".*")  # fmt: skip
+    apply_definitions(fed.definitions)
+    expected = agency_permission(fed.topology, A)
+    assert live_permission(fed, user) == {
+        "configure": expected.configure,
+        "write": expected.write,
+        "read": expected.read,
+    }
+
+
+def test_changed_queue_arguments_are_reported_not_applied(fed: Federation) -> None:
+    changed = copy.deepcopy(fed.definitions)
+    queue = fed.topology.agency_queue(A)
+    [entry] = [q for q in changed["queues"] if q["name"] == queue]
+    entry["arguments"]["x-delivery-limit"] = DELIVERY_LIMIT + 1
+    with pytest.raises(TopologyError, match=f"queues {fed.topology.vhost}/{queue} has another arguments"):  # fmt: skip
+        apply_definitions(changed)
+
+
+def test_an_extra_binding_is_reported(fed: Federation) -> None:
+    # Someone with admin rights binds B's queue to every key: B would read all messages.
+    stray = {"source": MESSAGES_EXCHANGE, "vhost": fed.topology.vhost,
+             "destination": fed.topology.agency_queue(B), "destination_type": "queue",
+             "routing_key": "#", "arguments": {}}  # fmt: skip
+    apply_definitions({**fed.definitions, "bindings": [*fed.definitions["bindings"], stray]})
+    with pytest.raises(TopologyError, match="unexpected binding caselink.messages -> agency.social-east"):  # fmt: skip
+        apply_definitions(fed.definitions)
+
+
+def test_cli_apply_from_directory_then_from_exported_file(tmp_path: Path) -> None:
+    topology = unique_topology()
+    directory = make_directory([A, B])
+    root = RootKey.generate(now=directory.issued_at)
+    signed = build_directory(directory.agencies, root, now=directory.issued_at)
+    (tmp_path / "dir.json").write_bytes(signed)
+    (tmp_path / "root.pub.json").write_bytes(root.public().to_bytes())
+    common = ["--directory", str(tmp_path / "dir.json"), "--root-pub", str(tmp_path / "root.pub.json"),
+              "--secrets", str(tmp_path / "pw.json"), "--vhost", topology.vhost,
+              "--user-prefix", topology.user_prefix]  # fmt: skip
+    out = tmp_path / "definitions.json"
+    try:
+        applied = caselink("topology", "apply", *common)
+        assert applied.returncode == 0, applied.stderr
+        assert "node matches" in applied.stderr
+        exported = caselink("topology", "export", *common, "--out", str(out))
+        assert exported.returncode == 0, exported.stderr
+        again = caselink("topology", "apply", str(out))
+        assert again.returncode == 0, again.stderr
+        users = {u["name"] for u in export_live()["users"]}
+        assert {topology.agency_user(A), topology.agency_user(B), topology.tracker_user()} <= users
+    finally:
+        from broker.transport.apply import delete_topology
+
+        delete_topology(topology, [A, B])
+
+
+def caselink(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "broker.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -1,0 +1,40 @@
+"""What became of a sent message, summarised from the acknowledgements answering it."""
+
+from broker.gateway.answers import Reply, sent_status
+from tests.gateway_records import THEM, new_id, outgoing
+
+
+def reply(status: str | None, at: float, sender: str = THEM) -> Reply:
+    return Reply(message_id=new_id(), sender=sender, status=status, received_at=at)
+
+
+def test_no_replies_means_neither_delivered_nor_answered() -> None:
+    message = outgoing()
+    status = sent_status(message, [])
+    assert status.message is message
+    assert (status.delivered_at, status.answer, status.answered_at) == (None, None, None)
+
+
+def test_received_gives_delivered_at_and_the_latest_other_status_is_the_answer() -> None:
+    replies = [reply("completed", 30.0), reply("received", 10.0), reply("accepted", 20.0)]
+    status = sent_status(outgoing(), replies)
+    assert status.delivered_at == 10.0
+    assert (status.answer, status.answered_at) == ("completed", 30.0)
+
+
+def test_first_received_counts_when_it_came_twice() -> None:
+    status = sent_status(outgoing(), [reply("received", 12.0), reply("received", 11.0)])
+    assert status.delivered_at == 11.0
+    assert status.answer is None
+
+
+def test_answers_stored_at_the_same_instant_are_ordered_by_progress() -> None:
+    for replies in ([reply("accepted", 5.0), reply("completed", 5.0)],
+                    [reply("completed", 5.0), reply("accepted", 5.0)]):  # fmt: skip
+        assert sent_status(outgoing(), replies).answer == "completed"
+
+
+def test_replies_from_anyone_but_the_recipient_are_ignored() -> None:
+    replies = [reply("received", 1.0, sender="intruder"), reply("declined", 2.0, "intruder")]
+    status = sent_status(outgoing(), replies)
+    assert (status.delivered_at, status.answer) == (None, None)
