@@ -44,7 +44,9 @@ def incoming(**overrides: Any) -> InboxMessage:
     return InboxMessage(**(values | overrides))
 
 
-def their_ack(answered: OutboxMessage | InboxMessage, status: str, **overrides: Any) -> InboxMessage:
+def their_ack(
+    answered: OutboxMessage | InboxMessage, status: str, **overrides: Any
+) -> InboxMessage:
     """An acknowledgement in our inbox answering `answered`, from its other party by default."""
     sender = answered.recipient if isinstance(answered, OutboxMessage) else answered.sender
     values: dict[str, Any] = {
@@ -71,6 +73,12 @@ def answer(message: InboxMessage, status: str | None, **overrides: Any) -> Outbo
         "urgency": None,
     }
     return outgoing(**(values | overrides))
+
+
+def ack_of(item: Received) -> OutboxMessage:
+    """The `received` ack that came with a delivery (which must have one)."""
+    assert item.ack is not None
+    return item.ack
 
 
 def delivery(message: InboxMessage | None = None) -> Received:

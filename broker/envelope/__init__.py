@@ -4,7 +4,7 @@ Pure: bytes and keys in, bytes or a typed EnvelopeError out. No I/O, no logging,
 environment. The wire format is specified in docs/envelope.md.
 """
 
-from broker.envelope.codec import b64d, b64e, canonical_json, decode_envelope, header_bytes
+from broker.envelope.codec import decode_envelope, header_bytes
 from broker.envelope.directory import (
     DIRECTORY_LABEL,
     MAX_DIRECTORY_BYTES,
@@ -12,6 +12,7 @@ from broker.envelope.directory import (
     revoke_key,
     verify_directory,
 )
+from broker.envelope.encoding import b64d, b64e, canonical_json
 from broker.envelope.errors import (
     BadSignature,
     BodySchemaError,

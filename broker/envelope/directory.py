@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from broker.envelope.codec import (
+from broker.envelope.encoding import (
     JsonDuplicateKeyError,
     b64d,
     b64e,

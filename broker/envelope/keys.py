@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from broker.envelope.codec import b64d, b64e, canonical_json, error_locations, loads_strict
+from broker.envelope.encoding import b64d, b64e, canonical_json, error_locations, loads_strict
 from broker.envelope.errors import KeyFileError
 from broker.envelope.suites import SUITE_BY_ALG, SUITES
 from schemas.directory import Agency, PublicKey

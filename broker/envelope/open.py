@@ -13,13 +13,8 @@ from cryptography.exceptions import InvalidSignature, InvalidTag
 from pydantic import BaseModel, ValidationError
 
 from broker.envelope.binding import commitment, hpke_info, signed_input
-from broker.envelope.codec import (
-    DecodedEnvelope,
-    JsonDuplicateKeyError,
-    decode_envelope,
-    error_locations,
-    loads_strict,
-)
+from broker.envelope.codec import DecodedEnvelope, decode_envelope
+from broker.envelope.encoding import JsonDuplicateKeyError, error_locations, loads_strict
 from broker.envelope.errors import (
     BadSignature,
     BodySchemaError,

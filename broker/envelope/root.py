@@ -13,7 +13,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker.envelope.codec import b64d, b64e, canonical_json
+from broker.envelope.encoding import b64d, b64e, canonical_json
 from broker.envelope.errors import KeyFileError
 from broker.envelope.keys import kid_of, load_ed25519_public, parse_key_document
 from schemas.header import UnixSeconds

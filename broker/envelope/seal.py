@@ -12,7 +12,8 @@ import os
 from pydantic import BaseModel, ValidationError
 
 from broker.envelope.binding import commitment, hpke_info, signed_input
-from broker.envelope.codec import encode_envelope, error_locations, header_bytes
+from broker.envelope.codec import encode_envelope, header_bytes
+from broker.envelope.encoding import error_locations
 from broker.envelope.errors import (
     BodySchemaError,
     EnvelopeError,

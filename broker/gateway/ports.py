@@ -22,19 +22,26 @@ class GatewayStore(Protocol):
         """Release connections."""
 
     async def enqueue(self, message: OutboxMessage) -> None:
-        """Store an outgoing envelope durably before it is published."""
+        """Store an outgoing envelope durably before it is published.
+
+        Returns once committed. An id already stored is left as it is (a retry is safe).
+        """
 
     async def due(self, now: float, limit: int) -> list[OutboxMessage]:
         """Unsent envelopes whose next attempt is due, oldest first."""
 
     async def mark_sent(self, message_ids: Sequence[str], at: float) -> None:
-        """Record the broker's confirm for these envelopes."""
+        """Record the broker's confirm for these envelopes (first time kept, unknown ignored)."""
 
     async def reschedule(self, message_id: str, attempts: int, next_attempt_at: float) -> None:
-        """Record a failed publish attempt and when to try again."""
+        """Record a failed publish attempt and when to try again; KeyError for unknown ids."""
 
     async def store_received(self, batch: Sequence[Received]) -> list[bool]:
-        """Store each message with its ack in one transaction; True where newly stored."""
+        """Store each message with its ack in one transaction; True where newly stored.
+
+        A `withdrawn` acknowledgement from a message's own sender moves that message to
+        WITHDRAWN (from NEW or ACCEPTED) in the same transaction, whichever arrives first.
+        """
 
     async def respond(
         self, message_id: str, state: InboxState, answer: OutboxMessage
@@ -42,7 +49,9 @@ class GatewayStore(Protocol):
         """Move a received referral/transfer to `state` and enqueue `answer`, atomically.
 
         Raises KeyError when there is no such message and ValueError when the move is not
-        allowed from its current state.
+        allowed from its current state (lifecycle.TransitionNotAllowed) or `answer` is not
+        an acknowledgement of this message whose status stands for `state`
+        (lifecycle.AnswerMismatch). Of concurrent calls on one message, one wins.
         """
 
     async def inbox(

@@ -107,7 +107,7 @@ class SqlGatewayStore:
             )
             new_ids = set(inserted.scalars().all())
             new = [item for item in unique if item.message.message_id in new_ids]
-            acks = [_outbox_row(item.ack) for item in unique if item.ack is not None]
+            acks = [_outbox_row(item.ack) for item in new if item.ack is not None]
             if acks:
                 await connection.execute(insert_new(self._dialect, outbox), acks)
             await _apply_withdrawals(connection, [item.message for item in new])

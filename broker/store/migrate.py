@@ -27,8 +27,8 @@ def alembic_config(component: str, connection: Connection | None = None) -> Conf
     config = Config()
     # One location per component; "os" splits on os.pathsep, so paths may hold spaces.
     config.set_main_option("path_separator", "os")
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("version_locations", str(MIGRATIONS / component))
+    config.set_main_option("script_location", _escaped(MIGRATIONS))
+    config.set_main_option("version_locations", _escaped(MIGRATIONS / component))
     config.attributes["connection"] = connection
     config.attributes["version_table"] = f"caselink_{component}_version"
     config.attributes["target_metadata"] = metadata
@@ -49,3 +49,8 @@ def current(connection: Connection, component: str = "gateway") -> str | None:
     return MigrationContext.configure(
         connection, opts={"version_table": version_table}
     ).get_current_revision()
+
+
+def _escaped(path: Path) -> str:
+    # Config values go through ConfigParser interpolation, where "%" is special.
+    return str(path).replace("%", "%%")

@@ -70,8 +70,9 @@ def password_matches(password_hash: str, password: str) -> bool:
         raw = base64.b64decode(password_hash, validate=True)
     except ValueError:
         return False
-    expected = hash_password(password, raw[:SALT_BYTES]) if len(raw) > SALT_BYTES else ""
-    return hmac.compare_digest(expected, password_hash)
+    if len(raw) != SALT_BYTES + hashlib.sha256().digest_size:
+        return False
+    return hmac.compare_digest(hash_password(password, raw[:SALT_BYTES]), password_hash)
 
 
 @dataclass(frozen=True)
@@ -224,9 +225,16 @@ def _grants(topology: Topology, agency_ids: list[str]) -> list[_Grant]:
 
 def _queues(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]:
     vhost = topology.vhost
-    agency_arguments = quorum_queue_arguments(max_bytes=AGENCY_QUEUE_MAX_BYTES)
+    # A dict of its own per queue: a caller editing one queue must not edit them all.
     return [
-        *(_queue(vhost, topology.agency_queue(i), agency_arguments) for i in agency_ids),
+        *(
+            _queue(
+                vhost,
+                topology.agency_queue(i),
+                quorum_queue_arguments(max_bytes=AGENCY_QUEUE_MAX_BYTES),
+            )
+            for i in agency_ids
+        ),
         _queue(vhost, TAP_QUEUE, tap_queue_arguments()),
         _queue(vhost, ALERTS_QUEUE, alerts_queue_arguments()),
         _queue(vhost, DEAD_LETTER_QUEUE, dead_letter_queue_arguments()),

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from broker.envelope import AgencyKeys, RootKey, build_directory, verify_directory
+from broker.envelope import (
+    AgencyKeys,
+    RootKey,
+    RootPublicKey,
+    build_directory,
+    verify_directory,
+)
 from broker.transport.apply import apply_definitions, delete_topology
 from broker.transport.definitions import Definitions, build_definitions
 from broker.transport.names import Topology
@@ -27,8 +33,8 @@ HOST = "127.0.0.1"
 TIMEOUT_S = 20.0
 
 
-def make_directory(agency_ids: Iterable[str]) -> Directory:
-    """A directory signed by a fresh root key and verified, as a gateway would load it."""
+def make_signed_directory(agency_ids: Iterable[str]) -> tuple[bytes, RootPublicKey]:
+    """A directory signed by a fresh root key, and that root's public key."""
     now = int(time.time())
     root = RootKey.generate(now=now)
     agencies = []
@@ -36,8 +42,13 @@ def make_directory(agency_ids: Iterable[str]) -> Directory:
         kind, name = AGENCIES.get(agency_id, (AgencyKind.SOCIAL_SERVICES, f"Test {agency_id}"))
         keys = AgencyKeys.generate(agency_id, now=now)
         agencies.append(keys.public_entry(kind=kind, name=name, region="test"))
-    signed = build_directory(agencies, root, now=now)
-    return verify_directory(signed, root.public()).directory
+    return build_directory(agencies, root, now=now), root.public()
+
+
+def make_directory(agency_ids: Iterable[str]) -> Directory:
+    """A signed directory, verified as a gateway would load it."""
+    signed, root_public = make_signed_directory(agency_ids)
+    return verify_directory(signed, root_public).directory
 
 
 def unique_topology() -> Topology:
@@ -91,10 +102,15 @@ def definitions_for(
 
 
 @contextmanager
-def applied_federation(secrets: Path, agency_ids: Iterable[str] = AGENCIES) -> Iterator[Federation]:
-    """Apply a fresh federation; delete its vhost and users afterwards, whatever happened."""
+def applied_federation(
+    secrets: Path, agency_ids: Iterable[str] = AGENCIES, *, directory: Directory | None = None
+) -> Iterator[Federation]:
+    """Apply a fresh federation; delete its vhost and users afterwards, whatever happened.
+
+    Pass `directory` to use agencies whose keys you hold; else one is made from `agency_ids`.
+    """
     topology = unique_topology()
-    directory = make_directory(agency_ids)
+    directory = make_directory(agency_ids) if directory is None else directory
     passwords, definitions = definitions_for(topology, directory, secrets)
     try:
         apply_definitions(definitions)

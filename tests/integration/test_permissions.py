@@ -7,7 +7,6 @@ poison test sends to C, so its queue holds nothing else.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import aio_pika

@@ -11,7 +11,7 @@ import pytest
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxState, OutboxMessage
-from tests.gateway_records import answer, delivery, incoming, outgoing, their_ack
+from tests.gateway_records import ack_of, answer, delivery, incoming, outgoing, their_ack
 from tests.integration.store.conftest import Backend
 
 S = InboxState
@@ -91,7 +91,7 @@ async def test_a_duplicate_in_one_batch_is_stored_once(store: GatewayStore) -> N
     assert await store.store_received([item, other, item]) == [True, True, False]
     assert len(await store.inbox()) == 2
     assert sorted(ids(await store.due(now=2000.0, limit=10))) == sorted(
-        [item.ack.message_id, other.ack.message_id]  # type: ignore[union-attr]
+        [ack_of(item).message_id, ack_of(other).message_id]
     )
 
 
@@ -104,8 +104,8 @@ async def test_a_redelivery_in_a_later_batch_is_reported_and_ignored(store: Gate
     assert await store.store_received([again, fresh]) == [False, True]
     assert await store.counts() == {"outbox_pending": 2, "inbox_total": 2}
     assert set(ids(await store.due(now=2000.0, limit=10))) == {
-        item.ack.message_id,  # type: ignore[union-attr]
-        fresh.ack.message_id,  # type: ignore[union-attr]
+        ack_of(item).message_id,
+        ack_of(fresh).message_id,
     }
 
 
@@ -183,13 +183,16 @@ async def test_of_concurrent_responders_exactly_one_wins(backend: Backend) -> No
         calls.append(first.respond(message.message_id, S.ACCEPTED, answer(message, "accepted")))
         calls.append(second.respond(message.message_id, S.DECLINED, answer(message, "declined")))
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
-    for message, pair in zip(messages, zip(outcomes[::2], outcomes[1::2], strict=True), strict=True):
+    for message, pair in zip(
+        messages, zip(outcomes[::2], outcomes[1::2], strict=True), strict=True
+    ):
         winners = [outcome for outcome in pair if not isinstance(outcome, BaseException)]
         losers = [outcome for outcome in pair if isinstance(outcome, BaseException)]
         assert len(winners) == 1, pair
         assert isinstance(losers[0], TransitionNotAllowed), losers
         stored = await first.inbox_message(message.message_id)
-        assert stored is not None and stored.state == winners[0].state  # type: ignore[union-attr]
+        assert stored is not None
+        assert stored.state == winners[0].state
     answers = [m for m in await first.due(now=2000.0, limit=100) if m.status != "received"]
     assert len(answers) == len(messages)
 
@@ -217,7 +220,8 @@ async def test_a_withdrawal_arriving_first_still_applies(store: GatewayStore) ->
     await store.store_received([delivery(their_ack(same_batch, "withdrawn")), delivery(same_batch)])
     for message in (early, same_batch):
         stored = await store.inbox_message(message.message_id)
-        assert stored is not None and stored.state is S.WITHDRAWN
+        assert stored is not None
+        assert stored.state is S.WITHDRAWN
 
 
 async def test_a_withdrawal_leaves_final_states_and_other_senders_alone(

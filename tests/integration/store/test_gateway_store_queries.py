@@ -60,7 +60,8 @@ async def test_sent_ignores_answers_from_other_agencies(store: GatewayStore) -> 
     forged = their_ack(referral, "declined", sender="someone-else")
     await store.store_received([delivery(forged)])
     status = await store.sent_message(referral.message_id)
-    assert status is not None and status.answer is None
+    assert status is not None
+    assert status.answer is None
 
 
 async def test_answers_in_one_batch_resolve_to_the_furthest(store: GatewayStore) -> None:
@@ -69,7 +70,8 @@ async def test_answers_in_one_batch_resolve_to_the_furthest(store: GatewayStore)
     acks = [their_ack(referral, s, received_at=9.0) for s in ("completed", "accepted")]
     await store.store_received([delivery(ack) for ack in acks])
     status = await store.sent_message(referral.message_id)
-    assert status is not None and (status.answer, status.answered_at) == ("completed", 9.0)
+    assert status is not None
+    assert (status.answer, status.answered_at) == ("completed", 9.0)
 
 
 async def test_sent_lists_our_messages_but_not_our_acks_newest_first(store: GatewayStore) -> None:

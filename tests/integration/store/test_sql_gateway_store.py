@@ -5,9 +5,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from broker.gateway.records import InboxState, Received
@@ -27,8 +28,8 @@ async def test_a_new_store_on_the_same_database_sees_everything(sql_backend: Bac
     message, item = outgoing(created_at=999.0), delivery()
     await first.enqueue(message)
     await first.store_received([item])
-    await first.respond(item.message.message_id, InboxState.ACCEPTED,
-                        accepted := answer(item.message, "accepted", created_at=1001.0))  # fmt: skip
+    accepted = answer(item.message, "accepted", created_at=1001.0)
+    await first.respond(item.message.message_id, InboxState.ACCEPTED, accepted)
     await first.close()
 
     again = await sql_backend.open()
@@ -92,6 +93,27 @@ async def test_create_is_idempotent_and_tracks_its_own_version(sql_backend: Back
     assert differences == []
 
 
+async def test_migrations_go_down_and_up_again(sql_backend: Backend) -> None:
+    store = await sql_backend.open()
+    await store.close()
+    assert sql_backend.url is not None
+    engine = make_engine(sql_backend.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade)
+            assert await connection.run_sync(migrate.current, "gateway") is None
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+            assert not {"inbox", "outbox"} & tables
+            await connection.run_sync(migrate.upgrade, "gateway")
+            assert await connection.run_sync(migrate.current, "gateway") == "gateway_0001"
+    finally:
+        await engine.dispose()
+
+
+def _downgrade(connection: Connection) -> None:
+    command.downgrade(migrate.alembic_config("gateway", connection), "base")
+
+
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(
         connection, opts={"version_table": "caselink_gateway_version", "compare_type": True}
@@ -101,21 +123,30 @@ def _differences(connection: Connection) -> list[object]:
 
 async def test_a_failing_batch_stores_nothing_of_it(sql_backend: Backend) -> None:
     store = await sql_backend.open()
-    good = delivery(incoming(body_json=SECRET))
-    broken = delivery()
-    broken = Received(message=broken.message, ack=replace(broken.ack, envelope=None))  # type: ignore[arg-type,type-var]
-    with pytest.raises(StoreError) as caught:
-        await store.store_received([good, broken])
+    good, message = delivery(), incoming()
+    # Deliberately invalid (NOT NULL): the ack's insert fails after both inbox rows went in.
+    broken_ack = replace(answer(message, "received"), envelope=None)  # type: ignore[arg-type]
+    with pytest.raises(StoreError):
+        await store.store_received([good, Received(message=message, ack=broken_ack)])
     assert await store.counts() == {"outbox_pending": 0, "inbox_total": 0}
-    # Messages and logs must not carry a decrypted body, even through the cause.
+
+
+async def test_errors_never_repeat_a_body(sql_backend: Backend) -> None:
+    store = await sql_backend.open()
+    # Deliberately invalid (NOT NULL) beside a body: the failing statement carries both.
+    broken = incoming(body_json=None)
+    with pytest.raises(StoreError) as caught:
+        await store.store_received([delivery(incoming(body_json=SECRET)), delivery(broken)])
     assert SECRET not in str(caught.value)
     assert SECRET not in str(caught.value.__cause__)
+    assert await store.counts() == {"outbox_pending": 0, "inbox_total": 0}
 
 
 async def test_a_failing_answer_leaves_the_state_as_it_was(sql_backend: Backend) -> None:
     store = await sql_backend.open()
     message = incoming()
     await store.store_received([delivery(message)])
+    # Deliberately invalid (NOT NULL): the answer's insert fails after the state moved.
     broken = replace(answer(message, "accepted"), envelope=None)  # type: ignore[arg-type]
     with pytest.raises(StoreError):
         await store.respond(message.message_id, InboxState.ACCEPTED, broken)
@@ -134,7 +165,7 @@ async def test_mark_sent_handles_more_ids_than_one_statement_takes(sql_backend: 
 async def test_a_store_without_tables_raises_a_store_error(tmp_path: Path) -> None:
     store = SqlGatewayStore(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     try:
-        with pytest.raises(StoreError, match="^due failed: OperationalError$"):
+        with pytest.raises(StoreError, match=r"^due failed: OperationalError$"):
             await store.due(now=0.0, limit=1)
     finally:
         await store.close()
@@ -143,7 +174,7 @@ async def test_a_store_without_tables_raises_a_store_error(tmp_path: Path) -> No
 async def test_an_unreachable_database_is_worth_retrying() -> None:
     store = SqlGatewayStore("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
     try:
-        with pytest.raises(StoreUnavailable, match="^counts failed"):
+        with pytest.raises(StoreUnavailable, match=r"^counts failed"):
             await store.counts()
     finally:
         await store.close()

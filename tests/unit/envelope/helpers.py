@@ -10,14 +10,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from broker.envelope import AgencyKeys, TrustedDirectory, b64d, b64e, canonical_json
+from broker.envelope import AgencyKeys, TrustedDirectory, b64d, b64e, canonical_json, seal
 from broker.envelope.binding import commitment, hpke_info, signed_input
 from broker.envelope.suites import SUITES, pad
 from schemas.examples import THREAD_ID, example_body
 from schemas.kinds import MessageKind, Suite
-
-from broker.envelope import seal
-from tests.unit.envelope.conftest import NOW, Federation
+from tests.unit.envelope.federation import NOW, Federation
 
 
 def split(raw: bytes) -> tuple[dict[str, Any], bytes, bytes]:
@@ -48,7 +46,8 @@ def encrypt(
     """HPKE ciphertext of salt || body_json bound to exactly this header."""
     salt = os.urandom(32) if salt is None else salt
     entry = directory.key(header["recipient_kid"])
-    assert entry is not None and entry.enc_public is not None
+    assert entry is not None
+    assert entry.enc_public is not None
     suite = SUITES[Suite(header["suite"])]
     return suite.hpke.encrypt(
         pad(salt + body_json), entry.enc_public, info=hpke_info(canonical_json(header))

@@ -3,10 +3,10 @@
 import time
 
 from broker.envelope import EnvelopeError, open_envelope, seal, verify_header
-from schemas.examples import ANSWERED_MESSAGE_ID, THREAD_ID
 from schemas.acknowledgement import Acknowledgement
+from schemas.examples import ANSWERED_MESSAGE_ID, THREAD_ID
 from schemas.kinds import AckStatus, MessageKind, Suite
-from tests.unit.envelope.conftest import NOW, Federation
+from tests.unit.envelope.federation import NOW, Federation
 
 
 def _small_envelope(fed: Federation) -> bytes:

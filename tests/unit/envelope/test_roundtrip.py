@@ -12,7 +12,7 @@ from schemas.bodies import header_in_reply_to, header_status, header_urgency
 from schemas.examples import THREAD_ID, example_body
 from schemas.kinds import MessageKind, Suite
 from tests.strategies import body_strategy
-from tests.unit.envelope.conftest import NOW, Federation
+from tests.unit.envelope.federation import NOW, Federation
 
 SETTINGS = settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

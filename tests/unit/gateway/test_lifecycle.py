@@ -38,9 +38,7 @@ def test_allowed_moves_are_allowed(current: InboxState, target: InboxState) -> N
     assert check_move(current, target) is target
 
 
-@pytest.mark.parametrize(
-    ("current", "target"), [pair for pair in ALL_PAIRS if pair not in ALLOWED]
-)
+@pytest.mark.parametrize(("current", "target"), [pair for pair in ALL_PAIRS if pair not in ALLOWED])
 def test_every_other_move_is_refused_with_both_states_named(
     current: InboxState, target: InboxState
 ) -> None:
