@@ -42,35 +42,106 @@ _SUFFIX = b'"}'
 
 
 _HEADER_FIELDS = tuple(sorted(EnvelopeHeader.model_fields))
+# The fields the straight-line encoder below writes, in canonical (sorted) order; if the
+# header model ever changes, header_bytes falls back to the general encoder.
+_WRITTEN_FIELDS = (
+    "commitment",
+    "expires_at",
+    "in_reply_to",
+    "issued_at",
+    "kind",
+    "message_id",
+    "recipient",
+    "recipient_kid",
+    "respond_by",
+    "sender",
+    "sender_kid",
+    "status",
+    "suite",
+    "thread_id",
+    "urgency",
+    "v",
+)
+_STRAIGHT_LINE = _HEADER_FIELDS == _WRITTEN_FIELDS
+_str = str.__str__  # the plain value of a StrEnum member
+
+
+def _write_header(v: dict[str, Any]) -> str:
+    # Raises TypeError when a value is not of the expected type (join accepts only str).
+    for name in ("v", "issued_at", "expires_at", "respond_by"):
+        if type(v[name]) is not int and v[name] is not None:
+            raise TypeError(name)
+    in_reply_to, respond_by, status, urgency = (
+        v["in_reply_to"],
+        v["respond_by"],
+        v["status"],
+        v["urgency"],
+    )
+    return "".join(
+        (
+            '{"commitment":"',
+            v["commitment"],
+            '","expires_at":',
+            str(v["expires_at"]),
+            "" if in_reply_to is None else ',"in_reply_to":"' + in_reply_to + '"',
+            ',"issued_at":',
+            str(v["issued_at"]),
+            ',"kind":"',
+            _str(v["kind"]),
+            '","message_id":"',
+            v["message_id"],
+            '","recipient":"',
+            v["recipient"],
+            '","recipient_kid":"',
+            v["recipient_kid"],
+            '"',
+            "" if respond_by is None else ',"respond_by":' + str(respond_by),
+            ',"sender":"',
+            v["sender"],
+            '","sender_kid":"',
+            v["sender_kid"],
+            '"',
+            "" if status is None else ',"status":"' + status + '"',
+            ',"suite":"',
+            _str(v["suite"]),
+            '","thread_id":"',
+            v["thread_id"],
+            '"',
+            "" if urgency is None else ',"urgency":"' + _str(urgency) + '"',
+            ',"v":',
+            str(v["v"]),
+            "}",
+        )
+    )
 
 
 def header_bytes(header: EnvelopeHeader) -> bytes:
     """Canonical bytes of a header: what is hashed into HPKE info and signed.
 
-    Equal to canonical_json(header.model_dump(mode="json", exclude_none=True)), written out
-    directly for speed: header values are ints and pattern-checked ASCII strings, which
-    JSON writes verbatim. Anything that would need escaping takes the general path.
+    Equal to canonical_json(header.model_dump(mode="json", exclude_none=True)) (a test
+    checks this on generated headers), written out directly for speed: header values are
+    ints and pattern-checked ASCII strings, which JSON writes verbatim. Anything that would
+    need escaping, or a changed header model, takes the general path.
     """
-    values = header.__dict__
-    parts = []
-    quotes = 0
-    for name in _HEADER_FIELDS:
-        value = values[name]
-        if value is None:
-            continue
-        if type(value) is int:
-            parts.append(f'"{name}":{value}')
-            quotes += 2
-        elif isinstance(value, str):
-            parts.append(f'"{name}":"{str.__str__(value)}"')  # enum members as plain values
-            quotes += 4
-        else:
-            return canonical_json(header.model_dump(mode="json", exclude_none=True))
-    text = "{" + ",".join(parts) + "}"
-    # A quote, backslash, control or non-ASCII character inside a value would need escaping.
-    if text.count('"') != quotes or "\\" in text or not (text.isascii() and text.isprintable()):
-        return canonical_json(header.model_dump(mode="json", exclude_none=True))
-    return text.encode("ascii")
+    if _STRAIGHT_LINE:
+        values = header.__dict__
+        try:
+            text = _write_header(values)
+        except TypeError:
+            text = ""
+        # Each present field adds 2 quotes around its name, string values 2 more; any
+        # other quote, a backslash, a control or non-ASCII character would need escaping.
+        present = [value for value in values.values() if value is not None]
+        quotes = 2 * len(present) + 2 * sum(isinstance(value, str) for value in present)
+        if (
+            text
+            and text.count('"') == quotes
+            and "\\" not in text
+            and text.isascii()
+            and text.isprintable()
+        ):
+            return text.encode("ascii")
+    return canonical_json(header.model_dump(mode="json", exclude_none=True))
 
 
 def encode_envelope(header_json: bytes, ciphertext: bytes, signature: bytes) -> bytes:
@@ -120,27 +191,36 @@ def _check_version_and_suite(obj: dict[str, Any]) -> None:
         raise UnsupportedSuite("header.suite is not a supported HPKE suite")
 
 
-def _split_canonical(raw: bytes) -> tuple[dict[str, Any], bytes] | None:
-    """The document and the raw header bytes, when raw has the canonical skeleton.
+def _decode_canonical(raw: bytes) -> DecodedEnvelope | None:
+    """The decoded envelope when raw is a valid, canonical envelope; None on any doubt.
 
-    Only the small header is run through the JSON parser; base64 texts hold no quote, so
-    the skeleton is unambiguous. Callers must still run every check of the full path.
+    The fast path for the usual case: base64 texts hold no quote, so the skeleton splits
+    unambiguously, and only the small header goes through a (pydantic) JSON parser. The
+    header bytes must then equal the canonical encoding of the validated header, which
+    rules out duplicate keys, other number forms, escapes and whitespace: success here
+    means the strict path would succeed with the same result.
     """
     if not raw.startswith(_PREFIX) or not raw.endswith(_SUFFIX):
         return None
     end_ct = raw.find(b'"', len(_PREFIX))
-    start_sig = raw.rfind(_SIGNATURE)
     start_header = end_ct + len(_MIDDLE)
+    start_sig = raw.rfind(_SIGNATURE)
     if end_ct < 0 or raw[end_ct:start_header] != _MIDDLE or start_sig < start_header:
         return None
     header_raw = raw[start_header:start_sig]
     try:
-        header = loads_strict(header_raw)
-        ciphertext = raw[len(_PREFIX) : end_ct].decode("ascii")
-        signature = raw[start_sig + len(_SIGNATURE) : -len(_SUFFIX)].decode("ascii")
-    except ValueError:
+        header = EnvelopeHeader.model_validate_json(header_raw)
+        if header_bytes(header) != header_raw:
+            return None
+        signature = b64d(raw[start_sig + len(_SIGNATURE) : -len(_SUFFIX)].decode("ascii"))
+        ciphertext = b64d(raw[len(_PREFIX) : end_ct].decode("ascii"))
+    except (ValidationError, ValueError):
         return None
-    return {"ciphertext": ciphertext, "header": header, "signature": signature}, header_raw
+    if len(signature) != SIGNATURE_LEN or not SUITES[header.suite].ciphertext_len_ok(
+        len(ciphertext)
+    ):
+        return None
+    return DecodedEnvelope(header, header_raw, ciphertext, signature)
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
@@ -163,19 +243,14 @@ def decode_envelope(raw: bytes) -> DecodedEnvelope:
     """
     if len(raw) > MAX_ENVELOPE_BYTES:
         raise EnvelopeTooLarge(f"envelope exceeds {MAX_ENVELOPE_BYTES} bytes")
-    split = _split_canonical(raw)
-    if split is not None:
-        # Fast path for the usual, canonical envelope. Success here implies success of the
-        # full parse (raw is then exactly the canonical encoding of doc); on any failure
-        # the full path below runs again so that the error is the one it would give.
-        try:
-            return _check(split[0], raw, split[1])
-        except EnvelopeError:
-            pass
-    return _check(_parse(raw), raw, None)
+    decoded = _decode_canonical(raw)
+    if decoded is not None:
+        return decoded
+    # The strict path: slower, and it names the first thing that is wrong.
+    return _check(_parse(raw), raw)
 
 
-def _check(doc: dict[str, Any], raw: bytes, header_raw: bytes | None) -> DecodedEnvelope:
+def _check(doc: dict[str, Any], raw: bytes) -> DecodedEnvelope:
     obj = doc["header"]
     if not isinstance(obj, dict):
         raise MalformedEnvelope("header must be an object")
@@ -194,11 +269,6 @@ def _check(doc: dict[str, Any], raw: bytes, header_raw: bytes | None) -> Decoded
         if not SUITES[header.suite].ciphertext_len_ok(len(ciphertext)):
             raise MalformedEnvelope("ciphertext length is not enc + padded bucket + tag")
         header_json = header_bytes(header)
-        if header_raw is not None:
-            # raw is the skeleton around these exact texts; only the header can differ.
-            if header_json != header_raw:
-                raise NonCanonicalEncoding("envelope is not in canonical JSON form")
-            return DecodedEnvelope(header, header_json, ciphertext, signature)
         # b64d accepted only canonical text, so the texts stand in for re-encoding.
         expected = b"".join(
             (

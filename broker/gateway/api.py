@@ -145,7 +145,7 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
         # The values a caller sent may be personal data: name the fields, never echo them.
         fields = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
-        return JSONResponse({"detail": fields}, status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return JSONResponse({"detail": fields}, 422)
 
     guarded = [Depends(authorised)]
 

@@ -1,0 +1,73 @@
+"""2,000 referrals in flight while RabbitMQ stops and starts: each arrives once, each is acked."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from schemas.examples import example_body
+from schemas.kinds import MessageKind
+from tests.integration.broker_control import start_app, stop_app
+from tests.integration.gateway_harness import (
+    KeyedFederation,
+    eventually,
+    keyed_federation,
+    make_gateway,
+    running,
+)
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+
+A, B = "oscc-north", "social-east"
+REFERRALS = 2000
+
+
+@pytest.fixture
+async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
+    async with keyed_federation(tmp_path / "secrets.json") as federation:
+        yield federation
+
+
+async def test_referrals_survive_a_broker_restart(keyed: KeyedFederation, tmp_path: Path) -> None:
+    body = example_body(MessageKind.REFERRAL)
+    async with (
+        running(make_gateway(keyed, A, tmp_path)) as gateway_a,
+        running(make_gateway(keyed, B, tmp_path)) as gateway_b,
+    ):
+        sent = [
+            (await gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient=B)).message_id
+            for _ in range(REFERRALS)
+        ]
+
+        async def some_arrived() -> bool:
+            return len(await gateway_b.store.inbox(kind="referral", limit=REFERRALS)) >= 200
+
+        await eventually(some_arrived, "the first referrals at B", timeout_s=60)
+        try:
+            await stop_app()
+
+            async def consumer_down() -> bool:
+                return not (await gateway_b.health()).ok
+
+            await eventually(consumer_down, "B's health reporting the lost consumer")
+            await asyncio.sleep(2)  # a real outage has a duration; publishes pile up meanwhile
+        finally:
+            await start_app()
+
+        async def all_arrived() -> bool:
+            inbox = await gateway_b.store.inbox(kind="referral", limit=REFERRALS + 10)
+            return len(inbox) == REFERRALS
+
+        await eventually(all_arrived, f"all {REFERRALS} referrals at B", timeout_s=240)
+
+        async def all_acknowledged() -> bool:
+            statuses = await gateway_a.store.sent(limit=REFERRALS + 10)
+            return sum(s.delivered_at is not None for s in statuses) == REFERRALS
+
+        await eventually(all_acknowledged, "every received acknowledgement at A", timeout_s=240)
+        inbox_ids = {m.message_id for m in await gateway_b.store.inbox(limit=REFERRALS + 10)}
+        assert inbox_ids == set(sent)
+        acks_at_a = await gateway_a.store.inbox(kind="acknowledgement", limit=REFERRALS + 10)
+        assert sorted(m.in_reply_to for m in acks_at_a) == sorted(sent)
+        assert (await gateway_b.health()).ok
