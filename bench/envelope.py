@@ -3,9 +3,10 @@
 For each suite the baseline is, on the same sizes and the same key objects: HPKE encrypt +
 decrypt of the padded plaintext with an info of the same length, and Ed25519 sign + verify
 of a message as long as the real signed input. Envelope and baseline runs are interleaved
-operation by operation (so both meet the same cache state and CPU frequency), and each
-figure is the minimum over rounds of the per-round median. The primitives alone in a hot
-loop are printed for reference. The last line is `envelope_overhead_ratio <value>` for the
+operation by operation (so both meet the same cache state and CPU frequency). Times are
+the minimum over rounds of each round's median; the ratio is the median over rounds of
+each round's envelope/primitives ratio. The primitives alone in a hot loop are printed
+for reference. The last line is `envelope_overhead_ratio <value>` for the
 default suite (ML-KEM-768 + X25519).
 
 Run: .venv/bin/python bench/envelope.py [--rounds N] [--iterations N] [--profile]
@@ -140,7 +141,7 @@ def _measure(setup: Setup, suite: Suite, rounds: int, iterations: int) -> float:
     for _ in range(20):  # warm up before timing
         envelope()
         primitives()
-    env_runs, base_runs, hot_runs = [], [], []
+    env_runs, base_runs, hot_runs, ratios = [], [], [], []
     for _ in range(rounds):
         env_times, base_times = [], []
         # Interleaved per operation: each primitive run follows an envelope run, so both
@@ -154,13 +155,17 @@ def _measure(setup: Setup, suite: Suite, rounds: int, iterations: int) -> float:
             base_times.append(time.perf_counter() - middle)
         env_runs.append(statistics.median(env_times) * 1e6)
         base_runs.append(statistics.median(base_times) * 1e6)
+        # Each round's ratio compares two medians taken in the same seconds, so load from
+        # other processes that comes and goes cancels out; the median over rounds is kept.
+        ratios.append(env_runs[-1] / base_runs[-1])
         hot_runs.append(_mean_us(primitives, iterations))  # reference: warm caches only
     env_us, base_us, hot_us = min(env_runs), min(base_runs), min(hot_runs)
-    ratio = env_us / base_us
+    ratio = statistics.median(ratios)
     print(
         f"{suite.value}: seal+open {env_us:.1f} us, primitives {base_us:.1f} us, "
-        f"overhead {env_us - base_us:.1f} us, ratio {ratio:.3f}; "
-        f"primitives alone in a hot loop {hot_us:.1f} us (ratio {env_us / hot_us:.3f}); {sizes}"
+        f"overhead {env_us - base_us:.1f} us, ratio {ratio:.3f} "
+        f"(rounds {min(ratios):.3f}..{max(ratios):.3f}); "
+        f"primitives alone in a hot loop {hot_us:.1f} us; {sizes}"
     )
     return ratio
 

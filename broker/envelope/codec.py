@@ -17,7 +17,6 @@ from broker.envelope.encoding import (
     JsonRejectedError,
     b64d,
     b64e_bytes,
-    canonical_json,
     error_locations,
     loads_strict,
 )
@@ -30,6 +29,7 @@ from broker.envelope.errors import (
     UnsupportedSuite,
     UnsupportedVersion,
 )
+from broker.envelope.header_json import header_bytes
 from broker.envelope.suites import MAX_ENVELOPE_BYTES, SIGNATURE_LEN, SUITES
 from schemas.header import ENVELOPE_VERSION, EnvelopeHeader
 
@@ -40,108 +40,7 @@ _MIDDLE = b'","header":'
 _SIGNATURE = b',"signature":"'
 _SUFFIX = b'"}'
 
-
-_HEADER_FIELDS = tuple(sorted(EnvelopeHeader.model_fields))
-# The fields the straight-line encoder below writes, in canonical (sorted) order; if the
-# header model ever changes, header_bytes falls back to the general encoder.
-_WRITTEN_FIELDS = (
-    "commitment",
-    "expires_at",
-    "in_reply_to",
-    "issued_at",
-    "kind",
-    "message_id",
-    "recipient",
-    "recipient_kid",
-    "respond_by",
-    "sender",
-    "sender_kid",
-    "status",
-    "suite",
-    "thread_id",
-    "urgency",
-    "v",
-)
-_STRAIGHT_LINE = _HEADER_FIELDS == _WRITTEN_FIELDS
-_str = str.__str__  # the plain value of a StrEnum member
-
-
-def _write_header(v: dict[str, Any]) -> str:
-    # Raises TypeError when a value is not of the expected type (join accepts only str).
-    for name in ("v", "issued_at", "expires_at", "respond_by"):
-        if type(v[name]) is not int and v[name] is not None:
-            raise TypeError(name)
-    in_reply_to, respond_by, status, urgency = (
-        v["in_reply_to"],
-        v["respond_by"],
-        v["status"],
-        v["urgency"],
-    )
-    return "".join(
-        (
-            '{"commitment":"',
-            v["commitment"],
-            '","expires_at":',
-            str(v["expires_at"]),
-            "" if in_reply_to is None else ',"in_reply_to":"' + in_reply_to + '"',
-            ',"issued_at":',
-            str(v["issued_at"]),
-            ',"kind":"',
-            _str(v["kind"]),
-            '","message_id":"',
-            v["message_id"],
-            '","recipient":"',
-            v["recipient"],
-            '","recipient_kid":"',
-            v["recipient_kid"],
-            '"',
-            "" if respond_by is None else ',"respond_by":' + str(respond_by),
-            ',"sender":"',
-            v["sender"],
-            '","sender_kid":"',
-            v["sender_kid"],
-            '"',
-            "" if status is None else ',"status":"' + status + '"',
-            ',"suite":"',
-            _str(v["suite"]),
-            '","thread_id":"',
-            v["thread_id"],
-            '"',
-            "" if urgency is None else ',"urgency":"' + _str(urgency) + '"',
-            ',"v":',
-            str(v["v"]),
-            "}",
-        )
-    )
-
-
-def header_bytes(header: EnvelopeHeader) -> bytes:
-    """Canonical bytes of a header: what is hashed into HPKE info and signed.
-
-    Equal to canonical_json(header.model_dump(mode="json", exclude_none=True)) (a test
-    checks this on generated headers), written out directly for speed: header values are
-    ints and pattern-checked ASCII strings, which JSON writes verbatim. Anything that would
-    need escaping, or a changed header model, takes the general path.
-    """
-    if _STRAIGHT_LINE:
-        values = header.__dict__
-        try:
-            text = _write_header(values)
-        except TypeError:
-            text = ""
-        # Each present field adds 2 quotes around its name, string values 2 more; any
-        # other quote, a backslash, a control or non-ASCII character would need escaping.
-        present = [value for value in values.values() if value is not None]
-        quotes = 2 * len(present) + 2 * sum(isinstance(value, str) for value in present)
-        if (
-            text
-            and text.count('"') == quotes
-            and "\\" not in text
-            and text.isascii()
-            and text.isprintable()
-        ):
-            return text.encode("ascii")
-    return canonical_json(header.model_dump(mode="json", exclude_none=True))
+__all__ = ["DecodedEnvelope", "decode_envelope", "encode_envelope", "header_bytes"]
 
 
 def encode_envelope(header_json: bytes, ciphertext: bytes, signature: bytes) -> bytes:

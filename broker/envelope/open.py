@@ -111,9 +111,12 @@ def verify_header(
 
     Raises EnvelopeTooLarge, MalformedEnvelope (and subclasses), UnsupportedVersion,
     UnsupportedSuite, UnknownSender, UnknownKey, KeyRevoked, KeyExpired, BadSignature,
-    IssuedInFuture, MessageExpired, OutsideValidityWindow.
+    IssuedInFuture, MessageExpired, OutsideValidityWindow (all EnvelopeError); ValueError
+    for a negative max_skew_s.
     """
     raw = _as_bytes(raw)
+    if max_skew_s < 0:
+        raise ValueError("max_skew_s must not be negative")
     try:
         return _verify(raw, directory, now, max_skew_s).header
     except EnvelopeError as err:
@@ -165,7 +168,8 @@ def _decrypt(env: DecodedEnvelope, key: EncryptionKey) -> BaseModel:
         padded = SUITES[header.suite].hpke.decrypt(
             env.ciphertext, key.private, info=hpke_info(env.header_json)
         )
-    except InvalidTag:
+    except (InvalidTag, ValueError):
+        # InvalidTag is what cryptography raises; ValueError guards odd KEM inputs.
         raise DecryptionFailed("HPKE decryption failed") from None
     plaintext = unpad(padded)
     if len(plaintext) < SALT_LEN:
@@ -192,9 +196,11 @@ def open_envelope(
     same transaction, keeping it at least until expires_at + max_skew_s.
     Raises everything verify_header raises, plus NotForRecipient, UnknownKey (not our
     key), DecryptionFailed, MalformedEnvelope (padding), CommitmentMismatch,
-    BodySchemaError and HeaderBodyMismatch.
+    BodySchemaError and HeaderBodyMismatch; ValueError for a negative max_skew_s.
     """
     raw = _as_bytes(raw)
+    if max_skew_s < 0:
+        raise ValueError("max_skew_s must not be negative")
     try:
         env = decode_envelope(raw)
         header = env.header

@@ -17,6 +17,7 @@ from broker.envelope.encoding import error_locations
 from broker.envelope.errors import (
     BodySchemaError,
     EnvelopeError,
+    EnvelopeTooLarge,
     KeyExpired,
     KeyRevoked,
     MalformedEnvelope,
@@ -30,7 +31,7 @@ from broker.envelope.suites import DEFAULT_TTL_S, MAX_BODY_BYTES, MAX_TTL_S, SAL
 from broker.envelope.trusted import TrustedDirectory, key_valid_at
 from schemas.bodies import header_in_reply_to, header_status, header_urgency
 from schemas.header import EnvelopeHeader
-from schemas.ids import new_message_id
+from schemas.ids import AgencyId, MessageId, ThreadId, new_message_id
 from schemas.kinds import KeyStatus, KeyUse, MessageKind, Suite, Urgency
 
 
@@ -39,11 +40,11 @@ def seal(
     *,
     kind: MessageKind,
     sender: AgencyKeys,
-    recipient: str,
+    recipient: AgencyId,
     directory: TrustedDirectory,
     now: int,
-    thread_id: str,
-    message_id: str | None = None,
+    thread_id: ThreadId,
+    message_id: MessageId | None = None,
     respond_by: int | None = None,
     suite: Suite = Suite.MLKEM768_X25519,
     ttl_s: int = DEFAULT_TTL_S,
@@ -60,7 +61,9 @@ def seal(
         urgency = header_urgency(kind, body)
         in_reply_to = header_in_reply_to(kind, body)
     except (TypeError, KeyError):
-        raise BodySchemaError(f"body is not a {kind.value} body") from None
+        error = BodySchemaError(f"body is not a {kind.value} body")
+        error.attach(message_id=message_id, sender=sender.agency_id, recipient=recipient)
+        raise error from None
     return seal_json(
         body.model_dump_json().encode("utf-8"),
         kind=kind,
@@ -96,17 +99,17 @@ def seal_json(
     *,
     kind: MessageKind,
     sender: AgencyKeys,
-    recipient: str,
+    recipient: AgencyId,
     directory: TrustedDirectory,
     now: int,
-    thread_id: str,
-    message_id: str | None = None,
+    thread_id: ThreadId,
+    message_id: MessageId | None = None,
     respond_by: int | None = None,
     suite: Suite = Suite.MLKEM768_X25519,
     ttl_s: int = DEFAULT_TTL_S,
     urgency: Urgency | None = None,
     status: str | None = None,
-    in_reply_to: str | None = None,
+    in_reply_to: MessageId | None = None,
 ) -> bytes:
     """Lower level than seal: seals body JSON bytes as given, WITHOUT validating them.
 
@@ -116,7 +119,7 @@ def seal_json(
     message_id = message_id or new_message_id()
     try:
         if len(body_json) > MAX_BODY_BYTES:
-            pad(body_json)  # raises EnvelopeTooLarge with the usual wording
+            raise EnvelopeTooLarge(f"body exceeds {MAX_BODY_BYTES} bytes")
         if not 0 < ttl_s <= MAX_TTL_S:
             raise OutsideValidityWindow(f"ttl_s must be in (0, {MAX_TTL_S}]")
         _check_sender(sender, directory, now)

@@ -18,7 +18,6 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.message import RabbitMessage as IncomingMessage
 
 from broker.gateway.incoming import Refusal, decide
@@ -75,16 +74,21 @@ class InboxConsumer:
             default_channel=Channel(prefetch_count=prefetch, on_return_raises=True),
             log_level=logging.DEBUG,
             graceful_timeout=5.0,
+            # No dependency injection: it resolves each handler argument in a worker thread,
+            # several thread hops per message for nothing we need.
+            apply_types=False,
         )
         self._subscriber = self.broker.subscriber(
             # declare=False: the queue exists (topology apply) and agencies cannot declare.
             RabbitQueue(topology.agency_queue(self._agency), declare=False),
             ack_policy=AckPolicy.MANUAL,
             no_reply=True,
+            decoder=_undecoded,
         )
         self._subscriber(self._hand_over)
 
-    async def _hand_over(self, message: RabbitMessage) -> None:
+    async def _hand_over(self, _body: bytes) -> None:
+        message: IncomingMessage = self.broker.context.get_local("message")
         await self._pending.put(message)
 
     def alive(self) -> bool:
@@ -204,6 +208,11 @@ def refusal_alert(refusal: Refusal, agency: str, now: float) -> Alert:
         message_id=message_id if message_id and re.match(UUID4_PATTERN, message_id) else None,
         sender=sender if sender and re.match(AGENCY_ID_PATTERN, sender) else None,
     )
+
+
+async def _undecoded(message: IncomingMessage) -> bytes:
+    # The envelope is decoded by broker.envelope's strict decoder, never by the framework.
+    return message.body
 
 
 async def _settle(action: Any) -> None:

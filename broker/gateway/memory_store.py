@@ -25,9 +25,10 @@ class MemoryGatewayStore:
     async def close(self) -> None:
         """Nothing to release."""
 
-    async def enqueue(self, message: OutboxMessage) -> None:
-        """Keep an outgoing envelope; an id already stored is left as it is (retry-safe)."""
-        self._outbox.setdefault(message.message_id, message)
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        """Keep outgoing envelopes; ids already stored are left as they are (retry-safe)."""
+        for message in messages:
+            self._outbox.setdefault(message.message_id, message)
 
     async def due(self, now: float, limit: int) -> list[OutboxMessage]:
         """Unsent envelopes whose next attempt is due, oldest first."""

@@ -21,8 +21,8 @@ class GatewayStore(Protocol):
     async def close(self) -> None:
         """Release connections."""
 
-    async def enqueue(self, message: OutboxMessage) -> None:
-        """Store an outgoing envelope durably before it is published.
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store outgoing envelopes durably, in one transaction, before they are published.
 
         Returns once committed. An id already stored is left as it is (a retry is safe).
         """

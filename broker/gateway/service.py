@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from broker.envelope import AgencyKeys, TrustedDirectory
 from broker.gateway.consumer import InboxConsumer
+from broker.gateway.group_commit import OutboxWriter
 from broker.gateway.lifecycle import ack_status_to_state
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
@@ -65,6 +66,7 @@ class Gateway:
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.agency_user(self.agency_id))
         self.relay = OutboxRelay(store, self._publisher, window=publish_window, clock=clock)
+        self._outbox = OutboxWriter(store, on_committed=self.relay.wake)
         self.consumer = InboxConsumer(
             amqp_url=amqp_url, sealer=self.sealer, topology=topology, store=store,
             publisher=self._publisher, relay=self.relay, prefetch=prefetch, clock=clock,
@@ -75,6 +77,7 @@ class Gateway:
         """Migrate the store, then run relay, batcher and watchdog in the background."""
         await self.store.create()
         self._tasks = [
+            asyncio.create_task(self._outbox.run(), name="outbox-writer"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.consumer.run_batches(), name="inbox-batches"),
             asyncio.create_task(self._watch_consumer(), name="consumer-watchdog"),
@@ -114,13 +117,15 @@ class Gateway:
         thread_id: str | None = None,
         respond_by: int | None = None,
     ) -> OutboxMessage:
-        """Seal and store durably in the outbox; returns once committed (the 202 point)."""
+        """Seal and store durably in the outbox; returns once committed (the 202 point).
+
+        Needs the gateway started: commits go through the group-commit writer.
+        """
         entry = self.sealer.outbox_entry(
             body, kind=kind, recipient=recipient, thread_id=thread_id or new_thread_id(),
             now=self._clock(), respond_by=respond_by,
         )  # fmt: skip
-        await self.store.enqueue(entry)
-        self.relay.wake()
+        await self._outbox.write(entry)
         return entry
 
     async def respond(self, message_id: str, answer: Acknowledgement) -> InboxMessage:

@@ -50,10 +50,14 @@ class SqlGatewayStore:
         """Release connections."""
         await self._engine.dispose()
 
-    async def enqueue(self, message: OutboxMessage) -> None:
-        """Commit an outgoing envelope; an id already stored is left as it is (retry-safe)."""
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        """Commit outgoing envelopes together; ids already stored are left as they are."""
+        if not messages:
+            return
         async with self._transaction("enqueue") as connection:
-            await connection.execute(insert_new(self._dialect, outbox), [_outbox_row(message)])
+            await connection.execute(
+                insert_new(self._dialect, outbox), [_outbox_row(m) for m in messages]
+            )
 
     async def due(self, now: float, limit: int) -> list[OutboxMessage]:
         """Unsent envelopes whose next attempt is due, oldest first."""

@@ -102,13 +102,17 @@ def test_keys_are_never_overwritten(federation: Path) -> None:
 
 
 def test_directory_verify_lists_every_agency(federation: Path) -> None:
-    out = ok("directory", "verify", "--root-pub", federation / "root.pub.json", federation / "dir.json")
+    out = ok(
+        "directory", "verify", "--root-pub", federation / "root.pub.json", federation / "dir.json"
+    )
     assert "valid" in out.splitlines()[0]
     for agency_id in AGENCIES:
         assert agency_id in out
 
 
-def test_seal_then_open_gives_back_the_body(federation: Path, referral: Path, envelope: Path) -> None:
+def test_seal_then_open_gives_back_the_body(
+    federation: Path, referral: Path, envelope: Path
+) -> None:
     opened = ok(*open_args(federation, "social-east", envelope))
     assert json.loads(opened) == json.loads(referral.read_text())
 

@@ -1,17 +1,25 @@
 """Gateways on the real RabbitMQ: a keyed federation in its own vhost, and running gateways."""
 
 import asyncio
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from broker.envelope import AgencyKeys, RootKey, TrustedDirectory, build_directory, verify_directory
 from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
+from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
 from tests.integration.rabbit_federation import AGENCIES, Federation, applied_federation
+
+GATEWAY_TOKEN = "test-gateway-token"  # a test value, not a secret
 
 
 @dataclass(frozen=True)
@@ -88,3 +96,58 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for: {what}")
         await asyncio.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: int) -> Path:
+    """Write what `caselink gateway --config` needs for `agency_id` into `folder`."""
+    folder.mkdir()
+    write_private(folder / "agency.key", keyed.keys[agency_id].to_bytes())
+    write_public(folder / "directory.json", keyed.signed_directory)
+    write_public(folder / "root.pub.json", keyed.root.public().to_bytes())
+    write_private(folder / "token", GATEWAY_TOKEN.encode())
+    topology = keyed.federation.topology
+    config = folder / "gateway.toml"
+    config.write_text(
+        f'agency_id = "{agency_id}"\n'
+        'key_file = "agency.key"\n'
+        'directory = "directory.json"\n'
+        'root_pub = "root.pub.json"\n'
+        'token_file = "token"\n'
+        f'amqp_url = "{keyed.federation.url(agency_id)}"\n'
+        f'store_url = "sqlite+aiosqlite:///{folder / "gateway.db"}"\n'
+        f'api_listen = "127.0.0.1:{port}"\n'
+        f'vhost = "{topology.vhost}"\n'
+        f'user_prefix = "{topology.user_prefix}"\n'
+    )
+    return config
+
+
+@contextmanager
+def gateway_process(config: Path) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "broker.cli", "gateway", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+async def healthy(port: int) -> bool:
+    try:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

@@ -2,24 +2,22 @@
 
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
+    free_port,
+    gateway_config,
+    gateway_process,
+    healthy,
     keyed_federation,
     make_gateway,
     running,
@@ -29,68 +27,12 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
 A, B = "oscc-north", "social-east"
 REFERRALS = 600
-TOKEN = "sigkill-test-token"
 
 
 @pytest.fixture
 async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
     async with keyed_federation(tmp_path / "secrets.json") as federation:
         yield federation
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: int) -> Path:
-    """Write what `caselink gateway --config` needs for `agency_id` into `folder`."""
-    folder.mkdir()
-    write_private(folder / "agency.key", keyed.keys[agency_id].to_bytes())
-    write_public(folder / "directory.json", keyed.signed_directory)
-    write_public(folder / "root.pub.json", keyed.root.public().to_bytes())
-    write_private(folder / "token", TOKEN.encode())
-    topology = keyed.federation.topology
-    config = folder / "gateway.toml"
-    config.write_text(
-        f'agency_id = "{agency_id}"\n'
-        'key_file = "agency.key"\n'
-        'directory = "directory.json"\n'
-        'root_pub = "root.pub.json"\n'
-        'token_file = "token"\n'
-        f'amqp_url = "{keyed.federation.url(agency_id)}"\n'
-        f'store_url = "sqlite+aiosqlite:///{folder / "gateway.db"}"\n'
-        f'api_listen = "127.0.0.1:{port}"\n'
-        f'vhost = "{topology.vhost}"\n'
-        f'user_prefix = "{topology.user_prefix}"\n'
-    )
-    return config
-
-
-@contextmanager
-def gateway_process(config: Path) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "broker.cli", "gateway", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-async def healthy(port: int) -> bool:
-    try:
-        async with httpx.AsyncClient() as client:
-            response = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
 
 
 async def test_recipient_killed_mid_stream_loses_nothing(

@@ -27,7 +27,7 @@ def ids(messages: list[OutboxMessage]) -> list[str]:
 async def test_due_is_oldest_first_and_keeps_envelopes_intact(store: GatewayStore) -> None:
     middle, newest, oldest = (outgoing(created_at=at) for at in (20.0, 30.0, 10.0))
     for message in (middle, newest, oldest):
-        await store.enqueue(message)
+        await store.enqueue([message])
     assert await store.due(now=100.0, limit=10) == [oldest, middle, newest]
     assert await store.due(now=100.0, limit=2) == [oldest, middle]
 
@@ -35,22 +35,22 @@ async def test_due_is_oldest_first_and_keeps_envelopes_intact(store: GatewayStor
 async def test_due_waits_for_next_attempt_at(store: GatewayStore) -> None:
     now_due = outgoing(created_at=1.0, next_attempt_at=50.0)
     later = outgoing(created_at=2.0, next_attempt_at=150.0)
-    await store.enqueue(now_due)
-    await store.enqueue(later)
+    await store.enqueue([now_due])
+    await store.enqueue([later])
     assert ids(await store.due(now=100.0, limit=10)) == [now_due.message_id]
     assert ids(await store.due(now=150.0, limit=10)) == [now_due.message_id, later.message_id]
 
 
 async def test_enqueue_twice_keeps_the_first(store: GatewayStore) -> None:
     message = outgoing()
-    await store.enqueue(message)
-    await store.enqueue(replace(message, envelope=b"other"))
+    await store.enqueue([message])
+    await store.enqueue([replace(message, envelope=b"other")])
     assert await store.due(now=2000.0, limit=10) == [message]
 
 
 async def test_reschedule_records_attempts_and_delays(store: GatewayStore) -> None:
     message = outgoing()
-    await store.enqueue(message)
+    await store.enqueue([message])
     await store.reschedule(message.message_id, attempts=3, next_attempt_at=500.0)
     assert await store.due(now=499.0, limit=10) == []
     assert await store.due(now=500.0, limit=10) == [
@@ -66,7 +66,7 @@ async def test_reschedule_of_an_unknown_id_raises_key_error(store: GatewayStore)
 async def test_mark_sent_takes_a_batch_and_keeps_the_first_confirm(store: GatewayStore) -> None:
     first, second, left = outgoing(), outgoing(), outgoing(created_at=999.0)
     for message in (first, second, left):
-        await store.enqueue(message)
+        await store.enqueue([message])
     await store.mark_sent([first.message_id, second.message_id, "unknown"], at=10.0)
     await store.mark_sent([first.message_id], at=20.0)
     await store.mark_sent([], at=30.0)
@@ -111,7 +111,7 @@ async def test_a_redelivery_in_a_later_batch_is_reported_and_ignored(store: Gate
 
 async def test_an_acknowledgement_is_stored_without_an_ack(store: GatewayStore) -> None:
     sent = outgoing()
-    await store.enqueue(sent)
+    await store.enqueue([sent])
     received = their_ack(sent, "received")
     assert await store.store_received([delivery(received)]) == [True]
     assert await store.inbox_message(received.message_id) == received

@@ -39,7 +39,7 @@ async def test_inbox_message_of_an_unknown_id_is_none(store: GatewayStore) -> No
 
 async def test_sent_shows_delivery_and_the_latest_answer(store: GatewayStore) -> None:
     referral = outgoing(created_at=1.0)
-    await store.enqueue(referral)
+    await store.enqueue([referral])
     await store.mark_sent([referral.message_id], at=2.0)
     before = await store.sent_message(referral.message_id)
     assert before is not None
@@ -56,7 +56,7 @@ async def test_sent_shows_delivery_and_the_latest_answer(store: GatewayStore) ->
 
 async def test_sent_ignores_answers_from_other_agencies(store: GatewayStore) -> None:
     referral = outgoing()
-    await store.enqueue(referral)
+    await store.enqueue([referral])
     forged = their_ack(referral, "declined", sender="someone-else")
     await store.store_received([delivery(forged)])
     status = await store.sent_message(referral.message_id)
@@ -66,7 +66,7 @@ async def test_sent_ignores_answers_from_other_agencies(store: GatewayStore) -> 
 
 async def test_answers_in_one_batch_resolve_to_the_furthest(store: GatewayStore) -> None:
     referral = outgoing()
-    await store.enqueue(referral)
+    await store.enqueue([referral])
     acks = [their_ack(referral, s, received_at=9.0) for s in ("completed", "accepted")]
     await store.store_received([delivery(ack) for ack in acks])
     status = await store.sent_message(referral.message_id)
@@ -77,8 +77,8 @@ async def test_answers_in_one_batch_resolve_to_the_furthest(store: GatewayStore)
 async def test_sent_lists_our_messages_but_not_our_acks_newest_first(store: GatewayStore) -> None:
     older, newer = outgoing(created_at=1.0), outgoing(kind="transfer", created_at=2.0)
     received = incoming()
-    await store.enqueue(older)
-    await store.enqueue(newer)
+    await store.enqueue([older])
+    await store.enqueue([newer])
     await store.store_received([delivery(received)])  # enqueues our `received` ack
     await store.respond(received.message_id, S.ACCEPTED, our := answer(received, "accepted"))
     listed = [status.message for status in await store.sent()]
@@ -92,8 +92,8 @@ async def test_sent_lists_our_messages_but_not_our_acks_newest_first(store: Gate
 async def test_counts_pending_outbox_and_whole_inbox(store: GatewayStore) -> None:
     assert await store.counts() == {"outbox_pending": 0, "inbox_total": 0}
     first, second = outgoing(), outgoing()
-    await store.enqueue(first)
-    await store.enqueue(second)
+    await store.enqueue([first])
+    await store.enqueue([second])
     await store.store_received([delivery(), delivery(their_ack(first, "received"))])
     assert await store.counts() == {"outbox_pending": 3, "inbox_total": 2}
     await store.mark_sent([first.message_id, second.message_id], at=1.0)

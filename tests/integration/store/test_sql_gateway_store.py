@@ -26,7 +26,7 @@ SECRET = "Synthetic secret narrative 7f3a"
 async def test_a_new_store_on_the_same_database_sees_everything(sql_backend: Backend) -> None:
     first = await sql_backend.open()
     message, item = outgoing(created_at=999.0), delivery()
-    await first.enqueue(message)
+    await first.enqueue([message])
     await first.store_received([item])
     accepted = answer(item.message, "accepted", created_at=1001.0)
     await first.respond(item.message.message_id, InboxState.ACCEPTED, accepted)
@@ -44,7 +44,7 @@ async def test_enqueue_is_committed_when_it_returns(tmp_path: Path) -> None:
     store = SqlGatewayStore(f"sqlite+aiosqlite:///{path}")
     await store.create()
     message = outgoing()
-    await store.enqueue(message)
+    await store.enqueue([message])
     # Another connection, as another process would read it; the store stays open.
     with sqlite3.connect(path) as other:
         rows = other.execute("SELECT message_id, envelope FROM outbox").fetchall()
@@ -78,7 +78,7 @@ def test_unsupported_databases_are_refused(url: str) -> None:
 async def test_create_is_idempotent_and_tracks_its_own_version(sql_backend: Backend) -> None:
     store = await sql_backend.open()
     await store.create()
-    await store.enqueue(message := outgoing())
+    await store.enqueue([message := outgoing()])
     await store.create()
     assert await store.due(now=2000.0, limit=1) == [message]
     assert sql_backend.url is not None
@@ -157,7 +157,7 @@ async def test_mark_sent_handles_more_ids_than_one_statement_takes(sql_backend: 
     store = await sql_backend.open()
     messages = [outgoing(created_at=float(n)) for n in range(1200)]
     for message in messages:
-        await store.enqueue(message)
+        await store.enqueue([message])
     await store.mark_sent([m.message_id for m in messages[:1100]], at=1.0)
     assert await store.due(now=2000.0, limit=1000) == messages[1100:]
 

@@ -3,10 +3,18 @@
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broker.envelope import EnvelopeError, open_envelope, verify_header
+from broker.envelope import EnvelopeError, MalformedEnvelope, open_envelope, verify_header
+from broker.envelope.codec import (
+    DecodedEnvelope,
+    _check,
+    _decode_canonical,
+    _parse,
+    decode_envelope,
+)
 from broker.envelope.encoding import canonical_json
 from schemas.kinds import Suite
 from tests.unit.envelope.federation import NOW, Federation, make_federation
@@ -105,3 +113,40 @@ def test_structured_document_mutations(data: st.DataObject) -> None:
     except ValueError:
         return
     _only_envelope_errors(raw)
+
+
+def _strict(raw: bytes) -> DecodedEnvelope | None:
+    try:
+        return _check(_parse(raw), raw)
+    except EnvelopeError:
+        return None
+
+
+@FUZZ
+@given(st.data())
+def test_fast_decoder_never_accepts_what_the_strict_one_refuses(data: st.DataObject) -> None:
+    raw = bytearray(GENUINE[data.draw(st.sampled_from(list(Suite)))])
+    for _ in range(data.draw(st.integers(0, 2))):
+        position = data.draw(st.integers(0, len(raw) - 1))
+        raw[position : position + 1] = data.draw(st.binary(min_size=0, max_size=3))
+    fast = _decode_canonical(bytes(raw))
+    if fast is not None:
+        assert _strict(bytes(raw)) == fast
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        lambda raw: raw.replace(b'"header":{', b'"header":{"v":1,', 1),  # duplicate key
+        lambda raw: raw.replace(b'"v":1}', b'"v":1.0}'),
+        lambda raw: raw.replace(b'"v":1}', b'"v" : 1}'),
+        lambda raw: raw.replace(b"police-north", b"police\\u002dnorth"),
+        lambda raw: raw.replace(b'"issued_at":1750000000', b'"issued_at":"1750000000"'),
+    ],
+)
+def test_fast_decoder_declines_non_canonical_headers(rewrite: object) -> None:
+    changed = rewrite(GENUINE[Suite.X25519])  # type: ignore[operator]
+    assert changed != GENUINE[Suite.X25519]
+    assert _decode_canonical(changed) is None
+    with pytest.raises(MalformedEnvelope):
+        decode_envelope(changed)

@@ -82,6 +82,14 @@ def test_resigned_by_another_agency_fails_decryption(fed: Federation) -> None:
     _refused(fed, forged, DecryptionFailed)
 
 
+def test_low_order_hpke_enc_fails_decryption(fed: Federation) -> None:
+    # A legitimate but malicious sender signs a ciphertext whose X25519 share is all zeros.
+    header, ciphertext, _ = split(referral_envelope(fed))
+    bogus = bytes(32) + ciphertext[32:]
+    forged = assemble(header, bogus, sign(header, bogus, fed.police.signing.private))
+    _refused(fed, forged, DecryptionFailed)
+
+
 def test_same_header_signed_by_another_agency_is_a_bad_signature(fed: Federation) -> None:
     header, ciphertext, _ = split(referral_envelope(fed))
     forged = assemble(header, ciphertext, sign(header, ciphertext, fed.social.signing.private))
@@ -325,3 +333,19 @@ def test_error_before_the_header_is_known_still_has_evidence(fed: Federation) ->
     assert error.evidence == evidence_of(b"not json")
     assert error.message_id is None
     assert str(error).startswith("malformed_envelope: ")
+
+
+def test_errors_survive_pickling(fed: Federation) -> None:
+    # Workers hand errors across process boundaries (dead-letter reasons, alerts).
+    import pickle
+
+    header, ciphertext, _ = split(referral_envelope(fed))
+    error = _refused(fed, assemble(header, ciphertext, bytes(64)), BadSignature)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is BadSignature
+    assert str(copy) == str(error)
+    assert (copy.message_id, copy.sender, copy.evidence) == (
+        error.message_id,
+        error.sender,
+        error.evidence,
+    )

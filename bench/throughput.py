@@ -1,0 +1,237 @@
+"""Throughput: Caselink referrals against raw aio-pika messages, in one run, alternating.
+
+(a) raw aio-pika: persistent 2 KiB messages, publisher confirms, a bounded window of
+    unconfirmed publishes, a durable quorum queue, manual acks; publish and consume in this
+    process.
+(b) FastStream carrying the same raw bytes with no Caselink logic (the framework's share).
+(c) Caselink: ~2 KiB referrals from gateway A (in this process) to gateway B (its own
+    process, `caselink gateway`, as an agency would run it), each with its SQLite store:
+    sealed, stored in B's inbox, answered with the automatic `received` acknowledgement,
+    stored back at A. A referral counts when its acknowledgement is stored at A.
+
+Then (c) again, paced at half of its best rate, for send-to-inbox latency. Prints each
+rate, p50/p99 latency, peak RSS and, last, `throughput_ratio <value>` (best Caselink
+referrals/s divided by best raw messages/s). Needs RabbitMQ on 127.0.0.1 (guest/guest);
+uses its own vhost and users, deleted at the end.
+
+Run: .venv/bin/python bench/throughput.py [--rounds N] [--raw N] [--referrals N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+import aio_pika
+from faststream import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+
+from broker.gateway.service import Gateway
+from broker.store.gateway_store import SqlGatewayStore
+from schemas.examples import example_body
+from schemas.kinds import MessageKind
+from tests.integration.gateway_harness import (
+    eventually,
+    free_port,
+    gateway_config,
+    gateway_process,
+    healthy,
+    keyed_federation,
+    make_gateway,
+    running,
+)
+
+WINDOW = 256
+PAYLOAD = os.urandom(2048)
+RAW_URL = "amqp://guest:guest@127.0.0.1/"
+
+
+async def raw_aio_pika(count: int) -> float:
+    """Messages per second, publish to consume, through a fresh quorum queue."""
+    connection = await aio_pika.connect(RAW_URL)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=WINDOW)
+        queue = await channel.declare_queue(
+            f"bench-raw-{uuid.uuid4().hex[:8]}", durable=True,
+            arguments={"x-queue-type": "quorum"},
+        )  # fmt: skip
+        done = asyncio.Event()
+        received = 0
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal received
+            await message.ack()
+            received += 1
+            if received == count:
+                done.set()
+
+        await queue.consume(on_message)
+        window = asyncio.Semaphore(WINDOW)
+        exchange = channel.default_exchange
+
+        async def publish_one() -> None:
+            async with window:
+                await exchange.publish(
+                    aio_pika.Message(PAYLOAD, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                    queue.name, mandatory=True,
+                )  # fmt: skip
+
+        started = time.perf_counter()
+        await asyncio.gather(*(publish_one() for _ in range(count)))
+        await asyncio.wait_for(done.wait(), 300)
+        elapsed = time.perf_counter() - started
+        await queue.delete(if_unused=False, if_empty=False)
+    return count / elapsed
+
+
+async def raw_faststream(count: int) -> float:
+    """The same, with FastStream publishing and consuming the raw bytes."""
+    broker = RabbitBroker(
+        RAW_URL, default_channel=Channel(prefetch_count=WINDOW, on_return_raises=True),
+        log_level=logging.DEBUG,
+    )  # fmt: skip
+    name = f"bench-fs-{uuid.uuid4().hex[:8]}"
+    queue = RabbitQueue(name, durable=True, arguments={"x-queue-type": "quorum"})
+    done = asyncio.Event()
+    received = 0
+
+    @broker.subscriber(queue, ack_policy=AckPolicy.ACK, no_reply=True)
+    async def handle(body: bytes) -> None:
+        nonlocal received
+        received += 1
+        if received == count:
+            done.set()
+
+    await broker.start()
+    try:
+        window = asyncio.Semaphore(WINDOW)
+
+        async def publish_one() -> None:
+            async with window:
+                await broker.publish(PAYLOAD, queue=name, persist=True, mandatory=True)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(publish_one() for _ in range(count)))
+        await asyncio.wait_for(done.wait(), 300)
+        elapsed = time.perf_counter() - started
+    finally:
+        await broker.stop()
+    connection = await aio_pika.connect(RAW_URL)
+    async with connection:
+        channel = await connection.channel()
+        await (await channel.get_queue(name)).delete(if_unused=False, if_empty=False)
+    return count / elapsed
+
+
+async def acknowledged(gateway_a: Gateway, count: int, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pending = (await gateway_a.store.counts())["inbox_total"]
+        if pending >= count:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {pending} of {count} acknowledgements arrived")
+        await asyncio.sleep(0.05)
+
+
+async def caselink_rate(gateway_a: Gateway, count: int) -> float:
+    """Referrals per second, submit to `received` acknowledgement back at A."""
+    body = example_body(MessageKind.REFERRAL)
+    before = (await gateway_a.store.counts())["inbox_total"]
+    started = time.perf_counter()
+    await asyncio.gather(*(
+        gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient="social-east")
+        for _ in range(count)
+    ))  # fmt: skip
+    await acknowledged(gateway_a, before + count)
+    return count / (time.perf_counter() - started)
+
+
+async def caselink_latency(
+    gateway_a: Gateway, store_b: SqlGatewayStore, rate: float, seconds: float
+) -> list[float]:
+    """Send-to-inbox latencies (s) of referrals submitted at `rate` per second."""
+    body = example_body(MessageKind.REFERRAL)
+    submitted: dict[str, float] = {}
+    interval = 1.0 / rate
+    started = time.perf_counter()
+    n = 0
+    while time.perf_counter() - started < seconds:
+        entry = await gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient="social-east")
+        submitted[entry.message_id] = entry.created_at
+        n += 1
+        await asyncio.sleep(max(0.0, started + n * interval - time.perf_counter()))
+    latencies: list[float] = []
+    deadline = time.monotonic() + 120
+    while len(latencies) < len(submitted) and time.monotonic() < deadline:
+        latencies = []
+        for message_id, sent_at in submitted.items():
+            stored = await store_b.inbox_message(message_id)
+            if stored is not None:
+                latencies.append(stored.received_at - sent_at)
+        await asyncio.sleep(0.2)
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def main(rounds: int, raw_count: int, referrals: int) -> None:
+    raw_rates: list[float] = []
+    fs_rates: list[float] = []
+    caselink_rates: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        async with keyed_federation(folder / "secrets.json") as keyed:
+            port = free_port()
+            config_b = gateway_config(keyed, "social-east", folder / "b", port)
+            store_b = SqlGatewayStore(f"sqlite+aiosqlite:///{folder / 'b' / 'gateway.db'}")
+            with gateway_process(config_b):
+                await eventually(lambda: healthy(port), "gateway B up", timeout_s=60)
+                async with running(make_gateway(keyed, "oscc-north", folder)) as gateway_a:
+                    await caselink_rate(gateway_a, 200)  # warm-up: connections, caches
+                    for r in range(rounds):
+                        raw_rates.append(await raw_aio_pika(raw_count))
+                        fs_rates.append(await raw_faststream(raw_count))
+                        caselink_rates.append(await caselink_rate(gateway_a, referrals))
+                        print(f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
+                              f"faststream {fs_rates[-1]:.0f}/s, "
+                              f"caselink {caselink_rates[-1]:.0f} referrals/s",
+                              flush=True)  # fmt: skip
+                    half = max(caselink_rates) / 2
+                    latencies = await caselink_latency(gateway_a, store_b, half, seconds=10)
+    raw, fs, ours = max(raw_rates), max(fs_rates), max(caselink_rates)
+    # ru_maxrss of children: the largest waited-for child, gateway B alone.
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"raw_aio_pika_messages_per_s {raw:.0f}")
+    print(f"faststream_raw_messages_per_s {fs:.0f}")
+    print(f"faststream_ratio {fs / raw:.3f}")
+    print(f"caselink_referrals_per_s {ours:.0f}")
+    print(f"latency_at_half_load_rate {half:.0f}/s over {len(latencies)} referrals")
+    print(f"send_to_inbox_p50_ms {1000 * statistics.median(latencies):.1f}")
+    print(f"send_to_inbox_p99_ms {1000 * percentile(latencies, 0.99):.1f}")
+    print(f"gateway_peak_rss_mib {peak_rss_mib:.0f} (gateway B's process)")
+    print(f"throughput_ratio {ours / raw:.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--raw", type=int, default=5000, help="raw messages per round")
+    parser.add_argument("--referrals", type=int, default=2000, help="referrals per round")
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.raw, args.referrals))
