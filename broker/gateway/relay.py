@@ -1,8 +1,10 @@
 """The outbox relay: publish what the outbox holds, mark it sent only on the broker's confirm.
 
-One loop, so an envelope is never in flight twice from this process. A broker outage pauses
-the whole relay with capped backoff and leaves every row due; a message-specific failure
-(unroutable, nacked) reschedules that message alone.
+A pipeline with a bounded window: up to `window` publishes await their confirms at once,
+and confirmed ids are marked sent in batches behind them. An id stays in the in-flight set
+until its `sent_at` is committed, so it is never published twice by this process. A broker
+outage pauses the relay with capped backoff and leaves every row due; a message-specific
+failure (unroutable, nacked) reschedules that message alone.
 """
 
 import asyncio
@@ -24,7 +26,7 @@ IDLE_POLL_S = 1.0
 
 
 class OutboxRelay:
-    """Drains the outbox into RabbitMQ with a bounded window of unconfirmed publishes."""
+    """Drains the outbox into RabbitMQ; `run` is the only loop that publishes from it."""
 
     def __init__(
         self,
@@ -38,8 +40,13 @@ class OutboxRelay:
         self._publisher = publisher
         self._window = window
         self._clock = clock
+        self._slots = asyncio.Semaphore(window)
+        self._in_flight: set[str] = set()
+        self._confirmed: list[str] = []
         self._wake = asyncio.Event()
+        self._confirms_waiting = asyncio.Event()
         self._outage_attempts = 0
+        self._paused_until = 0.0
         self.last_error: str | None = None
 
     def wake(self) -> None:
@@ -48,59 +55,91 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish forever; cancel the task to stop."""
-        while True:
-            sent_any = await self.drain_once()
-            if not sent_any:
-                await self._sleep(IDLE_POLL_S)
+        marker = asyncio.create_task(self._mark_confirmed(), name="outbox-marker")
+        try:
+            while True:
+                await self._pause_if_broker_down()
+                self._wake.clear()
+                started = await self._start_due()
+                if not started:
+                    await self._sleep(IDLE_POLL_S)
+        finally:
+            marker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await marker
 
-    async def drain_once(self) -> bool:
-        """Publish one window of due messages; True if any was confirmed."""
-        self._wake.clear()
-        due = await self._store.due(self._clock(), self._window)
-        if not due:
-            return False
-        results = await asyncio.gather(*(self._publish(m) for m in due))
-        confirmed = [m.message_id for m, ok in zip(due, results, strict=True) if ok is True]
-        if confirmed:
-            await self._store.mark_sent(confirmed, self._clock())
-        if any(isinstance(r, BrokerUnavailable) for r in results):
-            self._outage_attempts += 1
-            delay = backoff_delay(self._outage_attempts)
-            log.warning(
-                "broker unavailable; outbox paused",
-                attempt=self._outage_attempts,
-                delay_s=round(delay, 2),
-                count=len(due) - len(confirmed),
-            )
-            await self._sleep(delay)
-        else:
-            self._outage_attempts = 0
-            self.last_error = None
-        return bool(confirmed)
+    async def _start_due(self) -> int:
+        """Start publishing due messages that are not already in flight; return how many."""
+        candidates = await self._store.due(self._clock(), self._window + len(self._in_flight))
+        fresh = [m for m in candidates if m.message_id not in self._in_flight]
+        for message in fresh:
+            await self._slots.acquire()
+            if self._clock() < self._paused_until:
+                self._slots.release()
+                break
+            self._in_flight.add(message.message_id)
+            asyncio.create_task(self._publish(message))  # noqa: RUF006 - tracked by in-flight set
+        return len(fresh)
 
-    async def _publish(self, message: OutboxMessage) -> bool | BrokerUnavailable:
+    async def _publish(self, message: OutboxMessage) -> None:
+        confirmed = False
         try:
             await self._publisher.publish(
                 MESSAGES_EXCHANGE, message.routing_key, message.envelope,
                 message_id=message.message_id,
             )  # fmt: skip
+            confirmed = True
         except BrokerUnavailable as error:
-            self.last_error = error.reason
-            return error
+            self._note_outage(error)
         except DeliveryError as error:
-            attempts = message.attempts + 1
-            delay = backoff_delay(attempts)
-            self.last_error = error.reason
-            log.warning(
-                "publish failed; rescheduled",
-                message_id=message.message_id,
-                reason=error.reason,
-                attempt=attempts,
-                delay_s=round(delay, 2),
-            )
-            await self._store.reschedule(message.message_id, attempts, self._clock() + delay)
-            return False
-        return True
+            await self._reschedule(message, error)
+        finally:
+            self._slots.release()
+            if confirmed:
+                self._outage_attempts = 0
+                self._confirmed.append(message.message_id)
+                self._confirms_waiting.set()
+            else:
+                # Still due in the store: a later pass publishes it again.
+                self._in_flight.discard(message.message_id)
+
+    async def _mark_confirmed(self) -> None:
+        # Marks in batches: one commit covers every confirm that arrived meanwhile.
+        while True:
+            await self._confirms_waiting.wait()
+            self._confirms_waiting.clear()
+            batch, self._confirmed = self._confirmed, []
+            try:
+                await self._store.mark_sent(batch, self._clock())
+            except Exception as error:
+                # Not marked: they stay due and will be published again (at-least-once).
+                log.error("could not mark confirmed messages", reason=type(error).__name__,
+                          count=len(batch))  # fmt: skip
+            finally:
+                self._in_flight.difference_update(batch)
+
+    async def _reschedule(self, message: OutboxMessage, error: DeliveryError) -> None:
+        attempts = message.attempts + 1
+        delay = backoff_delay(attempts)
+        self.last_error = error.reason
+        log.warning("publish failed; rescheduled", message_id=message.message_id,
+                    reason=error.reason, attempt=attempts, delay_s=round(delay, 2))  # fmt: skip
+        await self._store.reschedule(message.message_id, attempts, self._clock() + delay)
+
+    def _note_outage(self, error: BrokerUnavailable) -> None:
+        self.last_error = error.reason
+        if self._clock() < self._paused_until:
+            return  # this outage is already counted
+        self._outage_attempts += 1
+        delay = backoff_delay(self._outage_attempts)
+        self._paused_until = self._clock() + delay
+        log.warning("broker unavailable; outbox paused", attempt=self._outage_attempts,
+                    delay_s=round(delay, 2))  # fmt: skip
+
+    async def _pause_if_broker_down(self) -> None:
+        remaining = self._paused_until - self._clock()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
 
     async def _sleep(self, seconds: float) -> None:
         # Woken early by new outbox entries, but never later than `seconds`.

@@ -1,0 +1,214 @@
+"""The escalation ladder: which alerts a thread is due at a given time (pure).
+
+At a deadline: a reminder to the recipient agency and to the coordinators. At twice the
+deadline, measured from the original's issue: an escalation to the coordinators and to the
+supervisors of both agencies. A declined or redirected transfer, and a declined or redirected
+emergency referral, is an alert at once, to the coordinators and the sender.
+
+Every planned alert carries a stable key. The caller records it under a unique constraint
+and passes the recorded keys back, so each alert is raised once, however often the sweep
+runs, across restarts and across two trackers.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+from broker.tracker.errors import NoCoordinators
+from broker.tracker.policy import SlaPolicy, deadlines
+from broker.tracker.state import AWAITING_RESPONSE, FINAL_PHASES, Leg, Phase, ThreadState
+from schemas.alert import Alert, AlertLevel, AlertReason
+from schemas.kinds import MessageKind, Urgency
+
+
+class Audience(StrEnum):
+    RECIPIENT = "recipient"
+    SENDER = "sender"
+    COORDINATORS = "coordinators"
+    RECIPIENT_SUPERVISORS = "recipient_supervisors"
+    SENDER_SUPERVISORS = "sender_supervisors"
+
+
+LADDER: dict[AlertLevel, tuple[Audience, ...]] = {
+    AlertLevel.REMINDER: (Audience.RECIPIENT, Audience.COORDINATORS),
+    AlertLevel.ESCALATION: (
+        Audience.COORDINATORS,
+        Audience.SENDER_SUPERVISORS,
+        Audience.RECIPIENT_SUPERVISORS,
+    ),
+    AlertLevel.DECLINED: (Audience.COORDINATORS, Audience.SENDER),
+}
+"""Who hears of each level."""
+
+# A redirect leaves the case with the sender as surely as a decline does.
+_REFUSED = frozenset({Phase.DECLINED, Phase.REDIRECTED})
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAlert:
+    """One alert the tracker owes; `agency` is None for the coordinators (the caller's list).
+
+    `recipient` is the recipient the alert is about (one per leg of a consent withdrawal).
+    """
+
+    key: str
+    level: AlertLevel
+    reason: AlertReason
+    audience: Audience
+    agency: str | None
+    thread_id: str
+    kind: MessageKind
+    sender: str
+    recipient: str
+    message_id: str
+    raised_at: int
+    deadline: int | None = None
+    overdue_seconds: int | None = None
+
+
+class OpenDeadline(NamedTuple):
+    """A deadline of one leg not met yet, and when missing it escalates (2x, from issue)."""
+
+    reason: AlertReason
+    leg: Leg
+    due: int
+    escalate_at: int
+
+
+def open_deadlines(state: ThreadState, policy: SlaPolicy) -> list[OpenDeadline]:
+    """Deadlines still to be met: delivery per undelivered leg, response until one is given."""
+    opened = state.opened_at
+    if opened is None or state.phase in FINAL_PHASES:
+        return []
+    due = deadlines(state, policy)
+    found: list[OpenDeadline] = []
+    if due.delivery_due is not None:
+        at, twice = due.delivery_due, 2 * due.delivery_due - opened
+        for leg in state.legs:
+            if leg.delivered_at is None:
+                found.append(OpenDeadline(AlertReason.DELIVERY_OVERDUE, leg, at, twice))
+    if due.response_due is not None and state.phase in AWAITING_RESPONSE:
+        at, twice = due.response_due, 2 * due.response_due - opened
+        for leg in state.legs:
+            found.append(OpenDeadline(AlertReason.RESPONSE_OVERDUE, leg, at, twice))
+    return found
+
+
+def due_alerts(
+    state: ThreadState, policy: SlaPolicy, now: int, already_raised: Set[str]
+) -> list[PlannedAlert]:
+    """Alerts due at `now` (Unix seconds) whose keys are not in `already_raised`.
+
+    A sweep that comes late raises every rung it passed, reminder and escalation together.
+    """
+    planned: list[PlannedAlert] = []
+    for reason, leg, due, escalate_at in open_deadlines(state, policy):
+        for level, at in ((AlertLevel.REMINDER, due), (AlertLevel.ESCALATION, escalate_at)):
+            if now >= at:
+                planned += _plan(state, leg, level, reason, now, due)
+    refusal = _refusal_reason(state)
+    if refusal is not None:
+        planned += _plan(state, state.legs[0], AlertLevel.DECLINED, refusal, now, None)
+    return [alert for alert in planned if alert.key not in already_raised]
+
+
+def overdue_by(state: ThreadState, policy: SlaPolicy, now: int) -> int | None:
+    """Seconds past the earliest unmet deadline at `now`; None when nothing is overdue."""
+    first = min((found.due for found in open_deadlines(state, policy)), default=None)
+    return None if first is None or now < first else now - first
+
+
+def lateness_key(state: ThreadState, policy: SlaPolicy, now: int) -> tuple[int, int, str]:
+    """Sort key for the dashboard: most overdue first, then the nearest deadline, then the rest."""
+    first = min((found.due for found in open_deadlines(state, policy)), default=None)
+    if first is None:
+        return (2, 0, state.thread_id)
+    return (0 if now >= first else 1, first, state.thread_id)
+
+
+def to_alerts(planned: PlannedAlert, coordinators: Sequence[str]) -> list[Alert]:
+    """The Alert bodies of `planned`, one per addressee; ids are stable across republishing.
+
+    Raises NoCoordinators when the alert is for the coordinators and `coordinators` is empty.
+    """
+    if planned.agency is not None:
+        addressees = [planned.agency]
+    elif coordinators:
+        addressees = sorted(set(coordinators))
+    else:
+        raise NoCoordinators(f"alert {planned.key} is for the coordinators; none is configured")
+    return [
+        Alert(
+            alert_id=alert_id(planned.key, agency),
+            level=planned.level,
+            reason=planned.reason,
+            agency=agency,
+            thread_id=planned.thread_id,
+            message_id=planned.message_id,
+            kind=planned.kind,
+            sender=planned.sender,
+            recipient=planned.recipient,
+            raised_at=planned.raised_at,
+            deadline=planned.deadline,
+            overdue_seconds=planned.overdue_seconds,
+        )
+        for agency in addressees
+    ]
+
+
+def alert_id(key: str, agency: str) -> str:
+    """The id of the alert with `key` addressed to `agency`: the same on every call."""
+    digest = hashlib.sha256(f"{key}>{agency}".encode()).digest()
+    # AlertId takes UUIDv4 shape; the version and variant bits are set over a hash instead
+    # of random bits, so a republished alert keeps its id and receivers drop the repeat.
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _refusal_reason(state: ThreadState) -> AlertReason | None:
+    if state.phase not in _REFUSED:
+        return None
+    if state.kind is MessageKind.TRANSFER:
+        return AlertReason.DECLINED_TRANSFER
+    if state.kind is MessageKind.REFERRAL and state.urgency is Urgency.EMERGENCY:
+        return AlertReason.DECLINED_EMERGENCY
+    return None
+
+
+def _plan(
+    state: ThreadState,
+    leg: Leg,
+    level: AlertLevel,
+    reason: AlertReason,
+    now: int,
+    deadline: int | None,
+) -> list[PlannedAlert]:
+    if state.kind is None or state.sender is None:
+        return []  # unreachable: a leg implies a known original; this narrows the types
+    agency_of = {
+        Audience.RECIPIENT: leg.recipient,
+        Audience.RECIPIENT_SUPERVISORS: leg.recipient,
+        Audience.SENDER: state.sender,
+        Audience.SENDER_SUPERVISORS: state.sender,
+        Audience.COORDINATORS: None,
+    }
+    return [
+        PlannedAlert(
+            key=f"{state.thread_id}:{leg.recipient}:{reason}:{level}:{audience}",
+            level=level,
+            reason=reason,
+            audience=audience,
+            agency=agency_of[audience],
+            thread_id=state.thread_id,
+            kind=state.kind,
+            sender=state.sender,
+            recipient=leg.recipient,
+            message_id=leg.message_id,
+            raised_at=now,
+            deadline=deadline,
+            overdue_seconds=None if deadline is None else now - deadline,
+        )
+        for audience in LADDER[level]
+    ]
