@@ -58,7 +58,7 @@ class Alert(Wire):
     deadline: UnixSeconds | None = None
     overdue_seconds: Annotated[int, Field(ge=0, lt=2**40)] | None = None
     # The refusal category of a refused envelope (e.g. bad_signature): a slug, never text.
-    detail: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = None
+    detail: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _overdue_has_times(self) -> "Alert":
