@@ -18,7 +18,7 @@ from broker.logs import get_logger
 from broker.transport.backoff import backoff_delay
 from broker.transport.errors import BrokerUnavailable, DeliveryError
 from broker.transport.names import MESSAGES_EXCHANGE
-from broker.transport.publisher import ConfirmedPublisher
+from broker.transport.publisher import Publisher
 
 log = get_logger(__name__)
 
@@ -31,7 +31,7 @@ class OutboxRelay:
     def __init__(
         self,
         store: GatewayStore,
-        publisher: ConfirmedPublisher,
+        publisher: Publisher,
         *,
         window: int,
         clock: Callable[[], float] = time.time,
@@ -42,6 +42,9 @@ class OutboxRelay:
         self._clock = clock
         self._slots = asyncio.Semaphore(window)
         self._in_flight: set[str] = set()
+        # Held while reading due rows and while marking rows sent: a due() read that began
+        # before a mark_sent commit must not see those ids already gone from `_in_flight`.
+        self._bookkeeping = asyncio.Lock()
         self._confirmed: list[str] = []
         self._wake = asyncio.Event()
         self._confirms_waiting = asyncio.Event()
@@ -70,14 +73,17 @@ class OutboxRelay:
 
     async def _start_due(self) -> int:
         """Start publishing due messages that are not already in flight; return how many."""
-        candidates = await self._store.due(self._clock(), self._window + len(self._in_flight))
-        fresh = [m for m in candidates if m.message_id not in self._in_flight]
-        for message in fresh:
+        async with self._bookkeeping:
+            limit = self._window + len(self._in_flight)
+            candidates = await self._store.due(self._clock(), limit)
+            fresh = [m for m in candidates if m.message_id not in self._in_flight]
+            self._in_flight.update(m.message_id for m in fresh)
+        for position, message in enumerate(fresh):
             await self._slots.acquire()
             if self._clock() < self._paused_until:
                 self._slots.release()
+                self._in_flight.difference_update(m.message_id for m in fresh[position:])
                 break
-            self._in_flight.add(message.message_id)
             asyncio.create_task(self._publish(message))  # noqa: RUF006 - tracked by in-flight set
         return len(fresh)
 
@@ -108,15 +114,16 @@ class OutboxRelay:
         while True:
             await self._confirms_waiting.wait()
             self._confirms_waiting.clear()
-            batch, self._confirmed = self._confirmed, []
-            try:
-                await self._store.mark_sent(batch, self._clock())
-            except Exception as error:
-                # Not marked: they stay due and will be published again (at-least-once).
-                log.error("could not mark confirmed messages", reason=type(error).__name__,
-                          count=len(batch))  # fmt: skip
-            finally:
-                self._in_flight.difference_update(batch)
+            async with self._bookkeeping:
+                batch, self._confirmed = self._confirmed, []
+                try:
+                    await self._store.mark_sent(batch, self._clock())
+                except Exception as error:
+                    # Not marked: they stay due and will be published again (at-least-once).
+                    log.error("could not mark confirmed messages", reason=type(error).__name__,
+                              count=len(batch))  # fmt: skip
+                finally:
+                    self._in_flight.difference_update(batch)
 
     async def _reschedule(self, message: OutboxMessage, error: DeliveryError) -> None:
         attempts = message.attempts + 1

@@ -8,7 +8,7 @@ refuses a forged sender.
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aio_pika
 import aiormq
@@ -19,6 +19,22 @@ from aio_pika.exceptions import DeliveryError as PikaDeliveryError
 from broker.transport.errors import BrokerUnavailable, DeliveryError, Unroutable
 
 CONFIRM_TIMEOUT_S = 30.0
+
+
+class Publisher(Protocol):
+    """Publishes one message and returns only when the broker has confirmed it."""
+
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, Any] | None = None,
+        content_type: str = ...,
+    ) -> None:
+        """Raises Unroutable, BrokerUnavailable or DeliveryError when not confirmed."""
 
 
 class ConfirmedPublisher:

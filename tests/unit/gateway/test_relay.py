@@ -1,0 +1,123 @@
+"""The outbox relay publishes each envelope once, pauses on outages, reschedules failures."""
+
+import asyncio
+import contextlib
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from broker.gateway.memory_store import MemoryGatewayStore
+from broker.gateway.relay import OutboxRelay
+from broker.transport.errors import BrokerUnavailable, Unroutable
+from tests.gateway_records import outgoing
+
+
+class SlowMarkStore(MemoryGatewayStore):
+    """mark_sent takes a while, as a real commit does: the window where duplicates hide."""
+
+    async def mark_sent(self, message_ids: Sequence[str], at: float) -> None:
+        await asyncio.sleep(random.uniform(0, 0.005))
+        await super().mark_sent(message_ids, at)
+
+    async def due(self, now: float, limit: int) -> list[Any]:
+        found = await super().due(now, limit)
+        await asyncio.sleep(random.uniform(0, 0.005))
+        return found
+
+
+class RecordingPublisher:
+    """Confirms after a random delay; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.published: Counter[str] = Counter()
+        self.down = False
+        self.unroutable: set[str] = set()
+
+    async def publish(self, exchange: str, routing_key: str, body: bytes, *, message_id: str,
+                      headers: Mapping[str, Any] | None = None,
+                      content_type: str = "") -> None:  # fmt: skip
+        await asyncio.sleep(random.uniform(0, 0.002))
+        if self.down:
+            raise BrokerUnavailable("down")
+        if message_id in self.unroutable:
+            raise Unroutable("no queue")
+        self.published[message_id] += 1
+
+
+@contextlib.asynccontextmanager
+async def relaying(
+    store: MemoryGatewayStore, publisher: RecordingPublisher
+) -> AsyncIterator[OutboxRelay]:
+    relay = OutboxRelay(store, publisher, window=16)
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(check: Any, timeout_s: float = 10.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 - the store has no change event
+            await asyncio.sleep(0.005)
+
+
+async def test_every_message_is_published_exactly_once() -> None:
+    store, publisher = SlowMarkStore(), RecordingPublisher()
+    messages = [outgoing(created_at=float(n), next_attempt_at=0.0) for n in range(300)]
+    async with relaying(store, publisher) as relay:
+        for chunk in range(0, 300, 30):
+            await store.enqueue(messages[chunk : chunk + 30])
+            relay.wake()
+
+        async def all_sent() -> bool:
+            return (await store.counts())["outbox_pending"] == 0
+
+        await until(all_sent)
+    assert set(publisher.published) == {m.message_id for m in messages}
+    assert max(publisher.published.values()) == 1
+
+
+async def test_an_outage_leaves_messages_due_until_the_broker_returns() -> None:
+    store, publisher = MemoryGatewayStore(), RecordingPublisher()
+    publisher.down = True
+    await store.enqueue([outgoing(next_attempt_at=0.0) for _ in range(5)])
+    async with relaying(store, publisher) as relay:
+        await asyncio.sleep(0.05)
+        assert (await store.counts())["outbox_pending"] == 5
+        assert relay.last_error == "broker_unavailable"
+        publisher.down = False
+
+        async def drained() -> bool:
+            return (await store.counts())["outbox_pending"] == 0
+
+        await until(drained)
+    assert sum(publisher.published.values()) == 5
+
+
+async def test_an_unroutable_message_is_rescheduled_alone() -> None:
+    store, publisher = MemoryGatewayStore(), RecordingPublisher()
+    stuck, fine = outgoing(next_attempt_at=0.0), outgoing(next_attempt_at=0.0)
+    publisher.unroutable.add(stuck.message_id)
+    await store.enqueue([stuck, fine])
+    async with relaying(store, publisher):
+
+        async def fine_sent() -> bool:
+            return publisher.published[fine.message_id] == 1
+
+        await until(fine_sent)
+        await asyncio.sleep(0.05)
+    [still_due] = await store.due(now=float("inf"), limit=10)
+    assert still_due.message_id == stuck.message_id
+    assert still_due.attempts >= 1
+    assert still_due.next_attempt_at > 0
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    random.seed(7)
