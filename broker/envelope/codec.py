@@ -16,6 +16,7 @@ from broker.envelope.encoding import (
     JsonDuplicateKeyError,
     JsonRejectedError,
     b64d,
+    b64d_quoted,
     b64e_bytes,
     error_locations,
     loads_strict,
@@ -111,8 +112,9 @@ def _decode_canonical(raw: bytes) -> DecodedEnvelope | None:
         header = EnvelopeHeader.model_validate_json(header_raw)
         if header_bytes(header) != header_raw:
             return None
-        signature = b64d(raw[start_sig + len(_SIGNATURE) : -len(_SUFFIX)].decode("ascii"))
-        ciphertext = b64d(raw[len(_PREFIX) : end_ct].decode("ascii"))
+        # The texts are decoded with their quotes, straight from the raw bytes.
+        signature = b64d_quoted(raw[start_sig + len(_SIGNATURE) - 1 : -len(_SUFFIX) + 1])
+        ciphertext = b64d_quoted(raw[len(_PREFIX) - 1 : end_ct + 1])
     except (ValidationError, ValueError):
         return None
     if len(signature) != SIGNATURE_LEN or not SUITES[header.suite].ciphertext_len_ok(

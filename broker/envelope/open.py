@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from broker.envelope.binding import commitment, hpke_info, signed_input
 from broker.envelope.codec import DecodedEnvelope, decode_envelope
-from broker.envelope.encoding import JsonDuplicateKeyError, error_locations, loads_strict
+from broker.envelope.encoding import JsonDuplicateKeyError, error_locations, loads_body
 from broker.envelope.errors import (
     BadSignature,
     BodySchemaError,
@@ -139,7 +139,7 @@ def parse_body(kind: MessageKind, body_json: bytes) -> BaseModel:
     Raises BodySchemaError, naming field locations only, never values.
     """
     try:
-        obj = loads_strict(body_json, encoding="utf-8")
+        obj = loads_body(body_json)
     except JsonDuplicateKeyError:
         raise BodySchemaError("body repeats a JSON key") from None
     except ValueError:

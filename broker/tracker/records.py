@@ -1,0 +1,67 @@
+"""What the tracker keeps and shows: thread rows, timeline entries, figures. Plain values.
+
+A ThreadRow is the folded ThreadState plus what the sweep and the dashboard need indexed:
+`current_deadline` (earliest unmet deadline: the dashboard's lateness order) and
+`next_check_at` (earliest moment an alert may become due: the sweep's index).
+"""
+
+from dataclasses import dataclass
+
+from broker.tracker.state import ThreadState
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """One thread as stored; ids, categories and times only."""
+
+    state: ThreadState
+    current_deadline: int | None
+    next_check_at: int | None
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a thread as the tracker saw it (its clear header's facts)."""
+
+    message_id: str
+    kind: str
+    sender: str
+    recipient: str
+    status: str | None
+    issued_at: int
+    received_at: float
+
+
+@dataclass(frozen=True)
+class AgencyFigures:
+    """Per-agency figures for the dashboard (as a recipient of referrals and transfers)."""
+
+    agency: str
+    open: int
+    overdue: int
+    median_receipt_s: float | None  # issued -> received acknowledgement
+    median_answer_s: float | None  # issued -> accepted / declined / redirected
+
+
+@dataclass(frozen=True)
+class ThreadFilter:
+    """Dashboard filters; `involving` restricts to threads where that agency is a party
+    (an agency supervisor's view), None for coordinators."""
+
+    involving: str | None = None
+    agency: str | None = None
+    kind: str | None = None
+    urgency: str | None = None
+    phase: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedAlert:
+    """An alert the tracker owes, as kept in its outbox until published."""
+
+    key: str
+    alert_json: str
+    routing_key: str
+    raised_at: float
+    published_at: float | None = None
