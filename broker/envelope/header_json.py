@@ -30,6 +30,8 @@ _WRITTEN_FIELDS = (
 )
 _STRAIGHT_LINE = _HEADER_FIELDS == _WRITTEN_FIELDS
 _str = str.__str__  # the plain value of a StrEnum member
+# Printable ASCII that JSON writes verbatim: everything in 0x20..0x7e except '"' and '\\'.
+_PLAIN = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
 
 
 def _write_header(v: dict[str, Any]) -> tuple[str, int]:
@@ -101,13 +103,11 @@ def header_bytes(header: EnvelopeHeader) -> bytes:
         except TypeError:
             text, quotes = "", 0
         # A quote inside a value, a backslash, a control or non-ASCII character would all
-        # need escaping: any of them sends the header down the general path.
-        if (
-            text
-            and text.count('"') == quotes
-            and "\\" not in text
-            and text.isascii()
-            and text.isprintable()
-        ):
-            return text.encode("ascii")
+        # need escaping: any of them sends the header down the general path. Deleting the
+        # printable ASCII characters other than quote and backslash must leave exactly the
+        # expected quotes (one C pass; str.isprintable alone took 0.8 us of 2.2).
+        if text and text.isascii():
+            encoded = text.encode("ascii")
+            if encoded.translate(None, _PLAIN) == b'"' * quotes:
+                return encoded
     return canonical_json(header.model_dump(mode="json", exclude_none=True))

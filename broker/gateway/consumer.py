@@ -140,21 +140,23 @@ class InboxConsumer:
             await self._store_and_ack(received)
 
     async def _store_and_ack(self, received: list[tuple[IncomingMessage, Received]]) -> None:
+        stored: list[tuple[IncomingMessage, Received, bool]] = []
         try:
-            fresh = await self._store.store_received([r for _, r in received])
+            fresh = await self._store.store_received([item for _, item in received])
+            stored = [(m, item, new) for (m, item), new in zip(received, fresh, strict=True)]
         except Exception:
             # One bad entry must not sink the valid ones beside it: retry them one by one.
             for message, item in received:
                 try:
-                    fresh_one = await self._store.store_received([item])
+                    [new] = await self._store.store_received([item])
                 except Exception as error:
                     await self._requeue(message, type(error).__name__)
                 else:
-                    await self._ack(message, item, fresh_one[0])
-        else:
-            for (message, item), is_new in zip(received, fresh, strict=True):
-                await self._ack(message, item, is_new)
-        self._relay.wake()
+                    stored.append((message, item, new))
+        # Committed: the acks may go now, and only now may the deliveries be acked.
+        await self._relay.offer([item.ack for _, item, new in stored if new and item.ack])
+        for message, item, is_new in stored:
+            await self._ack(message, item, is_new)
 
     async def _ack(self, message: IncomingMessage, item: Received, is_new: bool) -> None:
         if not is_new:

@@ -5,7 +5,7 @@ committed; the batch only amortises the commit's cost across callers who arrived
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import OutboxMessage
@@ -16,7 +16,11 @@ MAX_BATCH = 512
 class OutboxWriter:
     """Serialises outbox writes into batches; `run` must be running for `write` to return."""
 
-    def __init__(self, store: GatewayStore, on_committed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: GatewayStore,
+        on_committed: Callable[[Sequence[OutboxMessage]], Awaitable[None]],
+    ) -> None:
         self._store = store
         self._on_committed = on_committed
         self._queue: asyncio.Queue[tuple[OutboxMessage, asyncio.Future[None]]] = asyncio.Queue()
@@ -43,4 +47,4 @@ class OutboxWriter:
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
-            self._on_committed()
+            await self._on_committed([entry for entry, _ in batch])

@@ -1,16 +1,20 @@
 """The outbox relay: publish what the outbox holds, mark it sent only on the broker's confirm.
 
-A pipeline with a bounded window: up to `window` publishes await their confirms at once,
-and confirmed ids are marked sent in batches behind them. An id stays in the in-flight set
-until its `sent_at` is committed, so it is never published twice by this process. A broker
-outage pauses the relay with capped backoff and leaves every row due; a message-specific
-failure (unroutable, nacked) reschedules that message alone.
+Two ways in, one way out. Entries just committed are `offer`ed straight from memory (the
+fast path: no envelope is read back from the database); a periodic scan of the outbox
+finds everything else (after a restart, an outage, or a rescheduled failure). Both feed one
+pipeline of at most `window` unconfirmed publishes; confirmed ids are marked sent in
+batches behind it. An id stays in the in-flight set from the moment it is taken until its
+`sent_at` is committed, so it is never published twice by this process. A broker outage
+pauses the relay with capped backoff and leaves every row due for the scan; a message-
+specific failure (unroutable, nacked) reschedules that message alone.
 """
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import OutboxMessage
@@ -22,7 +26,10 @@ from broker.transport.publisher import Publisher
 
 log = get_logger(__name__)
 
-IDLE_POLL_S = 1.0
+SCAN_INTERVAL_S = 1.0
+# The scan leaves alone rows younger than this: they were offered from memory and are, in
+# all likelihood, in flight right now; reading their envelopes back would be wasted work.
+SCAN_GRACE_S = 5.0
 
 
 class OutboxRelay:
@@ -41,19 +48,27 @@ class OutboxRelay:
         self._window = window
         self._clock = clock
         self._slots = asyncio.Semaphore(window)
+        self._ready: deque[OutboxMessage] = deque()
         self._in_flight: set[str] = set()
-        # Held while reading due rows and while marking rows sent: a due() read that began
-        # before a mark_sent commit must not see those ids already gone from `_in_flight`.
+        # Held while taking ids (offer, scan) and while marking rows sent: a scan that read
+        # rows before a mark_sent commit must not find those ids already gone from in-flight.
         self._bookkeeping = asyncio.Lock()
         self._confirmed: list[str] = []
         self._wake = asyncio.Event()
         self._confirms_waiting = asyncio.Event()
         self._outage_attempts = 0
         self._paused_until = 0.0
+        self._next_scan = 0.0
+        self._scan_grace_s = 0.0  # the first scan, at start, takes everything due
         self.last_error: str | None = None
 
-    def wake(self) -> None:
-        """Something new is in the outbox: publish it without waiting for the next poll."""
+    async def offer(self, entries: Sequence[OutboxMessage]) -> None:
+        """Publish these just-committed entries without reading them back from the store."""
+        async with self._bookkeeping:
+            for entry in entries:
+                if entry.message_id not in self._in_flight:
+                    self._in_flight.add(entry.message_id)
+                    self._ready.append(entry)
         self._wake.set()
 
     async def run(self) -> None:
@@ -63,29 +78,43 @@ class OutboxRelay:
             while True:
                 await self._pause_if_broker_down()
                 self._wake.clear()
-                started = await self._start_due()
-                if not started:
-                    await self._sleep(IDLE_POLL_S)
+                if self._clock() >= self._next_scan:
+                    await self._scan()
+                if self._ready:
+                    await self._start_ready()
+                else:
+                    await self._sleep(max(0.0, self._next_scan - self._clock()))
         finally:
             marker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await marker
 
-    async def _start_due(self) -> int:
-        """Start publishing due messages that are not already in flight; return how many."""
+    async def _scan(self) -> None:
+        now = self._clock()
         async with self._bookkeeping:
             limit = self._window + len(self._in_flight)
-            candidates = await self._store.due(self._clock(), limit)
-            fresh = [m for m in candidates if m.message_id not in self._in_flight]
-            self._in_flight.update(m.message_id for m in fresh)
-        for position, message in enumerate(fresh):
+            candidates = await self._store.due(now - self._scan_grace_s, limit)
+            taken = [m for m in candidates if m.message_id not in self._in_flight]
+            self._in_flight.update(m.message_id for m in taken)
+            self._ready.extend(taken)
+        self._scan_grace_s = SCAN_GRACE_S
+        # Found a backlog (recovery): scan again as soon as this part is on its way.
+        self._next_scan = now if taken else now + SCAN_INTERVAL_S
+
+    async def _start_ready(self) -> None:
+        while self._ready:
             await self._slots.acquire()
             if self._clock() < self._paused_until:
                 self._slots.release()
-                self._in_flight.difference_update(m.message_id for m in fresh[position:])
-                break
+                self._drop_ready()
+                return
+            message = self._ready.popleft()
             asyncio.create_task(self._publish(message))  # noqa: RUF006 - tracked by in-flight set
-        return len(fresh)
+
+    def _drop_ready(self) -> None:
+        # During an outage they stay due in the store; the scan after it takes them again.
+        while self._ready:
+            self._in_flight.discard(self._ready.popleft().message_id)
 
     async def _publish(self, message: OutboxMessage) -> None:
         confirmed = False
@@ -106,7 +135,6 @@ class OutboxRelay:
                 self._confirmed.append(message.message_id)
                 self._confirms_waiting.set()
             else:
-                # Still due in the store: a later pass publishes it again.
                 self._in_flight.discard(message.message_id)
 
     async def _mark_confirmed(self) -> None:
@@ -140,6 +168,9 @@ class OutboxRelay:
         self._outage_attempts += 1
         delay = backoff_delay(self._outage_attempts)
         self._paused_until = self._clock() + delay
+        # After the outage, scan at once and without grace: everything unsent is due again.
+        self._next_scan = self._paused_until
+        self._scan_grace_s = 0.0
         log.warning("broker unavailable; outbox paused", attempt=self._outage_attempts,
                     delay_s=round(delay, 2))  # fmt: skip
 
@@ -149,6 +180,6 @@ class OutboxRelay:
             await asyncio.sleep(remaining)
 
     async def _sleep(self, seconds: float) -> None:
-        # Woken early by new outbox entries, but never later than `seconds`.
+        # Woken early by offers, but never later than `seconds`.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)

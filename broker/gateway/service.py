@@ -66,7 +66,7 @@ class Gateway:
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.agency_user(self.agency_id))
         self.relay = OutboxRelay(store, self._publisher, window=publish_window, clock=clock)
-        self._outbox = OutboxWriter(store, on_committed=self.relay.wake)
+        self._outbox = OutboxWriter(store, on_committed=self.relay.offer)
         self.consumer = InboxConsumer(
             amqp_url=amqp_url, sealer=self.sealer, topology=topology, store=store,
             publisher=self._publisher, relay=self.relay, prefetch=prefetch, clock=clock,
@@ -141,7 +141,7 @@ class Gateway:
             thread_id=received.thread_id, now=self._clock(),
         )  # fmt: skip
         moved = await self.store.respond(message_id, ack_status_to_state(answer.status), entry)
-        self.relay.wake()
+        await self.relay.offer([entry])
         return moved
 
     async def health(self) -> Health:

@@ -1,0 +1,27 @@
+"""Typed errors of the coordinator dashboard: one line each, never a password or a hash."""
+
+from broker.errors import CaselinkError
+
+
+class WebError(CaselinkError):
+    """Base of every error the dashboard raises on purpose."""
+
+    reason = "web_error"
+
+
+class UsersFileError(WebError, ValueError):
+    """The users file is missing, not valid TOML, or breaks its rules."""
+
+    reason = "invalid_users_file"
+
+
+class PasswordHashError(WebError, ValueError):
+    """A stored password hash is not in the `scrypt$n$r$p$salt$hash` format or its bounds."""
+
+    reason = "invalid_password_hash"
+
+
+class SessionSecretError(WebError, ValueError):
+    """The session secret is too short to sign cookies safely."""
+
+    reason = "weak_session_secret"

@@ -1,0 +1,129 @@
+"""What the dashboard shows, as pydantic models: the JSON API, pages and CSV all render these.
+
+Built from the tracker's records only (ids, agencies, kinds, urgencies, phases and times), so
+no output can carry anything a record does not hold.
+"""
+
+from pydantic import BaseModel, Field
+
+from broker.tracker.escalation import overdue_by
+from broker.tracker.policy import SlaPolicy
+from broker.tracker.records import AgencyFigures, ThreadRow, TimelineEntry
+from broker.tracker.state import FhirTaskStatus, Phase, fhir_status
+from schemas.kinds import MessageKind, Urgency
+
+_UNIX = "Unix seconds"
+
+
+class ThreadOut(BaseModel):
+    """One thread: who, what kind, where it stands and how late it is."""
+
+    thread_id: str
+    kind: MessageKind | None = Field(description="null while only answers are known")
+    phase: Phase
+    fhir_status: FhirTaskStatus | None = Field(description="HL7 FHIR Task status of the phase")
+    urgency: Urgency | None
+    sender: str | None
+    recipients: list[str]
+    acknowledged_by: list[str] = Field(description="recipients that have answered")
+    responsibility: str | None = Field(description="agency holding a transferred case")
+    opened_at: int | None = Field(description=_UNIX)
+    respond_by: int | None = Field(description=_UNIX)
+    delivered_at: int | None = Field(description=_UNIX)
+    responded_at: int | None = Field(description=_UNIX)
+    closed_at: int | None = Field(description=_UNIX)
+    current_deadline: int | None = Field(description="earliest unmet deadline, Unix seconds")
+    overdue_seconds: int | None = Field(description="seconds past that deadline; null if not")
+    updated_at: float = Field(description=_UNIX)
+
+    @classmethod
+    def of(cls, row: ThreadRow, policy: SlaPolicy, now: int) -> "ThreadOut":
+        """The view of `row` at `now`."""
+        state = row.state
+        return cls(
+            thread_id=state.thread_id,
+            kind=state.kind,
+            phase=state.phase,
+            fhir_status=fhir_status(state.phase),
+            urgency=state.urgency,
+            sender=state.sender,
+            recipients=list(state.recipients),
+            acknowledged_by=sorted(state.acknowledged),
+            responsibility=state.responsibility,
+            opened_at=state.opened_at,
+            respond_by=state.respond_by,
+            delivered_at=state.delivered_at,
+            responded_at=state.responded_at,
+            closed_at=state.closed_at,
+            current_deadline=row.current_deadline,
+            overdue_seconds=overdue_by(state, policy, now),
+            updated_at=row.updated_at,
+        )
+
+
+class ThreadList(BaseModel):
+    """A page of threads as seen at `now`."""
+
+    now: int = Field(description="the moment overdue_seconds refers to, Unix seconds")
+    limit: int
+    offset: int
+    items: list[ThreadOut]
+
+
+class TimelineOut(BaseModel):
+    """One event of a thread, from its clear header."""
+
+    message_id: str
+    kind: str
+    sender: str
+    recipient: str
+    status: str | None
+    issued_at: int = Field(description="sender's clock, Unix seconds")
+    received_at: float = Field(description="tracker's clock, Unix seconds")
+
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> "TimelineOut":
+        """The view of one timeline entry."""
+        return cls(
+            message_id=entry.message_id,
+            kind=entry.kind,
+            sender=entry.sender,
+            recipient=entry.recipient,
+            status=entry.status,
+            issued_at=entry.issued_at,
+            received_at=entry.received_at,
+        )
+
+
+class AgencyOut(BaseModel):
+    """Figures of one agency as a recipient of referrals and transfers."""
+
+    agency: str
+    open: int
+    overdue: int
+    median_receipt_s: float | None = Field(description="issued to received, seconds")
+    median_answer_s: float | None = Field(description="issued to accepted/declined, seconds")
+
+    @classmethod
+    def of(cls, figures: AgencyFigures) -> "AgencyOut":
+        """The view of one agency's figures."""
+        return cls(
+            agency=figures.agency,
+            open=figures.open,
+            overdue=figures.overdue,
+            median_receipt_s=figures.median_receipt_s,
+            median_answer_s=figures.median_answer_s,
+        )
+
+
+class ViewOut(BaseModel):
+    """Audit: one user looked at the thread."""
+
+    user: str
+    at: float = Field(description=_UNIX)
+
+
+class Health(BaseModel):
+    """Liveness of the web process."""
+
+    status: str
