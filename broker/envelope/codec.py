@@ -109,7 +109,8 @@ def _decode_canonical(raw: bytes) -> DecodedEnvelope | None:
         return None
     header_raw = raw[start_header:start_sig]
     try:
-        header = EnvelopeHeader.model_validate_json(header_raw)
+        # model_validate_json minus its Python wrapper (0.3 us): same validator, same result.
+        header: EnvelopeHeader = EnvelopeHeader.__pydantic_validator__.validate_json(header_raw)
         if header_bytes(header) != header_raw:
             return None
         # The texts are decoded with their quotes, straight from the raw bytes.

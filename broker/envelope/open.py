@@ -34,7 +34,13 @@ from broker.envelope.errors import (
     evidence_of,
 )
 from broker.envelope.keys import AgencyKeys, EncryptionKey
-from broker.envelope.suites import DEFAULT_MAX_SKEW_S, MAX_TTL_S, SALT_LEN, SUITES, unpad
+from broker.envelope.suites import (
+    DEFAULT_MAX_SKEW_S,
+    MAX_TTL_S,
+    SALT_LEN,
+    SUITES,
+    unpadded_length,
+)
 from broker.envelope.trusted import TrustedDirectory, key_valid_at
 from schemas.bodies import body_model, header_in_reply_to, header_status, header_urgency
 from schemas.header import EnvelopeHeader
@@ -146,10 +152,12 @@ def parse_body(kind: MessageKind, body_json: bytes) -> BaseModel:
         raise BodySchemaError("body is not UTF-8 JSON") from None
     model = body_model(kind)
     try:
-        return model.model_validate(obj)
+        # model_validate minus its Python wrapper (0.3 us): same validator, same result.
+        body: BaseModel = model.__pydantic_validator__.validate_python(obj)
     except ValidationError as exc:
         # from None: the cause would carry personal data into tracebacks and logs.
         raise BodySchemaError(f"body invalid at {error_locations(exc, model)}") from None
+    return body
 
 
 def _check_header_matches(header: EnvelopeHeader, body: BaseModel) -> None:
@@ -171,10 +179,10 @@ def _decrypt(env: DecodedEnvelope, key: EncryptionKey) -> BaseModel:
     except (InvalidTag, ValueError):
         # InvalidTag is what cryptography raises; ValueError guards odd KEM inputs.
         raise DecryptionFailed("HPKE decryption failed") from None
-    plaintext = unpad(padded)
-    if len(plaintext) < SALT_LEN:
+    end = unpadded_length(padded)  # unpad without copying the plaintext twice
+    if end < SALT_LEN:
         raise MalformedEnvelope("plaintext is shorter than its salt")
-    salt, body_json = plaintext[:SALT_LEN], plaintext[SALT_LEN:]
+    salt, body_json = padded[:SALT_LEN], padded[SALT_LEN:end]
     if not hmac.compare_digest(commitment(salt, body_json), header.commitment):
         raise CommitmentMismatch("plaintext does not match the header commitment")
     body = parse_body(header.kind, body_json)

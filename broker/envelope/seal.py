@@ -31,7 +31,7 @@ from broker.envelope.suites import DEFAULT_TTL_S, MAX_BODY_BYTES, MAX_TTL_S, SAL
 from broker.envelope.trusted import TrustedDirectory, key_valid_at
 from schemas.bodies import header_in_reply_to, header_status, header_urgency
 from schemas.header import EnvelopeHeader
-from schemas.ids import AgencyId, MessageId, ThreadId, new_message_id
+from schemas.ids import AgencyId, MessageId, ThreadId
 from schemas.kinds import KeyStatus, KeyUse, MessageKind, Suite, Urgency
 
 
@@ -65,7 +65,8 @@ def seal(
         error.attach(message_id=message_id, sender=sender.agency_id, recipient=recipient)
         raise error from None
     return seal_json(
-        body.model_dump_json().encode("utf-8"),
+        # The bytes of body.model_dump_json().encode(), without the str round trip (0.7 us).
+        body.__pydantic_serializer__.to_json(body),
         kind=kind,
         sender=sender,
         recipient=recipient,
@@ -80,6 +81,19 @@ def seal(
         status=status,
         in_reply_to=in_reply_to,
     )
+
+
+def uuid4_text(random16: bytes) -> str:
+    """str(uuid.UUID(bytes=random16, version=4)): a new message id from 16 random bytes.
+
+    What schemas.ids.new_message_id does with os.urandom(16), in 0.8 us instead of 1.9 us
+    (no UUID object, no int round trip); a test checks it against the uuid module.
+    """
+    b = bytearray(random16)
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _check_sender(sender: AgencyKeys, directory: TrustedDirectory, now: int) -> None:
@@ -116,7 +130,7 @@ def seal_json(
     For test vectors and tests of the recipient's checks; applications call seal().
     Raises the same errors as seal() except BodySchemaError.
     """
-    message_id = message_id or new_message_id()
+    message_id = message_id or uuid4_text(os.urandom(16))
     try:
         if len(body_json) > MAX_BODY_BYTES:
             raise EnvelopeTooLarge(f"body exceeds {MAX_BODY_BYTES} bytes")
@@ -131,29 +145,33 @@ def seal_json(
             raise UnknownRecipient(f"recipient has no active {suite.value} key")
         salt = os.urandom(SALT_LEN)
         try:
-            header = EnvelopeHeader(
-                suite=suite,
-                message_id=message_id,
-                thread_id=thread_id,
-                kind=kind,
-                sender=sender.agency_id,
-                recipient=recipient,
-                sender_kid=sender.signing.kid,
-                recipient_kid=target.key.kid,
-                issued_at=now,
-                expires_at=now + ttl_s,
-                urgency=urgency,
-                respond_by=respond_by,
-                in_reply_to=in_reply_to,
-                status=status,  # type: ignore[arg-type]  # checked by the model's Literal
-                commitment=commitment(salt, body_json),
+            # EnvelopeHeader(**fields) minus BaseModel.__init__'s wrapper (0.7 us): the same
+            # validator with the same input, so the same checks and the same header.
+            header: EnvelopeHeader = EnvelopeHeader.__pydantic_validator__.validate_python(
+                {
+                    "suite": suite,
+                    "message_id": message_id,
+                    "thread_id": thread_id,
+                    "kind": kind,
+                    "sender": sender.agency_id,
+                    "recipient": recipient,
+                    "sender_kid": sender.signing.kid,
+                    "recipient_kid": target.key.kid,
+                    "issued_at": now,
+                    "expires_at": now + ttl_s,
+                    "urgency": urgency,
+                    "respond_by": respond_by,
+                    "in_reply_to": in_reply_to,
+                    "status": status,
+                    "commitment": commitment(salt, body_json),
+                }
             )
         except ValidationError as exc:
             locations = error_locations(exc, EnvelopeHeader)
             raise MalformedEnvelope(f"header invalid at {locations}") from exc
         header_json = header_bytes(header)
         ciphertext = spec.hpke.encrypt(
-            pad(salt + body_json), target.enc_public, info=hpke_info(header_json)
+            pad(salt, body_json), target.enc_public, info=hpke_info(header_json)
         )
         signature = sender.signing.private.sign(signed_input(header_json, ciphertext))
     except EnvelopeError as err:

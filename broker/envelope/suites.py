@@ -88,10 +88,24 @@ def bucket_for(length: int) -> int:
     return bucket
 
 
-def pad(data: bytes) -> bytes:
-    """data || 0x80 || zeros, up to the smallest bucket (ISO/IEC 7816-4 style)."""
-    bucket = bucket_for(len(data))
-    return data + b"\x80" + bytes(bucket - len(data) - 1)
+def pad(data: bytes, more: bytes = b"") -> bytes:
+    """data || more || 0x80 || zeros, up to the smallest bucket (ISO/IEC 7816-4 style).
+
+    `more` lets seal pad salt and body in one copy instead of concatenating them first.
+    """
+    length = len(data) + len(more)
+    return b"".join((data, more, b"\x80", bytes(bucket_for(length) - length - 1)))
+
+
+def unpadded_length(padded: bytes) -> int:
+    """len(unpad(padded)) without copying the plaintext out; raises MalformedEnvelope."""
+    end = len(padded.rstrip(b"\x00")) - 1
+    if end < 0 or padded[end] != PAD_MARKER:
+        raise MalformedEnvelope("plaintext padding is invalid")
+    if bucket_for(end) != len(padded):
+        # One plaintext has exactly one padded form: no room for a covert or malleable choice.
+        raise MalformedEnvelope("plaintext is not padded to its smallest bucket")
+    return end
 
 
 def unpad(padded: bytes) -> bytes:
@@ -99,10 +113,4 @@ def unpad(padded: bytes) -> bytes:
 
     Raises MalformedEnvelope.
     """
-    end = len(padded.rstrip(b"\x00")) - 1
-    if end < 0 or padded[end] != PAD_MARKER:
-        raise MalformedEnvelope("plaintext padding is invalid")
-    if bucket_for(end) != len(padded):
-        # One plaintext has exactly one padded form: no room for a covert or malleable choice.
-        raise MalformedEnvelope("plaintext is not padded to its smallest bucket")
-    return padded[:end]
+    return padded[: unpadded_length(padded)]

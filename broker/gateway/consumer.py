@@ -109,15 +109,29 @@ class InboxConsumer:
         await self.broker.start()
 
     async def run_batches(self) -> None:
-        """Process deliveries forever, a batch at a time; cancel the task to stop."""
-        while True:
-            batch = [await self._pending.get()]
-            while len(batch) < MAX_BATCH and not self._pending.empty():
-                batch.append(self._pending.get_nowait())
-            await self.process(batch)
+        """Process deliveries forever, a batch at a time; cancel the task to stop.
 
-    async def process(self, batch: list[IncomingMessage]) -> None:
-        """Decide, store in one transaction, then settle every delivery of `batch`."""
+        Opening batch N+1 (CPU) overlaps with committing batch N (the database's fsync);
+        commits stay in order, one at a time.
+        """
+        committing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                batch = [await self._pending.get()]
+                while len(batch) < MAX_BATCH and not self._pending.empty():
+                    batch.append(self._pending.get_nowait())
+                received = await self.open_batch(batch)
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._store_and_ack(received))
+        finally:
+            if committing is not None:
+                committing.cancel()
+
+    async def open_batch(
+        self, batch: list[IncomingMessage]
+    ) -> list[tuple[IncomingMessage, Received]]:
+        """Decide each delivery; refusals and failures are settled here, the rest returned."""
         now = self._clock()
         received: list[tuple[IncomingMessage, Received]] = []
         for message in batch:
@@ -136,10 +150,11 @@ class InboxConsumer:
                 await self._refuse(message, decision, now)
             else:
                 received.append((message, decision))
-        if received:
-            await self._store_and_ack(received)
+        return received
 
     async def _store_and_ack(self, received: list[tuple[IncomingMessage, Received]]) -> None:
+        if not received:
+            return
         stored: list[tuple[IncomingMessage, Received, bool]] = []
         try:
             fresh = await self._store.store_received([item for _, item in received])

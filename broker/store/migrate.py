@@ -13,11 +13,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from broker.store import gateway_tables
+from broker.store import gateway_tables, tracker_tables
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
-COMPONENTS: dict[str, MetaData] = {"gateway": gateway_tables.metadata}
+COMPONENTS: dict[str, MetaData] = {
+    "gateway": gateway_tables.metadata,
+    "tracker": tracker_tables.metadata,
+}
 """Component name -> the metadata its revisions must produce (checked by a test)."""
 
 

@@ -1,15 +1,15 @@
 """Dashboard users from a TOML file; passwords hashed with scrypt (memory-hard, stdlib).
 
-    [[users]]
-    name = "ana"
-    role = "coordinator"            # sees every agency
-    password_hash = "scrypt$16384$8$5$<salt b64>$<hash b64>"
+[[users]]
+name = "ana"
+role = "coordinator"            # sees every agency
+password_hash = "scrypt$16384$8$5$<salt b64>$<hash b64>"
 
-    [[users]]
-    name = "bo"
-    role = "supervisor"             # sees only threads involving `agency`
-    agency = "hospital-east"
-    password_hash = "scrypt$..."
+[[users]]
+name = "bo"
+role = "supervisor"             # sees only threads involving `agency`
+agency = "hospital-east"
+password_hash = "scrypt$..."
 """
 
 import base64
@@ -74,9 +74,7 @@ class User:
         return self.role is Role.COORDINATOR or self.agency in parties
 
 
-def hash_password(
-    password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
-) -> str:
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
     """The stored form `scrypt$n$r$p$salt_b64$hash_b64` of `password`, with a fresh salt."""
     _check_parameters(n, r, p)
     salt = secrets.token_bytes(_SALT_BYTES)
@@ -93,6 +91,12 @@ def verify_password(password: str, stored: str) -> bool:
     n, r, p, salt, expected = _parse_hash(stored)
     derived = _derive(password, salt, n, r, p, len(expected))
     return hmac.compare_digest(derived, expected)
+
+
+def scrypt_cost(stored: str) -> tuple[int, int, int]:
+    """The (n, r, p) of a stored hash; raises PasswordHashError when it is malformed."""
+    n, r, p, _, _ = _parse_hash(stored)
+    return n, r, p
 
 
 def load_users(path: Path) -> Mapping[str, User]:
@@ -128,7 +132,9 @@ def _user(entry: object, where: str) -> User:
     unknown = sorted(set(entry) - _KEYS)
     if unknown:
         raise UsersFileError(f"{where}: unknown key {unknown[0]!r}")
-    name, role, agency, stored = (entry.get(key) for key in ("name", "role", "agency", "password_hash"))
+    name, role, agency, stored = (
+        entry.get(key) for key in ("name", "role", "agency", "password_hash")
+    )
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise UsersFileError(f"{where}: name must be 1-64 letters, digits or . _ @ -")
     where = f"user {name!r}"

@@ -1,4 +1,4 @@
-"""Store back ends for the contract tests: memory, SQLite file, PostgreSQL (throwaway database).
+"""Store back ends for the contract tests (gateway and tracker): memory, SQLite, PostgreSQL.
 
 PostgreSQL: one fresh database `caselink_test_<random>` per test run, created through an
 admin connection to `postgres` and dropped at the end; each test drops its tables after it.
@@ -6,7 +6,7 @@ admin connection to `postgres` and dropped at the end; each test drops its table
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,10 @@ import pytest
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.ports import GatewayStore
 from broker.store.gateway_store import SqlGatewayStore
+from broker.store.tracker_store import SqlTrackerStore
+from broker.tracker.memory_store import MemoryTrackerStore
+from broker.tracker.policy import DEFAULT_POLICY
+from broker.tracker.ports import TrackerStore
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
@@ -112,3 +116,85 @@ async def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 async def store(backend: Backend) -> GatewayStore:
     """A created, empty store of each implementation."""
     return await backend.open()
+
+
+# The tracker's store: same databases, its own tables.
+
+COORDINATORS = ("coord-national", "coord-north")
+TRACKER_TABLES = "events, threads, thread_agencies, alerts, page_views, caselink_tracker_version"
+
+
+@dataclass
+class TrackerBackend:
+    """Opens tracker stores on one database; `open` again is a process restart on the same data.
+
+    `open(coordinators=...)` gives a store with other coordinator ids on the same data.
+    """
+
+    name: str
+    durable: bool
+    _open: Callable[[Sequence[str]], TrackerStore]
+    url: str | None = None
+    opened: list[TrackerStore] = field(default_factory=list)
+
+    async def open(self, coordinators: Sequence[str] = COORDINATORS) -> TrackerStore:
+        store = self._open(coordinators)
+        self.opened.append(store)
+        await store.create()
+        return store
+
+
+def _tracker_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> TrackerBackend:
+    if name == "memory":
+        memories: dict[tuple[str, ...], MemoryTrackerStore] = {}
+
+        def memory(coordinators: Sequence[str]) -> TrackerStore:
+            # One store per coordinator list: memory has no data to share between objects.
+            key = tuple(coordinators)
+            return memories.setdefault(key, MemoryTrackerStore(DEFAULT_POLICY, key))
+
+        return TrackerBackend(name, durable=False, _open=memory)
+    if name == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'tracker.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    return TrackerBackend(
+        name,
+        durable=True,
+        _open=lambda coordinators: SqlTrackerStore(url, DEFAULT_POLICY, coordinators),
+        url=url,
+    )
+
+
+async def _tracker_cleanup(backend: TrackerBackend) -> None:
+    for store in backend.opened:
+        await store.close()
+    if backend.name == "postgres" and backend.url:
+        database = backend.url.rsplit("/", 1)[1]
+        await _admin(f"DROP TABLE IF EXISTS {TRACKER_TABLES}", database=database)
+
+
+@pytest.fixture(params=BACKENDS)
+async def tracker_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[TrackerBackend]:
+    """Every implementation of TrackerStore (DEFAULT_POLICY, coordinators COORDINATORS)."""
+    opened = _tracker_backend(request.param, request, tmp_path)
+    yield opened
+    await _tracker_cleanup(opened)
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+async def sql_tracker_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[TrackerBackend]:
+    """The durable implementations of TrackerStore only."""
+    opened = _tracker_backend(request.param, request, tmp_path)
+    yield opened
+    await _tracker_cleanup(opened)
+
+
+@pytest.fixture
+async def tracker(tracker_backend: TrackerBackend) -> TrackerStore:
+    """A created, empty tracker store of each implementation."""
+    return await tracker_backend.open()

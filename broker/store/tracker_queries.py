@@ -1,0 +1,192 @@
+"""The dashboard's reads of the SQL TrackerStore: lists, timeline, figures, audit, metrics."""
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, insert, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.store.tracker_rows import RECIPIENT, filtered, thread_record, timeline_entry, words
+from broker.store.tracker_tables import alerts, events, page_views, thread_agencies, threads
+from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow, TimelineEntry
+from broker.tracker.schedule import (
+    AWAITING_PHASES,
+    CHASED_KINDS,
+    LIMBO_PHASES,
+    NO_URGENCY,
+    OPEN_PHASES,
+    REFUSED_PHASES,
+)
+from schemas.kinds import MessageKind
+
+_T = threads.c
+_TA = thread_agencies.c
+
+
+class TrackerQueries:
+    """Read side of SqlTrackerStore; raises StoreError (StoreUnavailable) like it."""
+
+    def _transaction(
+        self, operation: str, *, writes: bool = False
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
+        raise NotImplementedError  # SqlTrackerStore opens them
+
+    async def unanswered(
+        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
+    ) -> list[ThreadRow]:
+        """Referrals and transfers awaiting receipt or an answer, earliest deadline first."""
+        query = select(threads).where(
+            _T.kind.in_(words(CHASED_KINDS)), _T.phase.in_(words(AWAITING_PHASES))
+        )
+        order = (_T.current_deadline.asc().nulls_last(), _T.thread_id)
+        return await _rows(self, "unanswered", filtered(query, flt).order_by(*order), limit, offset)
+
+    async def declined(
+        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
+    ) -> list[ThreadRow]:
+        """Declined and redirected referrals and transfers, newest refusal first."""
+        query = select(threads).where(
+            _T.kind.in_(words(CHASED_KINDS)), _T.phase.in_(words(REFUSED_PHASES))
+        )
+        order = (_T.closed_at.desc(), _T.thread_id.desc())
+        return await _rows(self, "declined", filtered(query, flt).order_by(*order), limit, offset)
+
+    async def transfers_in_limbo(
+        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
+    ) -> list[ThreadRow]:
+        """Transfers not accepted: awaiting an answer, declined or redirected; oldest first."""
+        query = select(threads).where(
+            _T.kind == MessageKind.TRANSFER.value, _T.phase.in_(words(LIMBO_PHASES))
+        )
+        query = filtered(query, flt).order_by(_T.opened_at, _T.thread_id)
+        return await _rows(self, "transfers_in_limbo", query, limit, offset)
+
+    async def consent_withdrawals_pending(
+        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
+    ) -> list[ThreadRow]:
+        """Consent withdrawals some recipient has not acknowledged, oldest first."""
+        query = select(threads).where(_T.phase == "pending")
+        query = filtered(query, flt).order_by(_T.opened_at, _T.thread_id)
+        return await _rows(self, "consent_withdrawals_pending", query, limit, offset)
+
+    async def thread(self, thread_id: str) -> ThreadRow | None:
+        """One thread; None when no event of it is known."""
+        query = select(threads).where(_T.thread_id == thread_id)
+        async with self._transaction("thread") as connection:
+            row = (await connection.execute(query)).mappings().one_or_none()
+        return None if row is None else thread_record(row)
+
+    async def timeline(self, thread_id: str) -> list[TimelineEntry]:
+        """A thread's events by issue time (then arrival, then message id)."""
+        query = (
+            select(events)
+            .where(events.c.thread_id == thread_id)
+            .order_by(events.c.issued_at, events.c.received_at, events.c.message_id)
+        )
+        async with self._transaction("timeline") as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [timeline_entry(row) for row in rows]
+
+    async def agency_figures(self, flt: ThreadFilter, now: int) -> list[AgencyFigures]:
+        """Per recipient agency of referrals and transfers: open, overdue, median times."""
+        base = filtered(
+            select(_TA.agency.label("agency"), *threads.c)
+            .select_from(threads.join(thread_agencies, _TA.thread_id == _T.thread_id))
+            .where(_TA.role == RECIPIENT, _T.kind.in_(words(CHASED_KINDS))),
+            flt,
+        ).subquery()
+        is_open = base.c.phase.in_(words(OPEN_PHASES))
+        overdue = and_(is_open, base.c.current_deadline <= now)
+        counts = select(
+            base.c.agency,
+            func.sum(case((is_open, 1), else_=0)),
+            func.sum(case((overdue, 1), else_=0)),
+        ).group_by(base.c.agency)
+        async with self._transaction("agency_figures") as connection:
+            totals = (await connection.execute(counts)).all()
+            receipt = await _medians(connection, base, "delivered_at")
+            answer = await _medians(connection, base, "responded_at")
+        return [
+            AgencyFigures(agency, int(opened), int(late), receipt.get(agency), answer.get(agency))
+            for agency, opened, late in sorted(totals)
+        ]
+
+    async def record_view(self, user: str, thread_id: str, at: float) -> None:
+        """Audit: `user` looked at `thread_id`."""
+        async with self._transaction("record_view", writes=True) as connection:
+            await connection.execute(
+                insert(page_views).values(user=user, thread_id=thread_id, at=at)
+            )
+
+    async def views(self, thread_id: str) -> list[tuple[str, float]]:
+        """Audit trail of one thread: (user, at), oldest first."""
+        query = (
+            select(page_views.c.user, page_views.c.at)
+            .where(page_views.c.thread_id == thread_id)
+            .order_by(page_views.c.at, page_views.c.id)
+        )
+        async with self._transaction("views") as connection:
+            return [(user, at) for user, at in (await connection.execute(query)).all()]
+
+    async def metrics(self, now: int) -> dict[str, object]:
+        """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
+        last_event_received_at (None before any event)."""
+        is_open = _T.phase.in_(words(OPEN_PHASES))
+        urgency = func.coalesce(_T.urgency, literal(NO_URGENCY))
+        overdue = (
+            select(_TA.agency, urgency, func.count())
+            .select_from(threads.join(thread_agencies, _TA.thread_id == _T.thread_id))
+            .where(_TA.role == RECIPIENT, is_open, _T.current_deadline <= now)
+            .group_by(_TA.agency, urgency)
+        )
+        figures = select(
+            select(func.count()).where(is_open).select_from(threads).scalar_subquery(),
+            select(func.count()).select_from(alerts).scalar_subquery(),
+            select(func.count())
+            .select_from(alerts)
+            .where(alerts.c.published_at.is_(None))
+            .scalar_subquery(),
+            select(func.max(events.c.received_at)).scalar_subquery(),
+        )
+        async with self._transaction("metrics") as connection:
+            n_open, raised, unpublished, last = (await connection.execute(figures)).one()
+            late = (await connection.execute(overdue)).all()
+        return {
+            "open_threads": int(n_open),
+            "overdue": {(agency, level): int(n) for agency, level, n in late},
+            "alerts_raised": int(raised),
+            "alerts_unpublished": int(unpublished),
+            "last_event_received_at": last,
+        }
+
+
+async def _rows(
+    store: TrackerQueries, operation: str, query: Select[Any], limit: int, offset: int
+) -> list[ThreadRow]:
+    async with store._transaction(operation) as connection:
+        rows = (await connection.execute(query.limit(limit).offset(offset))).mappings().all()
+    return [thread_record(row) for row in rows]
+
+
+async def _medians(connection: AsyncConnection, base: Any, column: str) -> dict[str, float]:
+    """Median seconds from opened_at to `column` per agency, computed in the database.
+
+    One code path for SQLite and PostgreSQL: rank the durations per agency, then average
+    the middle one (odd count) or two (even count). Nothing is loaded but one row an agency.
+    """
+    seconds = (base.c[column] - base.c.opened_at).label("seconds")
+    ranked = (
+        select(
+            base.c.agency,
+            seconds,
+            func.row_number().over(partition_by=base.c.agency, order_by=seconds).label("rank"),
+            func.count().over(partition_by=base.c.agency).label("n"),
+        )
+        .where(base.c[column].is_not(None), base.c.opened_at.is_not(None))
+        .subquery()
+    )
+    # Integer division on both: n=5 -> ranks 3, 3; n=4 -> ranks 2, 3.
+    middle = ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    query = select(ranked.c.agency, func.avg(ranked.c.seconds)).where(middle)
+    rows = (await connection.execute(query.group_by(ranked.c.agency))).all()
+    return {agency: float(value) for agency, value in rows}

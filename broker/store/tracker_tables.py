@@ -1,0 +1,121 @@
+"""The tracker's tables (SQLAlchemy Core). Migrations create them; this is what code queries.
+
+Keep in step with `migrations/tracker/`: a test compares the migrated schema to this one.
+Columns hold ids, categories and times only: the tracker never sees a body. Event times
+are integer Unix seconds from the signed headers; the tracker's own clock (received_at,
+updated_at, raised_at, published_at, page views) is float Unix seconds.
+"""
+
+import sqlalchemy as sa
+
+from broker.store.gateway_tables import AGENCY, ID, WORD
+
+ALERT_KEY = 255  # planned key (thread, recipient, reason, level, audience) + addressee
+ROUTING_KEY = 255
+USER = 128
+
+metadata = sa.MetaData()
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("message_id", sa.String(ID), primary_key=True),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("kind", sa.String(WORD), nullable=False),
+    sa.Column("sender", sa.String(AGENCY), nullable=False),
+    sa.Column("recipient", sa.String(AGENCY), nullable=False),
+    sa.Column("status", sa.String(WORD), nullable=True),
+    sa.Column("in_reply_to", sa.String(ID), nullable=True),
+    sa.Column("urgency", sa.String(WORD), nullable=True),
+    sa.Column("respond_by", sa.BigInteger(), nullable=True),
+    sa.Column("issued_at", sa.BigInteger(), nullable=False),
+    sa.Column("received_at", sa.Double(), nullable=False),
+    # A thread is refolded from all its events; the timeline reads them too.
+    sa.Index("ix_events_thread_id", "thread_id"),
+    # metrics: the last event's arrival, for ingest lag.
+    sa.Index("ix_events_received_at", "received_at"),
+)
+
+threads = sa.Table(
+    "threads",
+    metadata,
+    sa.Column("thread_id", sa.String(ID), primary_key=True),
+    sa.Column("phase", sa.String(WORD), nullable=False),
+    sa.Column("kind", sa.String(WORD), nullable=True),
+    sa.Column("sender", sa.String(AGENCY), nullable=True),
+    sa.Column("urgency", sa.String(WORD), nullable=True),
+    sa.Column("opened_at", sa.BigInteger(), nullable=True),
+    sa.Column("respond_by", sa.BigInteger(), nullable=True),
+    sa.Column("delivered_at", sa.BigInteger(), nullable=True),
+    sa.Column("responded_at", sa.BigInteger(), nullable=True),
+    sa.Column("closed_at", sa.BigInteger(), nullable=True),
+    sa.Column("responsibility", sa.String(AGENCY), nullable=True),
+    sa.Column("legs", sa.Text(), nullable=False),
+    sa.Column("current_deadline", sa.BigInteger(), nullable=True),
+    sa.Column("next_check_at", sa.BigInteger(), nullable=True),
+    sa.Column("updated_at", sa.Double(), nullable=False),
+    # Bumped by every refold: a sweep computed from an older fold must not overwrite it.
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
+    # The dashboard's lateness order: `unanswered` reads the first page straight off it.
+    sa.Index("ix_threads_current_deadline", "current_deadline", "thread_id"),
+    # The sweep's index; most threads are closed (NULL), so only the live ones are kept.
+    sa.Index(
+        "ix_threads_next_check_at",
+        "next_check_at",
+        "thread_id",
+        sqlite_where=sa.text("next_check_at IS NOT NULL"),
+        postgresql_where=sa.text("next_check_at IS NOT NULL"),
+    ),
+    # transfers_in_limbo, consent_withdrawals_pending, declined: one phase set, by time.
+    sa.Index("ix_threads_phase_opened_at", "phase", "opened_at"),
+)
+
+thread_agencies = sa.Table(
+    "thread_agencies",
+    metadata,
+    sa.Column("thread_id", sa.String(ID), primary_key=True),
+    sa.Column("agency", sa.String(AGENCY), primary_key=True),
+    sa.Column("role", sa.String(WORD), primary_key=True),  # sender | recipient
+    # The `involving` and `agency` filters, per-agency figures and overdue metrics.
+    sa.Index("ix_thread_agencies_agency", "agency", "role", "thread_id"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    # Unique per addressee: two trackers inserting the same alert record it once.
+    sa.Column("key", sa.String(ALERT_KEY), primary_key=True),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("level", sa.String(WORD), nullable=False),
+    sa.Column("reason", sa.String(WORD), nullable=False),
+    sa.Column("agency", sa.String(AGENCY), nullable=False),
+    sa.Column("alert_json", sa.Text(), nullable=False),
+    sa.Column("routing_key", sa.String(ROUTING_KEY), nullable=False),
+    sa.Column("raised_at", sa.Double(), nullable=False),
+    sa.Column("published_at", sa.Double(), nullable=True),
+    # The keys already recorded for a thread: the sweep and the refold pass them on.
+    sa.Index("ix_alerts_thread_id", "thread_id"),
+    # The publisher's queue: only unpublished alerts are indexed, oldest first.
+    sa.Index(
+        "ix_alerts_unpublished",
+        "raised_at",
+        "key",
+        sqlite_where=sa.text("published_at IS NULL"),
+        postgresql_where=sa.text("published_at IS NULL"),
+    ),
+)
+
+page_views = sa.Table(
+    "page_views",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),  # SQLite: the rowid alias
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("user", sa.String(USER), nullable=False),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("at", sa.Double(), nullable=False),
+    sa.Index("ix_page_views_thread_id_at", "thread_id", "at"),
+)

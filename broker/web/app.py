@@ -1,0 +1,128 @@
+"""The coordinator dashboard's FastAPI app: pages, JSON API, /metrics and /healthz.
+
+The caller composes it (tracker service, tests); nothing here starts, connects or reads the
+environment. OpenAPI is served to signed-in users only, at /api/v1/openapi.json.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from broker.tracker.policy import SlaPolicy
+from broker.tracker.ports import TrackerStore
+from broker.web.api import api_router
+from broker.web.assets import CSS, JS
+from broker.web.auth import Auth, Unauthenticated, login_router
+from broker.web.metrics import ops_router
+from broker.web.pages import pages_router
+from broker.web.queries import Dashboard
+from broker.web.render import error_page, login_page
+from broker.web.sessions import SessionSigner
+from broker.web.users import User
+
+SESSION_TTL_SECONDS = 8 * 3600  # one working day; then sign in again
+_MACHINE_PREFIXES = ("/api/", "/metrics", "/export/")
+_SECURITY_HEADERS = {
+    # No inline script or style anywhere, so the policy can forbid both.
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    # Thread ids and agency names are not for shared caches or the browser's disk.
+    "Cache-Control": "no-store",
+}
+
+
+def create_tracker_app(
+    store: TrackerStore,
+    users: Mapping[str, User],
+    *,
+    session_secret: bytes,
+    policy: SlaPolicy,
+    clock: Callable[[], float],
+    session_ttl_seconds: int = SESSION_TTL_SECONDS,
+    secure_cookie: bool = True,
+) -> FastAPI:
+    """The dashboard over `store`; `clock` gives Unix seconds (tests pass their own).
+
+    Set `secure_cookie=False` only when served over plain HTTP on a trusted host (tests).
+    Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
+    """
+    dash = Dashboard(store, policy, clock)
+    signer = SessionSigner(session_secret, session_ttl_seconds)
+    auth = Auth(users, signer, clock, secure_cookie=secure_cookie)
+    app = FastAPI(
+        title="Caselink coordinator dashboard",
+        description="Unanswered, overdue, declined and stuck threads: ids, agencies, kinds, "
+        "urgencies, phases and times only, never case content.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    _install_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/static/app.css", include_in_schema=False)
+    async def stylesheet() -> PlainTextResponse:
+        return PlainTextResponse(CSS, media_type="text/css")
+
+    @app.get("/static/live.js", include_in_schema=False)
+    async def script() -> PlainTextResponse:
+        return PlainTextResponse(JS, media_type="text/javascript")
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def openapi(_: Annotated[User, Depends(auth.api_user)]) -> dict[str, Any]:
+        return app.openapi()
+
+    app.include_router(login_router(auth))
+    app.include_router(ops_router(dash, auth))
+    app.include_router(api_router(dash, auth))
+    app.include_router(pages_router(dash, auth))
+    return app
+
+
+def _machine(request: Request) -> bool:
+    return request.url.path.startswith(_MACHINE_PREFIXES)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(request: Request, error: Unauthenticated) -> Response:
+        if error.api or _machine(request):
+            headers = {"WWW-Authenticate": 'Basic realm="caselink", charset="UTF-8"'}
+            return JSONResponse({"detail": "authentication required"}, 401, headers=headers)
+        # A 401 must name a scheme; "Session" is not one browsers prompt for, unlike Basic.
+        page = login_page(error.next_path, message="Please sign in.")
+        headers = {"WWW-Authenticate": 'Session realm="caselink"'}
+        return HTMLResponse(page, 401, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, error: RequestValidationError) -> Response:
+        # Values a caller sent are not echoed back: name the fields only.
+        fields = [{"loc": x["loc"], "msg": x["msg"], "type": x["type"]} for x in error.errors()]
+        if _machine(request):
+            return JSONResponse({"detail": fields}, 422)
+        names = ", ".join(str(x["loc"][-1]) for x in fields)
+        return HTMLResponse(error_page("Bad request", f"Check: {names}.", user=None), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if _machine(request):
+            return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
+        page = error_page(f"Error {error.status_code}", str(error.detail), user=None)
+        return HTMLResponse(page, error.status_code, headers=error.headers)

@@ -1,0 +1,182 @@
+"""Who is asking: the session cookie (pages and API) or HTTP Basic (API only); login, logout.
+
+No route but /login, /healthz and /static answers anonymously. A page answers 401 with the
+login form; the API answers 401 with `WWW-Authenticate: Basic`.
+"""
+
+import asyncio
+import base64
+import binascii
+import secrets
+from collections.abc import Callable, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from broker.web.render import login_page
+from broker.web.sessions import SessionSigner
+from broker.web.users import (
+    SCRYPT_N,
+    SCRYPT_P,
+    SCRYPT_R,
+    User,
+    hash_password,
+    scrypt_cost,
+    verify_password,
+)
+
+COOKIE = "caselink_session"
+_MAX_FORM_BYTES = 4096
+
+
+class Unauthenticated(Exception):
+    """Raised by a route dependency when nobody valid is signed in; the app answers 401."""
+
+    def __init__(self, *, api: bool, next_path: str = "/") -> None:
+        super().__init__("authentication required")
+        self.api, self.next_path = api, next_path
+
+
+class Auth:
+    """Checks credentials against the users; `clock` gives Unix seconds."""
+
+    def __init__(
+        self,
+        users: Mapping[str, User],
+        signer: SessionSigner,
+        clock: Callable[[], float],
+        *,
+        secure_cookie: bool,
+    ) -> None:
+        self.users, self.signer, self.clock = users, signer, clock
+        self.secure_cookie = secure_cookie
+        self._decoy: str | None = None
+
+    async def check(self, name: str, password: str) -> User | None:
+        """The user with this name and password; None otherwise (scrypt runs off the loop)."""
+        user = self.users.get(name)
+        stored = user.password_hash if user is not None else await self._decoy_hash()
+        matches = await asyncio.to_thread(verify_password, password, stored)
+        return user if matches and user is not None else None
+
+    async def _decoy_hash(self) -> str:
+        # Unknown names are checked against this, hashed like a real user's password, so a
+        # wrong name costs as much as a wrong password and timing does not tell which exist.
+        if self._decoy is None:
+            model = next(iter(self.users.values()), None)
+            n, r, p = scrypt_cost(model.password_hash) if model else (SCRYPT_N, SCRYPT_R, SCRYPT_P)
+            secret = secrets.token_urlsafe(16)
+            self._decoy = await asyncio.to_thread(hash_password, secret, n=n, r=r, p=p)
+        return self._decoy
+
+    async def page_user(self, request: Request) -> User:
+        """The signed-in user of a page request; raises Unauthenticated (401 + login form)."""
+        user = self._from_cookie(request)
+        if user is None:
+            raise Unauthenticated(api=False, next_path=_local_path(request))
+        return user
+
+    async def api_user(self, request: Request) -> User:
+        """The user of an API request, by cookie or HTTP Basic; raises Unauthenticated."""
+        user = self._from_cookie(request) or await self._from_basic(request)
+        if user is None:
+            raise Unauthenticated(api=True)
+        return user
+
+    def _from_cookie(self, request: Request) -> User | None:
+        token = request.cookies.get(COOKIE)
+        return None if token is None else self.signer.read(token, self.users, self.clock())
+
+    async def _from_basic(self, request: Request) -> User | None:
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic" or len(encoded) > 1024:
+            return None
+        try:
+            name, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return await self.check(name, password) if colon else None
+
+
+def login_router(auth: Auth) -> APIRouter:
+    """GET/POST /login and POST /logout."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/login")
+    async def login_form(next: str = "/") -> HTMLResponse:
+        return HTMLResponse(login_page(_safe_next(next)))
+
+    @router.post("/login", response_model=None)
+    async def login(request: Request) -> Response:
+        if not _same_origin(request):
+            return HTMLResponse(login_page("/", message="Cross-site sign-in refused."), 403)
+        form = await _read_form(request)
+        if form is None:
+            return HTMLResponse(login_page("/", message="Malformed sign-in form."), 400)
+        target = _safe_next(form.get("next", "/"))
+        user = await auth.check(form.get("name", ""), form.get("password", ""))
+        if user is None:
+            page = login_page(target, message="Wrong name or password.")
+            return HTMLResponse(page, 401)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            COOKIE,
+            auth.signer.issue(user, auth.clock()),
+            max_age=auth.signer.ttl_seconds,
+            httponly=True,
+            secure=auth.secure_cookie,
+            samesite="strict",
+            path="/",
+        )
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> RedirectResponse:
+        response = RedirectResponse("/login", status_code=303)
+        if _same_origin(request):
+            response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                                   secure=auth.secure_cookie)  # fmt: skip
+        return response
+
+    return router
+
+
+def _local_path(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _safe_next(target: str) -> str:
+    # Only a path on this site: browsers read "//evil.example", "/\\evil.example" and
+    # "/<tab>/evil.example" (they drop tabs and newlines) as another host.
+    parts = urlsplit(target)
+    odd = any(char < " " or char == "\\" for char in target)
+    if odd or parts.scheme or parts.netloc or not target.startswith("/") or target[1:2] == "/":
+        return "/"
+    return target
+
+
+def _same_origin(request: Request) -> bool:
+    # SameSite=Strict guards the cookie; this also refuses forms posted from other sites.
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+async def _read_form(request: Request) -> dict[str, str] | None:
+    # Parsed by hand: FastAPI's Form() needs python-multipart for three short fields.
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM_BYTES:
+            return None
+    try:
+        fields = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False,
+                          max_num_fields=8)  # fmt: skip
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {key: values[0] for key, values in fields.items() if len(values) == 1}

@@ -1,0 +1,92 @@
+"""/metrics in the Prometheus text format (0.0.4), written by hand, and /healthz.
+
+/metrics names every agency, so only coordinators may read it (Prometheus signs in with
+HTTP Basic as a coordinator user).
+"""
+
+import math
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import PlainTextResponse
+
+from broker.web.auth import Auth
+from broker.web.models import Health
+from broker.web.queries import Dashboard
+from broker.web.users import Role, User
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def prometheus_text(figures: Mapping[str, object], now: float) -> str:
+    """The exposition text of the store's `metrics()` figures at `now` (Unix seconds)."""
+    lines: list[str] = []
+
+    def family(name: str, kind: str, help_text: str) -> None:
+        lines.extend((f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"))
+
+    family("caselink_open_threads", "gauge", "Threads with an original and no final answer.")
+    lines.append(f"caselink_open_threads {_count(figures.get('open_threads'))}")
+    family(
+        "caselink_overdue_threads",
+        "gauge",
+        "Open threads past a deadline, by recipient agency and urgency.",
+    )
+    overdue = figures.get("overdue")
+    if isinstance(overdue, Mapping):
+        for (agency, urgency), count in sorted(overdue.items()):
+            labels = f'agency="{_label(agency)}",urgency="{_label(urgency)}"'
+            lines.append(f"caselink_overdue_threads{{{labels}}} {_count(count)}")
+    family("caselink_alerts_raised_total", "counter", "Alerts the tracker has recorded.")
+    lines.append(f"caselink_alerts_raised_total {_count(figures.get('alerts_raised'))}")
+    family("caselink_alerts_unpublished", "gauge", "Recorded alerts the broker has not confirmed.")
+    lines.append(f"caselink_alerts_unpublished {_count(figures.get('alerts_unpublished'))}")
+    family(
+        "caselink_ingest_lag_seconds",
+        "gauge",
+        "Seconds since the tracker last ingested an event (NaN before the first).",
+    )
+    last = figures.get("last_event_received_at")
+    # Clocks of two processes may differ by a little: a lag below zero reads as none.
+    lag = max(now - last, 0.0) if isinstance(last, int | float) else math.nan
+    lines.append(f"caselink_ingest_lag_seconds {_number(lag)}")
+    return "\n".join(lines) + "\n"
+
+
+def ops_router(dash: Dashboard, auth: Auth) -> APIRouter:
+    """GET /metrics (coordinators) and GET /healthz (public: it says nothing but "ok")."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {CONTENT_TYPE: {}}}, 403: {"description": "not a coordinator"}},
+    )
+    async def metrics(user: Annotated[User, Depends(auth.api_user)]) -> PlainTextResponse:
+        """Open threads, overdue by agency and urgency, alerts raised and pending, ingest lag."""
+        if user.role is not Role.COORDINATOR:
+            raise HTTPException(403, "metrics are for coordinators")
+        figures = await dash.store.metrics(dash.now())
+        return PlainTextResponse(prometheus_text(figures, dash.clock()), media_type=CONTENT_TYPE)
+
+    @router.get("/healthz")
+    async def healthz() -> Health:
+        """200 while the web process answers."""
+        return Health(status="ok")
+
+    return router
+
+
+def _count(value: object) -> str:
+    # bool is an int too, but a True count would be a bug upstream; it still prints as 1.
+    return str(int(value)) if isinstance(value, int | float) else "0"
+
+
+def _number(value: float) -> str:
+    return "NaN" if math.isnan(value) else repr(float(value))
+
+
+def _label(value: object) -> str:
+    # The text format's label escapes: backslash, double quote and newline.
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,152 @@
+"""The server-rendered pages, the live fragments they poll, and the CSV exports."""
+
+import re
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import HTMLResponse, Response
+
+from broker.tracker.state import Phase
+from broker.web.auth import Auth
+from broker.web.export import agencies_csv, threads_csv
+from broker.web.queries import TITLES, Dashboard, Filters, Listing, ThreadKind
+from broker.web.render import e, error_page, page, when
+from broker.web.tables import (
+    agency_chart,
+    agency_table,
+    filter_form,
+    thread_facts,
+    thread_table,
+    timeline_table,
+    views_table,
+)
+from broker.web.users import Role, User
+from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
+from schemas.kinds import Urgency
+
+PAGE_SIZE = 200
+_AGENCY = re.compile(AGENCY_ID_PATTERN)
+E = TypeVar("E", bound=StrEnum)
+
+
+def page_filters(agency: str = "", kind: str = "", urgency: str = "", state: str = "") -> Filters:
+    """The filters of a page request; the form sends "" for "any". Raises HTTPException 422."""
+    if agency and not _AGENCY.fullmatch(agency):
+        raise HTTPException(422, "agency must be an agency id like hospital-east")
+    return Filters(
+        agency=agency or None,
+        kind=_choice(ThreadKind, kind, "kind"),
+        urgency=_choice(Urgency, urgency, "urgency"),
+        state=_choice(Phase, state, "state"),
+    )
+
+
+def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
+    """Every HTML page, fragment and export; each needs a signed-in user."""
+    router = APIRouter(include_in_schema=False)
+    PageUser = Annotated[User, Depends(auth.page_user)]
+    # Exports also take HTTP Basic, so a script can fetch them like the JSON API.
+    ApiUser = Annotated[User, Depends(auth.api_user)]
+    Filtered = Annotated[Filters, Depends(page_filters)]
+    Limit = Annotated[int, Query(ge=1, le=1000)]
+    Offset = Annotated[int, Query(ge=0)]
+
+    def list_page(listing: Listing) -> Callable[..., Awaitable[HTMLResponse]]:
+        async def endpoint(
+            user: PageUser, filters: Filtered, limit: Limit = PAGE_SIZE, offset: Offset = 0
+        ) -> HTMLResponse:
+            data = await dash.threads(user, listing, filters, limit=limit, offset=offset)
+            path, query = f"/{listing.value}", _query(filters, limit, offset)
+            more = ""
+            if len(data.items) == limit:
+                later = _query(filters, limit, offset + limit)
+                more = f'<p><a href="{e(path)}?{e(later)}">Next {limit}</a></p>'
+            body = (
+                f"<h1>{e(TITLES[listing])}</h1>"
+                + filter_form(path, filters, f"/export/{listing.value}.csv")
+                + '<p class="muted">Updates every 2 seconds without reloading; last update '
+                f"<span data-updated>{e(when(data.now))}</span>.</p>"
+                f'<div id="live" data-live="/fragments/{e(listing.value)}?{e(query)}">'
+                f"{thread_table(data.items, listing, data.now)}</div>{more}"
+            )
+            return HTMLResponse(page(TITLES[listing], body, user=user, active=path))
+
+        return endpoint
+
+    def fragment(listing: Listing) -> Callable[..., Awaitable[HTMLResponse]]:
+        async def endpoint(
+            user: PageUser, filters: Filtered, limit: Limit = PAGE_SIZE, offset: Offset = 0
+        ) -> HTMLResponse:
+            data = await dash.threads(user, listing, filters, limit=limit, offset=offset)
+            return HTMLResponse(thread_table(data.items, listing, data.now))
+
+        return endpoint
+
+    def export(listing: Listing) -> Callable[..., Awaitable[Response]]:
+        async def endpoint(user: ApiUser, filters: Filtered) -> Response:
+            data = await dash.export(user, listing, filters)
+            return _csv(threads_csv(data.items), listing.value, data.now)
+
+        return endpoint
+
+    for listing in Listing:
+        router.get(f"/{listing.value}")(list_page(listing))
+        router.get(f"/fragments/{listing.value}")(fragment(listing))
+        router.get(f"/export/{listing.value}.csv")(export(listing))
+    router.get("/")(list_page(Listing.UNANSWERED))
+
+    @router.get("/threads/{thread_id}")
+    async def thread_page(
+        user: PageUser, thread_id: Annotated[str, Path(pattern=UUID4_PATTERN, max_length=36)]
+    ) -> HTMLResponse:
+        item = await dash.thread(user, thread_id)
+        if item is None:
+            detail = "No such thread, or not one your agency is a party to."
+            return HTMLResponse(error_page("Thread not found", detail, user=user), 404)
+        # Recorded before anything of the thread is read out: the audit may not miss a view.
+        await dash.record_view(user, thread_id)
+        body = (
+            f"<h1>Thread {e(thread_id)}</h1>{thread_facts(item, dash.now())}"
+            f"<h2>Timeline</h2>{timeline_table(await dash.timeline(thread_id))}"
+        )
+        if user.role is Role.COORDINATOR:
+            body += f"<h2>Viewed by</h2>{views_table(await dash.views(thread_id))}"
+        return HTMLResponse(page(f"Thread {thread_id[:8]}", body, user=user))
+
+    @router.get("/agencies")
+    async def agencies_page(user: PageUser, filters: Filtered) -> HTMLResponse:
+        figures = await dash.agencies(user, filters)
+        body = (
+            "<h1>Agencies</h1>"
+            + filter_form("/agencies", filters, "/export/agencies.csv")
+            + f"{agency_chart(figures)}{agency_table(figures)}"
+        )
+        return HTMLResponse(page("Agencies", body, user=user, active="/agencies"))
+
+    @router.get("/export/agencies.csv")
+    async def agencies_export(user: ApiUser, filters: Filtered) -> Response:
+        return _csv(agencies_csv(await dash.agencies(user, filters)), "agencies", dash.now())
+
+    return router
+
+
+def _choice(enum: type[E], value: str, name: str) -> E | None:
+    if not value:
+        return None
+    try:
+        return enum(value)
+    except ValueError as error:
+        raise HTTPException(422, f"unknown {name}") from error
+
+
+def _query(filters: Filters, limit: int, offset: int) -> str:
+    extra = [f"limit={limit}"] + ([f"offset={offset}"] if offset else [])
+    return "&".join(part for part in (filters.query(), *extra) if part)
+
+
+def _csv(text: str, name: str, now: int) -> Response:
+    stamp = when(now).replace(" UTC", "Z").replace(" ", "T").replace(":", "")
+    headers = {"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'}
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,0 +1,171 @@
+"""HTML for the dashboard's tables, filter form and per-agency chart (escaped via `e`)."""
+
+from collections.abc import Iterable, Sequence
+
+from broker.tracker.state import Phase
+from broker.web.models import AgencyOut, ThreadOut, TimelineOut, ViewOut
+from broker.web.queries import Filters, Listing, ThreadKind
+from broker.web.render import duration, e, when
+from schemas.kinds import Urgency
+
+_THREAD_HEAD = ("Thread", "Kind", "Urgency", "State", "From", "To", "Opened", "Deadline", "")
+
+
+def filter_form(listing_path: str, filters: Filters, export_path: str | None) -> str:
+    """The GET form that narrows a list; `export_path` adds a CSV link with the same filters."""
+    query = filters.query()
+    export = ""
+    if export_path is not None:
+        href = export_path + (f"?{query}" if query else "")
+        export = f'<a href="{e(href)}" download>Export CSV</a>'
+    return (
+        f'<form class="filters" method="get" action="{e(listing_path)}">'
+        f'<label>Agency <input name="agency" value="{e(filters.agency)}" size="16" '
+        'placeholder="any" pattern="[a-z][a-z0-9-]{1,30}[a-z0-9]"></label>'
+        f"{_select('kind', 'Kind', list(ThreadKind), filters.kind)}"
+        f"{_select('urgency', 'Urgency', list(Urgency), filters.urgency)}"
+        f"{_select('state', 'State', list(Phase), filters.state)}"
+        f'<button type="submit">Apply</button><a href="{e(listing_path)}">Clear</a>{export}</form>'
+    )
+
+
+def thread_table(items: Sequence[ThreadOut], listing: Listing, now: int) -> str:
+    """The rows of one list; overdue rows are red and say by how much."""
+    if not items:
+        return '<p class="muted" data-empty>Nothing here right now.</p>'
+    head = "".join(f"<th>{e(label)}</th>" for label in _THREAD_HEAD[:-1])
+    last = "Answered" if listing is Listing.DECLINED else "Lateness"
+    rows = "".join(_thread_row(item, listing, now) for item in items)
+    return f"<table><thead><tr>{head}<th>{last}</th></tr></thead><tbody>{rows}</tbody></table>"
+
+
+def thread_facts(item: ThreadOut, now: int) -> str:
+    """The facts of one thread as a definition list."""
+    acknowledged = set(item.acknowledged_by)
+    legs = ", ".join(
+        f"{r} ({'answered' if r in acknowledged else 'no answer yet'})" for r in item.recipients
+    )
+    facts = [
+        ("Thread", item.thread_id),
+        ("Kind", item.kind),
+        ("State", _state(item)),
+        ("Urgency", item.urgency),
+        ("From", item.sender),
+        ("To", legs),
+        ("Responsible agency", item.responsibility),
+        ("Opened", when(item.opened_at)),
+        ("Respond by (header)", when(item.respond_by)),
+        ("Delivered", when(item.delivered_at)),
+        ("Answered", when(item.responded_at)),
+        ("Closed", when(item.closed_at)),
+        ("Current deadline", when(item.current_deadline)),
+        ("Lateness", _lateness(item, now)),
+    ]
+    shown = "".join(
+        f"<dt>{e(label)}</dt><dd>{e(value if value is not None else chr(0x2014))}</dd>"
+        for label, value in facts
+    )
+    return f'<dl class="facts">{shown}</dl>'
+
+
+def timeline_table(entries: Sequence[TimelineOut]) -> str:
+    """A thread's events in issued order."""
+    if not entries:
+        return '<p class="muted">No events.</p>'
+    rows = "".join(
+        "<tr>"
+        + _cells([when(x.issued_at), x.kind, x.status, x.sender, x.recipient, when(x.received_at)])
+        + f'<td class="muted">{e(x.message_id)}</td></tr>'
+        for x in entries
+    )
+    head = _cells(["Issued", "Kind", "Status", "From", "To", "Seen by tracker", "Message"], "th")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def views_table(views: Sequence[ViewOut]) -> str:
+    """The audit trail of who looked at a thread."""
+    rows = "".join(f"<tr>{_cells([v.user, when(v.at)])}</tr>" for v in views)
+    return f"<table><thead><tr>{_cells(['User', 'Viewed at'], 'th')}</tr></thead>{rows}</table>"
+
+
+def agency_table(figures: Sequence[AgencyOut]) -> str:
+    """Per-agency open and overdue counts with median times."""
+    if not figures:
+        return '<p class="muted">No agency figures yet.</p>'
+    head = _cells(["Agency", "Open", "Overdue", "Median to receipt", "Median to answer"], "th")
+    rows = "".join(
+        f"<tr{' class=overdue' if f.overdue else ''}>{_cells(_figure_cells(f))}</tr>"
+        for f in figures
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def agency_chart(figures: Sequence[AgencyOut]) -> str:
+    """Inline SVG: one pair of bars per agency, open (blue) and overdue (red)."""
+    if not figures:
+        return ""
+    label_w, bar_w, row_h = 170, 360, 34
+    top = max(max(f.open, f.overdue) for f in figures) or 1
+    height = row_h * len(figures) + 24
+    parts = [
+        f'<svg class="chart" role="img" width="{label_w + bar_w + 60}" height="{height}" '
+        f'viewBox="0 0 {label_w + bar_w + 60} {height}"><title>Open and overdue by agency</title>',
+        f'<rect x="{label_w}" y="2" width="10" height="10" fill="#5b7db1"/>'
+        f'<text x="{label_w + 14}" y="11">open</text>'
+        f'<rect x="{label_w + 60}" y="2" width="10" height="10" fill="#c62828"/>'
+        f'<text x="{label_w + 74}" y="11">overdue</text>',
+    ]
+    for index, f in enumerate(figures):
+        y = 24 + index * row_h
+        parts.append(f'<text x="0" y="{y + 18}">{e(f.agency)}</text>')
+        for offset, count, colour in ((0, f.open, "#5b7db1"), (14, f.overdue, "#c62828")):
+            width = round(bar_w * count / top)
+            parts.append(
+                f'<rect x="{label_w}" y="{y + offset}" width="{width}" height="12" '
+                f'fill="{colour}"/><text x="{label_w + width + 4}" y="{y + offset + 10}">'
+                f"{count}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _figure_cells(f: AgencyOut) -> list[object]:
+    return [f.agency, f.open, f.overdue, duration(f.median_receipt_s), duration(f.median_answer_s)]
+
+
+def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
+    overdue = item.overdue_seconds is not None
+    link = f'<a href="/threads/{e(item.thread_id)}" title="{e(item.thread_id)}">'
+    last = when(item.responded_at) if listing is Listing.DECLINED else _lateness(item, now)
+    cells = _cells([item.kind, item.urgency, _state(item), item.sender,
+                    ", ".join(item.recipients), when(item.opened_at),
+                    when(item.current_deadline)])  # fmt: skip
+    return (
+        f'<tr data-thread="{e(item.thread_id)}"{" class=overdue" if overdue else ""}>'
+        f"<td>{link}{e(item.thread_id[:8])}\u2026</a></td>{cells}"
+        f"<td{' class=late' if overdue else ''}>{e(last)}</td></tr>"
+    )
+
+
+def _state(item: ThreadOut) -> str:
+    return f"{item.phase} ({item.fhir_status})" if item.fhir_status else str(item.phase)
+
+
+def _lateness(item: ThreadOut, now: int) -> str:
+    if item.overdue_seconds is not None:
+        return f"late by {duration(item.overdue_seconds)}"
+    if item.current_deadline is not None and item.closed_at is None:
+        return f"due in {duration(item.current_deadline - now)}"
+    return ""
+
+
+def _cells(values: Iterable[object], tag: str = "td") -> str:
+    return "".join(f"<{tag}>{e(value)}</{tag}>" for value in values)
+
+
+def _select(name: str, label: str, choices: Sequence[str], chosen: str | None) -> str:
+    options = ['<option value="">any</option>'] + [
+        f'<option value="{e(c)}"{" selected" if c == chosen else ""}>{e(c)}</option>'
+        for c in choices
+    ]
+    return f'<label>{e(label)} <select name="{e(name)}">{"".join(options)}</select></label>'

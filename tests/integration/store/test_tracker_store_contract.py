@@ -1,0 +1,227 @@
+"""The TrackerStore contract, write side: ingest, sweep, alert outbox (memory, SQLite, PG).
+
+The clock is integer Unix seconds from T0, passed in; nothing reads the wall clock.
+Dashboard reads are in test_tracker_store_queries.py, same fixtures.
+"""
+
+from itertools import permutations
+
+import pytest
+
+from broker.tracker.errors import NoCoordinators
+from broker.tracker.policy import DEFAULT_POLICY
+from broker.tracker.ports import TrackerStore
+from broker.tracker.records import RecordedAlert
+from broker.tracker.schedule import thread_row
+from broker.tracker.state import Phase, thread_state
+from schemas.kinds import AckStatus, MessageKind, Urgency
+from tests.integration.store.conftest import COORDINATORS, TrackerBackend
+from tests.integration.store.tracker_helpers import keys, rungs, thread_of
+from tests.unit.tracker.builders import HOUR, MINUTE, RECIPIENT, SENDER, T0, Thread
+
+A = AckStatus
+NATIONAL, NORTH = COORDINATORS
+REMINDED = {RECIPIENT, NATIONAL, NORTH}  # the recipient and every coordinator
+ESCALATED = {NATIONAL, NORTH, SENDER, RECIPIENT}  # coordinators and both supervisors
+
+
+def ladder(level: str, reason: str, agencies: set[str]) -> set[tuple[str, str, str]]:
+    return {(level, reason, agency) for agency in agencies}
+
+
+# Ingest
+
+
+async def test_ingest_reports_new_events_and_ignores_repeats(tracker: TrackerStore) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    received = thread.answer(sent, A.RECEIVED, T0 + 5)
+    assert await tracker.ingest([sent, received, sent], 10.0) == [True, True, False]
+    assert await tracker.ingest([received], 20.0) == [False]
+    assert await tracker.ingest([], 30.0) == []
+    timeline = await tracker.timeline(thread.thread_id)
+    assert [(e.message_id, e.received_at) for e in timeline] == [
+        (sent.message_id, 10.0),
+        (received.message_id, 10.0),
+    ]
+    row = await tracker.thread(thread.thread_id)
+    assert row is not None
+    assert (row.state.phase, row.updated_at) == (Phase.DELIVERED, 10.0)
+
+
+@pytest.mark.parametrize("order", list(permutations(range(3))))
+async def test_any_arrival_order_gives_the_in_order_state(
+    tracker: TrackerStore, order: tuple[int, ...]
+) -> None:
+    thread = Thread(MessageKind.TRANSFER, None)
+    sent = thread.original(T0)
+    events = [
+        sent,
+        thread.answer(sent, A.RECEIVED, T0 + 1),
+        thread.answer(sent, A.ACCEPTED, T0 + 9),
+    ]
+    for step, index in enumerate(order):
+        await tracker.ingest([events[index]], 100.0 + step)
+    expected = thread_row(thread_state(thread.thread_id, events), DEFAULT_POLICY, set(), 102.0)
+    assert await tracker.thread(thread.thread_id) == expected
+    assert expected.state.phase is Phase.ACCEPTED
+    assert expected.state.responsibility == RECIPIENT
+
+
+async def test_answers_before_their_original_wait_then_fold(tracker: TrackerStore) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    await tracker.ingest([thread.answer(sent, A.DECLINED, T0 + 5)], 1.0)
+    early = await tracker.thread(thread.thread_id)
+    assert early is not None
+    assert (early.state.phase, early.state.kind, early.next_check_at) == (Phase.UNKNOWN, None, None)
+    await tracker.ingest([sent], 2.0)
+    late = await tracker.thread(thread.thread_id)
+    assert late is not None
+    assert (late.state.phase, late.state.closed_at) == (Phase.DECLINED, T0 + 5)
+    assert await tracker.thread(Thread().thread_id) is None
+
+
+# Sweep: the ladder, once
+
+
+async def test_reminder_at_the_deadline_escalation_at_twice(tracker: TrackerStore) -> None:
+    thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)  # delivery 1h, response 3h
+    await tracker.ingest([thread.original(T0)], 0.0)
+    assert await tracker.sweep(T0 + HOUR - 1) == []
+    reminders = await tracker.sweep(T0 + HOUR)
+    assert rungs(reminders) == ladder("reminder", "delivery_overdue", REMINDED)
+    assert {record.raised_at for record in reminders} == {float(T0 + HOUR)}
+    assert await tracker.sweep(T0 + HOUR) == []
+    assert await tracker.sweep(T0 + 2 * HOUR - 1) == []
+    escalations = await tracker.sweep(T0 + 2 * HOUR)
+    assert rungs(escalations) == ladder("escalation", "delivery_overdue", ESCALATED)
+    assert {thread_of(record) for record in escalations} == {thread.thread_id}
+    assert rungs(await tracker.sweep(T0 + 3 * HOUR)) == ladder(
+        "reminder", "response_overdue", REMINDED
+    )
+
+
+async def test_a_late_sweep_raises_every_rung_passed_at_once(tracker: TrackerStore) -> None:
+    thread = Thread(MessageKind.REFERRAL, Urgency.EMERGENCY)  # delivery 15m, response 1h
+    await tracker.ingest([thread.original(T0)], 0.0)
+    raised = await tracker.sweep(T0 + 3 * HOUR)
+    assert len(raised) == 2 * (3 + 4) == len(set(keys(raised)))
+    assert await tracker.sweep(T0 + 30 * HOUR) == []
+    row = await tracker.thread(thread.thread_id)
+    assert row is not None
+    assert (row.current_deadline, row.next_check_at) == (T0 + 15 * MINUTE, None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "urgency", "reason"),
+    [
+        (MessageKind.TRANSFER, None, "declined_transfer"),
+        (MessageKind.REFERRAL, Urgency.EMERGENCY, "declined_emergency"),
+    ],
+)
+@pytest.mark.parametrize("answer", [A.DECLINED, A.REDIRECTED])
+async def test_a_refusal_that_must_not_be_dropped_alerts_at_once(
+    tracker: TrackerStore,
+    kind: MessageKind,
+    urgency: Urgency | None,
+    reason: str,
+    answer: AckStatus,
+) -> None:
+    thread = Thread(kind, urgency)
+    sent = thread.original(T0)
+    await tracker.ingest([sent], float(T0 + 1))
+    assert await tracker.sweep(T0 + 2 * MINUTE) == []
+    await tracker.ingest([thread.answer(sent, answer, T0 + 3 * MINUTE)], float(T0 + 3 * MINUTE))
+    raised = await tracker.sweep(T0 + 3 * MINUTE)
+    assert rungs(raised) == ladder("declined", reason, {NATIONAL, NORTH, SENDER})
+    assert await tracker.sweep(T0 + 30 * 24 * HOUR) == []
+
+
+async def test_an_ordinary_decline_raises_nothing(tracker: TrackerStore) -> None:
+    thread = Thread(MessageKind.REFERRAL, Urgency.NORMAL)
+    sent = thread.original(T0)
+    await tracker.ingest([sent, thread.answer(sent, A.DECLINED, T0 + 60)], 1.0)
+    assert await tracker.sweep(T0 + 30 * 24 * HOUR) == []
+
+
+async def test_an_answer_after_a_reminder_moves_the_next_check(tracker: TrackerStore) -> None:
+    thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)
+    sent = thread.original(T0)
+    await tracker.ingest([sent], 0.0)
+    assert len(await tracker.sweep(T0 + HOUR)) == 3
+    await tracker.ingest([thread.answer(sent, A.RECEIVED, T0 + HOUR + 1)], 1.0)
+    row = await tracker.thread(thread.thread_id)
+    assert row is not None
+    assert (row.current_deadline, row.next_check_at) == (T0 + 3 * HOUR, T0 + 3 * HOUR)
+    assert await tracker.sweep(T0 + 3 * HOUR - 1) == []
+    assert rungs(await tracker.sweep(T0 + 3 * HOUR)) == ladder(
+        "reminder", "response_overdue", REMINDED
+    )
+    await tracker.ingest([thread.answer(sent, A.ACCEPTED, T0 + 4 * HOUR)], 2.0)
+    assert await tracker.sweep(T0 + 30 * HOUR) == []
+
+
+async def test_each_consent_recipient_is_chased_alone(tracker: TrackerStore) -> None:
+    thread = Thread(MessageKind.CONSENT, None)
+    to_hospital = thread.original(T0)
+    to_police = thread.original(T0, recipient="police-west")
+    await tracker.ingest([to_hospital, to_police], 0.0)
+    await tracker.ingest([thread.answer(to_hospital, A.RECEIVED, T0 + HOUR)], 1.0)
+    raised = await tracker.sweep(T0 + 24 * HOUR)
+    assert rungs(raised) == ladder("reminder", "delivery_overdue", {"police-west", *COORDINATORS})
+
+
+async def test_nothing_twice_after_a_restart(tracker_backend: TrackerBackend) -> None:
+    first = await tracker_backend.open()
+    thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)
+    await first.ingest([thread.original(T0)], 0.0)
+    raised = await first.sweep(T0 + HOUR)
+    await first.close()
+    again = await tracker_backend.open()
+    assert await again.sweep(T0 + HOUR) == []
+    assert await again.sweep(T0 + 2 * HOUR - 1) == []
+    assert len(await again.sweep(T0 + 2 * HOUR)) == 4
+    assert keys(await again.unpublished_alerts(100))[:3] == keys(raised)
+
+
+async def test_sweep_works_through_many_chunks(tracker: TrackerStore) -> None:
+    threads = [Thread(MessageKind.REFERRAL, Urgency.HIGH) for _ in range(25)]
+    await tracker.ingest([thread.original(T0 + i) for i, thread in enumerate(threads)], 0.0)
+    raised = await tracker.sweep(T0 + HOUR + 24, limit=4)
+    assert len(raised) == 3 * 25 == len(set(keys(raised)))
+    assert {thread_of(record) for record in raised} == {thread.thread_id for thread in threads}
+    assert await tracker.sweep(T0 + HOUR + 24, limit=4) == []
+
+
+async def test_no_coordinators_is_an_error_and_records_nothing(
+    tracker_backend: TrackerBackend,
+) -> None:
+    store = await tracker_backend.open(coordinators=())
+    await store.ingest([Thread().original(T0)], 0.0)
+    with pytest.raises(NoCoordinators):
+        await store.sweep(T0 + 24 * HOUR)
+    assert await store.unpublished_alerts(10) == []
+
+
+# The alert outbox
+
+
+async def test_unpublished_alerts_oldest_first_until_confirmed(tracker: TrackerStore) -> None:
+    early, late = Thread(MessageKind.REFERRAL, Urgency.HIGH), Thread(MessageKind.REFERRAL)
+    await tracker.ingest([early.original(T0), late.original(T0)], 0.0)
+    first = await tracker.sweep(T0 + HOUR)
+    second = await tracker.sweep(T0 + 4 * HOUR)
+    assert {thread_of(r) for r in first} == {early.thread_id}
+    assert {thread_of(r) for r in second} == {late.thread_id}
+    assert await tracker.unpublished_alerts(100) == by_key(first) + by_key(second)
+    assert keys(await tracker.unpublished_alerts(2)) == keys(by_key(first))[:2]
+    await tracker.mark_alerts_published([*keys(first), "no-such-key"], 50.0)
+    await tracker.mark_alerts_published(keys(first)[:1], 60.0)  # a repeated confirm
+    assert await tracker.unpublished_alerts(100) == by_key(second)
+    metrics = await tracker.metrics(T0 + 4 * HOUR)
+    assert (metrics["alerts_raised"], metrics["alerts_unpublished"]) == (9, 6)
+
+
+def by_key(recorded: list[RecordedAlert]) -> list[RecordedAlert]:
+    return sorted(recorded, key=lambda record: record.key)

@@ -1,0 +1,29 @@
+"""Helpers of the TrackerStore tests: readable alerts and the expected ladder."""
+
+from broker.tracker.records import RecordedAlert
+from schemas.alert import Alert
+
+Rung = tuple[str, str, str]  # (level, reason, addressee agency)
+
+
+def rungs(recorded: list[RecordedAlert]) -> set[Rung]:
+    """What each recorded alert says, checked against its key and routing key."""
+    found: set[Rung] = set()
+    for record in recorded:
+        body = Alert.model_validate_json(record.alert_json)
+        assert record.routing_key == f"alert.{body.level}.{body.agency}"
+        assert record.key.endswith(f">{body.agency}")
+        found.add((body.level.value, body.reason.value, body.agency))
+    return found
+
+
+def keys(recorded: list[RecordedAlert]) -> list[str]:
+    """The keys of `recorded`, in order."""
+    return [record.key for record in recorded]
+
+
+def thread_of(record: RecordedAlert) -> str:
+    """The thread an alert is about."""
+    thread_id = Alert.model_validate_json(record.alert_json).thread_id
+    assert thread_id is not None
+    return thread_id

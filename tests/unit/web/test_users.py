@@ -1,0 +1,164 @@
+"""The users file, password hashing and the scope each role gets."""
+
+from pathlib import Path
+
+import pytest
+
+from broker.web import (
+    PasswordHashError,
+    Role,
+    UsersFileError,
+    hash_password,
+    load_users,
+    verify_password,
+)
+from broker.web.sessions import SessionSigner
+from broker.web.errors import SessionSecretError
+from tests.unit.web.seed import SECRET, make_users
+
+CHEAP = {"n": 2**8, "r": 8, "p": 1}
+
+
+def test_hash_verifies_only_its_password() -> None:
+    stored = hash_password("correct horse", **CHEAP)
+    assert stored.startswith("scrypt$256$8$1$")
+    assert verify_password("correct horse", stored)
+    assert not verify_password("correct hors", stored)
+    assert stored != hash_password("correct horse", **CHEAP)  # a fresh salt each time
+
+
+def test_default_cost_is_memory_hard() -> None:
+    n, r, p = (int(part) for part in hash_password("x").split("$")[1:4])
+    assert 128 * n * r >= 16 * 2**20  # at least 16 MiB per guess
+    assert p >= 1
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "bcrypt$x",
+        "scrypt$256$8$1$c2FsdA==",  # a part missing
+        "scrypt$255$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA==",  # n not a power of 2
+        "scrypt$2097152$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA==",  # n too large
+        "scrypt$256$8$1$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAA==",  # salt too short
+        "scrypt$256$8$1$not*base64$AAAAAAAAAAAAAAAAAAAAAA==",
+    ],
+)
+def test_malformed_hash_is_refused(stored: str) -> None:
+    with pytest.raises(PasswordHashError):
+        verify_password("x", stored)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "users.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_users(tmp_path: Path) -> None:
+    coordinator, supervisor = hash_password("a", **CHEAP), hash_password("b", **CHEAP)
+    path = _write(
+        tmp_path,
+        f"""
+[[users]]
+name = "ana"
+role = "coordinator"
+password_hash = "{coordinator}"
+
+[[users]]
+name = "bo"
+role = "supervisor"
+agency = "hospital-east"
+password_hash = "{supervisor}"
+""",
+    )
+    users = load_users(path)
+    assert users["ana"].role is Role.COORDINATOR and users["ana"].agency is None
+    assert users["bo"].role is Role.SUPERVISOR and users["bo"].agency == "hospital-east"
+    assert verify_password("b", users["bo"].password_hash)
+
+
+GOOD = hash_password("x", n=2**8, r=8, p=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("not toml [", "not valid TOML"),
+        ("", "no [[users]] entry"),
+        ('title = "x"', "only [[users]]"),
+        ('[[users]]\nname = "a b"\nrole = "coordinator"', "name must be"),
+        (f'[[users]]\nname = "a"\nrole = "admin"\npassword_hash = "{GOOD}"', "role must be"),
+        (f'[[users]]\nname = "a"\nrole = "supervisor"\npassword_hash = "{GOOD}"', "needs an agency"),
+        (
+            f'[[users]]\nname = "a"\nrole = "supervisor"\nagency = "Bad Agency"\n'
+            f'password_hash = "{GOOD}"',
+            "needs an agency",
+        ),
+        (
+            f'[[users]]\nname = "a"\nrole = "coordinator"\nagency = "police-west"\n'
+            f'password_hash = "{GOOD}"',
+            "has no agency",
+        ),
+        ('[[users]]\nname = "a"\nrole = "coordinator"', "password_hash is required"),
+        ('[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "plain"', "scrypt$n$r$p"),
+        (f'[[users]]\nname = "a"\nrole = "coordinator"\npassword = "{GOOD}"', "unknown key"),
+        (
+            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\n'
+            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"',
+            "appears twice",
+        ),
+    ],
+)
+def test_bad_users_file_is_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(UsersFileError) as raised:
+        load_users(_write(tmp_path, text))
+    assert fragment in str(raised.value)
+    assert GOOD not in str(raised.value)  # a hash never ends up in an error message
+
+
+def test_missing_users_file(tmp_path: Path) -> None:
+    with pytest.raises(UsersFileError, match="cannot read"):
+        load_users(tmp_path / "absent.toml")
+
+
+def test_supervisor_scope_cannot_be_widened() -> None:
+    users = make_users()
+    assert users["cora"].scope().involving is None
+    assert users["cora"].scope(agency="police-west").agency == "police-west"
+    narrowed = users["sam"].scope(agency="police-west", kind="referral")
+    assert narrowed.involving == "hospital-east"  # still only hospital-east's threads
+    assert narrowed.agency == "police-west"
+    assert narrowed.kind == "referral"
+
+
+def test_session_tokens() -> None:
+    users = make_users()
+    signer = SessionSigner(SECRET, ttl_seconds=60)
+    token = signer.issue(users["sam"], now=1000)
+    assert signer.read(token, users, now=1059) == users["sam"]
+    assert signer.read(token, users, now=1060) is None  # expired
+    payload, mac = token.split(".")
+    assert signer.read(f"{payload}.{mac[:-2]}AA", users, now=1000) is None
+    assert signer.read(f"{payload[:-2]}AA.{mac}", users, now=1000) is None
+    assert signer.read("garbage", users, now=1000) is None
+    assert signer.read("é.é", users, now=1000) is None
+    assert SessionSigner(b"another secret of thirty-two b!!", 60).read(token, users, 1000) is None
+
+
+def test_new_password_ends_sessions() -> None:
+    users = make_users()
+    signer = SessionSigner(SECRET, ttl_seconds=60)
+    token = signer.issue(users["sam"], now=1000)
+    changed = {**users, "sam": users["sam"].__class__(
+        name="sam", role=Role.SUPERVISOR, agency="hospital-east",
+        password_hash=hash_password("new", **CHEAP),
+    )}  # fmt: skip
+    assert signer.read(token, changed, now=1000) is None
+    assert signer.read(token, {"cora": users["cora"]}, now=1000) is None  # user removed
+
+
+def test_short_secret_is_refused() -> None:
+    with pytest.raises(SessionSecretError):
+        SessionSigner(b"short", ttl_seconds=60)
