@@ -51,9 +51,7 @@ async def login(app: FastAPI) -> AsyncIterator[Login]:
     clients: list[Client] = []
 
     async def sign_in(name: str) -> Client:
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="https://dash.test"
-        )
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="https://dash.test")
         clients.append(client)
         response = await client.post("/login", data={"name": name, "password": PASSWORDS[name]})
         assert response.status_code == 303, response.text

@@ -104,8 +104,14 @@ async def seed(store: MemoryTrackerStore) -> Scenario:
     events = [
         original(i["overdue_6h"], ref, "social-north", "hospital-east", T0, Urgency.NORMAL),
         original(i["overdue_4h"], ref, "police-west", "school-south", T0 + 5 * HOUR, Urgency.HIGH),
-        original(i["due_soon"], ref, "social-north", "hospital-east", T0 + 9 * HOUR + 50 * MINUTE,
-                 Urgency.EMERGENCY),  # fmt: skip
+        original(
+            i["due_soon"],
+            ref,
+            "social-north",
+            "hospital-east",
+            T0 + 9 * HOUR + 50 * MINUTE,
+            Urgency.EMERGENCY,
+        ),  # fmt: skip
         accepted,
         answer(accepted, AckStatus.RECEIVED, T0 + HOUR + 5 * MINUTE),
         answer(accepted, AckStatus.ACCEPTED, T0 + 2 * HOUR),

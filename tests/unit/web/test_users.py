@@ -90,7 +90,10 @@ GOOD = hash_password("x", n=2**8, r=8, p=1)
         ('title = "x"', "only [[users]]"),
         ('[[users]]\nname = "a b"\nrole = "coordinator"', "name must be"),
         (f'[[users]]\nname = "a"\nrole = "admin"\npassword_hash = "{GOOD}"', "role must be"),
-        (f'[[users]]\nname = "a"\nrole = "supervisor"\npassword_hash = "{GOOD}"', "needs an agency"),
+        (
+            f'[[users]]\nname = "a"\nrole = "supervisor"\npassword_hash = "{GOOD}"',
+            "needs an agency",
+        ),
         (
             f'[[users]]\nname = "a"\nrole = "supervisor"\nagency = "Bad Agency"\n'
             f'password_hash = "{GOOD}"',

@@ -1,0 +1,41 @@
+"""Gateway settings: TOML file, paths relative to it, CASELINK_* variables win."""
+
+from pathlib import Path
+
+import pytest
+
+from broker.gateway.config import ConfigError, load_settings
+
+EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "gateway.example.toml"
+
+
+def test_the_example_config_loads_with_paths_relative_to_it() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.agency_id == "oscc-north"
+    assert settings.key_file == (EXAMPLE.parent / "keys" / "oscc-north.key").resolve()
+    assert (settings.api_host, settings.api_port) == ("127.0.0.1", 8081)
+
+
+def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASELINK_AMQP_URL", "amqp://other@127.0.0.1/caselink")
+    monkeypatch.setenv("CASELINK_PREFETCH", "32")
+    settings = load_settings(EXAMPLE)
+    assert settings.amqp_url == "amqp://other@127.0.0.1/caselink"
+    assert settings.prefetch == 32
+
+
+def test_invalid_settings_name_the_fields_only(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(EXAMPLE.read_text().replace('"oscc-north"', '"Not A Slug!"', 1)
+                      + 'unknown_setting = "SECRET-VALUE"\n')  # fmt: skip
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config)
+    assert "agency_id" in str(refused.value)
+    assert "unknown_setting" in str(refused.value)
+    assert "SECRET-VALUE" not in str(refused.value)
+    assert "Not A Slug" not in str(refused.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path / "absent.toml")
