@@ -1,0 +1,168 @@
+"""The server-rendered pages: lateness order and red rows, filters, timeline, audit, chart."""
+
+import re
+
+import pytest
+
+from broker.tracker.memory_store import MemoryTrackerStore
+from tests.unit.web.conftest import Client
+from tests.unit.web.seed import HOUR, MINUTE, NOW, Clock, Scenario, new_id, original
+from schemas.kinds import MessageKind, Urgency
+
+
+def row_order(html: str) -> list[str]:
+    return re.findall(r'<tr data-thread="([0-9a-f-]{36})"', html)
+
+
+def row(html: str, thread_id: str) -> str:
+    match = re.search(rf'<tr data-thread="{thread_id}"[^>]*>.*?</tr>', html)
+    assert match is not None, f"{thread_id} not listed"
+    return match.group(0)
+
+
+async def test_unanswered_is_sorted_by_lateness_and_red(cora: Client, scenario: Scenario) -> None:
+    html = (await cora.get("/unanswered")).text
+    ids = scenario.ids
+    assert row_order(html) == [ids["overdue_6h"], ids["overdue_4h"], ids["due_soon"]]
+    late = row(html, ids["overdue_6h"])
+    assert 'class=overdue' in late and "late by 6h 0m" in late
+    assert "late by 4h 0m" in row(html, ids["overdue_4h"])
+    soon = row(html, ids["due_soon"])
+    assert "overdue" not in soon and "due in 5m" in soon
+    assert "tr.overdue td { background: #fde2e2; color: #a30000; }" in (
+        await cora.get("/static/app.css")
+    ).text
+
+
+async def test_home_is_the_unanswered_list(cora: Client, scenario: Scenario) -> None:
+    assert row_order((await cora.get("/")).text) == row_order((await cora.get("/unanswered")).text)
+
+
+async def test_lists_update_as_the_clock_moves(cora: Client, scenario: Scenario, clock: Clock) -> None:
+    clock.now = NOW + 10 * MINUTE
+    html = (await cora.get("/fragments/unanswered")).text
+    assert "late by 5m" in row(html, scenario.ids["due_soon"])
+    assert html.startswith("<table>")  # a fragment: no page around it
+
+
+async def test_new_event_shows_in_the_fragment(
+    cora: Client, store: MemoryTrackerStore, clock: Clock
+) -> None:
+    thread_id = new_id()
+    event = original(thread_id, MessageKind.REFERRAL, "health-north", "police-west",
+                     int(clock.now) - 2 * HOUR, Urgency.EMERGENCY)  # fmt: skip
+    await store.ingest([event], received_at=clock.now)
+    html = (await cora.get("/fragments/unanswered")).text
+    assert row_order(html)[0] == thread_id
+    assert "late by 1h 45m" in row(html, thread_id)
+
+
+async def test_the_page_polls_its_fragment_with_the_same_filters(cora: Client) -> None:
+    html = (await cora.get("/unanswered?kind=referral&urgency=&agency=hospital-east")).text
+    assert 'data-live="/fragments/unanswered?agency=hospital-east&amp;kind=referral' in html
+    assert '<script src="/static/live.js" defer></script>' in html
+    assert "<script>" not in html  # no inline script: the CSP forbids it
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("agency=police-west", ["overdue_4h"]),
+        ("agency=hospital-east", ["overdue_6h", "due_soon"]),
+        ("urgency=emergency", ["due_soon"]),
+        ("urgency=high&agency=hospital-east", []),
+        ("kind=transfer", []),
+        ("kind=referral&state=sent", ["overdue_6h", "overdue_4h", "due_soon"]),
+        ("state=delivered", []),
+        ("agency=&kind=&urgency=&state=", ["overdue_6h", "overdue_4h", "due_soon"]),
+    ],
+)
+async def test_filters(cora: Client, scenario: Scenario, query: str, expected: list[str]) -> None:
+    html = (await cora.get(f"/unanswered?{query}")).text
+    assert row_order(html) == [scenario.ids[name] for name in expected]
+
+
+@pytest.mark.parametrize(
+    "query", ["kind=letter", "urgency=soon", "state=lost", "agency=Not%20An%20Agency"]
+)
+async def test_unknown_filter_values_are_422(cora: Client, query: str) -> None:
+    response = await cora.get(f"/unanswered?{query}")
+    assert response.status_code == 422
+    assert "Not An Agency" not in response.text and "letter" not in response.text
+
+
+async def test_other_lists(cora: Client, scenario: Scenario) -> None:
+    ids = scenario.ids
+    declined = (await cora.get("/declined")).text
+    assert row_order(declined) == [ids["redirected"], ids["declined"]]  # newest refusal first
+    assert "redirected (rejected)" in row(declined, ids["redirected"])
+    assert row_order((await cora.get("/transfers")).text) == [ids["declined"]]
+    pending = (await cora.get("/consent-withdrawals")).text
+    assert row_order(pending) == [ids["withdrawal"]]
+
+
+async def test_supervisor_sees_only_their_agency(sam: Client, pia: Client, scenario: Scenario) -> None:
+    ids = scenario.ids
+    assert row_order((await sam.get("/unanswered")).text) == [ids["overdue_6h"], ids["due_soon"]]
+    assert row_order((await pia.get("/unanswered")).text) == [ids["overdue_4h"]]
+    # Asking for another agency narrows within their own threads; it never widens them.
+    assert row_order((await pia.get("/unanswered?agency=hospital-east")).text) == []
+    assert row_order((await sam.get("/declined")).text) == [ids["redirected"]]
+    assert row_order((await sam.get("/transfers")).text) == []
+    assert row_order((await pia.get("/consent-withdrawals")).text) == [ids["withdrawal"]]
+    for client, foreign in ((sam, ids["overdue_4h"]), (pia, ids["overdue_6h"])):
+        for path in ("/unanswered", "/fragments/unanswered", "/export/unanswered.csv"):
+            assert foreign not in (await client.get(path)).text
+
+
+async def test_thread_page_shows_the_timeline_and_records_the_view(
+    cora: Client, store: MemoryTrackerStore, scenario: Scenario, clock: Clock
+) -> None:
+    thread_id = scenario.ids["redirected"]
+    response = await cora.get(f"/threads/{thread_id}")
+    assert response.status_code == 200
+    html = response.text
+    assert "<h2>Timeline</h2>" in html
+    assert html.count("<tr><td>") >= 3  # referral, received, redirected
+    assert "redirected (rejected)" in html
+    assert await store.views(thread_id) == [("cora", clock.now)]
+    clock.now += 60
+    html = (await cora.get(f"/threads/{thread_id}")).text
+    assert await store.views(thread_id) == [("cora", NOW), ("cora", NOW + 60)]
+    assert "<h2>Viewed by</h2>" in html and html.count("<td>cora</td>") == 2
+
+
+async def test_supervisor_thread_pages(
+    sam: Client, store: MemoryTrackerStore, scenario: Scenario
+) -> None:
+    own = await sam.get(f"/threads/{scenario.ids['overdue_6h']}")
+    assert own.status_code == 200
+    assert "Viewed by" not in own.text  # the audit trail is the coordinators'
+    foreign = await sam.get(f"/threads/{scenario.ids['overdue_4h']}")
+    unknown = await sam.get(f"/threads/{new_id()}")
+    assert foreign.status_code == unknown.status_code == 404
+    assert scenario.ids["overdue_4h"] not in foreign.text
+    assert await store.views(scenario.ids["overdue_4h"]) == []  # nothing was shown
+
+
+async def test_agencies_page_has_figures_and_a_chart(cora: Client) -> None:
+    html = (await cora.get("/agencies")).text
+    assert '<svg class="chart" role="img"' in html
+    assert "<td>hospital-east</td>" in html and "<td>school-south</td>" in html
+    assert html.count('fill="#c62828"') >= 2  # the legend and at least one overdue bar
+
+
+async def test_supervisor_agency_figures_cover_their_threads_only(pia: Client) -> None:
+    html = (await pia.get("/agencies")).text
+    # police-west's only referral/transfer thread went to school-south.
+    assert "<td>school-south</td>" in html
+    assert "<td>hospital-east</td>" not in html and "<td>social-south</td>" not in html
+
+
+async def test_values_are_escaped(cora: Client, store: MemoryTrackerStore) -> None:
+    # Headers are schema-checked upstream; the page must stay inert even if a store held junk.
+    thread_id = new_id()
+    bad = "<script>alert(1)</script>"
+    await store.ingest([original(thread_id, MessageKind.REFERRAL, bad, "police-west", 0)], 0.0)
+    html = (await cora.get("/unanswered")).text
+    assert bad not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
