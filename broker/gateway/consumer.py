@@ -1,6 +1,6 @@
-"""The inbox side: a FastStream subscriber on this agency's queue, and the batcher behind it.
+"""The inbox side: the batcher behind this agency's queue subscription.
 
-The subscriber only hands deliveries over; the batcher opens them, stores a whole batch in
+The subscription only hands deliveries over; the batcher opens them, stores a whole batch in
 one transaction, and only then acks. Ack / reject / requeue is decided in `_settle` alone:
 - stored or already stored (redelivery, replay): ack;
 - refused envelope: forwarded to the dead-letter exchange with its reason, alerted, then ack;
@@ -9,16 +9,11 @@ one transaction, and only then acks. Ack / reject / requeue is decided in `_sett
 """
 
 import asyncio
-import logging
 import re
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-
-from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
-from faststream.rabbit.message import RabbitMessage as IncomingMessage
 
 from broker.gateway.incoming import Refusal, decide
 from broker.gateway.outgoing import Sealer
@@ -37,6 +32,8 @@ from broker.transport.names import (
     alert_routing_key,
 )
 from broker.transport.publisher import ConfirmedPublisher
+from broker.transport.subscription import Delivery as IncomingMessage
+from broker.transport.subscription import QueueSubscription
 from schemas.alert import Alert, AlertLevel, AlertReason
 from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
 
@@ -67,46 +64,9 @@ class InboxConsumer:
         self._relay = relay
         self._clock = clock
         self._agency = sealer.keys.agency_id
-        self._pending: asyncio.Queue[IncomingMessage] = asyncio.Queue()
-        # FastStream logs every message at INFO by default: too costly on this path.
-        self.broker = RabbitBroker(
-            amqp_url,
-            default_channel=Channel(prefetch_count=prefetch, on_return_raises=True),
-            log_level=logging.DEBUG,
-            graceful_timeout=5.0,
-            # No dependency injection: it resolves each handler argument in a worker thread,
-            # several thread hops per message for nothing we need.
-            apply_types=False,
+        self.subscription = QueueSubscription(
+            amqp_url, topology.agency_queue(self._agency), prefetch=prefetch
         )
-        self._subscriber = self.broker.subscriber(
-            # declare=False: the queue exists (topology apply) and agencies cannot declare.
-            RabbitQueue(topology.agency_queue(self._agency), declare=False),
-            ack_policy=AckPolicy.MANUAL,
-            no_reply=True,
-            decoder=_undecoded,
-        )
-        self._subscriber(self._hand_over)
-
-    async def _hand_over(self, _body: bytes) -> None:
-        message: IncomingMessage = self.broker.context.get_local("message")
-        await self._pending.put(message)
-
-    def alive(self) -> bool:
-        """True when the subscriber holds a consumer on an open channel of an open connection."""
-        # FastStream exposes no liveness check, and robust reconnection can bring back the
-        # connection without the consumer (faststream#2758, aio-pika#563): look underneath.
-        queue = self._subscriber._queue_obj
-        if queue is None or self._subscriber._consumer_tag is None:
-            return False
-        try:
-            return not queue.channel.is_closed
-        except Exception:  # aio-pika raises when asked for the channel of a closed queue
-            return False
-
-    async def restart(self) -> None:
-        """Drop the connection and subscribe again; raises when the broker is unreachable."""
-        await self.broker.stop()
-        await self.broker.start()
 
     async def run_batches(self) -> None:
         """Process deliveries forever, a batch at a time; cancel the task to stop.
@@ -117,9 +77,7 @@ class InboxConsumer:
         committing: asyncio.Task[None] | None = None
         try:
             while True:
-                batch = [await self._pending.get()]
-                while len(batch) < MAX_BATCH and not self._pending.empty():
-                    batch.append(self._pending.get_nowait())
+                batch = await self.subscription.next_batch(MAX_BATCH)
                 received = await self.open_batch(batch)
                 if committing is not None:
                     await committing
@@ -225,11 +183,6 @@ def refusal_alert(refusal: Refusal, agency: str, now: float) -> Alert:
         message_id=message_id if message_id and re.match(UUID4_PATTERN, message_id) else None,
         sender=sender if sender and re.match(AGENCY_ID_PATTERN, sender) else None,
     )
-
-
-async def _undecoded(message: IncomingMessage) -> bytes:
-    # The envelope is decoded by broker.envelope's strict decoder, never by the framework.
-    return message.body
 
 
 async def _settle(action: Any) -> None:

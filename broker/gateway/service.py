@@ -23,6 +23,7 @@ from broker.gateway.relay import OutboxRelay
 from broker.logs import get_logger
 from broker.transport.names import Topology
 from broker.transport.publisher import ConfirmedPublisher
+from broker.transport.subscription import keep_subscribed
 from schemas.acknowledgement import Acknowledgement
 from schemas.ids import new_thread_id
 from schemas.kinds import MessageKind
@@ -80,7 +81,10 @@ class Gateway:
             asyncio.create_task(self._outbox.run(), name="outbox-writer"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.consumer.run_batches(), name="inbox-batches"),
-            asyncio.create_task(self._watch_consumer(), name="consumer-watchdog"),
+            asyncio.create_task(
+                keep_subscribed(self.consumer.subscription, self._watchdog_interval_s),
+                name="consumer-watchdog",
+            ),
         ]
         log.info("gateway started", agency=self.agency_id)
 
@@ -93,20 +97,10 @@ class Gateway:
                 await task
         self._tasks = []
         with contextlib.suppress(Exception):
-            await self.consumer.broker.stop()
+            await self.consumer.subscription.stop()
         await self._publisher.close()
         await self.store.close()
         log.info("gateway stopped", agency=self.agency_id)
-
-    async def _watch_consumer(self) -> None:
-        while True:
-            if not self.consumer.alive():
-                try:
-                    await self.consumer.restart()
-                    log.info("consumer subscribed", agency=self.agency_id)
-                except Exception as error:
-                    log.warning("consumer not subscribed; will retry", reason=type(error).__name__)
-            await asyncio.sleep(self._watchdog_interval_s)
 
     async def submit(
         self,
@@ -148,7 +142,7 @@ class Gateway:
         """Consumer liveness and outbox backlog."""
         counts = await self.store.counts()
         return Health(
-            consumer_alive=self.consumer.alive(),
+            consumer_alive=self.consumer.subscription.alive(),
             outbox_pending=counts.get("outbox_pending", 0),
             last_publish_error=self.relay.last_error,
         )

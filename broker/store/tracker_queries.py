@@ -90,13 +90,13 @@ class TrackerQueries:
     async def agency_figures(self, flt: ThreadFilter, now: int) -> list[AgencyFigures]:
         """Per recipient agency of referrals and transfers: open, overdue, median times."""
         base = filtered(
-            select(_TA.agency.label("agency"), *threads.c)
+            select(_TA.agency.label("agency"), _TA.current_deadline.label("due"), *threads.c)
             .select_from(threads.join(thread_agencies, _TA.thread_id == _T.thread_id))
             .where(_TA.role == RECIPIENT, _T.kind.in_(words(CHASED_KINDS))),
             flt,
         ).subquery()
         is_open = base.c.phase.in_(words(OPEN_PHASES))
-        overdue = and_(is_open, base.c.current_deadline <= now)
+        overdue = base.c.due <= now  # a recipient's own unmet deadline
         counts = select(
             base.c.agency,
             func.sum(case((is_open, 1), else_=0)),
@@ -132,11 +132,13 @@ class TrackerQueries:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
         last_event_received_at (None before any event)."""
         is_open = _T.phase.in_(words(OPEN_PHASES))
+        # The thread's deadline (indexed) comes first to narrow; the recipient's own decides.
+        overdue_leg = and_(_T.current_deadline <= now, _TA.current_deadline <= now)
         urgency = func.coalesce(_T.urgency, literal(NO_URGENCY))
         overdue = (
             select(_TA.agency, urgency, func.count())
             .select_from(threads.join(thread_agencies, _TA.thread_id == _T.thread_id))
-            .where(_TA.role == RECIPIENT, is_open, _T.current_deadline <= now)
+            .where(_TA.role == RECIPIENT, overdue_leg)
             .group_by(_TA.agency, urgency)
         )
         figures = select(

@@ -8,7 +8,9 @@ from sqlalchemy import ColumnElement, RowMapping, Select, and_, select
 
 from broker.store.tracker_tables import thread_agencies, threads
 from broker.tracker.events import TrackedEvent
+from broker.tracker.policy import SlaPolicy
 from broker.tracker.records import RecordedAlert, ThreadFilter, ThreadRow, TimelineEntry
+from broker.tracker.schedule import leg_deadlines
 from broker.tracker.state import Leg, Phase, ThreadState
 from schemas.alert import Alert
 from schemas.kinds import MessageKind, Urgency
@@ -106,14 +108,16 @@ def thread_record(row: RowMapping) -> ThreadRow:
     return ThreadRow(state, row["current_deadline"], row["next_check_at"], row["updated_at"])
 
 
-def agency_rows(state: ThreadState) -> list[dict[str, str]]:
+def agency_rows(state: ThreadState, policy: SlaPolicy) -> list[dict[str, Any]]:
     """The thread_agencies rows of `state`: its sender and every recipient."""
-    parties = [(SENDER, state.sender)] + [(RECIPIENT, agency) for agency in state.recipients]
-    return [
-        {"thread_id": state.thread_id, "agency": agency, "role": role}
-        for role, agency in parties
-        if agency is not None
+    due = leg_deadlines(state, policy)
+    rows = [
+        {"role": RECIPIENT, "agency": agency, "current_deadline": due.get(agency)}
+        for agency in state.recipients
     ]
+    if state.sender is not None:
+        rows.append({"role": SENDER, "agency": state.sender, "current_deadline": None})
+    return [{"thread_id": state.thread_id} | row for row in rows]
 
 
 def alert_row(record: RecordedAlert, body: Alert) -> dict[str, Any]:

@@ -126,7 +126,7 @@ class SqlTrackerStore(TrackerQueries):
                 state = thread_state(thread_id, by_thread[thread_id])
                 row = thread_row(state, self._policy, raised[thread_id], received_at)
                 updates.append({"b_thread_id": thread_id} | thread_values(row))
-                parties += agency_rows(state)
+                parties += agency_rows(state, self._policy)
             await connection.execute(
                 delete(thread_agencies).where(thread_agencies.c.thread_id.in_(chunk))
             )

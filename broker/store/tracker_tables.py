@@ -76,6 +76,9 @@ thread_agencies = sa.Table(
     sa.Column("thread_id", sa.String(ID), primary_key=True),
     sa.Column("agency", sa.String(AGENCY), primary_key=True),
     sa.Column("role", sa.String(WORD), primary_key=True),  # sender | recipient
+    # A recipient's own earliest unmet deadline (NULL once met, and for the sender): one
+    # slow recipient of a consent withdrawal is overdue without blaming the others.
+    sa.Column("current_deadline", sa.BigInteger(), nullable=True),
     # The `involving` and `agency` filters, per-agency figures and overdue metrics.
     sa.Index("ix_thread_agencies_agency", "agency", "role", "thread_id"),
 )

@@ -25,6 +25,7 @@ from broker.tracker.schedule import (
     NO_URGENCY,
     OPEN_PHASES,
     REFUSED_PHASES,
+    leg_deadlines,
     outbox_alerts,
     thread_row,
 )
@@ -171,7 +172,7 @@ class MemoryTrackerStore:
         for row in rows:
             for agency in row.state.recipients:
                 by_agency[agency].append(row)
-        return [_figures(agency, by_agency[agency], now) for agency in sorted(by_agency)]
+        return [self._figures(agency, by_agency[agency], now) for agency in sorted(by_agency)]
 
     async def record_view(self, user: str, thread_id: str, at: float) -> None:
         """Audit: `user` looked at `thread_id`."""
@@ -187,9 +188,9 @@ class MemoryTrackerStore:
         open_rows = [row for row in self._threads.values() if _is_open(row.state)]
         overdue: dict[tuple[str, str], int] = defaultdict(int)
         for row in open_rows:
-            if _at_or_before(row.current_deadline, now):
-                urgency = row.state.urgency.value if row.state.urgency else NO_URGENCY
-                for agency in row.state.recipients:
+            urgency = row.state.urgency.value if row.state.urgency else NO_URGENCY
+            for agency, due in leg_deadlines(row.state, self._policy).items():
+                if due <= now:
                     overdue[(agency, urgency)] += 1
         received = (at for _, at in self._events.values())
         return {
@@ -199,6 +200,28 @@ class MemoryTrackerStore:
             "alerts_unpublished": sum(a.published_at is None for a in self._alerts.values()),
             "last_event_received_at": max(received, default=None),
         }
+
+    def _figures(self, agency: str, rows: list[ThreadRow], now: int) -> AgencyFigures:
+        open_rows = [row for row in rows if _is_open(row.state)]
+        receipt: list[int] = []
+        answer: list[int] = []
+        for state in (row.state for row in rows):
+            if state.opened_at is None:
+                continue
+            if state.delivered_at is not None:
+                receipt.append(state.delivered_at - state.opened_at)
+            if state.responded_at is not None:
+                answer.append(state.responded_at - state.opened_at)
+        return AgencyFigures(
+            agency=agency,
+            open=len(open_rows),
+            overdue=sum(_at_or_before(self._leg_deadline(row, agency), now) for row in rows),
+            median_receipt_s=float(statistics.median(receipt)) if receipt else None,
+            median_answer_s=float(statistics.median(answer)) if answer else None,
+        )
+
+    def _leg_deadline(self, row: ThreadRow, agency: str) -> int | None:
+        return leg_deadlines(row.state, self._policy).get(agency)
 
     def _select(self, flt: ThreadFilter, wanted: Callable[[ThreadState], bool]) -> list[ThreadRow]:
         return [
@@ -243,23 +266,3 @@ def _page(
     rows: Iterable[ThreadRow], key: Callable[[ThreadRow], tuple[int, str]], limit: int, offset: int
 ) -> list[ThreadRow]:
     return sorted(rows, key=key)[offset : offset + limit]
-
-
-def _figures(agency: str, rows: list[ThreadRow], now: int) -> AgencyFigures:
-    open_rows = [row for row in rows if _is_open(row.state)]
-    receipt: list[int] = []
-    answer: list[int] = []
-    for state in (row.state for row in rows):
-        if state.opened_at is None:
-            continue
-        if state.delivered_at is not None:
-            receipt.append(state.delivered_at - state.opened_at)
-        if state.responded_at is not None:
-            answer.append(state.responded_at - state.opened_at)
-    return AgencyFigures(
-        agency=agency,
-        open=len(open_rows),
-        overdue=sum(_at_or_before(row.current_deadline, now) for row in open_rows),
-        median_receipt_s=float(statistics.median(receipt)) if receipt else None,
-        median_answer_s=float(statistics.median(answer)) if answer else None,
-    )

@@ -36,6 +36,15 @@ def current_deadline(state: ThreadState, policy: SlaPolicy) -> int | None:
     return min((found.due for found in open_deadlines(state, policy)), default=None)
 
 
+def leg_deadlines(state: ThreadState, policy: SlaPolicy) -> dict[str, int]:
+    """The earliest unmet deadline per recipient; recipients that met theirs are left out."""
+    found: dict[str, int] = {}
+    for deadline in open_deadlines(state, policy):
+        recipient = deadline.leg.recipient
+        found[recipient] = min(deadline.due, found.get(recipient, deadline.due))
+    return found
+
+
 def next_check_at(
     state: ThreadState, policy: SlaPolicy, raised: Set[str], *, refused_by: int
 ) -> int | None:

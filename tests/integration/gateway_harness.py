@@ -84,7 +84,7 @@ async def running(gateway: Gateway) -> AsyncIterator[Gateway]:
 
 
 async def _alive(gateway: Gateway) -> bool:
-    return gateway.consumer.alive()
+    return gateway.consumer.subscription.alive()
 
 
 async def eventually(

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("thread_id", sa.String(64), primary_key=True),
         sa.Column("agency", sa.String(64), primary_key=True),
         sa.Column("role", sa.String(32), primary_key=True),
+        sa.Column("current_deadline", sa.BigInteger(), nullable=True),
     )
     op.create_index("ix_thread_agencies_agency", "thread_agencies", ["agency", "role", "thread_id"])
     op.create_table(

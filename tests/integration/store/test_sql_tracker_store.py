@@ -1,0 +1,164 @@
+"""What only the SQL tracker store promises: migrations, atomic failures, two trackers on one
+PostgreSQL database, large batches."""
+
+import asyncio
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from broker.store import migrate
+from broker.store.engine import make_engine
+from broker.store.errors import StoreError, UnsupportedDatabase
+from broker.store.tracker_store import SqlTrackerStore
+from broker.store.tracker_tables import metadata
+from broker.tracker.policy import DEFAULT_POLICY
+from broker.tracker.state import Phase, thread_state
+from schemas.kinds import AckStatus, MessageKind, Urgency
+from tests.integration.store.conftest import COORDINATORS, TrackerBackend
+from tests.integration.store.tracker_helpers import keys, thread_of
+from tests.unit.tracker.builders import HOUR, T0, Thread
+
+TABLES = {"events", "threads", "thread_agencies", "alerts", "page_views"}
+
+
+async def test_create_is_idempotent_and_tracks_its_own_version(
+    sql_tracker_backend: TrackerBackend,
+) -> None:
+    store = await sql_tracker_backend.open()
+    thread = Thread()
+    await store.ingest([thread.original(T0)], 1.0)
+    await store.create()
+    assert (await store.thread(thread.thread_id)) is not None
+    assert sql_tracker_backend.url is not None
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.connect() as connection:
+            revision = await connection.run_sync(migrate.current, "tracker")
+            differences = await connection.run_sync(_differences)
+    finally:
+        await engine.dispose()
+    assert revision == "tracker_0001"
+    assert differences == []
+
+
+async def test_migrations_go_down_and_up_again(sql_tracker_backend: TrackerBackend) -> None:
+    await (await sql_tracker_backend.open()).close()
+    assert sql_tracker_backend.url is not None
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade)
+            assert await connection.run_sync(migrate.current, "tracker") is None
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+            assert not TABLES & tables
+            await connection.run_sync(migrate.upgrade, "tracker")
+            assert await connection.run_sync(migrate.current, "tracker") == "tracker_0001"
+    finally:
+        await engine.dispose()
+
+
+def test_unsupported_databases_are_refused() -> None:
+    with pytest.raises(UnsupportedDatabase):
+        SqlTrackerStore("sqlite+aiosqlite:///:memory:", DEFAULT_POLICY, COORDINATORS)
+
+
+async def test_ingest_is_committed_when_it_returns(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    store = SqlTrackerStore(f"sqlite+aiosqlite:///{path}", DEFAULT_POLICY, COORDINATORS)
+    await store.create()
+    thread = Thread()
+    await store.ingest([thread.original(T0)], 1.0)
+    with sqlite3.connect(path) as other:  # as another process would read it
+        rows = other.execute("SELECT thread_id, phase, next_check_at FROM threads").fetchall()
+    await store.close()
+    assert rows == [(thread.thread_id, "sent", T0 + 4 * HOUR)]
+
+
+async def test_a_failing_ingest_stores_nothing_of_it(sql_tracker_backend: TrackerBackend) -> None:
+    store = await sql_tracker_backend.open()
+    good, bad = Thread(), Thread()
+    # Deliberately invalid (NOT NULL sender): fails after the good event's row went in.
+    broken = replace(bad.original(T0), sender=None)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match=r"^ingest failed"):
+        await store.ingest([good.original(T0), broken], 1.0)
+    assert await store.thread(good.thread_id) is None
+    assert await store.metrics(T0) == (await store.metrics(T0)) | {"last_event_received_at": None}
+
+
+async def test_batches_larger_than_one_in_list(sql_tracker_backend: TrackerBackend) -> None:
+    store = await sql_tracker_backend.open()
+    threads = [Thread(MessageKind.REFERRAL, Urgency.HIGH) for _ in range(1100)]
+    originals = [thread.original(T0) for thread in threads]
+    assert all(await store.ingest(originals, 1.0))
+    raised = await store.sweep(T0 + HOUR, limit=700)
+    assert len(raised) == 3 * 1100 == len(set(keys(raised)))
+    assert await store.sweep(T0 + HOUR) == []
+    await store.mark_alerts_published(keys(raised), 2.0)
+    assert await store.unpublished_alerts(10) == []
+
+
+@pytest.mark.postgres
+async def test_two_trackers_sweeping_together_record_each_alert_once(
+    pg_tracker: TrackerBackend,
+) -> None:
+    one, two = await pg_tracker.open(), await pg_tracker.open()
+    threads = [Thread(MessageKind.REFERRAL, Urgency.HIGH) for _ in range(120)]
+    await one.ingest([thread.original(T0) for thread in threads], 1.0)
+    for now in (T0 + HOUR, T0 + 2 * HOUR):
+        first, second = await asyncio.gather(one.sweep(now, limit=7), two.sweep(now, limit=5))
+        together = keys(first) + keys(second)
+        assert len(together) == len(set(together))
+        expected = 3 if now == T0 + HOUR else 4  # reminders, then escalations
+        assert len(together) == expected * len(threads)
+        assert {thread_of(record) for record in first + second} == {t.thread_id for t in threads}
+    stored = await one.unpublished_alerts(10_000)
+    assert sorted(keys(stored)) == sorted(set(keys(stored)))
+    assert len(stored) == 7 * len(threads)
+
+
+@pytest.mark.postgres
+async def test_two_trackers_ingesting_one_thread_together_fold_all_of_it(
+    pg_tracker: TrackerBackend,
+) -> None:
+    one, two = await pg_tracker.open(), await pg_tracker.open()
+    threads = [Thread(MessageKind.TRANSFER, None) for _ in range(40)]
+    events = {}
+    for thread in threads:
+        sent = thread.original(T0)
+        answers = [thread.answer(sent, AckStatus.RECEIVED, T0 + 1)]
+        answers.append(thread.answer(sent, AckStatus.ACCEPTED, T0 + 2))
+        events[thread.thread_id] = [sent, *answers]
+    halves = [[e for t in threads for e in events[t.thread_id][i::2]] for i in (0, 1)]
+    await asyncio.gather(one.ingest(halves[0], 1.0), two.ingest(halves[1], 2.0))
+    for thread in threads:
+        row = await one.thread(thread.thread_id)
+        assert row is not None
+        assert row.state == thread_state(thread.thread_id, events[thread.thread_id])
+        assert row.state.phase is Phase.ACCEPTED
+
+
+@pytest.fixture
+async def pg_tracker(request: pytest.FixtureRequest, tmp_path: Path) -> TrackerBackend:
+    """The PostgreSQL backend alone (for tests of two trackers on one database)."""
+    backend: TrackerBackend = request.getfixturevalue("sql_tracker_backend")
+    if backend.name != "postgres":
+        pytest.skip("two trackers share one database on PostgreSQL only")
+    return backend
+
+
+def _downgrade(connection: Connection) -> None:
+    command.downgrade(migrate.alembic_config("tracker", connection), "base")
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"version_table": "caselink_tracker_version", "compare_type": True}
+    )
+    return list(compare_metadata(context, metadata))

@@ -1,0 +1,88 @@
+"""Coordinators never see case content: every word on every page comes from the code's own
+wording or from the tracker's records (ids, agencies, kinds, urgencies, phases, times)."""
+
+import ast
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import broker.web
+from broker.tracker.memory_store import MemoryTrackerStore
+from broker.tracker.state import FhirTaskStatus, Phase
+from broker.web.models import AgencyOut, ThreadOut, TimelineOut
+from schemas.kinds import AckStatus, ConsentStatus, MessageKind, Urgency
+from tests.unit.web.conftest import Client
+from tests.unit.web.seed import Scenario
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+class _Visible(HTMLParser):
+    """Collects text and attribute values: everything a page could carry to its reader."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.extend(value for _, value in attrs if value)
+
+
+def visible(html: str) -> str:
+    parser = _Visible()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+def code_words() -> set[str]:
+    """Every word in a string literal of broker/web: the dashboard's own wording."""
+    words: set[str] = set()
+    for path in Path(broker.web.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                words |= set(_WORD.findall(node.value))
+    return words
+
+
+async def record_values(store: MemoryTrackerStore, scenario: Scenario) -> set[str]:
+    values = {v.value for enum in (Phase, FhirTaskStatus, Urgency, MessageKind, AckStatus,
+                                   ConsentStatus) for v in enum}  # fmt: skip
+    for thread_id in scenario.ids.values():
+        values |= {thread_id, thread_id[:8]}  # lists show an id's first 8 characters
+        for entry in await store.timeline(thread_id):
+            values |= {entry.message_id, entry.sender, entry.recipient, entry.kind}
+    return values
+
+
+def test_models_carry_ids_categories_and_times_only() -> None:
+    assert set(ThreadOut.model_fields) == {
+        "thread_id", "kind", "phase", "fhir_status", "urgency", "sender", "recipients",
+        "acknowledged_by", "responsibility", "opened_at", "respond_by", "delivered_at",
+        "responded_at", "closed_at", "current_deadline", "overdue_seconds", "updated_at",
+    }  # fmt: skip
+    assert set(TimelineOut.model_fields) == {
+        "message_id", "kind", "sender", "recipient", "status", "issued_at", "received_at",
+    }  # fmt: skip
+    assert set(AgencyOut.model_fields) == {
+        "agency", "open", "overdue", "median_receipt_s", "median_answer_s",
+    }  # fmt: skip
+
+
+async def test_pages_hold_nothing_but_records_and_wording(
+    cora: Client, store: MemoryTrackerStore, scenario: Scenario
+) -> None:
+    allowed_words = code_words()
+    # The signed-in user's name comes from the users file: configuration, not a case.
+    found = await record_values(store, scenario) | {"cora"}
+    values = sorted(found, key=len, reverse=True)
+    paths = ["/unanswered", "/declined", "/transfers", "/consent-withdrawals", "/agencies",
+             *(f"/threads/{thread_id}" for thread_id in scenario.ids.values())]  # fmt: skip
+    for path in paths:
+        text = visible((await cora.get(path)).text)
+        for value in values:  # longest first, so an id is not half-removed by an agency name
+            text = re.sub(rf"(?<![A-Za-z0-9-]){re.escape(value)}(?![A-Za-z0-9-])", " ", text)
+        strangers = set(_WORD.findall(text)) - allowed_words
+        assert not strangers, f"{path} shows words from neither the code nor a record"
