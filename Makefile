@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := broker schemas adapters
 
-.PHONY: test lint types imports unit services bench clean
+.PHONY: test lint types imports unit services browser bench clean
 
 test: lint types imports unit
 
@@ -33,7 +33,12 @@ types: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP) services
+# Debian's Chromium for the dashboard's browser test (Playwright's own download needs the
+# internet); we run as root, so no sudo.
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+unit: $(STAMP) services browser
 	$(BIN)/pytest
 
 bench: $(STAMP) services

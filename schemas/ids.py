@@ -4,6 +4,7 @@ Agency ids are short public slugs (they appear in routing keys). Message and thr
 random UUIDv4 strings: they must never be derived from a case number or a person.
 """
 
+import re
 import uuid
 from typing import Annotated
 
@@ -28,3 +29,16 @@ def new_message_id() -> str:
 def new_thread_id() -> str:
     """A fresh random thread id: one per referral, transfer or consent exchange."""
     return str(uuid.uuid4())
+
+
+def well_formed_ids(*, message_id: str | None, sender: str | None) -> dict[str, str]:
+    """The ids of a refused envelope that have the right shape, to repeat in an alert.
+
+    A refused envelope's ids are untrusted: whatever does not parse is left out, not echoed.
+    """
+    found: dict[str, str] = {}
+    if message_id is not None and re.fullmatch(UUID4_PATTERN.strip("^$"), message_id):
+        found["message_id"] = message_id
+    if sender is not None and re.fullmatch(AGENCY_ID_PATTERN.strip("^$"), sender):
+        found["sender"] = sender
+    return found

@@ -2,7 +2,7 @@
 
 import typer
 
-from broker.cli import directory, dlq, envelope, gateway, keys, schemas, topology
+from broker.cli import directory, dlq, envelope, gateway, keys, schemas, topology, tracker
 
 app = typer.Typer(
     name="caselink",
@@ -19,3 +19,4 @@ app.command("seal")(envelope.seal_command)
 app.command("open")(envelope.open_command)
 app.command("gateway")(gateway.gateway_command)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(tracker.app, name="tracker")

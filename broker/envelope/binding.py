@@ -31,6 +31,14 @@ def signed_input(header_json: bytes, ciphertext: bytes) -> bytes:
     )
 
 
+# The label absorbed once: commitment() copies this state instead of hashing a fresh
+# label || salt || body concatenation (no 2 KB copy of the body).
+_COMMIT_STATE = hashlib.sha256(COMMIT_LABEL)
+
+
 def commitment(salt: bytes, body_json: bytes) -> str:
     """Hex SHA-256(label || salt || body JSON); the salt stops guessing short bodies."""
-    return hashlib.sha256(COMMIT_LABEL + salt + body_json).hexdigest()
+    state = _COMMIT_STATE.copy()
+    state.update(salt)
+    state.update(body_json)
+    return state.hexdigest()

@@ -9,7 +9,6 @@ one transaction, and only then acks. Ack / reject / requeue is decided in `_sett
 """
 
 import asyncio
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from broker.transport.publisher import ConfirmedPublisher
 from broker.transport.subscription import Delivery as IncomingMessage
 from broker.transport.subscription import QueueSubscription
 from schemas.alert import Alert, AlertLevel, AlertReason
-from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
+from schemas.ids import well_formed_ids
 
 log = get_logger(__name__)
 
@@ -169,20 +168,13 @@ class InboxConsumer:
 
 
 def refusal_alert(refusal: Refusal, agency: str, now: float) -> Alert:
-    """The alert announcing a refused envelope; untrusted ids that do not parse are left out."""
-    message_id = refusal.message_id
-    sender = refusal.sender
-    return Alert(
-        alert_id=str(uuid.uuid4()),
-        level=AlertLevel.REFUSED,
-        reason=AlertReason.REFUSED_ENVELOPE,
-        agency=agency,
-        recipient=agency,
-        raised_at=int(now),
-        detail=refusal.reason,
-        message_id=message_id if message_id and re.match(UUID4_PATTERN, message_id) else None,
-        sender=sender if sender and re.match(AGENCY_ID_PATTERN, sender) else None,
-    )
+    """The alert announcing a refused envelope, with the ids that parse."""
+    ids = well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)
+    return Alert.model_validate({
+        "alert_id": str(uuid.uuid4()), "level": AlertLevel.REFUSED,
+        "reason": AlertReason.REFUSED_ENVELOPE, "agency": agency, "recipient": agency,
+        "raised_at": int(now), "detail": refusal.reason, **ids,
+    })  # fmt: skip
 
 
 async def _settle(action: Any) -> None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, false, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,8 +48,8 @@ class SqlTrackerStore(TrackerQueries):
         self._dialect = self._engine.dialect.name
         self._policy = policy
         self._coordinators = tuple(coordinators)
-        # SQLite fails a transaction that reads, then writes after another connection wrote
-        # (a stale snapshot, not retried by busy_timeout): this process's writers take turns.
+        # SQLite has one writer at a time: this process's writers take turns here rather
+        # than in SQLite's busy handler, which polls with sleeps.
         self._writers = asyncio.Lock()
 
     @asynccontextmanager
@@ -157,6 +157,12 @@ class SqlTrackerStore(TrackerQueries):
     async def _sweep_chunk(
         self, connection: AsyncConnection, now: int, limit: int
     ) -> tuple[int, list[RecordedAlert]]:
+        if self._dialect == "sqlite":
+            # Take SQLite's write lock before reading: a writer in another process then makes
+            # us wait (busy_timeout) rather than fail our snapshot when we write after it.
+            await connection.execute(
+                update(threads).where(false()).values(revision=threads.c.revision)
+            )
         query = (
             select(threads)
             .where(threads.c.next_check_at <= now)

@@ -49,12 +49,11 @@ JS = """
         window.location.assign("/login?next=" + encodeURIComponent(here));
         return null;
       }
-      return r.ok ? r.text() : null;
-    }).then(function (html) {
-      if (typeof html === "string") {
+      if (!r.ok) { return null; }
+      return r.text().then(function (html) {
         box.innerHTML = html;
-        if (stamp) { stamp.textContent = new Date().toLocaleTimeString(); }
-      }
+        if (stamp) { stamp.textContent = r.headers.get("X-Updated-At") || ""; }
+      });
     }).catch(function () { return null; }).then(again);
   }
   again();

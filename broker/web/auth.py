@@ -159,6 +159,11 @@ def _safe_next(target: str) -> str:
 
 def _same_origin(request: Request) -> bool:
     # SameSite=Strict guards the cookie; this also refuses forms posted from other sites.
+    # Browsers send Sec-Fetch-Site (JavaScript cannot forge it); older ones only Origin.
+    # Neither comes from non-browser clients, which no cross-site form can drive.
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 

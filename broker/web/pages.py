@@ -12,7 +12,7 @@ from broker.tracker.state import Phase
 from broker.web.auth import Auth
 from broker.web.export import agencies_csv, threads_csv
 from broker.web.queries import TITLES, Dashboard, Filters, Listing, ThreadKind
-from broker.web.render import e, error_page, page, when
+from broker.web.render import clock_time, e, error_page, page, when
 from broker.web.tables import (
     agency_chart,
     agency_table,
@@ -67,7 +67,7 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
                 f"<h1>{e(TITLES[listing])}</h1>"
                 + filter_form(path, filters, f"/export/{listing.value}.csv")
                 + '<p class="muted">Updates every 2 seconds without reloading; last update '
-                f"<span data-updated>{e(when(data.now))}</span>.</p>"
+                f"<span data-updated>{e(clock_time(data.now))}</span>.</p>"
                 f'<div id="live" data-live="/fragments/{e(listing.value)}?{e(query)}">'
                 f"{thread_table(data.items, listing, data.now)}</div>{more}"
             )
@@ -80,7 +80,8 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
             user: PageUser, filters: Filtered, limit: Limit = PAGE_SIZE, offset: Offset = 0
         ) -> HTMLResponse:
             data = await dash.threads(user, listing, filters, limit=limit, offset=offset)
-            return HTMLResponse(thread_table(data.items, listing, data.now))
+            stamp = {"X-Updated-At": clock_time(data.now)}
+            return HTMLResponse(thread_table(data.items, listing, data.now), headers=stamp)
 
         return endpoint
 

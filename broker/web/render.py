@@ -26,6 +26,11 @@ def when(seconds: float | None) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def clock_time(seconds: float) -> str:
+    """A Unix time as `14:03:27 UTC`: when a live list was last refreshed."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S UTC")
+
+
 def duration(seconds: float | None) -> str:
     """A span like `2h 5m`, `3d 4h`, `7m` or `40s`; an em dash for None."""
     if seconds is None:

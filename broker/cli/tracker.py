@@ -1,0 +1,105 @@
+"""`caselink tracker`: run the tracker and dashboard, or list what is overdue now."""
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from broker.cli.exits import fail
+from broker.cli.guard import cli_errors
+from broker.tracker.config import TrackerSettings, load_tracker_settings
+from broker.tracker.records import ThreadFilter, ThreadRow
+
+app = typer.Typer(
+    help="The tracker: follows every thread, raises alerts, serves the coordinators' dashboard.",
+    invoke_without_command=True,
+)
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="CASELINK_TRACKER_CONFIG", help="The tracker's TOML settings."),
+]
+
+
+def _settings(config: Path | None) -> TrackerSettings:
+    if config is None:
+        fail("--config (or CASELINK_TRACKER_CONFIG) is required")
+    with cli_errors():
+        return load_tracker_settings(config)
+
+
+@app.callback()
+def run(ctx: typer.Context, config: ConfigFile = None) -> None:
+    """Run the tracker service and dashboard (when no sub-command is given)."""
+    ctx.obj = config
+    if ctx.invoked_subcommand is None:
+        from broker.tracker.main import serve  # heavy imports only for this verb
+
+        serve(_settings(config))
+
+
+@app.command("overdue")
+def overdue(
+    ctx: typer.Context,
+    config: ConfigFile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many threads.")] = 200,
+) -> None:
+    """Threads past a deadline now, the latest first: the dashboard's first list."""
+    settings = _settings(config or ctx.obj)
+    now = int(time.time())
+    with cli_errors():
+        rows = asyncio.run(_overdue_rows(settings, now, limit))
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(overdue_record(row, now)))
+        return
+    table = Table("thread", "kind", "from", "to", "urgency", "phase", "late by")
+    for row in rows:
+        state = row.state
+        table.add_row(
+            state.thread_id, state.kind.value if state.kind else "-", state.sender or "-",
+            ", ".join(state.recipients), state.urgency.value if state.urgency else "-",
+            state.phase.value, _duration(now - (row.current_deadline or now)),
+        )  # fmt: skip
+    Console().print(table)
+    typer.echo(f"{len(rows)} overdue", err=True)
+
+
+async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list[ThreadRow]:
+    from broker.tracker.main import open_store
+
+    store = open_store(settings)
+    try:
+        await store.create()
+        rows = await store.unanswered(ThreadFilter(), now, limit=limit)
+    finally:
+        await store.close()
+    return [r for r in rows if r.current_deadline is not None and r.current_deadline <= now]
+
+
+def overdue_record(row: ThreadRow, now: int) -> dict[str, object]:
+    """Ids, categories and times of an overdue thread."""
+    state = row.state
+    return {
+        "thread_id": state.thread_id,
+        "kind": state.kind.value if state.kind else None,
+        "sender": state.sender,
+        "recipients": list(state.recipients),
+        "urgency": state.urgency.value if state.urgency else None,
+        "phase": state.phase.value,
+        "deadline": row.current_deadline,
+        "overdue_seconds": now - (row.current_deadline or now),
+    }
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"

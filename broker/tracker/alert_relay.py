@@ -1,0 +1,72 @@
+"""Publishes the alerts the sweep recorded; marks each published only on the broker's confirm.
+
+The alert and the thread's move were committed together by the sweep; this loop is the
+outbox half, so a crash between the two neither loses an alert nor repeats one (alert ids
+are stable, so a republish after a crash is recognisable downstream).
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+
+from broker.logs import get_logger
+from broker.tracker.ports import TrackerStore
+from broker.transport.backoff import backoff_delay
+from broker.transport.errors import DeliveryError
+from broker.transport.names import ALERTS_EXCHANGE
+from broker.transport.publisher import Publisher
+
+log = get_logger(__name__)
+
+BATCH = 200
+IDLE_POLL_S = 1.0
+
+
+class AlertRelay:
+    """Drains the tracker's alert outbox onto the alerts exchange."""
+
+    def __init__(
+        self, store: TrackerStore, publisher: Publisher, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    def wake(self) -> None:
+        """New alerts were recorded."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish forever; cancel the task to stop."""
+        while True:
+            self._wake.clear()
+            published = await self.publish_pending()
+            if not published:
+                delay = backoff_delay(self._failures) if self._failures else IDLE_POLL_S
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished alerts; return how many were confirmed."""
+        pending = await self._store.unpublished_alerts(BATCH)
+        confirmed: list[str] = []
+        for alert in pending:
+            try:
+                await self._publisher.publish(
+                    ALERTS_EXCHANGE, alert.routing_key, alert.alert_json.encode(),
+                    message_id=json.loads(alert.alert_json)["alert_id"],
+                    content_type="application/json",
+                )  # fmt: skip
+            except DeliveryError as error:
+                self._failures += 1
+                log.warning("alert not published; will retry", reason=error.reason)
+                break
+            confirmed.append(alert.key)
+        if confirmed:
+            self._failures = 0
+            await self._store.mark_alerts_published(confirmed, self._clock())
+        return len(confirmed)

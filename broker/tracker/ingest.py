@@ -1,0 +1,120 @@
+"""The tracker's intake: verify each header on the tap, store the events, then ack.
+
+The tracker holds no decryption key: it checks the sender's signature and key state against
+the directory (`verify_header`) and records only the header's facts. A header that fails is
+refused and announced to the coordinators, never applied; the agency's own gateway deals
+with the message itself.
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from broker.envelope import EnvelopeError, TrustedDirectory, verify_header
+from broker.logs import get_logger
+from broker.tracker.events import TrackedEvent, event_from_header
+from broker.tracker.ports import TrackerStore
+from broker.transport.errors import DeliveryError
+from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
+from broker.transport.publisher import Publisher
+from broker.transport.subscription import Delivery, QueueSubscription
+from schemas.alert import Alert, AlertLevel, AlertReason
+from schemas.ids import well_formed_ids
+
+log = get_logger(__name__)
+
+MAX_BATCH = 512
+
+
+class TapIngestor:
+    """Turns tap deliveries into stored events, a batch (one transaction) at a time."""
+
+    def __init__(
+        self,
+        *,
+        subscription: QueueSubscription,
+        directory: TrustedDirectory,
+        store: TrackerStore,
+        publisher: Publisher,
+        coordinators: Sequence[str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.subscription = subscription
+        self._directory = directory
+        self._store = store
+        self._publisher = publisher
+        self._coordinators = tuple(coordinators)
+        self._clock = clock
+
+    async def run(self) -> None:
+        """Ingest forever; cancel the task to stop."""
+        while True:
+            await self.ingest(await self.subscription.next_batch(MAX_BATCH))
+
+    async def ingest(self, batch: list[Delivery]) -> None:
+        """Verify every header of `batch`, store the valid ones together, settle each delivery."""
+        now = self._clock()
+        accepted: list[tuple[Delivery, TrackedEvent]] = []
+        for delivery in batch:
+            try:
+                header = verify_header(delivery.body, directory=self._directory, now=int(now))
+            except EnvelopeError as error:
+                await self._refuse(delivery, error, now)
+                continue
+            accepted.append((delivery, event_from_header(header)))
+        if not accepted:
+            return
+        try:
+            await self._store.ingest([event for _, event in accepted], now)
+        except Exception as error:
+            log.error("tap batch not stored; requeued", reason=type(error).__name__,
+                      count=len(accepted))  # fmt: skip
+            for delivery, _ in accepted:
+                await _settle(delivery.raw_message.reject(requeue=True))
+            return
+        for delivery, _ in accepted:
+            await _settle(delivery.raw_message.ack())
+
+    async def _refuse(self, delivery: Delivery, error: EnvelopeError, now: float) -> None:
+        log.warning("header refused", reason=error.reason, message_id=error.message_id,
+                    sender=error.sender)  # fmt: skip
+        try:
+            for alert in refusal_alerts(error, self._coordinators, now):
+                await self._publisher.publish(
+                    ALERTS_EXCHANGE, alert_routing_key(alert.level.value, alert.agency),
+                    alert.model_dump_json(exclude_none=True).encode(),
+                    message_id=alert.alert_id, content_type="application/json",
+                )  # fmt: skip
+        except DeliveryError:
+            await _settle(delivery.raw_message.reject(requeue=True))
+            return
+        # The tap copy is only the tracker's; the recipient's gateway dead-letters the message.
+        await _settle(delivery.raw_message.ack())
+
+
+def refusal_alerts(error: EnvelopeError, coordinators: Sequence[str], now: float) -> list[Alert]:
+    """One `refused` alert per coordinator, naming the reason and the ids that parse."""
+    ids = well_formed_ids(message_id=error.message_id, sender=error.sender)
+    return [
+        Alert.model_validate(
+            {
+                "alert_id": str(uuid.uuid4()),
+                "level": AlertLevel.REFUSED,
+                "reason": AlertReason.REFUSED_ENVELOPE,
+                "agency": coordinator,
+                "raised_at": int(now),
+                "detail": error.reason,
+                **ids,
+            }
+        )
+        for coordinator in coordinators
+    ]
+
+
+async def _settle(action: Any) -> None:
+    # A dead channel means redelivery; the store's message-id key makes that harmless.
+    try:
+        await action
+    except Exception as error:
+        log.warning("could not settle a tap delivery", reason=type(error).__name__)

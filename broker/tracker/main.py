@@ -1,0 +1,71 @@
+"""Composition root of `caselink tracker`: settings, store, service and dashboard together."""
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from broker.keystore import load_trusted_directory
+from broker.logs import configure_logging
+from broker.store.tracker_store import SqlTrackerStore
+from broker.tracker.config import TrackerSettings
+from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
+from broker.tracker.service import TrackerService
+from broker.transport.names import Topology
+from broker.web.app import create_tracker_app
+from broker.web.users import load_users
+
+
+def load_policy(settings: TrackerSettings) -> SlaPolicy:
+    """The SLA policy file named in the settings, or the built-in defaults."""
+    if settings.sla_policy is None:
+        return DEFAULT_POLICY
+    return parse_policy(settings.sla_policy.read_text())
+
+
+def open_store(settings: TrackerSettings) -> SqlTrackerStore:
+    """The tracker's store as configured (not yet migrated: `create()` does that)."""
+    return SqlTrackerStore(settings.store_url, load_policy(settings), settings.coordinators)
+
+
+def build_tracker_app(settings: TrackerSettings) -> FastAPI:
+    """The dashboard app whose lifespan runs the tracker service beside it."""
+    store = open_store(settings)
+    service = TrackerService(
+        store=store,
+        directory=load_trusted_directory(settings.directory, settings.root_pub),
+        amqp_url=settings.amqp_url,
+        topology=Topology(vhost=settings.vhost, user_prefix=settings.user_prefix),
+        coordinators=settings.coordinators,
+        prefetch=settings.prefetch,
+        sweep_interval_s=settings.sweep_interval_s,
+        watchdog_interval_s=settings.watchdog_interval_s,
+    )
+    app = create_tracker_app(
+        store,
+        load_users(settings.users_file),
+        session_secret=settings.session_secret_file.read_bytes().strip(),
+        policy=load_policy(settings),
+        clock=time.time,
+        secure_cookie=settings.secure_cookie,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def serve(settings: TrackerSettings) -> None:
+    """Run the tracker and its dashboard until SIGINT/SIGTERM."""
+    configure_logging()
+    app = build_tracker_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
