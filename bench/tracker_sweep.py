@@ -75,10 +75,11 @@ def one_thread(index: int) -> tuple[tuple[Any, ...], tuple[Any, ...], list[tuple
 
 
 def batches(count: int) -> Iterator[tuple[list[Any], list[Any], list[Any]]]:
-    """The seeded rows, CHUNK threads at a time (memory stays bounded)."""
-    for start in range(0, count, CHUNK):
+    """The seeded rows, at most CHUNK threads at a time (memory stays bounded)."""
+    size = max(1, min(CHUNK, count // 10))  # at least one batch per tenth, for progress
+    for start in range(0, count, size):
         events, threads, parties = [], [], []
-        for index in range(start, min(start + CHUNK, count)):
+        for index in range(start, min(start + size, count)):
             event, thread, agencies = one_thread(index)
             events.append(event)
             threads.append(thread)
@@ -112,10 +113,10 @@ def seed_sqlite(path: Path, count: int) -> None:
     started, done, step = time.perf_counter(), 0, [1]
     try:
         for events, threads, parties in batches(count):
+            tables = (("events", EVENT_COLUMNS, events), ("threads", THREAD_COLUMNS, threads),
+                      ("thread_agencies", AGENCY_COLUMNS, parties))  # fmt: skip
             connection.execute("BEGIN")
-            for table, columns, rows in (("events", EVENT_COLUMNS, events),
-                                         ("threads", THREAD_COLUMNS, threads),
-                                         ("thread_agencies", AGENCY_COLUMNS, parties)):  # fmt: skip
+            for table, columns, rows in tables:
                 marks = ",".join("?" * len(columns))
                 connection.executemany(
                     f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows
@@ -134,10 +135,10 @@ async def seed_postgresql(database: str, count: int) -> None:
     started, done, step = time.perf_counter(), 0, [1]
     try:
         for events, threads, parties in batches(count):
+            tables = (("events", EVENT_COLUMNS, events), ("threads", THREAD_COLUMNS, threads),
+                      ("thread_agencies", AGENCY_COLUMNS, parties))  # fmt: skip
             async with connection.transaction():
-                for table, columns, rows in (("events", EVENT_COLUMNS, events),
-                                             ("threads", THREAD_COLUMNS, threads),
-                                             ("thread_agencies", AGENCY_COLUMNS, parties)):  # fmt: skip
+                for table, columns, rows in tables:
                     await connection.copy_records_to_table(table, records=rows, columns=columns)
             done += len(threads)
             progress(done, count, started, step)

@@ -15,6 +15,8 @@ h1 { font-size: 1.3rem; margin: .2rem 0 .8rem; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e1e4e8; }
 th { background: #eef1f5; font-weight: 600; }
+td { white-space: nowrap; }
+#live { overflow-x: auto; }
 tr.overdue td { background: #fde2e2; color: #a30000; }
 td.late { font-weight: 700; }
 .muted { color: #6a7380; }

@@ -62,7 +62,7 @@ def thread_facts(item: ThreadOut, now: int) -> str:
         ("Lateness", _lateness(item, now)),
     ]
     shown = "".join(
-        f"<dt>{e(label)}</dt><dd>{e(value if value is not None else chr(0x2014))}</dd>"
+        f"<dt>{e(label)}</dt><dd>{e(value if value not in (None, '') else chr(0x2014))}</dd>"
         for label, value in facts
     )
     return f'<dl class="facts">{shown}</dl>'
@@ -137,14 +137,21 @@ def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
     overdue = item.overdue_seconds is not None
     link = f'<a href="/threads/{e(item.thread_id)}" title="{e(item.thread_id)}">'
     last = when(item.responded_at) if listing is Listing.DECLINED else _lateness(item, now)
-    cells = _cells([item.kind, item.urgency, _state(item), item.sender,
-                    ", ".join(item.recipients), when(item.opened_at),
-                    when(item.current_deadline)])  # fmt: skip
+    cells = _cells([item.kind, item.urgency, _state(item), item.sender, _to(item, listing),
+                    when(item.opened_at), when(item.current_deadline)])  # fmt: skip
     return (
         f'<tr data-thread="{e(item.thread_id)}"{" class=overdue" if overdue else ""}>'
         f"<td>{link}{e(item.thread_id[:8])}\u2026</a></td>{cells}"
         f"<td{' class=late' if overdue else ''}>{e(last)}</td></tr>"
     )
+
+
+def _to(item: ThreadOut, listing: Listing) -> str:
+    if listing is not Listing.CONSENT_WITHDRAWALS:
+        return ", ".join(item.recipients)
+    # A withdrawal goes to many agencies: the coordinator chases the ones still silent.
+    done = set(item.acknowledged_by)
+    return ", ".join(r if r in done else f"{r} (waiting)" for r in item.recipients)
 
 
 def _state(item: ThreadOut) -> str:

@@ -96,7 +96,8 @@ def served() -> Iterator[Served]:
 def sign_in(page: Any, url: str, name: str) -> None:
     """Open the unanswered list, get the login form (401), and sign in through it."""
     response = page.goto(f"{url}/unanswered")
-    assert response is not None and response.status == 401
+    assert response is not None
+    assert response.status == 401
     page.fill('input[name="name"]', name)
     page.fill('input[name="password"]', PASSWORDS[name])
     page.click('button[type="submit"]')
@@ -121,8 +122,11 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
             coordinator.evaluate("window.stillTheSamePage = true")
 
             thread_id = new_id()
-            referral = original(thread_id, MessageKind.REFERRAL, "social-north",
-                                "hospital-east", int(served.clock.now), Urgency.EMERGENCY)  # fmt: skip
+            now = int(served.clock.now)
+            referral = original(
+                thread_id, MessageKind.REFERRAL, "social-north", "hospital-east", now,
+                Urgency.EMERGENCY,
+            )  # fmt: skip
             served.run(served.store.ingest([referral], received_at=served.clock.now))
             served.clock.now += 20 * MINUTE  # the 15-minute delivery deadline has passed
 
@@ -146,7 +150,8 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
             assert supervisor.query_selector(f'tr[data-thread="{thread_id}"]') is None
             assert thread_id not in supervisor.content()
             foreign = supervisor.goto(f"{url}/threads/{thread_id}")
-            assert foreign is not None and foreign.status == 404
+            assert foreign is not None
+            assert foreign.status == 404
             supervisor.goto(f"{url}/unanswered")
             supervisor.screenshot(path=str(SCREENSHOTS / "caselink-supervisor.png"), full_page=True)
         finally:

@@ -101,17 +101,12 @@ async def seed(store: MemoryTrackerStore) -> Scenario:
     redirect = original(i["redirected"], ref, "school-south", "hospital-east", T0, Urgency.NORMAL)
     w1 = original(i["withdrawal"], con, "social-north", "hospital-east", T0 + HOUR)
     w2 = original(i["withdrawal"], con, "social-north", "police-west", T0 + HOUR)
+    due_soon = original(i["due_soon"], ref, "social-north", "hospital-east",
+                        T0 + 9 * HOUR + 50 * MINUTE, Urgency.EMERGENCY)  # fmt: skip
     events = [
         original(i["overdue_6h"], ref, "social-north", "hospital-east", T0, Urgency.NORMAL),
         original(i["overdue_4h"], ref, "police-west", "school-south", T0 + 5 * HOUR, Urgency.HIGH),
-        original(
-            i["due_soon"],
-            ref,
-            "social-north",
-            "hospital-east",
-            T0 + 9 * HOUR + 50 * MINUTE,
-            Urgency.EMERGENCY,
-        ),  # fmt: skip
+        due_soon,
         accepted,
         answer(accepted, AckStatus.RECEIVED, T0 + HOUR + 5 * MINUTE),
         answer(accepted, AckStatus.ACCEPTED, T0 + 2 * HOUR),

@@ -5,8 +5,6 @@ import io
 import math
 import re
 
-import pytest
-
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.web.metrics import prometheus_text
 from tests.unit.web.conftest import Client
@@ -26,9 +24,11 @@ async def test_unanswered_json(cora: Client, scenario: Scenario) -> None:
     assert ids_of(body) == [ids["overdue_6h"], ids["overdue_4h"], ids["due_soon"]]
     first = body["items"][0]
     assert first["overdue_seconds"] == 6 * HOUR
-    assert first["kind"] == "referral" and first["phase"] == "sent"
+    assert first["kind"] == "referral"
+    assert first["phase"] == "sent"
     assert first["fhir_status"] == "requested"
-    assert first["sender"] == "social-north" and first["recipients"] == ["hospital-east"]
+    assert first["sender"] == "social-north"
+    assert first["recipients"] == ["hospital-east"]
     assert body["items"][2]["overdue_seconds"] is None
 
 
@@ -60,7 +60,8 @@ async def test_thread_and_timeline_record_views(
 ) -> None:
     thread_id = scenario.ids["declined"]
     thread = (await cora.get(f"/api/v1/threads/{thread_id}")).json()
-    assert thread["phase"] == "declined" and thread["responsibility"] == "social-north"
+    assert thread["phase"] == "declined"
+    assert thread["responsibility"] == "social-north"
     timeline = (await cora.get(f"/api/v1/threads/{thread_id}/timeline")).json()
     assert [entry["status"] for entry in timeline] == [None, "received", "declined"]
     assert timeline[0]["issued_at"] == T0
@@ -121,7 +122,9 @@ async def test_csv_export(cora: Client, sam: Client, scenario: Scenario) -> None
     assert rows[0]["overdue_seconds"] == str(6 * HOUR)
     assert rows[0]["opened_at"] == "2023-11-14T22:13:20Z"
     assert rows[0]["recipients"] == "hospital-east"
-    pending = list(csv.DictReader(io.StringIO((await cora.get("/export/consent-withdrawals.csv")).text)))
+    pending = list(
+        csv.DictReader(io.StringIO((await cora.get("/export/consent-withdrawals.csv")).text))
+    )
     assert pending[0]["recipients"] == "hospital-east;police-west"
     own = (await sam.get("/export/transfers.csv")).text
     assert own.splitlines()[1:] == []  # header only: social-north's transfer is not sam's

@@ -122,6 +122,17 @@ async def test_cross_site_login_is_refused(anonymous: Client) -> None:
     assert "set-cookie" not in response.headers
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+async def test_login_posted_from_another_site_is_refused(anonymous: Client, site: str) -> None:
+    # Browsers say where a form came from in Sec-Fetch-Site; scripts cannot forge it.
+    response = await anonymous.post(
+        "/login",
+        data={"name": "cora", "password": "cora-pass"},
+        headers={"Sec-Fetch-Site": site, "Origin": "https://dash.test"},
+    )
+    assert response.status_code == 403
+
+
 async def test_logout(cora: Client) -> None:
     assert (await cora.get("/unanswered")).status_code == 200
     response = await cora.post("/logout")

@@ -12,8 +12,8 @@ from broker.web import (
     load_users,
     verify_password,
 )
-from broker.web.sessions import SessionSigner
 from broker.web.errors import SessionSecretError
+from broker.web.sessions import SessionSigner
 from tests.unit.web.seed import SECRET, make_users
 
 CHEAP = {"n": 2**8, "r": 8, "p": 1}
@@ -74,8 +74,10 @@ password_hash = "{supervisor}"
 """,
     )
     users = load_users(path)
-    assert users["ana"].role is Role.COORDINATOR and users["ana"].agency is None
-    assert users["bo"].role is Role.SUPERVISOR and users["bo"].agency == "hospital-east"
+    assert users["ana"].role is Role.COORDINATOR
+    assert users["ana"].agency is None
+    assert users["bo"].role is Role.SUPERVISOR
+    assert users["bo"].agency == "hospital-east"
     assert verify_password("b", users["bo"].password_hash)
 
 

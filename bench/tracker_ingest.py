@@ -1,0 +1,147 @@
+"""Tracker intake rate against a raw aio-pika consumer of the same tap queue, in one run.
+
+The tap is filled with sealed envelopes (referrals and their `received` acknowledgements,
+one thread per referral), then drained, alternating: (a) a raw aio-pika consumer with
+manual acks and the same prefetch; (b) the tracker's intake: every header verified against
+the directory, events stored and threads refolded in batches (SQLite), then acked. Prints
+each rate and, last, `tracker_ingest_ratio <value>` (best tracker events/s divided by best
+raw messages/s). Needs RabbitMQ on 127.0.0.1; uses its own vhost, deleted at the end.
+
+Run: .venv/bin/python bench/tracker_ingest.py [--rounds N] [--events N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+import aio_pika
+
+from broker.envelope import seal
+from broker.store.tracker_store import SqlTrackerStore
+from broker.tracker.ingest import TapIngestor
+from broker.tracker.policy import DEFAULT_POLICY
+from broker.transport.names import TAP_QUEUE
+from broker.transport.publisher import ConfirmedPublisher
+from broker.transport.subscription import QueueSubscription
+from schemas.acknowledgement import Acknowledgement
+from schemas.examples import example_body
+from schemas.ids import new_message_id, new_thread_id
+from schemas.kinds import AckStatus, MessageKind
+from tests.integration.gateway_harness import KeyedFederation, keyed_federation
+
+PREFETCH = 512
+WINDOW = 256
+
+
+def sealed_events(keyed: KeyedFederation, count: int) -> list[bytes]:
+    """`count` envelopes: referrals A->B and B's `received` acknowledgements, paired."""
+    now = int(time.time())
+    referral = example_body(MessageKind.REFERRAL)
+    envelopes: list[bytes] = []
+    while len(envelopes) < count:
+        thread, message_id = new_thread_id(), new_message_id()
+        envelopes.append(seal(referral, kind=MessageKind.REFERRAL, sender=keyed.keys["oscc-north"],
+                              recipient="social-east", directory=keyed.trusted, now=now,
+                              thread_id=thread, message_id=message_id))  # fmt: skip
+        ack = Acknowledgement(status=AckStatus.RECEIVED, answers=message_id)
+        envelopes.append(seal(ack, kind=MessageKind.ACKNOWLEDGEMENT,
+                              sender=keyed.keys["social-east"], recipient="oscc-north",
+                              directory=keyed.trusted, now=now, thread_id=thread))  # fmt: skip
+    return envelopes[:count]
+
+
+async def fill_tap(url: str, envelopes: list[bytes]) -> None:
+    publisher = ConfirmedPublisher(url, user_id="guest")
+    window = asyncio.Semaphore(WINDOW)
+
+    async def one(body: bytes) -> None:
+        async with window:
+            await publisher.publish("", TAP_QUEUE, body, message_id=new_message_id())
+
+    await asyncio.gather(*(one(body) for body in envelopes))
+    await publisher.close()
+
+
+async def raw_rate(url: str, count: int) -> float:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=PREFETCH)
+        queue = await channel.get_queue(TAP_QUEUE, ensure=False)
+        done, seen = asyncio.Event(), 0
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal seen
+            await message.ack()
+            seen += 1
+            if seen == count:
+                done.set()
+
+        started = time.perf_counter()
+        tag = await queue.consume(on_message)
+        await asyncio.wait_for(done.wait(), 600)
+        elapsed = time.perf_counter() - started
+        await queue.cancel(tag)
+    return count / elapsed
+
+
+async def tracker_rate(keyed: KeyedFederation, store: SqlTrackerStore, count: int) -> float:
+    url = keyed.federation.admin_url()
+    subscription = QueueSubscription(url, TAP_QUEUE, prefetch=PREFETCH)
+    publisher = ConfirmedPublisher(url, user_id="guest")
+    ingestor = TapIngestor(subscription=subscription, directory=keyed.trusted, store=store,
+                           publisher=publisher, coordinators=["police-west"])  # fmt: skip
+    before = (await store.metrics(int(time.time())))["open_threads"]
+    await subscription.broker.start()
+    started = time.perf_counter()
+    seen = 0
+    while seen < count:
+        batch = await asyncio.wait_for(subscription.next_batch(PREFETCH), 600)
+        await ingestor.ingest(batch)
+        seen += len(batch)
+    elapsed = time.perf_counter() - started
+    await subscription.stop()
+    await publisher.close()
+    assert (await store.metrics(int(time.time())))["open_threads"] >= before  # stored, folded
+    return count / elapsed
+
+
+async def main(rounds: int, events: int) -> None:
+    raw_rates: list[float] = []
+    tracker_rates: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        async with keyed_federation(folder / "secrets.json") as keyed:
+            url = keyed.federation.admin_url()
+            print(f"sealing {events} envelopes...", flush=True)
+            store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}",
+                                    DEFAULT_POLICY, ["police-west"])  # fmt: skip
+            await store.create()
+            for r in range(rounds):
+                await fill_tap(url, sealed_events(keyed, events))
+                raw_rates.append(await raw_rate(url, events))
+                # Fresh envelopes: the tracker must not see these ids as duplicates.
+                await fill_tap(url, sealed_events(keyed, events))
+                tracker_rates.append(await tracker_rate(keyed, store, events))
+                print(f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
+                      f"tracker {tracker_rates[-1]:.0f} events/s", flush=True)  # fmt: skip
+            await store.close()
+    raw, ours = max(raw_rates), max(tracker_rates)
+    print(f"raw_tap_messages_per_s {raw:.0f}")
+    print(f"tracker_events_per_s {ours:.0f}")
+    print(f"tracker_ingest_ratio {ours / raw:.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=4000)
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.events))
