@@ -71,6 +71,15 @@ def overdue(
     typer.echo(f"{len(rows)} overdue", err=True)
 
 
+@app.command("hash-password")
+def hash_password_command() -> None:
+    """Read a password (not echoed) and print its scrypt hash for the users file."""
+    from broker.web.users import hash_password
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    typer.echo(hash_password(password))
+
+
 async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list[ThreadRow]:
     from broker.tracker.main import open_store
 

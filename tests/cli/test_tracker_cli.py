@@ -1,0 +1,65 @@
+"""`caselink tracker overdue` lists what is late, from the tracker's own store."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from broker.store.tracker_store import SqlTrackerStore
+from broker.tracker.events import TrackedEvent
+from broker.tracker.policy import DEFAULT_POLICY
+from schemas.ids import new_message_id, new_thread_id
+from schemas.kinds import MessageKind, Urgency
+
+
+def seed(db: Path, *, late_thread: str, fresh_thread: str) -> None:
+    now = int(time.time())
+
+    def referral(thread: str, issued_at: int) -> TrackedEvent:
+        return TrackedEvent(
+            message_id=new_message_id(), thread_id=thread, kind=MessageKind.REFERRAL,
+            sender="oscc-north", recipient="social-east", issued_at=issued_at,
+            urgency=Urgency.EMERGENCY,
+        )  # fmt: skip
+
+    async def write() -> None:
+        store = SqlTrackerStore(f"sqlite+aiosqlite:///{db}", DEFAULT_POLICY, ["police-west"])
+        await store.create()
+        await store.ingest([referral(late_thread, now - 7200), referral(fresh_thread, now)], now)
+        await store.close()
+
+    asyncio.run(write())
+
+
+def test_overdue_lists_only_late_threads_as_json_and_table(tmp_path: Path) -> None:
+    late, fresh = new_thread_id(), new_thread_id()
+    seed(tmp_path / "tracker.db", late_thread=late, fresh_thread=fresh)
+    config = tmp_path / "tracker.toml"
+    config.write_text(
+        'amqp_url = "amqp://unused@127.0.0.1/caselink"\n'
+        'directory = "directory.json"\nroot_pub = "root.pub.json"\n'
+        f'store_url = "sqlite+aiosqlite:///{tmp_path / "tracker.db"}"\n'
+        'coordinators = ["police-west"]\nusers_file = "users.toml"\n'
+        'session_secret_file = "secret"\n'
+    )
+    command = [sys.executable, "-m", "broker.cli", "tracker", "overdue", "--config", str(config)]
+    as_json = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=60)
+    assert as_json.returncode == 0, as_json.stderr
+    [row] = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert row["thread_id"] == late
+    assert row["overdue_seconds"] > 3600
+    assert (row["kind"], row["sender"], row["recipients"]) == ("referral", "oscc-north",
+                                                                 ["social-east"])  # fmt: skip
+    table = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0
+    assert late[:8] in table.stdout
+    assert fresh[:8] not in table.stdout
+
+
+def test_overdue_without_config_is_a_usage_error() -> None:
+    result = subprocess.run([sys.executable, "-m", "broker.cli", "tracker", "overdue"],
+                            capture_output=True, text=True, timeout=60, check=False,
+                            env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert result.returncode == 2

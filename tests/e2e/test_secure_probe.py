@@ -1,0 +1,158 @@
+"""The dashboard in headless Chromium: an overdue referral appears without a reload for the
+coordinator, never for a supervisor of an agency it does not involve; anonymous gets 401.
+
+The app runs under uvicorn on 127.0.0.1 in a thread of this process, over a seeded in-memory
+store and a clock the test moves. Debian's /usr/bin/chromium, driven by Playwright.
+"""
+
+import asyncio
+import socket
+import threading
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+
+from broker.tracker.memory_store import MemoryTrackerStore
+from broker.tracker.policy import DEFAULT_POLICY
+from broker.web import create_tracker_app
+from schemas.kinds import MessageKind, Urgency
+from tests.unit.web.seed import (
+    MINUTE,
+    PASSWORDS,
+    SECRET,
+    Clock,
+    Scenario,
+    make_users,
+    new_id,
+    new_store,
+    original,
+    seed,
+)
+
+pytestmark = pytest.mark.browser
+T = TypeVar("T")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path("/tmp")
+WAIT_MS = 10_000  # five polls: the page refreshes its list every 2 s
+
+
+@dataclass
+class Served:
+    """The running dashboard: its URL, store, clock and the event loop it runs on."""
+
+    url: str
+    store: MemoryTrackerStore
+    clock: Clock
+    scenario: Scenario
+    loop: asyncio.AbstractEventLoop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the server's loop: the store is only ever touched from there."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    store, clock, loop = new_store(), Clock(), asyncio.new_event_loop()
+    scenario = loop.run_until_complete(seed(store))
+    app = create_tracker_app(
+        store, make_users(), session_secret=SECRET, policy=DEFAULT_POLICY, clock=clock,
+        secure_cookie=True,  # plain HTTP on 127.0.0.1; production serves it over TLS
+    )  # fmt: skip
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process takes it
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(
+        target=loop.run_until_complete, args=(server.serve(sockets=[sock]),), daemon=True
+    )
+    thread.start()
+    port = sock.getsockname()[1]
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield Served(f"http://127.0.0.1:{port}", store, clock, scenario, loop)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        loop.close()
+
+
+def sign_in(page: Any, url: str, name: str) -> None:
+    """Open the unanswered list, get the login form (401), and sign in through it."""
+    response = page.goto(f"{url}/unanswered")
+    assert response is not None
+    assert response.status == 401
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', PASSWORDS[name])
+    page.click('button[type="submit"]')
+    page.wait_for_url(f"{url}/unanswered")
+    page.wait_for_selector("h1:has-text('Unanswered')")
+
+
+def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url = served.url
+    # Anonymous: the pages, the fragment and the API all answer 401.
+    for path in ("/unanswered", "/fragments/unanswered", "/api/v1/unanswered", "/metrics"):
+        assert httpx.get(f"{url}{path}").status_code == 401
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            coordinator = browser.new_context().new_page()
+            sign_in(coordinator, url, "cora")
+            # A reload would clear this; it must still be there when the new row shows.
+            coordinator.evaluate("window.stillTheSamePage = true")
+
+            thread_id = new_id()
+            now = int(served.clock.now)
+            referral = original(
+                thread_id, MessageKind.REFERRAL, "social-north", "hospital-east", now,
+                Urgency.EMERGENCY,
+            )  # fmt: skip
+            served.run(served.store.ingest([referral], received_at=served.clock.now))
+            served.clock.now += 20 * MINUTE  # the 15-minute delivery deadline has passed
+
+            row = f'tr[data-thread="{thread_id}"].overdue'
+            coordinator.wait_for_selector(row, timeout=WAIT_MS)
+            assert coordinator.evaluate("window.stillTheSamePage") is True
+            assert "late by 5m" in coordinator.inner_text(f"{row} td.late")
+            colour = coordinator.eval_on_selector(f"{row} td", "c => getComputedStyle(c).color")
+            background = coordinator.eval_on_selector(
+                f"{row} td", "c => getComputedStyle(c).backgroundColor"
+            )
+            assert (colour, background) == ("rgb(163, 0, 0)", "rgb(253, 226, 226)")
+            coordinator.screenshot(path=str(SCREENSHOTS / "caselink-dashboard.png"), full_page=True)
+
+            # police-west is no party to the referral: its supervisor must never see it.
+            supervisor = browser.new_context().new_page()
+            sign_in(supervisor, url, "pia")
+            own = served.scenario.ids["overdue_4h"]
+            supervisor.wait_for_selector(f'tr[data-thread="{own}"]', timeout=WAIT_MS)
+            supervisor.wait_for_timeout(2500)  # at least one refresh of the list
+            assert supervisor.query_selector(f'tr[data-thread="{thread_id}"]') is None
+            assert thread_id not in supervisor.content()
+            foreign = supervisor.goto(f"{url}/threads/{thread_id}")
+            assert foreign is not None
+            assert foreign.status == 404
+            supervisor.goto(f"{url}/unanswered")
+            supervisor.screenshot(path=str(SCREENSHOTS / "caselink-supervisor.png"), full_page=True)
+        finally:
+            browser.close()
