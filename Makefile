@@ -43,6 +43,10 @@ unit: $(STAMP) services browser
 
 bench: $(STAMP) services
 	$(BIN)/python bench/envelope.py
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/tracker_ingest.py
+	$(BIN)/python bench/tracker_sweep.py --store sqlite
+	$(BIN)/python bench/tracker_sweep.py --store postgresql
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -147,6 +147,8 @@ class SqlTrackerStore(TrackerQueries):
         and none is configured (the chunk at hand is then not recorded).
         """
         recorded: list[RecordedAlert] = []
+        # Each chunk records every rung due by `now`, which moves its threads' next check
+        # past `now` (or clears it): the due set shrinks chunk by chunk, so the loop ends.
         while True:
             async with self._transaction("sweep", writes=True) as connection:
                 found, new = await self._sweep_chunk(connection, now, limit)
@@ -194,7 +196,9 @@ class SqlTrackerStore(TrackerQueries):
             # Only rows this transaction inserted: another tracker's are its own to report.
             new_keys = set(inserted.scalars().all())
         if moves:
-            # A refold since our read (a new revision) already set its own next check.
+            # A refold since our read (a new revision) already set its own next check. In
+            # thread id order, like every other writer, so two sweeps cannot deadlock.
+            moves.sort(key=lambda move: str(move["b_id"]))
             await connection.execute(
                 update(threads)
                 .where(

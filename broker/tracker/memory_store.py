@@ -225,11 +225,11 @@ class MemoryTrackerStore:
 
     def _select(self, flt: ThreadFilter, wanted: Callable[[ThreadState], bool]) -> list[ThreadRow]:
         return [
-            row for row in self._threads.values() if wanted(row.state) and matches(row.state, flt)
+            row for row in self._threads.values() if wanted(row.state) and _matches(row.state, flt)
         ]
 
 
-def matches(state: ThreadState, flt: ThreadFilter) -> bool:
+def _matches(state: ThreadState, flt: ThreadFilter) -> bool:
     """True when `state` passes every filter that is set."""
     parties = {state.sender, *state.recipients}
     return (

@@ -46,8 +46,12 @@ class AgencyFigures:
 
 @dataclass(frozen=True)
 class ThreadFilter:
-    """Dashboard filters; `involving` restricts to threads where that agency is a party
-    (an agency supervisor's view), None for coordinators."""
+    """Dashboard filters, each None for "any"; all that are set must hold.
+
+    `involving` restricts to threads where that agency is a party, sender or recipient (an
+    agency supervisor's view, set by the server); `agency` is the same test, chosen by a
+    coordinator. `kind`, `urgency` and `phase` are the enum values as strings.
+    """
 
     involving: str | None = None
     agency: str | None = None

@@ -51,24 +51,18 @@ class Auth:
     ) -> None:
         self.users, self.signer, self.clock = users, signer, clock
         self.secure_cookie = secure_cookie
-        self._decoy: str | None = None
+        # Unknown names are checked against this, hashed at the cost of a real user's, so a
+        # wrong name takes as long as a wrong password and timing does not tell who exists.
+        model = next(iter(users.values()), None)
+        n, r, p = scrypt_cost(model.password_hash) if model else (SCRYPT_N, SCRYPT_R, SCRYPT_P)
+        self._decoy = hash_password(secrets.token_urlsafe(16), n=n, r=r, p=p)
 
     async def check(self, name: str, password: str) -> User | None:
         """The user with this name and password; None otherwise (scrypt runs off the loop)."""
         user = self.users.get(name)
-        stored = user.password_hash if user is not None else await self._decoy_hash()
+        stored = user.password_hash if user is not None else self._decoy
         matches = await asyncio.to_thread(verify_password, password, stored)
         return user if matches and user is not None else None
-
-    async def _decoy_hash(self) -> str:
-        # Unknown names are checked against this, hashed like a real user's password, so a
-        # wrong name costs as much as a wrong password and timing does not tell which exist.
-        if self._decoy is None:
-            model = next(iter(self.users.values()), None)
-            n, r, p = scrypt_cost(model.password_hash) if model else (SCRYPT_N, SCRYPT_R, SCRYPT_P)
-            secret = secrets.token_urlsafe(16)
-            self._decoy = await asyncio.to_thread(hash_password, secret, n=n, r=r, p=p)
-        return self._decoy
 
     async def page_user(self, request: Request) -> User:
         """The signed-in user of a page request; raises Unauthenticated (401 + login form)."""

@@ -82,7 +82,7 @@ class Dashboard:
     async def threads(
         self, user: User, listing: Listing, filters: Filters, *, limit: int, offset: int
     ) -> ThreadList:
-        """One page of a list, sorted as the list says (unanswered: latest first)."""
+        """One page of a list in the list's order (unanswered: most overdue first)."""
         now = self.now()
         rows = await self._rows(user, listing, filters, now, limit, offset)
         if listing is Listing.UNANSWERED:
@@ -93,8 +93,8 @@ class Dashboard:
     async def export(self, user: User, listing: Listing, filters: Filters) -> ThreadList:
         """Every thread of a list (up to EXPORT_CAP), read page by page."""
         items: list[ThreadOut] = []
-        while len(items) < EXPORT_CAP:
-            page = await self.threads(user, listing, filters, limit=EXPORT_PAGE, offset=len(items))
+        for offset in range(0, EXPORT_CAP, EXPORT_PAGE):
+            page = await self.threads(user, listing, filters, limit=EXPORT_PAGE, offset=offset)
             items += page.items
             if len(page.items) < EXPORT_PAGE:
                 break

@@ -67,10 +67,10 @@ class Served:
 def served() -> Iterator[Served]:
     store, clock, loop = new_store(), Clock(), asyncio.new_event_loop()
     scenario = loop.run_until_complete(seed(store))
+    # The cookie stays Secure: Chromium counts http://127.0.0.1 as a secure context.
     app = create_tracker_app(
-        store, make_users(), session_secret=SECRET, policy=DEFAULT_POLICY, clock=clock,
-        secure_cookie=False,  # plain HTTP on 127.0.0.1; production serves it over TLS
-    )  # fmt: skip
+        store, make_users(), session_secret=SECRET, policy=DEFAULT_POLICY, clock=clock
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process takes it
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

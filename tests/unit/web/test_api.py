@@ -7,8 +7,10 @@ import re
 
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.web.metrics import prometheus_text
+from broker.web.queries import EXPORT_PAGE
+from schemas.kinds import MessageKind, Urgency
 from tests.unit.web.conftest import Client
-from tests.unit.web.seed import HOUR, NOW, T0, Clock, Scenario, new_id
+from tests.unit.web.seed import HOUR, NOW, T0, Clock, Scenario, new_id, original
 
 
 def ids_of(body: dict[str, object]) -> list[str]:
@@ -160,3 +162,16 @@ def test_prometheus_text_escapes_labels_and_marks_no_ingest() -> None:
         line.startswith("#") or math.isfinite(float(line.split()[-1])) or "NaN" in line
         for line in text.splitlines()
     )
+
+
+async def test_csv_export_reads_every_page(
+    cora: Client, store: MemoryTrackerStore, clock: Clock
+) -> None:
+    many = [
+        original(new_id(), MessageKind.REFERRAL, "health-north", "police-west", T0, Urgency.LOW)
+        for _ in range(EXPORT_PAGE + 5)
+    ]
+    await store.ingest(many, received_at=clock.now)
+    rows = list(csv.DictReader(io.StringIO((await cora.get("/export/unanswered.csv")).text)))
+    assert len(rows) == EXPORT_PAGE + 5 + 3  # and the scenario's three
+    assert len({r["thread_id"] for r in rows}) == len(rows)

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from broker.tracker.events import TrackedEvent
 from broker.tracker.memory_store import MemoryTrackerStore
 from schemas.kinds import MessageKind, Urgency
 from tests.unit.web.conftest import Client
@@ -179,3 +180,18 @@ async def test_values_are_escaped(cora: Client, store: MemoryTrackerStore) -> No
     html = (await cora.get("/unanswered")).text
     assert bad not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_thread_known_only_by_answers_is_shown_to_its_parties(
+    cora: Client, sam: Client, pia: Client, store: MemoryTrackerStore
+) -> None:
+    # The original has not reached the tracker yet: the answer names the parties.
+    thread_id = new_id()
+    ack = TrackedEvent(new_id(), thread_id, MessageKind.ACKNOWLEDGEMENT, "hospital-east",
+                       "social-north", NOW, in_reply_to=new_id(), status="received")  # fmt: skip
+    await store.ingest([ack], received_at=NOW)
+    assert (await cora.get(f"/threads/{thread_id}")).status_code == 200
+    page = await sam.get(f"/threads/{thread_id}")
+    assert page.status_code == 200
+    assert "unknown" in page.text
+    assert (await pia.get(f"/threads/{thread_id}")).status_code == 404
