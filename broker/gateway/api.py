@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.envelope import EnvelopeError
-from broker.gateway.lifecycle import TransitionNotAllowed
+from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
 from broker.gateway.service import Gateway
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
@@ -204,8 +204,10 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
             return InboxSummary.of(await gateway.respond(message_id, ack))
         except KeyError as error:
             raise HTTPException(404, "no such message in the inbox") from error
-        except TransitionNotAllowed as error:
+        except (TransitionNotAllowed, AnswerMismatch) as error:
             raise HTTPException(409, str(error)) from error
+        except EnvelopeError as error:
+            raise HTTPException(422, f"cannot seal the answer ({error.reason}): {error}") from error
 
     @app.post("/v1/inbox/{message_id}/accept", dependencies=guarded, tags=["answer"])
     async def accept(message_id: MessageId, request: Answer) -> InboxSummary:
