@@ -132,8 +132,10 @@ class TrackerQueries:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
         last_event_received_at (None before any event)."""
         is_open = _T.phase.in_(words(OPEN_PHASES))
-        # The thread's deadline (indexed) comes first to narrow; the recipient's own decides.
-        overdue_leg = and_(_T.current_deadline <= now, _TA.current_deadline <= now)
+        # Driven from the overdue threads (a range of the deadline index), not from the
+        # agency index: SQLite otherwise walks every thread_agencies row to skip a sort.
+        late_threads = select(_T.thread_id).where(_T.current_deadline <= now)
+        overdue_leg = and_(_T.thread_id.in_(late_threads), _TA.current_deadline <= now)
         urgency = func.coalesce(_T.urgency, literal(NO_URGENCY))
         overdue = (
             select(_TA.agency, urgency, func.count())

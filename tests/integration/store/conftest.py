@@ -128,7 +128,8 @@ TRACKER_TABLES = "events, threads, thread_agencies, alerts, page_views, caselink
 class TrackerBackend:
     """Opens tracker stores on one database; `open` again is a process restart on the same data.
 
-    `open(coordinators=...)` gives a store with other coordinator ids on the same data.
+    `open(coordinators=...)` configures other coordinator ids: the same database for SQL,
+    a store of its own for memory (whose data lives in the object).
     """
 
     name: str
