@@ -25,7 +25,7 @@ import aio_pika
 
 from broker.envelope import seal
 from broker.store.tracker_store import SqlTrackerStore
-from broker.tracker.ingest import TapIngestor
+from broker.tracker.ingest import MAX_BATCH, TapIngestor
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.transport.names import TAP_QUEUE
 from broker.transport.publisher import ConfirmedPublisher
@@ -36,7 +36,7 @@ from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import AckStatus, MessageKind
 from tests.integration.gateway_harness import KeyedFederation, keyed_federation
 
-PREFETCH = 512
+PREFETCH = 2048  # the tracker's default, for both consumers
 WINDOW = 256
 
 
@@ -103,7 +103,7 @@ async def tracker_rate(keyed: KeyedFederation, store: SqlTrackerStore, count: in
     started = time.perf_counter()
     seen = 0
     while seen < count:
-        batch = await asyncio.wait_for(subscription.next_batch(PREFETCH), 600)
+        batch = await asyncio.wait_for(subscription.next_batch(MAX_BATCH), 600)
         await ingestor.ingest(batch)
         seen += len(batch)
     elapsed = time.perf_counter() - started

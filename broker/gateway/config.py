@@ -33,8 +33,9 @@ class GatewaySettings(BaseSettings):
     token_file: Path
     vhost: str = DEFAULT_VHOST
     user_prefix: str = ""
-    # Unacked deliveries in flight; bounds memory and lets the inbox commit in batches.
-    prefetch: Annotated[int, Field(ge=1, le=10_000)] = 256
+    # Unacked deliveries in flight; bounds memory. Several inbox batches' worth, so RabbitMQ
+    # keeps delivering while one batch is being opened and committed.
+    prefetch: Annotated[int, Field(ge=1, le=10_000)] = 1024
     # Unconfirmed publishes in flight from the outbox.
     publish_window: Annotated[int, Field(ge=1, le=10_000)] = 256
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0

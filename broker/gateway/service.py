@@ -55,7 +55,7 @@ class Gateway:
         store: GatewayStore,
         amqp_url: str,
         topology: Topology,
-        prefetch: int = 256,
+        prefetch: int = 1024,
         publish_window: int = 256,
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
