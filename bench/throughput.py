@@ -9,7 +9,9 @@
     sealed, stored in B's inbox, answered with the automatic `received` acknowledgement,
     stored back at A. A referral counts when its acknowledgement is stored at A.
 
-Then (c) again, paced at half of its best rate, for send-to-inbox latency. Prints each
+The tracker's tap queue receives a copy of every message, as deployed; it is emptied
+between rounds (as a running tracker would keep it). Then (c) again, paced at half of its
+best rate, for send-to-inbox latency. Prints each
 rate, p50/p99 latency, peak RSS and, last, `throughput_ratio <value>` (best Caselink
 referrals/s divided by best raw messages/s). Needs RabbitMQ on 127.0.0.1 (guest/guest);
 uses its own vhost and users, deleted at the end.
@@ -39,6 +41,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 
 from broker.gateway.service import Gateway
 from broker.store.gateway_store import SqlGatewayStore
+from broker.transport.names import TAP_QUEUE
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from tests.integration.gateway_harness import (
@@ -146,6 +149,15 @@ async def acknowledged(gateway_a: Gateway, count: int, timeout_s: float = 600) -
         await asyncio.sleep(0.05)
 
 
+async def empty_tap(admin_url: str) -> None:
+    """Drop what the tap holds. A running tracker keeps it near empty; without one, a growing
+    backlog would slow RabbitMQ round after round and measure the bench, not the gateways."""
+    connection = await aio_pika.connect(admin_url)
+    async with connection:
+        channel = await connection.channel()
+        await (await channel.get_queue(TAP_QUEUE, ensure=False)).purge()
+
+
 async def caselink_rate(gateway_a: Gateway, count: int) -> float:
     """Referrals per second, submit to `received` acknowledgement back at A."""
     body = example_body(MessageKind.REFERRAL)
@@ -207,11 +219,13 @@ async def main(rounds: int, raw_count: int, referrals: int) -> None:
                     for r in range(rounds):
                         raw_rates.append(await raw_aio_pika(raw_count))
                         fs_rates.append(await raw_faststream(raw_count))
+                        await empty_tap(keyed.federation.admin_url())
                         caselink_rates.append(await caselink_rate(gateway_a, referrals))
                         print(f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
                               f"faststream {fs_rates[-1]:.0f}/s, "
                               f"caselink {caselink_rates[-1]:.0f} referrals/s",
                               flush=True)  # fmt: skip
+                    await empty_tap(keyed.federation.admin_url())
                     half = max(caselink_rates) / 2
                     latencies = await caselink_latency(gateway_a, store_b, half, seconds=10)
     raw, fs, ours = max(raw_rates), max(fs_rates), max(caselink_rates)

@@ -30,7 +30,7 @@ from broker.envelope.errors import (
     UnsupportedSuite,
     UnsupportedVersion,
 )
-from broker.envelope.header_json import header_bytes
+from broker.envelope.header_json import header_bytes, validated_header_bytes
 from broker.envelope.suites import MAX_ENVELOPE_BYTES, SIGNATURE_LEN, SUITES
 from schemas.header import ENVELOPE_VERSION, EnvelopeHeader
 
@@ -105,15 +105,17 @@ def _decode_canonical(raw: bytes) -> DecodedEnvelope | None:
     end_ct = raw.find(b'"', len(_PREFIX))
     start_header = end_ct + len(_MIDDLE)
     start_sig = raw.rfind(_SIGNATURE)
-    if end_ct < 0 or raw[end_ct:start_header] != _MIDDLE or start_sig < start_header:
+    if end_ct < 0 or not raw.startswith(_MIDDLE, end_ct) or start_sig < start_header:
         return None
     header_raw = raw[start_header:start_sig]
     try:
         # model_validate_json minus its Python wrapper (0.3 us): same validator, same result.
         header: EnvelopeHeader = EnvelopeHeader.__pydantic_validator__.validate_json(header_raw)
-        if header_bytes(header) != header_raw:
+        # Any text other than the canonical one can only fail this comparison, and send
+        # the envelope down the strict path: the validated-header shortcut is safe here.
+        if validated_header_bytes(header) != header_raw:
             return None
-        # The texts are decoded with their quotes, straight from the raw bytes.
+        # The texts are decoded with their quotes, straight from the raw bytes (no str).
         signature = b64d_quoted(raw[start_sig + len(_SIGNATURE) - 1 : -len(_SUFFIX) + 1])
         ciphertext = b64d_quoted(raw[len(_PREFIX) - 1 : end_ct + 1])
     except (ValidationError, ValueError):

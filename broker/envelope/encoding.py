@@ -6,6 +6,7 @@ value has exactly one accepted byte form.
 
 from __future__ import annotations
 
+import binascii
 import json
 from functools import cache
 from typing import Any, NoReturn
@@ -36,8 +37,7 @@ def canonical_json(obj: Any) -> bytes:
     return _CANONICAL.encode(obj).encode("ascii")
 
 
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_ALPHABET_BYTES = _ALPHABET.encode("ascii")
+_ALPHABET_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # Unused low bits of the last character of a 2- or 3-character final group (4 or 2 bits),
 # indexed by byte value: non-zero means the bits are set, and the text is not canonical.
 _EXCESS_BITS = tuple(
@@ -46,24 +46,52 @@ _EXCESS_BITS = tuple(
     )
     for mask in (0, 0, 0x0F, 0x03)
 )
-# pydantic-core decodes base64 about four times faster than binascii.a2b_base64 (which does
-# one byte at a time): 1.3 us instead of 5.6 us for a 3 KB ciphertext. It is used only as a
-# decoder, on text whose canonical form b64d_quoted has already checked itself, because it
-# is lenient (it also takes '+', '/', '=' padding and JSON escapes).
+
+# pydantic-core (Rust) decodes base64 about four times faster than binascii.a2b_base64,
+# which does one byte at a time (1.3 us instead of 5.6 us for a 3 KB ciphertext), and
+# encodes straight to the URL-safe alphabet where binascii needs b2a_base64, rstrip and two
+# replaces (2.4 us instead of 2.9 us). Its decoder is lenient in a known way: besides the
+# base64url alphabet it takes the standard alphabet's '+' and '/', '=' padding and (being
+# a JSON parser) backslash escapes, and it refuses every other byte. So it only ever
+# decodes text that b64d_quoted has checked for those (tests/unit/envelope/
+# test_fast_paths.py tries every byte value in every position against a reference).
 _BASE64_JSON = SchemaValidator(
     core_schema.bytes_schema(), config=CoreConfig(val_json_bytes="base64")
 )
-
-
-# And it encodes straight to the URL-safe alphabet ('"' + padded base64url + '"'), where
-# binascii needs b2a_base64, rstrip and two replaces: 2.4 us instead of 2.9 us for 3 KB.
 _BASE64_JSON_OUT = SchemaSerializer(
     core_schema.bytes_schema(), config=CoreConfig(ser_json_bytes="base64")
 )
 
 
-def b64e_bytes(data: bytes) -> bytes:
+def _pydantic_base64_as_expected() -> bool:
+    # Older pydantic-core releases (pydantic >= 2.7 is allowed) ignore val_json_bytes or
+    # encode with the standard alphabet: then the binascii code below is used instead.
+    sample = bytes(range(256)) + b"\xfb\xff"
+    text = binascii.b2a_base64(sample, newline=False).replace(b"+", b"-").replace(b"/", b"_")
+    try:
+        if _BASE64_JSON_OUT.to_json(sample) != b'"' + text + b'"':
+            return False
+        if _BASE64_JSON.validate_json(b'"' + text.rstrip(b"=") + b'"') != sample:
+            return False
+    except (ValidationError, ValueError, TypeError):
+        return False
+    for odd in (b" ", b"\t", b".", b"*", b"~", b"\x7f", b"\xc3\xa9"):
+        try:
+            _BASE64_JSON.validate_json(b'"QU' + odd + b'JD"')
+        except ValidationError:
+            continue
+        return False
+    return True
+
+
+_PYDANTIC_BASE64 = _pydantic_base64_as_expected()
+
+
+def b64e_bytes(data: bytes | bytearray | memoryview) -> bytes:
     """b64e as ASCII bytes."""
+    if not _PYDANTIC_BASE64:
+        encoded = binascii.b2a_base64(data, newline=False).rstrip(b"=")
+        return encoded.replace(b"+", b"-").replace(b"/", b"_")
     if type(data) is not bytes:
         data = bytes(data)  # the serializer takes exact bytes; TypeError for str, like b2a
     quoted: bytes = _BASE64_JSON_OUT.to_json(data)
@@ -79,15 +107,13 @@ def b64e(data: bytes) -> str:
 def b64d_quoted(quoted: bytes) -> bytes:
     """b64d of a JSON string literal: `quoted` is '"' + base64url text + '"', as bytes.
 
-    The codec slices envelope texts with their quotes, so they reach the decoder without a
-    copy or a str round trip. Same acceptance as b64d (which calls this); ValueError.
+    Same acceptance as b64d (which calls this); the codec slices envelope texts with their
+    quotes, so they reach the decoder without a str round trip. Raises ValueError.
     """
-    # The decoder refuses every byte outside the standard and URL-safe alphabets (and a
-    # quote inside the text ends the JSON string early: refused as trailing data); what it
-    # would accept beyond canonical base64url is refused here: the standard alphabet's
-    # '+' and '/', '=' padding, and backslash escapes (each test is one memchr, where
-    # checking the whole alphabet with translate took 1.2 us for 4 KB).
-    # tests/unit/envelope/test_codec.py tries every byte value in every position.
+    # What the decoder would accept beyond canonical base64url is refused first: the
+    # standard alphabet's '+' and '/', '=' padding and backslash escapes (one memchr each;
+    # checking the whole alphabet with bytes.translate took 1.2 us for 4 KB). A quote
+    # inside ends the JSON string early, which the decoder refuses as trailing data.
     if (
         len(quoted) < 2  # a lone '"' is no string (the codec can slice one)
         or quoted[0] != 0x22  # '"'
@@ -101,11 +127,19 @@ def b64d_quoted(quoted: bytes) -> bytes:
     tail = (len(quoted) - 2) % 4
     if tail == 1:
         raise ValueError("impossible base64 length")
-    if _EXCESS_BITS[tail][quoted[-2]]:
+    # The last character of a 2- or 3-character group carries 4 or 2 unused bits.
+    if tail and _EXCESS_BITS[tail][quoted[-2]]:
         raise ValueError("non-zero unused bits")
+    if not _PYDANTIC_BASE64:
+        standard = quoted[1:-1].replace(b"-", b"+").replace(b"_", b"/") + b"=" * (-tail % 4)
+        try:
+            # strict_mode refuses every character outside the alphabet (whitespace too).
+            return binascii.a2b_base64(standard, strict_mode=True)
+        except binascii.Error as exc:
+            raise ValueError("not base64url") from exc
     try:
         decoded: bytes = _BASE64_JSON.validate_json(quoted)
-    except ValidationError as exc:  # any other character, whitespace, non-ASCII
+    except ValidationError as exc:  # any other character, whitespace, non-ASCII, a quote
         raise ValueError("not base64url") from exc
     return decoded
 
@@ -151,23 +185,24 @@ def loads_strict(raw: bytes, *, encoding: str = "ascii") -> Any:
         raise JsonRejectedError("not acceptable JSON") from exc
 
 
-def is_strict_json(raw: bytes) -> bool:
-    """True when raw is UTF-8 JSON without duplicate keys or NaN/Infinity.
+def loads_body(raw: bytes) -> Any:
+    """loads_strict(raw, encoding="utf-8"), faster: the same value, or the same error.
 
-    jiter checks this in about 4 us for a 2 KB body, where json + the pairs hook take about
-    6.5 us; it refuses duplicate keys (also ones spelt with escapes), NaN/Infinity, bad
-    UTF-8, control characters in strings and trailing data, like loads_strict. True implies
-    that loads_strict(raw, encoding="utf-8") accepts raw with the same value (a test
-    checks this); False only means "ask loads_strict", since jiter is stricter in a few
-    places (lone surrogate escapes, nesting deeper than 200). The parsed value is thrown
-    away. Only object keys go through jiter's process-wide string cache (0.4 us faster
-    than none), never values, which in a body are personal data.
+    jiter parses, refusing duplicate keys (also ones spelt with escapes), NaN/Infinity, bad
+    UTF-8, control characters in strings and trailing data, like loads_strict: 4 us for a
+    2 KB body where json + the pairs hook take 6.5 us. Wherever jiter refuses, loads_strict
+    decides, so every error is the strict path's own, and input on which jiter is stricter
+    than json (lone surrogate escapes, nesting deeper than 200) is still read as before.
+    Object keys (the schema's field names, in a valid body) go through jiter's string cache,
+    which saves allocations; values, the personal data, never do.
+    Raises JsonDuplicateKeyError or JsonRejectedError (both ValueError).
     """
     try:
-        jiter.from_json(raw, allow_inf_nan=False, cache_mode="keys", catch_duplicate_keys=True)
+        return jiter.from_json(
+            raw, allow_inf_nan=False, cache_mode="keys", catch_duplicate_keys=True
+        )
     except ValueError:
-        return False
-    return True
+        return loads_strict(raw, encoding="utf-8")
 
 
 @cache

@@ -34,23 +34,16 @@ _str = str.__str__  # the plain value of a StrEnum member
 _PLAIN = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
 
 
-def _write_header(v: dict[str, Any]) -> tuple[str, int]:
-    # The text and how many quotes it must contain; raises TypeError when a value is not
-    # of the expected type (join accepts only str).
+def _write(v: dict[str, Any]) -> str:
+    # The canonical text of header values that need no escaping (which the callers make
+    # sure of). join accepts only str: TypeError for a value that is not one.
     in_reply_to, respond_by, status, urgency = (
         v["in_reply_to"],
         v["respond_by"],
         v["status"],
         v["urgency"],
     )
-    if not (type(v["v"]) is type(v["issued_at"]) is type(v["expires_at"]) is int) or not (
-        respond_by is None or type(respond_by) is int
-    ):
-        raise TypeError("header times and version are integers")
-    # 12 fields always present (9 of them strings), plus the optional ones.
-    quotes = 42 + 4 * (in_reply_to is not None) + 2 * (respond_by is not None)
-    quotes += 4 * (status is not None) + 4 * (urgency is not None)
-    text = "".join(
+    return "".join(
         (
             '{"commitment":"',
             v["commitment"],
@@ -86,7 +79,18 @@ def _write_header(v: dict[str, Any]) -> tuple[str, int]:
             "}",
         )
     )
-    return text, quotes
+
+
+def _quotes(v: dict[str, Any]) -> int:
+    # How many quotes _write's text holds when no value contains one: 12 fields always
+    # present (9 of them strings), plus the optional ones.
+    return (
+        42
+        + 4 * (v["in_reply_to"] is not None)
+        + 2 * (v["respond_by"] is not None)
+        + 4 * (v["status"] is not None)
+        + 4 * (v["urgency"] is not None)
+    )
 
 
 def header_bytes(header: EnvelopeHeader) -> bytes:
@@ -98,16 +102,36 @@ def header_bytes(header: EnvelopeHeader) -> bytes:
     need escaping, or a changed header model, takes the general path.
     """
     if _STRAIGHT_LINE:
+        v = header.__dict__
         try:
-            text, quotes = _write_header(header.__dict__)
-        except TypeError:
-            text, quotes = "", 0
-        # A quote inside a value, a backslash, a control or non-ASCII character would all
-        # need escaping: any of them sends the header down the general path. Deleting the
-        # printable ASCII characters other than quote and backslash must leave exactly the
-        # expected quotes (one C pass; str.isprintable alone took 0.8 us of 2.2).
-        if text and text.isascii():
-            encoded = text.encode("ascii")
-            if encoded.translate(None, _PLAIN) == b'"' * quotes:
+            if not (type(v["v"]) is type(v["issued_at"]) is type(v["expires_at"]) is int) or not (
+                v["respond_by"] is None or type(v["respond_by"]) is int
+            ):
+                raise TypeError("header times and version are integers")
+            encoded = _write(v).encode("ascii")
+        except (TypeError, UnicodeEncodeError):
+            pass
+        else:
+            # A quote inside a value, a backslash or a control character would need
+            # escaping: deleting the printable ASCII characters other than quote and
+            # backslash must leave exactly the expected quotes (one C pass; the
+            # str.isprintable this replaces took 0.8 us of 2.2).
+            if encoded.translate(None, _PLAIN) == b'"' * _quotes(v):
                 return encoded
     return canonical_json(header.model_dump(mode="json", exclude_none=True))
+
+
+def validated_header_bytes(header: EnvelopeHeader) -> bytes:
+    """header_bytes of a header that pydantic has just validated: 0.6 us faster.
+
+    Skips header_bytes' type and escaping checks, which a validated EnvelopeHeader always
+    passes: its times are ints and every string field is an enum, a literal or a pattern
+    of ASCII letters, digits and '-' (a test checks the schema says so). Still refuses
+    non-ASCII (and falls back to header_bytes) so that a changed schema fails safe.
+    """
+    if _STRAIGHT_LINE:
+        try:
+            return _write(header.__dict__).encode("ascii")
+        except (TypeError, UnicodeEncodeError):
+            pass
+    return header_bytes(header)

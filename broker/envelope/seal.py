@@ -12,7 +12,7 @@ import os
 from pydantic import BaseModel, ValidationError
 
 from broker.envelope.binding import commitment, hpke_info, signed_input
-from broker.envelope.codec import encode_envelope, header_bytes
+from broker.envelope.codec import encode_envelope
 from broker.envelope.encoding import error_locations
 from broker.envelope.errors import (
     BodySchemaError,
@@ -26,6 +26,7 @@ from broker.envelope.errors import (
     UnknownRecipient,
     UnknownSender,
 )
+from broker.envelope.header_json import validated_header_bytes
 from broker.envelope.keys import AgencyKeys
 from broker.envelope.suites import DEFAULT_TTL_S, MAX_BODY_BYTES, MAX_TTL_S, SALT_LEN, SUITES, pad
 from broker.envelope.trusted import TrustedDirectory, key_valid_at
@@ -131,8 +132,8 @@ def seal_json(
     Raises the same errors as seal() except BodySchemaError.
     """
     # One getrandom call for the salt and the message id (each syscall costs ~0.3 us).
-    random = os.urandom(SALT_LEN + 16)
-    message_id = message_id or uuid4_text(random[SALT_LEN:])
+    entropy = os.urandom(SALT_LEN + 16)
+    message_id = message_id or uuid4_text(entropy[SALT_LEN:])
     try:
         if len(body_json) > MAX_BODY_BYTES:
             raise EnvelopeTooLarge(f"body exceeds {MAX_BODY_BYTES} bytes")
@@ -140,12 +141,13 @@ def seal_json(
             raise OutsideValidityWindow(f"ttl_s must be in (0, {MAX_TTL_S}]")
         _check_sender(sender, directory, now)
         spec = SUITES[suite]
-        if directory.agency(recipient) is None:
-            raise UnknownRecipient("recipient agency is not in the directory")
         target = directory.active_enc_key(recipient, spec.alg, now)
         if target is None or target.enc_public is None:
+            # Only now ask why (an agency missing from the directory has no keys either).
+            if directory.agency(recipient) is None:
+                raise UnknownRecipient("recipient agency is not in the directory")
             raise UnknownRecipient(f"recipient has no active {suite.value} key")
-        salt = random[:SALT_LEN]
+        salt = entropy[:SALT_LEN]
         try:
             # EnvelopeHeader(**fields) minus BaseModel.__init__'s wrapper (0.7 us): the same
             # validator with the same input, so the same checks and the same header.
@@ -171,7 +173,7 @@ def seal_json(
         except ValidationError as exc:
             locations = error_locations(exc, EnvelopeHeader)
             raise MalformedEnvelope(f"header invalid at {locations}") from exc
-        header_json = header_bytes(header)
+        header_json = validated_header_bytes(header)
         ciphertext = spec.hpke.encrypt(
             pad(salt, body_json), target.enc_public, info=hpke_info(header_json)
         )
