@@ -159,14 +159,21 @@ async def empty_tap(admin_url: str) -> None:
 
 
 async def caselink_rate(gateway_a: Gateway, count: int) -> float:
-    """Referrals per second, submit to `received` acknowledgement back at A."""
+    """Referrals per second, submit to `received` acknowledgement back at A.
+
+    Submitted by WINDOW concurrent callers, as the agency's systems would through the HTTP
+    API: sealing interleaves with publishing instead of sealing everything up front.
+    """
     body = example_body(MessageKind.REFERRAL)
     before = (await gateway_a.store.counts())["inbox_total"]
+    callers = asyncio.Semaphore(WINDOW)
+
+    async def submit_one() -> None:
+        async with callers:
+            await gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient="social-east")
+
     started = time.perf_counter()
-    await asyncio.gather(*(
-        gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient="social-east")
-        for _ in range(count)
-    ))  # fmt: skip
+    await asyncio.gather(*(submit_one() for _ in range(count)))
     await acknowledged(gateway_a, before + count)
     return count / (time.perf_counter() - started)
 
