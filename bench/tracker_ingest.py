@@ -36,7 +36,7 @@ from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import AckStatus, MessageKind
 from tests.integration.gateway_harness import KeyedFederation, keyed_federation
 
-PREFETCH = 2048  # the tracker's default, for both consumers
+PREFETCH = 512  # the tracker's default prefetch, for both consumers
 WINDOW = 256
 
 

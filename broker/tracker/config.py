@@ -30,7 +30,7 @@ class TrackerSettings(BaseSettings):
     listen: str = "127.0.0.1:8090"
     vhost: str = DEFAULT_VHOST
     user_prefix: str = ""
-    prefetch: Annotated[int, Field(ge=1, le=10_000)] = 2048
+    prefetch: Annotated[int, Field(ge=1, le=10_000)] = 512
     sweep_interval_s: Annotated[float, Field(gt=0)] = 30.0
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
     secure_cookie: bool = True

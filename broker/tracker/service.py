@@ -33,7 +33,7 @@ class TrackerService:
         amqp_url: str,
         topology: Topology,
         coordinators: Sequence[str],
-        prefetch: int = 2048,
+        prefetch: int = 512,
         sweep_interval_s: float = 30.0,
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
