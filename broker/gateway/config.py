@@ -1,24 +1,17 @@
 """Gateway settings: a TOML file, overridden field by field by CASELINK_* variables."""
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from broker.errors import CaselinkError
+from broker.settings_file import FileSettings, load_settings_file
 from broker.transport.names import DEFAULT_VHOST
 from schemas.ids import AgencyId
 
 
-class ConfigError(CaselinkError):
-    """The configuration file is missing, unreadable or invalid."""
-
-    reason = "bad_config"
-
-
-class GatewaySettings(BaseSettings):
+class GatewaySettings(FileSettings):
     """One agency's gateway. Paths are relative to the config file's folder."""
 
     model_config = SettingsConfigDict(env_prefix="CASELINK_", extra="forbid")
@@ -40,18 +33,6 @@ class GatewaySettings(BaseSettings):
     publish_window: Annotated[int, Field(ge=1, le=10_000)] = 256
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first: an operator's CASELINK_* variable wins over the file.
-        return env_settings, init_settings
-
     @property
     def api_host(self) -> str:
         return self.api_listen.rsplit(":", 1)[0]
@@ -69,16 +50,5 @@ _PATH_FIELDS = ("key_file", "directory", "root_pub", "token_file")
 
 
 def load_settings(path: Path) -> GatewaySettings:
-    """Read the TOML file at `path`, apply CASELINK_* overrides; raises ConfigError."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    for name in _PATH_FIELDS:
-        if isinstance(data.get(name), str):
-            data[name] = str((path.parent / data[name]).resolve())
-    try:
-        return GatewaySettings(**data)
-    except ValidationError as exc:
-        fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-        raise ConfigError(f"invalid settings in {path}: {', '.join(fields)}") from exc
+    """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only."""
+    return load_settings_file(GatewaySettings, path, _PATH_FIELDS)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from broker.background import stop_tasks
 from broker.envelope import AgencyKeys, TrustedDirectory
 from broker.gateway.consumer import InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
@@ -90,11 +91,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """Stop consuming first, then the background tasks, then close connections."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
         with contextlib.suppress(Exception):
             await self.consumer.subscription.stop()

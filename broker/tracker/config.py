@@ -1,18 +1,17 @@
 """Tracker settings: a TOML file, overridden field by field by CASELINK_TRACKER_* variables."""
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from broker.gateway.config import ConfigError
+from broker.settings_file import FileSettings, load_settings_file
 from broker.transport.names import DEFAULT_VHOST
 from schemas.ids import AgencyId
 
 
-class TrackerSettings(BaseSettings):
+class TrackerSettings(FileSettings):
     """The tracker service and its dashboard. Paths are relative to the config file's folder."""
 
     model_config = SettingsConfigDict(env_prefix="CASELINK_TRACKER_", extra="forbid")
@@ -35,18 +34,6 @@ class TrackerSettings(BaseSettings):
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
     secure_cookie: bool = True
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first: an operator's variable wins over the file.
-        return env_settings, init_settings
-
     @property
     def host(self) -> str:
         return self.listen.rsplit(":", 1)[0]
@@ -61,15 +48,4 @@ _PATH_FIELDS = ("directory", "root_pub", "sla_policy", "users_file", "session_se
 
 def load_tracker_settings(path: Path) -> TrackerSettings:
     """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    for name in _PATH_FIELDS:
-        if isinstance(data.get(name), str):
-            data[name] = str((path.parent / data[name]).resolve())
-    try:
-        return TrackerSettings(**data)
-    except ValidationError as exc:
-        fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-        raise ConfigError(f"invalid settings in {path}: {', '.join(fields)}") from exc
+    return load_settings_file(TrackerSettings, path, _PATH_FIELDS)

@@ -10,6 +10,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 
+from broker.background import stop_tasks
 from broker.envelope import TrustedDirectory
 from broker.logs import get_logger
 from broker.tracker.alert_relay import AlertRelay
@@ -67,11 +68,7 @@ class TrackerService:
 
     async def stop(self) -> None:
         """Stop the loops, then close connections and the store."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
         with contextlib.suppress(Exception):
             await self.ingestor.subscription.stop()

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from broker.gateway.config import ConfigError, load_settings
+from broker.gateway.config import load_settings
+from broker.settings_file import ConfigError
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "gateway.example.toml"
 
