@@ -32,7 +32,7 @@ from broker.transport.names import (
 )
 from broker.transport.publisher import ConfirmedPublisher
 from broker.transport.subscription import Delivery as IncomingMessage
-from broker.transport.subscription import QueueSubscription
+from broker.transport.subscription import QueueSubscription, ack_all
 from schemas.alert import Alert, AlertLevel, AlertReason
 from schemas.ids import well_formed_ids
 
@@ -127,14 +127,11 @@ class InboxConsumer:
                     stored.append((message, item, new))
         # Committed: the acks may go now, and only now may the deliveries be acked.
         await self._relay.offer([item.ack for _, item, new in stored if new and item.ack])
-        for message, item, is_new in stored:
-            await self._ack(message, item, is_new)
-
-    async def _ack(self, message: IncomingMessage, item: Received, is_new: bool) -> None:
-        if not is_new:
-            log.info("duplicate ignored", message_id=item.message.message_id,
-                     sender=item.message.sender)  # fmt: skip
-        await _settle(message.raw_message.ack())
+        for _, item, is_new in stored:
+            if not is_new:
+                log.info("duplicate ignored", message_id=item.message.message_id,
+                         sender=item.message.sender)  # fmt: skip
+        await ack_all([message for message, _, _ in stored])
 
     async def _requeue(self, message: IncomingMessage, reason: str) -> None:
         log.error("delivery failed; requeued", message_id=message.message_id, reason=reason)

@@ -18,7 +18,7 @@ from broker.tracker.ports import TrackerStore
 from broker.transport.errors import DeliveryError
 from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
 from broker.transport.publisher import Publisher
-from broker.transport.subscription import Delivery, QueueSubscription
+from broker.transport.subscription import Delivery, QueueSubscription, ack_all
 from schemas.alert import Alert, AlertLevel, AlertReason
 from schemas.ids import well_formed_ids
 
@@ -73,8 +73,7 @@ class TapIngestor:
             for delivery, _ in accepted:
                 await _settle(delivery.raw_message.reject(requeue=True))
             return
-        for delivery, _ in accepted:
-            await _settle(delivery.raw_message.ack())
+        await ack_all([delivery for delivery, _ in accepted])
 
     async def _refuse(self, delivery: Delivery, error: EnvelopeError, now: float) -> None:
         log.warning("header refused", reason=error.reason, message_id=error.message_id,

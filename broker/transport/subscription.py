@@ -6,6 +6,7 @@ acked manually by whoever processes them; this module only receives and watches.
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
@@ -15,7 +16,7 @@ from broker.logs import get_logger
 
 log = get_logger(__name__)
 
-__all__ = ["Delivery", "QueueSubscription", "keep_subscribed"]
+__all__ = ["Delivery", "QueueSubscription", "ack_all", "keep_subscribed"]
 
 
 class QueueSubscription:
@@ -84,6 +85,26 @@ async def keep_subscribed(subscription: QueueSubscription, interval_s: float) ->
             except Exception as error:
                 log.warning("consumer not subscribed; will retry", reason=type(error).__name__)
         await asyncio.sleep(interval_s)
+
+
+async def ack_all(deliveries: Sequence[Delivery]) -> None:
+    """Ack every delivery of a processed batch with one basic.ack(multiple) per channel.
+
+    Everything below the highest tag on that channel must be settled or in `deliveries`:
+    true for a consumer that settles batch by batch in delivery order, as ours do. A dead
+    channel means redelivery, which the stores' message-id keys make harmless.
+    """
+    highest: dict[int, tuple[int, Delivery]] = {}
+    for delivery in deliveries:
+        channel, tag = id(delivery.raw_message.channel), delivery.raw_message.delivery_tag or 0
+        if channel not in highest or tag > highest[channel][0]:
+            highest[channel] = (tag, delivery)
+    for _, delivery in highest.values():
+        try:
+            await delivery.raw_message.ack(multiple=True)
+        except Exception as error:
+            log.warning("could not ack a batch; it will be redelivered",
+                        reason=type(error).__name__, count=len(deliveries))  # fmt: skip
 
 
 async def _undecoded(message: Delivery) -> bytes:
