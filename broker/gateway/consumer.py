@@ -1,7 +1,7 @@
 """The inbox side: the batcher behind this agency's queue subscription.
 
 The subscription only hands deliveries over; the batcher opens them, stores a whole batch in
-one transaction, and only then acks. Ack / reject / requeue is decided in `_settle` alone:
+one transaction, and only then acks. Ack / reject / requeue is decided here and nowhere else:
 - stored or already stored (redelivery, replay): ack;
 - refused envelope: forwarded to the dead-letter exchange with its reason, alerted, then ack;
 - anything unexpected: reject with requeue, so the quorum queue's delivery limit turns a
