@@ -13,8 +13,9 @@ def gateway_command(
     config: Annotated[Path, typer.Option("--config", help="The gateway's TOML settings.")],
 ) -> None:
     """Run one agency's gateway: its queue consumer, outbox relay and local HTTP API."""
-    from broker.gateway.main import serve  # heavy imports only for this verb
+    from broker.gateway.main import build_app, serve  # heavy imports only for this verb
 
     with cli_errors():
         settings = load_settings(config)
-    serve(settings)
+        app = build_app(settings)
+    serve(app, settings)

@@ -38,9 +38,12 @@ def run(ctx: typer.Context, config: ConfigFile = None) -> None:
     """Run the tracker service and dashboard (when no sub-command is given)."""
     ctx.obj = config
     if ctx.invoked_subcommand is None:
-        from broker.tracker.main import serve  # heavy imports only for this verb
+        from broker.tracker.main import build_tracker_app, serve  # heavy imports only here
 
-        serve(_settings(config))
+        settings = _settings(config)
+        with cli_errors():
+            app = build_tracker_app(settings)
+        serve(app, settings)
 
 
 @app.command("overdue")

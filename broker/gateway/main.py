@@ -1,6 +1,7 @@
 """Composition root of `caselink gateway`: load settings and keys, serve until stopped."""
 
 import uvicorn
+from fastapi import FastAPI
 
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
@@ -28,10 +29,14 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
     )
 
 
-def serve(settings: GatewaySettings) -> None:
+def build_app(settings: GatewaySettings) -> FastAPI:
+    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory or token."""
+    return create_api(build_gateway(settings), settings.api_token())
+
+
+def serve(app: FastAPI, settings: GatewaySettings) -> None:
     """Run the gateway and its HTTP API until SIGINT/SIGTERM."""
     configure_logging()
-    app = create_api(build_gateway(settings), settings.api_token())
     uvicorn.run(
         app, host=settings.api_host, port=settings.api_port, log_level="warning",
         access_log=False,

@@ -50,6 +50,7 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         policy=load_policy(settings),
         clock=time.time,
         secure_cookie=settings.secure_cookie,
+        consumer_alive=service.consumer_alive,
     )
 
     @asynccontextmanager
@@ -64,8 +65,7 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     return app
 
 
-def serve(settings: TrackerSettings) -> None:
+def serve(app: FastAPI, settings: TrackerSettings) -> None:
     """Run the tracker and its dashboard until SIGINT/SIGTERM."""
     configure_logging()
-    app = build_tracker_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -5,11 +5,11 @@ HTTP Basic as a coordinator user).
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from broker.web.auth import Auth
 from broker.web.models import Health
@@ -54,8 +54,8 @@ def prometheus_text(figures: Mapping[str, object], now: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ops_router(dash: Dashboard, auth: Auth) -> APIRouter:
-    """GET /metrics (coordinators) and GET /healthz (public: it says nothing but "ok")."""
+def ops_router(dash: Dashboard, auth: Auth, consumer_alive: Callable[[], bool]) -> APIRouter:
+    """GET /metrics (coordinators) and GET /healthz (public: "ok" or "consumer_down")."""
     router = APIRouter(tags=["operations"])
 
     @router.get(
@@ -70,10 +70,12 @@ def ops_router(dash: Dashboard, auth: Auth) -> APIRouter:
         figures = await dash.store.metrics(dash.now())
         return PlainTextResponse(prometheus_text(figures, dash.clock()), media_type=CONTENT_TYPE)
 
-    @router.get("/healthz")
-    async def healthz() -> Health:
-        """200 while the web process answers."""
-        return Health(status="ok")
+    @router.get("/healthz", responses={503: {"model": Health}})
+    async def healthz() -> JSONResponse:
+        """200 while the tracker consumes its tap; 503 while that consumer is down."""
+        if consumer_alive():
+            return JSONResponse(Health(status="ok").model_dump())
+        return JSONResponse(Health(status="consumer_down").model_dump(), status_code=503)
 
     return router
 

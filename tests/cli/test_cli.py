@@ -210,3 +210,11 @@ def test_schemas_export_writes_one_file_per_model(tmp_path: Path) -> None:
     checked_in = Path(__file__).parents[2] / "schemas" / "json"
     for path in tmp_path.glob("*.json"):
         assert path.read_text() == (checked_in / path.name).read_text(), path.name
+
+
+def test_gateway_with_a_missing_key_file_exits_2_with_one_line() -> None:
+    example = Path(__file__).parents[2] / "deploy" / "gateway" / "gateway.example.toml"
+    result = caselink("gateway", "--config", example)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "oscc-north.key" in result.stderr

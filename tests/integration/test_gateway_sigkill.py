@@ -1,5 +1,6 @@
 """The recipient's gateway process killed with SIGKILL mid-stream: nothing lost, nothing twice."""
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -26,7 +27,8 @@ from tests.integration.gateway_harness import (
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
 A, B = "oscc-north", "social-east"
-REFERRALS = 600
+REFERRALS = 2000
+KILL_AFTER = 50  # stored at B: early, so most of the stream is still in flight
 
 
 @pytest.fixture
@@ -45,17 +47,18 @@ async def test_recipient_killed_mid_stream_loses_nothing(
     async with running(make_gateway(keyed, A, tmp_path)) as gateway_a:
         with gateway_process(config) as first:
             await eventually(lambda: healthy(port), "B's gateway healthy", timeout_s=60)
-            sent = [
-                (await gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient=B)).message_id
+            submitting = asyncio.gather(*(
+                gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient=B)
                 for _ in range(REFERRALS)
-            ]
+            ))  # fmt: skip
 
-            async def midway() -> bool:
-                return (await store_b.counts()).get("inbox_total", 0) >= REFERRALS // 4
+            async def started() -> bool:
+                return (await store_b.counts()).get("inbox_total", 0) >= KILL_AFTER
 
-            await eventually(midway, "a quarter of the referrals stored at B", timeout_s=120)
+            await eventually(started, "the first referrals stored at B", timeout_s=120)
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=30)
+            sent = [entry.message_id for entry in await submitting]
         stored_at_kill = (await store_b.counts())["inbox_total"]
         assert stored_at_kill < REFERRALS, "the kill came too late to test anything"
 

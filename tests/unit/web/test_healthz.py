@@ -1,0 +1,27 @@
+"""/healthz tells a load balancer whether this tracker is consuming its tap."""
+
+import httpx
+
+from broker.tracker.memory_store import MemoryTrackerStore
+from broker.tracker.policy import DEFAULT_POLICY
+from broker.web.app import create_tracker_app
+
+
+async def health(alive: bool) -> httpx.Response:
+    app = create_tracker_app(
+        MemoryTrackerStore(DEFAULT_POLICY, ["police-west"]), {}, session_secret=b"k" * 32,
+        policy=DEFAULT_POLICY, clock=lambda: 0.0, consumer_alive=lambda: alive,
+    )  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://tracker") as client:  # fmt: skip
+        return await client.get("/healthz")
+
+
+async def test_healthz_is_ok_while_the_consumer_is_subscribed() -> None:
+    response = await health(True)
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_healthz_is_503_while_the_consumer_is_down() -> None:
+    response = await health(False)
+    assert (response.status_code, response.json()) == (503, {"status": "consumer_down"})
