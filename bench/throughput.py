@@ -67,9 +67,10 @@ async def raw_aio_pika(count: int) -> float:
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=WINDOW)
         queue = await channel.declare_queue(
-            f"bench-raw-{uuid.uuid4().hex[:8]}", durable=True,
+            f"bench-raw-{uuid.uuid4().hex[:8]}",
+            durable=True,
             arguments={"x-queue-type": "quorum"},
-        )  # fmt: skip
+        )
         done = asyncio.Event()
         received = 0
 
@@ -88,8 +89,9 @@ async def raw_aio_pika(count: int) -> float:
             async with window:
                 await exchange.publish(
                     aio_pika.Message(PAYLOAD, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                    queue.name, mandatory=True,
-                )  # fmt: skip
+                    queue.name,
+                    mandatory=True,
+                )
 
         started = time.perf_counter()
         await asyncio.gather(*(publish_one() for _ in range(count)))
@@ -102,9 +104,10 @@ async def raw_aio_pika(count: int) -> float:
 async def raw_faststream(count: int) -> float:
     """The same, with FastStream publishing and consuming the raw bytes."""
     broker = RabbitBroker(
-        RAW_URL, default_channel=Channel(prefetch_count=WINDOW, on_return_raises=True),
+        RAW_URL,
+        default_channel=Channel(prefetch_count=WINDOW, on_return_raises=True),
         log_level=logging.DEBUG,
-    )  # fmt: skip
+    )
     name = f"bench-fs-{uuid.uuid4().hex[:8]}"
     queue = RabbitQueue(name, durable=True, arguments={"x-queue-type": "quorum"})
     done = asyncio.Event()
@@ -228,10 +231,12 @@ async def main(rounds: int, raw_count: int, referrals: int) -> None:
                         fs_rates.append(await raw_faststream(raw_count))
                         await empty_tap(keyed.federation.admin_url())
                         caselink_rates.append(await caselink_rate(gateway_a, referrals))
-                        print(f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
-                              f"faststream {fs_rates[-1]:.0f}/s, "
-                              f"caselink {caselink_rates[-1]:.0f} referrals/s",
-                              flush=True)  # fmt: skip
+                        print(
+                            f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
+                            f"faststream {fs_rates[-1]:.0f}/s, "
+                            f"caselink {caselink_rates[-1]:.0f} referrals/s",
+                            flush=True,
+                        )
                     await empty_tap(keyed.federation.admin_url())
                     half = max(caselink_rates) / 2
                     latencies = await caselink_latency(gateway_a, store_b, half, seconds=10)

@@ -47,13 +47,30 @@ def sealed_events(keyed: KeyedFederation, count: int) -> list[bytes]:
     envelopes: list[bytes] = []
     while len(envelopes) < count:
         thread, message_id = new_thread_id(), new_message_id()
-        envelopes.append(seal(referral, kind=MessageKind.REFERRAL, sender=keyed.keys["oscc-north"],
-                              recipient="social-east", directory=keyed.trusted, now=now,
-                              thread_id=thread, message_id=message_id))  # fmt: skip
+        envelopes.append(
+            seal(
+                referral,
+                kind=MessageKind.REFERRAL,
+                sender=keyed.keys["oscc-north"],
+                recipient="social-east",
+                directory=keyed.trusted,
+                now=now,
+                thread_id=thread,
+                message_id=message_id,
+            )
+        )
         ack = Acknowledgement(status=AckStatus.RECEIVED, answers=message_id)
-        envelopes.append(seal(ack, kind=MessageKind.ACKNOWLEDGEMENT,
-                              sender=keyed.keys["social-east"], recipient="oscc-north",
-                              directory=keyed.trusted, now=now, thread_id=thread))  # fmt: skip
+        envelopes.append(
+            seal(
+                ack,
+                kind=MessageKind.ACKNOWLEDGEMENT,
+                sender=keyed.keys["social-east"],
+                recipient="oscc-north",
+                directory=keyed.trusted,
+                now=now,
+                thread_id=thread,
+            )
+        )
     return envelopes[:count]
 
 
@@ -96,8 +113,13 @@ async def tracker_rate(keyed: KeyedFederation, store: SqlTrackerStore, count: in
     url = keyed.federation.admin_url()
     subscription = QueueSubscription(url, TAP_QUEUE, prefetch=PREFETCH)
     publisher = ConfirmedPublisher(url, user_id="guest")
-    ingestor = TapIngestor(subscription=subscription, directory=keyed.trusted, store=store,
-                           publisher=publisher, coordinators=["police-west"])  # fmt: skip
+    ingestor = TapIngestor(
+        subscription=subscription,
+        directory=keyed.trusted,
+        store=store,
+        publisher=publisher,
+        coordinators=["police-west"],
+    )
     before = (await store.metrics(int(time.time())))["open_threads"]
     await subscription.broker.start()
     started = time.perf_counter()
@@ -121,8 +143,9 @@ async def main(rounds: int, events: int) -> None:
         async with keyed_federation(folder / "secrets.json") as keyed:
             url = keyed.federation.admin_url()
             print(f"sealing {events} envelopes...", flush=True)
-            store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}",
-                                    DEFAULT_POLICY, ["police-west"])  # fmt: skip
+            store = SqlTrackerStore(
+                f"sqlite+aiosqlite:///{folder / 'tracker.db'}", DEFAULT_POLICY, ["police-west"]
+            )
             await store.create()
             for r in range(rounds):
                 await fill_tap(url, sealed_events(keyed, events))
@@ -130,8 +153,11 @@ async def main(rounds: int, events: int) -> None:
                 # Fresh envelopes: the tracker must not see these ids as duplicates.
                 await fill_tap(url, sealed_events(keyed, events))
                 tracker_rates.append(await tracker_rate(keyed, store, events))
-                print(f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
-                      f"tracker {tracker_rates[-1]:.0f} events/s", flush=True)  # fmt: skip
+                print(
+                    f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
+                    f"tracker {tracker_rates[-1]:.0f} events/s",
+                    flush=True,
+                )
             await store.close()
     raw, ours = max(raw_rates), max(tracker_rates)
     print(f"raw_tap_messages_per_s {raw:.0f}")

@@ -48,11 +48,37 @@ AGENCIES = [f"agency-{n:03d}" for n in range(200)]
 CHUNK = 50_000
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
-EVENT_COLUMNS = ("message_id", "thread_id", "kind", "sender", "recipient", "status",
-                 "in_reply_to", "urgency", "respond_by", "issued_at", "received_at")  # fmt: skip
-THREAD_COLUMNS = ("thread_id", "phase", "kind", "sender", "urgency", "opened_at", "respond_by",
-                  "delivered_at", "responded_at", "closed_at", "responsibility", "legs",
-                  "current_deadline", "next_check_at", "updated_at", "revision")  # fmt: skip
+EVENT_COLUMNS = (
+    "message_id",
+    "thread_id",
+    "kind",
+    "sender",
+    "recipient",
+    "status",
+    "in_reply_to",
+    "urgency",
+    "respond_by",
+    "issued_at",
+    "received_at",
+)
+THREAD_COLUMNS = (
+    "thread_id",
+    "phase",
+    "kind",
+    "sender",
+    "urgency",
+    "opened_at",
+    "respond_by",
+    "delivered_at",
+    "responded_at",
+    "closed_at",
+    "responsibility",
+    "legs",
+    "current_deadline",
+    "next_check_at",
+    "updated_at",
+    "revision",
+)
 AGENCY_COLUMNS = ("thread_id", "agency", "role", "current_deadline")
 
 
@@ -65,11 +91,38 @@ def one_thread(index: int) -> tuple[tuple[Any, ...], tuple[Any, ...], list[tuple
     sender, recipient = AGENCIES[index % 200], AGENCIES[(index * 7 + 1) % 200]
     due = opened + SLA.delivery
     received = float(opened + 1)
-    event = (message_id, thread_id, "referral", sender, recipient, None, None, "normal", None,
-             opened, received)  # fmt: skip
+    event = (
+        message_id,
+        thread_id,
+        "referral",
+        sender,
+        recipient,
+        None,
+        None,
+        "normal",
+        None,
+        opened,
+        received,
+    )
     legs = json.dumps([[recipient, message_id, None]], separators=(",", ":"))
-    thread = (thread_id, "sent", "referral", sender, "normal", opened, None, None, None, None,
-              None, legs, due, due, received, 1)  # fmt: skip
+    thread = (
+        thread_id,
+        "sent",
+        "referral",
+        sender,
+        "normal",
+        opened,
+        None,
+        None,
+        None,
+        None,
+        None,
+        legs,
+        due,
+        due,
+        received,
+        1,
+    )
     parties = [(thread_id, sender, "sender", None), (thread_id, recipient, "recipient", due)]
     return event, thread, parties
 
@@ -92,9 +145,14 @@ def check_seed_matches_the_core() -> None:
     for index in (0, 1):
         event, thread, _ = one_thread(index)
         tracked = TrackedEvent(
-            message_id=event[0], thread_id=event[1], kind=MessageKind.REFERRAL,
-            sender=event[3], recipient=event[4], issued_at=event[9], urgency=Urgency.NORMAL,
-        )  # fmt: skip
+            message_id=event[0],
+            thread_id=event[1],
+            kind=MessageKind.REFERRAL,
+            sender=event[3],
+            recipient=event[4],
+            issued_at=event[9],
+            urgency=Urgency.NORMAL,
+        )
         row = thread_row(thread_state(event[1], [tracked]), DEFAULT_POLICY, set(), event[10])
         assert (row.current_deadline, row.next_check_at) == (thread[12], thread[13]), index
         assert (row.next_check_at <= NOW) == (index % DUE_EVERY == 0), index  # type: ignore[operator]
@@ -115,8 +173,11 @@ def seed_sqlite(path: Path, count: int) -> None:
     started, done, step = time.perf_counter(), 0, [1]
     try:
         for events, threads, parties in batches(count):
-            tables = (("events", EVENT_COLUMNS, events), ("threads", THREAD_COLUMNS, threads),
-                      ("thread_agencies", AGENCY_COLUMNS, parties))  # fmt: skip
+            tables = (
+                ("events", EVENT_COLUMNS, events),
+                ("threads", THREAD_COLUMNS, threads),
+                ("thread_agencies", AGENCY_COLUMNS, parties),
+            )
             connection.execute("BEGIN")
             for table, columns, rows in tables:
                 marks = ",".join("?" * len(columns))
@@ -137,8 +198,11 @@ async def seed_postgresql(database: str, count: int) -> None:
     started, done, step = time.perf_counter(), 0, [1]
     try:
         for events, threads, parties in batches(count):
-            tables = (("events", EVENT_COLUMNS, events), ("threads", THREAD_COLUMNS, threads),
-                      ("thread_agencies", AGENCY_COLUMNS, parties))  # fmt: skip
+            tables = (
+                ("events", EVENT_COLUMNS, events),
+                ("threads", THREAD_COLUMNS, threads),
+                ("thread_agencies", AGENCY_COLUMNS, parties),
+            )
             async with connection.transaction():
                 for table, columns, rows in tables:
                     await connection.copy_records_to_table(table, records=rows, columns=columns)
@@ -166,8 +230,9 @@ async def measure(url: str, count: int) -> float:
     return listed - started
 
 
-def report(alerts: list[RecordedAlert], page: list[ThreadRow], count: int, sweep: float,
-           listing: float) -> None:  # fmt: skip
+def report(
+    alerts: list[RecordedAlert], page: list[ThreadRow], count: int, sweep: float, listing: float
+) -> None:
     """Check what the sweep and the first page found, and print their times."""
     overdue = len(range(0, count, DUE_EVERY))
     threads = {Alert.model_validate_json(alert.alert_json).thread_id for alert in alerts}

@@ -39,8 +39,13 @@ def list_command(
         return
     table = Table("message id", "reason", "routing key", "size", "deaths")
     for letter in letters:
-        table.add_row(letter.message_id or "-", letter.reason, letter.routing_key,
-                      str(letter.size), str(letter.deaths))  # fmt: skip
+        table.add_row(
+            letter.message_id or "-",
+            letter.reason,
+            letter.routing_key,
+            str(letter.size),
+            str(letter.deaths),
+        )
     Console().print(table)
     typer.echo(f"{len(letters)} dead letters", err=True)
 

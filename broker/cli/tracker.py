@@ -66,10 +66,14 @@ def overdue(
     for row in rows:
         state = row.state
         table.add_row(
-            state.thread_id, state.kind.value if state.kind else "-", state.sender or "-",
-            ", ".join(state.recipients), state.urgency.value if state.urgency else "-",
-            state.phase.value, _duration(now - (row.current_deadline or now)),
-        )  # fmt: skip
+            state.thread_id,
+            state.kind.value if state.kind else "-",
+            state.sender or "-",
+            ", ".join(state.recipients),
+            state.urgency.value if state.urgency else "-",
+            state.phase.value,
+            _duration(now - (row.current_deadline or now)),
+        )
     Console().print(table)
     typer.echo(f"{len(rows)} overdue", err=True)
 

@@ -62,10 +62,16 @@ class InboxSummary(BaseModel):
     @classmethod
     def of(cls, m: InboxMessage) -> "InboxSummary":
         return cls(
-            message_id=m.message_id, thread_id=m.thread_id, kind=m.kind, sender=m.sender,
-            state=m.state, status=m.status, urgency=m.urgency, in_reply_to=m.in_reply_to,
+            message_id=m.message_id,
+            thread_id=m.thread_id,
+            kind=m.kind,
+            sender=m.sender,
+            state=m.state,
+            status=m.status,
+            urgency=m.urgency,
+            in_reply_to=m.in_reply_to,
             received_at=m.received_at,
-        )  # fmt: skip
+        )
 
 
 class InboxItem(InboxSummary):
@@ -87,10 +93,16 @@ class SentItem(BaseModel):
     def of(cls, s: SentStatus) -> "SentItem":
         m: OutboxMessage = s.message
         return cls(
-            message_id=m.message_id, thread_id=m.thread_id, kind=m.kind, recipient=m.recipient,
-            created_at=m.created_at, sent_at=m.sent_at, delivered_at=s.delivered_at,
-            answer=s.answer, answered_at=s.answered_at,
-        )  # fmt: skip
+            message_id=m.message_id,
+            thread_id=m.thread_id,
+            kind=m.kind,
+            recipient=m.recipient,
+            created_at=m.created_at,
+            sent_at=m.sent_at,
+            delivered_at=s.delivered_at,
+            answer=s.answer,
+            answered_at=s.answered_at,
+        )
 
 
 class Answer(BaseModel):
@@ -137,9 +149,10 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
     ) -> None:
         if credentials is None or not secrets.compare_digest(credentials.credentials, token):
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "bearer token required",
+                status.HTTP_401_UNAUTHORIZED,
+                "bearer token required",
                 headers={"WWW-Authenticate": "Bearer"},
-            )  # fmt: skip
+            )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -152,9 +165,12 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
     async def submit(kind: MessageKind, request: Submission[Any]) -> Accepted:
         try:
             entry = await gateway.submit(
-                request.body, kind=kind, recipient=request.recipient,
-                thread_id=request.thread_id, respond_by=request.respond_by,
-            )  # fmt: skip
+                request.body,
+                kind=kind,
+                recipient=request.recipient,
+                thread_id=request.thread_id,
+                respond_by=request.respond_by,
+            )
         except EnvelopeError as error:
             raise HTTPException(422, f"cannot seal ({error.reason}): {error}") from error
         return Accepted(message_id=entry.message_id, thread_id=entry.thread_id)
@@ -173,8 +189,14 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         (MessageKind.CONSENT, Consent, "/v1/consents"),
         (MessageKind.ACKNOWLEDGEMENT, Acknowledgement, "/v1/acknowledgements"),
     ):
-        app.post(path, status_code=202, response_model=Accepted, dependencies=guarded,
-                 tags=["send"], name=f"submit_{kind.value}")(submitter(kind, model))  # fmt: skip
+        app.post(
+            path,
+            status_code=202,
+            response_model=Accepted,
+            dependencies=guarded,
+            tags=["send"],
+            name=f"submit_{kind.value}",
+        )(submitter(kind, model))
 
     @app.get("/v1/inbox", dependencies=guarded, tags=["inbox"])
     async def list_inbox(
@@ -212,34 +234,58 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
     @app.post("/v1/inbox/{message_id}/accept", dependencies=guarded, tags=["answer"])
     async def accept(message_id: MessageId, request: Answer) -> InboxSummary:
         """Accept a received referral or transfer (for a transfer: responsibility moves here)."""
-        return await answer(message_id, Acknowledgement(
-            status=AckStatus.ACCEPTED, answers=message_id, responded_by=request.responded_by,
-            note=request.note,
-        ))  # fmt: skip
+        return await answer(
+            message_id,
+            Acknowledgement(
+                status=AckStatus.ACCEPTED,
+                answers=message_id,
+                responded_by=request.responded_by,
+                note=request.note,
+            ),
+        )
 
     @app.post("/v1/inbox/{message_id}/decline", dependencies=guarded, tags=["answer"])
     async def decline(message_id: MessageId, request: Decline) -> InboxSummary:
         """Decline a received referral or transfer; a reason is required."""
-        return await answer(message_id, Acknowledgement(
-            status=AckStatus.DECLINED, answers=message_id, reason=request.reason,
-            responded_by=request.responded_by, note=request.note,
-        ))  # fmt: skip
+        return await answer(
+            message_id,
+            Acknowledgement(
+                status=AckStatus.DECLINED,
+                answers=message_id,
+                reason=request.reason,
+                responded_by=request.responded_by,
+                note=request.note,
+            ),
+        )
 
     @app.post("/v1/inbox/{message_id}/complete", dependencies=guarded, tags=["answer"])
     async def complete(message_id: MessageId, request: Complete) -> InboxSummary:
         """Complete an accepted referral or transfer with its outcome."""
-        return await answer(message_id, Acknowledgement(
-            status=AckStatus.COMPLETED, answers=message_id, outcome=request.outcome,
-            responded_by=request.responded_by, note=request.note,
-        ))  # fmt: skip
+        return await answer(
+            message_id,
+            Acknowledgement(
+                status=AckStatus.COMPLETED,
+                answers=message_id,
+                outcome=request.outcome,
+                responded_by=request.responded_by,
+                note=request.note,
+            ),
+        )
 
     @app.post("/v1/inbox/{message_id}/redirect", dependencies=guarded, tags=["answer"])
     async def redirect(message_id: MessageId, request: Redirect) -> InboxSummary:
         """Point the sender to a better-placed agency; a reason is required."""
-        return await answer(message_id, Acknowledgement(
-            status=AckStatus.REDIRECTED, answers=message_id, redirected_to=request.to,
-            reason=request.reason, responded_by=request.responded_by, note=request.note,
-        ))  # fmt: skip
+        return await answer(
+            message_id,
+            Acknowledgement(
+                status=AckStatus.REDIRECTED,
+                answers=message_id,
+                redirected_to=request.to,
+                reason=request.reason,
+                responded_by=request.responded_by,
+                note=request.note,
+            ),
+        )
 
     @app.get("/v1/sent", dependencies=guarded, tags=["sent"])
     async def list_sent(
@@ -262,9 +308,12 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         """200 when the consumer is subscribed; 503 when it is not (the watchdog is on it)."""
         health = await gateway.health()
         return JSONResponse(
-            {"consumer_alive": health.consumer_alive, "outbox_pending": health.outbox_pending,
-             "last_publish_error": health.last_publish_error},
+            {
+                "consumer_alive": health.consumer_alive,
+                "outbox_pending": health.outbox_pending,
+                "last_publish_error": health.last_publish_error,
+            },
             status.HTTP_200_OK if health.ok else status.HTTP_503_SERVICE_UNAVAILABLE,
-        )  # fmt: skip
+        )
 
     return app

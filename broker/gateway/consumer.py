@@ -129,8 +129,11 @@ class InboxConsumer:
         await self._relay.offer([item.ack for _, item, new in stored if new and item.ack])
         for _, item, is_new in stored:
             if not is_new:
-                log.info("duplicate ignored", message_id=item.message.message_id,
-                         sender=item.message.sender)  # fmt: skip
+                log.info(
+                    "duplicate ignored",
+                    message_id=item.message.message_id,
+                    sender=item.message.sender,
+                )
         await ack_all([message for message, _, _ in stored])
 
     async def _requeue(self, message: IncomingMessage, reason: str) -> None:
@@ -140,8 +143,9 @@ class InboxConsumer:
 
     async def _refuse(self, message: IncomingMessage, refusal: Refusal, now: float) -> None:
         raw = message.raw_message
-        log.warning("envelope refused", reason=refusal.reason, message_id=refusal.message_id,
-                    sender=refusal.sender)  # fmt: skip
+        # The ids of a refused envelope are untrusted: log only those that are well formed.
+        ids = well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)
+        log.warning("envelope refused", reason=refusal.reason, **ids)
         headers: dict[str, Any] = {
             REFUSAL_HEADER: refusal.reason,
             REFUSAL_DETAIL_HEADER: refusal.detail,
@@ -149,15 +153,20 @@ class InboxConsumer:
         }
         try:
             await self._publisher.publish(
-                DEAD_LETTER_EXCHANGE, raw.routing_key or "", message.body,
-                message_id=raw.message_id or str(uuid.uuid4()), headers=headers,
-            )  # fmt: skip
+                DEAD_LETTER_EXCHANGE,
+                raw.routing_key or "",
+                message.body,
+                message_id=raw.message_id or str(uuid.uuid4()),
+                headers=headers,
+            )
             alert = refusal_alert(refusal, self._agency, now)
             await self._publisher.publish(
-                ALERTS_EXCHANGE, alert_routing_key(alert.level.value, self._agency),
+                ALERTS_EXCHANGE,
+                alert_routing_key(alert.level.value, self._agency),
                 alert.model_dump_json(exclude_none=True).encode(),
-                message_id=alert.alert_id, content_type="application/json",
-            )  # fmt: skip
+                message_id=alert.alert_id,
+                content_type="application/json",
+            )
         except DeliveryError as error:
             await self._requeue(message, error.reason)
             return
@@ -167,11 +176,18 @@ class InboxConsumer:
 def refusal_alert(refusal: Refusal, agency: str, now: float) -> Alert:
     """The alert announcing a refused envelope, with the ids that parse."""
     ids = well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)
-    return Alert.model_validate({
-        "alert_id": str(uuid.uuid4()), "level": AlertLevel.REFUSED,
-        "reason": AlertReason.REFUSED_ENVELOPE, "agency": agency, "recipient": agency,
-        "raised_at": int(now), "detail": refusal.reason, **ids,
-    })  # fmt: skip
+    return Alert.model_validate(
+        {
+            "alert_id": str(uuid.uuid4()),
+            "level": AlertLevel.REFUSED,
+            "reason": AlertReason.REFUSED_ENVELOPE,
+            "agency": agency,
+            "recipient": agency,
+            "raised_at": int(now),
+            "detail": refusal.reason,
+            **ids,
+        }
+    )
 
 
 async def _settle(action: Any) -> None:
@@ -180,5 +196,6 @@ async def _settle(action: Any) -> None:
     try:
         await action
     except Exception as error:
-        log.warning("could not settle a delivery; it will be redelivered",
-                    reason=type(error).__name__)  # fmt: skip
+        log.warning(
+            "could not settle a delivery; it will be redelivered", reason=type(error).__name__
+        )

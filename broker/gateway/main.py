@@ -38,6 +38,9 @@ def serve(app: FastAPI, settings: GatewaySettings) -> None:
     """Run the gateway and its HTTP API until SIGINT/SIGTERM."""
     configure_logging()
     uvicorn.run(
-        app, host=settings.api_host, port=settings.api_port, log_level="warning",
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
         access_log=False,
-    )  # fmt: skip
+    )

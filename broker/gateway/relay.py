@@ -120,9 +120,11 @@ class OutboxRelay:
         confirmed = False
         try:
             await self._publisher.publish(
-                MESSAGES_EXCHANGE, message.routing_key, message.envelope,
+                MESSAGES_EXCHANGE,
+                message.routing_key,
+                message.envelope,
                 message_id=message.message_id,
-            )  # fmt: skip
+            )
             confirmed = True
         except BrokerUnavailable as error:
             self._note_outage(error)
@@ -148,8 +150,11 @@ class OutboxRelay:
                     await self._store.mark_sent(batch, self._clock())
                 except Exception as error:
                     # Not marked: they stay due and will be published again (at-least-once).
-                    log.error("could not mark confirmed messages", reason=type(error).__name__,
-                              count=len(batch))  # fmt: skip
+                    log.error(
+                        "could not mark confirmed messages",
+                        reason=type(error).__name__,
+                        count=len(batch),
+                    )
                 finally:
                     self._in_flight.difference_update(batch)
 
@@ -157,8 +162,13 @@ class OutboxRelay:
         attempts = message.attempts + 1
         delay = backoff_delay(attempts)
         self.last_error = error.reason
-        log.warning("publish failed; rescheduled", message_id=message.message_id,
-                    reason=error.reason, attempt=attempts, delay_s=round(delay, 2))  # fmt: skip
+        log.warning(
+            "publish failed; rescheduled",
+            message_id=message.message_id,
+            reason=error.reason,
+            attempt=attempts,
+            delay_s=round(delay, 2),
+        )
         await self._store.reschedule(message.message_id, attempts, self._clock() + delay)
 
     def _note_outage(self, error: BrokerUnavailable) -> None:
@@ -171,8 +181,11 @@ class OutboxRelay:
         # After the outage, scan at once and without grace: everything unsent is due again.
         self._next_scan = self._paused_until
         self._scan_grace_s = 0.0
-        log.warning("broker unavailable; outbox paused", attempt=self._outage_attempts,
-                    delay_s=round(delay, 2))  # fmt: skip
+        log.warning(
+            "broker unavailable; outbox paused",
+            attempt=self._outage_attempts,
+            delay_s=round(delay, 2),
+        )
 
     async def _pause_if_broker_down(self) -> None:
         remaining = self._paused_until - self._clock()

@@ -70,9 +70,15 @@ class Gateway:
         self.relay = OutboxRelay(store, self._publisher, window=publish_window, clock=clock)
         self._outbox = OutboxWriter(store, on_committed=self.relay.offer)
         self.consumer = InboxConsumer(
-            amqp_url=amqp_url, sealer=self.sealer, topology=topology, store=store,
-            publisher=self._publisher, relay=self.relay, prefetch=prefetch, clock=clock,
-        )  # fmt: skip
+            amqp_url=amqp_url,
+            sealer=self.sealer,
+            topology=topology,
+            store=store,
+            publisher=self._publisher,
+            relay=self.relay,
+            prefetch=prefetch,
+            clock=clock,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -113,9 +119,13 @@ class Gateway:
         Needs the gateway started: commits go through the group-commit writer.
         """
         entry = self.sealer.outbox_entry(
-            body, kind=kind, recipient=recipient, thread_id=thread_id or new_thread_id(),
-            now=self._clock(), respond_by=respond_by,
-        )  # fmt: skip
+            body,
+            kind=kind,
+            recipient=recipient,
+            thread_id=thread_id or new_thread_id(),
+            now=self._clock(),
+            respond_by=respond_by,
+        )
         await self._outbox.write(entry)
         return entry
 
@@ -128,9 +138,12 @@ class Gateway:
         if received is None:
             raise KeyError(message_id)
         entry = self.sealer.outbox_entry(
-            answer, kind=MessageKind.ACKNOWLEDGEMENT, recipient=received.sender,
-            thread_id=received.thread_id, now=self._clock(),
-        )  # fmt: skip
+            answer,
+            kind=MessageKind.ACKNOWLEDGEMENT,
+            recipient=received.sender,
+            thread_id=received.thread_id,
+            now=self._clock(),
+        )
         moved = await self.store.respond(message_id, ack_status_to_state(answer.status), entry)
         await self.relay.offer([entry])
         return moved

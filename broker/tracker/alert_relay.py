@@ -57,10 +57,12 @@ class AlertRelay:
         for alert in pending:
             try:
                 await self._publisher.publish(
-                    ALERTS_EXCHANGE, alert.routing_key, alert.alert_json.encode(),
+                    ALERTS_EXCHANGE,
+                    alert.routing_key,
+                    alert.alert_json.encode(),
                     message_id=json.loads(alert.alert_json)["alert_id"],
                     content_type="application/json",
-                )  # fmt: skip
+                )
             except DeliveryError as error:
                 self._failures += 1
                 log.warning("alert not published; will retry", reason=error.reason)

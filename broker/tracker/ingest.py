@@ -68,23 +68,27 @@ class TapIngestor:
         try:
             await self._store.ingest([event for _, event in accepted], now)
         except Exception as error:
-            log.error("tap batch not stored; requeued", reason=type(error).__name__,
-                      count=len(accepted))  # fmt: skip
+            log.error(
+                "tap batch not stored; requeued", reason=type(error).__name__, count=len(accepted)
+            )
             for delivery, _ in accepted:
                 await _settle(delivery.raw_message.reject(requeue=True))
             return
         await ack_all([delivery for delivery, _ in accepted])
 
     async def _refuse(self, delivery: Delivery, error: EnvelopeError, now: float) -> None:
-        log.warning("header refused", reason=error.reason, message_id=error.message_id,
-                    sender=error.sender)  # fmt: skip
+        # The ids of a refused header are untrusted: log only those that are well formed.
+        ids = well_formed_ids(message_id=error.message_id, sender=error.sender)
+        log.warning("header refused", reason=error.reason, **ids)
         try:
             for alert in refusal_alerts(error, self._coordinators, now):
                 await self._publisher.publish(
-                    ALERTS_EXCHANGE, alert_routing_key(alert.level.value, alert.agency),
+                    ALERTS_EXCHANGE,
+                    alert_routing_key(alert.level.value, alert.agency),
                     alert.model_dump_json(exclude_none=True).encode(),
-                    message_id=alert.alert_id, content_type="application/json",
-                )  # fmt: skip
+                    message_id=alert.alert_id,
+                    content_type="application/json",
+                )
         except DeliveryError:
             await _settle(delivery.raw_message.reject(requeue=True))
             return

@@ -46,9 +46,12 @@ class TrackerService:
         self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.tracker_user())
         self.ingestor = TapIngestor(
             subscription=QueueSubscription(amqp_url, TAP_QUEUE, prefetch=prefetch),
-            directory=directory, store=store, publisher=self._publisher,
-            coordinators=coordinators, clock=clock,
-        )  # fmt: skip
+            directory=directory,
+            store=store,
+            publisher=self._publisher,
+            coordinators=coordinators,
+            clock=clock,
+        )
         self.alerts = AlertRelay(store, self._publisher, clock)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -103,8 +103,11 @@ async def ack_all(deliveries: Sequence[Delivery]) -> None:
         try:
             await delivery.raw_message.ack(multiple=True)
         except Exception as error:
-            log.warning("could not ack a batch; it will be redelivered",
-                        reason=type(error).__name__, count=len(deliveries))  # fmt: skip
+            log.warning(
+                "could not ack a batch; it will be redelivered",
+                reason=type(error).__name__,
+                count=len(deliveries),
+            )
 
 
 async def _undecoded(message: Delivery) -> bytes:

@@ -129,8 +129,9 @@ def login_router(auth: Auth) -> APIRouter:
     async def logout(request: Request) -> RedirectResponse:
         response = RedirectResponse("/login", status_code=303)
         if _same_origin(request):
-            response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
-                                   secure=auth.secure_cookie)  # fmt: skip
+            response.delete_cookie(
+                COOKIE, path="/", httponly=True, samesite="strict", secure=auth.secure_cookie
+            )
         return response
 
     return router
@@ -174,8 +175,9 @@ async def _read_form(request: Request) -> dict[str, str] | None:
         if len(body) > _MAX_FORM_BYTES:
             return None
     try:
-        fields = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False,
-                          max_num_fields=8)  # fmt: skip
+        fields = parse_qs(
+            body.decode(), keep_blank_values=True, strict_parsing=False, max_num_fields=8
+        )
     except (UnicodeDecodeError, ValueError):
         return None
     return {key: values[0] for key, values in fields.items() if len(values) == 1}

@@ -8,10 +8,22 @@ from datetime import UTC, datetime
 from broker.web.models import AgencyOut, ThreadOut
 
 THREAD_COLUMNS = (
-    "thread_id", "kind", "phase", "fhir_status", "urgency", "sender", "recipients",
-    "acknowledged_by", "responsibility", "opened_at", "current_deadline", "overdue_seconds",
-    "delivered_at", "responded_at", "closed_at",
-)  # fmt: skip
+    "thread_id",
+    "kind",
+    "phase",
+    "fhir_status",
+    "urgency",
+    "sender",
+    "recipients",
+    "acknowledged_by",
+    "responsibility",
+    "opened_at",
+    "current_deadline",
+    "overdue_seconds",
+    "delivered_at",
+    "responded_at",
+    "closed_at",
+)
 AGENCY_COLUMNS = ("agency", "open", "overdue", "median_receipt_s", "median_answer_s")
 
 

@@ -57,8 +57,12 @@ class Filters:
         return urlencode(pairs)
 
     def _items(self) -> list[tuple[str, object]]:
-        return [("agency", self.agency), ("kind", self.kind), ("urgency", self.urgency),
-                ("state", self.state)]  # fmt: skip
+        return [
+            ("agency", self.agency),
+            ("kind", self.kind),
+            ("urgency", self.urgency),
+            ("state", self.state),
+        ]
 
 
 def parties(state: ThreadState) -> set[str]:

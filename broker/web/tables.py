@@ -137,8 +137,17 @@ def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
     overdue = item.overdue_seconds is not None
     link = f'<a href="/threads/{e(item.thread_id)}" title="{e(item.thread_id)}">'
     last = when(item.responded_at) if listing is Listing.DECLINED else _lateness(item, now)
-    cells = _cells([item.kind, item.urgency, _state(item), item.sender, _to(item, listing),
-                    when(item.opened_at), when(item.current_deadline)])  # fmt: skip
+    cells = _cells(
+        [
+            item.kind,
+            item.urgency,
+            _state(item),
+            item.sender,
+            _to(item, listing),
+            when(item.opened_at),
+            when(item.current_deadline),
+        ]
+    )
     return (
         f'<tr data-thread="{e(item.thread_id)}"{" class=overdue" if overdue else ""}>'
         f"<td>{link}{e(item.thread_id[:8])}\u2026</a></td>{cells}"

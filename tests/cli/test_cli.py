@@ -46,23 +46,31 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def seal_args(home: Path, sender: str, to: str, body: Path, kind: str = "referral") -> list[str]:
     return [
         "seal",
-        "--directory", str(home / "dir.json"),
-        "--root-pub", str(home / "root.pub.json"),
-        "--key", str(home / f"{sender}.key"),
-        "--to", to,
-        "--kind", kind,
+        "--directory",
+        str(home / "dir.json"),
+        "--root-pub",
+        str(home / "root.pub.json"),
+        "--key",
+        str(home / f"{sender}.key"),
+        "--to",
+        to,
+        "--kind",
+        kind,
         str(body),
-    ]  # fmt: skip
+    ]
 
 
 def open_args(home: Path, recipient: str, envelope: Path, directory: str = "dir.json") -> list[str]:
     return [
         "open",
-        "--directory", str(home / directory),
-        "--root-pub", str(home / "root.pub.json"),
-        "--key", str(home / f"{recipient}.key"),
+        "--directory",
+        str(home / directory),
+        "--root-pub",
+        str(home / "root.pub.json"),
+        "--key",
+        str(home / f"{recipient}.key"),
         str(envelope),
-    ]  # fmt: skip
+    ]
 
 
 def refused(result: subprocess.CompletedProcess[str], reason: str) -> None:

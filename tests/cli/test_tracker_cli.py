@@ -19,10 +19,14 @@ def seed(db: Path, *, late_thread: str, fresh_thread: str) -> None:
 
     def referral(thread: str, issued_at: int) -> TrackedEvent:
         return TrackedEvent(
-            message_id=new_message_id(), thread_id=thread, kind=MessageKind.REFERRAL,
-            sender="oscc-north", recipient="social-east", issued_at=issued_at,
+            message_id=new_message_id(),
+            thread_id=thread,
+            kind=MessageKind.REFERRAL,
+            sender="oscc-north",
+            recipient="social-east",
+            issued_at=issued_at,
             urgency=Urgency.EMERGENCY,
-        )  # fmt: skip
+        )
 
     async def write() -> None:
         store = SqlTrackerStore(f"sqlite+aiosqlite:///{db}", DEFAULT_POLICY, ["police-west"])
@@ -50,8 +54,11 @@ def test_overdue_lists_only_late_threads_as_json_and_table(tmp_path: Path) -> No
     [row] = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert row["thread_id"] == late
     assert row["overdue_seconds"] > 3600
-    assert (row["kind"], row["sender"], row["recipients"]) == ("referral", "oscc-north",
-                                                                 ["social-east"])  # fmt: skip
+    assert (row["kind"], row["sender"], row["recipients"]) == (
+        "referral",
+        "oscc-north",
+        ["social-east"],
+    )
     table = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert table.returncode == 0
     assert late[:8] in table.stdout
@@ -59,7 +66,12 @@ def test_overdue_lists_only_late_threads_as_json_and_table(tmp_path: Path) -> No
 
 
 def test_overdue_without_config_is_a_usage_error() -> None:
-    result = subprocess.run([sys.executable, "-m", "broker.cli", "tracker", "overdue"],
-                            capture_output=True, text=True, timeout=60, check=False,
-                            env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "broker.cli", "tracker", "overdue"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 2

@@ -124,9 +124,13 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
             thread_id = new_id()
             now = int(served.clock.now)
             referral = original(
-                thread_id, MessageKind.REFERRAL, "social-north", "hospital-east", now,
+                thread_id,
+                MessageKind.REFERRAL,
+                "social-north",
+                "hospital-east",
+                now,
                 Urgency.EMERGENCY,
-            )  # fmt: skip
+            )
             served.run(served.store.ingest([referral], received_at=served.clock.now))
             served.clock.now += 20 * MINUTE  # the 15-minute delivery deadline has passed
 

@@ -37,29 +37,49 @@ async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
 
 def dlq(keyed: KeyedFederation, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "broker.cli", "dlq", *args,
-         "--amqp-url", keyed.federation.admin_url()],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "broker.cli",
+            "dlq",
+            *args,
+            "--amqp-url",
+            keyed.federation.admin_url(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 async def test_list_show_and_requeue_a_dead_letter(keyed: KeyedFederation, tmp_path: Path) -> None:
     envelope = seal(
-        example_body(MessageKind.REFERRAL), kind=MessageKind.REFERRAL, sender=keyed.keys[A],
-        recipient=B, directory=keyed.trusted, now=int(time.time()), thread_id=new_thread_id(),
-    )  # fmt: skip
+        example_body(MessageKind.REFERRAL),
+        kind=MessageKind.REFERRAL,
+        sender=keyed.keys[A],
+        recipient=B,
+        directory=keyed.trusted,
+        now=int(time.time()),
+        thread_id=new_thread_id(),
+    )
     # As if B's gateway had refused it while its directory was stale: a valid envelope with
     # a refusal header, waiting in the dead-letter queue for an operator.
     async with await connect(keyed.federation.admin_url()) as connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
         await exchange.publish(
-            aio_pika.Message(envelope, message_id="dead-1", delivery_mode=2,
-                             headers={REFUSAL_HEADER: "unknown_key",
-                                      "x-caselink-original-routing-key":
-                                      f"referral.{A}.{B}"}),
+            aio_pika.Message(
+                envelope,
+                message_id="dead-1",
+                delivery_mode=2,
+                headers={
+                    REFUSAL_HEADER: "unknown_key",
+                    "x-caselink-original-routing-key": f"referral.{A}.{B}",
+                },
+            ),
             routing_key=f"referral.{A}.{B}",
-        )  # fmt: skip
+        )
 
     listed = dlq(keyed, "list", "--json")
     assert listed.returncode == 0, listed.stderr

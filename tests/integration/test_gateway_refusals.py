@@ -57,8 +57,9 @@ def tampered(envelope: bytes) -> bytes:
 async def straight_onto_queue(keyed: KeyedFederation, body: bytes, message_id: str) -> None:
     """Publish as the operator, onto B's queue through the default exchange."""
     queue = keyed.federation.topology.agency_queue(B)
-    await publish(keyed.federation.admin_url(), "", queue, user_id=None, body=body,
-                  message_id=message_id)  # fmt: skip
+    await publish(
+        keyed.federation.admin_url(), "", queue, user_id=None, body=body, message_id=message_id
+    )
 
 
 async def dead_letter(keyed: KeyedFederation, message_id: str) -> DeadLetter:
@@ -130,9 +131,14 @@ async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
 ) -> None:
     poison_thread = new_thread_id()
     poison = seal(
-        example_body(MessageKind.REFERRAL), kind=MessageKind.REFERRAL, sender=keyed.keys[A],
-        recipient=B, directory=keyed.trusted, now=int(time.time()), thread_id=poison_thread,
-    )  # fmt: skip
+        example_body(MessageKind.REFERRAL),
+        kind=MessageKind.REFERRAL,
+        sender=keyed.keys[A],
+        recipient=B,
+        directory=keyed.trusted,
+        now=int(time.time()),
+        thread_id=poison_thread,
+    )
     store = PoisonedStore(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", poison_thread)
     async with running(make_gateway(keyed, B, tmp_path, store=store)) as gateway_b:
         await straight_onto_queue(keyed, poison, "poison-1")

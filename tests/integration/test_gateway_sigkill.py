@@ -47,10 +47,12 @@ async def test_recipient_killed_mid_stream_loses_nothing(
     async with running(make_gateway(keyed, A, tmp_path)) as gateway_a:
         with gateway_process(config) as first:
             await eventually(lambda: healthy(port), "B's gateway healthy", timeout_s=60)
-            submitting = asyncio.gather(*(
-                gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient=B)
-                for _ in range(REFERRALS)
-            ))  # fmt: skip
+            submitting = asyncio.gather(
+                *(
+                    gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient=B)
+                    for _ in range(REFERRALS)
+                )
+            )
 
             async def started() -> bool:
                 return (await store_b.counts()).get("inbox_total", 0) >= KILL_AFTER

@@ -144,9 +144,15 @@ async def _consume(url: str, queue: str) -> None:
 
 @pytest.mark.parametrize(
     ("who", "queue"),
-    [(A, QUEUE_OF[B]), (A, TAP_QUEUE), (A, DEAD_LETTER_QUEUE), (A, ALERTS_QUEUE),
-     ("tracker", QUEUE_OF[A]), ("tracker", DEAD_LETTER_QUEUE)],
-)  # fmt: skip
+    [
+        (A, QUEUE_OF[B]),
+        (A, TAP_QUEUE),
+        (A, DEAD_LETTER_QUEUE),
+        (A, ALERTS_QUEUE),
+        ("tracker", QUEUE_OF[A]),
+        ("tracker", DEAD_LETTER_QUEUE),
+    ],
+)
 async def test_reading_another_queue_is_refused(fed: Federation, who: str, queue: str) -> None:
     url = fed.tracker_url() if who == "tracker" else fed.url(who)
     with pytest.raises(ChannelAccessRefused, match=f"access to queue '{queue}'"):

@@ -121,12 +121,17 @@ def test_cli_apply_from_directory_then_from_exported_file(tmp_path: Path) -> Non
     (tmp_path / "root.pub.json").write_bytes(root_public.to_bytes())
     out = tmp_path / "definitions.json"
     common: list[str | Path] = [
-        "--directory", tmp_path / "dir.json",
-        "--root-pub", tmp_path / "root.pub.json",
-        "--secrets", tmp_path / "pw.json",
-        "--vhost", topology.vhost,
-        "--user-prefix", topology.user_prefix,
-    ]  # fmt: skip
+        "--directory",
+        tmp_path / "dir.json",
+        "--root-pub",
+        tmp_path / "root.pub.json",
+        "--secrets",
+        tmp_path / "pw.json",
+        "--vhost",
+        topology.vhost,
+        "--user-prefix",
+        topology.user_prefix,
+    ]
     try:
         applied = caselink("topology", "apply", *common)
         assert applied.returncode == 0, applied.stderr

@@ -67,10 +67,14 @@ def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
         f"sqlite+aiosqlite:///{folder / 'tracker.db'}", parse_policy(SHORT_SLA), [COORDINATOR]
     )
     return TrackerService(
-        store=store, directory=keyed.trusted, amqp_url=keyed.federation.tracker_url(),
-        topology=keyed.federation.topology, coordinators=[COORDINATOR],
-        sweep_interval_s=SWEEP_S, watchdog_interval_s=0.5,
-    )  # fmt: skip
+        store=store,
+        directory=keyed.trusted,
+        amqp_url=keyed.federation.tracker_url(),
+        topology=keyed.federation.topology,
+        coordinators=[COORDINATOR],
+        sweep_interval_s=SWEEP_S,
+        watchdog_interval_s=0.5,
+    )
 
 
 def emergency() -> Referral:
@@ -108,11 +112,13 @@ async def test_unanswered_referral_is_flagged_once_and_answered_one_is_not(
             await eventually(both_at_b, "both referrals at B")
             api = create_api(gateway_b, "t", manage_lifecycle=False)  # B's own systems answer
             async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=api), base_url="http://b",
+                transport=httpx.ASGITransport(app=api),
+                base_url="http://b",
                 headers={"Authorization": "Bearer t"},
-            ) as api_b:  # fmt: skip
-                accepted = await api_b.post(f"/v1/inbox/{answered.message_id}/accept",
-                                            json={"responded_by": WORKER})  # fmt: skip
+            ) as api_b:
+                accepted = await api_b.post(
+                    f"/v1/inbox/{answered.message_id}/accept", json={"responded_by": WORKER}
+                )
                 assert accepted.status_code == 200
 
             async def flagged() -> bool:
@@ -135,16 +141,21 @@ async def test_unanswered_referral_is_flagged_once_and_answered_one_is_not(
 
                 async def escalated() -> bool:
                     await drain_alerts(keyed, alerts)
-                    return any(a["level"] == "escalation" and
-                               a.get("thread_id") == ignored.thread_id for a in alerts)  # fmt: skip
+                    return any(
+                        a["level"] == "escalation" and a.get("thread_id") == ignored.thread_id
+                        for a in alerts
+                    )
 
                 await eventually(escalated, "the escalation at twice the deadline", timeout_s=30)
                 await second.sweep_once()
                 await drain_alerts(keyed, alerts)
                 ids = [a["alert_id"] for a in alerts]
                 assert len(ids) == len(set(ids)), "an alert was published twice"
-                keys = [(a["thread_id"], a["level"], a["reason"], a["agency"]) for a in alerts
-                        if a.get("thread_id")]  # fmt: skip
+                keys = [
+                    (a["thread_id"], a["level"], a["reason"], a["agency"])
+                    for a in alerts
+                    if a.get("thread_id")
+                ]
                 assert len(keys) == len(set(keys)), "an alert was raised twice"
                 assert not any(a.get("thread_id") == answered.thread_id for a in alerts)
 
@@ -158,11 +169,17 @@ async def test_unanswered_referral_is_flagged_once_and_answered_one_is_not(
 
 async def dashboard_lists(service: TrackerService, overdue_id: str, answered_id: str) -> None:
     users = {"coord": User("coord", Role.COORDINATOR, hash_password("pw-coord"))}
-    app = create_tracker_app(service.store, users, session_secret=b"s" * 32,
-                             policy=parse_policy(SHORT_SLA), clock=time.time,
-                             secure_cookie=False)  # fmt: skip
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://tracker") as web:  # fmt: skip
+    app = create_tracker_app(
+        service.store,
+        users,
+        session_secret=b"s" * 32,
+        policy=parse_policy(SHORT_SLA),
+        clock=time.time,
+        secure_cookie=False,
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tracker"
+    ) as web:
         assert (await web.get("/api/v1/unanswered")).status_code == 401
         listed = await web.get("/api/v1/unanswered", auth=("coord", "pw-coord"))
         assert listed.status_code == 200
@@ -178,14 +195,26 @@ async def test_forged_header_is_refused_and_alerted_not_applied(
     await service.start()
     alerts: list[dict[str, Any]] = []
     try:
-        envelope = bytearray(seal(
-            emergency(), kind=MessageKind.REFERRAL, sender=keyed.keys[A], recipient=B,
-            directory=keyed.trusted, now=int(time.time()), thread_id=(thread := new_thread_id()),
-        ))  # fmt: skip
+        envelope = bytearray(
+            seal(
+                emergency(),
+                kind=MessageKind.REFERRAL,
+                sender=keyed.keys[A],
+                recipient=B,
+                directory=keyed.trusted,
+                now=int(time.time()),
+                thread_id=(thread := new_thread_id()),
+            )
+        )
         at = envelope.index(b'"signature":"') + 20
         envelope[at] = ord("A") if envelope[at] != ord("A") else ord("B")
-        await publish(keyed.federation.admin_url(), "caselink.messages", f"referral.{A}.{B}",
-                      user_id=None, body=bytes(envelope))  # fmt: skip
+        await publish(
+            keyed.federation.admin_url(),
+            "caselink.messages",
+            f"referral.{A}.{B}",
+            user_id=None,
+            body=bytes(envelope),
+        )
 
         async def refused() -> bool:
             await drain_alerts(keyed, alerts)

@@ -142,9 +142,15 @@ async def test_respond_moves_and_enqueues_the_answer(store: GatewayStore) -> Non
 
 @pytest.mark.parametrize(
     ("start", "target"),
-    [(S.NEW, S.COMPLETED), (S.DECLINED, S.ACCEPTED), (S.COMPLETED, S.COMPLETED),
-     (S.WITHDRAWN, S.ACCEPTED), (S.ACCEPTED, S.DECLINED), (S.INFORMATIONAL, S.ACCEPTED)],
-)  # fmt: skip
+    [
+        (S.NEW, S.COMPLETED),
+        (S.DECLINED, S.ACCEPTED),
+        (S.COMPLETED, S.COMPLETED),
+        (S.WITHDRAWN, S.ACCEPTED),
+        (S.ACCEPTED, S.DECLINED),
+        (S.INFORMATIONAL, S.ACCEPTED),
+    ],
+)
 async def test_respond_refuses_a_move_and_changes_nothing(
     store: GatewayStore, start: InboxState, target: InboxState
 ) -> None:
@@ -230,8 +236,10 @@ async def test_a_withdrawal_leaves_final_states_and_other_senders_alone(
     declined, foreign = incoming(state=S.DECLINED), incoming()
     await store.store_received([delivery(declined), delivery(foreign)])
     await store.store_received(
-        [delivery(their_ack(declined, "withdrawn")),
-         delivery(their_ack(foreign, "withdrawn", sender="someone-else"))]
-    )  # fmt: skip
+        [
+            delivery(their_ack(declined, "withdrawn")),
+            delivery(their_ack(foreign, "withdrawn", sender="someone-else")),
+        ]
+    )
     assert await store.inbox_message(declined.message_id) == declined
     assert await store.inbox_message(foreign.message_id) == foreign

@@ -67,9 +67,14 @@ async def test_sqlite_runs_wal_with_full_sync(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite://", "sqlite:///sync.db",
-     "mysql+nosuchdriver://u@h/db", "not a url"],
-)  # fmt: skip
+    [
+        "sqlite+aiosqlite:///:memory:",
+        "sqlite+aiosqlite://",
+        "sqlite:///sync.db",
+        "mysql+nosuchdriver://u@h/db",
+        "not a url",
+    ],
+)
 def test_unsupported_databases_are_refused(url: str) -> None:
     with pytest.raises(UnsupportedDatabase):
         SqlGatewayStore(url)

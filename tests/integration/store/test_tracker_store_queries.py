@@ -15,8 +15,12 @@ from tests.unit.tracker.builders import HOUR, MINUTE, T0, Thread
 A = AckStatus
 NOW = T0 + 2 * HOUR
 HOSPITAL, SOCIAL, SCHOOL, POLICE, EAST = (
-    "hospital-east", "social-north", "school-south", "police-west", "social-east",
-)  # fmt: skip
+    "hospital-east",
+    "social-north",
+    "school-south",
+    "police-west",
+    "social-east",
+)
 
 
 @dataclass
@@ -36,8 +40,14 @@ class Scene:
 
 @pytest.fixture
 async def scene(tracker: TrackerStore) -> Scene:
-    def thread(kind: MessageKind, urgency: Urgency | None, sender: str, recipient: str,
-               at: int, *answers: tuple[A, int]) -> str:  # fmt: skip
+    def thread(
+        kind: MessageKind,
+        urgency: Urgency | None,
+        sender: str,
+        recipient: str,
+        at: int,
+        *answers: tuple[A, int],
+    ) -> str:
         made = Thread(kind, urgency)
         sent = made.original(at, sender=sender, recipient=recipient)
         batch.extend([sent, *(made.answer(sent, status, when) for status, when in answers)])
@@ -76,8 +86,11 @@ async def test_unanswered_earliest_deadline_first(tracker: TrackerStore, scene: 
     rows = await tracker.unanswered(ThreadFilter(), NOW)
     assert ids(rows) == [scene.emergency, scene.high, scene.transfer, scene.normal]
     assert [row.current_deadline for row in rows] == [
-        T0 + 10 + 15 * MINUTE, T0 + HOUR, T0 + 4 * HOUR, T0 + 24 * HOUR
-    ]  # fmt: skip
+        T0 + 10 + 15 * MINUTE,
+        T0 + HOUR,
+        T0 + 4 * HOUR,
+        T0 + 24 * HOUR,
+    ]
     assert rows[1] == await tracker.thread(scene.high)
     assert ids(await tracker.unanswered(ThreadFilter(), NOW, limit=2, offset=1)) == [
         scene.high,

@@ -29,8 +29,10 @@ def test_first_received_counts_when_it_came_twice() -> None:
 
 
 def test_answers_stored_at_the_same_instant_are_ordered_by_progress() -> None:
-    for replies in ([reply("accepted", 5.0), reply("completed", 5.0)],
-                    [reply("completed", 5.0), reply("accepted", 5.0)]):  # fmt: skip
+    for replies in (
+        [reply("accepted", 5.0), reply("completed", 5.0)],
+        [reply("completed", 5.0), reply("accepted", 5.0)],
+    ):
         assert sent_status(outgoing(), replies).answer == "completed"
 
 

@@ -27,8 +27,10 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_invalid_settings_name_the_fields_only(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text(EXAMPLE.read_text().replace('"oscc-north"', '"Not A Slug!"', 1)
-                      + 'unknown_setting = "SECRET-VALUE"\n')  # fmt: skip
+    config.write_text(
+        EXAMPLE.read_text().replace('"oscc-north"', '"Not A Slug!"', 1)
+        + 'unknown_setting = "SECRET-VALUE"\n'
+    )
     with pytest.raises(ConfigError) as refused:
         load_settings(config)
     assert "agency_id" in str(refused.value)

@@ -37,9 +37,16 @@ class RecordingPublisher:
         self.down = False
         self.unroutable: set[str] = set()
 
-    async def publish(self, exchange: str, routing_key: str, body: bytes, *, message_id: str,
-                      headers: Mapping[str, Any] | None = None,
-                      content_type: str = "") -> None:  # fmt: skip
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, Any] | None = None,
+        content_type: str = "",
+    ) -> None:
         await asyncio.sleep(random.uniform(0, 0.002))
         if self.down:
             raise BrokerUnavailable("down")

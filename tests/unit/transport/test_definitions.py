@@ -186,10 +186,17 @@ def test_an_agency_may_raise_alerts_only_about_itself(
 
 @pytest.mark.parametrize(
     "key",
-    ["referral.oscc-north.b.c", "referral.oscc-north", "referral.oscc-north-2.b",
-     "referral.north.b", ".oscc-north.b", "referral.oscc-north.", "Referral.oscc-north.b",
-     "referral.social-east.oscc-north"],
-)  # fmt: skip
+    [
+        "referral.oscc-north.b.c",
+        "referral.oscc-north",
+        "referral.oscc-north-2.b",
+        "referral.north.b",
+        ".oscc-north.b",
+        "referral.oscc-north.",
+        "Referral.oscc-north.b",
+        "referral.social-east.oscc-north",
+    ],
+)
 def test_near_misses_are_not_the_agency_s_keys(key: str) -> None:
     assert not re.search(agency_message_key_pattern("oscc-north"), key)
 

@@ -48,13 +48,21 @@ def make_users() -> Mapping[str, User]:
         {
             "users": [
                 {"name": "cora", "role": "coordinator", "password_hash": cheap("cora-pass")},
-                {"name": "sam", "role": "supervisor", "agency": "hospital-east",
-                 "password_hash": cheap("sam-pass")},
-                {"name": "pia", "role": "supervisor", "agency": "police-west",
-                 "password_hash": cheap("pia-pass")},
+                {
+                    "name": "sam",
+                    "role": "supervisor",
+                    "agency": "hospital-east",
+                    "password_hash": cheap("sam-pass"),
+                },
+                {
+                    "name": "pia",
+                    "role": "supervisor",
+                    "agency": "police-west",
+                    "password_hash": cheap("pia-pass"),
+                },
             ]
         }
-    )  # fmt: skip
+    )
 
 
 def new_id() -> str:
@@ -71,14 +79,23 @@ def original(
 ) -> TrackedEvent:
     """The message that opens a thread (a consent original is a withdrawal)."""
     status = ConsentStatus.WITHDRAWN.value if kind is MessageKind.CONSENT else None
-    return TrackedEvent(new_id(), thread_id, kind, sender, recipient, at, urgency=urgency,
-                        status=status)  # fmt: skip
+    return TrackedEvent(
+        new_id(), thread_id, kind, sender, recipient, at, urgency=urgency, status=status
+    )
 
 
 def answer(to: TrackedEvent, status: AckStatus, at: int) -> TrackedEvent:
     """The recipient's acknowledgement of `to`."""
-    return TrackedEvent(new_id(), to.thread_id, MessageKind.ACKNOWLEDGEMENT, to.recipient,
-                        to.sender, at, in_reply_to=to.message_id, status=status.value)  # fmt: skip
+    return TrackedEvent(
+        new_id(),
+        to.thread_id,
+        MessageKind.ACKNOWLEDGEMENT,
+        to.recipient,
+        to.sender,
+        at,
+        in_reply_to=to.message_id,
+        status=status.value,
+    )
 
 
 @dataclass
@@ -90,19 +107,37 @@ class Scenario:
 
 async def seed(store: MemoryTrackerStore) -> Scenario:
     """Ingest the scenario's threads (see the module docstring)."""
-    s = Scenario({name: new_id() for name in (
-        "overdue_6h", "overdue_4h", "due_soon", "accepted", "declined", "redirected",
-        "withdrawal")})  # fmt: skip
+    s = Scenario(
+        {
+            name: new_id()
+            for name in (
+                "overdue_6h",
+                "overdue_4h",
+                "due_soon",
+                "accepted",
+                "declined",
+                "redirected",
+                "withdrawal",
+            )
+        }
+    )
     ref, tr, con = MessageKind.REFERRAL, MessageKind.TRANSFER, MessageKind.CONSENT
     i = s.ids
-    accepted = original(i["accepted"], ref, "social-north", "hospital-east", T0 + HOUR,
-                        Urgency.NORMAL)  # fmt: skip
+    accepted = original(
+        i["accepted"], ref, "social-north", "hospital-east", T0 + HOUR, Urgency.NORMAL
+    )
     transfer = original(i["declined"], tr, "social-north", "social-south", T0)
     redirect = original(i["redirected"], ref, "school-south", "hospital-east", T0, Urgency.NORMAL)
     w1 = original(i["withdrawal"], con, "social-north", "hospital-east", T0 + HOUR)
     w2 = original(i["withdrawal"], con, "social-north", "police-west", T0 + HOUR)
-    due_soon = original(i["due_soon"], ref, "social-north", "hospital-east",
-                        T0 + 9 * HOUR + 50 * MINUTE, Urgency.EMERGENCY)  # fmt: skip
+    due_soon = original(
+        i["due_soon"],
+        ref,
+        "social-north",
+        "hospital-east",
+        T0 + 9 * HOUR + 50 * MINUTE,
+        Urgency.EMERGENCY,
+    )
     events = [
         original(i["overdue_6h"], ref, "social-north", "hospital-east", T0, Urgency.NORMAL),
         original(i["overdue_4h"], ref, "police-west", "school-south", T0 + 5 * HOUR, Urgency.HIGH),

@@ -106,10 +106,16 @@ async def test_agencies_json(cora: Client) -> None:
 async def test_openapi_documents_the_api(cora: Client) -> None:
     spec = (await cora.get("/api/v1/openapi.json")).json()
     for path in (
-        "/api/v1/unanswered", "/api/v1/declined", "/api/v1/transfers",
-        "/api/v1/consent-withdrawals", "/api/v1/threads/{thread_id}",
-        "/api/v1/threads/{thread_id}/timeline", "/api/v1/agencies", "/metrics", "/healthz",
-    ):  # fmt: skip
+        "/api/v1/unanswered",
+        "/api/v1/declined",
+        "/api/v1/transfers",
+        "/api/v1/consent-withdrawals",
+        "/api/v1/threads/{thread_id}",
+        "/api/v1/threads/{thread_id}/timeline",
+        "/api/v1/agencies",
+        "/metrics",
+        "/healthz",
+    ):
         assert path in spec["paths"]
     assert "/unanswered" not in spec["paths"]  # pages are not API
     assert "ThreadList" in spec["components"]["schemas"]
@@ -152,10 +158,15 @@ async def test_metrics(cora: Client, sam: Client, store: MemoryTrackerStore, clo
 
 def test_prometheus_text_escapes_labels_and_marks_no_ingest() -> None:
     text = prometheus_text(
-        {"open_threads": 0, "overdue": {('a"b\\c\nd', "none"): 2}, "alerts_raised": 0,
-         "alerts_unpublished": 0, "last_event_received_at": None},
+        {
+            "open_threads": 0,
+            "overdue": {('a"b\\c\nd', "none"): 2},
+            "alerts_raised": 0,
+            "alerts_unpublished": 0,
+            "last_event_received_at": None,
+        },
         now=100.0,
-    )  # fmt: skip
+    )
     assert 'caselink_overdue_threads{agency="a\\"b\\\\c\\nd",urgency="none"} 2' in text
     assert "caselink_ingest_lag_seconds NaN" in text
     assert all(

@@ -9,11 +9,16 @@ from broker.web.app import create_tracker_app
 
 async def health(alive: bool) -> httpx.Response:
     app = create_tracker_app(
-        MemoryTrackerStore(DEFAULT_POLICY, ["police-west"]), {}, session_secret=b"k" * 32,
-        policy=DEFAULT_POLICY, clock=lambda: 0.0, consumer_alive=lambda: alive,
-    )  # fmt: skip
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://tracker") as client:  # fmt: skip
+        MemoryTrackerStore(DEFAULT_POLICY, ["police-west"]),
+        {},
+        session_secret=b"k" * 32,
+        policy=DEFAULT_POLICY,
+        clock=lambda: 0.0,
+        consumer_alive=lambda: alive,
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tracker"
+    ) as client:
         return await client.get("/healthz")
 
 

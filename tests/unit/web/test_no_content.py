@@ -48,8 +48,11 @@ def code_words() -> set[str]:
 
 
 async def record_values(store: MemoryTrackerStore, scenario: Scenario) -> set[str]:
-    values = {v.value for enum in (Phase, FhirTaskStatus, Urgency, MessageKind, AckStatus,
-                                   ConsentStatus) for v in enum}  # fmt: skip
+    values = {
+        v.value
+        for enum in (Phase, FhirTaskStatus, Urgency, MessageKind, AckStatus, ConsentStatus)
+        for v in enum
+    }
     for thread_id in scenario.ids.values():
         values |= {thread_id, thread_id[:8]}  # lists show an id's first 8 characters
         for entry in await store.timeline(thread_id):
@@ -59,16 +62,40 @@ async def record_values(store: MemoryTrackerStore, scenario: Scenario) -> set[st
 
 def test_models_carry_ids_categories_and_times_only() -> None:
     assert set(ThreadOut.model_fields) == {
-        "thread_id", "kind", "phase", "fhir_status", "urgency", "sender", "recipients",
-        "acknowledged_by", "responsibility", "opened_at", "respond_by", "delivered_at",
-        "responded_at", "closed_at", "current_deadline", "overdue_seconds", "updated_at",
-    }  # fmt: skip
+        "thread_id",
+        "kind",
+        "phase",
+        "fhir_status",
+        "urgency",
+        "sender",
+        "recipients",
+        "acknowledged_by",
+        "responsibility",
+        "opened_at",
+        "respond_by",
+        "delivered_at",
+        "responded_at",
+        "closed_at",
+        "current_deadline",
+        "overdue_seconds",
+        "updated_at",
+    }
     assert set(TimelineOut.model_fields) == {
-        "message_id", "kind", "sender", "recipient", "status", "issued_at", "received_at",
-    }  # fmt: skip
+        "message_id",
+        "kind",
+        "sender",
+        "recipient",
+        "status",
+        "issued_at",
+        "received_at",
+    }
     assert set(AgencyOut.model_fields) == {
-        "agency", "open", "overdue", "median_receipt_s", "median_answer_s",
-    }  # fmt: skip
+        "agency",
+        "open",
+        "overdue",
+        "median_receipt_s",
+        "median_answer_s",
+    }
 
 
 async def test_pages_hold_nothing_but_records_and_wording(
@@ -78,8 +105,14 @@ async def test_pages_hold_nothing_but_records_and_wording(
     # The signed-in user's name comes from the users file: configuration, not a case.
     found = await record_values(store, scenario) | {"cora"}
     values = sorted(found, key=len, reverse=True)
-    paths = ["/unanswered", "/declined", "/transfers", "/consent-withdrawals", "/agencies",
-             *(f"/threads/{thread_id}" for thread_id in scenario.ids.values())]  # fmt: skip
+    paths = [
+        "/unanswered",
+        "/declined",
+        "/transfers",
+        "/consent-withdrawals",
+        "/agencies",
+        *(f"/threads/{thread_id}" for thread_id in scenario.ids.values()),
+    ]
     for path in paths:
         text = visible((await cora.get(path)).text)
         for value in values:  # longest first, so an id is not half-removed by an agency name

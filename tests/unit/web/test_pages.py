@@ -55,8 +55,14 @@ async def test_new_event_shows_in_the_fragment(
     cora: Client, store: MemoryTrackerStore, clock: Clock
 ) -> None:
     thread_id = new_id()
-    event = original(thread_id, MessageKind.REFERRAL, "health-north", "police-west",
-                     int(clock.now) - 2 * HOUR, Urgency.EMERGENCY)  # fmt: skip
+    event = original(
+        thread_id,
+        MessageKind.REFERRAL,
+        "health-north",
+        "police-west",
+        int(clock.now) - 2 * HOUR,
+        Urgency.EMERGENCY,
+    )
     await store.ingest([event], received_at=clock.now)
     html = (await cora.get("/fragments/unanswered")).text
     assert row_order(html)[2] == thread_id  # after the 6h and 4h late ones
@@ -187,8 +193,16 @@ async def test_thread_known_only_by_answers_is_shown_to_its_parties(
 ) -> None:
     # The original has not reached the tracker yet: the answer names the parties.
     thread_id = new_id()
-    ack = TrackedEvent(new_id(), thread_id, MessageKind.ACKNOWLEDGEMENT, "hospital-east",
-                       "social-north", NOW, in_reply_to=new_id(), status="received")  # fmt: skip
+    ack = TrackedEvent(
+        new_id(),
+        thread_id,
+        MessageKind.ACKNOWLEDGEMENT,
+        "hospital-east",
+        "social-north",
+        NOW,
+        in_reply_to=new_id(),
+        status="received",
+    )
     await store.ingest([ack], received_at=NOW)
     assert (await cora.get(f"/threads/{thread_id}")).status_code == 200
     page = await sam.get(f"/threads/{thread_id}")

@@ -156,10 +156,15 @@ def test_new_password_ends_sessions() -> None:
     users = make_users()
     signer = SessionSigner(SECRET, ttl_seconds=60)
     token = signer.issue(users["sam"], now=1000)
-    changed = {**users, "sam": users["sam"].__class__(
-        name="sam", role=Role.SUPERVISOR, agency="hospital-east",
-        password_hash=hash_password("new", **CHEAP),
-    )}  # fmt: skip
+    changed = {
+        **users,
+        "sam": users["sam"].__class__(
+            name="sam",
+            role=Role.SUPERVISOR,
+            agency="hospital-east",
+            password_hash=hash_password("new", **CHEAP),
+        ),
+    }
     assert signer.read(token, changed, now=1000) is None
     assert signer.read(token, {"cora": users["cora"]}, now=1000) is None  # user removed
 
