@@ -1,24 +1,26 @@
-"""Confirmed, persistent, mandatory publishing over one aio-pika channel.
+"""Confirmed, persistent, mandatory publishing over one AMQP channel.
 
 Every publish waits for the broker's confirm; a nack, a return (unroutable) or a lost
 connection raises a DeliveryError, so the outbox marks a message sent only when RabbitMQ
 has taken responsibility for it. `user_id` is set on every message so that RabbitMQ itself
-refuses a forged sender.
+refuses a forged sender. Written on aiormq (aio-pika's protocol layer): building aio-pika
+Message objects cost more than the rest of a publish on the gateway's hot path.
 """
 
 import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
-from aio_pika.exceptions import AMQPError, ChannelClosed, PublishError
-from aio_pika.exceptions import DeliveryError as PikaDeliveryError
+from aiormq.abc import AbstractChannel, AbstractConnection
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError, PublishError
+from pamqp.commands import Basic
 
 from broker.transport.errors import BrokerUnavailable, DeliveryError, Unroutable
 
 CONFIRM_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10.0
+PERSISTENT = 2
 
 
 class Publisher(Protocol):
@@ -49,7 +51,6 @@ class ConfirmedPublisher:
         self._user_id = user_id
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
-        self._exchanges: dict[str, AbstractExchange] = {}
         self._lock = asyncio.Lock()
 
     async def _ready_channel(self) -> AbstractChannel:
@@ -60,7 +61,9 @@ class ConfirmedPublisher:
                 return self._channel
             await self._drop()
             try:
-                self._connection = await aio_pika.connect(self._url, timeout=10)
+                self._connection = await asyncio.wait_for(
+                    aiormq.connect(self._url), CONNECT_TIMEOUT_S
+                )
                 self._channel = await self._connection.channel(
                     publisher_confirms=True, on_return_raises=True
                 )
@@ -70,15 +73,6 @@ class ConfirmedPublisher:
                     f"cannot open a publishing channel: {type(exc).__name__}"
                 ) from exc
             return self._channel
-
-    async def _exchange(self, name: str) -> AbstractExchange:
-        channel = await self._ready_channel()
-        exchange = self._exchanges.get(name)
-        if exchange is None:
-            # ensure=False: agencies have no configure permission, the exchange exists already.
-            exchange = await channel.get_exchange(name, ensure=False)
-            self._exchanges[name] = exchange
-        return exchange
 
     async def publish(
         self,
@@ -91,34 +85,34 @@ class ConfirmedPublisher:
         content_type: str = "application/caselink-envelope+json",
     ) -> None:
         """Publish and wait for the confirm. Raises Unroutable, BrokerUnavailable, DeliveryError."""
-        target = await self._exchange(exchange)
-        message = aio_pika.Message(
-            body,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        channel = await self._ready_channel()
+        properties = Basic.Properties(
+            delivery_mode=PERSISTENT,
             message_id=message_id,
             user_id=self._user_id,
             content_type=content_type,
-            headers=dict(headers or {}),
+            headers=dict(headers) if headers else None,
         )
         try:
-            confirm = await target.publish(
-                message, routing_key, mandatory=True, timeout=CONFIRM_TIMEOUT_S
+            confirm = await channel.basic_publish(
+                body,
+                exchange=exchange,
+                routing_key=routing_key,
+                properties=properties,
+                mandatory=True,
+                timeout=CONFIRM_TIMEOUT_S,
             )
-        except PikaDeliveryError as exc:
-            raise Unroutable(f"message {message_id} returned by the broker: unroutable") from exc
         except PublishError as exc:
-            raise DeliveryError(f"message {message_id} was not confirmed") from exc
-        except (TimeoutError, AMQPError, ChannelClosed, OSError, RuntimeError) as exc:
-            self._channel = None
+            raise Unroutable(f"message {message_id} returned by the broker: unroutable") from exc
+        except (TimeoutError, AMQPError, ChannelInvalidStateError, OSError) as exc:
+            await self.close()
             raise BrokerUnavailable(
                 f"message {message_id} not confirmed: {type(exc).__name__}"
             ) from exc
-        if not isinstance(confirm, aiormq.spec.Basic.Ack):
+        if not isinstance(confirm, Basic.Ack):
             raise DeliveryError(f"message {message_id} was nacked by the broker")
 
     async def _drop(self) -> None:
-        # Exchange objects belong to the old channel: forget them with it.
-        self._exchanges.clear()
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and not connection.is_closed:
             await connection.close()
