@@ -1,14 +1,30 @@
-"""Background loops of a service: stopped together, waiting for each to finish."""
+"""Background loops of a service: stopped together, within a bounded time."""
 
 import asyncio
-import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from broker.logs import get_logger
+
+log = get_logger(__name__)
+
+STOP_TIMEOUT_S = 10.0
 
 
 async def stop_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
-    """Cancel every task, then wait for each, so none outlives the service that ran it."""
+    """Cancel every task and wait for them, at most STOP_TIMEOUT_S: a stop never hangs."""
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+    if pending:
+        log.warning("tasks still running after stop", count=len(pending))
+
+
+async def close_within(closing: Awaitable[Any], what: str) -> None:
+    """Await a close (connection, broker, store) for at most STOP_TIMEOUT_S; never raise."""
+    try:
+        await asyncio.wait_for(closing, STOP_TIMEOUT_S)
+    except Exception as error:  # shutting down: report, then carry on closing the rest
+        log.warning("could not close cleanly", path=what, reason=type(error).__name__)

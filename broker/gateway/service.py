@@ -5,14 +5,13 @@ its outbox while RabbitMQ is down.
 """
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from broker.background import stop_tasks
+from broker.background import close_within, stop_tasks
 from broker.envelope import AgencyKeys, TrustedDirectory
 from broker.gateway.consumer import InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
@@ -99,10 +98,9 @@ class Gateway:
         """Stop consuming first, then the background tasks, then close connections."""
         await stop_tasks(self._tasks)
         self._tasks = []
-        with contextlib.suppress(Exception):
-            await self.consumer.subscription.stop()
-        await self._publisher.close()
-        await self.store.close()
+        await close_within(self.consumer.subscription.stop(), "subscription")
+        await close_within(self._publisher.close(), "publisher")
+        await close_within(self.store.close(), "store")
         log.info("gateway stopped", agency=self.agency_id)
 
     async def submit(

@@ -6,11 +6,10 @@ keys make concurrent sweeps raise each alert once.
 """
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 
-from broker.background import stop_tasks
+from broker.background import close_within, stop_tasks
 from broker.envelope import TrustedDirectory
 from broker.logs import get_logger
 from broker.tracker.alert_relay import AlertRelay
@@ -73,10 +72,9 @@ class TrackerService:
         """Stop the loops, then close connections and the store."""
         await stop_tasks(self._tasks)
         self._tasks = []
-        with contextlib.suppress(Exception):
-            await self.ingestor.subscription.stop()
-        await self._publisher.close()
-        await self.store.close()
+        await close_within(self.ingestor.subscription.stop(), "subscription")
+        await close_within(self._publisher.close(), "publisher")
+        await close_within(self.store.close(), "store")
         log.info("tracker stopped")
 
     async def sweep_once(self) -> int:
