@@ -1,14 +1,15 @@
 """Structured logging, configured once per process.
 
 JSON lines in production, a readable console in a terminal. Ids (message, thread, agency)
-are bound in context with `bind_ids`. A last-line-of-defence processor refuses to emit any
+are bound in context with `bound_ids`. A last-line-of-defence processor refuses to emit any
 field that is not on the allowlist below, or any value that is a model or raw bytes: a body
 decrypted somewhere up the stack can therefore never reach a log line by accident.
 """
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -94,14 +95,13 @@ def configure_logging(*, json_lines: bool | None = None, level: int = logging.IN
     _configured = True
 
 
-def bind_ids(**ids: str | None) -> None:
-    """Bind message/thread/agency ids to every log line of the current context."""
-    structlog.contextvars.bind_contextvars(**{k: v for k, v in ids.items() if v is not None})
-
-
-def clear_ids() -> None:
-    """Forget ids bound with `bind_ids` (at the end of handling one message)."""
-    structlog.contextvars.clear_contextvars()
+@contextmanager
+def bound_ids(**ids: str | None) -> Iterator[None]:
+    """Bind message/thread/agency ids to every log line written inside the block."""
+    with structlog.contextvars.bound_contextvars(
+        **{key: value for key, value in ids.items() if value is not None}
+    ):
+        yield
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

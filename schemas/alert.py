@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from schemas.common import AlertId, Wire
 from schemas.header import UnixSeconds
-from schemas.ids import AgencyId, MessageId, ThreadId
+from schemas.ids import AgencyId, MessageId, ThreadId, well_formed_ids
 from schemas.kinds import MessageKind
 
 
@@ -67,3 +67,32 @@ class Alert(Wire):
         ):
             raise ValueError("an overdue alert carries deadline and overdue_seconds")
         return self
+
+
+def refused_envelope_alert(
+    *,
+    alert_id: str,
+    agency: str,
+    reason: str,
+    message_id: str | None,
+    sender: str | None,
+    raised_at: int,
+    recipient: str | None = None,
+) -> Alert:
+    """The alert announcing a refused envelope, addressed to `agency`.
+
+    `reason` is the refusal's slug. The ids come from a refused, so untrusted, envelope:
+    only well-formed ones are repeated; anything else is left out, never echoed.
+    """
+    ids = well_formed_ids(message_id=message_id, sender=sender)
+    return Alert(
+        alert_id=alert_id,
+        level=AlertLevel.REFUSED,
+        reason=AlertReason.REFUSED_ENVELOPE,
+        agency=agency,
+        recipient=recipient,
+        raised_at=raised_at,
+        detail=reason,
+        message_id=ids.get("message_id"),
+        sender=ids.get("sender"),
+    )

@@ -6,7 +6,6 @@ import typer
 
 from broker.errors import CaselinkError
 
-EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 

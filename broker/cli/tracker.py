@@ -88,9 +88,9 @@ def hash_password_command() -> None:
 
 
 async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list[ThreadRow]:
-    from broker.tracker.main import open_store
+    from broker.tracker.main import load_policy, open_store
 
-    store = open_store(settings)
+    store = open_store(settings, load_policy(settings))
     try:
         await store.create()
         rows = await store.unanswered(ThreadFilter(), now, limit=limit)

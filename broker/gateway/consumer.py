@@ -19,7 +19,7 @@ from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import Received
 from broker.gateway.relay import OutboxRelay
-from broker.logs import get_logger
+from broker.logs import bound_ids, get_logger
 from broker.transport.errors import DeliveryError
 from broker.transport.names import (
     ALERTS_EXCHANGE,
@@ -33,7 +33,7 @@ from broker.transport.names import (
 from broker.transport.publisher import ConfirmedPublisher
 from broker.transport.subscription import Delivery as IncomingMessage
 from broker.transport.subscription import QueueSubscription, ack_all
-from schemas.alert import Alert, AlertLevel, AlertReason
+from schemas.alert import refused_envelope_alert
 from schemas.ids import well_formed_ids
 
 log = get_logger(__name__)
@@ -143,9 +143,9 @@ class InboxConsumer:
 
     async def _refuse(self, message: IncomingMessage, refusal: Refusal, now: float) -> None:
         raw = message.raw_message
-        # The ids of a refused envelope are untrusted: log only those that are well formed.
-        ids = well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)
-        log.warning("envelope refused", reason=refusal.reason, **ids)
+        # The ids of a refused envelope are untrusted: bind only those that are well formed.
+        with bound_ids(**well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)):
+            log.warning("envelope refused", reason=refusal.reason)
         headers: dict[str, Any] = {
             REFUSAL_HEADER: refusal.reason,
             REFUSAL_DETAIL_HEADER: refusal.detail,
@@ -159,7 +159,15 @@ class InboxConsumer:
                 message_id=raw.message_id or str(uuid.uuid4()),
                 headers=headers,
             )
-            alert = refusal_alert(refusal, self._agency, now)
+            alert = refused_envelope_alert(
+                alert_id=str(uuid.uuid4()),
+                agency=self._agency,
+                recipient=self._agency,
+                reason=refusal.reason,
+                message_id=refusal.message_id,
+                sender=refusal.sender,
+                raised_at=int(now),
+            )
             await self._publisher.publish(
                 ALERTS_EXCHANGE,
                 alert_routing_key(alert.level.value, self._agency),
@@ -171,23 +179,6 @@ class InboxConsumer:
             await self._requeue(message, error.reason)
             return
         await _settle(raw.ack())
-
-
-def refusal_alert(refusal: Refusal, agency: str, now: float) -> Alert:
-    """The alert announcing a refused envelope, with the ids that parse."""
-    ids = well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)
-    return Alert.model_validate(
-        {
-            "alert_id": str(uuid.uuid4()),
-            "level": AlertLevel.REFUSED,
-            "reason": AlertReason.REFUSED_ENVELOPE,
-            "agency": agency,
-            "recipient": agency,
-            "raised_at": int(now),
-            "detail": refusal.reason,
-            **ids,
-        }
-    )
 
 
 async def _settle(action: Any) -> None:

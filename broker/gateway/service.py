@@ -20,7 +20,7 @@ from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxMessage, OutboxMessage
 from broker.gateway.relay import OutboxRelay
-from broker.logs import get_logger
+from broker.logs import bound_ids, get_logger
 from broker.transport.names import Topology
 from broker.transport.publisher import ConfirmedPublisher
 from broker.transport.subscription import keep_subscribed
@@ -144,6 +144,8 @@ class Gateway:
         )
         moved = await self.store.respond(message_id, ack_status_to_state(answer.status), entry)
         await self.relay.offer([entry])
+        with bound_ids(message_id=message_id, thread_id=received.thread_id, agency=self.agency_id):
+            log.info("answered", status=answer.status.value)
         return moved
 
     async def health(self) -> Health:

@@ -12,14 +12,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from broker.envelope import EnvelopeError, TrustedDirectory, verify_header
-from broker.logs import get_logger
+from broker.logs import bound_ids, get_logger
 from broker.tracker.events import TrackedEvent, event_from_header
 from broker.tracker.ports import TrackerStore
 from broker.transport.errors import DeliveryError
 from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
 from broker.transport.publisher import Publisher
 from broker.transport.subscription import Delivery, QueueSubscription, ack_all
-from schemas.alert import Alert, AlertLevel, AlertReason
+from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
 
 log = get_logger(__name__)
@@ -77,9 +77,9 @@ class TapIngestor:
         await ack_all([delivery for delivery, _ in accepted])
 
     async def _refuse(self, delivery: Delivery, error: EnvelopeError, now: float) -> None:
-        # The ids of a refused header are untrusted: log only those that are well formed.
-        ids = well_formed_ids(message_id=error.message_id, sender=error.sender)
-        log.warning("header refused", reason=error.reason, **ids)
+        # The ids of a refused header are untrusted: bind only those that are well formed.
+        with bound_ids(**well_formed_ids(message_id=error.message_id, sender=error.sender)):
+            log.warning("header refused", reason=error.reason)
         try:
             for alert in refusal_alerts(error, self._coordinators, now):
                 await self._publisher.publish(
@@ -97,19 +97,15 @@ class TapIngestor:
 
 
 def refusal_alerts(error: EnvelopeError, coordinators: Sequence[str], now: float) -> list[Alert]:
-    """One `refused` alert per coordinator, naming the reason and the ids that parse."""
-    ids = well_formed_ids(message_id=error.message_id, sender=error.sender)
+    """One `refused` alert per coordinator."""
     return [
-        Alert.model_validate(
-            {
-                "alert_id": str(uuid.uuid4()),
-                "level": AlertLevel.REFUSED,
-                "reason": AlertReason.REFUSED_ENVELOPE,
-                "agency": coordinator,
-                "raised_at": int(now),
-                "detail": error.reason,
-                **ids,
-            }
+        refused_envelope_alert(
+            alert_id=str(uuid.uuid4()),
+            agency=coordinator,
+            reason=error.reason,
+            message_id=error.message_id,
+            sender=error.sender,
+            raised_at=int(now),
         )
         for coordinator in coordinators
     ]

@@ -25,14 +25,15 @@ def load_policy(settings: TrackerSettings) -> SlaPolicy:
     return parse_policy(settings.sla_policy.read_text())
 
 
-def open_store(settings: TrackerSettings) -> SqlTrackerStore:
+def open_store(settings: TrackerSettings, policy: SlaPolicy) -> SqlTrackerStore:
     """The tracker's store as configured (not yet migrated: `create()` does that)."""
-    return SqlTrackerStore(settings.store_url, load_policy(settings), settings.coordinators)
+    return SqlTrackerStore(settings.store_url, policy, settings.coordinators)
 
 
 def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     """The dashboard app whose lifespan runs the tracker service beside it."""
-    store = open_store(settings)
+    policy = load_policy(settings)
+    store = open_store(settings, policy)
     service = TrackerService(
         store=store,
         directory=load_trusted_directory(settings.directory, settings.root_pub),
@@ -47,7 +48,7 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         store,
         load_users(settings.users_file),
         session_secret=settings.session_secret_file.read_bytes().strip(),
-        policy=load_policy(settings),
+        policy=policy,
         clock=time.time,
         secure_cookie=settings.secure_cookie,
         consumer_alive=service.consumer_alive,

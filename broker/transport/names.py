@@ -35,12 +35,6 @@ def routing_key(kind: MessageKind | str, sender: str, recipient: str) -> str:
     return f"{MessageKind(kind).value}.{sender}.{recipient}"
 
 
-def parse_routing_key(key: str) -> tuple[MessageKind, str, str]:
-    """Inverse of `routing_key`; raises ValueError for anything else."""
-    kind, sender, recipient = key.split(".")
-    return MessageKind(kind), sender, recipient
-
-
 def agency_binding_key(agency_id: str) -> str:
     """Binding of an agency's queue: every kind, from any sender, to this agency."""
     return f"*.*.{agency_id}"

@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aio_pika
@@ -19,7 +18,6 @@ from tests.integration.amqp_helpers import connect
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
-    keyed_federation,
     make_gateway,
     running,
 )
@@ -27,12 +25,6 @@ from tests.integration.gateway_harness import (
 pytestmark = pytest.mark.rabbitmq
 
 A, B = "oscc-north", "social-east"
-
-
-@pytest.fixture
-async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
-    async with keyed_federation(tmp_path / "secrets.json") as federation:
-        yield federation
 
 
 def dlq(keyed: KeyedFederation, *args: str) -> subprocess.CompletedProcess[str]:

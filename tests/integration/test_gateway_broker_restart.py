@@ -1,7 +1,6 @@
 """2,000 referrals in flight while RabbitMQ stops and starts: each arrives once, each is acked."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from tests.integration.broker_control import start_app, stop_app
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
-    keyed_federation,
     make_gateway,
     running,
 )
@@ -21,12 +19,6 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
 A, B = "oscc-north", "social-east"
 REFERRALS = 2000
-
-
-@pytest.fixture
-async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
-    async with keyed_federation(tmp_path / "secrets.json") as federation:
-        yield federation
 
 
 async def test_referrals_survive_a_broker_restart(keyed: KeyedFederation, tmp_path: Path) -> None:

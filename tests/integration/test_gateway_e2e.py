@@ -1,7 +1,6 @@
 """Two gateways on the real RabbitMQ exchange every message kind through their HTTP APIs."""
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from schemas.kinds import MessageKind
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
-    keyed_federation,
     make_gateway,
     running,
 )
@@ -25,12 +23,6 @@ pytestmark = pytest.mark.rabbitmq
 TOKEN = "test-token-not-a-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 WORKER = {"name": "Test Worker", "role": "Caseworker"}
-
-
-@pytest.fixture
-async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
-    async with keyed_federation(tmp_path / "secrets.json") as federation:
-        yield federation
 
 
 def client(gateway: Gateway) -> httpx.AsyncClient:

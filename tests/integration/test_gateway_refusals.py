@@ -2,7 +2,7 @@
 
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ from tests.integration.amqp_helpers import connect, publish
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
-    keyed_federation,
     make_gateway,
     running,
 )
@@ -27,12 +26,6 @@ from tests.integration.gateway_harness import (
 pytestmark = pytest.mark.rabbitmq
 
 A, B = "oscc-north", "social-east"
-
-
-@pytest.fixture
-async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
-    async with keyed_federation(tmp_path / "secrets.json") as federation:
-        yield federation
 
 
 def sealed_referral(keyed: KeyedFederation) -> bytes:

@@ -4,7 +4,6 @@ import asyncio
 import os
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from tests.integration.gateway_harness import (
     gateway_config,
     gateway_process,
     healthy,
-    keyed_federation,
     make_gateway,
     running,
 )
@@ -29,12 +27,6 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 A, B = "oscc-north", "social-east"
 REFERRALS = 2000
 KILL_AFTER = 50  # stored at B: early, so most of the stream is still in flight
-
-
-@pytest.fixture
-async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
-    async with keyed_federation(tmp_path / "secrets.json") as federation:
-        yield federation
 
 
 async def test_recipient_killed_mid_stream_loses_nothing(

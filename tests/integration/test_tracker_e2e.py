@@ -2,7 +2,6 @@
 
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from tests.integration.amqp_helpers import connect, publish
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
-    keyed_federation,
     make_gateway,
     running,
 )
@@ -54,12 +52,6 @@ response = "5d"
 [consent_withdrawal]
 acknowledgement = "24h"
 """
-
-
-@pytest.fixture
-async def keyed(tmp_path: Path) -> AsyncIterator[KeyedFederation]:
-    async with keyed_federation(tmp_path / "secrets.json") as federation:
-        yield federation
 
 
 def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:

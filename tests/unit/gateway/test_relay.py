@@ -34,6 +34,7 @@ class RecordingPublisher:
 
     def __init__(self) -> None:
         self.published: Counter[str] = Counter()
+        self.attempts = 0
         self.down = False
         self.unroutable: set[str] = set()
 
@@ -48,6 +49,7 @@ class RecordingPublisher:
         content_type: str = "",
     ) -> None:
         await asyncio.sleep(random.uniform(0, 0.002))
+        self.attempts += 1
         if self.down:
             raise BrokerUnavailable("down")
         if message_id in self.unroutable:
@@ -100,7 +102,11 @@ async def test_an_outage_leaves_messages_due_until_the_broker_returns() -> None:
     publisher.down = True
     await store.enqueue([outgoing(next_attempt_at=0.0) for _ in range(5)])
     async with relaying(store, publisher) as relay:
-        await asyncio.sleep(0.05)
+
+        async def tried() -> bool:
+            return publisher.attempts >= 1
+
+        await until(tried)
         assert (await store.counts())["outbox_pending"] == 5
         assert relay.last_error == "broker_unavailable"
         publisher.down = False
@@ -123,7 +129,11 @@ async def test_an_unroutable_message_is_rescheduled_alone() -> None:
             return publisher.published[fine.message_id] == 1
 
         await until(fine_sent)
-        await asyncio.sleep(0.05)
+
+        async def rescheduled() -> bool:
+            return (await store.due(now=float("inf"), limit=10))[0].attempts >= 1
+
+        await until(rescheduled)
     [still_due] = await store.due(now=float("inf"), limit=10)
     assert still_due.message_id == stuck.message_id
     assert still_due.attempts >= 1
