@@ -32,7 +32,7 @@ from broker.transport.names import (
 )
 from broker.transport.publisher import ConfirmedPublisher
 from broker.transport.subscription import Delivery as IncomingMessage
-from broker.transport.subscription import QueueSubscription, ack_all
+from broker.transport.subscription import QueueSubscription, ack_all, settle
 from schemas.alert import refused_envelope_alert
 from schemas.ids import well_formed_ids
 
@@ -139,7 +139,7 @@ class InboxConsumer:
     async def _requeue(self, message: IncomingMessage, reason: str) -> None:
         log.error("delivery failed; requeued", message_id=message.message_id, reason=reason)
         # reject+requeue (not nack): counted towards x-delivery-limit on every RabbitMQ version.
-        await _settle(message.raw_message.reject(requeue=True))
+        await settle(message.raw_message.reject(requeue=True))
 
     async def _refuse(self, message: IncomingMessage, refusal: Refusal, now: float) -> None:
         raw = message.raw_message
@@ -178,15 +178,4 @@ class InboxConsumer:
         except DeliveryError as error:
             await self._requeue(message, error.reason)
             return
-        await _settle(raw.ack())
-
-
-async def _settle(action: Any) -> None:
-    # The channel may have died since delivery; the broker then redelivers, and the inbox's
-    # message-id check makes that harmless.
-    try:
-        await action
-    except Exception as error:
-        log.warning(
-            "could not settle a delivery; it will be redelivered", reason=type(error).__name__
-        )
+        await settle(raw.ack())

@@ -9,7 +9,6 @@ with the message itself.
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from broker.envelope import EnvelopeError, TrustedDirectory, verify_header
 from broker.logs import bound_ids, get_logger
@@ -18,7 +17,7 @@ from broker.tracker.ports import TrackerStore
 from broker.transport.errors import DeliveryError
 from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
 from broker.transport.publisher import Publisher
-from broker.transport.subscription import Delivery, QueueSubscription, ack_all
+from broker.transport.subscription import Delivery, QueueSubscription, ack_all, settle
 from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
 
@@ -72,7 +71,7 @@ class TapIngestor:
                 "tap batch not stored; requeued", reason=type(error).__name__, count=len(accepted)
             )
             for delivery, _ in accepted:
-                await _settle(delivery.raw_message.reject(requeue=True))
+                await settle(delivery.raw_message.reject(requeue=True))
             return
         await ack_all([delivery for delivery, _ in accepted])
 
@@ -90,10 +89,10 @@ class TapIngestor:
                     content_type="application/json",
                 )
         except DeliveryError:
-            await _settle(delivery.raw_message.reject(requeue=True))
+            await settle(delivery.raw_message.reject(requeue=True))
             return
         # The tap copy is only the tracker's; the recipient's gateway dead-letters the message.
-        await _settle(delivery.raw_message.ack())
+        await settle(delivery.raw_message.ack())
 
 
 def refusal_alerts(error: EnvelopeError, coordinators: Sequence[str], now: float) -> list[Alert]:
@@ -109,11 +108,3 @@ def refusal_alerts(error: EnvelopeError, coordinators: Sequence[str], now: float
         )
         for coordinator in coordinators
     ]
-
-
-async def _settle(action: Any) -> None:
-    # A dead channel means redelivery; the store's message-id key makes that harmless.
-    try:
-        await action
-    except Exception as error:
-        log.warning("could not settle a tap delivery", reason=type(error).__name__)

@@ -6,7 +6,8 @@ acked manually by whoever processes them; this module only receives and watches.
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
@@ -16,7 +17,7 @@ from broker.logs import get_logger
 
 log = get_logger(__name__)
 
-__all__ = ["Delivery", "QueueSubscription", "ack_all", "keep_subscribed"]
+__all__ = ["Delivery", "QueueSubscription", "ack_all", "keep_subscribed", "settle"]
 
 
 class QueueSubscription:
@@ -85,6 +86,19 @@ async def keep_subscribed(subscription: QueueSubscription, interval_s: float) ->
             except Exception as error:
                 log.warning("consumer not subscribed; will retry", reason=type(error).__name__)
         await asyncio.sleep(interval_s)
+
+
+async def settle(action: Awaitable[Any]) -> None:
+    """Await an ack, reject or nack; a dead channel only means the broker will redeliver.
+
+    Every consumer here stores by message id, so a redelivery is harmless.
+    """
+    try:
+        await action
+    except Exception as error:
+        log.warning(
+            "could not settle a delivery; it will be redelivered", reason=type(error).__name__
+        )
 
 
 async def ack_all(deliveries: Sequence[Delivery]) -> None:
