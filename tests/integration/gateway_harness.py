@@ -5,19 +5,24 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from broker.envelope import AgencyKeys, RootKey, TrustedDirectory, build_directory, verify_directory
+from broker.envelope import AgencyKeys, RootKey, TrustedDirectory, verify_directory
 from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
 from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
-from tests.integration.rabbit_federation import AGENCIES, Federation, applied_federation
+from tests.integration.rabbit_federation import (
+    AGENCIES,
+    Federation,
+    applied_federation,
+    make_keys,
+)
 
 GATEWAY_TOKEN = "test-gateway-token"  # a test value, not a secret
 
@@ -31,18 +36,6 @@ class KeyedFederation:
     keys: dict[str, AgencyKeys]
     signed_directory: bytes
     trusted: TrustedDirectory
-
-
-def make_keys(agency_ids: Iterable[str]) -> tuple[RootKey, dict[str, AgencyKeys], bytes]:
-    """Fresh root and agency keys, and the root-signed directory of them."""
-    now = int(time.time()) - 60
-    root = RootKey.generate(now=now)
-    keys = {agency_id: AgencyKeys.generate(agency_id, now=now) for agency_id in agency_ids}
-    entries = [
-        k.public_entry(kind=AGENCIES[a][0], name=AGENCIES[a][1], region="test")
-        for a, k in keys.items()
-    ]
-    return root, keys, build_directory(entries, root, now=now)
 
 
 @asynccontextmanager

@@ -45,10 +45,22 @@ def make_signed_directory(agency_ids: Iterable[str]) -> tuple[bytes, RootPublicK
     return build_directory(agencies, root, now=now), root.public()
 
 
+def make_keys(agency_ids: Iterable[str]) -> tuple[RootKey, dict[str, AgencyKeys], bytes]:
+    """Fresh root and agency keys, and the root-signed directory of them."""
+    now = int(time.time()) - 60
+    root = RootKey.generate(now=now)
+    keys = {agency_id: AgencyKeys.generate(agency_id, now=now) for agency_id in agency_ids}
+    entries = []
+    for agency_id, agency_keys in keys.items():
+        kind, name = AGENCIES.get(agency_id, (AgencyKind.SOCIAL_SERVICES, f"Test {agency_id}"))
+        entries.append(agency_keys.public_entry(kind=kind, name=name, region="test"))
+    return root, keys, build_directory(entries, root, now=now)
+
+
 def make_directory(agency_ids: Iterable[str]) -> Directory:
-    """A signed directory, verified as a gateway would load it."""
-    signed, root_public = make_signed_directory(agency_ids)
-    return verify_directory(signed, root_public).directory
+    """A directory signed by a fresh root key and verified, as a gateway would load it."""
+    root, _, signed = make_keys(agency_ids)
+    return verify_directory(signed, root.public()).directory
 
 
 def unique_topology() -> Topology:
