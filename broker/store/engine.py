@@ -27,7 +27,10 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
     """An engine for `url`; raises UnsupportedDatabase unless SQLite or PostgreSQL, async."""
     try:
         # Error messages and logs must never show parameters: a decrypted body is one.
-        engine = create_async_engine(url, hide_parameters=True, pool_pre_ping=True, **options)
+        # Pinging before each checkout finds a PostgreSQL server that went away; a SQLite
+        # file cannot go away, and there the ping costs more than a small transaction.
+        ping = not url.startswith("sqlite")
+        engine = create_async_engine(url, hide_parameters=True, pool_pre_ping=ping, **options)
     except (ArgumentError, InvalidRequestError) as exc:
         raise UnsupportedDatabase("open the database", exc) from exc
     name = engine.dialect.name

@@ -101,6 +101,10 @@ class ConfirmedPublisher:
                 properties=properties,
                 mandatory=True,
                 timeout=CONFIRM_TIMEOUT_S,
+                # Await the confirm only, not also the socket write before it: the confirm
+                # implies the write, and the extra wait held the channel lock across a loop
+                # turn per message (about a sixth of a publish's CPU).
+                wait=False,
             )
         except PublishError as exc:
             raise Unroutable(f"message {message_id} returned by the broker: unroutable") from exc
