@@ -41,6 +41,7 @@ from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 
 from broker.gateway.service import Gateway
+from broker.heap import settle_startup_objects
 from broker.store.gateway_store import SqlGatewayStore
 from broker.transport.names import TAP_QUEUE
 from schemas.examples import example_body
@@ -232,6 +233,7 @@ async def main(rounds: int, raw_count: int, referrals: int) -> None:
                 await eventually(lambda: healthy(port), "gateway B up", timeout_s=60)
                 async with running(make_gateway(keyed, "oscc-north", folder)) as gateway_a:
                     await caselink_rate(gateway_a, 200)  # warm-up: connections, caches
+                    settle_startup_objects()  # as `caselink gateway` does (B does it too)
                     for r in range(rounds):
                         raw_rates.append(await raw_aio_pika(raw_count))
                         fs_rates.append(await raw_faststream(raw_count))

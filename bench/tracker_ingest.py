@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import aio_pika
 
 from broker.envelope import seal
+from broker.heap import settle_startup_objects
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.ingest import MAX_BATCH, TapIngestor
 from broker.tracker.policy import DEFAULT_POLICY
@@ -147,6 +148,7 @@ async def main(rounds: int, events: int) -> None:
                 f"sqlite+aiosqlite:///{folder / 'tracker.db'}", DEFAULT_POLICY, ["police-west"]
             )
             await store.create()
+            settle_startup_objects()  # as `caselink tracker run` does
             for r in range(rounds):
                 await fill_tap(url, sealed_events(keyed, events))
                 raw_rates.append(await raw_rate(url, events))

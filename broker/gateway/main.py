@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
 from broker.gateway.service import Gateway
+from broker.heap import settle_startup_objects
 from broker.keystore import load_agency_keys, load_trusted_directory
 from broker.logs import configure_logging
 from broker.store.gateway_store import SqlGatewayStore
@@ -37,6 +38,7 @@ def build_app(settings: GatewaySettings) -> FastAPI:
 def serve(app: FastAPI, settings: GatewaySettings) -> None:
     """Run the gateway and its HTTP API until SIGINT/SIGTERM."""
     configure_logging()
+    settle_startup_objects()
     uvicorn.run(
         app,
         host=settings.api_host,

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from broker.heap import settle_startup_objects
 from broker.keystore import load_trusted_directory
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
@@ -69,4 +70,5 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
 def serve(app: FastAPI, settings: TrackerSettings) -> None:
     """Run the tracker and its dashboard until SIGINT/SIGTERM."""
     configure_logging()
+    settle_startup_objects()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
