@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import aiormq
-from aiormq.abc import AbstractChannel, AbstractConnection
+from aiormq.abc import AbstractConnection
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, PublishError
 from pamqp.commands import Basic
 
@@ -50,10 +50,10 @@ class ConfirmedPublisher:
         self._url = amqp_url
         self._user_id = user_id
         self._connection: AbstractConnection | None = None
-        self._channel: AbstractChannel | None = None
+        self._channel: aiormq.Channel | None = None
         self._lock = asyncio.Lock()
 
-    async def _ready_channel(self) -> AbstractChannel:
+    async def _ready_channel(self) -> aiormq.Channel:
         if self._channel is not None and not self._channel.is_closed:
             return self._channel
         async with self._lock:
@@ -64,9 +64,13 @@ class ConfirmedPublisher:
                 self._connection = await asyncio.wait_for(
                     aiormq.connect(self._url), CONNECT_TIMEOUT_S
                 )
-                self._channel = await self._connection.channel(
+                channel = await self._connection.channel(
                     publisher_confirms=True, on_return_raises=True
                 )
+                # The concrete class: only it takes basic_publish(wait=...), used below.
+                if not isinstance(channel, aiormq.Channel):
+                    raise TypeError(f"aiormq returned a {type(channel).__name__}")
+                self._channel = channel
             except (TimeoutError, AMQPError, OSError) as exc:
                 await self._drop()
                 raise BrokerUnavailable(
