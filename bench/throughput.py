@@ -11,11 +11,10 @@
 
 The tracker's tap queue receives a copy of every message, as deployed; it is emptied
 between rounds (as a running tracker would keep it). Then (c) again, paced at half of its
-best rate, for send-to-inbox latency. Prints each
-rate, p50/p99 latency, peak RSS, the ratio of the best rounds and, last,
-`throughput_ratio <value>`: the median over rounds of Caselink referrals/s divided by raw
-messages/s of the same round. Needs RabbitMQ on 127.0.0.1 (guest/guest); uses its own
-vhost and users, deleted at the end.
+best rate, for send-to-inbox latency. Prints each rate, p50/p99 latency, peak RSS, the
+ratio of the best rounds and, last, `throughput_ratio <value>`: the median over rounds of
+Caselink referrals/s divided by raw messages/s of the same round. Needs RabbitMQ on
+127.0.0.1 (guest/guest); uses its own vhost and users, deleted at the end.
 
 Run: .venv/bin/python bench/throughput.py [--rounds N] [--raw N] [--referrals N]
 """
