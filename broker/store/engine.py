@@ -17,14 +17,6 @@ from broker.store.errors import UnsupportedDatabase
 BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another one before giving up."""
 
-MMAP_BYTES = 256 * 1024 * 1024
-"""How much of a SQLite file is read through a memory map instead of a read() per page.
-
-Page by page, reads cost some 30 system calls per stored referral, a third of the
-database thread's CPU; mapped, they are memory reads. Writes still go through the WAL and
-its fsync, so durability is unchanged.
-"""
-
 CHUNK = 500
 """Ids per IN (...) list: far below SQLite's and asyncpg's parameter limits."""
 
@@ -66,7 +58,6 @@ def _make_durable(engine: AsyncEngine) -> None:
             # FULL: a commit survives power loss, not only a process crash. Never lower it.
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         finally:
             cursor.close()
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from broker.gateway.records import InboxState, Received
 from broker.store import migrate
-from broker.store.engine import BUSY_TIMEOUT_MS, MMAP_BYTES, make_engine
+from broker.store.engine import BUSY_TIMEOUT_MS, make_engine
 from broker.store.errors import StoreError, StoreUnavailable, UnsupportedDatabase
 from broker.store.gateway_store import SqlGatewayStore
 from broker.store.gateway_tables import metadata
@@ -52,17 +52,17 @@ async def test_enqueue_is_committed_when_it_returns(tmp_path: Path) -> None:
     assert rows == [(message.message_id, message.envelope)]
 
 
-async def test_sqlite_runs_wal_with_full_sync_and_mapped_reads(tmp_path: Path) -> None:
+async def test_sqlite_runs_wal_with_full_sync(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     try:
         async with engine.connect() as connection:
             pragmas = [
                 (await connection.execute(text(f"PRAGMA {name}"))).scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "mmap_size")
+                for name in ("journal_mode", "synchronous", "busy_timeout")
             ]
     finally:
         await engine.dispose()
-    assert pragmas == ["wal", 2, BUSY_TIMEOUT_MS, MMAP_BYTES]  # synchronous 2 is FULL
+    assert pragmas == ["wal", 2, BUSY_TIMEOUT_MS]  # synchronous 2 is FULL
 
 
 @pytest.mark.parametrize(
