@@ -14,7 +14,6 @@ from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
 from broker.keystore import load_trusted_directory, read_private
 from broker.transport.apply import RABBITMQCTL, apply_definitions
-from broker.transport.definition_checks import check_definitions
 from broker.transport.definitions import Definitions, TopologyError, build_definitions
 from broker.transport.names import DEFAULT_VHOST, Topology
 from broker.transport.passwords import load_or_create_passwords, replace_private
@@ -63,8 +62,7 @@ def _from_file(path: Path) -> Definitions:
         raise TopologyError(f"{path} is not valid JSON") from exc
     if not isinstance(definitions, dict):
         raise TopologyError(f"{path} is not a JSON object")
-    check_definitions(definitions)
-    return definitions
+    return definitions  # apply_definitions checks them
 
 
 @app.command("export")

@@ -64,11 +64,13 @@ class OutboxRelay:
 
     async def offer(self, entries: Sequence[OutboxMessage]) -> None:
         """Publish these just-committed entries without reading them back from the store."""
-        async with self._bookkeeping:
-            for entry in entries:
-                if entry.message_id not in self._in_flight:
-                    self._in_flight.add(entry.message_id)
-                    self._ready.append(entry)
+        # No lock: nothing here awaits, and a scan reading meanwhile filters by the in-flight
+        # set after its read. Waiting for the lock would hold the caller (the group commit,
+        # the inbox's ack) behind the relay's own mark_sent commit.
+        for entry in entries:
+            if entry.message_id not in self._in_flight:
+                self._in_flight.add(entry.message_id)
+                self._ready.append(entry)
         self._wake.set()
 
     async def run(self) -> None:

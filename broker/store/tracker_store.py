@@ -109,14 +109,16 @@ class SqlTrackerStore(TrackerQueries):
         updates: list[dict[str, Any]] = []
         parties: list[dict[str, str]] = []
         for chunk in chunks(thread_ids):
-            # PostgreSQL: a concurrent ingest of the same thread waits here, then folds the
-            # events this one committed too. SQLite writers are serialized anyway.
-            await connection.execute(
-                select(threads.c.thread_id)
-                .where(threads.c.thread_id.in_(chunk))
-                .order_by(threads.c.thread_id)
-                .with_for_update()
-            )
+            if self._dialect == "postgresql":
+                # A concurrent ingest of the same thread waits here, then folds the events
+                # this one committed too. SQLite writers are serialized anyway (and SQLite
+                # has no FOR UPDATE: the query would be a plain read for nothing).
+                await connection.execute(
+                    select(threads.c.thread_id)
+                    .where(threads.c.thread_id.in_(chunk))
+                    .order_by(threads.c.thread_id)
+                    .with_for_update()
+                )
             query = select(events).where(events.c.thread_id.in_(chunk))
             by_thread: dict[str, list[TrackedEvent]] = defaultdict(list)
             for found in (await connection.execute(query)).mappings():
