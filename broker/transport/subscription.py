@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
+from aiormq.exceptions import ChannelInvalidStateError
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.message import RabbitMessage as Delivery
@@ -110,7 +111,13 @@ async def ack_all(deliveries: Sequence[Delivery]) -> None:
     """
     highest: dict[int, tuple[int, Delivery]] = {}
     for delivery in deliveries:
-        channel, tag = id(delivery.raw_message.channel), delivery.raw_message.delivery_tag or 0
+        try:
+            channel = id(delivery.raw_message.channel)
+        except ChannelInvalidStateError:
+            # aio-pika raises on asking for a closed channel (a broker restart): nothing can
+            # be acked on it, and RabbitMQ redelivers what it held.
+            continue
+        tag = delivery.raw_message.delivery_tag or 0
         if channel not in highest or tag > highest[channel][0]:
             highest[channel] = (tag, delivery)
     for _, delivery in highest.values():

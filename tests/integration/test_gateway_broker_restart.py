@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
 A, B = "oscc-north", "social-east"
 REFERRALS = 2000
+DURING_OUTAGE = 200  # of REFERRALS, submitted while the broker is down
 
 
 async def test_referrals_survive_a_broker_restart(keyed: KeyedFederation, tmp_path: Path) -> None:
@@ -27,10 +28,17 @@ async def test_referrals_survive_a_broker_restart(keyed: KeyedFederation, tmp_pa
         running(make_gateway(keyed, A, tmp_path)) as gateway_a,
         running(make_gateway(keyed, B, tmp_path)) as gateway_b,
     ):
-        sent = [
-            (await gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient=B)).message_id
-            for _ in range(REFERRALS)
-        ]
+
+        async def submit(count: int) -> list[str]:
+            entries = await asyncio.gather(
+                *(
+                    gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient=B)
+                    for _ in range(count)
+                )
+            )
+            return [entry.message_id for entry in entries]
+
+        sent = await submit(REFERRALS - DURING_OUTAGE)
 
         async def some_arrived() -> bool:
             return len(await gateway_b.store.inbox(kind="referral", limit=REFERRALS)) >= 200
@@ -43,7 +51,13 @@ async def test_referrals_survive_a_broker_restart(keyed: KeyedFederation, tmp_pa
                 return not (await gateway_b.health()).ok
 
             await eventually(consumer_down, "B's health reporting the lost consumer")
-            await asyncio.sleep(2)  # a real outage has a duration; publishes pile up meanwhile
+            sent += await submit(DURING_OUTAGE)  # the outbox takes them with the broker down
+
+            async def publishes_held_back() -> bool:
+                pending = (await gateway_a.store.counts())["outbox_pending"]
+                return gateway_a.relay.last_error == "broker_unavailable" and pending > 0
+
+            await eventually(publishes_held_back, "A's relay pausing on the outage")
         finally:
             await start_app()
 
