@@ -134,7 +134,9 @@ async def tracker_rate(keyed: KeyedFederation, store: SqlTrackerStore, count: in
     elapsed = time.perf_counter() - started
     await subscription.stop()
     await publisher.close()
-    assert (await store.metrics(int(time.time())))["open_threads"] >= before  # stored, folded
+    # Stored and folded: one open thread per referral (the even-numbered envelopes).
+    after = (await store.metrics(int(time.time())))["open_threads"]
+    assert after == before + (count + 1) // 2, (before, after)
     return count / elapsed
 
 

@@ -150,7 +150,16 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
             sign_in(supervisor, url, "pia")
             own = served.scenario.ids["overdue_4h"]
             supervisor.wait_for_selector(f'tr[data-thread="{own}"]', timeout=WAIT_MS)
-            supervisor.wait_for_timeout(2500)  # at least one refresh of the list
+            # At least one refresh of the list: its response, then the swap that stamps it.
+            with supervisor.expect_response(
+                lambda response: "/fragments/" in response.url, timeout=WAIT_MS
+            ) as refresh:
+                pass
+            supervisor.wait_for_function(
+                "stamp => document.querySelector('[data-updated]').textContent === stamp",
+                arg=refresh.value.headers["x-updated-at"],
+                timeout=WAIT_MS,
+            )
             assert supervisor.query_selector(f'tr[data-thread="{thread_id}"]') is None
             assert thread_id not in supervisor.content()
             foreign = supervisor.goto(f"{url}/threads/{thread_id}")

@@ -1,7 +1,5 @@
 """Every single-bit change anywhere in an envelope is refused (exhaustive, X25519 suite)."""
 
-import time
-
 from broker.envelope import EnvelopeError, open_envelope, seal, verify_header
 from schemas.acknowledgement import Acknowledgement
 from schemas.examples import ANSWERED_MESSAGE_ID, THREAD_ID
@@ -26,7 +24,6 @@ def _small_envelope(fed: Federation) -> bytes:
 def test_every_bit_flip_is_refused(fed: Federation) -> None:
     raw = _small_envelope(fed)
     open_envelope(raw, keys=fed.health, directory=fed.directory, now=NOW)  # genuine: opens
-    started = time.monotonic()
     accepted = []
     reasons: set[str] = set()
     for index in range(len(raw)):
@@ -42,7 +39,6 @@ def test_every_bit_flip_is_refused(fed: Federation) -> None:
     assert accepted == []
     # The flips reach many different checks, not just the JSON parser.
     assert {"malformed_envelope", "bad_signature", "non_canonical_encoding"} <= reasons
-    assert time.monotonic() - started < 20
 
 
 def test_every_bit_flip_is_refused_by_verify_header(fed: Federation) -> None:
