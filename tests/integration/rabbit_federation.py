@@ -12,7 +12,6 @@ from urllib.parse import quote
 from broker.envelope import (
     AgencyKeys,
     RootKey,
-    RootPublicKey,
     build_directory,
     verify_directory,
 )
@@ -31,18 +30,6 @@ AGENCIES = {
 HOST = "127.0.0.1"
 # Every wait on the broker is bounded by this; generous because CI machines are slow.
 TIMEOUT_S = 20.0
-
-
-def make_signed_directory(agency_ids: Iterable[str]) -> tuple[bytes, RootPublicKey]:
-    """A directory signed by a fresh root key, and that root's public key."""
-    now = int(time.time())
-    root = RootKey.generate(now=now)
-    agencies = []
-    for agency_id in agency_ids:
-        kind, name = AGENCIES.get(agency_id, (AgencyKind.SOCIAL_SERVICES, f"Test {agency_id}"))
-        keys = AgencyKeys.generate(agency_id, now=now)
-        agencies.append(keys.public_entry(kind=kind, name=name, region="test"))
-    return build_directory(agencies, root, now=now), root.public()
 
 
 def make_keys(agency_ids: Iterable[str]) -> tuple[RootKey, dict[str, AgencyKeys], bytes]:

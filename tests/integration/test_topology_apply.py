@@ -24,7 +24,7 @@ from tests.integration.rabbit_federation import (
     Federation,
     applied_federation,
     definitions_for,
-    make_signed_directory,
+    make_keys,
     unique_topology,
 )
 
@@ -116,7 +116,8 @@ def test_an_extra_binding_is_reported(fed: Federation) -> None:
 
 def test_cli_apply_from_directory_then_from_exported_file(tmp_path: Path) -> None:
     topology = unique_topology()
-    signed, root_public = make_signed_directory([A, B])
+    root, _, signed = make_keys([A, B])
+    root_public = root.public()
     (tmp_path / "dir.json").write_bytes(signed)
     (tmp_path / "root.pub.json").write_bytes(root_public.to_bytes())
     out = tmp_path / "definitions.json"

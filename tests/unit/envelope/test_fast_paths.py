@@ -10,7 +10,6 @@ import copy
 import hashlib
 import json
 import re
-import uuid
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -41,7 +40,6 @@ from broker.envelope.encoding import (
 from broker.envelope.errors import BodySchemaError
 from broker.envelope.header_json import validated_header_bytes
 from broker.envelope.open import parse_body
-from broker.envelope.seal import uuid4_text
 from broker.envelope.suites import pad, unpad, unpadded_length
 from schemas.bodies import BODY_MODELS, body_model
 from schemas.examples import example_body
@@ -442,18 +440,6 @@ def test_parse_body_mutated_bodies(kind_body: tuple[MessageKind, BaseModel], dat
 
 
 # --- sealing shortcuts ---------------------------------------------------------------------
-
-
-@given(st.binary(min_size=16, max_size=16))
-def test_uuid4_text_is_the_uuid_modules(random16: bytes) -> None:
-    text = uuid4_text(random16)
-    assert text == str(uuid.UUID(bytes=random16, version=4))
-    assert re.fullmatch(UUID4_PATTERN, text)
-
-
-@pytest.mark.parametrize("random16", [bytes(16), b"\xff" * 16, bytes(range(16))])
-def test_uuid4_text_edges(random16: bytes) -> None:
-    assert uuid4_text(random16) == str(uuid.UUID(bytes=random16, version=4))
 
 
 @given(st.binary(max_size=40), st.binary(max_size=3000))
