@@ -22,15 +22,13 @@ from broker.gateway.relay import OutboxRelay
 from broker.logs import bound_ids, get_logger
 from broker.transport.errors import DeliveryError
 from broker.transport.names import (
-    ALERTS_EXCHANGE,
     DEAD_LETTER_EXCHANGE,
     ORIGINAL_ROUTING_KEY_HEADER,
     REFUSAL_DETAIL_HEADER,
     REFUSAL_HEADER,
     Topology,
-    alert_routing_key,
 )
-from broker.transport.publisher import ConfirmedPublisher
+from broker.transport.publisher import ConfirmedPublisher, publish_alert
 from broker.transport.subscription import Delivery as IncomingMessage
 from broker.transport.subscription import QueueSubscription, ack_all, settle
 from schemas.alert import refused_envelope_alert
@@ -168,13 +166,7 @@ class InboxConsumer:
                 sender=refusal.sender,
                 raised_at=int(now),
             )
-            await self._publisher.publish(
-                ALERTS_EXCHANGE,
-                alert_routing_key(alert.level.value, self._agency),
-                alert.model_dump_json(exclude_none=True).encode(),
-                message_id=alert.alert_id,
-                content_type="application/json",
-            )
+            await publish_alert(self._publisher, alert)
         except DeliveryError as error:
             await self._requeue(message, error.reason)
             return

@@ -15,8 +15,7 @@ from broker.logs import bound_ids, get_logger
 from broker.tracker.events import TrackedEvent, event_from_header
 from broker.tracker.ports import TrackerStore
 from broker.transport.errors import DeliveryError
-from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
-from broker.transport.publisher import Publisher
+from broker.transport.publisher import Publisher, publish_alert
 from broker.transport.subscription import Delivery, QueueSubscription, ack_all, settle
 from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
@@ -81,13 +80,7 @@ class TapIngestor:
             log.warning("header refused", reason=error.reason)
         try:
             for alert in refusal_alerts(error, self._coordinators, now):
-                await self._publisher.publish(
-                    ALERTS_EXCHANGE,
-                    alert_routing_key(alert.level.value, alert.agency),
-                    alert.model_dump_json(exclude_none=True).encode(),
-                    message_id=alert.alert_id,
-                    content_type="application/json",
-                )
+                await publish_alert(self._publisher, alert)
         except DeliveryError:
             await settle(delivery.raw_message.reject(requeue=True))
             return

@@ -17,6 +17,8 @@ from aiormq.exceptions import AMQPError, ChannelInvalidStateError, PublishError
 from pamqp.commands import Basic
 
 from broker.transport.errors import BrokerUnavailable, DeliveryError, Unroutable
+from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
+from schemas.alert import Alert
 
 CONFIRM_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
@@ -129,3 +131,17 @@ class ConfirmedPublisher:
         """Close the connection; pending publishes fail with BrokerUnavailable."""
         async with self._lock:
             await self._drop()
+
+
+async def publish_alert(publisher: Publisher, alert: Alert) -> None:
+    """Publish `alert` on the alerts exchange, routed by its level and addressee.
+
+    Raises what Publisher.publish raises.
+    """
+    await publisher.publish(
+        ALERTS_EXCHANGE,
+        alert_routing_key(alert.level.value, alert.agency),
+        alert.model_dump_json(exclude_none=True).encode(),
+        message_id=alert.alert_id,
+        content_type="application/json",
+    )
