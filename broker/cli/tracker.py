@@ -13,6 +13,7 @@ from rich.table import Table
 from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
 from broker.tracker.config import TrackerSettings, load_tracker_settings
+from broker.tracker.escalation import overdue_seconds
 from broker.tracker.records import ThreadFilter, ThreadRow
 
 app = typer.Typer(
@@ -72,7 +73,7 @@ def overdue(
             ", ".join(state.recipients),
             state.urgency.value if state.urgency else "-",
             state.phase.value,
-            _duration(now - (row.current_deadline or now)),
+            _duration(overdue_seconds(row.current_deadline, now) or 0),
         )
     Console().print(table)
     typer.echo(f"{len(rows)} overdue", err=True)
@@ -92,11 +93,11 @@ async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list
 
     store = open_store(settings, load_policy(settings))
     try:
-        await store.create()
+        # Read only: a missing or outdated schema is an error here, never migrated.
         rows = await store.unanswered(ThreadFilter(), now, limit=limit)
     finally:
         await store.close()
-    return [r for r in rows if r.current_deadline is not None and r.current_deadline <= now]
+    return [r for r in rows if overdue_seconds(r.current_deadline, now) is not None]
 
 
 def overdue_record(row: ThreadRow, now: int) -> dict[str, object]:
@@ -110,7 +111,7 @@ def overdue_record(row: ThreadRow, now: int) -> dict[str, object]:
         "urgency": state.urgency.value if state.urgency else None,
         "phase": state.phase.value,
         "deadline": row.current_deadline,
-        "overdue_seconds": now - (row.current_deadline or now),
+        "overdue_seconds": overdue_seconds(row.current_deadline, now),
     }
 
 

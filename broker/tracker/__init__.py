@@ -10,8 +10,8 @@ from broker.tracker.escalation import (
     Audience,
     PlannedAlert,
     due_alerts,
-    lateness_key,
     overdue_by,
+    overdue_seconds,
     to_alerts,
 )
 from broker.tracker.events import TrackedEvent, event_from_header
@@ -45,8 +45,8 @@ __all__ = [
     "due_alerts",
     "event_from_header",
     "fhir_status",
-    "lateness_key",
     "overdue_by",
+    "overdue_seconds",
     "parse_policy",
     "thread_state",
     "to_alerts",

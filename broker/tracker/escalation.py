@@ -118,15 +118,16 @@ def due_alerts(
 def overdue_by(state: ThreadState, policy: SlaPolicy, now: int) -> int | None:
     """Seconds past the earliest unmet deadline at `now`; None when nothing is overdue."""
     first = min((found.due for found in open_deadlines(state, policy)), default=None)
-    return None if first is None or now < first else now - first
+    return overdue_seconds(first, now)
 
 
-def lateness_key(state: ThreadState, policy: SlaPolicy, now: int) -> tuple[int, int, str]:
-    """Sort key for the dashboard: most overdue first, then the nearest deadline, then the rest."""
-    first = min((found.due for found in open_deadlines(state, policy)), default=None)
-    if first is None:
-        return (2, 0, state.thread_id)
-    return (0 if now >= first else 1, first, state.thread_id)
+def overdue_seconds(deadline: int | None, now: int) -> int | None:
+    """Seconds past `deadline` at `now`; None when there is none or it has not passed.
+
+    For a stored thread, pass its current_deadline: it is that same earliest unmet deadline,
+    folded in when the thread last changed.
+    """
+    return None if deadline is None or now < deadline else now - deadline
 
 
 def to_alerts(planned: PlannedAlert, coordinators: Sequence[str]) -> list[Alert]:

@@ -49,7 +49,6 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         store,
         load_users(settings.users_file),
         session_secret=settings.session_secret_file.read_bytes().strip(),
-        policy=policy,
         clock=time.time,
         secure_cookie=settings.secure_cookie,
         consumer_alive=service.consumer_alive,

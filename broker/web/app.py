@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from broker.tracker.policy import SlaPolicy
 from broker.tracker.ports import TrackerStore
 from broker.web.api import api_router
 from broker.web.assets import CSS, JS
@@ -46,7 +45,6 @@ def create_tracker_app(
     users: Mapping[str, User],
     *,
     session_secret: bytes,
-    policy: SlaPolicy,
     clock: Callable[[], float],
     session_ttl_seconds: int = SESSION_TTL_SECONDS,
     secure_cookie: bool = True,
@@ -58,7 +56,7 @@ def create_tracker_app(
     `consumer_alive` tells /healthz whether the tracker's tap consumer is subscribed.
     Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
-    dash = Dashboard(store, policy, clock)
+    dash = Dashboard(store, clock)
     signer = SessionSigner(session_secret, session_ttl_seconds)
     auth = Auth(users, signer, clock, secure_cookie=secure_cookie)
     app = FastAPI(

@@ -6,8 +6,7 @@ no output can carry anything a record does not hold.
 
 from pydantic import BaseModel, Field
 
-from broker.tracker.escalation import overdue_by
-from broker.tracker.policy import SlaPolicy
+from broker.tracker.escalation import overdue_seconds
 from broker.tracker.records import AgencyFigures, ThreadRow, TimelineEntry
 from broker.tracker.state import FhirTaskStatus, Phase, fhir_status
 from schemas.kinds import MessageKind, Urgency
@@ -37,7 +36,7 @@ class ThreadOut(BaseModel):
     updated_at: float = Field(description=_UNIX)
 
     @classmethod
-    def of(cls, row: ThreadRow, policy: SlaPolicy, now: int) -> "ThreadOut":
+    def of(cls, row: ThreadRow, now: int) -> "ThreadOut":
         """The view of `row` at `now`."""
         state = row.state
         return cls(
@@ -56,7 +55,7 @@ class ThreadOut(BaseModel):
             responded_at=state.responded_at,
             closed_at=state.closed_at,
             current_deadline=row.current_deadline,
-            overdue_seconds=overdue_by(state, policy, now),
+            overdue_seconds=overdue_seconds(row.current_deadline, now),
             updated_at=row.updated_at,
         )
 

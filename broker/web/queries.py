@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from broker.tracker.escalation import lateness_key
-from broker.tracker.policy import SlaPolicy
 from broker.tracker.ports import TrackerStore
 from broker.tracker.records import ThreadFilter, ThreadRow
 from broker.tracker.state import Phase, ThreadState
@@ -76,8 +74,8 @@ def parties(state: ThreadState) -> set[str]:
 class Dashboard:
     """Reads from the tracker store as one user may see them; `clock` gives Unix seconds."""
 
-    def __init__(self, store: TrackerStore, policy: SlaPolicy, clock: Callable[[], float]):
-        self.store, self.policy, self.clock = store, policy, clock
+    def __init__(self, store: TrackerStore, clock: Callable[[], float]):
+        self.store, self.clock = store, clock
 
     def now(self) -> int:
         """The current time in whole Unix seconds."""
@@ -86,12 +84,14 @@ class Dashboard:
     async def threads(
         self, user: User, listing: Listing, filters: Filters, *, limit: int, offset: int
     ) -> ThreadList:
-        """One page of a list in the list's order (unanswered: most overdue first)."""
+        """One page of a list in the list's order (unanswered: most overdue first).
+
+        The store already orders `unanswered` by the earliest unmet deadline: the most
+        overdue first, then the nearest deadline, then threads with none.
+        """
         now = self.now()
         rows = await self._rows(user, listing, filters, now, limit, offset)
-        if listing is Listing.UNANSWERED:
-            rows.sort(key=lambda row: lateness_key(row.state, self.policy, now))
-        items = [ThreadOut.of(row, self.policy, now) for row in rows]
+        items = [ThreadOut.of(row, now) for row in rows]
         return ThreadList(now=now, limit=limit, offset=offset, items=items)
 
     async def export(self, user: User, listing: Listing, filters: Filters) -> ThreadList:
@@ -109,7 +109,7 @@ class Dashboard:
         row = await self.store.thread(thread_id)
         if row is None or not await self._visible(user, row):
             return None
-        return ThreadOut.of(row, self.policy, self.now())
+        return ThreadOut.of(row, self.now())
 
     async def timeline(self, thread_id: str) -> list[TimelineOut]:
         """A thread's events; call only after `thread` said the user may see it."""

@@ -37,9 +37,7 @@ def seed(db: Path, *, late_thread: str, fresh_thread: str) -> None:
     asyncio.run(write())
 
 
-def test_overdue_lists_only_late_threads_as_json_and_table(tmp_path: Path) -> None:
-    late, fresh = new_thread_id(), new_thread_id()
-    seed(tmp_path / "tracker.db", late_thread=late, fresh_thread=fresh)
+def overdue_command(tmp_path: Path) -> list[str]:
     config = tmp_path / "tracker.toml"
     config.write_text(
         'amqp_url = "amqp://unused@127.0.0.1/caselink"\n'
@@ -48,7 +46,13 @@ def test_overdue_lists_only_late_threads_as_json_and_table(tmp_path: Path) -> No
         'coordinators = ["police-west"]\nusers_file = "users.toml"\n'
         'session_secret_file = "secret"\n'
     )
-    command = [sys.executable, "-m", "broker.cli", "tracker", "overdue", "--config", str(config)]
+    return [sys.executable, "-m", "broker.cli", "tracker", "overdue", "--config", str(config)]
+
+
+def test_overdue_lists_only_late_threads_as_json_and_table(tmp_path: Path) -> None:
+    late, fresh = new_thread_id(), new_thread_id()
+    seed(tmp_path / "tracker.db", late_thread=late, fresh_thread=fresh)
+    command = overdue_command(tmp_path)
     as_json = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=60)
     assert as_json.returncode == 0, as_json.stderr
     [row] = [json.loads(line) for line in as_json.stdout.splitlines()]
@@ -75,3 +79,11 @@ def test_overdue_without_config_is_a_usage_error() -> None:
         env={"PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 2
+
+
+def test_overdue_reads_only_a_store_without_schema_is_an_error(tmp_path: Path) -> None:
+    # A mistyped store_url must not come back as "0 overdue" over a fresh, empty database.
+    result = subprocess.run(overdue_command(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "0 overdue" not in result.stderr

@@ -165,7 +165,6 @@ async def dashboard_lists(service: TrackerService, overdue_id: str, answered_id:
         service.store,
         users,
         session_secret=b"s" * 32,
-        policy=parse_policy(SHORT_SLA),
         clock=time.time,
         secure_cookie=False,
     )

@@ -8,12 +8,12 @@ from broker.tracker.escalation import (
     PlannedAlert,
     alert_id,
     due_alerts,
-    lateness_key,
     overdue_by,
     to_alerts,
 )
 from broker.tracker.events import TrackedEvent
 from broker.tracker.policy import DEFAULT_POLICY
+from broker.tracker.schedule import current_deadline
 from broker.tracker.state import ThreadState, thread_state
 from schemas.alert import AlertLevel, AlertReason
 from schemas.kinds import AckStatus, MessageKind, Urgency
@@ -63,7 +63,9 @@ def test_lateness_key_puts_the_most_overdue_first() -> None:
         "emergency": state(emergency, emergency.original(T0 + HOUR)),
         "normal": state(normal, normal.original(T0)),  # 44 h late for delivery
     }
-    order = sorted(states, key=lambda name: lateness_key(states[name], DEFAULT_POLICY, now))
+    # The dashboard's order: earliest unmet deadline first (the stores sort by it), none last.
+    deadlines = {name: current_deadline(s, DEFAULT_POLICY) for name, s in states.items()}
+    order = sorted(states, key=lambda name: (deadlines[name] is None, deadlines[name] or 0))
     assert order == ["emergency", "normal", "low", "upcoming_soon", "upcoming_late", "finished"]
 
 

@@ -7,7 +7,6 @@ import pytest
 from fastapi import FastAPI
 
 from broker.tracker.memory_store import MemoryTrackerStore
-from broker.tracker.policy import DEFAULT_POLICY
 from broker.web import create_tracker_app
 from tests.unit.web.seed import PASSWORDS, SECRET, Clock, Scenario, make_users, new_store, seed
 
@@ -32,9 +31,7 @@ async def scenario(store: MemoryTrackerStore) -> Scenario:
 
 @pytest.fixture
 def app(store: MemoryTrackerStore, clock: Clock, scenario: Scenario) -> FastAPI:
-    return create_tracker_app(
-        store, make_users(), session_secret=SECRET, policy=DEFAULT_POLICY, clock=clock
-    )
+    return create_tracker_app(store, make_users(), session_secret=SECRET, clock=clock)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ async def health(alive: bool) -> httpx.Response:
         MemoryTrackerStore(DEFAULT_POLICY, ["police-west"]),
         {},
         session_secret=b"k" * 32,
-        policy=DEFAULT_POLICY,
         clock=lambda: 0.0,
         consumer_alive=lambda: alive,
     )
