@@ -135,7 +135,9 @@ class InboxConsumer:
         await ack_all([message for message, _, _ in stored])
 
     async def _requeue(self, message: IncomingMessage, reason: str) -> None:
-        log.error("delivery failed; requeued", message_id=message.message_id, reason=reason)
+        # The AMQP message_id is whatever the publisher put there: log it only if well formed.
+        with bound_ids(**well_formed_ids(message_id=message.message_id, sender=None)):
+            log.error("delivery failed; requeued", reason=reason)
         # reject+requeue (not nack): counted towards x-delivery-limit on every RabbitMQ version.
         await settle(message.raw_message.reject(requeue=True))
 
