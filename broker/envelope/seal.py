@@ -18,22 +18,18 @@ from broker.envelope.errors import (
     BodySchemaError,
     EnvelopeError,
     EnvelopeTooLarge,
-    KeyExpired,
-    KeyRevoked,
     MalformedEnvelope,
     OutsideValidityWindow,
-    UnknownKey,
     UnknownRecipient,
-    UnknownSender,
 )
 from broker.envelope.header_json import validated_header_bytes
 from broker.envelope.keys import AgencyKeys
 from broker.envelope.suites import DEFAULT_TTL_S, MAX_BODY_BYTES, MAX_TTL_S, SALT_LEN, SUITES, pad
-from broker.envelope.trusted import TrustedDirectory, key_valid_at
+from broker.envelope.trusted import TrustedDirectory
 from schemas.bodies import header_in_reply_to, header_status, header_urgency
 from schemas.header import EnvelopeHeader
 from schemas.ids import AgencyId, MessageId, ThreadId, new_message_id
-from schemas.kinds import KeyStatus, KeyUse, MessageKind, Suite, Urgency
+from schemas.kinds import MessageKind, Suite, Urgency
 
 
 def seal(
@@ -84,18 +80,6 @@ def seal(
     )
 
 
-def _check_sender(sender: AgencyKeys, directory: TrustedDirectory, now: int) -> None:
-    if directory.agency(sender.agency_id) is None:
-        raise UnknownSender("sender agency is not in the directory")
-    entry = directory.key(sender.signing.kid)
-    if entry is None or entry.agency_id != sender.agency_id or entry.key.use is not KeyUse.SIG:
-        raise UnknownKey("our signing key is not in the directory under our agency")
-    if entry.key.status is KeyStatus.REVOKED:
-        raise KeyRevoked("our signing key is revoked")
-    if not key_valid_at(entry.key, now):
-        raise KeyExpired("our signing key is not valid now")
-
-
 def seal_json(
     body_json: bytes,
     *,
@@ -124,7 +108,8 @@ def seal_json(
             raise EnvelopeTooLarge(f"body exceeds {MAX_BODY_BYTES} bytes")
         if not 0 < ttl_s <= MAX_TTL_S:
             raise OutsideValidityWindow(f"ttl_s must be in (0, {MAX_TTL_S}]")
-        _check_sender(sender, directory, now)
+        # Our own key as a recipient will check it: in the directory, ours, valid now.
+        directory.signing_key(sender.agency_id, sender.signing.kid, now)
         spec = SUITES[suite]
         target = directory.active_enc_key(recipient, spec.alg, now)
         if target is None or target.enc_public is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from broker.envelope.errors import KeyExpired, KeyRevoked, UnknownKey, UnknownSender
 from broker.envelope.keys import HpkePublic
 from schemas.directory import Agency, Directory, PublicKey
 from schemas.kinds import KeyAlgorithm, KeyStatus, KeyUse
@@ -78,6 +79,24 @@ class TrustedDirectory:
     def key(self, kid: str) -> KeyEntry | None:
         """The key with this id (any agency, any status), or None."""
         return self._keys.get(kid)
+
+    def signing_key(self, agency_id: str, kid: str, at: int) -> ed25519.Ed25519PublicKey:
+        """The signing key `kid` of `agency_id`, usable for a message issued at `at`.
+
+        The one definition of a sender's valid key, for sealing and opening alike. Raises
+        UnknownSender, UnknownKey, KeyRevoked or KeyExpired.
+        """
+        if self.agency(agency_id) is None:
+            raise UnknownSender("sender agency is not in the directory")
+        entry = self.key(kid)
+        if entry is None or entry.agency_id != agency_id or entry.sig_public is None:
+            raise UnknownKey("sender_kid is not a signing key of the sender")
+        # A revoked key is refused whatever issued_at says: a thief would simply backdate.
+        if entry.key.status is KeyStatus.REVOKED:
+            raise KeyRevoked("sender's signing key is revoked")
+        if not key_valid_at(entry.key, at):
+            raise KeyExpired("sender's signing key was not valid at issued_at")
+        return entry.sig_public
 
     def active_enc_key(self, agency_id: str, alg: KeyAlgorithm, now: int) -> KeyEntry | None:
         """The agency's newest active encryption key of `alg` valid at `now`, or None."""
