@@ -7,11 +7,11 @@ are stable, so a republish after a crash is recognisable downstream).
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable
 
 from broker.logs import get_logger
+from broker.tracker.escalation import alert_id_of
 from broker.tracker.ports import TrackerStore
 from broker.transport.backoff import backoff_delay
 from broker.transport.errors import DeliveryError
@@ -60,7 +60,7 @@ class AlertRelay:
                     ALERTS_EXCHANGE,
                     alert.routing_key,
                     alert.alert_json.encode(),
-                    message_id=json.loads(alert.alert_json)["alert_id"],
+                    message_id=alert_id_of(alert.key),
                     content_type="application/json",
                 )
             except DeliveryError as error:

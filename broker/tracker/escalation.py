@@ -160,9 +160,27 @@ def to_alerts(planned: PlannedAlert, coordinators: Sequence[str]) -> list[Alert]
     ]
 
 
+_KEY_SEPARATOR = ">"  # in neither thread ids, agency slugs nor planned keys
+
+
+def alert_key(planned_key: str, addressee: str) -> str:
+    """The outbox key of one addressee's copy of a planned alert: unique per addressee."""
+    return f"{planned_key}{_KEY_SEPARATOR}{addressee}"
+
+
+def planned_key(key: str) -> str:
+    """The planned alert's key inside an outbox key (inverse of `alert_key`)."""
+    return key.rpartition(_KEY_SEPARATOR)[0]
+
+
 def alert_id(key: str, agency: str) -> str:
     """The id of the alert with `key` addressed to `agency`: the same on every call."""
-    digest = hashlib.sha256(f"{key}>{agency}".encode()).digest()
+    return alert_id_of(alert_key(key, agency))
+
+
+def alert_id_of(outbox_key: str) -> str:
+    """The id of the alert stored under `outbox_key` (an `alert_key`)."""
+    digest = hashlib.sha256(outbox_key.encode()).digest()
     # AlertId takes UUIDv4 shape; the version and variant bits are set over a hash instead
     # of random bits, so a republished alert keeps its id and receivers drop the repeat.
     return str(uuid.UUID(bytes=digest[:16], version=4))

@@ -6,7 +6,14 @@ behind the dashboard's lists, so the in-memory and SQL stores cannot drift apart
 
 from collections.abc import Iterable, Sequence, Set
 
-from broker.tracker.escalation import PlannedAlert, due_alerts, open_deadlines, to_alerts
+from broker.tracker.escalation import (
+    PlannedAlert,
+    alert_key,
+    due_alerts,
+    open_deadlines,
+    planned_key,
+    to_alerts,
+)
 from broker.tracker.policy import SlaPolicy
 from broker.tracker.records import RecordedAlert, ThreadRow
 from broker.tracker.state import Phase, ThreadState
@@ -27,8 +34,6 @@ OPEN_PHASES = frozenset({P.SENT.value, P.DELIVERED.value, P.ACCEPTED.value, P.PE
 """A known original and no final answer yet (UNKNOWN threads are not counted as open)."""
 NO_URGENCY = "none"
 """The urgency label of threads without one (transfers, consent withdrawals) in metrics."""
-
-_KEY_SEPARATOR = ">"  # in neither thread ids, agency slugs nor planned keys
 
 
 def current_deadline(state: ThreadState, policy: SlaPolicy) -> int | None:
@@ -75,16 +80,6 @@ def thread_row(
         next_check_at=next_check_at(state, policy, raised, refused_by=int(updated_at)),
         updated_at=updated_at,
     )
-
-
-def alert_key(planned_key: str, addressee: str) -> str:
-    """The outbox key of one addressee's copy of a planned alert: unique per addressee."""
-    return f"{planned_key}{_KEY_SEPARATOR}{addressee}"
-
-
-def planned_key(key: str) -> str:
-    """The planned alert's key inside an outbox key (inverse of `alert_key`)."""
-    return key.rpartition(_KEY_SEPARATOR)[0]
 
 
 def planned_keys(keys: Iterable[str]) -> set[str]:

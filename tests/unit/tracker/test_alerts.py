@@ -7,13 +7,14 @@ from broker.tracker.escalation import (
     Audience,
     PlannedAlert,
     alert_id,
+    alert_id_of,
     due_alerts,
     overdue_by,
     to_alerts,
 )
 from broker.tracker.events import TrackedEvent
 from broker.tracker.policy import DEFAULT_POLICY
-from broker.tracker.schedule import current_deadline
+from broker.tracker.schedule import current_deadline, outbox_alerts
 from broker.tracker.state import ThreadState, thread_state
 from schemas.alert import AlertLevel, AlertReason
 from schemas.kinds import AckStatus, MessageKind, Urgency
@@ -118,3 +119,10 @@ def test_alert_ids_are_uuid4_shaped_and_differ_by_key_and_addressee() -> None:
     assert len(ids) == 3
     assert all(i[14] == "4" and i[19] in "89ab" for i in ids)
     assert alert_id("k1", "coord-north") == alert_id("k1", "coord-north")
+
+
+def test_the_outbox_key_alone_gives_the_alert_id_the_relay_publishes() -> None:
+    planned = [_one(L.ESCALATION, AUD.COORDINATORS), _one(L.REMINDER, AUD.RECIPIENT)]
+    owed = outbox_alerts(planned, ["coord-north", "coord-south"])
+    assert len(owed) == 3
+    assert all(alert_id_of(record.key) == body.alert_id for record, body in owed)
