@@ -50,9 +50,9 @@ def _from_directory(
     if directory is None or root_pub is None:
         fail("give --directory and --root-pub")
     content = load_trusted_directory(directory, root_pub).directory
-    users = [topology.agency_user(agency.id) for agency in content.agencies]
-    passwords = load_or_create_passwords(secrets, [*users, topology.tracker_user()])
-    return build_definitions(content, passwords, topology), len(users)
+    agency_ids = [agency.id for agency in content.agencies]
+    passwords = load_or_create_passwords(secrets, topology.users(agency_ids))
+    return build_definitions(content, passwords, topology), len(agency_ids)
 
 
 def _from_file(path: Path) -> Definitions:

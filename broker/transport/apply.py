@@ -96,8 +96,7 @@ def delete_topology(
 
     Meant for tests and teardown; what is already gone is skipped. Raises TopologyError.
     """
-    users = {topology.agency_user(agency_id) for agency_id in agency_ids}
-    users.add(topology.tracker_user())
+    users = set(topology.users(agency_ids))
     live = export_live(ctl=ctl, timeout_s=timeout_s)
     if topology.vhost in {v.get("name") for v in live.get("vhosts", [])}:
         _run(ctl, "delete_vhost", topology.vhost, timeout_s=timeout_s)

@@ -5,6 +5,7 @@ personal ever reaches a routing key. A `Topology` value carries the vhost and a 
 prefix so tests can run in their own vhost with their own users.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,10 @@ class Topology:
     def tracker_user(self) -> str:
         """The tracker's RabbitMQ user: reads the tap queue, writes alerts."""
         return f"{self.user_prefix}{TRACKER_USER}"
+
+    def users(self, agency_ids: Iterable[str]) -> list[str]:
+        """Every RabbitMQ user of a federation: one per agency, then the tracker's."""
+        return [*(self.agency_user(agency_id) for agency_id in agency_ids), self.tracker_user()]
 
 
 def quorum_queue_arguments(*, max_bytes: int | None = None) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def definitions_for(
     topology: Topology, directory: Directory, secrets: Path
 ) -> tuple[dict[str, str], Definitions]:
     """Passwords from (or added to) `secrets`, and the definitions built from them."""
-    users = [topology.agency_user(a.id) for a in directory.agencies] + [topology.tracker_user()]
+    users = topology.users(a.id for a in directory.agencies)
     passwords = load_or_create_passwords(secrets, users)
     return passwords, build_definitions(directory, passwords, topology)
 

@@ -39,7 +39,7 @@ from schemas.kinds import MessageKind
 from tests.unit.transport.directories import AGENCY_IDS, directory_of
 
 TOPOLOGY = Topology(vhost="caselink-unit", user_prefix="unit-")
-USERS = [TOPOLOGY.agency_user(a) for a in AGENCY_IDS] + [TOPOLOGY.tracker_user()]
+USERS = TOPOLOGY.users(AGENCY_IDS)
 PASSWORDS = {user: f"password-of-{user}" for user in USERS}
 # Made by RabbitMQ 3.10.8 itself: `rabbitmqctl add_user` then `export_definitions`.
 RABBITMQ_HASH = ("correct horse battery staple", "vOYsGthnbvR7sqWn6dhcSRWzVJBHZNApyvhY5eURt2M1aSDC")
