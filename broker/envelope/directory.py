@@ -115,7 +115,7 @@ def _verify(raw: bytes, root_public: RootPublicKey, min_serial: int) -> TrustedD
         raise DirectorySignatureInvalid("root signature does not verify")
     if directory.serial < min_serial:
         raise DirectoryRollback(f"serial {directory.serial} is below {min_serial}")
-    return TrustedDirectory(directory, raw, _load_keys(directory), _token=_CONSTRUCTION_TOKEN)
+    return TrustedDirectory(directory, _load_keys(directory), _token=_CONSTRUCTION_TOKEN)
 
 
 def verify_directory(

@@ -36,12 +36,11 @@ class KeyEntry:
 class TrustedDirectory:
     """A verified directory. Create it with verify_directory, never directly."""
 
-    __slots__ = ("_agencies", "_enc", "_keys", "directory", "raw")
+    __slots__ = ("_agencies", "_enc", "_keys", "directory")
 
     def __init__(
         self,
         directory: Directory,
-        raw: bytes,
         keys: dict[str, KeyEntry],
         *,
         _token: object = None,
@@ -49,7 +48,6 @@ class TrustedDirectory:
         if _token is not _CONSTRUCTION_TOKEN:
             raise TypeError("a TrustedDirectory comes only from verify_directory()")
         self.directory = directory
-        self.raw = raw
         self._keys = keys
         self._agencies = {agency.id: agency for agency in directory.agencies}
         enc: dict[tuple[str, KeyAlgorithm], list[PublicKey]] = {}
