@@ -203,12 +203,12 @@ async def caselink_latency(
         await asyncio.sleep(max(0.0, started + n * interval - time.perf_counter()))
     latencies: list[float] = []
     deadline = time.monotonic() + 120
-    while len(latencies) < len(submitted) and time.monotonic() < deadline:
-        latencies = []
-        for message_id, sent_at in submitted.items():
+    while submitted and time.monotonic() < deadline:
+        for message_id, sent_at in list(submitted.items()):
             stored = await store_b.inbox_message(message_id)
             if stored is not None:
                 latencies.append(stored.received_at - sent_at)
+                del submitted[message_id]  # found once, never asked for again
         await asyncio.sleep(0.2)
     return latencies
 

@@ -87,9 +87,6 @@ class Federation:
         """The guest administrator: for set-up and inspection only, never under test."""
         return _url("guest", "guest", self.topology.vhost)
 
-    def agency_ids(self) -> list[str]:
-        return [agency.id for agency in self.directory.agencies]
-
 
 def definitions_for(
     topology: Topology, directory: Directory, secrets: Path
