@@ -34,9 +34,9 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 # Debian's Chromium for the dashboard's browser test (Playwright's own download needs the
-# internet); we run as root, so no sudo.
+# internet), at the path tests/conftest.py drives; we run as root, so no sudo.
 browser:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 unit: $(STAMP) services browser
 	$(BIN)/pytest
