@@ -124,7 +124,7 @@ async def tracker_rate(keyed: KeyedFederation, store: SqlTrackerStore, count: in
         coordinators=["police-west"],
     )
     before = (await store.metrics(int(time.time())))["open_threads"]
-    await subscription.broker.start()
+    await subscription.start()
     started = time.perf_counter()
     seen = 0
     while seen < count:

@@ -29,8 +29,7 @@ from broker.transport.names import (
     Topology,
 )
 from broker.transport.publisher import ConfirmedPublisher, publish_alert
-from broker.transport.subscription import Delivery as IncomingMessage
-from broker.transport.subscription import QueueSubscription, ack_all, settle
+from broker.transport.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from schemas.alert import refused_envelope_alert
 from schemas.ids import well_formed_ids
 
@@ -83,17 +82,15 @@ class InboxConsumer:
             if committing is not None:
                 committing.cancel()
 
-    async def open_batch(
-        self, batch: list[IncomingMessage]
-    ) -> list[tuple[IncomingMessage, Received]]:
+    async def open_batch(self, batch: list[Delivery]) -> list[tuple[Delivery, Received]]:
         """Decide each delivery; refusals and failures are settled here, the rest returned."""
         now = self._clock()
-        received: list[tuple[IncomingMessage, Received]] = []
+        received: list[tuple[Delivery, Received]] = []
         for message in batch:
             try:
                 decision = decide(
                     message.body,
-                    published_by=message.raw_message.user_id,
+                    published_by=message.user_id,
                     sealer=self._sealer,
                     topology=self._topology,
                     now=now,
@@ -107,10 +104,10 @@ class InboxConsumer:
                 received.append((message, decision))
         return received
 
-    async def _store_and_ack(self, received: list[tuple[IncomingMessage, Received]]) -> None:
+    async def _store_and_ack(self, received: list[tuple[Delivery, Received]]) -> None:
         if not received:
             return
-        stored: list[tuple[IncomingMessage, Received, bool]] = []
+        stored: list[tuple[Delivery, Received, bool]] = []
         try:
             fresh = await self._store.store_received([item for _, item in received])
             stored = [(m, item, new) for (m, item), new in zip(received, fresh, strict=True)]
@@ -134,29 +131,27 @@ class InboxConsumer:
                 )
         await ack_all([message for message, _, _ in stored])
 
-    async def _requeue(self, message: IncomingMessage, reason: str) -> None:
+    async def _requeue(self, message: Delivery, reason: str) -> None:
         # The AMQP message_id is whatever the publisher put there: log it only if well formed.
         with bound_ids(**well_formed_ids(message_id=message.message_id, sender=None)):
             log.error("delivery failed; requeued", reason=reason)
-        # reject+requeue (not nack): counted towards x-delivery-limit on every RabbitMQ version.
-        await settle(message.raw_message.reject(requeue=True))
+        await requeue(message)
 
-    async def _refuse(self, message: IncomingMessage, refusal: Refusal, now: float) -> None:
-        raw = message.raw_message
+    async def _refuse(self, message: Delivery, refusal: Refusal, now: float) -> None:
         # The ids of a refused envelope are untrusted: bind only those that are well formed.
         with bound_ids(**well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)):
             log.warning("envelope refused", reason=refusal.reason)
         headers: dict[str, Any] = {
             REFUSAL_HEADER: refusal.reason,
             REFUSAL_DETAIL_HEADER: refusal.detail,
-            ORIGINAL_ROUTING_KEY_HEADER: raw.routing_key or "",
+            ORIGINAL_ROUTING_KEY_HEADER: message.routing_key,
         }
         try:
             await self._publisher.publish(
                 DEAD_LETTER_EXCHANGE,
-                raw.routing_key or "",
+                message.routing_key,
                 message.body,
-                message_id=raw.message_id or str(uuid.uuid4()),
+                message_id=message.message_id or str(uuid.uuid4()),
                 headers=headers,
             )
             alert = refused_envelope_alert(
@@ -172,4 +167,4 @@ class InboxConsumer:
         except DeliveryError as error:
             await self._requeue(message, error.reason)
             return
-        await settle(raw.ack())
+        await ack(message)

@@ -16,7 +16,7 @@ from broker.tracker.events import TrackedEvent, event_from_header
 from broker.tracker.ports import TrackerStore
 from broker.transport.errors import DeliveryError
 from broker.transport.publisher import Publisher, publish_alert
-from broker.transport.subscription import Delivery, QueueSubscription, ack_all, settle
+from broker.transport.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
 
@@ -70,7 +70,7 @@ class TapIngestor:
                 "tap batch not stored; requeued", reason=type(error).__name__, count=len(accepted)
             )
             for delivery, _ in accepted:
-                await settle(delivery.raw_message.reject(requeue=True))
+                await requeue(delivery)
             return
         await ack_all([delivery for delivery, _ in accepted])
 
@@ -82,10 +82,10 @@ class TapIngestor:
             for alert in refusal_alerts(error, self._coordinators, now):
                 await publish_alert(self._publisher, alert)
         except DeliveryError:
-            await settle(delivery.raw_message.reject(requeue=True))
+            await requeue(delivery)
             return
         # The tap copy is only the tracker's; the recipient's gateway dead-letters the message.
-        await settle(delivery.raw_message.ack())
+        await ack(delivery)
 
 
 def refusal_alerts(error: EnvelopeError, coordinators: Sequence[str], now: float) -> list[Alert]:

@@ -1,80 +1,132 @@
-"""A FastStream subscription that hands deliveries over in batches and can prove it is alive.
+"""A queue consumer that hands deliveries over in batches and can prove it is alive.
 
 Shared by the agency gateway (its own queue) and the tracker (the tap). Deliveries are
-acked manually by whoever processes them; this module only receives and watches.
+settled by whoever processes them; this module only receives, settles and watches.
+
+Written on aiormq (aio-pika's protocol layer), like the publisher: a delivery through
+FastStream's subscriber cost about 145 µs of the event loop's time on the tap, through
+aio-pika's consumer about 100 µs, through aiormq about 60 µs (bench/tracker_ingest.py and
+docs/performance.md). On the hot paths that was the largest cost after the cryptography.
 """
 
 import asyncio
-import logging
-from collections.abc import Awaitable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from aiormq.exceptions import ChannelInvalidStateError
-from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
-from faststream.rabbit.message import RabbitMessage as Delivery
+import aiormq
+from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 
 from broker.logs import get_logger
 
 log = get_logger(__name__)
 
-__all__ = ["Delivery", "QueueSubscription", "ack_all", "keep_subscribed", "settle"]
+__all__ = ["Delivery", "QueueSubscription", "ack", "ack_all", "keep_subscribed", "requeue"]
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message taken from the queue and not settled yet.
+
+    `message_id` and `user_id` are the AMQP properties: RabbitMQ vouches for `user_id` (it
+    refuses a publish whose user_id is not the publishing user), nothing vouches for the
+    message id.
+    """
+
+    body: bytes
+    message_id: str | None
+    user_id: str | None
+    routing_key: str
+    delivery_tag: int
+    channel: AbstractChannel
+
+
+def _delivery(message: DeliveredMessage) -> Delivery:
+    properties = message.header.properties
+    return Delivery(
+        body=message.body,
+        message_id=properties.message_id,
+        user_id=properties.user_id,
+        routing_key=message.routing_key or "",
+        delivery_tag=message.delivery_tag or 0,
+        channel=message.channel,
+    )
 
 
 class QueueSubscription:
-    """Consumes one existing queue (never declared: consumers have no configure right)."""
+    """Consumes one existing queue (never declared: consumers have no configure right).
+
+    A plain connection, not a robust one: robust reconnection can bring back a connection
+    without its consumer (aio-pika#563), so `keep_subscribed` checks `alive()` and
+    subscribes again from scratch instead.
+    """
 
     def __init__(self, amqp_url: str, queue: str, *, prefetch: int) -> None:
+        self._url = amqp_url
+        self._queue = queue
+        self._prefetch = prefetch
         self._pending: asyncio.Queue[Delivery] = asyncio.Queue()
-        # FastStream logs every message at INFO by default: too costly on this path.
-        self.broker = RabbitBroker(
-            amqp_url,
-            default_channel=Channel(prefetch_count=prefetch, on_return_raises=True),
-            log_level=logging.DEBUG,
-            graceful_timeout=5.0,
-            # No dependency injection: it resolves each handler argument in a worker thread,
-            # several thread hops per message for nothing we need.
-            apply_types=False,
-        )
-        self._subscriber = self.broker.subscriber(
-            RabbitQueue(queue, declare=False),
-            ack_policy=AckPolicy.MANUAL,
-            no_reply=True,
-            decoder=_undecoded,
-        )
-        self._subscriber(self._hand_over)
+        self._connection: AbstractConnection | None = None
+        self._channel: aiormq.Channel | None = None
+        self._consumer_tag: str | None = None
 
-    async def _hand_over(self, _body: bytes) -> None:
-        delivery: Delivery = self.broker.context.get_local("message")
-        await self._pending.put(delivery)
+    async def start(self) -> None:
+        """Connect and start consuming; raises when the broker is unreachable or refuses."""
+        await self.stop()
+        connection = await asyncio.wait_for(aiormq.connect(self._url), CONNECT_TIMEOUT_S)
+        try:
+            channel = await connection.channel()
+            # The concrete class: only it lists its consumers, which alive() looks at.
+            if not isinstance(channel, aiormq.Channel):
+                raise TypeError(f"aiormq returned a {type(channel).__name__}")
+            await channel.basic_qos(prefetch_count=self._prefetch)
+            consumed = await channel.basic_consume(self._queue, self._hand_over, no_ack=False)
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection, self._channel = connection, channel
+        self._consumer_tag = consumed.consumer_tag
+
+    async def _hand_over(self, message: DeliveredMessage) -> None:
+        self._pending.put_nowait(_delivery(message))
 
     async def next_batch(self, max_size: int) -> list[Delivery]:
-        """Wait for one delivery, then take whatever else is already waiting (up to max_size)."""
-        batch = [await self._pending.get()]
-        while len(batch) < max_size and not self._pending.empty():
-            batch.append(self._pending.get_nowait())
-        return batch
+        """Wait for one delivery, then take whatever else is already waiting (up to max_size).
+
+        Deliveries of a channel that has closed since are dropped: they can no longer be
+        settled, and RabbitMQ delivers them again.
+        """
+        while True:
+            batch = [await self._pending.get()]
+            while len(batch) < max_size and not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            live = [delivery for delivery in batch if not delivery.channel.is_closed]
+            if live:
+                return live
 
     def alive(self) -> bool:
-        """True when the subscriber holds a consumer on an open channel of an open connection."""
-        # FastStream exposes no liveness check, and robust reconnection can bring back the
-        # connection without the consumer (faststream#2758, aio-pika#563): look underneath.
-        queue = self._subscriber._queue_obj
-        if queue is None or self._subscriber._consumer_tag is None:
-            return False
-        try:
-            return not queue.channel.is_closed
-        except Exception:  # aio-pika raises when asked for the channel of a closed queue
-            return False
+        """True when this subscription holds a consumer on an open channel."""
+        channel = self._channel
+        return (
+            channel is not None
+            and not channel.is_closed
+            and self._consumer_tag in channel.consumers
+        )
 
     async def restart(self) -> None:
         """Drop the connection and subscribe again; raises when the broker is unreachable."""
-        await self.broker.stop()
-        await self.broker.start()
+        await self.start()
 
     async def stop(self) -> None:
-        """Stop consuming and close the connection."""
-        await self.broker.stop()
+        """Stop consuming and close the connection; unsettled deliveries go back to the queue."""
+        connection, self._connection, self._channel = self._connection, None, None
+        self._consumer_tag = None
+        if connection is not None and not connection.is_closed:
+            try:
+                await connection.close()
+            except Exception as error:  # already going away: nothing left to release
+                log.info("connection closed uncleanly", reason=type(error).__name__)
 
 
 async def keep_subscribed(subscription: QueueSubscription, interval_s: float) -> None:
@@ -89,17 +141,27 @@ async def keep_subscribed(subscription: QueueSubscription, interval_s: float) ->
         await asyncio.sleep(interval_s)
 
 
-async def settle(action: Awaitable[Any]) -> None:
-    """Await an ack, reject or nack; a dead channel only means the broker will redeliver.
+async def ack(delivery: Delivery) -> None:
+    """Ack one delivery; a dead channel only means the broker will deliver it again.
 
     Every consumer here stores by message id, so a redelivery is harmless.
     """
     try:
-        await action
+        await delivery.channel.basic_ack(delivery.delivery_tag)
     except Exception as error:
-        log.warning(
-            "could not settle a delivery; it will be redelivered", reason=type(error).__name__
-        )
+        log.warning("could not ack; it will be redelivered", reason=type(error).__name__)
+
+
+async def requeue(delivery: Delivery) -> None:
+    """Give a delivery back to the queue.
+
+    reject with requeue (not nack): RabbitMQ counts it towards the quorum queue's
+    x-delivery-limit on every version, so a poison message ends in the dead-letter queue.
+    """
+    try:
+        await delivery.channel.basic_reject(delivery.delivery_tag, requeue=True)
+    except Exception as error:
+        log.warning("could not requeue; it will be redelivered", reason=type(error).__name__)
 
 
 async def ack_all(deliveries: Sequence[Delivery]) -> None:
@@ -109,28 +171,19 @@ async def ack_all(deliveries: Sequence[Delivery]) -> None:
     true for a consumer that settles batch by batch in delivery order, as ours do. A dead
     channel means redelivery, which the stores' message-id keys make harmless.
     """
-    highest: dict[int, tuple[int, Delivery]] = {}
+    highest: dict[int, Delivery] = {}
     for delivery in deliveries:
+        if delivery.channel.is_closed:
+            continue  # nothing can be acked on it; RabbitMQ redelivers what it held
+        known = highest.get(id(delivery.channel))
+        if known is None or delivery.delivery_tag > known.delivery_tag:
+            highest[id(delivery.channel)] = delivery
+    for delivery in highest.values():
         try:
-            channel = id(delivery.raw_message.channel)
-        except ChannelInvalidStateError:
-            # aio-pika raises on asking for a closed channel (a broker restart): nothing can
-            # be acked on it, and RabbitMQ redelivers what it held.
-            continue
-        tag = delivery.raw_message.delivery_tag or 0
-        if channel not in highest or tag > highest[channel][0]:
-            highest[channel] = (tag, delivery)
-    for _, delivery in highest.values():
-        try:
-            await delivery.raw_message.ack(multiple=True)
+            await delivery.channel.basic_ack(delivery.delivery_tag, multiple=True)
         except Exception as error:
             log.warning(
                 "could not ack a batch; it will be redelivered",
                 reason=type(error).__name__,
                 count=len(deliveries),
             )
-
-
-async def _undecoded(message: Delivery) -> bytes:
-    # Envelopes are decoded by broker.envelope's strict decoder, never by the framework.
-    return message.body
