@@ -29,7 +29,11 @@ class TrackerSettings(FileSettings):
     listen: str = "127.0.0.1:8090"
     vhost: str = DEFAULT_VHOST
     user_prefix: str = ""
-    prefetch: Annotated[int, Field(ge=1, le=10_000)] = 512
+    # Deeper than a batch (512), so that the next batch arrives while one is stored.
+    prefetch: Annotated[int, Field(ge=1, le=10_000)] = 2048
+    verify_workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1, description="Processes checking header signatures beside the event loop"
+    )
     sweep_interval_s: Annotated[float, Field(gt=0)] = 30.0
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
     secure_cookie: bool = True

@@ -1,19 +1,20 @@
 """The tracker's intake: verify each header on the tap, store the events, then ack.
 
 The tracker holds no decryption key: it checks the sender's signature and key state against
-the directory (`verify_header`) and records only the header's facts. A header that fails is
-refused and announced to the coordinators, never applied; the agency's own gateway deals
-with the message itself.
+the directory (in worker processes, `HeaderVerifier`) and records only the header's facts.
+A header that fails is refused and announced to the coordinators, never applied; the
+agency's own gateway deals with the message itself.
 """
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from broker.envelope import EnvelopeError, TrustedDirectory, verify_header
 from broker.logs import bound_ids, get_logger
-from broker.tracker.events import TrackedEvent, event_from_header
+from broker.tracker.events import TrackedEvent
 from broker.tracker.ports import TrackerStore
+from broker.tracker.verifier import HeaderVerifier, RefusedHeader
 from broker.transport.errors import DeliveryError
 from broker.transport.publisher import Publisher, publish_alert
 from broker.transport.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
@@ -22,7 +23,10 @@ from schemas.ids import well_formed_ids
 
 log = get_logger(__name__)
 
+# A quarter of the default prefetch: the next batches arrive while one is checked and stored.
 MAX_BATCH = 512
+
+Accepted = list[tuple[Delivery, TrackedEvent]]
 
 
 class TapIngestor:
@@ -32,39 +36,65 @@ class TapIngestor:
         self,
         *,
         subscription: QueueSubscription,
-        directory: TrustedDirectory,
+        verifier: HeaderVerifier,
         store: TrackerStore,
         publisher: Publisher,
         coordinators: Sequence[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.subscription = subscription
-        self._directory = directory
+        self.verifier = verifier
         self._store = store
         self._publisher = publisher
         self._coordinators = tuple(coordinators)
         self._clock = clock
+        self.events_stored = 0  # new or not: every event this intake has stored and acked
 
     async def run(self) -> None:
-        """Ingest forever; cancel the task to stop."""
-        while True:
-            await self.ingest(await self.subscription.next_batch(MAX_BATCH))
+        """Ingest forever; cancel the task to stop.
+
+        Checking batch N+1 (in the worker processes) overlaps with storing batch N;
+        batches are stored in order, one at a time.
+        """
+        storing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                accepted = await self.check(await self.subscription.next_batch(MAX_BATCH))
+                if storing is not None:
+                    await storing
+                storing = asyncio.create_task(self.store_and_ack(accepted))
+        finally:
+            if storing is not None:
+                storing.cancel()
 
     async def ingest(self, batch: list[Delivery]) -> None:
-        """Verify every header of `batch`, store the valid ones together, settle each delivery."""
+        """Check, store and settle one batch."""
+        await self.store_and_ack(await self.check(batch))
+
+    async def check(self, batch: list[Delivery]) -> Accepted:
+        """Verify every header of `batch`; refusals are settled here, the rest returned."""
         now = self._clock()
-        accepted: list[tuple[Delivery, TrackedEvent]] = []
-        for delivery in batch:
-            try:
-                header = verify_header(delivery.body, directory=self._directory, now=int(now))
-            except EnvelopeError as error:
-                await self._refuse(delivery, error, now)
-                continue
-            accepted.append((delivery, event_from_header(header)))
+        try:
+            checks = await self.verifier.check([d.body for d in batch], int(now))
+        except Exception as error:
+            log.error("tap batch not checked; requeued", reason=type(error).__name__)
+            for delivery in batch:
+                await requeue(delivery)
+            return []
+        accepted: Accepted = []
+        for delivery, check in zip(batch, checks, strict=True):
+            if isinstance(check, RefusedHeader):
+                await self._refuse(delivery, check, now)
+            else:
+                accepted.append((delivery, check))
+        return accepted
+
+    async def store_and_ack(self, accepted: Accepted) -> None:
+        """Store the events in one transaction, then ack their deliveries."""
         if not accepted:
             return
         try:
-            await self._store.ingest([event for _, event in accepted], now)
+            await self._store.ingest([event for _, event in accepted], self._clock())
         except Exception as error:
             log.error(
                 "tap batch not stored; requeued", reason=type(error).__name__, count=len(accepted)
@@ -73,13 +103,14 @@ class TapIngestor:
                 await requeue(delivery)
             return
         await ack_all([delivery for delivery, _ in accepted])
+        self.events_stored += len(accepted)
 
-    async def _refuse(self, delivery: Delivery, error: EnvelopeError, now: float) -> None:
+    async def _refuse(self, delivery: Delivery, refused: RefusedHeader, now: float) -> None:
         # The ids of a refused header are untrusted: bind only those that are well formed.
-        with bound_ids(**well_formed_ids(message_id=error.message_id, sender=error.sender)):
-            log.warning("header refused", reason=error.reason)
+        with bound_ids(**well_formed_ids(message_id=refused.message_id, sender=refused.sender)):
+            log.warning("header refused", reason=refused.reason)
         try:
-            for alert in refusal_alerts(error, self._coordinators, now):
+            for alert in refusal_alerts(refused, self._coordinators, now):
                 await publish_alert(self._publisher, alert)
         except DeliveryError:
             await requeue(delivery)
@@ -88,15 +119,15 @@ class TapIngestor:
         await ack(delivery)
 
 
-def refusal_alerts(error: EnvelopeError, coordinators: Sequence[str], now: float) -> list[Alert]:
+def refusal_alerts(refused: RefusedHeader, coordinators: Sequence[str], now: float) -> list[Alert]:
     """One `refused` alert per coordinator."""
     return [
         refused_envelope_alert(
             alert_id=str(uuid.uuid4()),
             agency=coordinator,
-            reason=error.reason,
-            message_id=error.message_id,
-            sender=error.sender,
+            reason=refused.reason,
+            message_id=refused.message_id,
+            sender=refused.sender,
             raised_at=int(now),
         )
         for coordinator in coordinators

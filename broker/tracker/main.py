@@ -8,12 +8,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from broker.heap import settle_startup_objects
-from broker.keystore import load_trusted_directory
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.config import TrackerSettings
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
 from broker.tracker.service import TrackerService
+from broker.tracker.verifier import SignedDirectory
 from broker.transport.names import Topology
 from broker.web.app import create_tracker_app
 from broker.web.users import load_users
@@ -37,11 +37,12 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     store = open_store(settings, policy)
     service = TrackerService(
         store=store,
-        directory=load_trusted_directory(settings.directory, settings.root_pub),
+        directory=SignedDirectory.read(settings.directory, settings.root_pub),
         amqp_url=settings.amqp_url,
         topology=Topology(vhost=settings.vhost, user_prefix=settings.user_prefix),
         coordinators=settings.coordinators,
         prefetch=settings.prefetch,
+        verify_workers=settings.verify_workers,
         sweep_interval_s=settings.sweep_interval_s,
         watchdog_interval_s=settings.watchdog_interval_s,
     )

@@ -10,11 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 
 from broker.background import close_within, stop_tasks
-from broker.envelope import TrustedDirectory
 from broker.logs import get_logger
 from broker.tracker.alert_relay import AlertRelay
 from broker.tracker.ingest import TapIngestor
 from broker.tracker.ports import TrackerStore
+from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 from broker.transport.names import TAP_QUEUE, Topology
 from broker.transport.publisher import ConfirmedPublisher
 from broker.transport.subscription import QueueSubscription, keep_subscribed
@@ -29,11 +29,12 @@ class TrackerService:
         self,
         *,
         store: TrackerStore,
-        directory: TrustedDirectory,
+        directory: SignedDirectory,
         amqp_url: str,
         topology: Topology,
         coordinators: Sequence[str],
-        prefetch: int = 512,
+        prefetch: int = 2048,
+        verify_workers: int = 1,
         sweep_interval_s: float = 30.0,
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -45,7 +46,7 @@ class TrackerService:
         self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.tracker_user())
         self.ingestor = TapIngestor(
             subscription=QueueSubscription(amqp_url, TAP_QUEUE, prefetch=prefetch),
-            directory=directory,
+            verifier=HeaderVerifier(directory, workers=verify_workers),
             store=store,
             publisher=self._publisher,
             coordinators=coordinators,
@@ -75,6 +76,7 @@ class TrackerService:
         await close_within(self.ingestor.subscription.stop(), "subscription")
         await close_within(self._publisher.close(), "publisher")
         await close_within(self.store.close(), "store")
+        await close_within(asyncio.to_thread(self.ingestor.verifier.close), "header workers")
         log.info("tracker stopped")
 
     async def sweep_once(self) -> int:
