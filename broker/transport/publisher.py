@@ -16,12 +16,12 @@ from aiormq.abc import AbstractConnection
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, PublishError
 from pamqp.commands import Basic
 
+from broker.transport.connection import connect
 from broker.transport.errors import BrokerUnavailable, DeliveryError, Unroutable
 from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
 from schemas.alert import Alert
 
 CONFIRM_TIMEOUT_S = 30.0
-CONNECT_TIMEOUT_S = 10.0
 PERSISTENT = 2
 
 
@@ -63,9 +63,7 @@ class ConfirmedPublisher:
                 return self._channel
             await self._drop()
             try:
-                self._connection = await asyncio.wait_for(
-                    aiormq.connect(self._url), CONNECT_TIMEOUT_S
-                )
+                self._connection = await connect(self._url)
                 channel = await self._connection.channel(
                     publisher_confirms=True, on_return_raises=True
                 )

@@ -17,12 +17,11 @@ import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 
 from broker.logs import get_logger
+from broker.transport.connection import connect
 
 log = get_logger(__name__)
 
 __all__ = ["Delivery", "QueueSubscription", "ack", "ack_all", "keep_subscribed", "requeue"]
-
-CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +73,7 @@ class QueueSubscription:
     async def start(self) -> None:
         """Connect and start consuming; raises when the broker is unreachable or refuses."""
         await self.stop()
-        connection = await asyncio.wait_for(aiormq.connect(self._url), CONNECT_TIMEOUT_S)
+        connection = await connect(self._url)
         try:
             channel = await connection.channel()
             # The concrete class: only it lists its consumers, which alive() looks at.
