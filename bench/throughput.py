@@ -189,18 +189,29 @@ async def caselink_rate(gateway_a: Gateway, count: int) -> float:
 
 async def caselink_latency(
     gateway_a: Gateway, store_b: SqlGatewayStore, rate: float, seconds: float
-) -> list[float]:
-    """Send-to-inbox latencies (s) of referrals submitted at `rate` per second."""
+) -> tuple[float, list[float]]:
+    """The rate achieved and the send-to-inbox latencies (s) of referrals offered at `rate`/s.
+
+    Open loop: each referral is submitted at its scheduled time whether or not the ones
+    before it have been committed, as independent agency systems would; its latency runs
+    from that moment to its row in B's inbox.
+    """
     body = example_body(MessageKind.REFERRAL)
     submitted: dict[str, float] = {}
     interval = 1.0 / rate
-    started = time.perf_counter()
-    n = 0
-    while time.perf_counter() - started < seconds:
+
+    async def submit_one() -> None:
+        sent_at = time.time()
         entry = await gateway_a.submit(body, kind=MessageKind.REFERRAL, recipient="social-east")
-        submitted[entry.message_id] = entry.created_at
-        n += 1
-        await asyncio.sleep(max(0.0, started + n * interval - time.perf_counter()))
+        submitted[entry.message_id] = sent_at
+
+    submitting: list[asyncio.Task[None]] = []
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        submitting.append(asyncio.create_task(submit_one()))
+        await asyncio.sleep(max(0.0, started + len(submitting) * interval - time.perf_counter()))
+    achieved = len(submitting) / (time.perf_counter() - started)
+    await asyncio.gather(*submitting)
     latencies: list[float] = []
     deadline = time.monotonic() + 120
     while submitted and time.monotonic() < deadline:
@@ -210,7 +221,7 @@ async def caselink_latency(
                 latencies.append(stored.received_at - sent_at)
                 del submitted[message_id]  # found once, never asked for again
         await asyncio.sleep(0.2)
-    return latencies
+    return achieved, latencies
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -246,7 +257,9 @@ async def main(rounds: int, raw_count: int, referrals: int) -> None:
                         )
                     await empty_tap(keyed.federation.admin_url())
                     half = max(caselink_rates) / 2
-                    latencies = await caselink_latency(gateway_a, store_b, half, seconds=10)
+                    achieved, latencies = await caselink_latency(
+                        gateway_a, store_b, half, seconds=10
+                    )
     raw, fs, ours = max(raw_rates), max(fs_rates), max(caselink_rates)
     # ru_maxrss of children: the largest waited-for child, gateway B alone.
     peak_rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -259,7 +272,10 @@ async def main(rounds: int, raw_count: int, referrals: int) -> None:
     print(f"faststream_raw_messages_per_s {fs:.0f} (best round)")
     print(f"faststream_ratio {statistics.median(fs_ratios):.3f}")
     print(f"caselink_referrals_per_s {ours:.0f} (best round)")
-    print(f"latency_at_half_load_rate {half:.0f}/s over {len(latencies)} referrals")
+    print(
+        f"latency_at_half_load_rate {achieved:.0f}/s offered (half of {ours:.0f}/s) "
+        f"over {len(latencies)} referrals"
+    )
     print(f"send_to_inbox_p50_ms {1000 * statistics.median(latencies):.1f}")
     print(f"send_to_inbox_p99_ms {1000 * percentile(latencies, 0.99):.1f}")
     print(f"gateway_peak_rss_mib {peak_rss_mib:.0f} (gateway B's process)")

@@ -36,6 +36,10 @@ from schemas.ids import well_formed_ids
 log = get_logger(__name__)
 
 MAX_BATCH = 256
+# Opening is CPU (about 0.3 ms an envelope): a whole batch at once held the event loop for
+# tens of ms, and the outbox's commits and publishes waited behind it. Letting them in every
+# few envelopes took p99 send-to-inbox at half load from about 50 ms to about 35 ms.
+OPEN_SLICE = 8
 
 
 class InboxConsumer:
@@ -86,7 +90,9 @@ class InboxConsumer:
         """Decide each delivery; refusals and failures are settled here, the rest returned."""
         now = self._clock()
         received: list[tuple[Delivery, Received]] = []
-        for message in batch:
+        for index, message in enumerate(batch):
+            if index % OPEN_SLICE == OPEN_SLICE - 1:
+                await asyncio.sleep(0)  # see OPEN_SLICE
             try:
                 decision = decide(
                     message.body,

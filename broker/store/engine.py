@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, event
+from sqlalchemy import URL, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -35,16 +35,23 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
         raise UnsupportedDatabase("open the database", exc) from exc
     name = engine.dialect.name
     if name == "sqlite":
-        if engine.url.database in (None, "", ":memory:"):
-            raise UnsupportedDatabase("open an in-memory SQLite database (not durable)")
-        _make_durable(engine)
+        refuse_memory_database(engine.url)
+        make_sqlite_durable(engine.sync_engine)
     elif name != "postgresql":
         raise UnsupportedDatabase(f"open a {name} database")
     return engine
 
 
-def _make_durable(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def refuse_memory_database(url: URL) -> None:
+    """Raise UnsupportedDatabase for an in-memory SQLite database: nothing would survive."""
+    if url.database in (None, "", ":memory:"):
+        raise UnsupportedDatabase("open an in-memory SQLite database (not durable)")
+
+
+def make_sqlite_durable(engine: Engine) -> None:
+    """WAL, synchronous=FULL and our own BEGIN on every connection `engine` opens."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # We send BEGIN ourselves (below): the driver would leave reads and DDL outside any
         # transaction, so a failed migration could leave half a schema behind.
@@ -61,7 +68,7 @@ def _make_durable(engine: AsyncEngine) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 

@@ -1,21 +1,18 @@
-"""GatewayStore on SQLAlchemy 2 async Core: SQLite by default, PostgreSQL by URL."""
+"""GatewayStore on SQLAlchemy 2 Core: SQLite by default, PostgreSQL by URL."""
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, RowMapping, bindparam, func, or_, select, update
 
 from broker.gateway.answers import Reply, sent_status
 from broker.gateway.lifecycle import TransitionNotAllowed, check_move, check_response, sources_of
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
 from broker.store import migrate
-from broker.store.engine import chunks, insert_new, make_engine
-from broker.store.errors import translate
+from broker.store.engine import chunks, insert_new
 from broker.store.gateway_tables import inbox, outbox
+from broker.store.transactions import open_transactions
 from schemas.kinds import AckStatus, MessageKind
 
 ACK = MessageKind.ACKNOWLEDGEMENT.value
@@ -26,38 +23,29 @@ class SqlGatewayStore:
     """Outbox and inbox of one agency in SQLite (`sqlite+aiosqlite:///path`) or PostgreSQL.
 
     Raises UnsupportedDatabase for any other URL, and StoreError (StoreUnavailable when worth
-    retrying) when the database fails; nothing of the failed call is then committed.
+    retrying) when the database fails; nothing of the failed call is then committed. Each
+    operation is one function over one transaction (`broker.store.transactions`).
     """
 
     def __init__(self, url: str) -> None:
-        self._engine = make_engine(url)
-        self._dialect = self._engine.dialect.name
-
-    @asynccontextmanager
-    async def _transaction(self, operation: str) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._engine.begin() as connection:
-                yield connection
-        except (SQLAlchemyError, OSError) as exc:
-            raise translate(operation, exc) from exc
+        self._transactions = open_transactions(url)
 
     async def create(self) -> None:
         """Create or migrate the schema to the newest revision; idempotent."""
-        async with self._transaction("create") as connection:
-            await connection.run_sync(migrate.upgrade, "gateway")
+        await self._transactions.run("create", lambda c: migrate.upgrade(c, "gateway"))
 
     async def close(self) -> None:
         """Release connections."""
-        await self._engine.dispose()
+        await self._transactions.close()
 
     async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
         """Commit outgoing envelopes together; ids already stored are left as they are."""
         if not messages:
             return
-        async with self._transaction("enqueue") as connection:
-            await connection.execute(
-                insert_new(self._dialect, outbox), [_outbox_row(m) for m in messages]
-            )
+        rows = [_outbox_row(m) for m in messages]
+        await self._transactions.run(
+            "enqueue", lambda c: c.execute(insert_new(c.dialect.name, outbox), rows)
+        )
 
     async def due(self, now: float, limit: int) -> list[OutboxMessage]:
         """Unsent envelopes whose next attempt is due, oldest first."""
@@ -67,19 +55,21 @@ class SqlGatewayStore:
             .order_by(outbox.c.created_at, outbox.c.message_id)
             .limit(limit)
         )
-        async with self._transaction("due") as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        rows = await self._transactions.run("due", lambda c: c.execute(query).mappings().all())
         return [_outbox_record(row) for row in rows]
 
     async def mark_sent(self, message_ids: Sequence[str], at: float) -> None:
         """Record the broker's confirm; the first confirm time is kept, unknown ids ignored."""
-        async with self._transaction("mark_sent") as connection:
+
+        def mark(connection: Connection) -> None:
             for chunk in chunks(sorted(set(message_ids))):
-                await connection.execute(
+                connection.execute(
                     update(outbox)
                     .where(outbox.c.message_id.in_(chunk), outbox.c.sent_at.is_(None))
                     .values(sent_at=at)
                 )
+
+        await self._transactions.run("mark_sent", mark)
 
     async def reschedule(self, message_id: str, attempts: int, next_attempt_at: float) -> None:
         """Record a failed publish attempt; raises KeyError for an unknown id."""
@@ -88,9 +78,11 @@ class SqlGatewayStore:
             .where(outbox.c.message_id == message_id)
             .values(attempts=attempts, next_attempt_at=next_attempt_at)
         )
-        async with self._transaction("reschedule") as connection:
-            if (await connection.execute(statement)).rowcount == 0:
-                raise KeyError(message_id)
+        updated = await self._transactions.run(
+            "reschedule", lambda c: c.execute(statement).rowcount
+        )
+        if updated == 0:
+            raise KeyError(message_id)
 
     async def store_received(self, batch: Sequence[Received]) -> list[bool]:
         """Store each new message with its ack in ONE transaction; True where newly stored.
@@ -104,17 +96,22 @@ class SqlGatewayStore:
         unique = [batch[index] for index in first.values()]
         if not unique:
             return []
-        async with self._transaction("store_received") as connection:
-            inserted = await connection.execute(
-                insert_new(self._dialect, inbox).returning(inbox.c.message_id),
+
+        def store(connection: Connection) -> set[str]:
+            dialect = connection.dialect.name
+            inserted = connection.execute(
+                insert_new(dialect, inbox).returning(inbox.c.message_id),
                 [_inbox_row(item.message) for item in unique],
             )
             new_ids = set(inserted.scalars().all())
             new = [item for item in unique if item.message.message_id in new_ids]
             acks = [_outbox_row(item.ack) for item in new if item.ack is not None]
             if acks:
-                await connection.execute(insert_new(self._dialect, outbox), acks)
-            await _apply_withdrawals(connection, [item.message for item in new])
+                connection.execute(insert_new(dialect, outbox), acks)
+            _apply_withdrawals(connection, [item.message for item in new])
+            return new_ids
+
+        new_ids = await self._transactions.run("store_received", store)
         return [
             first[item.message.message_id] == index and item.message.message_id in new_ids
             for index, item in enumerate(batch)
@@ -136,10 +133,11 @@ class SqlGatewayStore:
             .values(state=state.value)
             .returning(*inbox.c)
         )
-        async with self._transaction("respond") as connection:
-            moved = (await connection.execute(move)).mappings().one_or_none()
+
+        def respond(connection: Connection) -> RowMapping:
+            moved = connection.execute(move).mappings().one_or_none()
             if moved is None:
-                current = await connection.scalar(
+                current = connection.scalar(
                     select(inbox.c.state).where(inbox.c.message_id == message_id)
                 )
                 if current is None:
@@ -147,8 +145,10 @@ class SqlGatewayStore:
                 check_move(InboxState(current), state)
                 # Allowed now but not when we tried: a concurrent call moved it in between.
                 raise TransitionNotAllowed(InboxState(current), state, "it moved meanwhile")
-            await connection.execute(insert_new(self._dialect, outbox), [_outbox_row(answer)])
-        return _inbox_record(moved)
+            connection.execute(insert_new(connection.dialect.name, outbox), [_outbox_row(answer)])
+            return moved
+
+        return _inbox_record(await self._transactions.run("respond", respond))
 
     async def inbox(
         self,
@@ -165,15 +165,16 @@ class SqlGatewayStore:
         if state is not None:
             query = query.where(inbox.c.state == state.value)
         query = query.order_by(inbox.c.received_at.desc(), inbox.c.message_id.desc())
-        async with self._transaction("inbox") as connection:
-            rows = (await connection.execute(query.limit(limit).offset(offset))).mappings()
-            return [_inbox_record(row) for row in rows.all()]
+        page = query.limit(limit).offset(offset)
+        rows = await self._transactions.run("inbox", lambda c: c.execute(page).mappings().all())
+        return [_inbox_record(row) for row in rows]
 
     async def inbox_message(self, message_id: str) -> InboxMessage | None:
         """One received message."""
         query = select(inbox).where(inbox.c.message_id == message_id)
-        async with self._transaction("inbox_message") as connection:
-            row = (await connection.execute(query)).mappings().one_or_none()
+        row = await self._transactions.run(
+            "inbox_message", lambda c: c.execute(query).mappings().one_or_none()
+        )
         return None if row is None else _inbox_record(row)
 
     async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
@@ -185,31 +186,37 @@ class SqlGatewayStore:
             .limit(limit)
             .offset(offset)
         )
-        async with self._transaction("sent") as connection:
-            rows = (await connection.execute(query)).mappings().all()
-            messages = [_outbox_record(row) for row in rows]
-            return await _with_replies(connection, messages)
+
+        def sent(connection: Connection) -> list[SentStatus]:
+            rows = connection.execute(query).mappings().all()
+            return _with_replies(connection, [_outbox_record(row) for row in rows])
+
+        return await self._transactions.run("sent", sent)
 
     async def sent_message(self, message_id: str) -> SentStatus | None:
         """What became of one sent message (None for unknown ids and acknowledgements)."""
         query = select(outbox).where(outbox.c.message_id == message_id, outbox.c.kind != ACK)
-        async with self._transaction("sent_message") as connection:
-            row = (await connection.execute(query)).mappings().one_or_none()
+
+        def sent_message(connection: Connection) -> SentStatus | None:
+            row = connection.execute(query).mappings().one_or_none()
             if row is None:
                 return None
-            return (await _with_replies(connection, [_outbox_record(row)]))[0]
+            return _with_replies(connection, [_outbox_record(row)])[0]
+
+        return await self._transactions.run("sent_message", sent_message)
 
     async def counts(self) -> dict[str, int]:
         """Operational counts: outbox_pending, inbox_total."""
         pending = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
         total = select(func.count()).select_from(inbox)
         query = select(pending.scalar_subquery(), total.scalar_subquery())
-        async with self._transaction("counts") as connection:
-            outbox_pending, inbox_total = (await connection.execute(query)).one()
+        outbox_pending, inbox_total = await self._transactions.run(
+            "counts", lambda c: c.execute(query).one()
+        )
         return {"outbox_pending": int(outbox_pending), "inbox_total": int(inbox_total)}
 
 
-async def _apply_withdrawals(connection: AsyncConnection, new: Sequence[InboxMessage]) -> None:
+def _apply_withdrawals(connection: Connection, new: Sequence[InboxMessage]) -> None:
     # Look both ways: a redelivery can put a withdrawal before the message it withdraws.
     targets = {message.message_id for message in new}
     targets |= {message.in_reply_to for message in new if message.in_reply_to}
@@ -220,12 +227,12 @@ async def _apply_withdrawals(connection: AsyncConnection, new: Sequence[InboxMes
             inbox.c.status == AckStatus.WITHDRAWN.value,
             inbox.c.in_reply_to.in_(chunk),
         )
-        rows = (await connection.execute(withdrawals)).all()
+        rows = connection.execute(withdrawals).all()
         found += [{"target": target, "by": sender} for target, sender in rows]
     if not found:
         return
     # Only the message's own sender may withdraw it; later states are left as they are.
-    await connection.execute(
+    connection.execute(
         update(inbox)
         .where(
             inbox.c.message_id == bindparam("target"),
@@ -238,9 +245,7 @@ async def _apply_withdrawals(connection: AsyncConnection, new: Sequence[InboxMes
     )
 
 
-async def _with_replies(
-    connection: AsyncConnection, messages: Sequence[OutboxMessage]
-) -> list[SentStatus]:
+def _with_replies(connection: Connection, messages: Sequence[OutboxMessage]) -> list[SentStatus]:
     replies: dict[str, list[Reply]] = defaultdict(list)
     ids = [message.message_id for message in messages]
     for chunk in chunks(ids):
@@ -251,7 +256,7 @@ async def _with_replies(
             inbox.c.status,
             inbox.c.received_at,
         ).where(inbox.c.kind == ACK, inbox.c.in_reply_to.in_(chunk))
-        for answers, *reply in (await connection.execute(query)).all():
+        for answers, *reply in connection.execute(query).all():
             replies[answers].append(Reply(*reply))
     return [sent_status(message, replies[message.message_id]) for message in messages]
 
