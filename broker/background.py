@@ -1,6 +1,7 @@
 """Background loops of a service: stopped together, within a bounded time."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
@@ -19,7 +20,11 @@ async def stop_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
         return
     _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
     if pending:
-        log.warning("tasks still running after stop", count=len(pending))
+        log.warning(
+            "tasks still running after stop",
+            count=len(pending),
+            path=",".join(sorted(task.get_name() for task in pending)),
+        )
 
 
 async def close_within(closing: Awaitable[Any], what: str) -> None:
@@ -28,3 +33,15 @@ async def close_within(closing: Awaitable[Any], what: str) -> None:
         await asyncio.wait_for(closing, STOP_TIMEOUT_S)
     except Exception as error:  # shutting down: report, then carry on closing the rest
         log.warning("could not close cleanly", path=what, reason=type(error).__name__)
+
+
+async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` is set or `seconds` have passed, whichever is first.
+
+    Not asyncio.wait_for: on Python 3.11 it loses a cancellation that arrives as the event is
+    set, and a stopping service's loop then runs on (seen: the outbox relay ignored its stop
+    when a last offer woke it at that moment).
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from broker.background import wait_at_most
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import OutboxMessage
 from broker.logs import get_logger
@@ -196,5 +197,4 @@ class OutboxRelay:
 
     async def _sleep(self, seconds: float) -> None:
         # Woken early by offers, but never later than `seconds`.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        await wait_at_most(self._wake, seconds)

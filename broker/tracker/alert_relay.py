@@ -6,10 +6,10 @@ are stable, so a republish after a crash is recognisable downstream).
 """
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 
+from broker.background import wait_at_most
 from broker.logs import get_logger
 from broker.tracker.escalation import alert_id_of
 from broker.tracker.ports import TrackerStore
@@ -47,8 +47,7 @@ class AlertRelay:
             published = await self.publish_pending()
             if not published:
                 delay = backoff_delay(self._failures) if self._failures else IDLE_POLL_S
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                await wait_at_most(self._wake, delay)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished alerts; return how many were confirmed."""

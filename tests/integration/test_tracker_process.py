@@ -1,0 +1,120 @@
+"""`caselink tracker --config` as operators run it: its own process, header workers and all."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from broker.keystore import write_private, write_public
+from broker.store.tracker_store import SqlTrackerStore
+from broker.tracker.policy import DEFAULT_POLICY
+from broker.web.users import hash_password
+from schemas.examples import example_body
+from schemas.kinds import MessageKind
+from tests.integration.gateway_harness import (
+    KeyedFederation,
+    eventually,
+    free_port,
+    make_gateway,
+    running,
+)
+
+pytestmark = pytest.mark.rabbitmq
+
+A, B, COORDINATOR = "oscc-north", "social-east", "police-west"
+
+
+def tracker_config(keyed: KeyedFederation, folder: Path, port: int) -> Path:
+    """Write what `caselink tracker --config` needs into `folder`."""
+    write_public(folder / "directory.json", keyed.signed_directory)
+    write_public(folder / "root.pub.json", keyed.root.public().to_bytes())
+    write_private(folder / "secret", os.urandom(32).hex().encode())
+    (folder / "users.toml").write_text(
+        f'[[users]]\nname = "coord"\nrole = "coordinator"\n'
+        f'password_hash = "{hash_password("synthetic pass")}"\n'
+    )
+    topology = keyed.federation.topology
+    config = folder / "tracker.toml"
+    config.write_text(
+        f'amqp_url = "{keyed.federation.tracker_url()}"\n'
+        'directory = "directory.json"\nroot_pub = "root.pub.json"\n'
+        f'store_url = "sqlite+aiosqlite:///{folder / "tracker.db"}"\n'
+        f'coordinators = ["{COORDINATOR}"]\n'
+        'users_file = "users.toml"\nsession_secret_file = "secret"\n'
+        f'listen = "127.0.0.1:{port}"\n'
+        f'vhost = "{topology.vhost}"\nuser_prefix = "{topology.user_prefix}"\n'
+        "secure_cookie = false\n"
+    )
+    return config
+
+
+def children_of(pid: int) -> set[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return {int(line) for line in found.stdout.split()}
+
+
+def running_pids(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if os.path.exists(f"/proc/{pid}")}
+
+
+@contextmanager
+def tracker_process(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`caselink tracker --config`, stopped with SIGTERM (as systemd would) on the way out."""
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "broker.cli", "tracker", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+async def test_the_tracker_process_tracks_a_referral_and_stops_with_its_workers(
+    keyed: KeyedFederation, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = tracker_config(keyed, tmp_path, port)
+    store = SqlTrackerStore(f"sqlite+aiosqlite:///{tmp_path / 'tracker.db'}", DEFAULT_POLICY, [])
+
+    async def healthy() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                answer = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200
+
+    log = tmp_path / "tracker.log"
+    with tracker_process(config, log) as tracker:
+        await eventually(healthy, "the tracker consuming the tap", timeout_s=60)
+        async with running(make_gateway(keyed, A, tmp_path)) as gateway_a:
+            sent = await gateway_a.submit(
+                example_body(MessageKind.REFERRAL), kind=MessageKind.REFERRAL, recipient=B
+            )
+
+            async def tracked() -> bool:
+                return await store.thread(sent.thread_id) is not None
+
+            # Checked by a header worker process, stored by the service.
+            await eventually(tracked, "the referral's thread in the tracker's store", timeout_s=30)
+        workers = children_of(tracker.pid)
+        assert workers, "the tracker checks headers in worker processes"
+    await store.close()
+    # uvicorn stops gracefully on SIGTERM, then re-raises it: the exit status says so.
+    assert tracker.returncode == -signal.SIGTERM
+    assert b'"tracker stopped"' in log.read_bytes()
+
+    async def workers_gone() -> bool:
+        return not running_pids(workers)
+
+    await eventually(workers_gone, "the header workers stopped with the tracker", timeout_s=10)
