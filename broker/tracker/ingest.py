@@ -67,10 +67,6 @@ class TapIngestor:
             if storing is not None:
                 storing.cancel()
 
-    async def ingest(self, batch: list[Delivery]) -> None:
-        """Check, store and settle one batch."""
-        await self.store_and_ack(await self.check(batch))
-
     async def check(self, batch: list[Delivery]) -> Accepted:
         """Verify every header of `batch`; refusals are settled here, the rest returned."""
         now = self._clock()

@@ -3,10 +3,11 @@
 Shared by the agency gateway (its own queue) and the tracker (the tap). Deliveries are
 settled by whoever processes them; this module only receives, settles and watches.
 
-Written on aiormq (aio-pika's protocol layer), like the publisher: a delivery through
-FastStream's subscriber cost about 145 µs of the event loop's time on the tap, through
-aio-pika's consumer about 100 µs, through aiormq about 60 µs (bench/tracker_ingest.py and
-docs/performance.md). On the hot paths that was the largest cost after the cryptography.
+Written on aiormq (aio-pika's protocol layer), like the publisher. Draining the tap with
+no work per message, a delivery cost about 145 µs of the event loop's time through
+FastStream's subscriber, 100 µs through aio-pika's consumer and 60 µs here; with
+FastStream's, the gateway benchmark's ratio fell from about 0.23 to 0.19
+(docs/performance.md).
 """
 
 import asyncio
@@ -71,7 +72,11 @@ class QueueSubscription:
         self._consumer_tag: str | None = None
 
     async def start(self) -> None:
-        """Connect and start consuming; raises when the broker is unreachable or refuses."""
+        """(Re)connect and start consuming; raises when the broker is unreachable or refuses.
+
+        Drops the connection this subscription held, if any: its deliveries go back to the
+        queue.
+        """
         await self.stop()
         connection = await connect(self._url)
         try:
@@ -113,10 +118,6 @@ class QueueSubscription:
             and self._consumer_tag in channel.consumers
         )
 
-    async def restart(self) -> None:
-        """Drop the connection and subscribe again; raises when the broker is unreachable."""
-        await self.start()
-
     async def stop(self) -> None:
         """Stop consuming and close the connection; unsettled deliveries go back to the queue."""
         connection, self._connection, self._channel = self._connection, None, None
@@ -133,7 +134,7 @@ async def keep_subscribed(subscription: QueueSubscription, interval_s: float) ->
     while True:
         if not subscription.alive():
             try:
-                await subscription.restart()
+                await subscription.start()
                 log.info("consumer subscribed")
             except Exception as error:
                 log.warning("consumer not subscribed; will retry", reason=type(error).__name__)
