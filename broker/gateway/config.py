@@ -7,7 +7,6 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from broker.settings_file import FileSettings, load_settings_file
-from broker.transport.names import DEFAULT_VHOST
 from schemas.ids import AgencyId
 
 
@@ -24,7 +23,6 @@ class GatewaySettings(FileSettings):
     store_url: str = Field(description="SQLAlchemy async URL, e.g. sqlite+aiosqlite:///inbox.db")
     api_listen: str = "127.0.0.1:8080"
     token_file: Path
-    vhost: str = DEFAULT_VHOST
     user_prefix: str = ""
     # Unacked deliveries in flight; bounds memory. Several inbox batches' worth, so RabbitMQ
     # keeps delivering while one batch is being opened and committed.

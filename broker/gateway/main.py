@@ -23,7 +23,8 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
         directory=load_trusted_directory(settings.directory, settings.root_pub),
         store=SqlGatewayStore(settings.store_url),
         amqp_url=settings.amqp_url,
-        topology=Topology(vhost=settings.vhost, user_prefix=settings.user_prefix),
+        # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
+        topology=Topology(user_prefix=settings.user_prefix),
         prefetch=settings.prefetch,
         publish_window=settings.publish_window,
         watchdog_interval_s=settings.watchdog_interval_s,

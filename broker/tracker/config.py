@@ -7,7 +7,6 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from broker.settings_file import FileSettings, load_settings_file
-from broker.transport.names import DEFAULT_VHOST
 from schemas.ids import AgencyId
 
 
@@ -27,7 +26,6 @@ class TrackerSettings(FileSettings):
     users_file: Path
     session_secret_file: Path
     listen: str = "127.0.0.1:8090"
-    vhost: str = DEFAULT_VHOST
     user_prefix: str = ""
     # Deeper than a batch (512), so that the next batch arrives while one is stored.
     prefetch: Annotated[int, Field(ge=1, le=10_000)] = 2048

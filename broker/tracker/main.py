@@ -39,7 +39,8 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         store=store,
         directory=SignedDirectory.read(settings.directory, settings.root_pub),
         amqp_url=settings.amqp_url,
-        topology=Topology(vhost=settings.vhost, user_prefix=settings.user_prefix),
+        # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
+        topology=Topology(user_prefix=settings.user_prefix),
         coordinators=settings.coordinators,
         prefetch=settings.prefetch,
         verify_workers=settings.verify_workers,

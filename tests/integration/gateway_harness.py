@@ -116,7 +116,6 @@ def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: i
         f'amqp_url = "{keyed.federation.url(agency_id)}"\n'
         f'store_url = "sqlite+aiosqlite:///{folder / "gateway.db"}"\n'
         f'api_listen = "127.0.0.1:{port}"\n'
-        f'vhost = "{topology.vhost}"\n'
         f'user_prefix = "{topology.user_prefix}"\n'
     )
     return config

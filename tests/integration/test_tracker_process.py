@@ -48,7 +48,7 @@ def tracker_config(keyed: KeyedFederation, folder: Path, port: int) -> Path:
         f'coordinators = ["{COORDINATOR}"]\n'
         'users_file = "users.toml"\nsession_secret_file = "secret"\n'
         f'listen = "127.0.0.1:{port}"\n'
-        f'vhost = "{topology.vhost}"\nuser_prefix = "{topology.user_prefix}"\n'
+        f'user_prefix = "{topology.user_prefix}"\n'
         "secure_cookie = false\n"
     )
     return config

@@ -42,3 +42,11 @@ def test_invalid_settings_name_the_fields_only(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_settings(tmp_path / "absent.toml")
+
+
+def test_a_vhost_setting_is_refused_the_url_names_the_vhost(tmp_path: Path) -> None:
+    # It used to be accepted and then ignored: the connection goes where amqp_url says.
+    config = tmp_path / "vhost.toml"
+    config.write_text(EXAMPLE.read_text() + 'vhost = "elsewhere"\n')
+    with pytest.raises(ConfigError, match="vhost"):
+        load_settings(config)
