@@ -30,7 +30,7 @@ from broker.heap import settle_startup_objects
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.ingest import TapIngestor
 from broker.tracker.policy import DEFAULT_POLICY
-from broker.tracker.verifier import HeaderVerifier, SignedDirectory
+from broker.tracker.verifier import HeaderVerifier
 from broker.transport.names import TAP_QUEUE
 from broker.transport.publisher import ConfirmedPublisher
 from broker.transport.subscription import QueueSubscription
@@ -157,9 +157,7 @@ async def main(rounds: int, events: int, raw_count: int) -> None:
                 f"sqlite+aiosqlite:///{folder / 'tracker.db'}", DEFAULT_POLICY, ["police-west"]
             )
             await store.create()
-            verifier = HeaderVerifier(
-                SignedDirectory(keyed.signed_directory, keyed.root.public().to_bytes())
-            )
+            verifier = HeaderVerifier(keyed.directory_source())
             await verifier.check(sealed_events(keyed, 1), int(time.time()))  # worker started
             settle_startup_objects()  # as `caselink tracker run` does
             for r in range(rounds):

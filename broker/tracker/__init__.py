@@ -10,7 +10,6 @@ from broker.tracker.escalation import (
     Audience,
     PlannedAlert,
     due_alerts,
-    overdue_by,
     overdue_seconds,
     to_alerts,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "due_alerts",
     "event_from_header",
     "fhir_status",
-    "overdue_by",
     "overdue_seconds",
     "parse_policy",
     "thread_state",

@@ -115,12 +115,6 @@ def due_alerts(
     return [alert for alert in planned if alert.key not in already_raised]
 
 
-def overdue_by(state: ThreadState, policy: SlaPolicy, now: int) -> int | None:
-    """Seconds past the earliest unmet deadline at `now`; None when nothing is overdue."""
-    first = min((found.due for found in open_deadlines(state, policy)), default=None)
-    return overdue_seconds(first, now)
-
-
 def overdue_seconds(deadline: int | None, now: int) -> int | None:
     """Seconds past `deadline` at `now`; None when there is none or it has not passed.
 

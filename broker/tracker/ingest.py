@@ -43,7 +43,7 @@ class TapIngestor:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.subscription = subscription
-        self.verifier = verifier
+        self._verifier = verifier
         self._store = store
         self._publisher = publisher
         self._coordinators = tuple(coordinators)
@@ -71,7 +71,7 @@ class TapIngestor:
         """Verify every header of `batch`; refusals are settled here, the rest returned."""
         now = self._clock()
         try:
-            checks = await self.verifier.check([d.body for d in batch], int(now))
+            checks = await self._verifier.check([d.body for d in batch], int(now))
         except Exception as error:
             log.error("tap batch not checked; requeued", reason=type(error).__name__)
             for delivery in batch:

@@ -44,9 +44,10 @@ class TrackerService:
         self._sweep_interval_s = sweep_interval_s
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.tracker_user())
+        self._verifier = HeaderVerifier(directory, workers=verify_workers)
         self.ingestor = TapIngestor(
             subscription=QueueSubscription(amqp_url, TAP_QUEUE, prefetch=prefetch),
-            verifier=HeaderVerifier(directory, workers=verify_workers),
+            verifier=self._verifier,
             store=store,
             publisher=self._publisher,
             coordinators=coordinators,
@@ -76,7 +77,7 @@ class TrackerService:
         await close_within(self.ingestor.subscription.stop(), "subscription")
         await close_within(self._publisher.close(), "publisher")
         await close_within(self.store.close(), "store")
-        await close_within(asyncio.to_thread(self.ingestor.verifier.close), "header workers")
+        await close_within(asyncio.to_thread(self._verifier.close), "header workers")
         log.info("tracker stopped")
 
     async def sweep_once(self) -> int:

@@ -17,6 +17,7 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
 from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
+from broker.tracker.verifier import SignedDirectory
 from tests.integration.rabbit_federation import (
     AGENCIES,
     Federation,
@@ -36,6 +37,15 @@ class KeyedFederation:
     keys: dict[str, AgencyKeys]
     signed_directory: bytes
     trusted: TrustedDirectory
+
+    def directory_source(self) -> SignedDirectory:
+        """The signed directory and root public key, as a tracker's header workers take them."""
+        return SignedDirectory(self.signed_directory, self.root.public().to_bytes())
+
+    def write_directory_files(self, folder: Path) -> None:
+        """directory.json and root.pub.json in `folder`, as a service's config names them."""
+        write_public(folder / "directory.json", self.signed_directory)
+        write_public(folder / "root.pub.json", self.root.public().to_bytes())
 
 
 @asynccontextmanager
@@ -102,8 +112,7 @@ def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: i
     """Write what `caselink gateway --config` needs for `agency_id` into `folder`."""
     folder.mkdir()
     write_private(folder / "agency.key", keyed.keys[agency_id].to_bytes())
-    write_public(folder / "directory.json", keyed.signed_directory)
-    write_public(folder / "root.pub.json", keyed.root.public().to_bytes())
+    keyed.write_directory_files(folder)
     write_private(folder / "token", GATEWAY_TOKEN.encode())
     topology = keyed.federation.topology
     config = folder / "gateway.toml"

@@ -13,7 +13,6 @@ from broker.gateway.api import create_api
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.policy import parse_policy
 from broker.tracker.service import TrackerService
-from broker.tracker.verifier import SignedDirectory
 from broker.web.app import create_tracker_app
 from broker.web.users import Role, User, hash_password
 from schemas.examples import example_body
@@ -61,7 +60,7 @@ def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
     )
     return TrackerService(
         store=store,
-        directory=SignedDirectory(keyed.signed_directory, keyed.root.public().to_bytes()),
+        directory=keyed.directory_source(),
         amqp_url=keyed.federation.tracker_url(),
         topology=keyed.federation.topology,
         coordinators=[COORDINATOR],

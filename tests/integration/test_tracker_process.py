@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
-from broker.keystore import write_private, write_public
+from broker.keystore import write_private
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.web.users import hash_password
@@ -21,6 +20,7 @@ from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
     free_port,
+    healthy,
     make_gateway,
     running,
 )
@@ -32,8 +32,7 @@ A, B, COORDINATOR = "oscc-north", "social-east", "police-west"
 
 def tracker_config(keyed: KeyedFederation, folder: Path, port: int) -> Path:
     """Write what `caselink tracker --config` needs into `folder`."""
-    write_public(folder / "directory.json", keyed.signed_directory)
-    write_public(folder / "root.pub.json", keyed.root.public().to_bytes())
+    keyed.write_directory_files(folder)
     write_private(folder / "secret", os.urandom(32).hex().encode())
     (folder / "users.toml").write_text(
         f'[[users]]\nname = "coord"\nrole = "coordinator"\n'
@@ -86,17 +85,9 @@ async def test_the_tracker_process_tracks_a_referral_and_stops_with_its_workers(
     config = tracker_config(keyed, tmp_path, port)
     store = SqlTrackerStore(f"sqlite+aiosqlite:///{tmp_path / 'tracker.db'}", DEFAULT_POLICY, [])
 
-    async def healthy() -> bool:
-        try:
-            async with httpx.AsyncClient() as client:
-                answer = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-        except httpx.HTTPError:
-            return False
-        return answer.status_code == 200
-
     log = tmp_path / "tracker.log"
     with tracker_process(config, log) as tracker:
-        await eventually(healthy, "the tracker consuming the tap", timeout_s=60)
+        await eventually(lambda: healthy(port), "the tracker consuming the tap", timeout_s=60)
         async with running(make_gateway(keyed, A, tmp_path)) as gateway_a:
             sent = await gateway_a.submit(
                 example_body(MessageKind.REFERRAL), kind=MessageKind.REFERRAL, recipient=B

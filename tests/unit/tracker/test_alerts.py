@@ -9,7 +9,7 @@ from broker.tracker.escalation import (
     alert_id,
     alert_id_of,
     due_alerts,
-    overdue_by,
+    overdue_seconds,
     to_alerts,
 )
 from broker.tracker.events import TrackedEvent
@@ -33,20 +33,25 @@ def state(thread: Thread, *events: TrackedEvent) -> ThreadState:
 # --- dashboard ---------------------------------------------------------------------------
 
 
-def test_overdue_by_counts_from_the_earliest_unmet_deadline() -> None:
+def overdue_by(state: ThreadState, now: int) -> int | None:
+    """What the dashboard shows: seconds past the thread's current (earliest unmet) deadline."""
+    return overdue_seconds(current_deadline(state, DEFAULT_POLICY), now)
+
+
+def test_overdue_counts_from_the_earliest_unmet_deadline() -> None:
     thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)
     sent = thread.original(T0)
     waiting = state(thread, sent)
-    assert overdue_by(waiting, DEFAULT_POLICY, T0 + HOUR - 1) is None
-    assert overdue_by(waiting, DEFAULT_POLICY, T0 + HOUR) == 0
-    assert overdue_by(waiting, DEFAULT_POLICY, T0 + 4 * HOUR) == 3 * HOUR
+    assert overdue_by(waiting, T0 + HOUR - 1) is None
+    assert overdue_by(waiting, T0 + HOUR) == 0
+    assert overdue_by(waiting, T0 + 4 * HOUR) == 3 * HOUR
     delivered = state(thread, sent, thread.answer(sent, A.RECEIVED, T0 + 1))
-    assert overdue_by(delivered, DEFAULT_POLICY, T0 + 4 * HOUR) == HOUR
+    assert overdue_by(delivered, T0 + 4 * HOUR) == HOUR
     accepted = state(thread, sent, thread.answer(sent, A.ACCEPTED, T0 + 5 * HOUR))
-    assert overdue_by(accepted, DEFAULT_POLICY, T0 + 6 * HOUR) is None
+    assert overdue_by(accepted, T0 + 6 * HOUR) is None
 
 
-def test_lateness_key_puts_the_most_overdue_first() -> None:
+def test_the_current_deadline_puts_the_most_overdue_first() -> None:
     now = T0 + 2 * DAY
     emergency = Thread(MessageKind.REFERRAL, Urgency.EMERGENCY)
     low = Thread(MessageKind.REFERRAL, Urgency.LOW)

@@ -6,10 +6,11 @@ from broker.tracker.escalation import (
     Audience,
     PlannedAlert,
     due_alerts,
-    overdue_by,
+    overdue_seconds,
 )
 from broker.tracker.events import TrackedEvent
 from broker.tracker.policy import DEFAULT_POLICY
+from broker.tracker.schedule import current_deadline
 from broker.tracker.state import ThreadState, thread_state
 from schemas.alert import AlertLevel, AlertReason
 from schemas.kinds import AckStatus, MessageKind, Urgency
@@ -285,4 +286,4 @@ def test_an_unknown_thread_raises_nothing() -> None:
     answer = thread.answer(thread.original(T0), A.ACCEPTED, T0 + 1)
     unknown = state(thread, answer)
     assert due_alerts(unknown, DEFAULT_POLICY, T0 + 9 * DAY, set()) == []
-    assert overdue_by(unknown, DEFAULT_POLICY, T0 + 9 * DAY) is None
+    assert overdue_seconds(current_deadline(unknown, DEFAULT_POLICY), T0 + 9 * DAY) is None
