@@ -39,10 +39,10 @@ import aio_pika
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 
+from broker.app.garbage_collector import settle_startup_objects
 from broker.gateway.service import Gateway
-from broker.heap import settle_startup_objects
 from broker.store.gateway_store import SqlGatewayStore
-from broker.transport.names import TAP_QUEUE
+from broker.topology.names import TAP_QUEUE
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from tests.integration.gateway_harness import (

@@ -25,15 +25,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import aio_pika
 
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.subscription import QueueSubscription
+from broker.app.garbage_collector import settle_startup_objects
 from broker.envelope import seal
-from broker.heap import settle_startup_objects
 from broker.store.tracker_store import SqlTrackerStore
+from broker.topology.names import TAP_QUEUE
 from broker.tracker.ingest import TapIngestor
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.verifier import HeaderVerifier
-from broker.transport.names import TAP_QUEUE
-from broker.transport.publisher import ConfirmedPublisher
-from broker.transport.subscription import QueueSubscription
 from schemas.acknowledgement import Acknowledgement
 from schemas.examples import example_body
 from schemas.ids import new_message_id, new_thread_id

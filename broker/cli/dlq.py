@@ -10,7 +10,7 @@ from rich.table import Table
 
 from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
-from broker.transport.dead_letters import list_dead_letters, requeue_dead_letters
+from broker.operator.dead_letters import list_dead_letters, requeue_dead_letters
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and requeue refused or poison messages.")
 

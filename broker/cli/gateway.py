@@ -13,7 +13,7 @@ def gateway_command(
     config: Annotated[Path, typer.Option("--config", help="The gateway's TOML settings.")],
 ) -> None:
     """Run one agency's gateway: its queue consumer, outbox relay and local HTTP API."""
-    from broker.gateway.main import build_app, serve  # heavy imports only for this verb
+    from broker.app.gateway import build_app, serve  # heavy imports only for this verb
 
     with cli_errors():
         settings = load_settings(config)

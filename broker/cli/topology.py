@@ -13,10 +13,10 @@ import typer
 from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
 from broker.keystore import load_trusted_directory, read_private
-from broker.transport.apply import RABBITMQCTL, apply_definitions
-from broker.transport.definitions import Definitions, TopologyError, build_definitions
-from broker.transport.names import DEFAULT_VHOST, Topology
-from broker.transport.passwords import load_or_create_passwords, replace_private
+from broker.operator.apply import RABBITMQCTL, apply_definitions
+from broker.topology.definitions import Definitions, TopologyError, build_definitions
+from broker.topology.names import DEFAULT_VHOST, Topology
+from broker.topology.passwords import load_or_create_passwords, replace_private
 
 DEFAULT_SECRETS = Path("deploy/secrets/rabbitmq-passwords.json")
 

@@ -39,7 +39,7 @@ def run(ctx: typer.Context, config: ConfigFile = None) -> None:
     """Run the tracker service and dashboard (when no sub-command is given)."""
     ctx.obj = config
     if ctx.invoked_subcommand is None:
-        from broker.tracker.main import build_tracker_app, serve  # heavy imports only here
+        from broker.app.tracker import build_tracker_app, serve  # heavy imports only here
 
         settings = _settings(config)
         with cli_errors():
@@ -89,7 +89,7 @@ def hash_password_command() -> None:
 
 
 async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list[ThreadRow]:
-    from broker.tracker.main import load_policy, open_store
+    from broker.app.tracker import load_policy, open_store
 
     store = open_store(settings, load_policy(settings))
     try:

@@ -14,22 +14,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from broker.amqp.publisher import ConfirmedPublisher, publish_alert
+from broker.amqp.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from broker.gateway.incoming import Refusal, decide
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import Received
 from broker.gateway.relay import OutboxRelay
 from broker.logs import bound_ids, get_logger
-from broker.transport.errors import DeliveryError
-from broker.transport.names import (
+from broker.messaging.errors import DeliveryError
+from broker.topology.names import (
     DEAD_LETTER_EXCHANGE,
     ORIGINAL_ROUTING_KEY_HEADER,
     REFUSAL_DETAIL_HEADER,
     REFUSAL_HEADER,
     Topology,
 )
-from broker.transport.publisher import ConfirmedPublisher, publish_alert
-from broker.transport.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from schemas.alert import refused_envelope_alert
 from schemas.ids import well_formed_ids
 

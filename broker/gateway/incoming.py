@@ -10,7 +10,7 @@ from broker.envelope import EnvelopeError, open_envelope
 from broker.errors import CaselinkError
 from broker.gateway.outgoing import Sealer
 from broker.gateway.records import InboxMessage, InboxState, Received
-from broker.transport.names import Topology
+from broker.topology.names import Topology
 from schemas.acknowledgement import Acknowledgement
 from schemas.kinds import AckStatus, MessageKind
 

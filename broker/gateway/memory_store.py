@@ -6,9 +6,9 @@ Each method runs without awaiting, so under asyncio every call is atomic on its 
 from collections.abc import Sequence
 from dataclasses import replace
 
-from broker.gateway.answers import Reply, sent_status
 from broker.gateway.lifecycle import check_move, check_response, sources_of
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from broker.gateway.sent_status import Reply, sent_status
 from schemas.kinds import AckStatus, MessageKind
 
 

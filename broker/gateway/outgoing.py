@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from broker.envelope import AgencyKeys, TrustedDirectory, seal
 from broker.gateway.records import OutboxMessage
-from broker.transport.names import routing_key
+from broker.topology.names import routing_key
 from schemas.bodies import header_in_reply_to, header_status, header_urgency
 from schemas.ids import new_message_id
 from schemas.kinds import MessageKind, Suite

@@ -16,14 +16,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from broker.amqp.publisher import Publisher
 from broker.background import wait_at_most
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import OutboxMessage
 from broker.logs import get_logger
-from broker.transport.backoff import backoff_delay
-from broker.transport.errors import BrokerUnavailable, DeliveryError
-from broker.transport.names import MESSAGES_EXCHANGE
-from broker.transport.publisher import Publisher
+from broker.messaging.backoff import backoff_delay
+from broker.messaging.errors import BrokerUnavailable, DeliveryError
+from broker.topology.names import MESSAGES_EXCHANGE
 
 log = get_logger(__name__)
 

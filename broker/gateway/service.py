@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.subscription import keep_subscribed
 from broker.background import close_within, stop_tasks
 from broker.envelope import AgencyKeys, TrustedDirectory
 from broker.gateway.consumer import InboxConsumer
@@ -21,9 +23,7 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxMessage, OutboxMessage
 from broker.gateway.relay import OutboxRelay
 from broker.logs import bound_ids, get_logger
-from broker.transport.names import Topology
-from broker.transport.publisher import ConfirmedPublisher
-from broker.transport.subscription import keep_subscribed
+from broker.topology.names import Topology
 from schemas.acknowledgement import Acknowledgement
 from schemas.ids import new_thread_id
 from schemas.kinds import MessageKind

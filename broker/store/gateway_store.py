@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, or_, select, update
 
-from broker.gateway.answers import Reply, sent_status
 from broker.gateway.lifecycle import TransitionNotAllowed, check_move, check_response, sources_of
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from broker.gateway.sent_status import Reply, sent_status
 from broker.store import migrate
 from broker.store.engine import chunks, insert_new
 from broker.store.gateway_tables import inbox, outbox

@@ -9,14 +9,14 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from broker.amqp.publisher import Publisher
 from broker.background import wait_at_most
 from broker.logs import get_logger
+from broker.messaging.backoff import backoff_delay
+from broker.messaging.errors import DeliveryError
+from broker.topology.names import ALERTS_EXCHANGE
 from broker.tracker.escalation import alert_id_of
 from broker.tracker.ports import TrackerStore
-from broker.transport.backoff import backoff_delay
-from broker.transport.errors import DeliveryError
-from broker.transport.names import ALERTS_EXCHANGE
-from broker.transport.publisher import Publisher
 
 log = get_logger(__name__)
 

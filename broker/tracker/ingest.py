@@ -11,13 +11,13 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
+from broker.amqp.publisher import Publisher, publish_alert
+from broker.amqp.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from broker.logs import bound_ids, get_logger
+from broker.messaging.errors import DeliveryError
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ports import TrackerStore
 from broker.tracker.verifier import HeaderVerifier, RefusedHeader
-from broker.transport.errors import DeliveryError
-from broker.transport.publisher import Publisher, publish_alert
-from broker.transport.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
 

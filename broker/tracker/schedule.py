@@ -6,6 +6,7 @@ behind the dashboard's lists, so the in-memory and SQL stores cannot drift apart
 
 from collections.abc import Iterable, Sequence, Set
 
+from broker.topology.names import alert_routing_key
 from broker.tracker.escalation import (
     PlannedAlert,
     alert_key,
@@ -17,7 +18,6 @@ from broker.tracker.escalation import (
 from broker.tracker.policy import SlaPolicy
 from broker.tracker.records import RecordedAlert, ThreadRow
 from broker.tracker.state import Phase, ThreadState
-from broker.transport.names import alert_routing_key
 from schemas.alert import Alert
 from schemas.kinds import MessageKind
 

@@ -9,15 +9,15 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.subscription import QueueSubscription, keep_subscribed
 from broker.background import close_within, stop_tasks
 from broker.logs import get_logger
+from broker.topology.names import TAP_QUEUE, Topology
 from broker.tracker.alert_relay import AlertRelay
 from broker.tracker.ingest import TapIngestor
 from broker.tracker.ports import TrackerStore
 from broker.tracker.verifier import HeaderVerifier, SignedDirectory
-from broker.transport.names import TAP_QUEUE, Topology
-from broker.transport.publisher import ConfirmedPublisher
-from broker.transport.subscription import QueueSubscription, keep_subscribed
 
 log = get_logger(__name__)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from broker.envelope import AgencyKeys, RootKey, build_directory
-from broker.transport.definition_checks import check_definitions
-from broker.transport.definitions import password_matches
+from broker.topology.definition_checks import check_definitions
+from broker.topology.definitions import password_matches
 from schemas.kinds import AgencyKind
 
 AGENCY_IDS = ["oscc-north", "social-east"]

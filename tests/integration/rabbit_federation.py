@@ -15,10 +15,10 @@ from broker.envelope import (
     build_directory,
     verify_directory,
 )
-from broker.transport.apply import apply_definitions, delete_topology
-from broker.transport.definitions import Definitions, build_definitions
-from broker.transport.names import Topology
-from broker.transport.passwords import load_or_create_passwords
+from broker.operator.apply import apply_definitions, delete_topology
+from broker.topology.definitions import Definitions, build_definitions
+from broker.topology.names import Topology
+from broker.topology.passwords import load_or_create_passwords
 from schemas.directory import Directory
 from schemas.kinds import AgencyKind
 

@@ -10,7 +10,7 @@ import aio_pika
 import pytest
 
 from broker.envelope import seal
-from broker.transport.names import DEAD_LETTER_EXCHANGE, REFUSAL_HEADER
+from broker.topology.names import DEAD_LETTER_EXCHANGE, REFUSAL_HEADER
 from schemas.examples import example_body
 from schemas.ids import new_thread_id
 from schemas.kinds import MessageKind

@@ -9,9 +9,9 @@ import pytest
 
 from broker.envelope import seal
 from broker.gateway.records import Received
+from broker.operator.dead_letters import DeadLetter, list_dead_letters
 from broker.store.gateway_store import SqlGatewayStore
-from broker.transport.dead_letters import DeadLetter, list_dead_letters
-from broker.transport.names import ALERTS_QUEUE
+from broker.topology.names import ALERTS_QUEUE
 from schemas.examples import example_body
 from schemas.ids import new_thread_id
 from schemas.kinds import MessageKind

@@ -14,7 +14,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
 
-from broker.transport.names import (
+from broker.topology.names import (
     ALERTS_EXCHANGE,
     ALERTS_QUEUE,
     DEAD_LETTER_EXCHANGE,

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from broker.transport.errors import BrokerUnavailable, Unroutable
-from broker.transport.names import ALERTS_EXCHANGE
-from broker.transport.publisher import ConfirmedPublisher
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.messaging.errors import BrokerUnavailable, Unroutable
+from broker.topology.names import ALERTS_EXCHANGE
 from schemas.ids import new_message_id
 from tests.integration.rabbit_federation import Federation, applied_federation
 

@@ -12,7 +12,7 @@ import pytest
 import broker.gateway.relay as relay_module
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.relay import OutboxRelay
-from broker.transport.errors import BrokerUnavailable, Unroutable
+from broker.messaging.errors import BrokerUnavailable, Unroutable
 from tests.gateway_records import outgoing
 
 

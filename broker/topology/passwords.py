@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from broker.keystore import read_private, write_private
-from broker.transport.definitions import TopologyError
+from broker.topology.definitions import TopologyError
 
 PASSWORD_BYTES = 32
 

@@ -7,14 +7,14 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from broker.heap import settle_startup_objects
+from broker.app.garbage_collector import settle_startup_objects
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
+from broker.topology.names import Topology
 from broker.tracker.config import TrackerSettings
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import SignedDirectory
-from broker.transport.names import Topology
 from broker.web.app import create_tracker_app
 from broker.web.users import load_users
 

@@ -1,6 +1,6 @@
 """What became of a sent message, summarised from the acknowledgements answering it."""
 
-from broker.gateway.answers import Reply, sent_status
+from broker.gateway.sent_status import Reply, sent_status
 from tests.gateway_records import THEM, new_id, outgoing
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from broker.transport.errors import DeliveryError
-from broker.transport.names import (
+from broker.messaging.errors import DeliveryError
+from broker.topology.names import (
     DEAD_LETTER_QUEUE,
     MESSAGES_EXCHANGE,
     ORIGINAL_ROUTING_KEY_HEADER,

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from broker.heap import YOUNG_GENERATION_THRESHOLD, settle_startup_objects
+from broker.app.garbage_collector import YOUNG_GENERATION_THRESHOLD, settle_startup_objects
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker.transport.definition_checks import check_definitions
-from broker.transport.definitions import (
+from broker.topology.definition_checks import check_definitions
+from broker.topology.definitions import (
     HASHING_ALGORITHM,
     TopologyError,
     agency_alert_key_pattern,
@@ -20,7 +20,7 @@ from broker.transport.definitions import (
     password_matches,
     tracker_permission,
 )
-from broker.transport.names import (
+from broker.topology.names import (
     AGENCY_QUEUE_MAX_BYTES,
     ALERTS_EXCHANGE,
     ALERTS_QUEUE,
@@ -36,7 +36,7 @@ from broker.transport.names import (
 from schemas.alert import AlertLevel
 from schemas.ids import AGENCY_ID_PATTERN
 from schemas.kinds import MessageKind
-from tests.unit.transport.directories import AGENCY_IDS, directory_of
+from tests.unit.topology.directories import AGENCY_IDS, directory_of
 
 TOPOLOGY = Topology(vhost="caselink-unit", user_prefix="unit-")
 USERS = TOPOLOGY.users(AGENCY_IDS)

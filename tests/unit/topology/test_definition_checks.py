@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from broker.transport.definition_checks import check_definitions, find_drift
-from broker.transport.definitions import TopologyError, build_definitions
-from broker.transport.names import MESSAGES_EXCHANGE, Topology
-from tests.unit.transport.directories import AGENCY_IDS, directory_of
+from broker.topology.definition_checks import check_definitions, find_drift
+from broker.topology.definitions import TopologyError, build_definitions
+from broker.topology.names import MESSAGES_EXCHANGE, Topology
+from tests.unit.topology.directories import AGENCY_IDS, directory_of
 
 TOPOLOGY = Topology(vhost="caselink-unit", user_prefix="unit-")
 PASSWORDS = {TOPOLOGY.agency_user(a): "pw" for a in AGENCY_IDS} | {"unit-tracker": "pw"}

@@ -16,9 +16,9 @@ from aiormq.abc import AbstractConnection
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, PublishError
 from pamqp.commands import Basic
 
-from broker.transport.connection import connect
-from broker.transport.errors import BrokerUnavailable, DeliveryError, Unroutable
-from broker.transport.names import ALERTS_EXCHANGE, alert_routing_key
+from broker.amqp.connection import connect
+from broker.messaging.errors import BrokerUnavailable, DeliveryError, Unroutable
+from broker.topology.names import ALERTS_EXCHANGE, alert_routing_key
 from schemas.alert import Alert
 
 CONFIRM_TIMEOUT_S = 30.0

@@ -15,9 +15,9 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from broker.transport.definition_checks import check_definitions, find_drift
-from broker.transport.definitions import Definitions, TopologyError
-from broker.transport.names import Topology
+from broker.topology.definition_checks import check_definitions, find_drift
+from broker.topology.definitions import Definitions, TopologyError
+from broker.topology.names import Topology
 
 RABBITMQCTL: tuple[str, ...] = ("rabbitmqctl",)
 TIMEOUT_S = 120.0

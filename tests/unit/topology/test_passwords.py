@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from broker.keystore import KeyFilePermissionError
-from broker.transport.passwords import (
+from broker.topology.passwords import (
     SecretsFileError,
     load_or_create_passwords,
     replace_private,

@@ -9,7 +9,7 @@ size. So an import is only done when the node's own export agrees with what was 
 import re
 from typing import Any
 
-from broker.transport.definitions import Definitions, TopologyError
+from broker.topology.definitions import Definitions, TopologyError
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "users": ("name", "password_hash", "hashing_algorithm", "tags"),

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 
+from broker.amqp.connection import connect
 from broker.logs import get_logger
-from broker.transport.connection import connect
 
 log = get_logger(__name__)
 

@@ -4,7 +4,7 @@ from typing import Any, cast
 
 from aiormq.abc import AbstractChannel
 
-from broker.transport.subscription import Delivery, ack_all
+from broker.amqp.subscription import Delivery, ack_all
 
 
 class Channel:

@@ -3,14 +3,14 @@
 import uvicorn
 from fastapi import FastAPI
 
+from broker.app.garbage_collector import settle_startup_objects
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
 from broker.gateway.service import Gateway
-from broker.heap import settle_startup_objects
 from broker.keystore import load_agency_keys, load_trusted_directory
 from broker.logs import configure_logging
 from broker.store.gateway_store import SqlGatewayStore
-from broker.transport.names import Topology
+from broker.topology.names import Topology
 
 
 def build_gateway(settings: GatewaySettings) -> Gateway:

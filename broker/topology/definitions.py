@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.errors import CaselinkError
-from broker.transport.names import (
+from broker.topology.names import (
     AGENCY_QUEUE_MAX_BYTES,
     ALERTS_BINDING_KEY,
     ALERTS_EXCHANGE,

@@ -1,0 +1,1 @@
+"""RabbitMQ over aiormq: coalescing connections, confirmed publishing, queue subscriptions."""

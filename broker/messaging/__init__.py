@@ -1,0 +1,1 @@
+"""What services need from a message broker, independent of any client library."""

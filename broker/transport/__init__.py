@@ -1,1 +1,0 @@
-"""RabbitMQ: topology as pure functions of the directory, and the I/O that applies them."""
