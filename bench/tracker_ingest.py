@@ -29,9 +29,10 @@ from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
 from broker.envelope import seal
+from broker.messaging.batch_consumer import BatchConsumer
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import TAP_QUEUE
-from broker.tracker.ingest import TapIngestor
+from broker.tracker.ingest import MAX_BATCH, TapIngestor
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.verifier import HeaderVerifier
 from schemas.acknowledgement import Acknowledgement
@@ -121,22 +122,19 @@ async def tracker_rate(
     subscription = QueueSubscription(url, TAP_QUEUE, prefetch=PREFETCH)
     publisher = ConfirmedPublisher(url, user_id="guest")
     ingestor = TapIngestor(
-        subscription=subscription,
-        verifier=verifier,
-        store=store,
-        publisher=publisher,
-        coordinators=["police-west"],
+        verifier=verifier, store=store, publisher=publisher, coordinators=["police-west"]
     )
+    intake = BatchConsumer(subscription, ingestor, max_batch=MAX_BATCH)
     before = (await store.metrics(int(time.time())))["open_threads"]
     await subscription.start()
     started = time.perf_counter()
-    intake = asyncio.create_task(ingestor.run())
+    running = asyncio.create_task(intake.run())
     deadline = time.monotonic() + 600
     # A 5 ms poll of a counter: costs the intake nothing measurable, unlike a store query.
-    while ingestor.events_stored < count and time.monotonic() < deadline:  # noqa: ASYNC110
+    while intake.committed < count and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.005)
     elapsed = time.perf_counter() - started
-    intake.cancel()
+    running.cancel()
     await subscription.stop()
     await publisher.close()
     # Stored and folded: one open thread per referral (the even-numbered envelopes).

@@ -1,4 +1,4 @@
-"""Confirmed, persistent, mandatory publishing over one AMQP channel.
+"""Confirmed, persistent, mandatory publishing over one AMQP channel (the port's Publisher).
 
 Every publish waits for the broker's confirm; a nack, a return (unroutable) or a lost
 connection raises a DeliveryError, so the outbox marks a message sent only when RabbitMQ
@@ -9,7 +9,7 @@ Message objects cost more than the rest of a publish on the gateway's hot path.
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import aiormq
 from aiormq.abc import AbstractConnection
@@ -18,31 +18,14 @@ from pamqp.commands import Basic
 
 from broker.amqp.connection import connect
 from broker.messaging.errors import BrokerUnavailable, DeliveryError, Unroutable
-from broker.topology.names import ALERTS_EXCHANGE, alert_routing_key
-from schemas.alert import Alert
+from broker.messaging.port import ENVELOPE_CONTENT_TYPE
 
 CONFIRM_TIMEOUT_S = 30.0
 PERSISTENT = 2
 
 
-class Publisher(Protocol):
-    """Publishes one message and returns only when the broker has confirmed it."""
-
-    async def publish(
-        self,
-        exchange: str,
-        routing_key: str,
-        body: bytes,
-        *,
-        message_id: str,
-        headers: Mapping[str, Any] | None = None,
-        content_type: str = ...,
-    ) -> None:
-        """Raises Unroutable, BrokerUnavailable or DeliveryError when not confirmed."""
-
-
 class ConfirmedPublisher:
-    """Publishes to named exchanges with confirms; reconnects lazily after a failure.
+    """The broker port's Publisher on RabbitMQ; reconnects lazily after a failure.
 
     A plain (not robust) connection on purpose: after any failure the next publish opens a
     fresh one, so there is no half-recovered state to reason about; the outbox retries.
@@ -86,7 +69,7 @@ class ConfirmedPublisher:
         *,
         message_id: str,
         headers: Mapping[str, Any] | None = None,
-        content_type: str = "application/caselink-envelope+json",
+        content_type: str = ENVELOPE_CONTENT_TYPE,
     ) -> None:
         """Publish and wait for the confirm. Raises Unroutable, BrokerUnavailable, DeliveryError."""
         channel = await self._ready_channel()
@@ -129,17 +112,3 @@ class ConfirmedPublisher:
         """Close the connection; pending publishes fail with BrokerUnavailable."""
         async with self._lock:
             await self._drop()
-
-
-async def publish_alert(publisher: Publisher, alert: Alert) -> None:
-    """Publish `alert` on the alerts exchange, routed by its level and addressee.
-
-    Raises what Publisher.publish raises.
-    """
-    await publisher.publish(
-        ALERTS_EXCHANGE,
-        alert_routing_key(alert.level.value, alert.agency),
-        alert.model_dump_json(exclude_none=True).encode(),
-        message_id=alert.alert_id,
-        content_type="application/json",
-    )

@@ -1,7 +1,7 @@
-"""A queue consumer that hands deliveries over in batches and can prove it is alive.
+"""The broker port's Subscription on RabbitMQ: one queue, deliveries handed over in batches.
 
 Shared by the agency gateway (its own queue) and the tracker (the tap). Deliveries are
-settled by whoever processes them; this module only receives, settles and watches.
+settled through their `ChannelSettlement` by whoever processes them (broker.messaging).
 
 Written on aiormq (aio-pika's protocol layer), like the publisher. Draining the tap with
 no work per message, a delivery cost about 145 µs of the event loop's time through
@@ -11,7 +11,7 @@ FastStream's, the gateway benchmark's ratio fell from about 0.23 to 0.19
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import aiormq
@@ -19,27 +19,37 @@ from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 
 from broker.amqp.connection import connect
 from broker.logs import get_logger
+from broker.messaging.port import Delivery
 
 log = get_logger(__name__)
 
-__all__ = ["Delivery", "QueueSubscription", "ack", "ack_all", "keep_subscribed", "requeue"]
+__all__ = ["ChannelSettlement", "QueueSubscription"]
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
-    """One message taken from the queue and not settled yet.
+class ChannelSettlement:
+    """The port's Settlement of one delivery: its tag on the channel it came on."""
 
-    `message_id` and `user_id` are the AMQP properties: RabbitMQ vouches for `user_id` (it
-    refuses a publish whose user_id is not the publishing user), nothing vouches for the
-    message id.
-    """
-
-    body: bytes
-    message_id: str | None
-    user_id: str | None
-    routing_key: str
-    delivery_tag: int
     channel: AbstractChannel
+    tag: int
+
+    @property
+    def session(self) -> Hashable:
+        return id(self.channel)
+
+    def is_open(self) -> bool:
+        return not self.channel.is_closed
+
+    async def ack(self, *, multiple: bool = False) -> None:
+        await self.channel.basic_ack(self.tag, multiple=multiple)
+
+    async def requeue(self) -> None:
+        # reject with requeue (not nack): RabbitMQ counts it towards the quorum queue's
+        # x-delivery-limit on every version, so a poison message ends as a dead letter.
+        await self.channel.basic_reject(self.tag, requeue=True)
+
+    async def dead_letter(self) -> None:
+        await self.channel.basic_reject(self.tag, requeue=False)
 
 
 def _delivery(message: DeliveredMessage) -> Delivery:
@@ -49,16 +59,16 @@ def _delivery(message: DeliveredMessage) -> Delivery:
         message_id=properties.message_id,
         user_id=properties.user_id,
         routing_key=message.routing_key or "",
-        delivery_tag=message.delivery_tag or 0,
-        channel=message.channel,
+        headers=properties.headers or {},
+        settlement=ChannelSettlement(message.channel, message.delivery_tag or 0),
     )
 
 
 class QueueSubscription:
-    """Consumes one existing queue (never declared: consumers have no configure right).
+    """The port's Subscription: one existing queue (never declared: no configure right).
 
     A plain connection, not a robust one: robust reconnection can bring back a connection
-    without its consumer (aio-pika#563), so `keep_subscribed` checks `alive()` and
+    without its consumer (aio-pika#563), so the port's `keep_subscribed` checks `alive()` and
     subscribes again from scratch instead.
     """
 
@@ -105,7 +115,7 @@ class QueueSubscription:
             batch = [await self._pending.get()]
             while len(batch) < max_size and not self._pending.empty():
                 batch.append(self._pending.get_nowait())
-            live = [delivery for delivery in batch if not delivery.channel.is_closed]
+            live = [delivery for delivery in batch if delivery.settlement.is_open()]
             if live:
                 return live
 
@@ -127,63 +137,3 @@ class QueueSubscription:
                 await connection.close()
             except Exception as error:  # already going away: nothing left to release
                 log.info("connection closed uncleanly", reason=type(error).__name__)
-
-
-async def keep_subscribed(subscription: QueueSubscription, interval_s: float) -> None:
-    """Re-subscribe whenever the consumer is gone; run as a task, cancel to stop."""
-    while True:
-        if not subscription.alive():
-            try:
-                await subscription.start()
-                log.info("consumer subscribed")
-            except Exception as error:
-                log.warning("consumer not subscribed; will retry", reason=type(error).__name__)
-        await asyncio.sleep(interval_s)
-
-
-async def ack(delivery: Delivery) -> None:
-    """Ack one delivery; a dead channel only means the broker will deliver it again.
-
-    Every consumer here stores by message id, so a redelivery is harmless.
-    """
-    try:
-        await delivery.channel.basic_ack(delivery.delivery_tag)
-    except Exception as error:
-        log.warning("could not ack; it will be redelivered", reason=type(error).__name__)
-
-
-async def requeue(delivery: Delivery) -> None:
-    """Give a delivery back to the queue.
-
-    reject with requeue (not nack): RabbitMQ counts it towards the quorum queue's
-    x-delivery-limit on every version, so a poison message ends in the dead-letter queue.
-    """
-    try:
-        await delivery.channel.basic_reject(delivery.delivery_tag, requeue=True)
-    except Exception as error:
-        log.warning("could not requeue; it will be redelivered", reason=type(error).__name__)
-
-
-async def ack_all(deliveries: Sequence[Delivery]) -> None:
-    """Ack every delivery of a processed batch with one basic.ack(multiple) per channel.
-
-    Everything below the highest tag on that channel must be settled or in `deliveries`:
-    true for a consumer that settles batch by batch in delivery order, as ours do. A dead
-    channel means redelivery, which the stores' message-id keys make harmless.
-    """
-    highest: dict[int, Delivery] = {}
-    for delivery in deliveries:
-        if delivery.channel.is_closed:
-            continue  # nothing can be acked on it; RabbitMQ redelivers what it held
-        known = highest.get(id(delivery.channel))
-        if known is None or delivery.delivery_tag > known.delivery_tag:
-            highest[id(delivery.channel)] = delivery
-    for delivery in highest.values():
-        try:
-            await delivery.channel.basic_ack(delivery.delivery_tag, multiple=True)
-        except Exception as error:
-            log.warning(
-                "could not ack a batch; it will be redelivered",
-                reason=type(error).__name__,
-                count=len(deliveries),
-            )

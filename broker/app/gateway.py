@@ -1,8 +1,14 @@
-"""Composition root of `caselink gateway`: load settings and keys, serve until stopped."""
+"""Composition root of `caselink gateway`: settings into objects, then serve until stopped.
+
+The only place that chooses the gateway's implementations: the SQL store, the aiormq
+publisher and subscription (the broker port), the keys and directory from their files.
+"""
 
 import uvicorn
 from fastapi import FastAPI
 
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
@@ -18,14 +24,19 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
     keys = load_agency_keys(settings.key_file)
     if keys.agency_id != settings.agency_id:
         raise ValueError(f"key file belongs to {keys.agency_id}, not {settings.agency_id}")
+    # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
+    topology = Topology(user_prefix=settings.user_prefix)
     return Gateway(
         keys=keys,
         directory=load_trusted_directory(settings.directory, settings.root_pub),
         store=SqlGatewayStore(settings.store_url),
-        amqp_url=settings.amqp_url,
-        # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
-        topology=Topology(user_prefix=settings.user_prefix),
-        prefetch=settings.prefetch,
+        publisher=ConfirmedPublisher(
+            settings.amqp_url, user_id=topology.agency_user(settings.agency_id)
+        ),
+        subscription=QueueSubscription(
+            settings.amqp_url, topology.agency_queue(settings.agency_id), prefetch=settings.prefetch
+        ),
+        topology=topology,
         publish_window=settings.publish_window,
         watchdog_interval_s=settings.watchdog_interval_s,
     )

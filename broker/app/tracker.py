@@ -1,4 +1,8 @@
-"""Composition root of `caselink tracker`: settings, store, service and dashboard together."""
+"""Composition root of `caselink tracker`: settings, store, service and dashboard together.
+
+The only place that chooses the tracker's implementations: the SQL store, the aiormq
+publisher and tap subscription (the broker port), the header workers.
+"""
 
 import time
 from collections.abc import AsyncIterator
@@ -7,14 +11,16 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
-from broker.topology.names import Topology
+from broker.topology.names import TAP_QUEUE, Topology
 from broker.tracker.config import TrackerSettings
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
 from broker.tracker.service import TrackerService
-from broker.tracker.verifier import SignedDirectory
+from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 from broker.web.app import create_tracker_app
 from broker.web.users import load_users
 
@@ -35,15 +41,17 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     """The dashboard app whose lifespan runs the tracker service beside it."""
     policy = load_policy(settings)
     store = open_store(settings, policy)
+    # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
+    topology = Topology(user_prefix=settings.user_prefix)
     service = TrackerService(
         store=store,
-        directory=SignedDirectory.read(settings.directory, settings.root_pub),
-        amqp_url=settings.amqp_url,
-        # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
-        topology=Topology(user_prefix=settings.user_prefix),
+        verifier=HeaderVerifier(
+            SignedDirectory.read(settings.directory, settings.root_pub),
+            workers=settings.verify_workers,
+        ),
+        publisher=ConfirmedPublisher(settings.amqp_url, user_id=topology.tracker_user()),
+        subscription=QueueSubscription(settings.amqp_url, TAP_QUEUE, prefetch=settings.prefetch),
         coordinators=settings.coordinators,
-        prefetch=settings.prefetch,
-        verify_workers=settings.verify_workers,
         sweep_interval_s=settings.sweep_interval_s,
         watchdog_interval_s=settings.watchdog_interval_s,
     )

@@ -1,7 +1,8 @@
-"""The inbox side: the batcher behind this agency's queue subscription.
+"""The inbox side: what this agency's queue consumer does with each batch of deliveries.
 
-The subscription only hands deliveries over; the batcher opens them, stores a whole batch in
-one transaction, and only then acks. Ack / reject / requeue is decided here and nowhere else:
+The batch consumer (broker.messaging.batch_consumer) hands deliveries over and settles them;
+the inbox opens them, stores a whole batch in one transaction, and only then are they acked.
+Ack / requeue is decided here and nowhere else:
 - stored or already stored (redelivery, replay): ack;
 - refused envelope: forwarded to the dead-letter exchange with its reason, alerted, then ack;
 - anything unexpected: reject with requeue, so the quorum queue's delivery limit turns a
@@ -11,18 +12,19 @@ one transaction, and only then acks. Ack / reject / requeue is decided here and 
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from broker.amqp.publisher import ConfirmedPublisher, publish_alert
-from broker.amqp.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from broker.gateway.incoming import Refusal, decide
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import Received
 from broker.gateway.relay import OutboxRelay
 from broker.logs import bound_ids, get_logger
+from broker.messaging.alerts import publish_alert
+from broker.messaging.batch_consumer import Triage, Verdict
 from broker.messaging.errors import DeliveryError
+from broker.messaging.port import Delivery, Publisher
 from broker.topology.names import (
     DEAD_LETTER_EXCHANGE,
     ORIGINAL_ROUTING_KEY_HEADER,
@@ -43,18 +45,16 @@ OPEN_SLICE = 8
 
 
 class InboxConsumer:
-    """Consumes `topology.agency_queue(agency)`; see the module docstring for the rules."""
+    """The batch handler of `topology.agency_queue(agency)`; see the module for the rules."""
 
     def __init__(
         self,
         *,
-        amqp_url: str,
         sealer: Sealer,
         topology: Topology,
         store: GatewayStore,
-        publisher: ConfirmedPublisher,
+        publisher: Publisher,
         relay: OutboxRelay,
-        prefetch: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sealer = sealer
@@ -64,32 +64,11 @@ class InboxConsumer:
         self._relay = relay
         self._clock = clock
         self._agency = sealer.keys.agency_id
-        self.subscription = QueueSubscription(
-            amqp_url, topology.agency_queue(self._agency), prefetch=prefetch
-        )
 
-    async def run_batches(self) -> None:
-        """Process deliveries forever, a batch at a time; cancel the task to stop.
-
-        Opening batch N+1 (CPU) overlaps with committing batch N (the database's fsync);
-        commits stay in order, one at a time.
-        """
-        committing: asyncio.Task[None] | None = None
-        try:
-            while True:
-                batch = await self.subscription.next_batch(MAX_BATCH)
-                received = await self.open_batch(batch)
-                if committing is not None:
-                    await committing
-                committing = asyncio.create_task(self._store_and_ack(received))
-        finally:
-            if committing is not None:
-                committing.cancel()
-
-    async def open_batch(self, batch: list[Delivery]) -> list[tuple[Delivery, Received]]:
-        """Decide each delivery; refusals and failures are settled here, the rest returned."""
+    async def triage(self, batch: Sequence[Delivery]) -> Triage[Received]:
+        """Open each delivery; refusals and failures get their verdict, the rest are stored."""
         now = self._clock()
-        received: list[tuple[Delivery, Received]] = []
+        triage: Triage[Received] = Triage()
         for index, message in enumerate(batch):
             if index % OPEN_SLICE == OPEN_SLICE - 1:
                 await asyncio.sleep(0)  # see OPEN_SLICE
@@ -102,48 +81,55 @@ class InboxConsumer:
                     now=now,
                 )
             except Exception as error:  # a bug or a poison message: let the limit decide
-                await self._requeue(message, type(error).__name__)
+                triage.settled.append((message, self._requeue(message, type(error).__name__)))
                 continue
             if isinstance(decision, Refusal):
-                await self._refuse(message, decision, now)
+                triage.settled.append((message, await self._refuse(message, decision, now)))
             else:
-                received.append((message, decision))
-        return received
+                triage.to_commit.append((message, decision))
+        return triage
 
-    async def _store_and_ack(self, received: list[tuple[Delivery, Received]]) -> None:
-        if not received:
-            return
-        stored: list[tuple[Delivery, Received, bool]] = []
+    async def commit(self, work: Sequence[tuple[Delivery, Received]]) -> list[Verdict]:
+        """Store the batch in one transaction; then the answers may go, and the acks."""
+        verdicts: list[Verdict]
         try:
-            fresh = await self._store.store_received([item for _, item in received])
-            stored = [(m, item, new) for (m, item), new in zip(received, fresh, strict=True)]
+            fresh = await self._store.store_received([item for _, item in work])
+            verdicts = [Verdict.ACK] * len(work)
         except Exception:
             # One bad entry must not sink the valid ones beside it: retry them one by one.
-            for message, item in received:
+            fresh, verdicts = [], []
+            for message, item in work:
                 try:
                     [new] = await self._store.store_received([item])
                 except Exception as error:
-                    await self._requeue(message, type(error).__name__)
+                    fresh.append(False)
+                    verdicts.append(self._requeue(message, type(error).__name__))
                 else:
-                    stored.append((message, item, new))
+                    fresh.append(new)
+                    verdicts.append(Verdict.ACK)
+        stored = [
+            (item, new)
+            for (_, item), new, verdict in zip(work, fresh, verdicts, strict=True)
+            if verdict is Verdict.ACK
+        ]
         # Committed: the acks may go now, and only now may the deliveries be acked.
-        await self._relay.offer([item.ack for _, item, new in stored if new and item.ack])
-        for _, item, is_new in stored:
-            if not is_new:
+        await self._relay.offer([item.ack for item, new in stored if new and item.ack])
+        for item, new in stored:
+            if not new:
                 log.info(
                     "duplicate ignored",
                     message_id=item.message.message_id,
                     sender=item.message.sender,
                 )
-        await ack_all([message for message, _, _ in stored])
+        return verdicts
 
-    async def _requeue(self, message: Delivery, reason: str) -> None:
+    def _requeue(self, message: Delivery, reason: str) -> Verdict:
         # The AMQP message_id is whatever the publisher put there: log it only if well formed.
         with bound_ids(**well_formed_ids(message_id=message.message_id, sender=None)):
             log.error("delivery failed; requeued", reason=reason)
-        await requeue(message)
+        return Verdict.REQUEUE
 
-    async def _refuse(self, message: Delivery, refusal: Refusal, now: float) -> None:
+    async def _refuse(self, message: Delivery, refusal: Refusal, now: float) -> Verdict:
         # The ids of a refused envelope are untrusted: bind only those that are well formed.
         with bound_ids(**well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)):
             log.warning("envelope refused", reason=refusal.reason)
@@ -171,6 +157,5 @@ class InboxConsumer:
             )
             await publish_alert(self._publisher, alert)
         except DeliveryError as error:
-            await self._requeue(message, error.reason)
-            return
-        await ack(message)
+            return self._requeue(message, error.reason)
+        return Verdict.ACK

@@ -16,13 +16,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from broker.amqp.publisher import Publisher
 from broker.background import wait_at_most
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import OutboxMessage
 from broker.logs import get_logger
 from broker.messaging.backoff import backoff_delay
 from broker.messaging.errors import BrokerUnavailable, DeliveryError
+from broker.messaging.port import Publisher
 from broker.topology.names import MESSAGES_EXCHANGE
 
 log = get_logger(__name__)

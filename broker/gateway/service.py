@@ -1,7 +1,9 @@
-"""One agency's gateway: wires store, sealer, relay, consumer and watchdog together.
+"""One agency's gateway: store, sealer, relay, inbox consumer and watchdog, side by side.
 
-Nothing connects at construction; `start()` does, and the gateway keeps accepting work into
-its outbox while RabbitMQ is down.
+It receives its store and its broker (the port's publisher and subscription) ready-made
+from the composition root (broker.app.gateway) and builds nothing that does I/O. Nothing
+connects at construction; `start()` does, and the gateway keeps accepting work into its
+outbox while the broker is down.
 """
 
 import asyncio
@@ -11,11 +13,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from broker.amqp.publisher import ConfirmedPublisher
-from broker.amqp.subscription import keep_subscribed
 from broker.background import close_within, stop_tasks
 from broker.envelope import AgencyKeys, TrustedDirectory
-from broker.gateway.consumer import InboxConsumer
+from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
 from broker.gateway.lifecycle import ack_status_to_state
 from broker.gateway.outgoing import Sealer
@@ -23,6 +23,9 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxMessage, OutboxMessage
 from broker.gateway.relay import OutboxRelay
 from broker.logs import bound_ids, get_logger
+from broker.messaging.batch_consumer import BatchConsumer
+from broker.messaging.port import Publisher, Subscription
+from broker.messaging.watchdog import keep_subscribed
 from broker.topology.names import Topology
 from schemas.acknowledgement import Acknowledgement
 from schemas.ids import new_thread_id
@@ -53,9 +56,9 @@ class Gateway:
         keys: AgencyKeys,
         directory: TrustedDirectory,
         store: GatewayStore,
-        amqp_url: str,
+        publisher: Publisher,
+        subscription: Subscription,
         topology: Topology,
-        prefetch: int = 1024,
         publish_window: int = 256,
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -65,19 +68,18 @@ class Gateway:
         self.sealer = Sealer(keys=keys, directory=directory)
         self._clock = clock
         self._watchdog_interval_s = watchdog_interval_s
-        self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.agency_user(self.agency_id))
-        self.relay = OutboxRelay(store, self._publisher, window=publish_window, clock=clock)
+        self._publisher = publisher
+        self.relay = OutboxRelay(store, publisher, window=publish_window, clock=clock)
         self._outbox = OutboxWriter(store, on_committed=self.relay.offer)
-        self.consumer = InboxConsumer(
-            amqp_url=amqp_url,
+        inbox = InboxConsumer(
             sealer=self.sealer,
             topology=topology,
             store=store,
-            publisher=self._publisher,
+            publisher=publisher,
             relay=self.relay,
-            prefetch=prefetch,
             clock=clock,
         )
+        self.consumer = BatchConsumer(subscription, inbox, max_batch=MAX_BATCH)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -86,7 +88,7 @@ class Gateway:
         self._tasks = [
             asyncio.create_task(self._outbox.run(), name="outbox-writer"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
-            asyncio.create_task(self.consumer.run_batches(), name="inbox-batches"),
+            asyncio.create_task(self.consumer.run(), name="inbox-batches"),
             asyncio.create_task(
                 keep_subscribed(self.consumer.subscription, self._watchdog_interval_s),
                 name="consumer-watchdog",

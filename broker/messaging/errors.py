@@ -1,4 +1,4 @@
-"""Delivery failures, translated from aio-pika / aiormq at the boundary."""
+"""Delivery failures: what every implementation of the broker port raises."""
 
 from broker.errors import CaselinkError
 

@@ -9,11 +9,11 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from broker.amqp.publisher import Publisher
 from broker.background import wait_at_most
 from broker.logs import get_logger
 from broker.messaging.backoff import backoff_delay
 from broker.messaging.errors import DeliveryError
+from broker.messaging.port import Publisher
 from broker.topology.names import ALERTS_EXCHANGE
 from broker.tracker.escalation import alert_id_of
 from broker.tracker.ports import TrackerStore

@@ -1,23 +1,30 @@
 """The tracker's intake: verify each header on the tap, store the events, then ack.
 
+What the tap's batch consumer (broker.messaging.batch_consumer) does with each batch:
+- header verified and event stored (new or a redelivery): ack;
+- header refused: an alert to every coordinator, then ack (never applied);
+- checking or storing failed, or an alert not published: requeue, so the quorum queue's
+  delivery limit turns a poison message into a dead letter instead of a blocked tap.
+
 The tracker holds no decryption key: it checks the sender's signature and key state against
 the directory (in worker processes, `HeaderVerifier`) and records only the header's facts.
 A header that fails is refused and announced to the coordinators, never applied; the
 agency's own gateway deals with the message itself.
 """
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from broker.amqp.publisher import Publisher, publish_alert
-from broker.amqp.subscription import Delivery, QueueSubscription, ack, ack_all, requeue
 from broker.logs import bound_ids, get_logger
+from broker.messaging.alerts import publish_alert
+from broker.messaging.batch_consumer import Triage, Verdict
 from broker.messaging.errors import DeliveryError
+from broker.messaging.port import Delivery, Publisher
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ports import TrackerStore
-from broker.tracker.verifier import HeaderVerifier, RefusedHeader
+from broker.tracker.verifier import HeaderCheck, RefusedHeader
 from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
 
@@ -26,82 +33,64 @@ log = get_logger(__name__)
 # A quarter of the default prefetch: the next batches arrive while one is checked and stored.
 MAX_BATCH = 512
 
-Accepted = list[tuple[Delivery, TrackedEvent]]
+
+class HeaderChecker(Protocol):
+    """Checks headers against the directory: `HeaderVerifier` (worker processes) in service."""
+
+    async def check(self, envelopes: Sequence[bytes], now: int) -> list[HeaderCheck]:
+        """Per envelope, in order: its event, or why it was refused."""
+
+    def close(self) -> None:
+        """Release what the checks run on."""
 
 
 class TapIngestor:
-    """Turns tap deliveries into stored events, a batch (one transaction) at a time."""
+    """The batch handler of the tap: headers checked in the workers, events stored in one go."""
 
     def __init__(
         self,
         *,
-        subscription: QueueSubscription,
-        verifier: HeaderVerifier,
+        verifier: HeaderChecker,
         store: TrackerStore,
         publisher: Publisher,
         coordinators: Sequence[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.subscription = subscription
         self._verifier = verifier
         self._store = store
         self._publisher = publisher
         self._coordinators = tuple(coordinators)
         self._clock = clock
-        self.events_stored = 0  # new or not: every event this intake has stored and acked
 
-    async def run(self) -> None:
-        """Ingest forever; cancel the task to stop.
-
-        Checking batch N+1 (in the worker processes) overlaps with storing batch N;
-        batches are stored in order, one at a time.
-        """
-        storing: asyncio.Task[None] | None = None
-        try:
-            while True:
-                accepted = await self.check(await self.subscription.next_batch(MAX_BATCH))
-                if storing is not None:
-                    await storing
-                storing = asyncio.create_task(self.store_and_ack(accepted))
-        finally:
-            if storing is not None:
-                storing.cancel()
-
-    async def check(self, batch: list[Delivery]) -> Accepted:
-        """Verify every header of `batch`; refusals are settled here, the rest returned."""
+    async def triage(self, batch: Sequence[Delivery]) -> Triage[TrackedEvent]:
+        """Verify every header of `batch`; refusals get their verdict, the rest are stored."""
         now = self._clock()
+        triage: Triage[TrackedEvent] = Triage()
         try:
             checks = await self._verifier.check([d.body for d in batch], int(now))
         except Exception as error:
             log.error("tap batch not checked; requeued", reason=type(error).__name__)
-            for delivery in batch:
-                await requeue(delivery)
-            return []
-        accepted: Accepted = []
+            triage.settled = [(delivery, Verdict.REQUEUE) for delivery in batch]
+            return triage
         for delivery, check in zip(batch, checks, strict=True):
             if isinstance(check, RefusedHeader):
-                await self._refuse(delivery, check, now)
+                triage.settled.append((delivery, await self._refuse(check, now)))
             else:
-                accepted.append((delivery, check))
-        return accepted
+                triage.to_commit.append((delivery, check))
+        return triage
 
-    async def store_and_ack(self, accepted: Accepted) -> None:
-        """Store the events in one transaction, then ack their deliveries."""
-        if not accepted:
-            return
+    async def commit(self, work: Sequence[tuple[Delivery, TrackedEvent]]) -> list[Verdict]:
+        """Store the events in one transaction: all acked, or all requeued."""
         try:
-            await self._store.ingest([event for _, event in accepted], self._clock())
+            await self._store.ingest([event for _, event in work], self._clock())
         except Exception as error:
             log.error(
-                "tap batch not stored; requeued", reason=type(error).__name__, count=len(accepted)
+                "tap batch not stored; requeued", reason=type(error).__name__, count=len(work)
             )
-            for delivery, _ in accepted:
-                await requeue(delivery)
-            return
-        await ack_all([delivery for delivery, _ in accepted])
-        self.events_stored += len(accepted)
+            return [Verdict.REQUEUE] * len(work)
+        return [Verdict.ACK] * len(work)
 
-    async def _refuse(self, delivery: Delivery, refused: RefusedHeader, now: float) -> None:
+    async def _refuse(self, refused: RefusedHeader, now: float) -> Verdict:
         # The ids of a refused header are untrusted: bind only those that are well formed.
         with bound_ids(**well_formed_ids(message_id=refused.message_id, sender=refused.sender)):
             log.warning("header refused", reason=refused.reason)
@@ -109,10 +98,9 @@ class TapIngestor:
             for alert in refusal_alerts(refused, self._coordinators, now):
                 await publish_alert(self._publisher, alert)
         except DeliveryError:
-            await requeue(delivery)
-            return
+            return Verdict.REQUEUE
         # The tap copy is only the tracker's; the recipient's gateway dead-letters the message.
-        await ack(delivery)
+        return Verdict.ACK
 
 
 def refusal_alerts(refused: RefusedHeader, coordinators: Sequence[str], now: float) -> list[Alert]:

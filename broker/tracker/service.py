@@ -1,6 +1,8 @@
 """The tracker service: tap intake, deadline sweeps and alert publishing, side by side.
 
-Nothing connects at construction; `start()` does. Several trackers may run: the tap's
+It receives its store, broker (the port's publisher and subscription) and header verifier
+ready-made from the composition root (broker.app.tracker). Nothing connects at
+construction; `start()` does. Several trackers may run: the tap's
 single-active-consumer lets a standby take over the intake, and the store's unique alert
 keys make concurrent sweeps raise each alert once.
 """
@@ -9,15 +11,15 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from broker.amqp.publisher import ConfirmedPublisher
-from broker.amqp.subscription import QueueSubscription, keep_subscribed
 from broker.background import close_within, stop_tasks
 from broker.logs import get_logger
-from broker.topology.names import TAP_QUEUE, Topology
+from broker.messaging.batch_consumer import BatchConsumer
+from broker.messaging.port import Publisher, Subscription
+from broker.messaging.watchdog import keep_subscribed
 from broker.tracker.alert_relay import AlertRelay
-from broker.tracker.ingest import TapIngestor
+from broker.tracker.events import TrackedEvent
+from broker.tracker.ingest import MAX_BATCH, HeaderChecker, TapIngestor
 from broker.tracker.ports import TrackerStore
-from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 
 log = get_logger(__name__)
 
@@ -29,12 +31,10 @@ class TrackerService:
         self,
         *,
         store: TrackerStore,
-        directory: SignedDirectory,
-        amqp_url: str,
-        topology: Topology,
+        verifier: HeaderChecker,
+        publisher: Publisher,
+        subscription: Subscription,
         coordinators: Sequence[str],
-        prefetch: int = 2048,
-        verify_workers: int = 1,
         sweep_interval_s: float = 30.0,
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -43,25 +43,27 @@ class TrackerService:
         self._clock = clock
         self._sweep_interval_s = sweep_interval_s
         self._watchdog_interval_s = watchdog_interval_s
-        self._publisher = ConfirmedPublisher(amqp_url, user_id=topology.tracker_user())
-        self._verifier = HeaderVerifier(directory, workers=verify_workers)
-        self.ingestor = TapIngestor(
-            subscription=QueueSubscription(amqp_url, TAP_QUEUE, prefetch=prefetch),
-            verifier=self._verifier,
+        self._publisher = publisher
+        self._verifier = verifier
+        ingestor = TapIngestor(
+            verifier=verifier,
             store=store,
-            publisher=self._publisher,
+            publisher=publisher,
             coordinators=coordinators,
             clock=clock,
         )
-        self.alerts = AlertRelay(store, self._publisher, clock)
+        self.intake: BatchConsumer[TrackedEvent] = BatchConsumer(
+            subscription, ingestor, max_batch=MAX_BATCH
+        )
+        self.alerts = AlertRelay(store, publisher, clock)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Migrate the store, then run intake, sweeper, alert relay and watchdog."""
         await self.store.create()
-        subscription = self.ingestor.subscription
+        subscription = self.intake.subscription
         self._tasks = [
-            asyncio.create_task(self.ingestor.run(), name="tap-intake"),
+            asyncio.create_task(self.intake.run(), name="tap-intake"),
             asyncio.create_task(self._sweep_forever(), name="deadline-sweeper"),
             asyncio.create_task(self.alerts.run(), name="alert-relay"),
             asyncio.create_task(
@@ -74,7 +76,7 @@ class TrackerService:
         """Stop the loops, then close connections and the store."""
         await stop_tasks(self._tasks)
         self._tasks = []
-        await close_within(self.ingestor.subscription.stop(), "subscription")
+        await close_within(self.intake.subscription.stop(), "subscription")
         await close_within(self._publisher.close(), "publisher")
         await close_within(self.store.close(), "store")
         await close_within(asyncio.to_thread(self._verifier.close), "header workers")
@@ -98,4 +100,4 @@ class TrackerService:
 
     def consumer_alive(self) -> bool:
         """Whether this tracker holds a consumer on the tap (a standby holds one too)."""
-        return self.ingestor.subscription.alive()
+        return self.intake.subscription.alive()

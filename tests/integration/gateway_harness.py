@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.subscription import QueueSubscription
 from broker.envelope import AgencyKeys, RootKey, TrustedDirectory, verify_directory
 from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
@@ -26,6 +28,7 @@ from tests.integration.rabbit_federation import (
 )
 
 GATEWAY_TOKEN = "test-gateway-token"  # a test value, not a secret
+PREFETCH = 1024  # the gateway's default
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,14 @@ def make_gateway(
     store: GatewayStore | None = None,
 ) -> Gateway:
     """A gateway for `agency_id` with its SQLite store under `folder`; not started."""
+    url, topology = keyed.federation.url(agency_id), keyed.federation.topology
     return Gateway(
         keys=keyed.keys[agency_id],
         directory=keyed.trusted,
         store=store or SqlGatewayStore(f"sqlite+aiosqlite:///{folder / agency_id}.db"),
-        amqp_url=keyed.federation.url(agency_id),
-        topology=keyed.federation.topology,
+        publisher=ConfirmedPublisher(url, user_id=topology.agency_user(agency_id)),
+        subscription=QueueSubscription(url, topology.agency_queue(agency_id), prefetch=PREFETCH),
+        topology=topology,
         watchdog_interval_s=0.5,
     )
 

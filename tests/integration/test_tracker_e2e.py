@@ -8,11 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
+from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.subscription import QueueSubscription
 from broker.envelope import seal
 from broker.gateway.api import create_api
 from broker.store.tracker_store import SqlTrackerStore
+from broker.topology.names import TAP_QUEUE
 from broker.tracker.policy import parse_policy
 from broker.tracker.service import TrackerService
+from broker.tracker.verifier import HeaderVerifier
 from broker.web.app import create_tracker_app
 from broker.web.users import Role, User, hash_password
 from schemas.examples import example_body
@@ -58,11 +62,12 @@ def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
     store = SqlTrackerStore(
         f"sqlite+aiosqlite:///{folder / 'tracker.db'}", parse_policy(SHORT_SLA), [COORDINATOR]
     )
+    url, topology = keyed.federation.tracker_url(), keyed.federation.topology
     return TrackerService(
         store=store,
-        directory=keyed.directory_source(),
-        amqp_url=keyed.federation.tracker_url(),
-        topology=keyed.federation.topology,
+        verifier=HeaderVerifier(keyed.directory_source()),
+        publisher=ConfirmedPublisher(url, user_id=topology.tracker_user()),
+        subscription=QueueSubscription(url, TAP_QUEUE, prefetch=2048),
         coordinators=[COORDINATOR],
         sweep_interval_s=SWEEP_S,
         watchdog_interval_s=0.5,
