@@ -11,14 +11,17 @@ FastStream's, the gateway benchmark's ratio fell from about 0.23 to 0.19
 """
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 
 from broker.amqp.connection import connect
 from broker.logs import get_logger
+from broker.messaging.errors import BrokerUnavailable
 from broker.messaging.port import Delivery
 
 log = get_logger(__name__)
@@ -41,15 +44,26 @@ class ChannelSettlement:
         return not self.channel.is_closed
 
     async def ack(self, *, multiple: bool = False) -> None:
-        await self.channel.basic_ack(self.tag, multiple=multiple)
+        with _session_lost():
+            await self.channel.basic_ack(self.tag, multiple=multiple)
 
     async def requeue(self) -> None:
         # reject with requeue (not nack): RabbitMQ counts it towards the quorum queue's
         # x-delivery-limit on every version, so a poison message ends as a dead letter.
-        await self.channel.basic_reject(self.tag, requeue=True)
+        with _session_lost():
+            await self.channel.basic_reject(self.tag, requeue=True)
 
     async def dead_letter(self) -> None:
-        await self.channel.basic_reject(self.tag, requeue=False)
+        with _session_lost():
+            await self.channel.basic_reject(self.tag, requeue=False)
+
+
+@contextmanager
+def _session_lost() -> Iterator[None]:
+    try:
+        yield
+    except (AMQPError, ChannelInvalidStateError, OSError) as error:
+        raise BrokerUnavailable(f"not settled: {type(error).__name__}") from error
 
 
 def _delivery(message: DeliveredMessage) -> Delivery:

@@ -39,8 +39,8 @@ class Publisher(Protocol):
 class Settlement(Protocol):
     """How one delivery is settled; the broker implementation provides it.
 
-    Settling raises when the session it came on is gone; the broker then delivers the
-    message again. `broker.messaging.settle` turns that into a log line.
+    Settling raises BrokerUnavailable when the session it came on is gone; the broker then
+    delivers the message again. `broker.messaging.settle` turns that into a log line.
     """
 
     @property

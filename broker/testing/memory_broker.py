@@ -238,22 +238,23 @@ class InMemoryBroker:
         self.dispatch(session.queue)
 
     def dispatch(self, queue: Queue) -> None:
-        """Deliver ready messages to consumers with room: the oldest first (single active)."""
-        consumers = queue.consumers[:1] if _single_active(queue) else queue.consumers
-        delivered: set[int] = set()
+        """Deliver ready messages to consumers with room, in turn; all to the oldest if single."""
+        single = _single_active(queue)
+        delivered: list[Session] = []
         while queue.ready:
-            room = [session for session in consumers if session.has_room()]
-            if not room:
+            candidates = queue.consumers[:1] if single else queue.consumers
+            session = next((s for s in candidates if s.has_room()), None)
+            if session is None:
                 break
-            for session in room:
-                if not queue.ready:
-                    break
-                session.take(queue.ready.popleft())
-                delivered.add(id(session))
-        for session in consumers:
-            if id(session) in delivered:
-                for notify in session.on_delivery:
-                    notify()
+            session.take(queue.ready.popleft())
+            if session not in delivered:
+                delivered.append(session)
+            if not single:  # round robin: the next message goes to the next consumer
+                queue.consumers.remove(session)
+                queue.consumers.append(session)
+        for session in delivered:
+            for notify in session.on_delivery:
+                notify()
 
 
 def _single_active(queue: Queue) -> bool:
