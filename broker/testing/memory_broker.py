@@ -11,6 +11,7 @@ Not modelled: permissions other than the `user_id` check, queue length limits an
 overflow, message TTLs, and the ordering of deliveries across queues.
 """
 
+import asyncio
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -109,6 +110,7 @@ class InMemoryBroker:
         self.queues: dict[str, Queue] = {}
         self.bindings: list[Binding] = []
         self.users: set[str] = set()
+        self._change = asyncio.Event()
 
     @classmethod
     def from_definitions(cls, definitions: Mapping[str, Any]) -> "InMemoryBroker":
@@ -141,6 +143,14 @@ class InMemoryBroker:
     def ready(self, queue: str) -> int:
         """Messages waiting in `queue`, not delivered to a consumer (RabbitMQ's `ready`)."""
         return len(self.queues[queue].ready)
+
+    async def settled(self, queue: str) -> None:
+        """Wait until `queue` holds nothing: every message delivered and settled."""
+        while self._holds(self.queues[queue]):
+            await self._change.wait()
+
+    def _holds(self, queue: Queue) -> bool:
+        return bool(queue.ready) or any(session.unsettled for session in queue.consumers)
 
     def messages(self, queue: str) -> list[Message]:
         """The messages waiting in `queue`, head first."""
@@ -255,6 +265,9 @@ class InMemoryBroker:
         for session in delivered:
             for notify in session.on_delivery:
                 notify()
+        # Every change of state ends here: wake whoever waits in settled().
+        self._change.set()
+        self._change = asyncio.Event()
 
 
 def _single_active(queue: Queue) -> bool:

@@ -1,0 +1,72 @@
+"""A federation on the in-memory broker: keys, a signed directory, and the applied topology.
+
+For unit tests of the consumers: the same definitions `caselink topology apply` would give
+RabbitMQ, held by broker.testing's InMemoryBroker, with no broker process at all.
+"""
+
+import time
+from dataclasses import dataclass
+
+from broker.envelope import AgencyKeys, RootKey, TrustedDirectory, seal, verify_directory
+from broker.messaging.port import Publisher
+from broker.testing import InMemoryBroker, InMemoryPublisher, InMemorySubscription
+from broker.topology.definitions import build_definitions
+from broker.topology.names import MESSAGES_EXCHANGE, Topology, routing_key
+from schemas.examples import example_body
+from schemas.ids import new_message_id, new_thread_id
+from schemas.kinds import MessageKind
+from tests.integration.rabbit_federation import AGENCIES, make_keys
+
+
+@dataclass(frozen=True)
+class MemoryFederation:
+    """Agencies whose keys the test holds, on an in-memory broker."""
+
+    broker: InMemoryBroker
+    topology: Topology
+    root: RootKey
+    keys: dict[str, AgencyKeys]
+    signed_directory: bytes
+    trusted: TrustedDirectory
+
+    def publisher(self, user: str) -> Publisher:
+        return InMemoryPublisher(self.broker, user=user)
+
+    def agency_publisher(self, agency: str) -> Publisher:
+        return self.publisher(self.topology.agency_user(agency))
+
+    def subscription(self, queue: str, *, prefetch: int = 64) -> InMemorySubscription:
+        return InMemorySubscription(self.broker, queue, prefetch=prefetch)
+
+    def seal(self, sender: str, recipient: str, *, message_id: str | None = None) -> bytes:
+        """A referral from `sender` to `recipient`, sealed now."""
+        return seal(
+            example_body(MessageKind.REFERRAL),
+            kind=MessageKind.REFERRAL,
+            sender=self.keys[sender],
+            recipient=recipient,
+            directory=self.trusted,
+            now=int(time.time()),
+            thread_id=new_thread_id(),
+            message_id=message_id or new_message_id(),
+        )
+
+    async def send(self, sender: str, recipient: str, body: bytes, message_id: str) -> None:
+        """Publish `body` as `sender`'s gateway would, routed to `recipient` (and the tap)."""
+        await self.agency_publisher(sender).publish(
+            MESSAGES_EXCHANGE,
+            routing_key(MessageKind.REFERRAL, sender, recipient),
+            body,
+            message_id=message_id,
+        )
+
+
+def memory_federation() -> MemoryFederation:
+    """The test agencies, keyed, with the topology applied to a fresh in-memory broker."""
+    root, keys, signed = make_keys(AGENCIES)
+    trusted = verify_directory(signed, root.public())
+    topology = Topology()
+    users = topology.users(AGENCIES)
+    definitions = build_definitions(trusted.directory, dict.fromkeys(users, "unused"), topology)
+    broker = InMemoryBroker.from_definitions(definitions)
+    return MemoryFederation(broker, topology, root, keys, signed, trusted)
