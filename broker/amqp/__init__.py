@@ -1,1 +1,1 @@
-"""RabbitMQ over aiormq: coalescing connections, confirmed publishing, queue subscriptions."""
+"""The broker port on RabbitMQ over aiormq: coalescing connections, publisher, subscription."""

@@ -1,1 +1,7 @@
-"""What services need from a message broker, independent of any client library."""
+"""The broker port: what services need from a message broker, free of any client library.
+
+`port` (Publisher, Subscription, Delivery and its Settlement), `settle` (settling that
+never raises), `batch_consumer` (the one consumer loop), `watchdog` (re-subscribing),
+`alerts` (publishing an alert), `errors`, `backoff`. Implementations: `broker.amqp`
+(RabbitMQ) and `broker.testing` (in memory); the composition roots choose.
+"""

@@ -1,9 +1,11 @@
 """The broker's state in memory: exchanges, bindings, queues, sessions and dead-lettering.
 
-Modelled on what RabbitMQ 3.10+ does with Caselink's definitions (quorum queues): a message
-returned to its queue (requeued, or unsettled when its consumer's session closed) goes
-back to the head of the queue and counts one more delivery; past `x-delivery-limit` it is
-dead-lettered with reason `delivery_limit`, like an explicit dead-letter with `rejected`.
+Modelled on what RabbitMQ does with Caselink's definitions (quorum queues), as the contract
+tests found it on RabbitMQ 3.10 (version 4 changed some of it: run them after an upgrade).
+A message returned to its queue (requeued, or unsettled when its consumer's session
+closed) goes back to the head of the queue and counts one more delivery; past
+`x-delivery-limit` it is dead-lettered with reason `delivery_limit` (an explicit
+dead-letter says `rejected`).
 A dead letter keeps its routing key and carries `x-death` and `x-first-death-*` headers.
 `x-single-active-consumer` gives every delivery to the oldest consumer.
 
