@@ -2,9 +2,9 @@
 
 It receives its store, broker (the port's publisher and subscription) and header verifier
 ready-made from the composition root (broker.app.tracker). Nothing connects at
-construction; `start()` does. Several trackers may run: the tap's
-single-active-consumer lets a standby take over the intake, and the store's unique alert
-keys make concurrent sweeps raise each alert once.
+construction; `start()` does. Several trackers may run: the tap's single-active-consumer
+lets a standby take over the intake, and the store's unique alert keys make concurrent
+sweeps raise each alert once.
 """
 
 import asyncio
