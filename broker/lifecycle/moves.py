@@ -19,6 +19,9 @@ MOVES: Mapping[MessageKind, Mapping[Stage, frozenset[Stage]]] = {
     MessageKind.TRANSFER: {**_REFERRAL, _S.ACCEPTED: frozenset({_S.COMPLETED})},
 }
 """Allowed targets by kind and current stage; a stage absent here is final."""
+_BY_NAME: Mapping[str, Mapping[Stage, frozenset[Stage]]] = {
+    kind.value: moves for kind, moves in MOVES.items()
+}
 
 FINAL = frozenset({_S.DECLINED, _S.REDIRECTED, _S.COMPLETED, _S.WITHDRAWN})
 AWAITING_ANSWER = frozenset({_S.SENT, _S.DELIVERED})
@@ -39,8 +42,7 @@ _RANK: Mapping[str, int] = {
 
 def allows(kind: str, current: Stage, party: Party, target: Stage) -> bool:
     """True when `party` may move a thread of `kind` from `current` to `target` directly."""
-    # MessageKind is a StrEnum: a plain string finds its member's entry.
-    targets = MOVES.get(kind, {}).get(current, frozenset())  # type: ignore[call-overload]
+    targets = _BY_NAME.get(kind, {}).get(current, frozenset())
     return target in targets and author(target) is party
 
 
