@@ -26,9 +26,11 @@ Decisions where the gateway and the tracker disagreed, or left a case implicit:
   redirected or completed (FHIR's closed-loop referral: the requester sets cancelled, the
   performer the rest). A status from the wrong party, or from a third agency, moves nothing.
 - Redirected is a refusal that points elsewhere: FHIR rejected (with a business status),
-  final, and like declined only from delivered, before any acceptance.
-- Completed needs accepted (Primero: done only after accepted; FHIR: completed follows
-  accepted): a recipient's gateway refuses to complete a message it has not accepted.
+  final, and like declined only from delivered, before any acceptance (FHIR: rejected is
+  decided "prior to performing any action"; Primero: accept/reject only from in_progress).
+- Completed needs accepted (Primero: done only after accepted; FHIR's Task reaches completed
+  through accepted and in-progress): a recipient's gateway refuses to complete a message it
+  has not accepted.
 - Skipped steps are enforced by gateways but observed by the tracker and by a sender's view
   of its sent message: an answer that the recipient could only have given after steps not
   seen (any answer before `received`; completed before accepted) moves the thread as if the
@@ -37,6 +39,8 @@ Decisions where the gateway and the tracker disagreed, or left a case implicit:
   over a lost or foreign message would help no one. Steps of the other party are never
   implied: a sender's withdrawal is taken only from a stage it is allowed from.
 - The recipient's inbox has no `sent`: a message in its inbox is delivered (its `new`).
+- Messages of one instant are ordered by `rank` (received, then answers, then completed, then
+  withdrawn), by the tracker and by a sender's view alike.
 """
 
 from broker.lifecycle.moves import (
@@ -57,6 +61,7 @@ from broker.lifecycle.stages import (
     UnknownAckStatus,
     author,
     fhir_status,
+    speaker,
     stage_of,
     status_of,
 )
@@ -77,6 +82,7 @@ __all__ = [
     "observe",
     "rank",
     "sources",
+    "speaker",
     "stage_of",
     "status_of",
 ]

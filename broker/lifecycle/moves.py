@@ -1,10 +1,8 @@
 """Which stage a thread may move to, enforced by gateways, observed by the tracker."""
 
 from collections.abc import Iterable, Mapping
-from functools import cache
 
 from broker.lifecycle.stages import Party, Stage, author, stage_of
-from broker.lifecycle.stages import UnknownAckStatus as _Unknown
 from schemas.kinds import AckStatus, MessageKind
 
 _S = Stage
@@ -58,14 +56,9 @@ def observe(kind: str, current: Stage, party: Party, status: str) -> Stage:
     its own not seen (an answer before `received`, completed before accepted). Anything else
     (a final stage, the wrong party, an unknown status) leaves `current` as it is.
     """
-    try:
-        target = stage_of(status)
-    except _Unknown:
-        return current
-    return target if target in _reachable(kind, current, party) else current
+    return _OBSERVED.get((kind, current, party, status), current)
 
 
-@cache
 def _reachable(kind: str, current: Stage, party: Party) -> frozenset[Stage]:
     # Every stage `party` reaches from `current` through its own moves alone.
     found: set[Stage] = set()
@@ -79,6 +72,17 @@ def _reachable(kind: str, current: Stage, party: Party) -> frozenset[Stage]:
         }
         found |= frontier
     return frozenset(found)
+
+
+# Worked out once: the tracker folds every thread again on each of its events.
+_OBSERVED: Mapping[tuple[str, Stage, Party, str], Stage] = {
+    (kind, current, party, status.value): stage_of(status)
+    for kind in _BY_NAME
+    for current in Stage
+    for party in Party
+    for status in AckStatus
+    if stage_of(status) in _reachable(kind, current, party)
+}
 
 
 def fold(kind: str, said: Iterable[tuple[Party, str]]) -> Stage:

@@ -94,6 +94,12 @@ def author(stage: Stage) -> Party | None:
     return _AUTHOR.get(stage)
 
 
+def speaker(status: str) -> Party | None:
+    """The party entitled to say `status`; None for a status outside the vocabulary."""
+    target = _STAGE_OF.get(status)
+    return None if target is None else _AUTHOR.get(target)
+
+
 def fhir_status(stage: Stage) -> FhirTaskStatus:
     """The FHIR R4 Task.status of `stage` (redirected is rejected, withdrawn cancelled)."""
     return _FHIR[stage]

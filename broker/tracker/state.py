@@ -49,6 +49,7 @@ _CONSENT_FHIR: Mapping[Phase, FhirTaskStatus] = {
     _P.ACKNOWLEDGED: FhirTaskStatus.COMPLETED,
 }
 _STAGE_VALUES = frozenset(stage.value for stage in Stage)
+_PHASE: Mapping[Stage, Phase] = {stage: Phase(stage.value) for stage in Stage}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +116,9 @@ def thread_state(thread_id: str, events: Iterable[TrackedEvent]) -> ThreadState:
         return ThreadState(thread_id)
     originals = [event for event in ordered if _same_original(first, event)]
     recipient_of = {event.message_id: event.recipient for event in originals}
-    parties = {event.message_id: _party(event, first.sender, recipient_of) for event in ordered}
-    counted = [event for event in ordered if parties[event.message_id] is not None]
+    said = [(event, _party(event, first.sender, recipient_of)) for event in ordered]
+    spoken = [(event, party) for event, party in said if party is not None]
+    counted = [event for event, _ in spoken]
     legs = _legs(originals, counted)
     delivered = [leg.delivered_at for leg in legs]
     base = ThreadState(
@@ -135,7 +137,7 @@ def thread_state(thread_id: str, events: Iterable[TrackedEvent]) -> ThreadState:
         return replace(
             base, phase=_P.ACKNOWLEDGED if done else _P.PENDING, closed_at=base.delivered_at
         )
-    return _fold(base, [(event, parties[event.message_id] or Party.SENDER) for event in counted])
+    return _fold(base, spoken)
 
 
 def _order(event: TrackedEvent) -> tuple[int, int, str]:
@@ -171,10 +173,7 @@ def _party(event: TrackedEvent, sender: str, recipient_of: Mapping[str, str]) ->
     answered = recipient_of.get(event.in_reply_to or "")
     if event.kind is not MessageKind.ACKNOWLEDGEMENT or answered is None:
         return None
-    try:
-        entitled = lifecycle.author(lifecycle.stage_of(event.status or ""))
-    except lifecycle.UnknownAckStatus:
-        return None
+    entitled = lifecycle.speaker(event.status or "")
     if event.sender == answered:
         return Party.RECIPIENT if entitled is Party.RECIPIENT else None
     return Party.SENDER if event.sender == sender and entitled is Party.SENDER else None
@@ -192,7 +191,7 @@ def _legs(originals: list[TrackedEvent], counted: list[TrackedEvent]) -> tuple[L
 
 
 def _fold(base: ThreadState, counted: list[tuple[TrackedEvent, Party]]) -> ThreadState:
-    kind = base.kind.value if base.kind is not None else ""
+    kind: str = base.kind or ""  # a StrEnum: finds the lifecycle's entries as it is
     current, responded_at, closed_at = Stage.SENT, None, None
     for event, party in counted:
         target = lifecycle.observe(kind, current, party, event.status or "")
@@ -209,7 +208,7 @@ def _fold(base: ThreadState, counted: list[tuple[TrackedEvent, Party]]) -> Threa
         responsibility = base.legs[0].recipient if taken else base.sender
     return replace(
         base,
-        phase=Phase(current.value),
+        phase=_PHASE[current],
         responded_at=responded_at,
         closed_at=closed_at,
         responsibility=responsibility,

@@ -19,6 +19,7 @@ from broker.lifecycle import (
     observe,
     rank,
     sources,
+    speaker,
     stage_of,
     status_of,
 )
@@ -94,7 +95,9 @@ def test_who_says_what() -> None:
     assert author(S.SENT) is None
     for status in AckStatus:
         assert status_of(stage_of(status)) is status
+        assert speaker(status) is author(stage_of(status))
     assert status_of(S.SENT) is None
+    assert speaker("nonsense") is None
 
 
 @pytest.mark.parametrize("status", ["granted", "", "ACCEPTED", "cancelled"])
