@@ -20,6 +20,7 @@ from broker.envelope import EnvelopeError
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
 from broker.gateway.service import Gateway
+from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
 from schemas.common import Text, Worker
 from schemas.consent import Consent
@@ -88,6 +89,7 @@ class SentItem(BaseModel):
     delivered_at: float | None = Field(description="when its `received` ack arrived")
     answer: str | None
     answered_at: float | None
+    stage: Stage | None = Field(description="where the thread stands (None for consents)")
 
     @classmethod
     def of(cls, s: SentStatus) -> "SentItem":
@@ -102,6 +104,7 @@ class SentItem(BaseModel):
             delivered_at=s.delivered_at,
             answer=s.answer,
             answered_at=s.answered_at,
+            stage=s.stage,
         )
 
 

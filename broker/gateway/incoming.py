@@ -6,6 +6,7 @@ decision (store, then ack; or forward to the dead-letter queue, alert, then ack)
 
 from dataclasses import dataclass
 
+from broker import lifecycle
 from broker.envelope import EnvelopeError, open_envelope
 from broker.errors import CaselinkError
 from broker.gateway.outgoing import Sealer
@@ -15,7 +16,7 @@ from schemas.acknowledgement import Acknowledgement
 from schemas.kinds import AckStatus, MessageKind
 
 # Kinds a caseworker answers; their inbox entries start NEW and move through lifecycle.
-ANSWERABLE = frozenset({MessageKind.REFERRAL, MessageKind.TRANSFER})
+ANSWERABLE = frozenset(lifecycle.MOVES)
 
 
 class SenderMismatch(CaselinkError):

@@ -1,40 +1,33 @@
-"""The allowed moves of a received referral or transfer (pure: no I/O).
+"""A received referral or transfer's moves in the inbox, from `broker.lifecycle` (pure).
 
-NEW -> ACCEPTED | DECLINED | REDIRECTED; ACCEPTED -> COMPLETED; NEW or ACCEPTED -> WITHDRAWN
-(only the sender withdraws). Everything else, including any move of an INFORMATIONAL
-message, is refused with `TransitionNotAllowed`.
+The inbox shows the shared stages from the recipient's side: NEW is the delivered stage (a
+message in the inbox has arrived), INFORMATIONAL marks acknowledgements and consents, which
+have no stages. The recipient's people choose an answer (`RESPONSES`); the sender's
+withdrawal, when it arrives, moves the message too. Every other move is refused with
+`TransitionNotAllowed`.
 """
 
 from collections.abc import Mapping
 
+from broker import lifecycle
 from broker.errors import CaselinkError
 from broker.gateway.records import InboxState, OutboxMessage
-from schemas.kinds import AckStatus, MessageKind
+from broker.lifecycle import Stage
+from schemas.kinds import MessageKind
 
 _S = InboxState
-
-MOVES: Mapping[InboxState, frozenset[InboxState]] = {
-    _S.NEW: frozenset({_S.ACCEPTED, _S.DECLINED, _S.REDIRECTED, _S.WITHDRAWN}),
-    _S.ACCEPTED: frozenset({_S.COMPLETED, _S.WITHDRAWN}),
+_STAGE: Mapping[InboxState, Stage] = {
+    _S.NEW: Stage.DELIVERED,
+    _S.ACCEPTED: Stage.ACCEPTED,
+    _S.DECLINED: Stage.DECLINED,
+    _S.REDIRECTED: Stage.REDIRECTED,
+    _S.COMPLETED: Stage.COMPLETED,
+    _S.WITHDRAWN: Stage.WITHDRAWN,
 }
-"""Allowed targets by current state; a state absent here is final."""
+_STATE: Mapping[Stage, InboxState] = {stage: state for state, stage in _STAGE.items()}
 
-RESPONSES: frozenset[InboxState] = frozenset(
-    {_S.ACCEPTED, _S.DECLINED, _S.REDIRECTED, _S.COMPLETED}
-)
-"""States the recipient may choose; WITHDRAWN is left out because only the sender withdraws."""
-
-_BY_ACK_STATUS: Mapping[str, InboxState] = {
-    AckStatus.RECEIVED: _S.NEW,
-    AckStatus.ACCEPTED: _S.ACCEPTED,
-    AckStatus.DECLINED: _S.DECLINED,
-    AckStatus.REDIRECTED: _S.REDIRECTED,
-    AckStatus.COMPLETED: _S.COMPLETED,
-    AckStatus.WITHDRAWN: _S.WITHDRAWN,
-}
-
-# How far along a state is: breaks ties between answers stored at the same instant.
-_PROGRESS: Mapping[InboxState, int] = {_S.NEW: 0, _S.ACCEPTED: 1}
+RESPONSES: frozenset[InboxState] = frozenset(_STATE[stage] for stage in lifecycle.ANSWERS)
+"""States the recipient may choose; `received` is its gateway's, `withdrawn` the sender's."""
 
 
 class TransitionNotAllowed(CaselinkError, ValueError):
@@ -50,46 +43,44 @@ class TransitionNotAllowed(CaselinkError, ValueError):
         self.target = target
 
 
-class UnknownAckStatus(CaselinkError, ValueError):
-    """An acknowledgement status outside the closed vocabulary."""
-
-    reason = "unknown_ack_status"
-
-
 class AnswerMismatch(CaselinkError, ValueError):
     """The answer given to `respond` does not answer that message with that state."""
 
     reason = "answer_mismatch"
 
 
-def can_move(current: InboxState, target: InboxState) -> bool:
-    """True when `current -> target` is an allowed move."""
-    return target in MOVES.get(current, frozenset())
+def stage(state: InboxState) -> Stage | None:
+    """The shared stage an inbox state shows; None for INFORMATIONAL."""
+    return _STAGE.get(state)
 
 
-def check_move(current: InboxState, target: InboxState) -> InboxState:
+def can_move(kind: str, current: InboxState, target: InboxState) -> bool:
+    """True when a received message of `kind` may move from `current` to `target`.
+
+    The party is the one `target` belongs to: the sender for WITHDRAWN, else the recipient.
+    """
+    source, goal = _STAGE.get(current), _STAGE.get(target)
+    if source is None or goal is None:
+        return False
+    party = lifecycle.author(goal)
+    return party is not None and lifecycle.allows(kind, source, party, goal)
+
+
+def check_move(kind: str, current: InboxState, target: InboxState) -> InboxState:
     """Return `target` when the move is allowed; raises TransitionNotAllowed otherwise."""
-    if not can_move(current, target):
+    if not can_move(kind, current, target):
         raise TransitionNotAllowed(current, target)
     return target
 
 
-def sources_of(target: InboxState) -> frozenset[InboxState]:
-    """Every state from which `target` may be reached (empty for NEW and INFORMATIONAL)."""
-    return frozenset(state for state, targets in MOVES.items() if target in targets)
+def sources_of(kind: str, target: InboxState) -> frozenset[InboxState]:
+    """Every inbox state from which a message of `kind` may reach `target` (maybe empty)."""
+    return frozenset(state for state in _STAGE if can_move(kind, state, target))
 
 
 def ack_status_to_state(status: str) -> InboxState:
     """The inbox state an acknowledgement status stands for; raises UnknownAckStatus."""
-    try:
-        return _BY_ACK_STATUS[status]
-    except KeyError:
-        raise UnknownAckStatus(f"unknown acknowledgement status {status!r}") from None
-
-
-def progress(state: InboxState) -> int:
-    """0 for NEW, 1 for ACCEPTED, 2 for a final state: orders answers of one instant."""
-    return _PROGRESS.get(state, 2)
+    return _STATE[lifecycle.stage_of(status)]
 
 
 def check_response(message_id: str, target: InboxState, answer: OutboxMessage) -> None:
@@ -103,5 +94,5 @@ def check_response(message_id: str, target: InboxState, answer: OutboxMessage) -
         raise TransitionNotAllowed(None, target, "not a state the recipient may choose")
     if answer.kind != MessageKind.ACKNOWLEDGEMENT or answer.in_reply_to != message_id:
         raise AnswerMismatch("the answer must be an acknowledgement of the message it answers")
-    if answer.status is None or _BY_ACK_STATUS.get(answer.status) is not target:
+    if answer.status is None or lifecycle.status_of(_STAGE[target]) != answer.status:
         raise AnswerMismatch(f"the answer's status does not stand for {target.value}")

@@ -6,7 +6,7 @@ Each method runs without awaiting, so under asyncio every call is atomic on its 
 from collections.abc import Sequence
 from dataclasses import replace
 
-from broker.gateway.lifecycle import check_move, check_response, sources_of
+from broker.gateway.lifecycle import can_move, check_move, check_response
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
 from broker.gateway.sent_status import Reply, sent_status
 from schemas.kinds import AckStatus, MessageKind
@@ -75,12 +75,15 @@ class MemoryGatewayStore:
         # Look both ways: a withdrawal may be stored before the message it withdraws.
         targets = {message.message_id for message in new}
         targets |= {message.in_reply_to for message in new if message.in_reply_to}
-        withdrawable = sources_of(InboxState.WITHDRAWN)
         for ack in self._inbox.values():
             if not (_is_withdrawal(ack) and ack.in_reply_to in targets):
                 continue
             target = self._inbox.get(ack.in_reply_to or "")
-            if target and target.sender == ack.sender and target.state in withdrawable:
+            if (
+                target
+                and target.sender == ack.sender
+                and can_move(target.kind, target.state, InboxState.WITHDRAWN)
+            ):
                 self._inbox[target.message_id] = replace(target, state=InboxState.WITHDRAWN)
 
     async def respond(
@@ -92,7 +95,7 @@ class MemoryGatewayStore:
         """
         check_response(message_id, state, answer)
         current = self._inbox[message_id]
-        check_move(current.state, state)
+        check_move(current.kind, current.state, state)
         moved = replace(current, state=state)
         self._inbox[message_id] = moved
         self._outbox.setdefault(answer.message_id, answer)
@@ -138,7 +141,12 @@ class MemoryGatewayStore:
             for reply in self._inbox.values()
             if reply.kind == MessageKind.ACKNOWLEDGEMENT and reply.in_reply_to == message.message_id
         ]
-        return sent_status(message, replies)
+        own = [
+            Reply(ack.message_id, "", ack.status, ack.created_at)
+            for ack in self._outbox.values()
+            if ack.kind == MessageKind.ACKNOWLEDGEMENT and ack.in_reply_to == message.message_id
+        ]
+        return sent_status(message, replies, own)
 
     async def counts(self) -> dict[str, int]:
         """Operational counts: outbox_pending, inbox_total."""

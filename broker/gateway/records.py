@@ -6,16 +6,21 @@ Plain values, no I/O. Times are float Unix seconds.
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from broker.lifecycle import Stage
+
 
 class InboxState(StrEnum):
-    """Where a received referral or transfer stands at this agency (FHIR Task in comments)."""
+    """Where a received referral or transfer stands at this agency.
 
-    NEW = "new"  # received
-    ACCEPTED = "accepted"  # accepted
-    DECLINED = "declined"  # rejected
-    REDIRECTED = "redirected"  # rejected, pointing elsewhere
-    COMPLETED = "completed"  # completed
-    WITHDRAWN = "withdrawn"  # cancelled by the sender
+    The stages of `broker.lifecycle` as the recipient sees them (`gateway.lifecycle.stage`).
+    """
+
+    NEW = "new"  # delivered: waiting for this agency's answer
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REDIRECTED = "redirected"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"  # by the sender
     INFORMATIONAL = "informational"  # acknowledgements and consents: nothing to answer
 
 
@@ -77,3 +82,4 @@ class SentStatus:
     delivered_at: float | None  # when its `received` acknowledgement arrived
     answer: str | None  # latest answer status other than received (accepted, declined...)
     answered_at: float | None
+    stage: Stage | None = None  # where the thread stands, as the lifecycle observes it

@@ -3,13 +3,18 @@
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from broker.gateway.lifecycle import UnknownAckStatus, ack_status_to_state, progress
+from broker import lifecycle
 from broker.gateway.records import OutboxMessage, SentStatus
+from broker.lifecycle import Party
 from schemas.kinds import AckStatus
 
 
 class Reply(NamedTuple):
-    """The clear facts of one acknowledgement in the inbox that answers a sent message."""
+    """The clear facts of one acknowledgement answering a sent message.
+
+    From the inbox (an agency's answer, `received_at` its arrival) or this agency's own
+    outbox (`sender` empty, `received_at` its creation).
+    """
 
     message_id: str
     sender: str
@@ -18,31 +23,39 @@ class Reply(NamedTuple):
 
 
 def _order(reply: Reply) -> tuple[float, int, str]:
-    try:
-        rank = progress(ack_status_to_state(reply.status or ""))
-    except UnknownAckStatus:
-        rank = -1
     # Answers stored in one batch share received_at: the further state is the later one.
-    return (reply.received_at, rank, reply.message_id)
+    return (reply.received_at, lifecycle.rank(reply.status), reply.message_id)
 
 
-def sent_status(message: OutboxMessage, replies: Iterable[Reply]) -> SentStatus:
-    """Summarise `replies` to `message`; replies from anyone but its recipient are ignored.
+def sent_status(
+    message: OutboxMessage, replies: Iterable[Reply], own: Iterable[Reply] = ()
+) -> SentStatus:
+    """Summarise `replies` to `message` and this agency's `own` acknowledgements of it.
 
     delivered_at is the first `received` acknowledgement; answer/answered_at the latest
-    other status.
+    other status. Replies from anyone but the recipient are ignored. `stage` is where the
+    thread stands as the shared lifecycle observes it (`broker.lifecycle.observe`), with a
+    withdrawal among `own`; None for kinds without a lifecycle (consents).
     """
     # Only the recipient may speak for the message: a third agency cannot answer it.
-    own = [reply for reply in replies if reply.sender == message.recipient and reply.status]
+    theirs = [reply for reply in replies if reply.sender == message.recipient and reply.status]
     delivered_at = min(
-        (reply.received_at for reply in own if reply.status == AckStatus.RECEIVED), default=None
+        (reply.received_at for reply in theirs if reply.status == AckStatus.RECEIVED),
+        default=None,
     )
     latest = max(
-        (reply for reply in own if reply.status != AckStatus.RECEIVED), key=_order, default=None
+        (reply for reply in theirs if reply.status != AckStatus.RECEIVED), key=_order, default=None
     )
+    said = [(_order(reply), Party.RECIPIENT, reply.status or "") for reply in theirs]
+    said += [(_order(reply), Party.SENDER, reply.status or "") for reply in own]
+    stage = None
+    if message.kind in lifecycle.MOVES:
+        said.sort(key=lambda entry: entry[0])
+        stage = lifecycle.fold(message.kind, [(party, status) for _, party, status in said])
     return SentStatus(
         message=message,
         delivered_at=delivered_at,
         answer=latest.status if latest else None,
         answered_at=latest.received_at if latest else None,
+        stage=stage,
     )

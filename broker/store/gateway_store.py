@@ -4,8 +4,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
+from broker import lifecycle
 from broker.gateway.lifecycle import TransitionNotAllowed, check_move, check_response, sources_of
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
 from broker.gateway.sent_status import Reply, sent_status
@@ -16,7 +28,21 @@ from broker.store.transactions import open_transactions
 from schemas.kinds import AckStatus, MessageKind
 
 ACK = MessageKind.ACKNOWLEDGEMENT.value
-_WITHDRAWABLE = sorted(state.value for state in sources_of(InboxState.WITHDRAWN))
+
+
+def _may_reach(target: InboxState) -> ColumnElement[bool]:
+    """Rows whose kind and state allow a move to `target` (by `gateway.lifecycle`)."""
+    # Not IN (...): an expanding parameter cannot take part in executemany.
+    return or_(
+        *(
+            and_(inbox.c.kind == kind.value, inbox.c.state == source.value)
+            for kind in sorted(lifecycle.MOVES)
+            for source in sorted(sources_of(kind, target))
+        )
+    )
+
+
+_WITHDRAWABLE = _may_reach(InboxState.WITHDRAWN)
 
 
 class SqlGatewayStore:
@@ -126,10 +152,9 @@ class SqlGatewayStore:
         concurrent calls at most one wins: the UPDATE only matches the states it may leave.
         """
         check_response(message_id, state, answer)
-        sources = sorted(source.value for source in sources_of(state))
         move = (
             update(inbox)
-            .where(inbox.c.message_id == message_id, inbox.c.state.in_(sources))
+            .where(inbox.c.message_id == message_id, _may_reach(state))
             .values(state=state.value)
             .returning(*inbox.c)
         )
@@ -137,12 +162,13 @@ class SqlGatewayStore:
         def respond(connection: Connection) -> RowMapping:
             moved = connection.execute(move).mappings().one_or_none()
             if moved is None:
-                current = connection.scalar(
-                    select(inbox.c.state).where(inbox.c.message_id == message_id)
-                )
-                if current is None:
+                found = connection.execute(
+                    select(inbox.c.kind, inbox.c.state).where(inbox.c.message_id == message_id)
+                ).one_or_none()
+                if found is None:
                     raise KeyError(message_id)
-                check_move(InboxState(current), state)
+                kind, current = found
+                check_move(kind, InboxState(current), state)
                 # Allowed now but not when we tried: a concurrent call moved it in between.
                 raise TransitionNotAllowed(InboxState(current), state, "it moved meanwhile")
             connection.execute(insert_new(connection.dialect.name, outbox), [_outbox_row(answer)])
@@ -237,8 +263,7 @@ def _apply_withdrawals(connection: Connection, new: Sequence[InboxMessage]) -> N
         .where(
             inbox.c.message_id == bindparam("target"),
             inbox.c.sender == bindparam("by"),
-            # Not IN (...): an expanding parameter cannot take part in executemany.
-            or_(*(inbox.c.state == state for state in _WITHDRAWABLE)),
+            _WITHDRAWABLE,
         )
         .values(state=InboxState.WITHDRAWN.value),
         found,
@@ -247,6 +272,7 @@ def _apply_withdrawals(connection: Connection, new: Sequence[InboxMessage]) -> N
 
 def _with_replies(connection: Connection, messages: Sequence[OutboxMessage]) -> list[SentStatus]:
     replies: dict[str, list[Reply]] = defaultdict(list)
+    own: dict[str, list[Reply]] = defaultdict(list)
     ids = [message.message_id for message in messages]
     for chunk in chunks(ids):
         query = select(
@@ -258,7 +284,20 @@ def _with_replies(connection: Connection, messages: Sequence[OutboxMessage]) -> 
         ).where(inbox.c.kind == ACK, inbox.c.in_reply_to.in_(chunk))
         for answers, *reply in connection.execute(query).all():
             replies[answers].append(Reply(*reply))
-    return [sent_status(message, replies[message.message_id]) for message in messages]
+        # This agency's own answers (its withdrawal): sender left empty, time of creation.
+        query = select(
+            outbox.c.in_reply_to,
+            outbox.c.message_id,
+            literal(""),
+            outbox.c.status,
+            outbox.c.created_at,
+        ).where(outbox.c.kind == ACK, outbox.c.in_reply_to.in_(chunk))
+        for answers, *reply in connection.execute(query).all():
+            own[answers].append(Reply(*reply))
+    return [
+        sent_status(message, replies[message.message_id], own[message.message_id])
+        for message in messages
+    ]
 
 
 def _outbox_row(message: OutboxMessage) -> dict[str, Any]:

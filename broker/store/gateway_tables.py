@@ -33,6 +33,8 @@ outbox = sa.Table(
     sa.Index("ix_outbox_due", "sent_at", "next_attempt_at"),
     # `sent` pages through non-acknowledgements, newest first.
     sa.Index("ix_outbox_kind_created", "kind", "created_at"),
+    # A sent message's status reads this agency's own answers to it (a withdrawal).
+    sa.Index("ix_outbox_in_reply_to", "in_reply_to"),
 )
 
 inbox = sa.Table(

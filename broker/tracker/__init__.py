@@ -5,6 +5,7 @@ The modules named below are the pure core (no I/O, clock values passed in as Uni
 `policy` (SLA deadlines from TOML), `escalation` (which alerts are due, and their keys).
 """
 
+from broker.lifecycle import FhirTaskStatus
 from broker.tracker.errors import MixedThreads, NoCoordinators, PolicyError, TrackerError
 from broker.tracker.escalation import (
     Audience,
@@ -22,7 +23,7 @@ from broker.tracker.policy import (
     deadlines,
     parse_policy,
 )
-from broker.tracker.state import FhirTaskStatus, Leg, Phase, ThreadState, fhir_status, thread_state
+from broker.tracker.state import Leg, Phase, ThreadState, fhir_status, thread_state
 
 __all__ = [
     "DEFAULT_POLICY",

@@ -1,10 +1,11 @@
 """The state of one thread, folded from the set of its events (pure: no I/O).
 
-Referral: sent -> delivered -> accepted | declined | redirected; accepted -> completed; the
-sender may withdraw before completion. Transfer: sent -> delivered -> accepted (responsibility
-moves to the recipient) | declined | redirected (it stays with the sender); the sender may
-withdraw until the recipient answers. Consent withdrawal: pending until every recipient has
-acknowledged it, then acknowledged.
+A referral or transfer moves through the stages of `broker.lifecycle`, as an observer sees
+them (`lifecycle.observe`): the tracker does not enforce, the gateways do, so an answer that
+skips the recipient's own steps still moves the thread, and whatever the lifecycle does not
+allow (a final stage left, a party saying what is not its to say) is ignored. A consent
+withdrawal has no lifecycle stages (gateways keep it as information): it is the tracker's
+own, pending until every recipient has acknowledged it, then acknowledged.
 
 The fold deduplicates events by message id and sorts them by (issued_at, rank, message_id),
 so any order of arrival and any repetition of the same events give the same state.
@@ -14,92 +15,41 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from broker import lifecycle
+from broker.lifecycle import FhirTaskStatus, Party, Stage
 from broker.tracker.errors import MixedThreads
 from broker.tracker.events import TrackedEvent
-from schemas.kinds import AckStatus, MessageKind, Urgency
+from schemas.kinds import MessageKind, Urgency
 
 
 class Phase(StrEnum):
+    """Where a thread stands: a lifecycle stage (same value), or one of the tracker's own."""
+
     UNKNOWN = "unknown"  # only answers seen so far: the original message has not arrived
-    SENT = "sent"
-    DELIVERED = "delivered"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    REDIRECTED = "redirected"
-    COMPLETED = "completed"
-    WITHDRAWN = "withdrawn"
+    SENT = Stage.SENT.value
+    DELIVERED = Stage.DELIVERED.value
+    ACCEPTED = Stage.ACCEPTED.value
+    DECLINED = Stage.DECLINED.value
+    REDIRECTED = Stage.REDIRECTED.value
+    COMPLETED = Stage.COMPLETED.value
+    WITHDRAWN = Stage.WITHDRAWN.value
     PENDING = "pending"  # consent withdrawal: some recipient has not acknowledged it yet
     ACKNOWLEDGED = "acknowledged"  # consent withdrawal: every recipient acknowledged it
 
 
-class FhirTaskStatus(StrEnum):
-    REQUESTED = "requested"
-    RECEIVED = "received"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
 _P = Phase
-_A = AckStatus
 
-FINAL_PHASES = frozenset({_P.DECLINED, _P.REDIRECTED, _P.COMPLETED, _P.WITHDRAWN, _P.ACKNOWLEDGED})
-AWAITING_RESPONSE = frozenset({_P.SENT, _P.DELIVERED})
+FINAL_PHASES = frozenset({Phase(stage.value) for stage in lifecycle.FINAL} | {_P.ACKNOWLEDGED})
+AWAITING_RESPONSE = frozenset(Phase(stage.value) for stage in lifecycle.AWAITING_ANSWER)
 """Phases in which the recipient has not yet accepted, declined or redirected."""
 
-_FHIR: Mapping[Phase, FhirTaskStatus] = {
-    _P.SENT: FhirTaskStatus.REQUESTED,
-    _P.DELIVERED: FhirTaskStatus.RECEIVED,
-    _P.ACCEPTED: FhirTaskStatus.ACCEPTED,
-    _P.DECLINED: FhirTaskStatus.REJECTED,
-    _P.REDIRECTED: FhirTaskStatus.REJECTED,
-    _P.COMPLETED: FhirTaskStatus.COMPLETED,
-    _P.WITHDRAWN: FhirTaskStatus.CANCELLED,
+# A consent withdrawal is a request until everyone has acknowledged it, then done.
+_CONSENT_FHIR: Mapping[Phase, FhirTaskStatus] = {
     _P.PENDING: FhirTaskStatus.REQUESTED,
     _P.ACKNOWLEDGED: FhirTaskStatus.COMPLETED,
 }
-
-# What each party may say; anything else (a recipient "withdrawing", a stranger) is ignored.
-_RECIPIENT_STATUSES = frozenset(
-    {_A.RECEIVED, _A.ACCEPTED, _A.DECLINED, _A.REDIRECTED, _A.COMPLETED}
-)
-_SENDER_STATUSES = frozenset({_A.WITHDRAWN})
-
-# Breaks ties between events issued in the same second: the further step comes later.
-_RANK: Mapping[str, int] = {
-    _A.RECEIVED: 1,
-    _A.ACCEPTED: 2,
-    _A.DECLINED: 2,
-    _A.REDIRECTED: 2,
-    _A.COMPLETED: 3,
-    _A.WITHDRAWN: 4,
-}
-
-# The tracker observes, it does not enforce (the gateways do): an answer that skips a step,
-# like `completed` with no `accepted` seen, still moves the thread rather than raise a false
-# alarm. An answer from a final phase, or one not allowed from the current phase, is ignored.
-_ANSWERS: Mapping[str, Phase] = {
-    _A.ACCEPTED: _P.ACCEPTED,
-    _A.DECLINED: _P.DECLINED,
-    _A.REDIRECTED: _P.REDIRECTED,
-    _A.COMPLETED: _P.COMPLETED,
-    _A.WITHDRAWN: _P.WITHDRAWN,
-}
-_MOVES: Mapping[MessageKind, Mapping[Phase, Mapping[str, Phase]]] = {
-    MessageKind.REFERRAL: {
-        _P.SENT: {_A.RECEIVED: _P.DELIVERED, **_ANSWERS},
-        _P.DELIVERED: _ANSWERS,
-        _P.ACCEPTED: {_A.COMPLETED: _P.COMPLETED, _A.WITHDRAWN: _P.WITHDRAWN},
-    },
-    MessageKind.TRANSFER: {
-        _P.SENT: {_A.RECEIVED: _P.DELIVERED, **_ANSWERS},
-        _P.DELIVERED: _ANSWERS,
-        # Once accepted the case is the recipient's: the sender cannot take it back alone.
-        _P.ACCEPTED: {_A.COMPLETED: _P.COMPLETED},
-    },
-}
-_RESPONSES = frozenset({_P.ACCEPTED, _P.DECLINED, _P.REDIRECTED, _P.COMPLETED})
+_STAGE_VALUES = frozenset(stage.value for stage in Stage)
+_PHASE: Mapping[Stage, Phase] = {stage: Phase(stage.value) for stage in Stage}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +94,15 @@ class ThreadState:
         return frozenset(leg.recipient for leg in self.legs if leg.delivered_at is not None)
 
 
+def stage(phase: Phase) -> Stage | None:
+    """The lifecycle stage `phase` stands for; None for UNKNOWN and consent phases."""
+    return Stage(phase.value) if phase.value in _STAGE_VALUES else None
+
+
 def fhir_status(phase: Phase) -> FhirTaskStatus | None:
     """The HL7 FHIR Task status for `phase`; None for UNKNOWN (no original message yet)."""
-    return _FHIR.get(phase)
+    shared = stage(phase)
+    return lifecycle.fhir_status(shared) if shared is not None else _CONSENT_FHIR.get(phase)
 
 
 def thread_state(thread_id: str, events: Iterable[TrackedEvent]) -> ThreadState:
@@ -160,7 +116,9 @@ def thread_state(thread_id: str, events: Iterable[TrackedEvent]) -> ThreadState:
         return ThreadState(thread_id)
     originals = [event for event in ordered if _same_original(first, event)]
     recipient_of = {event.message_id: event.recipient for event in originals}
-    counted = [event for event in ordered if _counts(event, first.sender, recipient_of)]
+    said = [(event, _party(event, first.sender, recipient_of)) for event in ordered]
+    spoken = [(event, party) for event, party in said if party is not None]
+    counted = [event for event, _ in spoken]
     legs = _legs(originals, counted)
     delivered = [leg.delivered_at for leg in legs]
     base = ThreadState(
@@ -179,11 +137,11 @@ def thread_state(thread_id: str, events: Iterable[TrackedEvent]) -> ThreadState:
         return replace(
             base, phase=_P.ACKNOWLEDGED if done else _P.PENDING, closed_at=base.delivered_at
         )
-    return _fold(base, counted)
+    return _fold(base, spoken)
 
 
 def _order(event: TrackedEvent) -> tuple[int, int, str]:
-    rank = _RANK.get(event.status or "", 0) if event.kind is MessageKind.ACKNOWLEDGEMENT else 0
+    rank = lifecycle.rank(event.status) if event.kind is MessageKind.ACKNOWLEDGEMENT else 0
     return (event.issued_at, rank, event.message_id)
 
 
@@ -210,13 +168,15 @@ def _same_original(first: TrackedEvent, event: TrackedEvent) -> bool:
     )
 
 
-def _counts(event: TrackedEvent, sender: str, recipient_of: Mapping[str, str]) -> bool:
+def _party(event: TrackedEvent, sender: str, recipient_of: Mapping[str, str]) -> Party | None:
+    # Who said an answer, when it is theirs to say; None for anything else (a stranger...).
     answered = recipient_of.get(event.in_reply_to or "")
     if event.kind is not MessageKind.ACKNOWLEDGEMENT or answered is None:
-        return False
+        return None
+    entitled = lifecycle.speaker(event.status or "")
     if event.sender == answered:
-        return event.status in _RECIPIENT_STATUSES
-    return event.sender == sender and event.status in _SENDER_STATUSES
+        return Party.RECIPIENT if entitled is Party.RECIPIENT else None
+    return Party.SENDER if event.sender == sender and entitled is Party.SENDER else None
 
 
 def _legs(originals: list[TrackedEvent], counted: list[TrackedEvent]) -> tuple[Leg, ...]:
@@ -230,25 +190,25 @@ def _legs(originals: list[TrackedEvent], counted: list[TrackedEvent]) -> tuple[L
     return tuple(legs)
 
 
-def _fold(base: ThreadState, counted: list[TrackedEvent]) -> ThreadState:
-    moves = _MOVES[base.kind] if base.kind is not None else {}
-    phase, responded_at, closed_at = _P.SENT, None, None
-    for event in counted:
-        target = moves.get(phase, {}).get(event.status or "")
-        if target is None:
+def _fold(base: ThreadState, counted: list[tuple[TrackedEvent, Party]]) -> ThreadState:
+    kind: str = base.kind or ""  # a StrEnum: finds the lifecycle's entries as it is
+    current, responded_at, closed_at = Stage.SENT, None, None
+    for event, party in counted:
+        target = lifecycle.observe(kind, current, party, event.status or "")
+        if target is current:
             continue
-        phase = target
-        if target in _RESPONSES and responded_at is None:
+        current = target
+        if target in lifecycle.ANSWERS and responded_at is None:
             responded_at = event.issued_at
-        if target in FINAL_PHASES:
+        if target in lifecycle.FINAL:
             closed_at = event.issued_at
     responsibility = None
     if base.kind is MessageKind.TRANSFER:
-        taken = phase in (_P.ACCEPTED, _P.COMPLETED)
+        taken = current in (Stage.ACCEPTED, Stage.COMPLETED)
         responsibility = base.legs[0].recipient if taken else base.sender
     return replace(
         base,
-        phase=phase,
+        phase=_PHASE[current],
         responded_at=responded_at,
         closed_at=closed_at,
         responsibility=responsibility,

@@ -6,9 +6,10 @@ no output can carry anything a record does not hold.
 
 from pydantic import BaseModel, Field
 
+from broker.lifecycle import FhirTaskStatus
 from broker.tracker.escalation import overdue_seconds
 from broker.tracker.records import AgencyFigures, ThreadRow, TimelineEntry
-from broker.tracker.state import FhirTaskStatus, Phase, fhir_status
+from broker.tracker.state import Phase, fhir_status
 from schemas.kinds import MessageKind, Urgency
 
 _UNIX = "Unix seconds"

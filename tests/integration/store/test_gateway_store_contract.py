@@ -206,11 +206,13 @@ async def test_of_concurrent_responders_exactly_one_wins(backend: Backend) -> No
 # Withdrawal by the sender
 
 
-@pytest.mark.parametrize("start", [S.NEW, S.ACCEPTED])
+@pytest.mark.parametrize(
+    ("kind", "start"), [("referral", S.NEW), ("referral", S.ACCEPTED), ("transfer", S.NEW)]
+)
 async def test_a_withdrawal_moves_the_message_to_withdrawn(
-    store: GatewayStore, start: InboxState
+    store: GatewayStore, kind: str, start: InboxState
 ) -> None:
-    referral = incoming(state=start)
+    referral = incoming(kind=kind, state=start)
     await store.store_received([delivery(referral)])
     withdrawal = their_ack(referral, "withdrawn")
     assert await store.store_received([delivery(withdrawal)]) == [True]
@@ -230,16 +232,20 @@ async def test_a_withdrawal_arriving_first_still_applies(store: GatewayStore) ->
         assert stored.state is S.WITHDRAWN
 
 
-async def test_a_withdrawal_leaves_final_states_and_other_senders_alone(
+async def test_a_withdrawal_leaves_final_states_accepted_transfers_and_other_senders_alone(
     store: GatewayStore,
 ) -> None:
     declined, foreign = incoming(state=S.DECLINED), incoming()
-    await store.store_received([delivery(declined), delivery(foreign)])
+    # An accepted transfer is the recipient's case now: its sender cannot take it back.
+    transfer = incoming(kind="transfer", state=S.ACCEPTED)
+    await store.store_received([delivery(declined), delivery(foreign), delivery(transfer)])
     await store.store_received(
         [
             delivery(their_ack(declined, "withdrawn")),
             delivery(their_ack(foreign, "withdrawn", sender="someone-else")),
+            delivery(their_ack(transfer, "withdrawn")),
         ]
     )
     assert await store.inbox_message(declined.message_id) == declined
     assert await store.inbox_message(foreign.message_id) == foreign
+    assert await store.inbox_message(transfer.message_id) == transfer

@@ -2,8 +2,11 @@
 
 from dataclasses import replace
 
+import pytest
+
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxState
+from broker.lifecycle import Stage
 from tests.gateway_records import answer, delivery, incoming, outgoing, their_ack
 
 S = InboxState
@@ -51,7 +54,31 @@ async def test_sent_shows_delivery_and_the_latest_answer(store: GatewayStore) ->
     assert status is not None
     assert status.message == replace(referral, sent_at=2.0)
     assert (status.delivered_at, status.answer, status.answered_at) == (3.0, "completed", 5.0)
+    assert (before.stage, status.stage) == (Stage.SENT, Stage.COMPLETED)
     assert await store.sent() == [status]
+
+
+@pytest.mark.parametrize(
+    ("kind", "stage"), [("referral", Stage.WITHDRAWN), ("transfer", Stage.ACCEPTED)]
+)
+async def test_sent_shows_our_own_withdrawal_unless_of_an_accepted_transfer(
+    store: GatewayStore, kind: str, stage: Stage
+) -> None:
+    sent = outgoing(kind=kind, created_at=1.0)
+    await store.enqueue([sent])
+    await store.store_received([delivery(their_ack(sent, "accepted", received_at=3.0))])
+    withdrawal = outgoing(
+        kind="acknowledgement",
+        thread_id=sent.thread_id,
+        in_reply_to=sent.message_id,
+        status="withdrawn",
+        created_at=4.0,
+    )
+    await store.enqueue([withdrawal])
+    status = await store.sent_message(sent.message_id)
+    assert status is not None
+    assert status.stage is stage
+    assert [s.stage for s in await store.sent()] == [status.stage]
 
 
 async def test_sent_ignores_answers_from_other_agencies(store: GatewayStore) -> None:

@@ -8,19 +8,19 @@ from broker.errors import CaselinkError
 from broker.gateway.lifecycle import (
     AnswerMismatch,
     TransitionNotAllowed,
-    UnknownAckStatus,
     ack_status_to_state,
     can_move,
     check_move,
     check_response,
-    progress,
     sources_of,
+    stage,
 )
 from broker.gateway.records import InboxState
+from broker.lifecycle import Stage, UnknownAckStatus
 from tests.gateway_records import answer, incoming
 
 S = InboxState
-ALLOWED = {
+REFERRAL_MOVES = {
     (S.NEW, S.ACCEPTED),
     (S.NEW, S.DECLINED),
     (S.NEW, S.REDIRECTED),
@@ -28,26 +28,47 @@ ALLOWED = {
     (S.ACCEPTED, S.COMPLETED),
     (S.ACCEPTED, S.WITHDRAWN),
 }
-ALL_PAIRS = list(itertools.product(InboxState, InboxState))
+# An accepted transfer is the recipient's case: its sender can no longer withdraw it.
+ALLOWED = {
+    "referral": REFERRAL_MOVES,
+    "transfer": REFERRAL_MOVES - {(S.ACCEPTED, S.WITHDRAWN)},
+    "consent": set(),
+    "acknowledgement": set(),
+}
+ALL_MOVES = [
+    (kind, current, target)
+    for kind in sorted(ALLOWED)
+    for current, target in itertools.product(InboxState, InboxState)
+]
 
 
-@pytest.mark.parametrize(("current", "target"), sorted(ALLOWED))
-def test_allowed_moves_are_allowed(current: InboxState, target: InboxState) -> None:
-    assert can_move(current, target)
-    assert check_move(current, target) is target
+@pytest.mark.parametrize(
+    ("kind", "current", "target"), [m for m in ALL_MOVES if m[1:] in ALLOWED[m[0]]]
+)
+def test_allowed_moves_are_allowed(kind: str, current: InboxState, target: InboxState) -> None:
+    assert can_move(kind, current, target)
+    assert check_move(kind, current, target) is target
 
 
-@pytest.mark.parametrize(("current", "target"), [pair for pair in ALL_PAIRS if pair not in ALLOWED])
+@pytest.mark.parametrize(
+    ("kind", "current", "target"), [m for m in ALL_MOVES if m[1:] not in ALLOWED[m[0]]]
+)
 def test_every_other_move_is_refused_with_both_states_named(
-    current: InboxState, target: InboxState
+    kind: str, current: InboxState, target: InboxState
 ) -> None:
-    assert not can_move(current, target)
+    assert not can_move(kind, current, target)
     with pytest.raises(TransitionNotAllowed) as caught:
-        check_move(current, target)
+        check_move(kind, current, target)
     assert str(caught.value) == (
         f"cannot move a received message from {current.value} to {target.value}"
     )
     assert (caught.value.current, caught.value.target) == (current, target)
+
+
+def test_each_inbox_state_shows_a_shared_stage_new_being_delivered() -> None:
+    assert stage(S.NEW) is Stage.DELIVERED
+    assert stage(S.INFORMATIONAL) is None
+    assert {stage(state) for state in InboxState} - {None} == set(Stage) - {Stage.SENT}
 
 
 def test_refusal_is_a_caselink_error_and_a_value_error() -> None:
@@ -59,11 +80,13 @@ def test_refusal_is_a_caselink_error_and_a_value_error() -> None:
 
 
 def test_sources_of_each_state() -> None:
-    assert sources_of(S.WITHDRAWN) == {S.NEW, S.ACCEPTED}
-    assert sources_of(S.COMPLETED) == {S.ACCEPTED}
-    assert sources_of(S.DECLINED) == {S.NEW}
-    assert sources_of(S.NEW) == frozenset()
-    assert sources_of(S.INFORMATIONAL) == frozenset()
+    assert sources_of("referral", S.WITHDRAWN) == {S.NEW, S.ACCEPTED}
+    assert sources_of("transfer", S.WITHDRAWN) == {S.NEW}
+    assert sources_of("referral", S.COMPLETED) == {S.ACCEPTED}
+    assert sources_of("transfer", S.DECLINED) == {S.NEW}
+    assert sources_of("referral", S.NEW) == frozenset()
+    assert sources_of("referral", S.INFORMATIONAL) == frozenset()
+    assert sources_of("consent", S.WITHDRAWN) == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -85,11 +108,6 @@ def test_ack_status_to_state(status: str, state: InboxState) -> None:
 def test_unknown_ack_status_is_refused(status: str) -> None:
     with pytest.raises(UnknownAckStatus, match="unknown acknowledgement status"):
         ack_status_to_state(status)
-
-
-def test_progress_orders_new_accepted_final() -> None:
-    assert progress(S.NEW) < progress(S.ACCEPTED) < progress(S.COMPLETED)
-    assert progress(S.DECLINED) == progress(S.COMPLETED) == progress(S.WITHDRAWN)
 
 
 @pytest.mark.parametrize("state", [S.ACCEPTED, S.DECLINED, S.REDIRECTED, S.COMPLETED])

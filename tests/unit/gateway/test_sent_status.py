@@ -1,6 +1,9 @@
 """What became of a sent message, summarised from the acknowledgements answering it."""
 
+import pytest
+
 from broker.gateway.sent_status import Reply, sent_status
+from broker.lifecycle import Stage
 from tests.gateway_records import THEM, new_id, outgoing
 
 
@@ -40,3 +43,35 @@ def test_replies_from_anyone_but_the_recipient_are_ignored() -> None:
     replies = [reply("received", 1.0, sender="intruder"), reply("declined", 2.0, "intruder")]
     status = sent_status(outgoing(), replies)
     assert (status.delivered_at, status.answer) == (None, None)
+
+
+def own(status: str, at: float) -> Reply:
+    return Reply(message_id=new_id(), sender="", status=status, received_at=at)
+
+
+def test_the_stage_follows_the_recipients_answers() -> None:
+    message = outgoing()
+    assert sent_status(message, []).stage is Stage.SENT
+    replies = [reply("received", 1.0), reply("accepted", 2.0), reply("completed", 3.0)]
+    assert sent_status(message, replies).stage is Stage.COMPLETED
+
+
+def test_a_move_the_lifecycle_refuses_leaves_the_stage_but_is_still_the_answer() -> None:
+    replies = [reply("received", 1.0), reply("accepted", 2.0), reply("declined", 3.0)]
+    status = sent_status(outgoing(), replies)
+    assert (status.stage, status.answer) == (Stage.ACCEPTED, "declined")
+
+
+@pytest.mark.parametrize(
+    ("kind", "stage"), [("referral", Stage.WITHDRAWN), ("transfer", Stage.ACCEPTED)]
+)
+def test_an_own_withdrawal_counts_unless_an_accepted_transfer(kind: str, stage: Stage) -> None:
+    replies = [reply("received", 1.0), reply("accepted", 2.0)]
+    status = sent_status(outgoing(kind=kind), replies, [own("withdrawn", 3.0)])
+    assert status.stage is stage
+    assert status.answer == "accepted"
+
+
+def test_own_answers_other_than_a_withdrawal_and_consents_have_no_stage_effect() -> None:
+    assert sent_status(outgoing(), [], [own("accepted", 1.0)]).stage is Stage.SENT
+    assert sent_status(outgoing(kind="consent"), [], [own("withdrawn", 1.0)]).stage is None
