@@ -32,6 +32,7 @@ from broker.envelope import seal
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import TAP_QUEUE
 from broker.tracker.ingest import TapIngestor
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.verifier import HeaderVerifier
 from schemas.acknowledgement import Acknowledgement
@@ -123,7 +124,7 @@ async def tracker_rate(
     ingestor = TapIngestor(
         subscription=subscription,
         verifier=verifier,
-        store=store,
+        ledger=TrackerLedger(store, DEFAULT_POLICY, ["police-west"]),
         publisher=publisher,
         coordinators=["police-west"],
     )
@@ -153,9 +154,7 @@ async def main(rounds: int, events: int, raw_count: int) -> None:
         async with keyed_federation(folder / "secrets.json") as keyed:
             url = keyed.federation.admin_url()
             print(f"sealing {events} envelopes per round...", flush=True)
-            store = SqlTrackerStore(
-                f"sqlite+aiosqlite:///{folder / 'tracker.db'}", DEFAULT_POLICY, ["police-west"]
-            )
+            store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}")
             await store.create()
             verifier = HeaderVerifier(keyed.directory_source())
             await verifier.check(sealed_events(keyed, 1), int(time.time()))  # worker started

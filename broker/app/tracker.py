@@ -12,6 +12,7 @@ from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import Topology
 from broker.tracker.config import TrackerSettings
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import SignedDirectory
@@ -26,17 +27,16 @@ def load_policy(settings: TrackerSettings) -> SlaPolicy:
     return parse_policy(settings.sla_policy.read_text())
 
 
-def open_store(settings: TrackerSettings, policy: SlaPolicy) -> SqlTrackerStore:
+def open_store(settings: TrackerSettings) -> SqlTrackerStore:
     """The tracker's store as configured (not yet migrated: `create()` does that)."""
-    return SqlTrackerStore(settings.store_url, policy, settings.coordinators)
+    return SqlTrackerStore(settings.store_url)
 
 
 def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     """The dashboard app whose lifespan runs the tracker service beside it."""
-    policy = load_policy(settings)
-    store = open_store(settings, policy)
+    store = open_store(settings)
     service = TrackerService(
-        store=store,
+        ledger=TrackerLedger(store, load_policy(settings), settings.coordinators),
         directory=SignedDirectory.read(settings.directory, settings.root_pub),
         amqp_url=settings.amqp_url,
         # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.

@@ -89,9 +89,9 @@ def hash_password_command() -> None:
 
 
 async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list[ThreadRow]:
-    from broker.app.tracker import load_policy, open_store
+    from broker.app.tracker import open_store
 
-    store = open_store(settings, load_policy(settings))
+    store = open_store(settings)
     try:
         # Read only: a missing or outdated schema is an error here, never migrated.
         rows = await store.unanswered(ThreadFilter(), now, limit=limit)

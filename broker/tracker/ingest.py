@@ -16,7 +16,7 @@ from broker.amqp.subscription import Delivery, QueueSubscription, ack, ack_all, 
 from broker.logs import bound_ids, get_logger
 from broker.messaging.errors import DeliveryError
 from broker.tracker.events import TrackedEvent
-from broker.tracker.ports import TrackerStore
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.verifier import HeaderVerifier, RefusedHeader
 from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
@@ -37,14 +37,14 @@ class TapIngestor:
         *,
         subscription: QueueSubscription,
         verifier: HeaderVerifier,
-        store: TrackerStore,
+        ledger: TrackerLedger,
         publisher: Publisher,
         coordinators: Sequence[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.subscription = subscription
         self._verifier = verifier
-        self._store = store
+        self._ledger = ledger
         self._publisher = publisher
         self._coordinators = tuple(coordinators)
         self._clock = clock
@@ -90,7 +90,7 @@ class TapIngestor:
         if not accepted:
             return
         try:
-            await self._store.ingest([event for _, event in accepted], self._clock())
+            await self._ledger.ingest([event for _, event in accepted], self._clock())
         except Exception as error:
             log.error(
                 "tap batch not stored; requeued", reason=type(error).__name__, count=len(accepted)

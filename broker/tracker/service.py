@@ -16,19 +16,19 @@ from broker.logs import get_logger
 from broker.topology.names import TAP_QUEUE, Topology
 from broker.tracker.alert_relay import AlertRelay
 from broker.tracker.ingest import TapIngestor
-from broker.tracker.ports import TrackerStore
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 
 log = get_logger(__name__)
 
 
 class TrackerService:
-    """Runs the intake, the sweeper and the alert relay over one store."""
+    """Runs the intake, the sweeper and the alert relay over one ledger and its store."""
 
     def __init__(
         self,
         *,
-        store: TrackerStore,
+        ledger: TrackerLedger,
         directory: SignedDirectory,
         amqp_url: str,
         topology: Topology,
@@ -39,7 +39,8 @@ class TrackerService:
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.store = ledger.store
+        self._ledger = ledger
         self._clock = clock
         self._sweep_interval_s = sweep_interval_s
         self._watchdog_interval_s = watchdog_interval_s
@@ -48,12 +49,12 @@ class TrackerService:
         self.ingestor = TapIngestor(
             subscription=QueueSubscription(amqp_url, TAP_QUEUE, prefetch=prefetch),
             verifier=self._verifier,
-            store=store,
+            ledger=ledger,
             publisher=self._publisher,
             coordinators=coordinators,
             clock=clock,
         )
-        self.alerts = AlertRelay(store, self._publisher, clock)
+        self.alerts = AlertRelay(ledger.store, self._publisher, clock)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -82,7 +83,7 @@ class TrackerService:
 
     async def sweep_once(self) -> int:
         """One sweep at the current time; returns how many alerts it recorded."""
-        recorded = await self.store.sweep(int(self._clock()))
+        recorded = await self._ledger.sweep(int(self._clock()))
         if recorded:
             log.info("alerts recorded", count=len(recorded))
             self.alerts.wake()

@@ -11,6 +11,7 @@ import pytest
 from broker.envelope import seal
 from broker.gateway.api import create_api
 from broker.store.tracker_store import SqlTrackerStore
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import parse_policy
 from broker.tracker.service import TrackerService
 from broker.web.app import create_tracker_app
@@ -55,11 +56,9 @@ acknowledgement = "24h"
 
 
 def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
-    store = SqlTrackerStore(
-        f"sqlite+aiosqlite:///{folder / 'tracker.db'}", parse_policy(SHORT_SLA), [COORDINATOR]
-    )
+    store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}")
     return TrackerService(
-        store=store,
+        ledger=TrackerLedger(store, parse_policy(SHORT_SLA), [COORDINATOR]),
         directory=keyed.directory_source(),
         amqp_url=keyed.federation.tracker_url(),
         topology=keyed.federation.topology,
