@@ -4,7 +4,7 @@ Seeds N open normal referrals straight into the tracker's tables (bulk inserts i
 sqlite3 executemany, PostgreSQL COPY), of which one in a thousand is past its delivery
 deadline and the rest have deadlines still ahead. Then, on an open store, times ONE full
 sweep (which must find exactly the overdue threads and record their reminders) and the
-dashboard's first page, `unanswered(ThreadFilter(), now, limit=50)`. The sweep is the
+dashboard's first page, `threads(UNANSWERED, ThreadFilter(), limit=50)`. The sweep is the
 tracker's own: the ledger deciding per due thread over the SQL store. Seeded rows are
 checked against the pure core (`thread_row`) so the bench measures real tracker rows.
 
@@ -35,6 +35,7 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ledger import TrackerLedger
+from broker.tracker.listings import UNANSWERED
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.records import RecordedAlert, ThreadFilter, ThreadRow
 from broker.tracker.schedule import thread_row
@@ -224,7 +225,7 @@ async def measure(url: str, count: int) -> float:
         started = time.perf_counter()
         alerts = await ledger.sweep(NOW)
         swept = time.perf_counter()
-        page = await store.unanswered(ThreadFilter(), NOW, limit=50)
+        page = await store.threads(UNANSWERED, ThreadFilter(), limit=50)
         listed = time.perf_counter()
         report(alerts, page, count, swept - started, listed - swept)
         await other_reads(ledger)
@@ -252,9 +253,13 @@ async def other_reads(ledger: TrackerLedger) -> None:
     """For information (not in sweep_seconds): the dashboard's heavier reads at this size."""
     store = ledger.store
     one_agency = ThreadFilter(involving=AGENCIES[7])
+    first_page = UNANSWERED
     reads: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("sweep again (nothing due)", lambda: ledger.sweep(NOW)),
-        ("unanswered involving one agency", lambda: store.unanswered(one_agency, NOW, limit=50)),
+        (
+            "unanswered involving one agency",
+            lambda: store.threads(first_page, one_agency, limit=50),
+        ),
         ("metrics", lambda: store.metrics(NOW)),
         ("agency_figures (all threads)", lambda: store.agency_figures(ThreadFilter(), NOW)),
     ]

@@ -14,6 +14,7 @@ from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
 from broker.tracker.config import TrackerSettings, load_tracker_settings
 from broker.tracker.escalation import overdue_seconds
+from broker.tracker.listings import UNANSWERED
 from broker.tracker.records import ThreadFilter, ThreadRow
 
 app = typer.Typer(
@@ -94,7 +95,7 @@ async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list
     store = open_store(settings)
     try:
         # Read only: a missing or outdated schema is an error here, never migrated.
-        rows = await store.unanswered(ThreadFilter(), now, limit=limit)
+        rows = await store.threads(UNANSWERED, ThreadFilter(), limit=limit)
     finally:
         await store.close()
     return [r for r in rows if overdue_seconds(r.current_deadline, now) is not None]

@@ -7,12 +7,13 @@ Each method runs without awaiting, so under asyncio every call is atomic on its 
 import asyncio
 import statistics
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from broker.tracker.events import TrackedEvent
+from broker.tracker.listings import CHASED_KINDS, NO_URGENCY, OPEN_PHASES, ListOrder, ThreadListing
 from broker.tracker.records import (
     AgencyFigures,
     DueThread,
@@ -24,16 +25,7 @@ from broker.tracker.records import (
     ThreadRow,
     TimelineEntry,
 )
-from broker.tracker.schedule import (
-    AWAITING_PHASES,
-    CHASED_KINDS,
-    LIMBO_PHASES,
-    NO_URGENCY,
-    OPEN_PHASES,
-    REFUSED_PHASES,
-)
-from broker.tracker.state import Phase, ThreadState
-from schemas.kinds import MessageKind
+from broker.tracker.state import ThreadState
 
 _FAR = 2**62  # sorts a missing time after every real one
 _ABSENT = object()  # a journal's "there was no entry" (None is a value)
@@ -93,36 +85,16 @@ class MemoryTrackerStore:
             if alert is not None and alert.published_at is None:
                 self._alerts[key] = replace(alert, published_at=float(at))
 
-    async def unanswered(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
+    async def threads(
+        self, listing: ThreadListing, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
     ) -> list[ThreadRow]:
-        """Referrals and transfers awaiting receipt or an answer, earliest deadline first."""
-        rows = self._select(flt, lambda s: _chased(s) and s.phase.value in AWAITING_PHASES)
-        return _page(rows, _by_deadline, limit, offset)
-
-    async def declined(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Declined and redirected referrals and transfers, newest refusal first."""
-        rows = self._select(flt, lambda s: _chased(s) and s.phase.value in REFUSED_PHASES)
-        newest = sorted(rows, key=lambda row: (row.state.closed_at or 0, row.state.thread_id))
-        return newest[::-1][offset : offset + limit]
-
-    async def transfers_in_limbo(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Transfers not accepted: awaiting an answer, declined or redirected; oldest first."""
-        rows = self._select(
-            flt, lambda s: s.kind is MessageKind.TRANSFER and s.phase.value in LIMBO_PHASES
-        )
-        return _page(rows, _by_opened, limit, offset)
-
-    async def consent_withdrawals_pending(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Consent withdrawals some recipient has not acknowledged, oldest first."""
-        rows = self._select(flt, lambda s: s.phase is Phase.PENDING)
-        return _page(rows, _by_opened, limit, offset)
+        """One page of a dashboard list, in the list's order."""
+        rows = self._select(flt, listing.includes)
+        if listing.order is ListOrder.NEWEST_REFUSAL:
+            newest = sorted(rows, key=_by_refusal, reverse=True)
+            return newest[offset : offset + limit]
+        key = _by_deadline if listing.order is ListOrder.EARLIEST_DEADLINE else _by_opened
+        return sorted(rows, key=key)[offset : offset + limit]
 
     async def thread(self, thread_id: str) -> ThreadRow | None:
         """One thread; None when no event of it is known."""
@@ -332,7 +304,5 @@ def _by_opened(row: ThreadRow) -> tuple[int, str]:
     return (row.state.opened_at or 0, row.state.thread_id)
 
 
-def _page(
-    rows: Iterable[ThreadRow], key: Callable[[ThreadRow], tuple[int, str]], limit: int, offset: int
-) -> list[ThreadRow]:
-    return sorted(rows, key=key)[offset : offset + limit]
+def _by_refusal(row: ThreadRow) -> tuple[int, str]:
+    return (row.state.closed_at or 0, row.state.thread_id)

@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from broker.tracker.events import TrackedEvent
+from broker.tracker.listings import ThreadListing
 from broker.tracker.records import (
     AgencyFigures,
     DueThread,
@@ -90,27 +91,11 @@ class TrackerStore(Protocol):
         """Record the broker's confirm for these alerts; the first confirm time is kept,
         unknown keys are ignored."""
 
-    async def unanswered(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
+    async def threads(
+        self, listing: ThreadListing, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
     ) -> list[ThreadRow]:
-        """Open referrals/transfers still awaiting receipt or an answer (phase sent or
-        delivered), earliest deadline first: ORDER BY current_deadline (NULLs last)."""
-
-    async def declined(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Declined and redirected referrals/transfers, newest refusal (closed_at) first."""
-
-    async def transfers_in_limbo(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Transfers not yet accepted (sent, delivered) or declined/redirected, oldest
-        (opened_at) first."""
-
-    async def consent_withdrawals_pending(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Consent withdrawals some recipient has not acknowledged yet, oldest first."""
+        """One page of a dashboard list (`broker.tracker.listings`): the threads it includes
+        that match `flt`, in its order."""
 
     async def thread(self, thread_id: str) -> ThreadRow | None:
         """One thread; None when no event of it is known."""

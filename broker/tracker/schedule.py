@@ -1,8 +1,8 @@
 """What the tracker derives from a folded thread and keeps (pure: no I/O).
 
 The thread row a refold saves, what a sweep records and where it moves each thread's next
-check, the outbox rows of due alerts, and the phase sets behind the dashboard's lists. The
-ledger applies these; the stores only keep what they are given.
+check, and the outbox rows of due alerts. The ledger applies these; the stores only keep
+what they are given.
 """
 
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -18,6 +18,7 @@ from broker.tracker.escalation import (
     to_alerts,
 )
 from broker.tracker.events import TrackedEvent
+from broker.tracker.listings import REFUSED_PHASES
 from broker.tracker.policy import SlaPolicy
 from broker.tracker.records import (
     DueThread,
@@ -27,22 +28,7 @@ from broker.tracker.records import (
     RecordedAlert,
     ThreadRow,
 )
-from broker.tracker.state import Phase, ThreadState, thread_state
-from schemas.kinds import MessageKind
-
-P = Phase
-CHASED_KINDS = frozenset({MessageKind.REFERRAL.value, MessageKind.TRANSFER.value})
-"""Kinds the dashboard's lists and per-agency figures are about (consent has its own list)."""
-AWAITING_PHASES = frozenset({P.SENT.value, P.DELIVERED.value})
-"""Not yet accepted, declined or redirected: the `unanswered` list."""
-REFUSED_PHASES = frozenset({P.DECLINED.value, P.REDIRECTED.value})
-"""The `declined` list: a redirect leaves the case with the sender as a decline does."""
-LIMBO_PHASES = AWAITING_PHASES | REFUSED_PHASES
-"""A transfer in these phases has no new owner: `transfers_in_limbo`."""
-OPEN_PHASES = frozenset({P.SENT.value, P.DELIVERED.value, P.ACCEPTED.value, P.PENDING.value})
-"""A known original and no final answer yet (UNKNOWN threads are not counted as open)."""
-NO_URGENCY = "none"
-"""The urgency label of threads without one (transfers, consent withdrawals) in metrics."""
+from broker.tracker.state import ThreadState, thread_state
 
 
 def current_deadline(state: ThreadState, policy: SlaPolicy) -> int | None:

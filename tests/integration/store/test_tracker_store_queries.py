@@ -8,6 +8,12 @@ from dataclasses import dataclass
 import pytest
 
 from broker.tracker.ledger import TrackerLedger
+from broker.tracker.listings import (
+    CONSENT_WITHDRAWALS_PENDING,
+    DECLINED,
+    TRANSFERS_IN_LIMBO,
+    UNANSWERED,
+)
 from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.unit.tracker.builders import HOUR, MINUTE, T0, Thread
@@ -83,7 +89,7 @@ def ids(rows: list[ThreadRow]) -> list[str]:
 
 
 async def test_unanswered_earliest_deadline_first(tracker: TrackerLedger, scene: Scene) -> None:
-    rows = await tracker.store.unanswered(ThreadFilter(), NOW)
+    rows = await tracker.store.threads(UNANSWERED, ThreadFilter())
     assert ids(rows) == [scene.emergency, scene.high, scene.transfer, scene.normal]
     assert [row.current_deadline for row in rows] == [
         T0 + 10 + 15 * MINUTE,
@@ -92,7 +98,7 @@ async def test_unanswered_earliest_deadline_first(tracker: TrackerLedger, scene:
         T0 + 24 * HOUR,
     ]
     assert rows[1] == await tracker.store.thread(scene.high)
-    assert ids(await tracker.store.unanswered(ThreadFilter(), NOW, limit=2, offset=1)) == [
+    assert ids(await tracker.store.threads(UNANSWERED, ThreadFilter(), limit=2, offset=1)) == [
         scene.high,
         scene.transfer,
     ]
@@ -114,36 +120,45 @@ async def test_unanswered_earliest_deadline_first(tracker: TrackerLedger, scene:
 async def test_unanswered_filters(
     tracker: TrackerLedger, scene: Scene, flt: ThreadFilter, expected: list[str]
 ) -> None:
-    rows = await tracker.store.unanswered(flt, NOW)
+    rows = await tracker.store.threads(UNANSWERED, flt)
     assert ids(rows) == [getattr(scene, name) for name in expected]
 
 
 async def test_declined_newest_first(tracker: TrackerLedger, scene: Scene) -> None:
-    rows = await tracker.store.declined(ThreadFilter())
+    rows = await tracker.store.threads(DECLINED, ThreadFilter())
     assert ids(rows) == [scene.redirected, scene.declined]
-    assert ids(await tracker.store.declined(ThreadFilter(kind="transfer"))) == [scene.declined]
-    assert ids(await tracker.store.declined(ThreadFilter(involving=POLICE))) == [scene.redirected]
-    assert ids(await tracker.store.declined(ThreadFilter(), limit=1, offset=1)) == [scene.declined]
+    assert ids(await tracker.store.threads(DECLINED, ThreadFilter(kind="transfer"))) == [
+        scene.declined
+    ]
+    assert ids(await tracker.store.threads(DECLINED, ThreadFilter(involving=POLICE))) == [
+        scene.redirected
+    ]
+    assert ids(await tracker.store.threads(DECLINED, ThreadFilter(), limit=1, offset=1)) == [
+        scene.declined
+    ]
 
 
 async def test_transfers_in_limbo_oldest_first(tracker: TrackerLedger, scene: Scene) -> None:
-    rows = await tracker.store.transfers_in_limbo(ThreadFilter(), NOW)
+    rows = await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter())
     assert ids(rows) == [scene.declined, scene.transfer]
     assert [row.state.responsibility for row in rows] == [EAST, SOCIAL]
     assert ids(
-        await tracker.store.transfers_in_limbo(ThreadFilter(involving=EAST), NOW, offset=1)
+        await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter(involving=EAST), offset=1)
     ) == [scene.transfer]
-    assert await tracker.store.transfers_in_limbo(ThreadFilter(phase="accepted"), NOW) == []
+    assert await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter(phase="accepted")) == []
 
 
 async def test_consent_withdrawals_pending(tracker: TrackerLedger, scene: Scene) -> None:
-    rows = await tracker.store.consent_withdrawals_pending(ThreadFilter())
+    rows = await tracker.store.threads(CONSENT_WITHDRAWALS_PENDING, ThreadFilter())
     assert ids(rows) == [scene.consent]
     assert rows[0].state.acknowledged == frozenset({HOSPITAL})
-    assert ids(await tracker.store.consent_withdrawals_pending(ThreadFilter(involving=POLICE))) == [
-        scene.consent
-    ]
-    assert await tracker.store.consent_withdrawals_pending(ThreadFilter(involving=SCHOOL)) == []
+    assert ids(
+        await tracker.store.threads(CONSENT_WITHDRAWALS_PENDING, ThreadFilter(involving=POLICE))
+    ) == [scene.consent]
+    assert (
+        await tracker.store.threads(CONSENT_WITHDRAWALS_PENDING, ThreadFilter(involving=SCHOOL))
+        == []
+    )
 
 
 async def test_agency_figures(tracker: TrackerLedger, scene: Scene) -> None:
