@@ -33,6 +33,7 @@ from broker.messaging.batch_consumer import BatchConsumer
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import TAP_QUEUE
 from broker.tracker.ingest import MAX_BATCH, TapIngestor
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.verifier import HeaderVerifier
 from schemas.acknowledgement import Acknowledgement
@@ -122,7 +123,10 @@ async def tracker_rate(
     subscription = QueueSubscription(url, TAP_QUEUE, prefetch=PREFETCH)
     publisher = ConfirmedPublisher(url, user_id="guest")
     ingestor = TapIngestor(
-        verifier=verifier, store=store, publisher=publisher, coordinators=["police-west"]
+        verifier=verifier,
+        ledger=TrackerLedger(store, DEFAULT_POLICY, ["police-west"]),
+        publisher=publisher,
+        coordinators=["police-west"],
     )
     intake = BatchConsumer(subscription, ingestor, max_batch=MAX_BATCH)
     before = (await store.metrics(int(time.time())))["open_threads"]
@@ -151,9 +155,7 @@ async def main(rounds: int, events: int, raw_count: int) -> None:
         async with keyed_federation(folder / "secrets.json") as keyed:
             url = keyed.federation.admin_url()
             print(f"sealing {events} envelopes per round...", flush=True)
-            store = SqlTrackerStore(
-                f"sqlite+aiosqlite:///{folder / 'tracker.db'}", DEFAULT_POLICY, ["police-west"]
-            )
+            store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}")
             await store.create()
             verifier = HeaderVerifier(keyed.directory_source())
             await verifier.check(sealed_events(keyed, 1), int(time.time()))  # worker started

@@ -4,7 +4,8 @@ Seeds N open normal referrals straight into the tracker's tables (bulk inserts i
 sqlite3 executemany, PostgreSQL COPY), of which one in a thousand is past its delivery
 deadline and the rest have deadlines still ahead. Then, on an open store, times ONE full
 sweep (which must find exactly the overdue threads and record their reminders) and the
-dashboard's first page, `unanswered(ThreadFilter(), now, limit=50)`. Seeded rows are
+dashboard's first page, `threads(UNANSWERED, ThreadFilter(), limit=50)`. The sweep is the
+tracker's own: the ledger deciding per due thread over the SQL store. Seeded rows are
 checked against the pure core (`thread_row`) so the bench measures real tracker rows.
 
 The last line is `sweep_seconds <value>` (sweep + first page). Target: <= 1.0 at 1M.
@@ -33,6 +34,8 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.events import TrackedEvent
+from broker.tracker.ledger import TrackerLedger
+from broker.tracker.listings import UNANSWERED
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.records import RecordedAlert, ThreadFilter, ThreadRow
 from broker.tracker.schedule import thread_row
@@ -215,16 +218,17 @@ async def seed_postgresql(database: str, count: int) -> None:
 
 
 async def measure(url: str, count: int) -> float:
-    store = SqlTrackerStore(url, DEFAULT_POLICY, COORDINATORS)
+    store = SqlTrackerStore(url)
+    ledger = TrackerLedger(store, DEFAULT_POLICY, COORDINATORS)
     try:
         await store.thread(str(uuid.uuid4()))  # a running tracker has its connections open
         started = time.perf_counter()
-        alerts = await store.sweep(NOW)
+        alerts = await ledger.sweep(NOW)
         swept = time.perf_counter()
-        page = await store.unanswered(ThreadFilter(), NOW, limit=50)
+        page = await store.threads(UNANSWERED, ThreadFilter(), limit=50)
         listed = time.perf_counter()
         report(alerts, page, count, swept - started, listed - swept)
-        await other_reads(store)
+        await other_reads(ledger)
     finally:
         await store.close()
     return listed - started
@@ -245,12 +249,17 @@ def report(
     print(f"first page of unanswered (50 rows): {listing:.3f}s")
 
 
-async def other_reads(store: SqlTrackerStore) -> None:
+async def other_reads(ledger: TrackerLedger) -> None:
     """For information (not in sweep_seconds): the dashboard's heavier reads at this size."""
+    store = ledger.store
     one_agency = ThreadFilter(involving=AGENCIES[7])
+    first_page = UNANSWERED
     reads: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("sweep again (nothing due)", lambda: store.sweep(NOW)),
-        ("unanswered involving one agency", lambda: store.unanswered(one_agency, NOW, limit=50)),
+        ("sweep again (nothing due)", lambda: ledger.sweep(NOW)),
+        (
+            "unanswered involving one agency",
+            lambda: store.threads(first_page, one_agency, limit=50),
+        ),
         ("metrics", lambda: store.metrics(NOW)),
         ("agency_figures (all threads)", lambda: store.agency_figures(ThreadFilter(), NOW)),
     ]
@@ -286,7 +295,7 @@ async def run(store: str, count: int) -> float:
 
 
 async def create(url: str) -> None:
-    store = SqlTrackerStore(url, DEFAULT_POLICY, COORDINATORS)
+    store = SqlTrackerStore(url)
     try:
         await store.create()
     finally:

@@ -18,6 +18,7 @@ from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import TAP_QUEUE, Topology
 from broker.tracker.config import TrackerSettings
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import HeaderVerifier, SignedDirectory
@@ -32,19 +33,18 @@ def load_policy(settings: TrackerSettings) -> SlaPolicy:
     return parse_policy(settings.sla_policy.read_text())
 
 
-def open_store(settings: TrackerSettings, policy: SlaPolicy) -> SqlTrackerStore:
+def open_store(settings: TrackerSettings) -> SqlTrackerStore:
     """The tracker's store as configured (not yet migrated: `create()` does that)."""
-    return SqlTrackerStore(settings.store_url, policy, settings.coordinators)
+    return SqlTrackerStore(settings.store_url)
 
 
 def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     """The dashboard app whose lifespan runs the tracker service beside it."""
-    policy = load_policy(settings)
-    store = open_store(settings, policy)
+    store = open_store(settings)
     # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
     topology = Topology(user_prefix=settings.user_prefix)
     service = TrackerService(
-        store=store,
+        ledger=TrackerLedger(store, load_policy(settings), settings.coordinators),
         verifier=HeaderVerifier(
             SignedDirectory.read(settings.directory, settings.root_pub),
             workers=settings.verify_workers,

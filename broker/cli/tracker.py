@@ -14,6 +14,7 @@ from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
 from broker.tracker.config import TrackerSettings, load_tracker_settings
 from broker.tracker.escalation import overdue_seconds
+from broker.tracker.listings import UNANSWERED
 from broker.tracker.records import ThreadFilter, ThreadRow
 
 app = typer.Typer(
@@ -89,12 +90,12 @@ def hash_password_command() -> None:
 
 
 async def _overdue_rows(settings: TrackerSettings, now: int, limit: int) -> list[ThreadRow]:
-    from broker.app.tracker import load_policy, open_store
+    from broker.app.tracker import open_store
 
-    store = open_store(settings, load_policy(settings))
+    store = open_store(settings)
     try:
         # Read only: a missing or outdated schema is an error here, never migrated.
-        rows = await store.unanswered(ThreadFilter(), now, limit=limit)
+        rows = await store.threads(UNANSWERED, ThreadFilter(), limit=limit)
     finally:
         await store.close()
     return [r for r in rows if overdue_seconds(r.current_deadline, now) is not None]

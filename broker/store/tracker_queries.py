@@ -3,24 +3,27 @@
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, insert, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store.tracker_rows import RECIPIENT, filtered, thread_record, timeline_entry, words
 from broker.store.tracker_tables import alerts, events, page_views, thread_agencies, threads
-from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow, TimelineEntry
-from broker.tracker.schedule import (
-    AWAITING_PHASES,
+from broker.tracker.listings import (
     CHASED_KINDS,
-    LIMBO_PHASES,
     NO_URGENCY,
     OPEN_PHASES,
-    REFUSED_PHASES,
+    ListOrder,
+    ThreadListing,
 )
-from schemas.kinds import MessageKind
+from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow, TimelineEntry
 
 _T = threads.c
 _TA = thread_agencies.c
+_ORDER: dict[ListOrder, tuple[ColumnElement[Any], ...]] = {
+    ListOrder.EARLIEST_DEADLINE: (_T.current_deadline.asc().nulls_last(), _T.thread_id),
+    ListOrder.NEWEST_REFUSAL: (_T.closed_at.desc(), _T.thread_id.desc()),
+    ListOrder.OLDEST: (_T.opened_at, _T.thread_id),
+}
 
 
 class TrackerQueries:
@@ -31,43 +34,17 @@ class TrackerQueries:
     ) -> AbstractAsyncContextManager[AsyncConnection]:
         raise NotImplementedError  # SqlTrackerStore opens them
 
-    async def unanswered(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
+    async def threads(
+        self, listing: ThreadListing, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
     ) -> list[ThreadRow]:
-        """Referrals and transfers awaiting receipt or an answer, earliest deadline first."""
-        query = select(threads).where(
-            _T.kind.in_(words(CHASED_KINDS)), _T.phase.in_(words(AWAITING_PHASES))
-        )
-        order = (_T.current_deadline.asc().nulls_last(), _T.thread_id)
-        return await _rows(self, "unanswered", filtered(query, flt).order_by(*order), limit, offset)
-
-    async def declined(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Declined and redirected referrals and transfers, newest refusal first."""
-        query = select(threads).where(
-            _T.kind.in_(words(CHASED_KINDS)), _T.phase.in_(words(REFUSED_PHASES))
-        )
-        order = (_T.closed_at.desc(), _T.thread_id.desc())
-        return await _rows(self, "declined", filtered(query, flt).order_by(*order), limit, offset)
-
-    async def transfers_in_limbo(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Transfers not accepted: awaiting an answer, declined or redirected; oldest first."""
-        query = select(threads).where(
-            _T.kind == MessageKind.TRANSFER.value, _T.phase.in_(words(LIMBO_PHASES))
-        )
-        query = filtered(query, flt).order_by(_T.opened_at, _T.thread_id)
-        return await _rows(self, "transfers_in_limbo", query, limit, offset)
-
-    async def consent_withdrawals_pending(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Consent withdrawals some recipient has not acknowledged, oldest first."""
-        query = select(threads).where(_T.phase == "pending")
-        query = filtered(query, flt).order_by(_T.opened_at, _T.thread_id)
-        return await _rows(self, "consent_withdrawals_pending", query, limit, offset)
+        """One page of a dashboard list, in the list's order (read off its index)."""
+        query = select(threads).where(_T.phase.in_(words(listing.phases)))
+        if listing.kinds is not None:
+            query = query.where(_T.kind.in_(words(listing.kinds)))
+        query = filtered(query, flt).order_by(*_ORDER[listing.order]).limit(limit).offset(offset)
+        async with self._transaction(listing.name) as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [thread_record(row) for row in rows]
 
     async def thread(self, thread_id: str) -> ThreadRow | None:
         """One thread; None when no event of it is known."""
@@ -162,14 +139,6 @@ class TrackerQueries:
             "alerts_unpublished": int(unpublished),
             "last_event_received_at": last,
         }
-
-
-async def _rows(
-    store: TrackerQueries, operation: str, query: Select[Any], limit: int, offset: int
-) -> list[ThreadRow]:
-    async with store._transaction(operation) as connection:
-        rows = (await connection.execute(query.limit(limit).offset(offset))).mappings().all()
-    return [thread_record(row) for row in rows]
 
 
 async def _medians(connection: AsyncConnection, base: Any, column: str) -> dict[str, float]:

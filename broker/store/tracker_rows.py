@@ -8,9 +8,13 @@ from sqlalchemy import ColumnElement, RowMapping, Select, and_, select
 
 from broker.store.tracker_tables import thread_agencies, threads
 from broker.tracker.events import TrackedEvent
-from broker.tracker.policy import SlaPolicy
-from broker.tracker.records import RecordedAlert, ThreadFilter, ThreadRow, TimelineEntry
-from broker.tracker.schedule import leg_deadlines
+from broker.tracker.records import (
+    FoldedThread,
+    RecordedAlert,
+    ThreadFilter,
+    ThreadRow,
+    TimelineEntry,
+)
 from broker.tracker.state import Leg, Phase, ThreadState
 from schemas.alert import Alert
 from schemas.kinds import MessageKind, Urgency
@@ -108,9 +112,9 @@ def thread_record(row: RowMapping) -> ThreadRow:
     return ThreadRow(state, row["current_deadline"], row["next_check_at"], row["updated_at"])
 
 
-def agency_rows(state: ThreadState, policy: SlaPolicy) -> list[dict[str, Any]]:
-    """The thread_agencies rows of `state`: its sender and every recipient."""
-    due = leg_deadlines(state, policy)
+def agency_rows(folded: FoldedThread) -> list[dict[str, Any]]:
+    """The thread_agencies rows of a thread: its sender and every recipient."""
+    state, due = folded.row.state, folded.recipient_deadlines
     rows = [
         {"role": RECIPIENT, "agency": agency, "current_deadline": due.get(agency)}
         for agency in state.recipients

@@ -1,14 +1,13 @@
 """TrackerStore on SQLAlchemy 2 async Core: SQLite by default, PostgreSQL by URL.
 
-Writes (ingest, sweep) follow one lock order, events then threads then alerts by sorted
-key, so two trackers on one PostgreSQL database wait for each other instead of deadlocking.
+It keeps what the ledger (`broker.tracker.ledger`) decides, with set-based statements: the
+sweep's due threads are found by the next_check_at index, never all loaded at once.
 """
 
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 from sqlalchemy import bindparam, delete, false, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,12 +27,15 @@ from broker.store.tracker_rows import (
     tracked_event,
 )
 from broker.store.tracker_tables import alerts, events, thread_agencies, threads
-from broker.tracker.escalation import due_alerts
 from broker.tracker.events import TrackedEvent
-from broker.tracker.policy import SlaPolicy
-from broker.tracker.records import RecordedAlert
-from broker.tracker.schedule import next_check_at, outbox_alerts, planned_keys, thread_row
-from broker.tracker.state import Phase, thread_state
+from broker.tracker.records import (
+    DueThread,
+    FoldedThread,
+    NextCheck,
+    OwedAlert,
+    RecordedAlert,
+)
+from broker.tracker.state import Phase
 
 
 class SqlTrackerStore(TrackerQueries):
@@ -43,11 +45,9 @@ class SqlTrackerStore(TrackerQueries):
     retrying) when the database fails; nothing of the failed call is then committed.
     """
 
-    def __init__(self, url: str, policy: SlaPolicy, coordinators: Sequence[str]) -> None:
+    def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._dialect = self._engine.dialect.name
-        self._policy = policy
-        self._coordinators = tuple(coordinators)
         # SQLite has one writer at a time: this process's writers take turns here rather
         # than in SQLite's busy handler, which polls with sleeps.
         self._writers = asyncio.Lock()
@@ -73,144 +73,11 @@ class SqlTrackerStore(TrackerQueries):
         """Release connections."""
         await self._engine.dispose()
 
-    async def ingest(self, events_: Sequence[TrackedEvent], received_at: float) -> list[bool]:
-        """Store new events and refold their threads, in ONE transaction.
-
-        Returns True where the event is new: the first of its id in the batch, not stored yet.
-        """
-        first: dict[str, int] = {}
-        for index, event in enumerate(events_):
-            first.setdefault(event.message_id, index)
-        unique = sorted((events_[index] for index in first.values()), key=_message_id)
-        if not unique:
-            return []
-        async with self._transaction("ingest", writes=True) as connection:
-            inserted = await connection.execute(
-                insert_new(self._dialect, events).returning(events.c.message_id),
-                [event_row(event, received_at) for event in unique],
-            )
-            new_ids = set(inserted.scalars().all())
-            touched = sorted({e.thread_id for e in unique if e.message_id in new_ids})
-            if touched:
-                await self._refold(connection, touched, received_at)
-        return [
-            first[event.message_id] == index and event.message_id in new_ids
-            for index, event in enumerate(events_)
-        ]
-
-    async def _refold(
-        self, connection: AsyncConnection, thread_ids: list[str], received_at: float
-    ) -> None:
-        placeholders = [
-            {"thread_id": thread_id, "phase": Phase.UNKNOWN.value, "legs": "[]", "updated_at": 0.0}
-            for thread_id in thread_ids
-        ]
-        await connection.execute(insert_new(self._dialect, threads), placeholders)
-        updates: list[dict[str, Any]] = []
-        parties: list[dict[str, str]] = []
-        for chunk in chunks(thread_ids):
-            if self._dialect == "postgresql":
-                # A concurrent ingest of the same thread waits here, then folds the events
-                # this one committed too. SQLite writers are serialized anyway (and SQLite
-                # has no FOR UPDATE: the query would be a plain read for nothing).
-                await connection.execute(
-                    select(threads.c.thread_id)
-                    .where(threads.c.thread_id.in_(chunk))
-                    .order_by(threads.c.thread_id)
-                    .with_for_update()
-                )
-            query = select(events).where(events.c.thread_id.in_(chunk))
-            by_thread: dict[str, list[TrackedEvent]] = defaultdict(list)
-            for found in (await connection.execute(query)).mappings():
-                by_thread[found["thread_id"]].append(tracked_event(found))
-            raised = await _raised(connection, chunk)
-            for thread_id in chunk:
-                state = thread_state(thread_id, by_thread[thread_id])
-                row = thread_row(state, self._policy, raised[thread_id], received_at)
-                updates.append({"b_thread_id": thread_id} | thread_values(row))
-                parties += agency_rows(state, self._policy)
-            await connection.execute(
-                delete(thread_agencies).where(thread_agencies.c.thread_id.in_(chunk))
-            )
-        await connection.execute(
-            update(threads)
-            .where(threads.c.thread_id == bindparam("b_thread_id"))
-            .values(revision=threads.c.revision + 1),
-            updates,
-        )
-        if parties:
-            await connection.execute(thread_agencies.insert(), parties)
-
-    async def sweep(self, now: int, *, limit: int = 10_000) -> list[RecordedAlert]:
-        """Record every alert due at `now` exactly once; return those newly recorded.
-
-        Works through due threads `limit` at a time, one transaction each, in the order of
-        the next_check_at index. Raises NoCoordinators when an alert is for the coordinators
-        and none is configured (the chunk at hand is then not recorded).
-        """
-        recorded: list[RecordedAlert] = []
-        # Each chunk records every rung due by `now`, which moves its threads' next check
-        # past `now` (or clears it): the due set shrinks chunk by chunk, so the loop ends.
-        while True:
-            async with self._transaction("sweep", writes=True) as connection:
-                found, new = await self._sweep_chunk(connection, now, limit)
-            recorded += new
-            if found < limit:
-                return recorded
-
-    async def _sweep_chunk(
-        self, connection: AsyncConnection, now: int, limit: int
-    ) -> tuple[int, list[RecordedAlert]]:
-        if self._dialect == "sqlite":
-            # Take SQLite's write lock before reading: a writer in another process then makes
-            # us wait (busy_timeout) rather than fail our snapshot when we write after it.
-            await connection.execute(
-                update(threads).where(false()).values(revision=threads.c.revision)
-            )
-        query = (
-            select(threads)
-            .where(threads.c.next_check_at <= now)
-            .order_by(threads.c.next_check_at, threads.c.thread_id)
-            .limit(limit)
-        )
-        rows = (await connection.execute(query)).mappings().all()
-        if not rows:
-            return 0, []
-        raised = await _raised(connection, [row["thread_id"] for row in rows])
-        planned, moves = [], []
-        for row in rows:
-            stored = thread_record(row)
-            state, thread_id = stored.state, row["thread_id"]
-            due = due_alerts(state, self._policy, now, raised[thread_id])
-            planned += due
-            after = raised[thread_id] | {alert.key for alert in due}
-            refused_by = int(stored.updated_at)
-            moved = next_check_at(state, self._policy, after, refused_by=refused_by)
-            if moved != stored.next_check_at:
-                moves.append({"b_id": thread_id, "b_rev": row["revision"], "next": moved})
-        owed = outbox_alerts(planned, self._coordinators)
-        new_keys: set[str] = set()
-        if owed:
-            inserted = await connection.execute(
-                insert_new(self._dialect, alerts).returning(alerts.c.key),
-                [alert_row(record, body) for record, body in owed],
-            )
-            # Only rows this transaction inserted: another tracker's are its own to report.
-            new_keys = set(inserted.scalars().all())
-        if moves:
-            # A refold since our read (a new revision) already set its own next check. In
-            # thread id order, like every other writer, so two sweeps cannot deadlock.
-            moves.sort(key=lambda move: str(move["b_id"]))
-            await connection.execute(
-                update(threads)
-                .where(
-                    threads.c.thread_id == bindparam("b_id"),
-                    threads.c.revision == bindparam("b_rev"),
-                )
-                .values(next_check_at=bindparam("next")),
-                moves,
-            )
-        return len(rows), [record for record, _ in owed if record.key in new_keys]
+    @asynccontextmanager
+    async def writing(self, operation: str) -> AsyncIterator["SqlTrackerWrites"]:
+        """One transaction, committed when the block ends normally, rolled back otherwise."""
+        async with self._transaction(operation, writes=True) as connection:
+            yield SqlTrackerWrites(connection, self._dialect)
 
     async def unpublished_alerts(self, limit: int) -> list[RecordedAlert]:
         """Alerts recorded but not yet confirmed by the broker, oldest first."""
@@ -235,14 +102,125 @@ class SqlTrackerStore(TrackerQueries):
                 )
 
 
-async def _raised(connection: AsyncConnection, thread_ids: Sequence[str]) -> dict[str, set[str]]:
-    """Planned keys already recorded, per thread (every thread asked for is a key)."""
-    found: dict[str, list[str]] = defaultdict(list)
-    for chunk in chunks(thread_ids):
-        query = select(alerts.c.thread_id, alerts.c.key).where(alerts.c.thread_id.in_(chunk))
-        for thread_id, key in (await connection.execute(query)).all():
-            found[thread_id].append(key)
-    return {thread_id: planned_keys(found[thread_id]) for thread_id in thread_ids}
+class SqlTrackerWrites:
+    """The reads and writes of one SqlTrackerStore transaction, set-based (chunked IN lists).
+
+    Every writer takes its locks in one order, events then threads then alerts, each by
+    sorted key, so two trackers on one PostgreSQL database wait instead of deadlocking.
+    """
+
+    def __init__(self, connection: AsyncConnection, dialect: str) -> None:
+        self._connection = connection
+        self._dialect = dialect
+
+    async def add_events(self, events_: Sequence[TrackedEvent], received_at: float) -> set[str]:
+        """Insert the events not stored yet; return the ids inserted."""
+        if not events_:
+            return set()
+        ordered = sorted(events_, key=_message_id)
+        inserted = await self._connection.execute(
+            insert_new(self._dialect, events).returning(events.c.message_id),
+            [event_row(event, received_at) for event in ordered],
+        )
+        return set(inserted.scalars().all())
+
+    async def events_for_update(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
+        """Every stored event of these threads, their rows locked (created empty if new)."""
+        ordered = sorted(thread_ids)
+        placeholders = [
+            {"thread_id": thread_id, "phase": Phase.UNKNOWN.value, "legs": "[]", "updated_at": 0.0}
+            for thread_id in ordered
+        ]
+        await self._connection.execute(insert_new(self._dialect, threads), placeholders)
+        by_thread: dict[str, list[TrackedEvent]] = {thread_id: [] for thread_id in ordered}
+        for chunk in chunks(ordered):
+            if self._dialect == "postgresql":
+                # A concurrent ingest of the same thread waits here, then folds the events
+                # this one committed too. SQLite writers are serialized anyway (and SQLite
+                # has no FOR UPDATE: the query would be a plain read for nothing).
+                await self._connection.execute(
+                    select(threads.c.thread_id)
+                    .where(threads.c.thread_id.in_(chunk))
+                    .order_by(threads.c.thread_id)
+                    .with_for_update()
+                )
+            query = select(events).where(events.c.thread_id.in_(chunk))
+            for found in (await self._connection.execute(query)).mappings():
+                by_thread[found["thread_id"]].append(tracked_event(found))
+        return by_thread
+
+    async def recorded_keys(self, thread_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The outbox keys recorded per thread (every thread asked for is a key)."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for chunk in chunks(thread_ids):
+            query = select(alerts.c.thread_id, alerts.c.key).where(alerts.c.thread_id.in_(chunk))
+            for thread_id, key in (await self._connection.execute(query)).all():
+                found[thread_id].add(key)
+        return {thread_id: found[thread_id] for thread_id in thread_ids}
+
+    async def save_threads(self, threads_: Sequence[FoldedThread]) -> None:
+        """Update the rows `events_for_update` locked, with a new revision, and their agencies."""
+        if not threads_:
+            return
+        ordered = sorted(threads_, key=lambda folded: folded.row.state.thread_id)
+        for chunk in chunks([folded.row.state.thread_id for folded in ordered]):
+            await self._connection.execute(
+                delete(thread_agencies).where(thread_agencies.c.thread_id.in_(chunk))
+            )
+        await self._connection.execute(
+            update(threads)
+            .where(threads.c.thread_id == bindparam("b_thread_id"))
+            .values(revision=threads.c.revision + 1),
+            [{"b_thread_id": f.row.state.thread_id} | thread_values(f.row) for f in ordered],
+        )
+        parties = [row for folded in ordered for row in agency_rows(folded)]
+        if parties:
+            await self._connection.execute(thread_agencies.insert(), parties)
+
+    async def due_threads(self, now: int, limit: int) -> list[DueThread]:
+        """Up to `limit` threads due at `now`, straight off the next_check_at index."""
+        if self._dialect == "sqlite":
+            # Take SQLite's write lock before reading: a writer in another process then makes
+            # us wait (busy_timeout) rather than fail our snapshot when we write after it.
+            await self._connection.execute(
+                update(threads).where(false()).values(revision=threads.c.revision)
+            )
+        query = (
+            select(threads)
+            .where(threads.c.next_check_at <= now)
+            .order_by(threads.c.next_check_at, threads.c.thread_id)
+            .limit(limit)
+        )
+        rows = (await self._connection.execute(query)).mappings().all()
+        return [DueThread(thread_record(row), row["revision"]) for row in rows]
+
+    async def add_alerts(self, alerts_: Sequence[OwedAlert]) -> set[str]:
+        """Insert the alerts whose key is new; return the keys inserted."""
+        if not alerts_:
+            return set()
+        ordered = sorted(alerts_, key=lambda owed: owed[0].key)
+        inserted = await self._connection.execute(
+            insert_new(self._dialect, alerts).returning(alerts.c.key),
+            [alert_row(record, body) for record, body in ordered],
+        )
+        return set(inserted.scalars().all())
+
+    async def move_next_checks(self, moves: Sequence[NextCheck]) -> None:
+        """Set next_check_at where the thread's revision is still the move's."""
+        if not moves:
+            return
+        await self._connection.execute(
+            update(threads)
+            .where(
+                threads.c.thread_id == bindparam("b_id"),
+                threads.c.revision == bindparam("b_rev"),
+            )
+            .values(next_check_at=bindparam("next")),
+            [
+                {"b_id": move.thread_id, "b_rev": move.revision, "next": move.next_check_at}
+                for move in sorted(moves, key=lambda move: move.thread_id)
+            ],
+        )
 
 
 def _message_id(event: TrackedEvent) -> str:

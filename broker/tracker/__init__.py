@@ -2,7 +2,10 @@
 
 The modules named below are the pure core (no I/O, clock values passed in as Unix seconds):
 `events` (TrackedEvent from a verified header), `state` (the fold of a thread's events),
-`policy` (SLA deadlines from TOML), `escalation` (which alerts are due, and their keys).
+`policy` (SLA deadlines from TOML), `escalation` (which alerts are due, and their keys),
+`schedule` (the row a refold saves, what a sweep records, when a thread is next checked),
+`listings` (the dashboard's lists). `ledger` applies them over a `ports.TrackerStore`,
+which only keeps what it is given.
 """
 
 from broker.lifecycle import FhirTaskStatus

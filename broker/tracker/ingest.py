@@ -23,7 +23,7 @@ from broker.messaging.batch_consumer import Triage, Verdict
 from broker.messaging.errors import DeliveryError
 from broker.messaging.port import Delivery, Publisher
 from broker.tracker.events import TrackedEvent
-from broker.tracker.ports import TrackerStore
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.verifier import HeaderCheck, RefusedHeader
 from schemas.alert import Alert, refused_envelope_alert
 from schemas.ids import well_formed_ids
@@ -51,13 +51,13 @@ class TapIngestor:
         self,
         *,
         verifier: HeaderChecker,
-        store: TrackerStore,
+        ledger: TrackerLedger,
         publisher: Publisher,
         coordinators: Sequence[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._verifier = verifier
-        self._store = store
+        self._ledger = ledger
         self._publisher = publisher
         self._coordinators = tuple(coordinators)
         self._clock = clock
@@ -82,7 +82,7 @@ class TapIngestor:
     async def commit(self, work: Sequence[tuple[Delivery, TrackedEvent]]) -> list[Verdict]:
         """Store the events in one transaction: all acked, or all requeued."""
         try:
-            await self._store.ingest([event for _, event in work], self._clock())
+            await self._ledger.ingest([event for _, event in work], self._clock())
         except Exception as error:
             log.error(
                 "tap batch not stored; requeued", reason=type(error).__name__, count=len(work)

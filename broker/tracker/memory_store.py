@@ -1,52 +1,59 @@
 """TrackerStore held in memory: same contract as the SQL store, nothing survives a restart.
 
-Each method runs without awaiting, so under asyncio every call is atomic on its own.
+Each method runs without awaiting, so under asyncio every call is atomic on its own. A
+`writing` transaction holds a lock for its block and undoes its writes when the block raises.
 """
 
+import asyncio
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
 
-from broker.tracker.escalation import due_alerts
 from broker.tracker.events import TrackedEvent
-from broker.tracker.policy import SlaPolicy
+from broker.tracker.listings import CHASED_KINDS, NO_URGENCY, OPEN_PHASES, ListOrder, ThreadListing
 from broker.tracker.records import (
     AgencyFigures,
+    DueThread,
+    FoldedThread,
+    NextCheck,
+    OwedAlert,
     RecordedAlert,
     ThreadFilter,
     ThreadRow,
     TimelineEntry,
 )
-from broker.tracker.schedule import (
-    AWAITING_PHASES,
-    CHASED_KINDS,
-    LIMBO_PHASES,
-    NO_URGENCY,
-    OPEN_PHASES,
-    REFUSED_PHASES,
-    leg_deadlines,
-    outbox_alerts,
-    thread_row,
-)
-from broker.tracker.state import Phase, ThreadState, thread_state
-from schemas.kinds import MessageKind
+from broker.tracker.state import ThreadState
 
 _FAR = 2**62  # sorts a missing time after every real one
+_ABSENT = object()  # a journal's "there was no entry" (None is a value)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A saved thread and how many times it was saved (the SQL store's revision)."""
+
+    folded: FoldedThread
+    revision: int
+
+    @property
+    def row(self) -> ThreadRow:
+        return self.folded.row
 
 
 class MemoryTrackerStore:
     """Events, threads, alert outbox and page views in dicts; for tests and throwaway runs."""
 
-    def __init__(self, policy: SlaPolicy, coordinators: Sequence[str]) -> None:
-        self._policy = policy
-        self._coordinators = tuple(coordinators)
+    def __init__(self) -> None:
         self._events: dict[str, tuple[TrackedEvent, float]] = {}
-        self._thread_events: dict[str, list[TrackedEvent]] = defaultdict(list)
-        self._threads: dict[str, ThreadRow] = {}
+        self._thread_events: dict[str, tuple[str, ...]] = {}  # thread id -> message ids
+        self._threads: dict[str, _Kept] = {}
         self._alerts: dict[str, RecordedAlert] = {}
-        self._raised: dict[str, set[str]] = defaultdict(set)  # thread id -> planned keys
+        self._thread_alerts: dict[str, frozenset[str]] = {}  # thread id -> outbox keys
         self._views: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        self._writer = asyncio.Lock()
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -54,52 +61,16 @@ class MemoryTrackerStore:
     async def close(self) -> None:
         """Nothing to release."""
 
-    async def ingest(self, events: Sequence[TrackedEvent], received_at: float) -> list[bool]:
-        """Store new events and refold their threads; True where the event was new."""
-        received_at = float(received_at)  # stored as the SQL stores do
-        new: list[bool] = []
-        touched: set[str] = set()
-        for event in events:
-            fresh = event.message_id not in self._events
-            new.append(fresh)
-            if fresh:
-                self._events[event.message_id] = (event, received_at)
-                self._thread_events[event.thread_id].append(event)
-                touched.add(event.thread_id)
-        for thread_id in touched:
-            state = thread_state(thread_id, self._thread_events[thread_id])
-            raised = self._raised[thread_id]
-            self._threads[thread_id] = thread_row(state, self._policy, raised, received_at)
-        return new
-
-    async def sweep(self, now: int, *, limit: int = 10_000) -> list[RecordedAlert]:
-        """Record every alert due at `now` once; return those newly recorded.
-
-        Raises NoCoordinators (nothing recorded) when an alert is for the coordinators and
-        none is configured. `limit` only bounds the SQL store's transactions.
-        """
-        due = sorted(
-            (row for row in self._threads.values() if _at_or_before(row.next_check_at, now)),
-            key=lambda row: (row.next_check_at or 0, row.state.thread_id),
-        )
-        planned = [
-            (row, due_alerts(row.state, self._policy, now, self._raised[row.state.thread_id]))
-            for row in due
-        ]
-        # Converted before anything is kept, so a NoCoordinators leaves the store unchanged.
-        owed = [outbox_alerts(alerts, self._coordinators) for _, alerts in planned]
-        recorded: list[RecordedAlert] = []
-        for (row, alerts), records in zip(planned, owed, strict=True):
-            thread_id = row.state.thread_id
-            for record, _ in records:
-                if record.key not in self._alerts:
-                    self._alerts[record.key] = record
-                    recorded.append(record)
-            self._raised[thread_id] |= {alert.key for alert in alerts}
-            self._threads[thread_id] = thread_row(
-                row.state, self._policy, self._raised[thread_id], row.updated_at
-            )
-        return recorded
+    @asynccontextmanager
+    async def writing(self, operation: str) -> AsyncIterator["_MemoryWrites"]:
+        """One transaction: its writes are undone when the block raises."""
+        async with self._writer:
+            writes = _MemoryWrites(self)
+            try:
+                yield writes
+            except BaseException:
+                writes.undo()
+                raise
 
     async def unpublished_alerts(self, limit: int) -> list[RecordedAlert]:
         """Alerts recorded but not yet confirmed by the broker, oldest first."""
@@ -114,40 +85,21 @@ class MemoryTrackerStore:
             if alert is not None and alert.published_at is None:
                 self._alerts[key] = replace(alert, published_at=float(at))
 
-    async def unanswered(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
+    async def threads(
+        self, listing: ThreadListing, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
     ) -> list[ThreadRow]:
-        """Referrals and transfers awaiting receipt or an answer, earliest deadline first."""
-        rows = self._select(flt, lambda s: _chased(s) and s.phase.value in AWAITING_PHASES)
-        return _page(rows, _by_deadline, limit, offset)
-
-    async def declined(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Declined and redirected referrals and transfers, newest refusal first."""
-        rows = self._select(flt, lambda s: _chased(s) and s.phase.value in REFUSED_PHASES)
-        newest = sorted(rows, key=lambda row: (row.state.closed_at or 0, row.state.thread_id))
-        return newest[::-1][offset : offset + limit]
-
-    async def transfers_in_limbo(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Transfers not accepted: awaiting an answer, declined or redirected; oldest first."""
-        rows = self._select(
-            flt, lambda s: s.kind is MessageKind.TRANSFER and s.phase.value in LIMBO_PHASES
-        )
-        return _page(rows, _by_opened, limit, offset)
-
-    async def consent_withdrawals_pending(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Consent withdrawals some recipient has not acknowledged, oldest first."""
-        rows = self._select(flt, lambda s: s.phase is Phase.PENDING)
-        return _page(rows, _by_opened, limit, offset)
+        """One page of a dashboard list, in the list's order."""
+        rows = self._select(flt, listing.includes)
+        if listing.order is ListOrder.NEWEST_REFUSAL:
+            newest = sorted(rows, key=_by_refusal, reverse=True)
+            return newest[offset : offset + limit]
+        key = _by_deadline if listing.order is ListOrder.EARLIEST_DEADLINE else _by_opened
+        return sorted(rows, key=key)[offset : offset + limit]
 
     async def thread(self, thread_id: str) -> ThreadRow | None:
         """One thread; None when no event of it is known."""
-        return self._threads.get(thread_id)
+        kept = self._threads.get(thread_id)
+        return None if kept is None else kept.row
 
     async def timeline(self, thread_id: str) -> list[TimelineEntry]:
         """A thread's events by issue time (then arrival, then message id)."""
@@ -159,19 +111,20 @@ class MemoryTrackerStore:
                 recipient=event.recipient,
                 status=event.status,
                 issued_at=event.issued_at,
-                received_at=self._events[event.message_id][1],
+                received_at=received_at,
             )
-            for event in self._thread_events.get(thread_id, [])
+            for event, received_at in (
+                self._events[message_id] for message_id in self._thread_events.get(thread_id, ())
+            )
         ]
         return sorted(entries, key=lambda e: (e.issued_at, e.received_at, e.message_id))
 
     async def agency_figures(self, flt: ThreadFilter, now: int) -> list[AgencyFigures]:
         """Per recipient agency of referrals and transfers: open, overdue, median times."""
-        rows = self._select(flt, _chased)
-        by_agency: dict[str, list[ThreadRow]] = defaultdict(list)
-        for row in rows:
-            for agency in row.state.recipients:
-                by_agency[agency].append(row)
+        by_agency: dict[str, list[_Kept]] = defaultdict(list)
+        for kept in self._select_kept(flt, _chased):
+            for agency in kept.row.state.recipients:
+                by_agency[agency].append(kept)
         return [self._figures(agency, by_agency[agency], now) for agency in sorted(by_agency)]
 
     async def record_view(self, user: str, thread_id: str, at: float) -> None:
@@ -185,27 +138,26 @@ class MemoryTrackerStore:
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
         last_event_received_at (None before any event)."""
-        open_rows = [row for row in self._threads.values() if _is_open(row.state)]
+        open_threads = [kept for kept in self._threads.values() if _is_open(kept.row.state)]
         overdue: dict[tuple[str, str], int] = defaultdict(int)
-        for row in open_rows:
-            urgency = row.state.urgency.value if row.state.urgency else NO_URGENCY
-            for agency, due in leg_deadlines(row.state, self._policy).items():
+        for kept in open_threads:
+            urgency = kept.row.state.urgency
+            for agency, due in kept.folded.recipient_deadlines.items():
                 if due <= now:
-                    overdue[(agency, urgency)] += 1
+                    overdue[(agency, urgency.value if urgency else NO_URGENCY)] += 1
         received = (at for _, at in self._events.values())
         return {
-            "open_threads": len(open_rows),
+            "open_threads": len(open_threads),
             "overdue": dict(overdue),
             "alerts_raised": len(self._alerts),
             "alerts_unpublished": sum(a.published_at is None for a in self._alerts.values()),
             "last_event_received_at": max(received, default=None),
         }
 
-    def _figures(self, agency: str, rows: list[ThreadRow], now: int) -> AgencyFigures:
-        open_rows = [row for row in rows if _is_open(row.state)]
+    def _figures(self, agency: str, threads: list[_Kept], now: int) -> AgencyFigures:
         receipt: list[int] = []
         answer: list[int] = []
-        for state in (row.state for row in rows):
+        for state in (kept.row.state for kept in threads):
             if state.opened_at is None:
                 continue
             if state.delivered_at is not None:
@@ -214,19 +166,109 @@ class MemoryTrackerStore:
                 answer.append(state.responded_at - state.opened_at)
         return AgencyFigures(
             agency=agency,
-            open=len(open_rows),
-            overdue=sum(_at_or_before(self._leg_deadline(row, agency), now) for row in rows),
+            open=sum(_is_open(kept.row.state) for kept in threads),
+            overdue=sum(
+                _at_or_before(kept.folded.recipient_deadlines.get(agency), now) for kept in threads
+            ),
             median_receipt_s=float(statistics.median(receipt)) if receipt else None,
             median_answer_s=float(statistics.median(answer)) if answer else None,
         )
 
-    def _leg_deadline(self, row: ThreadRow, agency: str) -> int | None:
-        return leg_deadlines(row.state, self._policy).get(agency)
-
     def _select(self, flt: ThreadFilter, wanted: Callable[[ThreadState], bool]) -> list[ThreadRow]:
+        return [kept.row for kept in self._select_kept(flt, wanted)]
+
+    def _select_kept(self, flt: ThreadFilter, wanted: Callable[[ThreadState], bool]) -> list[_Kept]:
         return [
-            row for row in self._threads.values() if wanted(row.state) and _matches(row.state, flt)
+            kept
+            for kept in self._threads.values()
+            if wanted(kept.row.state) and _matches(kept.row.state, flt)
         ]
+
+
+class _MemoryWrites:
+    """One transaction of MemoryTrackerStore: writes at once, journals how to undo them."""
+
+    def __init__(self, store: MemoryTrackerStore) -> None:
+        self._store = store
+        self._journal: list[tuple[MutableMapping[str, Any], str, object]] = []
+
+    async def add_events(self, events: Sequence[TrackedEvent], received_at: float) -> set[str]:
+        """Store the events not stored yet; return their ids."""
+        store, new = self._store, set()
+        for event in events:
+            if event.message_id in store._events:
+                continue
+            new.add(event.message_id)
+            self._put(store._events, event.message_id, (event, received_at))
+            known = store._thread_events.get(event.thread_id, ())
+            self._put(store._thread_events, event.thread_id, (*known, event.message_id))
+        return new
+
+    async def events_for_update(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
+        """Every stored event of these threads (the store's lock is held already)."""
+        store = self._store
+        return {
+            thread_id: [store._events[i][0] for i in store._thread_events.get(thread_id, ())]
+            for thread_id in thread_ids
+        }
+
+    async def recorded_keys(self, thread_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The outbox keys recorded per thread."""
+        recorded = self._store._thread_alerts
+        return {thread_id: set(recorded.get(thread_id, ())) for thread_id in thread_ids}
+
+    async def save_threads(self, threads: Sequence[FoldedThread]) -> None:
+        """Replace these threads' rows; each save is a new revision."""
+        for folded in threads:
+            thread_id = folded.row.state.thread_id
+            before = self._store._threads.get(thread_id)
+            revision = 1 if before is None else before.revision + 1
+            self._put(self._store._threads, thread_id, _Kept(folded, revision))
+
+    async def due_threads(self, now: int, limit: int) -> list[DueThread]:
+        """Threads whose next check is at or before `now`, earliest first."""
+        kept_threads = self._store._threads.values()
+        due = sorted(
+            (kept for kept in kept_threads if _at_or_before(kept.row.next_check_at, now)),
+            key=lambda kept: (kept.row.next_check_at or 0, kept.row.state.thread_id),
+        )
+        return [DueThread(kept.row, kept.revision) for kept in due[:limit]]
+
+    async def add_alerts(self, alerts: Sequence[OwedAlert]) -> set[str]:
+        """Record the alerts not recorded yet; return their keys."""
+        store, new = self._store, set()
+        for record, body in alerts:
+            if record.key in store._alerts:
+                continue
+            new.add(record.key)
+            self._put(store._alerts, record.key, record)
+            thread_id = body.thread_id or ""
+            keys = store._thread_alerts.get(thread_id, frozenset())
+            self._put(store._thread_alerts, thread_id, keys | {record.key})
+        return new
+
+    async def move_next_checks(self, moves: Sequence[NextCheck]) -> None:
+        """Move the next checks of threads still at the move's revision."""
+        for move in moves:
+            kept = self._store._threads.get(move.thread_id)
+            if kept is None or kept.revision != move.revision:
+                continue
+            row = replace(kept.row, next_check_at=move.next_check_at)
+            moved = replace(kept, folded=replace(kept.folded, row=row))
+            self._put(self._store._threads, move.thread_id, moved)
+
+    def undo(self) -> None:
+        """Put back every entry this transaction wrote, newest first."""
+        for table, key, before in reversed(self._journal):
+            if before is _ABSENT:
+                del table[key]
+            else:
+                table[key] = before
+        self._journal.clear()
+
+    def _put(self, table: MutableMapping[str, Any], key: str, value: object) -> None:
+        self._journal.append((table, key, table.get(key, _ABSENT)))
+        table[key] = value
 
 
 def _matches(state: ThreadState, flt: ThreadFilter) -> bool:
@@ -262,7 +304,5 @@ def _by_opened(row: ThreadRow) -> tuple[int, str]:
     return (row.state.opened_at or 0, row.state.thread_id)
 
 
-def _page(
-    rows: Iterable[ThreadRow], key: Callable[[ThreadRow], tuple[int, str]], limit: int, offset: int
-) -> list[ThreadRow]:
-    return sorted(rows, key=key)[offset : offset + limit]
+def _by_refusal(row: ThreadRow) -> tuple[int, str]:
+    return (row.state.closed_at or 0, row.state.thread_id)

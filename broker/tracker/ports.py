@@ -1,11 +1,23 @@
-"""The tracker's storage port: one contract, SQLite/PostgreSQL and in-memory implement it."""
+"""The tracker's storage port: SQLite/PostgreSQL and in-memory implement it.
+
+The stores keep what they are given and decide nothing: which events are new, how a thread
+folds, which alerts are due and when a thread is looked at next are decided once, by the
+ledger (`broker.tracker.ledger`) with the pure core. One contract test suite runs on every
+implementation.
+"""
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from broker.tracker.events import TrackedEvent
+from broker.tracker.listings import ThreadListing
 from broker.tracker.records import (
     AgencyFigures,
+    DueThread,
+    FoldedThread,
+    NextCheck,
+    OwedAlert,
     RecordedAlert,
     ThreadFilter,
     ThreadRow,
@@ -13,15 +25,51 @@ from broker.tracker.records import (
 )
 
 
-class TrackerStore(Protocol):
-    """Events, folded threads, the alert outbox and the audit of page views.
+class TrackerWrites(Protocol):
+    """The reads and writes of one transaction (see `TrackerStore.writing`).
 
-    The store applies the pure core (`thread_state`, `open_deadlines`, `due_alerts`,
-    `to_alerts`, and `schedule` for what the implementations share) with the SlaPolicy and
-    coordinator ids it was built with. Times from headers are int Unix seconds; the
-    tracker's own clock (received_at, at) is float Unix seconds. The SQL store raises
-    StoreError (StoreUnavailable when worth retrying) and commits nothing of a failed call.
-    Lists filter with ThreadFilter and page with limit/offset; ties break on thread_id.
+    Thread ids and keys passed in may come in any order; the SQL store takes its locks in
+    sorted order, so two trackers on one database wait for each other, never deadlock.
+    """
+
+    async def add_events(self, events: Sequence[TrackedEvent], received_at: float) -> set[str]:
+        """Store the events whose message id is not stored yet; return the ids stored now.
+
+        The events' message ids are distinct.
+        """
+
+    async def events_for_update(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
+        """Every stored event of these threads (every id asked for is a key); the threads stay
+        locked until the transaction ends, so a concurrent writer of one waits and then sees
+        these events. Call it before `save_threads` for the same threads."""
+
+    async def recorded_keys(self, thread_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The outbox keys recorded for these threads (every id asked for is a key)."""
+
+    async def save_threads(self, threads: Sequence[FoldedThread]) -> None:
+        """Replace these threads' rows (read with `events_for_update` in this transaction)."""
+
+    async def due_threads(self, now: int, limit: int) -> list[DueThread]:
+        """Up to `limit` threads whose next_check_at is at or before `now`, in the order of
+        (next_check_at, thread_id), found by the next_check_at index."""
+
+    async def add_alerts(self, alerts: Sequence[OwedAlert]) -> set[str]:
+        """Record the alerts whose key is not recorded yet; return the keys recorded now.
+
+        Keys are unique: two trackers recording one alert record it once.
+        """
+
+    async def move_next_checks(self, moves: Sequence[NextCheck]) -> None:
+        """Set next_check_at of each thread still at the move's revision."""
+
+
+class TrackerStore(Protocol):
+    """Events, thread rows, the alert outbox, the dashboard's reads and the page-view audit.
+
+    Times from headers are int Unix seconds; the tracker's own clock (received_at, at) is
+    float Unix seconds. The SQL store raises StoreError (StoreUnavailable when worth
+    retrying) and commits nothing of a failed call or transaction. Lists filter with
+    ThreadFilter and page with limit/offset; ties break on thread_id.
     """
 
     async def create(self) -> None:
@@ -30,25 +78,10 @@ class TrackerStore(Protocol):
     async def close(self) -> None:
         """Release connections."""
 
-    async def ingest(self, events: Sequence[TrackedEvent], received_at: float) -> list[bool]:
-        """Store new events and refold their threads, in ONE transaction.
+    def writing(self, operation: str) -> AbstractAsyncContextManager[TrackerWrites]:
+        """One transaction: kept whole when the block ends normally, nothing of it otherwise.
 
-        Returns True where the event was new (a duplicate message id changes nothing; of
-        repeats within one batch only the first is True). A thread whose new state is
-        declined-transfer or declined-emergency gets next_check_at = now-ish (received_at or
-        the refusal's issue time, whichever is earlier) so the next sweep raises its alert.
-        """
-
-    async def sweep(self, now: int, *, limit: int = 10_000) -> list[RecordedAlert]:
-        """Record every alert due at `now` exactly once; return those newly recorded.
-
-        Threads are found by the next_check_at index (never all loaded at once). Each alert
-        is recorded in the same transaction that moves its thread's next_check_at; alert keys
-        are unique, so two trackers sweeping one database never record one twice. `limit`:
-        threads per transaction (the SQL store works through all due threads, chunk by
-        chunk). One record per addressee; key = planned key + ">" + addressee agency.
-        Raises NoCoordinators (nothing of that chunk recorded) when an alert is for the
-        coordinators and the store has none.
+        `operation` names it in errors ("ingest failed: ...").
         """
 
     async def unpublished_alerts(self, limit: int) -> list[RecordedAlert]:
@@ -58,27 +91,11 @@ class TrackerStore(Protocol):
         """Record the broker's confirm for these alerts; the first confirm time is kept,
         unknown keys are ignored."""
 
-    async def unanswered(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
+    async def threads(
+        self, listing: ThreadListing, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
     ) -> list[ThreadRow]:
-        """Open referrals/transfers still awaiting receipt or an answer (phase sent or
-        delivered), earliest deadline first: ORDER BY current_deadline (NULLs last)."""
-
-    async def declined(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Declined and redirected referrals/transfers, newest refusal (closed_at) first."""
-
-    async def transfers_in_limbo(
-        self, flt: ThreadFilter, now: int, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Transfers not yet accepted (sent, delivered) or declined/redirected, oldest
-        (opened_at) first."""
-
-    async def consent_withdrawals_pending(
-        self, flt: ThreadFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[ThreadRow]:
-        """Consent withdrawals some recipient has not acknowledged yet, oldest first."""
+        """One page of a dashboard list (`broker.tracker.listings`): the threads it includes
+        that match `flt`, in its order."""
 
     async def thread(self, thread_id: str) -> ThreadRow | None:
         """One thread; None when no event of it is known."""

@@ -5,9 +5,11 @@ A ThreadRow is the folded ThreadState plus what the sweep and the dashboard need
 `next_check_at` (earliest moment an alert may become due: the sweep's index).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from broker.tracker.state import ThreadState
+from schemas.alert import Alert
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,34 @@ class RecordedAlert:
     routing_key: str
     raised_at: float
     published_at: float | None = None
+
+
+OwedAlert = tuple[RecordedAlert, Alert]
+"""One addressee's alert to record: its outbox record and the body the record holds."""
+
+
+@dataclass(frozen=True)
+class FoldedThread:
+    """A refolded thread to save: its row and each recipient's own earliest unmet deadline
+    (recipients that met theirs are left out; the dashboard's overdue figures count these)."""
+
+    row: ThreadRow
+    recipient_deadlines: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class DueThread:
+    """A thread the sweep must look at, with the store's revision of it when it was read."""
+
+    row: ThreadRow
+    revision: int
+
+
+@dataclass(frozen=True)
+class NextCheck:
+    """Move a swept thread's next check; ignored if the thread was saved again since
+    `revision` (that refold set its own next check)."""
+
+    thread_id: str
+    revision: int
+    next_check_at: int | None

@@ -1,10 +1,12 @@
-"""What every TrackerStore derives alike from a folded thread (pure: no I/O).
+"""What the tracker derives from a folded thread and keeps (pure: no I/O).
 
-When a thread must be looked at next, the outbox rows of its due alerts, and the phase sets
-behind the dashboard's lists, so the in-memory and SQL stores cannot drift apart.
+The thread row a refold saves, what a sweep records and where it moves each thread's next
+check, and the outbox rows of due alerts. The ledger applies these; the stores only keep
+what they are given.
 """
 
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
 
 from broker.topology.names import alert_routing_key
 from broker.tracker.escalation import (
@@ -15,25 +17,18 @@ from broker.tracker.escalation import (
     planned_key,
     to_alerts,
 )
+from broker.tracker.events import TrackedEvent
+from broker.tracker.listings import REFUSED_PHASES
 from broker.tracker.policy import SlaPolicy
-from broker.tracker.records import RecordedAlert, ThreadRow
-from broker.tracker.state import Phase, ThreadState
-from schemas.alert import Alert
-from schemas.kinds import MessageKind
-
-P = Phase
-CHASED_KINDS = frozenset({MessageKind.REFERRAL.value, MessageKind.TRANSFER.value})
-"""Kinds the dashboard's lists and per-agency figures are about (consent has its own list)."""
-AWAITING_PHASES = frozenset({P.SENT.value, P.DELIVERED.value})
-"""Not yet accepted, declined or redirected: the `unanswered` list."""
-REFUSED_PHASES = frozenset({P.DECLINED.value, P.REDIRECTED.value})
-"""The `declined` list: a redirect leaves the case with the sender as a decline does."""
-LIMBO_PHASES = AWAITING_PHASES | REFUSED_PHASES
-"""A transfer in these phases has no new owner: `transfers_in_limbo`."""
-OPEN_PHASES = frozenset({P.SENT.value, P.DELIVERED.value, P.ACCEPTED.value, P.PENDING.value})
-"""A known original and no final answer yet (UNKNOWN threads are not counted as open)."""
-NO_URGENCY = "none"
-"""The urgency label of threads without one (transfers, consent withdrawals) in metrics."""
+from broker.tracker.records import (
+    DueThread,
+    FoldedThread,
+    NextCheck,
+    OwedAlert,
+    RecordedAlert,
+    ThreadRow,
+)
+from broker.tracker.state import ThreadState, thread_state
 
 
 def current_deadline(state: ThreadState, policy: SlaPolicy) -> int | None:
@@ -82,14 +77,63 @@ def thread_row(
     )
 
 
+def folded_thread(
+    thread_id: str,
+    events: Iterable[TrackedEvent],
+    policy: SlaPolicy,
+    recorded: Iterable[str],
+    updated_at: float,
+) -> FoldedThread:
+    """The thread to save after folding all its `events`; `recorded`: its outbox keys."""
+    state = thread_state(thread_id, events)
+    row = thread_row(state, policy, planned_keys(recorded), updated_at)
+    return FoldedThread(row, leg_deadlines(state, policy))
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What one sweep of some due threads records (`owed`, sorted by key) and the next
+    checks it moves (`moves`, sorted by thread id: writers take locks in one order)."""
+
+    owed: list[OwedAlert]
+    moves: list[NextCheck]
+
+
+def plan_sweep(
+    due: Sequence[DueThread],
+    recorded: Mapping[str, Iterable[str]],
+    policy: SlaPolicy,
+    now: int,
+    coordinators: Sequence[str],
+) -> SweepPlan:
+    """The alerts due at `now` on the `due` threads and where their next checks move.
+
+    `recorded` holds the outbox keys already recorded, per thread. Every rung due by `now` is
+    planned, so each moved next check lies past `now` (or is None). Raises NoCoordinators
+    when an alert is for the coordinators and `coordinators` is empty.
+    """
+    planned: list[PlannedAlert] = []
+    moves: list[NextCheck] = []
+    for thread in due:
+        row, thread_id = thread.row, thread.row.state.thread_id
+        raised = planned_keys(recorded.get(thread_id, ()))
+        alerts = due_alerts(row.state, policy, now, raised)
+        planned += alerts
+        after = raised | {alert.key for alert in alerts}
+        # updated_at is the last refold's ingest time: a refusal is checked from then.
+        moved = next_check_at(row.state, policy, after, refused_by=int(row.updated_at))
+        if moved != row.next_check_at:
+            moves.append(NextCheck(thread_id, thread.revision, moved))
+    moves.sort(key=lambda move: move.thread_id)
+    return SweepPlan(outbox_alerts(planned, coordinators), moves)
+
+
 def planned_keys(keys: Iterable[str]) -> set[str]:
     """The planned keys recorded, from the outbox keys of one or more threads."""
     return {planned_key(key) for key in keys}
 
 
-def outbox_alerts(
-    planned: Sequence[PlannedAlert], coordinators: Sequence[str]
-) -> list[tuple[RecordedAlert, Alert]]:
+def outbox_alerts(planned: Sequence[PlannedAlert], coordinators: Sequence[str]) -> list[OwedAlert]:
     """One outbox record per addressee of each planned alert, sorted by key.
 
     Sorted so that concurrent sweeps take the unique-key locks in one order (no deadlock).

@@ -19,18 +19,18 @@ from broker.messaging.watchdog import keep_subscribed
 from broker.tracker.alert_relay import AlertRelay
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ingest import MAX_BATCH, HeaderChecker, TapIngestor
-from broker.tracker.ports import TrackerStore
+from broker.tracker.ledger import TrackerLedger
 
 log = get_logger(__name__)
 
 
 class TrackerService:
-    """Runs the intake, the sweeper and the alert relay over one store."""
+    """Runs the intake, the sweeper and the alert relay over one ledger and its store."""
 
     def __init__(
         self,
         *,
-        store: TrackerStore,
+        ledger: TrackerLedger,
         verifier: HeaderChecker,
         publisher: Publisher,
         subscription: Subscription,
@@ -39,7 +39,8 @@ class TrackerService:
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.store = ledger.store
+        self._ledger = ledger
         self._clock = clock
         self._sweep_interval_s = sweep_interval_s
         self._watchdog_interval_s = watchdog_interval_s
@@ -47,7 +48,7 @@ class TrackerService:
         self._verifier = verifier
         ingestor = TapIngestor(
             verifier=verifier,
-            store=store,
+            ledger=ledger,
             publisher=publisher,
             coordinators=coordinators,
             clock=clock,
@@ -55,7 +56,7 @@ class TrackerService:
         self.intake: BatchConsumer[TrackedEvent] = BatchConsumer(
             subscription, ingestor, max_batch=MAX_BATCH
         )
-        self.alerts = AlertRelay(store, publisher, clock)
+        self.alerts = AlertRelay(ledger.store, publisher, clock)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -84,7 +85,7 @@ class TrackerService:
 
     async def sweep_once(self) -> int:
         """One sweep at the current time; returns how many alerts it recorded."""
-        recorded = await self.store.sweep(int(self._clock()))
+        recorded = await self._ledger.sweep(int(self._clock()))
         if recorded:
             log.info("alerts recorded", count=len(recorded))
             self.alerts.wake()

@@ -5,6 +5,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
 
+from broker.tracker.listings import (
+    CONSENT_WITHDRAWALS_PENDING,
+    DECLINED,
+    TRANSFERS_IN_LIMBO,
+    UNANSWERED,
+)
 from broker.tracker.ports import TrackerStore
 from broker.tracker.records import ThreadFilter, ThreadRow
 from broker.tracker.state import Phase, ThreadState
@@ -23,6 +29,14 @@ class Listing(StrEnum):
     TRANSFERS = "transfers"
     CONSENT_WITHDRAWALS = "consent-withdrawals"
 
+
+LISTINGS = {
+    Listing.UNANSWERED: UNANSWERED,
+    Listing.DECLINED: DECLINED,
+    Listing.TRANSFERS: TRANSFERS_IN_LIMBO,
+    Listing.CONSENT_WITHDRAWALS: CONSENT_WITHDRAWALS_PENDING,
+}
+"""Which threads each list shows, and in which order."""
 
 TITLES = {
     Listing.UNANSWERED: "Unanswered",
@@ -90,7 +104,7 @@ class Dashboard:
         overdue first, then the nearest deadline, then threads with none.
         """
         now = self.now()
-        rows = await self._rows(user, listing, filters, now, limit, offset)
+        rows = await self._rows(user, listing, filters, limit, offset)
         items = [ThreadOut.of(row, now) for row in rows]
         return ThreadList(now=now, limit=limit, offset=offset, items=items)
 
@@ -130,17 +144,10 @@ class Dashboard:
         return [AgencyOut.of(f) for f in sorted(figures, key=lambda f: f.agency)]
 
     async def _rows(
-        self, user: User, listing: Listing, filters: Filters, now: int, limit: int, offset: int
+        self, user: User, listing: Listing, filters: Filters, limit: int, offset: int
     ) -> list[ThreadRow]:
-        flt, store = _scope(user, filters), self.store
-        if listing is Listing.UNANSWERED:
-            rows = await store.unanswered(flt, now, limit=limit, offset=offset)
-        elif listing is Listing.DECLINED:
-            rows = await store.declined(flt, limit=limit, offset=offset)
-        elif listing is Listing.TRANSFERS:
-            rows = await store.transfers_in_limbo(flt, now, limit=limit, offset=offset)
-        else:
-            rows = await store.consent_withdrawals_pending(flt, limit=limit, offset=offset)
+        flt = _scope(user, filters)
+        rows = await self.store.threads(LISTINGS[listing], flt, limit=limit, offset=offset)
         # The store already scopes by `involving`; checking again here keeps a store bug from
         # showing a supervisor another agency's thread.
         return [row for row in rows if user.may_see(parties(row.state))]

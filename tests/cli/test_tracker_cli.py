@@ -9,6 +9,7 @@ from pathlib import Path
 
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.events import TrackedEvent
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
 from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind, Urgency
@@ -29,9 +30,10 @@ def seed(db: Path, *, late_thread: str, fresh_thread: str) -> None:
         )
 
     async def write() -> None:
-        store = SqlTrackerStore(f"sqlite+aiosqlite:///{db}", DEFAULT_POLICY, ["police-west"])
+        store = SqlTrackerStore(f"sqlite+aiosqlite:///{db}")
         await store.create()
-        await store.ingest([referral(late_thread, now - 7200), referral(fresh_thread, now)], now)
+        ledger = TrackerLedger(store, DEFAULT_POLICY, ["police-west"])
+        await ledger.ingest([referral(late_thread, now - 7200), referral(fresh_thread, now)], now)
         await store.close()
 
     asyncio.run(write())

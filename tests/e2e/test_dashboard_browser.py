@@ -26,6 +26,7 @@ from tests.unit.web.seed import (
     SECRET,
     Clock,
     Scenario,
+    ledger_for,
     make_users,
     new_id,
     new_store,
@@ -128,7 +129,7 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
                 now,
                 Urgency.EMERGENCY,
             )
-            served.run(served.store.ingest([referral], received_at=served.clock.now))
+            served.run(ledger_for(served.store).ingest([referral], received_at=served.clock.now))
             served.clock.now += 20 * MINUTE  # the 15-minute delivery deadline has passed
 
             row = f'tr[data-thread="{thread_id}"].overdue'

@@ -14,6 +14,7 @@ from broker.envelope import seal
 from broker.gateway.api import create_api
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import TAP_QUEUE
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import parse_policy
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import HeaderVerifier
@@ -59,12 +60,10 @@ acknowledgement = "24h"
 
 
 def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
-    store = SqlTrackerStore(
-        f"sqlite+aiosqlite:///{folder / 'tracker.db'}", parse_policy(SHORT_SLA), [COORDINATOR]
-    )
+    store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}")
     url, topology = keyed.federation.tracker_url(), keyed.federation.topology
     return TrackerService(
-        store=store,
+        ledger=TrackerLedger(store, parse_policy(SHORT_SLA), [COORDINATOR]),
         verifier=HeaderVerifier(keyed.directory_source()),
         publisher=ConfirmedPublisher(url, user_id=topology.tracker_user()),
         subscription=QueueSubscription(url, TAP_QUEUE, prefetch=2048),

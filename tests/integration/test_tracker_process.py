@@ -12,7 +12,6 @@ import pytest
 
 from broker.keystore import write_private
 from broker.store.tracker_store import SqlTrackerStore
-from broker.tracker.policy import DEFAULT_POLICY
 from broker.web.users import hash_password
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
@@ -83,7 +82,7 @@ async def test_the_tracker_process_tracks_a_referral_and_stops_with_its_workers(
 ) -> None:
     port = free_port()
     config = tracker_config(keyed, tmp_path, port)
-    store = SqlTrackerStore(f"sqlite+aiosqlite:///{tmp_path / 'tracker.db'}", DEFAULT_POLICY, [])
+    store = SqlTrackerStore(f"sqlite+aiosqlite:///{tmp_path / 'tracker.db'}")
 
     log = tmp_path / "tracker.log"
     with tracker_process(config, log) as tracker:

@@ -19,6 +19,7 @@ from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.ports import GatewayStore
 from broker.store.gateway_store import SqlGatewayStore
 from broker.store.tracker_store import SqlTrackerStore
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.ports import TrackerStore
@@ -126,35 +127,29 @@ TRACKER_TABLES = "events, threads, thread_agencies, alerts, page_views, caselink
 
 @dataclass
 class TrackerBackend:
-    """Opens tracker stores on one database; `open` again is a process restart on the same data.
+    """Opens tracker stores on one database, each under a ledger with DEFAULT_POLICY;
+    `open` again is a process restart on the same data (memory: the same store object).
 
-    `open(coordinators=...)` configures other coordinator ids: the same database for SQL,
-    a store of its own for memory (whose data lives in the object).
+    `open(coordinators=...)` gives the ledger other coordinator ids.
     """
 
     name: str
     durable: bool
-    _open: Callable[[Sequence[str]], TrackerStore]
+    _open: Callable[[], TrackerStore]
     url: str | None = None
     opened: list[TrackerStore] = field(default_factory=list)
 
-    async def open(self, coordinators: Sequence[str] = COORDINATORS) -> TrackerStore:
-        store = self._open(coordinators)
+    async def open(self, coordinators: Sequence[str] = COORDINATORS) -> TrackerLedger:
+        store = self._open()
         self.opened.append(store)
         await store.create()
-        return store
+        return TrackerLedger(store, DEFAULT_POLICY, coordinators)
 
 
 def _tracker_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> TrackerBackend:
     if name == "memory":
-        memories: dict[tuple[str, ...], MemoryTrackerStore] = {}
-
-        def memory(coordinators: Sequence[str]) -> TrackerStore:
-            # One store per coordinator list: memory has no data to share between objects.
-            key = tuple(coordinators)
-            return memories.setdefault(key, MemoryTrackerStore(DEFAULT_POLICY, key))
-
-        return TrackerBackend(name, durable=False, _open=memory)
+        memory = MemoryTrackerStore()
+        return TrackerBackend(name, durable=False, _open=lambda: memory)
     if name == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'tracker.db'}"
     else:
@@ -162,7 +157,7 @@ def _tracker_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) 
     return TrackerBackend(
         name,
         durable=True,
-        _open=lambda coordinators: SqlTrackerStore(url, DEFAULT_POLICY, coordinators),
+        _open=lambda: SqlTrackerStore(url),
         url=url,
     )
 
@@ -196,6 +191,6 @@ async def sql_tracker_backend(
 
 
 @pytest.fixture
-async def tracker(tracker_backend: TrackerBackend) -> TrackerStore:
-    """A created, empty tracker store of each implementation."""
+async def tracker(tracker_backend: TrackerBackend) -> TrackerLedger:
+    """A ledger over a created, empty tracker store of each implementation."""
     return await tracker_backend.open()

@@ -18,6 +18,7 @@ from broker.store.engine import make_engine
 from broker.store.errors import StoreError, UnsupportedDatabase
 from broker.store.tracker_store import SqlTrackerStore
 from broker.store.tracker_tables import metadata
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.state import Phase, thread_state
 from schemas.kinds import AckStatus, MessageKind, Urgency
@@ -34,8 +35,8 @@ async def test_create_is_idempotent_and_tracks_its_own_version(
     store = await sql_tracker_backend.open()
     thread = Thread()
     await store.ingest([thread.original(T0)], 1.0)
-    await store.create()
-    assert (await store.thread(thread.thread_id)) is not None
+    await store.store.create()
+    assert (await store.store.thread(thread.thread_id)) is not None
     assert sql_tracker_backend.url is not None
     engine = make_engine(sql_tracker_backend.url)
     try:
@@ -49,7 +50,7 @@ async def test_create_is_idempotent_and_tracks_its_own_version(
 
 
 async def test_migrations_go_down_and_up_again(sql_tracker_backend: TrackerBackend) -> None:
-    await (await sql_tracker_backend.open()).close()
+    await (await sql_tracker_backend.open()).store.close()
     assert sql_tracker_backend.url is not None
     engine = make_engine(sql_tracker_backend.url)
     try:
@@ -66,15 +67,15 @@ async def test_migrations_go_down_and_up_again(sql_tracker_backend: TrackerBacke
 
 def test_unsupported_databases_are_refused() -> None:
     with pytest.raises(UnsupportedDatabase):
-        SqlTrackerStore("sqlite+aiosqlite:///:memory:", DEFAULT_POLICY, COORDINATORS)
+        SqlTrackerStore("sqlite+aiosqlite:///:memory:")
 
 
 async def test_ingest_is_committed_when_it_returns(tmp_path: Path) -> None:
     path = tmp_path / "tracker.db"
-    store = SqlTrackerStore(f"sqlite+aiosqlite:///{path}", DEFAULT_POLICY, COORDINATORS)
+    store = SqlTrackerStore(f"sqlite+aiosqlite:///{path}")
     await store.create()
     thread = Thread()
-    await store.ingest([thread.original(T0)], 1.0)
+    await TrackerLedger(store, DEFAULT_POLICY, COORDINATORS).ingest([thread.original(T0)], 1.0)
     with sqlite3.connect(path) as other:  # as another process would read it
         rows = other.execute("SELECT thread_id, phase, next_check_at FROM threads").fetchall()
     await store.close()
@@ -88,9 +89,9 @@ async def test_a_failing_ingest_stores_nothing_of_it(sql_tracker_backend: Tracke
     broken = replace(bad.original(T0), sender=None)  # type: ignore[arg-type]
     with pytest.raises(StoreError, match=r"^ingest failed"):
         await store.ingest([good.original(T0), broken], 1.0)
-    assert await store.thread(good.thread_id) is None
-    assert await store.timeline(good.thread_id) == []
-    metrics = await store.metrics(T0)
+    assert await store.store.thread(good.thread_id) is None
+    assert await store.store.timeline(good.thread_id) == []
+    metrics = await store.store.metrics(T0)
     assert (metrics["open_threads"], metrics["last_event_received_at"]) == (0, None)
 
 
@@ -102,8 +103,8 @@ async def test_batches_larger_than_one_in_list(sql_tracker_backend: TrackerBacke
     raised = await store.sweep(T0 + HOUR, limit=700)
     assert len(raised) == 3 * 1100 == len(set(keys(raised)))
     assert await store.sweep(T0 + HOUR) == []
-    await store.mark_alerts_published(keys(raised), 2.0)
-    assert await store.unpublished_alerts(10) == []
+    await store.store.mark_alerts_published(keys(raised), 2.0)
+    assert await store.store.unpublished_alerts(10) == []
 
 
 async def test_two_trackers_sweeping_together_record_each_alert_once(
@@ -119,7 +120,7 @@ async def test_two_trackers_sweeping_together_record_each_alert_once(
         expected = 3 if now == T0 + HOUR else 4  # reminders, then escalations
         assert len(together) == expected * len(threads)
         assert {thread_of(record) for record in first + second} == {t.thread_id for t in threads}
-    stored = await one.unpublished_alerts(10_000)
+    stored = await one.store.unpublished_alerts(10_000)
     assert sorted(keys(stored)) == sorted(set(keys(stored)))
     assert len(stored) == 7 * len(threads)
 
@@ -140,7 +141,7 @@ async def test_two_trackers_ingesting_one_thread_together_fold_all_of_it(
     received, accepted = ([events[t.thread_id][i] for t in threads] for i in (1, 2))
     await asyncio.gather(one.ingest(received, 2.0), two.ingest(accepted, 3.0))
     for thread in threads:
-        row = await one.thread(thread.thread_id)
+        row = await one.store.thread(thread.thread_id)
         assert row is not None
         assert row.state == thread_state(thread.thread_id, events[thread.thread_id])
         assert row.state.phase is Phase.ACCEPTED

@@ -1,4 +1,4 @@
-"""The TrackerStore contract, write side: ingest, sweep, alert outbox (memory, SQLite, PG).
+"""The TrackerLedger contract, write side: ingest, sweep, alert outbox (memory, SQLite, PG).
 
 The clock is integer Unix seconds from T0, passed in; nothing reads the wall clock.
 Dashboard reads are in test_tracker_store_queries.py, same fixtures.
@@ -9,8 +9,8 @@ from itertools import permutations
 import pytest
 
 from broker.tracker.errors import NoCoordinators
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
-from broker.tracker.ports import TrackerStore
 from broker.tracker.records import RecordedAlert
 from broker.tracker.schedule import thread_row
 from broker.tracker.state import Phase, thread_state
@@ -32,26 +32,26 @@ def ladder(level: str, reason: str, agencies: set[str]) -> set[tuple[str, str, s
 # Ingest
 
 
-async def test_ingest_reports_new_events_and_ignores_repeats(tracker: TrackerStore) -> None:
+async def test_ingest_reports_new_events_and_ignores_repeats(tracker: TrackerLedger) -> None:
     thread = Thread()
     sent = thread.original(T0)
     received = thread.answer(sent, A.RECEIVED, T0 + 5)
     assert await tracker.ingest([sent, received, sent], 10.0) == [True, True, False]
     assert await tracker.ingest([received], 20.0) == [False]
     assert await tracker.ingest([], 30.0) == []
-    timeline = await tracker.timeline(thread.thread_id)
+    timeline = await tracker.store.timeline(thread.thread_id)
     assert [(e.message_id, e.received_at) for e in timeline] == [
         (sent.message_id, 10.0),
         (received.message_id, 10.0),
     ]
-    row = await tracker.thread(thread.thread_id)
+    row = await tracker.store.thread(thread.thread_id)
     assert row is not None
     assert (row.state.phase, row.updated_at) == (Phase.DELIVERED, 10.0)
 
 
 @pytest.mark.parametrize("order", list(permutations(range(3))))
 async def test_any_arrival_order_gives_the_in_order_state(
-    tracker: TrackerStore, order: tuple[int, ...]
+    tracker: TrackerLedger, order: tuple[int, ...]
 ) -> None:
     thread = Thread(MessageKind.TRANSFER, None)
     sent = thread.original(T0)
@@ -63,29 +63,29 @@ async def test_any_arrival_order_gives_the_in_order_state(
     for step, index in enumerate(order):
         await tracker.ingest([events[index]], 100.0 + step)
     expected = thread_row(thread_state(thread.thread_id, events), DEFAULT_POLICY, set(), 102.0)
-    assert await tracker.thread(thread.thread_id) == expected
+    assert await tracker.store.thread(thread.thread_id) == expected
     assert expected.state.phase is Phase.ACCEPTED
     assert expected.state.responsibility == RECIPIENT
 
 
-async def test_answers_before_their_original_wait_then_fold(tracker: TrackerStore) -> None:
+async def test_answers_before_their_original_wait_then_fold(tracker: TrackerLedger) -> None:
     thread = Thread()
     sent = thread.original(T0)
     await tracker.ingest([thread.answer(sent, A.DECLINED, T0 + 5)], 1.0)
-    early = await tracker.thread(thread.thread_id)
+    early = await tracker.store.thread(thread.thread_id)
     assert early is not None
     assert (early.state.phase, early.state.kind, early.next_check_at) == (Phase.UNKNOWN, None, None)
     await tracker.ingest([sent], 2.0)
-    late = await tracker.thread(thread.thread_id)
+    late = await tracker.store.thread(thread.thread_id)
     assert late is not None
     assert (late.state.phase, late.state.closed_at) == (Phase.DECLINED, T0 + 5)
-    assert await tracker.thread(Thread().thread_id) is None
+    assert await tracker.store.thread(Thread().thread_id) is None
 
 
 # Sweep: the ladder, once
 
 
-async def test_reminder_at_the_deadline_escalation_at_twice(tracker: TrackerStore) -> None:
+async def test_reminder_at_the_deadline_escalation_at_twice(tracker: TrackerLedger) -> None:
     thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)  # delivery 1h, response 3h
     await tracker.ingest([thread.original(T0)], 0.0)
     assert await tracker.sweep(T0 + HOUR - 1) == []
@@ -102,13 +102,13 @@ async def test_reminder_at_the_deadline_escalation_at_twice(tracker: TrackerStor
     )
 
 
-async def test_a_late_sweep_raises_every_rung_passed_at_once(tracker: TrackerStore) -> None:
+async def test_a_late_sweep_raises_every_rung_passed_at_once(tracker: TrackerLedger) -> None:
     thread = Thread(MessageKind.REFERRAL, Urgency.EMERGENCY)  # delivery 15m, response 1h
     await tracker.ingest([thread.original(T0)], 0.0)
     raised = await tracker.sweep(T0 + 3 * HOUR)
     assert len(raised) == 2 * (3 + 4) == len(set(keys(raised)))
     assert await tracker.sweep(T0 + 30 * HOUR) == []
-    row = await tracker.thread(thread.thread_id)
+    row = await tracker.store.thread(thread.thread_id)
     assert row is not None
     assert (row.current_deadline, row.next_check_at) == (T0 + 15 * MINUTE, None)
 
@@ -122,7 +122,7 @@ async def test_a_late_sweep_raises_every_rung_passed_at_once(tracker: TrackerSto
 )
 @pytest.mark.parametrize("answer", [A.DECLINED, A.REDIRECTED])
 async def test_a_refusal_that_must_not_be_dropped_alerts_at_once(
-    tracker: TrackerStore,
+    tracker: TrackerLedger,
     kind: MessageKind,
     urgency: Urgency | None,
     reason: str,
@@ -138,20 +138,20 @@ async def test_a_refusal_that_must_not_be_dropped_alerts_at_once(
     assert await tracker.sweep(T0 + 30 * 24 * HOUR) == []
 
 
-async def test_an_ordinary_decline_raises_nothing(tracker: TrackerStore) -> None:
+async def test_an_ordinary_decline_raises_nothing(tracker: TrackerLedger) -> None:
     thread = Thread(MessageKind.REFERRAL, Urgency.NORMAL)
     sent = thread.original(T0)
     await tracker.ingest([sent, thread.answer(sent, A.DECLINED, T0 + 60)], 1.0)
     assert await tracker.sweep(T0 + 30 * 24 * HOUR) == []
 
 
-async def test_an_answer_after_a_reminder_moves_the_next_check(tracker: TrackerStore) -> None:
+async def test_an_answer_after_a_reminder_moves_the_next_check(tracker: TrackerLedger) -> None:
     thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)
     sent = thread.original(T0)
     await tracker.ingest([sent], 0.0)
     assert len(await tracker.sweep(T0 + HOUR)) == 3
     await tracker.ingest([thread.answer(sent, A.RECEIVED, T0 + HOUR + 1)], 1.0)
-    row = await tracker.thread(thread.thread_id)
+    row = await tracker.store.thread(thread.thread_id)
     assert row is not None
     assert (row.current_deadline, row.next_check_at) == (T0 + 3 * HOUR, T0 + 3 * HOUR)
     assert await tracker.sweep(T0 + 3 * HOUR - 1) == []
@@ -162,7 +162,7 @@ async def test_an_answer_after_a_reminder_moves_the_next_check(tracker: TrackerS
     assert await tracker.sweep(T0 + 30 * HOUR) == []
 
 
-async def test_each_consent_recipient_is_chased_alone(tracker: TrackerStore) -> None:
+async def test_each_consent_recipient_is_chased_alone(tracker: TrackerLedger) -> None:
     thread = Thread(MessageKind.CONSENT, None)
     to_hospital = thread.original(T0)
     to_police = thread.original(T0, recipient="police-west")
@@ -177,15 +177,15 @@ async def test_nothing_twice_after_a_restart(tracker_backend: TrackerBackend) ->
     thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)
     await first.ingest([thread.original(T0)], 0.0)
     raised = await first.sweep(T0 + HOUR)
-    await first.close()
+    await first.store.close()
     again = await tracker_backend.open()
     assert await again.sweep(T0 + HOUR) == []
     assert await again.sweep(T0 + 2 * HOUR - 1) == []
     assert len(await again.sweep(T0 + 2 * HOUR)) == 4
-    assert keys(await again.unpublished_alerts(100))[:3] == keys(raised)
+    assert keys(await again.store.unpublished_alerts(100))[:3] == keys(raised)
 
 
-async def test_sweep_works_through_many_chunks(tracker: TrackerStore) -> None:
+async def test_sweep_works_through_many_chunks(tracker: TrackerLedger) -> None:
     threads = [Thread(MessageKind.REFERRAL, Urgency.HIGH) for _ in range(25)]
     await tracker.ingest([thread.original(T0 + i) for i, thread in enumerate(threads)], 0.0)
     raised = await tracker.sweep(T0 + HOUR + 24, limit=4)
@@ -201,13 +201,13 @@ async def test_no_coordinators_is_an_error_and_records_nothing(
     await store.ingest([Thread().original(T0)], 0.0)
     with pytest.raises(NoCoordinators):
         await store.sweep(T0 + 24 * HOUR)
-    assert await store.unpublished_alerts(10) == []
+    assert await store.store.unpublished_alerts(10) == []
 
 
 # The alert outbox
 
 
-async def test_unpublished_alerts_oldest_first_until_confirmed(tracker: TrackerStore) -> None:
+async def test_unpublished_alerts_oldest_first_until_confirmed(tracker: TrackerLedger) -> None:
     early, late = (
         Thread(MessageKind.REFERRAL, Urgency.HIGH),
         Thread(MessageKind.REFERRAL, Urgency.HIGH),
@@ -217,12 +217,12 @@ async def test_unpublished_alerts_oldest_first_until_confirmed(tracker: TrackerS
     second = await tracker.sweep(T0 + HOUR + 1)
     assert {thread_of(r) for r in first} == {early.thread_id}
     assert {thread_of(r) for r in second} == {late.thread_id}
-    assert await tracker.unpublished_alerts(100) == by_key(first) + by_key(second)
-    assert keys(await tracker.unpublished_alerts(2)) == keys(by_key(first))[:2]
-    await tracker.mark_alerts_published([*keys(first), "no-such-key"], 50.0)
-    await tracker.mark_alerts_published(keys(first)[:1], 60.0)  # a repeated confirm
-    assert await tracker.unpublished_alerts(100) == by_key(second)
-    metrics = await tracker.metrics(T0 + HOUR + 1)
+    assert await tracker.store.unpublished_alerts(100) == by_key(first) + by_key(second)
+    assert keys(await tracker.store.unpublished_alerts(2)) == keys(by_key(first))[:2]
+    await tracker.store.mark_alerts_published([*keys(first), "no-such-key"], 50.0)
+    await tracker.store.mark_alerts_published(keys(first)[:1], 60.0)  # a repeated confirm
+    assert await tracker.store.unpublished_alerts(100) == by_key(second)
+    metrics = await tracker.store.metrics(T0 + HOUR + 1)
     assert (metrics["alerts_raised"], metrics["alerts_unpublished"]) == (6, 3)
 
 

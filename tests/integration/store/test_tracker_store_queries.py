@@ -1,4 +1,4 @@
-"""The TrackerStore contract, read side: the dashboard's lists, filters, figures, audit, metrics.
+"""The TrackerLedger contract, read side: the dashboard's lists, filters, figures, audit, metrics.
 
 One scene of threads is ingested per test; `now` is two hours after T0.
 """
@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from broker.tracker.ports import TrackerStore
+from broker.tracker.ledger import TrackerLedger
+from broker.tracker.listings import (
+    CONSENT_WITHDRAWALS_PENDING,
+    DECLINED,
+    TRANSFERS_IN_LIMBO,
+    UNANSWERED,
+)
 from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.unit.tracker.builders import HOUR, MINUTE, T0, Thread
@@ -39,7 +45,7 @@ class Scene:
 
 
 @pytest.fixture
-async def scene(tracker: TrackerStore) -> Scene:
+async def scene(tracker: TrackerLedger) -> Scene:
     def thread(
         kind: MessageKind,
         urgency: Urgency | None,
@@ -82,8 +88,8 @@ def ids(rows: list[ThreadRow]) -> list[str]:
     return [row.state.thread_id for row in rows]
 
 
-async def test_unanswered_earliest_deadline_first(tracker: TrackerStore, scene: Scene) -> None:
-    rows = await tracker.unanswered(ThreadFilter(), NOW)
+async def test_unanswered_earliest_deadline_first(tracker: TrackerLedger, scene: Scene) -> None:
+    rows = await tracker.store.threads(UNANSWERED, ThreadFilter())
     assert ids(rows) == [scene.emergency, scene.high, scene.transfer, scene.normal]
     assert [row.current_deadline for row in rows] == [
         T0 + 10 + 15 * MINUTE,
@@ -91,8 +97,8 @@ async def test_unanswered_earliest_deadline_first(tracker: TrackerStore, scene: 
         T0 + 4 * HOUR,
         T0 + 24 * HOUR,
     ]
-    assert rows[1] == await tracker.thread(scene.high)
-    assert ids(await tracker.unanswered(ThreadFilter(), NOW, limit=2, offset=1)) == [
+    assert rows[1] == await tracker.store.thread(scene.high)
+    assert ids(await tracker.store.threads(UNANSWERED, ThreadFilter(), limit=2, offset=1)) == [
         scene.high,
         scene.transfer,
     ]
@@ -112,42 +118,51 @@ async def test_unanswered_earliest_deadline_first(tracker: TrackerStore, scene: 
     ],
 )
 async def test_unanswered_filters(
-    tracker: TrackerStore, scene: Scene, flt: ThreadFilter, expected: list[str]
+    tracker: TrackerLedger, scene: Scene, flt: ThreadFilter, expected: list[str]
 ) -> None:
-    rows = await tracker.unanswered(flt, NOW)
+    rows = await tracker.store.threads(UNANSWERED, flt)
     assert ids(rows) == [getattr(scene, name) for name in expected]
 
 
-async def test_declined_newest_first(tracker: TrackerStore, scene: Scene) -> None:
-    rows = await tracker.declined(ThreadFilter())
+async def test_declined_newest_first(tracker: TrackerLedger, scene: Scene) -> None:
+    rows = await tracker.store.threads(DECLINED, ThreadFilter())
     assert ids(rows) == [scene.redirected, scene.declined]
-    assert ids(await tracker.declined(ThreadFilter(kind="transfer"))) == [scene.declined]
-    assert ids(await tracker.declined(ThreadFilter(involving=POLICE))) == [scene.redirected]
-    assert ids(await tracker.declined(ThreadFilter(), limit=1, offset=1)) == [scene.declined]
+    assert ids(await tracker.store.threads(DECLINED, ThreadFilter(kind="transfer"))) == [
+        scene.declined
+    ]
+    assert ids(await tracker.store.threads(DECLINED, ThreadFilter(involving=POLICE))) == [
+        scene.redirected
+    ]
+    assert ids(await tracker.store.threads(DECLINED, ThreadFilter(), limit=1, offset=1)) == [
+        scene.declined
+    ]
 
 
-async def test_transfers_in_limbo_oldest_first(tracker: TrackerStore, scene: Scene) -> None:
-    rows = await tracker.transfers_in_limbo(ThreadFilter(), NOW)
+async def test_transfers_in_limbo_oldest_first(tracker: TrackerLedger, scene: Scene) -> None:
+    rows = await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter())
     assert ids(rows) == [scene.declined, scene.transfer]
     assert [row.state.responsibility for row in rows] == [EAST, SOCIAL]
-    assert ids(await tracker.transfers_in_limbo(ThreadFilter(involving=EAST), NOW, offset=1)) == [
-        scene.transfer
-    ]
-    assert await tracker.transfers_in_limbo(ThreadFilter(phase="accepted"), NOW) == []
+    assert ids(
+        await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter(involving=EAST), offset=1)
+    ) == [scene.transfer]
+    assert await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter(phase="accepted")) == []
 
 
-async def test_consent_withdrawals_pending(tracker: TrackerStore, scene: Scene) -> None:
-    rows = await tracker.consent_withdrawals_pending(ThreadFilter())
+async def test_consent_withdrawals_pending(tracker: TrackerLedger, scene: Scene) -> None:
+    rows = await tracker.store.threads(CONSENT_WITHDRAWALS_PENDING, ThreadFilter())
     assert ids(rows) == [scene.consent]
     assert rows[0].state.acknowledged == frozenset({HOSPITAL})
-    assert ids(await tracker.consent_withdrawals_pending(ThreadFilter(involving=POLICE))) == [
-        scene.consent
-    ]
-    assert await tracker.consent_withdrawals_pending(ThreadFilter(involving=SCHOOL)) == []
+    assert ids(
+        await tracker.store.threads(CONSENT_WITHDRAWALS_PENDING, ThreadFilter(involving=POLICE))
+    ) == [scene.consent]
+    assert (
+        await tracker.store.threads(CONSENT_WITHDRAWALS_PENDING, ThreadFilter(involving=SCHOOL))
+        == []
+    )
 
 
-async def test_agency_figures(tracker: TrackerStore, scene: Scene) -> None:
-    figures = await tracker.agency_figures(ThreadFilter(), NOW)
+async def test_agency_figures(tracker: TrackerLedger, scene: Scene) -> None:
+    figures = await tracker.store.agency_figures(ThreadFilter(), NOW)
     assert figures == [
         # hospital: high (overdue), normal, accepted open; receipts 60 and 50; one answer 80
         AgencyFigures(HOSPITAL, open=3, overdue=1, median_receipt_s=55.0, median_answer_s=80.0),
@@ -155,27 +170,27 @@ async def test_agency_figures(tracker: TrackerStore, scene: Scene) -> None:
         AgencyFigures(EAST, open=1, overdue=0, median_receipt_s=None, median_answer_s=None),
         AgencyFigures(SOCIAL, open=1, overdue=1, median_receipt_s=200.0, median_answer_s=200.0),
     ]
-    hospital_only = await tracker.agency_figures(ThreadFilter(involving=SCHOOL), NOW)
+    hospital_only = await tracker.store.agency_figures(ThreadFilter(involving=SCHOOL), NOW)
     assert hospital_only == [
         AgencyFigures(HOSPITAL, open=2, overdue=0, median_receipt_s=55.0, median_answer_s=80.0)
     ]
-    later = await tracker.agency_figures(ThreadFilter(urgency="normal"), T0 + 25 * HOUR)
+    later = await tracker.store.agency_figures(ThreadFilter(urgency="normal"), T0 + 25 * HOUR)
     assert [(f.agency, f.open, f.overdue) for f in later] == [(HOSPITAL, 1, 1), (POLICE, 0, 0)]
 
 
-async def test_an_odd_count_has_its_middle_value_as_median(tracker: TrackerStore) -> None:
+async def test_an_odd_count_has_its_middle_value_as_median(tracker: TrackerLedger) -> None:
     batch = []
     for delay in (30, 10, 500):
         thread = Thread(MessageKind.REFERRAL, Urgency.NORMAL)
         sent = thread.original(T0)
         batch += [sent, thread.answer(sent, A.RECEIVED, T0 + delay)]
     await tracker.ingest(batch, 1.0)
-    [figures] = await tracker.agency_figures(ThreadFilter(), T0)
+    [figures] = await tracker.store.agency_figures(ThreadFilter(), T0)
     assert (figures.median_receipt_s, figures.median_answer_s) == (30.0, None)
 
 
-async def test_metrics(tracker: TrackerStore, scene: Scene) -> None:
-    assert await tracker.metrics(NOW) == {
+async def test_metrics(tracker: TrackerLedger, scene: Scene) -> None:
+    assert await tracker.store.metrics(NOW) == {
         "open_threads": 6,  # high, normal, emergency, accepted, transfer, consent
         "overdue": {(HOSPITAL, "high"): 1, (SOCIAL, "emergency"): 1},
         "alerts_raised": 0,
@@ -183,7 +198,7 @@ async def test_metrics(tracker: TrackerStore, scene: Scene) -> None:
         "last_event_received_at": float(T0 + HOUR),
     }
     # A day on, the consent withdrawal is overdue for the police only: the hospital answered.
-    overdue = (await tracker.metrics(T0 + 25 * HOUR))["overdue"]
+    overdue = (await tracker.store.metrics(T0 + 25 * HOUR))["overdue"]
     assert overdue == {
         (HOSPITAL, "high"): 1,
         (HOSPITAL, "normal"): 1,
@@ -193,8 +208,8 @@ async def test_metrics(tracker: TrackerStore, scene: Scene) -> None:
     }
 
 
-async def test_metrics_of_an_empty_store(tracker: TrackerStore) -> None:
-    assert await tracker.metrics(NOW) == {
+async def test_metrics_of_an_empty_store(tracker: TrackerLedger) -> None:
+    assert await tracker.store.metrics(NOW) == {
         "open_threads": 0,
         "overdue": {},
         "alerts_raised": 0,
@@ -203,7 +218,7 @@ async def test_metrics_of_an_empty_store(tracker: TrackerStore) -> None:
     }
 
 
-async def test_timeline_in_issued_order(tracker: TrackerStore) -> None:
+async def test_timeline_in_issued_order(tracker: TrackerLedger) -> None:
     thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)
     sent = thread.original(T0)
     received = thread.answer(sent, A.RECEIVED, T0 + 5)
@@ -211,7 +226,7 @@ async def test_timeline_in_issued_order(tracker: TrackerStore) -> None:
     await tracker.ingest([received], 2.0)
     await tracker.ingest([accepted], 3.0)
     await tracker.ingest([sent], 4.0)
-    timeline = await tracker.timeline(thread.thread_id)
+    timeline = await tracker.store.timeline(thread.thread_id)
     assert [(e.message_id, e.received_at) for e in timeline] == [
         (sent.message_id, 4.0),
         (received.message_id, 2.0),
@@ -224,19 +239,19 @@ async def test_timeline_in_issued_order(tracker: TrackerStore) -> None:
     )
     assert [entry.status for entry in timeline] == [None, "received", "accepted"]
     assert (timeline[0].issued_at, timeline[0].recipient) == (T0, sent.recipient)
-    assert await tracker.timeline(Thread().thread_id) == []
+    assert await tracker.store.timeline(Thread().thread_id) == []
 
 
-async def test_views_are_audited_per_thread_oldest_first(tracker: TrackerStore) -> None:
+async def test_views_are_audited_per_thread_oldest_first(tracker: TrackerLedger) -> None:
     one, other = Thread().thread_id, Thread().thread_id
-    await tracker.record_view("coordinator-ann", one, 20.0)
-    await tracker.record_view("supervisor-bo", one, 10.0)
-    await tracker.record_view("coordinator-ann", other, 15.0)
-    await tracker.record_view("coordinator-ann", one, 30.5)
-    assert await tracker.views(one) == [
+    await tracker.store.record_view("coordinator-ann", one, 20.0)
+    await tracker.store.record_view("supervisor-bo", one, 10.0)
+    await tracker.store.record_view("coordinator-ann", other, 15.0)
+    await tracker.store.record_view("coordinator-ann", one, 30.5)
+    assert await tracker.store.views(one) == [
         ("supervisor-bo", 10.0),
         ("coordinator-ann", 20.0),
         ("coordinator-ann", 30.5),
     ]
-    assert await tracker.views(other) == [("coordinator-ann", 15.0)]
-    assert await tracker.views(Thread().thread_id) == []
+    assert await tracker.store.views(other) == [("coordinator-ann", 15.0)]
+    assert await tracker.store.views(Thread().thread_id) == []

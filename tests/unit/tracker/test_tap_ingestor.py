@@ -44,7 +44,7 @@ class InProcessChecker:
 
 @dataclass
 class RecordingStore:
-    """The one store method the intake uses: events by message id; fails `failures` times."""
+    """The one ledger method the intake uses: events by message id; fails `failures` times."""
 
     failures: int = 0
     calls: int = 0
@@ -83,7 +83,7 @@ async def tap(
     subscription = fed.subscription(TAP_QUEUE)
     ingestor = TapIngestor(
         verifier=checker or InProcessChecker(fed),
-        store=store,  # the intake only ingests; a stand-in will do
+        ledger=store,  # the intake only calls ingest(); a stand-in will do
         publisher=publisher or fed.publisher(fed.topology.tracker_user()),
         coordinators=COORDINATORS,
     )

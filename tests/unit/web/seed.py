@@ -1,4 +1,4 @@
-"""A dashboard scenario: users, a settable clock and threads seeded through store.ingest.
+"""A dashboard scenario: users, a settable clock and threads seeded through the ledger.
 
 At NOW (T0 + 10h), as the default SLA policy sees it:
   overdue_6h   normal referral social-north -> hospital-east, sent T0, never received
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from broker.tracker.events import TrackedEvent
+from broker.tracker.ledger import TrackerLedger
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.web import User, hash_password, parse_users
@@ -155,10 +156,15 @@ async def seed(store: MemoryTrackerStore) -> Scenario:
         w2,
         answer(w1, AckStatus.RECEIVED, T0 + 2 * HOUR),
     ]
-    await store.ingest(events, received_at=T0 + 9 * HOUR + 55 * MINUTE)
+    await ledger_for(store).ingest(events, received_at=T0 + 9 * HOUR + 55 * MINUTE)
     return s
 
 
 def new_store() -> MemoryTrackerStore:
-    """An empty in-memory tracker store with the default policy."""
-    return MemoryTrackerStore(DEFAULT_POLICY, ["coordination-hub"])
+    """An empty in-memory tracker store."""
+    return MemoryTrackerStore()
+
+
+def ledger_for(store: MemoryTrackerStore) -> TrackerLedger:
+    """The ledger that ingests into and sweeps `store` (default policy, one coordinator)."""
+    return TrackerLedger(store, DEFAULT_POLICY, ["coordination-hub"])

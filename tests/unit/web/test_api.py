@@ -10,7 +10,7 @@ from broker.web.metrics import prometheus_text
 from broker.web.queries import EXPORT_PAGE
 from schemas.kinds import MessageKind, Urgency
 from tests.unit.web.conftest import Client
-from tests.unit.web.seed import HOUR, NOW, T0, Clock, Scenario, new_id, original
+from tests.unit.web.seed import HOUR, NOW, T0, Clock, Scenario, ledger_for, new_id, original
 
 
 def ids_of(body: dict[str, object]) -> list[str]:
@@ -141,7 +141,7 @@ async def test_csv_export(cora: Client, sam: Client, scenario: Scenario) -> None
 
 
 async def test_metrics(cora: Client, sam: Client, store: MemoryTrackerStore, clock: Clock) -> None:
-    await store.sweep(int(clock.now))
+    await ledger_for(store).sweep(int(clock.now))
     response = await cora.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = response.text
@@ -182,7 +182,7 @@ async def test_csv_export_reads_every_page(
         original(new_id(), MessageKind.REFERRAL, "health-north", "police-west", T0, Urgency.LOW)
         for _ in range(EXPORT_PAGE + 5)
     ]
-    await store.ingest(many, received_at=clock.now)
+    await ledger_for(store).ingest(many, received_at=clock.now)
     rows = list(csv.DictReader(io.StringIO((await cora.get("/export/unanswered.csv")).text)))
     assert len(rows) == EXPORT_PAGE + 5 + 3  # and the scenario's three
     assert len({r["thread_id"] for r in rows}) == len(rows)

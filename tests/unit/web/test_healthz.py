@@ -3,13 +3,12 @@
 import httpx
 
 from broker.tracker.memory_store import MemoryTrackerStore
-from broker.tracker.policy import DEFAULT_POLICY
 from broker.web.app import create_tracker_app
 
 
 async def health(alive: bool) -> httpx.Response:
     app = create_tracker_app(
-        MemoryTrackerStore(DEFAULT_POLICY, ["police-west"]),
+        MemoryTrackerStore(),
         {},
         session_secret=b"k" * 32,
         clock=lambda: 0.0,

@@ -8,7 +8,7 @@ from broker.tracker.events import TrackedEvent
 from broker.tracker.memory_store import MemoryTrackerStore
 from schemas.kinds import MessageKind, Urgency
 from tests.unit.web.conftest import Client
-from tests.unit.web.seed import HOUR, MINUTE, NOW, Clock, Scenario, new_id, original
+from tests.unit.web.seed import HOUR, MINUTE, NOW, Clock, Scenario, ledger_for, new_id, original
 
 
 def row_order(html: str) -> list[str]:
@@ -63,7 +63,7 @@ async def test_new_event_shows_in_the_fragment(
         int(clock.now) - 2 * HOUR,
         Urgency.EMERGENCY,
     )
-    await store.ingest([event], received_at=clock.now)
+    await ledger_for(store).ingest([event], received_at=clock.now)
     html = (await cora.get("/fragments/unanswered")).text
     assert row_order(html)[2] == thread_id  # after the 6h and 4h late ones
     assert "late by 1h 45m" in row(html, thread_id)
@@ -182,7 +182,9 @@ async def test_values_are_escaped(cora: Client, store: MemoryTrackerStore) -> No
     # Headers are schema-checked upstream; the page must stay inert even if a store held junk.
     thread_id = new_id()
     bad = "<script>alert(1)</script>"
-    await store.ingest([original(thread_id, MessageKind.REFERRAL, bad, "police-west", 0)], 0.0)
+    await ledger_for(store).ingest(
+        [original(thread_id, MessageKind.REFERRAL, bad, "police-west", 0)], 0.0
+    )
     html = (await cora.get("/unanswered")).text
     assert bad not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -203,7 +205,7 @@ async def test_thread_known_only_by_answers_is_shown_to_its_parties(
         in_reply_to=new_id(),
         status="received",
     )
-    await store.ingest([ack], received_at=NOW)
+    await ledger_for(store).ingest([ack], received_at=NOW)
     assert (await cora.get(f"/threads/{thread_id}")).status_code == 200
     page = await sam.get(f"/threads/{thread_id}")
     assert page.status_code == 200

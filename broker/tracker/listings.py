@@ -1,0 +1,66 @@
+"""Which threads the dashboard's lists and figures count, and in which order (pure).
+
+Every store reads a list with `threads(listing, ...)`: the store chooses how to find the
+rows (the SQL store with its indexes), this module says which rows and in which order.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from broker.tracker.state import Phase, ThreadState
+from schemas.kinds import MessageKind
+
+P = Phase
+CHASED_KINDS = frozenset({MessageKind.REFERRAL.value, MessageKind.TRANSFER.value})
+"""Kinds the dashboard's lists and per-agency figures are about (consent has its own list)."""
+AWAITING_PHASES = frozenset({P.SENT.value, P.DELIVERED.value})
+"""Not yet accepted, declined or redirected: the `unanswered` list."""
+REFUSED_PHASES = frozenset({P.DECLINED.value, P.REDIRECTED.value})
+"""The `declined` list: a redirect leaves the case with the sender as a decline does."""
+LIMBO_PHASES = AWAITING_PHASES | REFUSED_PHASES
+"""A transfer in these phases has no new owner: `transfers_in_limbo`."""
+OPEN_PHASES = frozenset({P.SENT.value, P.DELIVERED.value, P.ACCEPTED.value, P.PENDING.value})
+"""A known original and no final answer yet (UNKNOWN threads are not counted as open)."""
+NO_URGENCY = "none"
+"""The urgency label of threads without one (transfers, consent withdrawals) in metrics."""
+
+
+class ListOrder(StrEnum):
+    """The order of a list's rows; every order breaks ties on thread_id."""
+
+    EARLIEST_DEADLINE = "earliest_deadline"
+    """current_deadline ascending, threads without one last (the most overdue first)."""
+    NEWEST_REFUSAL = "newest_refusal"
+    """closed_at descending, ties on thread_id descending."""
+    OLDEST = "oldest"
+    """opened_at ascending."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadListing:
+    """One of the dashboard's lists: threads of `kinds` (None: any) in `phases`, in `order`."""
+
+    name: str
+    kinds: frozenset[str] | None
+    phases: frozenset[str]
+    order: ListOrder
+
+    def includes(self, state: ThreadState) -> bool:
+        """Whether a thread in `state` belongs to this list (before the dashboard's filter)."""
+        kind = None if state.kind is None else state.kind.value
+        kind_fits = self.kinds is None or (kind is not None and kind in self.kinds)
+        return kind_fits and state.phase.value in self.phases
+
+
+UNANSWERED = ThreadListing("unanswered", CHASED_KINDS, AWAITING_PHASES, ListOrder.EARLIEST_DEADLINE)
+"""Referrals and transfers awaiting receipt or an answer, the most overdue first."""
+DECLINED = ThreadListing("declined", CHASED_KINDS, REFUSED_PHASES, ListOrder.NEWEST_REFUSAL)
+"""Declined and redirected referrals and transfers, the newest refusal first."""
+TRANSFERS_IN_LIMBO = ThreadListing(
+    "transfers_in_limbo", frozenset({MessageKind.TRANSFER.value}), LIMBO_PHASES, ListOrder.OLDEST
+)
+"""Transfers not accepted: awaiting an answer, declined or redirected; the oldest first."""
+CONSENT_WITHDRAWALS_PENDING = ThreadListing(
+    "consent_withdrawals_pending", None, frozenset({P.PENDING.value}), ListOrder.OLDEST
+)
+"""Consent withdrawals some recipient has not acknowledged yet, the oldest first."""
