@@ -9,14 +9,18 @@ loop goes out together at the start of the next turn, which adds no waiting of i
 That needs a batch's frames queued in one turn: aiormq's connection queue holds 10 frame
 sets, and a publisher waiting for room there holds its channel's lock, so beyond 10 a batch
 went out one publish per turn. The queue here is deeper; it still bounds memory.
+
+amqps:// coalesces too: over TLS each transport write becomes at least one TLS record and a
+send of its own, so joining a turn's writes saves the encryption overhead as well.
 """
 
 import asyncio
+import ssl
 from typing import Any
 
 import aiormq
 from aiormq.abc import AbstractConnection
-from aiormq.connection import TransportFactory
+from aiormq.connection import SSLContextProvider, TransportFactory
 from aiormq.exceptions import AMQPConnectionError
 from yarl import URL
 
@@ -65,21 +69,38 @@ class CoalescingWriter(asyncio.StreamWriter):
         super().close()
 
 
-class CoalescingTcp(TransportFactory):
-    """aiormq's plain-TCP transport with a CoalescingWriter."""
+async def _ssl_context(url: URL, provider: object) -> ssl.SSLContext | None:
+    if url.scheme != "amqps":
+        return None
+    # aiormq's own provider: the context the connection was given, or one built from the URL
+    # (cafile, capath, cadata, certfile, keyfile, no_verify_ssl) as aiormq's TLS transport
+    # builds it, so amqps:// URLs mean here what they mean to aiormq.
+    if not isinstance(provider, SSLContextProvider):
+        raise TypeError("aiormq passed no SSL context provider for an amqps:// URL")
+    return await provider.get_context()
+
+
+class CoalescingTransport(TransportFactory):
+    """aiormq's TCP transport (amqp://) or TLS transport (amqps://), with a CoalescingWriter.
+
+    Takes the keyword arguments aiormq passes to its own transports (`ssl_context_provider`);
+    connection errors, TLS ones included, raise AMQPConnectionError as aiormq's do.
+    """
 
     async def create(
-        self, url: URL, **_kwargs: Any
+        self, url: URL, **kwargs: Any
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        host, port = url.host, url.port  # aiormq has filled in the default port
+        # aiormq has filled in the scheme's default port (5672, or 5671 for amqps).
+        host, port = url.host, url.port
         if host is None or port is None:
             raise AMQPConnectionError("the AMQP URL names no host")
+        context = await _ssl_context(url, kwargs.get("ssl_context_provider"))
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=READ_LIMIT, loop=loop)
         protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
         try:
-            transport, _ = await loop.create_connection(lambda: protocol, host, port)
-        except OSError as error:
+            transport, _ = await loop.create_connection(lambda: protocol, host, port, ssl=context)
+        except OSError as error:  # ssl.SSLError is an OSError too
             raise AMQPConnectionError(*error.args) from error
         return reader, CoalescingWriter(transport, protocol, reader, loop)
 
@@ -91,9 +112,8 @@ class DeepQueueConnection(aiormq.Connection):
 
 
 async def connect(amqp_url: str) -> AbstractConnection:
-    """Open an AMQP connection; amqps:// keeps aiormq's own TLS transport."""
-    factory = CoalescingTcp() if URL(amqp_url).scheme == "amqp" else None
-    connection = DeepQueueConnection(amqp_url, transport_factory=factory)
+    """Open an AMQP connection (amqp:// or amqps://) whose writes are coalesced."""
+    connection = DeepQueueConnection(amqp_url, transport_factory=CoalescingTransport())
     try:
         await asyncio.wait_for(connection.connect(), CONNECT_TIMEOUT_S)
     except BaseException:

@@ -1,4 +1,4 @@
-"""`caselink schemas`: export the JSON Schemas, print a synthetic example body."""
+"""`caselink schemas`: export the JSON Schemas and the AsyncAPI document, print an example body."""
 
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +10,9 @@ from schemas.examples import example_body
 from schemas.export import json_schemas, render
 from schemas.kinds import MessageKind
 
-app = typer.Typer(no_args_is_help=True, help="The wire contracts as JSON Schema.")
+app = typer.Typer(
+    no_args_is_help=True, help="The wire contracts: JSON Schemas and the AsyncAPI document."
+)
 
 
 @app.command("export")
@@ -22,6 +24,26 @@ def export(directory: Annotated[Path, typer.Argument(metavar="DIR")]) -> None:
         for stem, schema in schemas.items():
             (directory / f"{stem}.json").write_text(render(schema))
         typer.echo(f"{len(schemas)} schemas written to {directory}", err=True)
+
+
+@app.command("asyncapi")
+def asyncapi(
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="PATH", help="Write here, not to stdout.")
+    ] = None,
+) -> None:
+    """Write the AsyncAPI 3.0 document of Caselink's message flows (docs/asyncapi.json)."""
+    # Imported here, not at `caselink` start: FastStream is needed by this verb alone.
+    from broker.topology.asyncapi import asyncapi_document
+
+    with cli_errors():
+        text = render(asyncapi_document())
+        if out is None:
+            typer.echo(text, nl=False)
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        typer.echo(f"AsyncAPI document written to {out}", err=True)
 
 
 @app.command("example")

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives import hpke
 from broker.envelope.errors import EnvelopeTooLarge, MalformedEnvelope
 from schemas.kinds import KeyAlgorithm, Suite
 
-MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
-"""Whole envelope, checked before parsing so a hostile peer cannot make us parse gigabytes."""
+# The limit is part of the wire contract, so schemas states it; re-exported for the codec.
+from schemas.sealed_envelope import MAX_ENVELOPE_BYTES as MAX_ENVELOPE_BYTES
 
 MIN_BUCKET = 1024
 MAX_BUCKET = 8 * 1024 * 1024
