@@ -31,8 +31,6 @@ import pytest
 from broker.operator.apply import delete_topology
 from broker.topology.names import Topology
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
-
 REPO = Path(__file__).parents[2]
 README = REPO / "README.md"
 SKIP_MARK = "<!-- not run by tests/cli/test_readme.py"
@@ -141,6 +139,8 @@ def test_service_lines_are_recognised() -> None:
     assert [line.split()[1] for line in started] == ["gateway", "tracker"]
 
 
+@pytest.mark.rabbitmq
+@pytest.mark.slow
 def test_the_readme_runs_as_written(tmp_path: Path) -> None:
     clone = fresh_copy(tmp_path / "clone")
     run, _ = command_blocks(README.read_text())
