@@ -58,7 +58,7 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     app = create_tracker_app(
         store,
         load_users(settings.users_file),
-        session_secret=settings.session_secret_file.read_bytes().strip(),
+        session_secret=settings.session_secret(),
         clock=time.time,
         secure_cookie=settings.secure_cookie,
         consumer_alive=service.consumer_alive,

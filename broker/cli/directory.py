@@ -1,13 +1,17 @@
 """`caselink directory`: build, verify and revoke in the root-signed agency directory."""
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
-from broker.cli.guard import cli_errors
+from broker.cli.exits import fail
+from broker.cli.guard import cli_errors, field_locations
 from broker.envelope import build_directory, revoke_key
+from broker.envelope.root import ROOT_PUBLIC_FORMAT
 from broker.keystore import load_root_key, load_trusted_directory, write_public
 from schemas.directory import Agency
 
@@ -22,12 +26,35 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="Where to write DIRECTORY.json.")],
     entries: Annotated[list[Path], typer.Argument(metavar="ENTRY.pub.json...")],
 ) -> None:
-    """Sign the given agency entries into a new directory."""
+    """Sign the given agency entries into a new directory.
+
+    The root public key is skipped with a note, so that `FOLDER/*.pub.json` names the agencies
+    of a folder that `caselink keys` filled.
+    """
     with cli_errors():
-        agencies = [Agency.model_validate_json(path.read_bytes()) for path in entries]
+        agencies = []
+        for path in entries:
+            raw = path.read_bytes()
+            if _is_root_public_key(raw):
+                typer.echo(f"skipped {path}: the root public key, not an agency entry", err=True)
+                continue
+            try:
+                agencies.append(Agency.model_validate_json(raw))
+            except ValidationError as error:
+                fail(f"{path} is not an agency entry (invalid at: {field_locations(error)})")
+        if not agencies:
+            fail("no agency entries given (ENTRY.pub.json from `caselink keys agency`)")
         signed = build_directory(agencies, load_root_key(root), now=int(time.time()))
         write_public(out, signed)
         typer.echo(f"directory of {len(agencies)} agencies written to {out}", err=True)
+
+
+def _is_root_public_key(raw: bytes) -> bool:
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return False  # not JSON at all: the entry's own validation says so
+    return isinstance(document, dict) and document.get("format") == ROOT_PUBLIC_FORMAT
 
 
 @app.command("verify")

@@ -1,5 +1,6 @@
-"""`caselink keys`: create the federation root key and agency keys."""
+"""`caselink keys`: create the federation root key, agency keys and secrets."""
 
+import secrets
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,9 @@ from broker.envelope import AgencyKeys, RootKey
 from broker.keystore import write_private, write_public
 from schemas.kinds import AgencyKind
 
-app = typer.Typer(no_args_is_help=True, help="Create key pairs (private files are mode 0600).")
+app = typer.Typer(
+    no_args_is_help=True, help="Create key pairs and secrets (private files are mode 0600)."
+)
 
 OutDir = Annotated[Path, typer.Option("--out", help="Folder to write the key files into.")]
 
@@ -43,3 +46,20 @@ def agency(
         write_private(out / f"{agency_id}.key", agency_keys.to_bytes())
         write_public(out / f"{agency_id}.pub.json", entry.model_dump_json(indent=2).encode())
         typer.echo(f"agency {agency_id} keys written to {out}", err=True)
+
+
+SECRET_BYTES = 32
+
+
+@app.command("secret")
+def secret(
+    out: Annotated[Path, typer.Option("--out", help="The file to create (never overwritten).")],
+) -> None:
+    """Write a new random secret to OUT (mode 0600): 32 bytes, base64url, on one line.
+
+    For the gateway's API token (its token_file: the agency's systems send it as a bearer
+    token) and the tracker's session_secret_file.
+    """
+    with cli_errors():
+        write_private(out, secrets.token_urlsafe(SECRET_BYTES).encode("ascii") + b"\n")
+        typer.echo(f"secret written to {out}", err=True)

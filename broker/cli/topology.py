@@ -16,9 +16,15 @@ from broker.keystore import load_trusted_directory, read_private
 from broker.operator.apply import RABBITMQCTL, apply_definitions
 from broker.topology.definitions import Definitions, TopologyError, build_definitions
 from broker.topology.names import DEFAULT_VHOST, Topology
-from broker.topology.passwords import load_or_create_passwords, replace_private
+from broker.topology.passwords import (
+    connection_url,
+    load_or_create_passwords,
+    read_passwords,
+    replace_private,
+)
 
 DEFAULT_SECRETS = Path("deploy/secrets/rabbitmq-passwords.json")
+DEFAULT_HOST = "127.0.0.1:5672"
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -38,9 +44,17 @@ SecretsFile = Annotated[
         help="RabbitMQ passwords (JSON, 0600, created and completed as needed; keep out of git).",
     ),
 ]
-Vhost = Annotated[str, typer.Option("--vhost", help="The federation's virtual host.")]
+Vhost = Annotated[
+    str,
+    typer.Option("--vhost", envvar="CASELINK_VHOST", help="The federation's virtual host."),
+]
 UserPrefix = Annotated[
-    str, typer.Option("--user-prefix", help="Prefix of every RabbitMQ user name (tests).")
+    str,
+    typer.Option(
+        "--user-prefix",
+        envvar="CASELINK_USER_PREFIX",
+        help="Prefix of every RabbitMQ user name (a trial beside a real federation, tests).",
+    ),
 ]
 
 
@@ -127,3 +141,25 @@ def apply(
             f"applied {len(definitions.get('users', []))} users to vhost {names}; node matches",
             err=True,
         )
+
+
+@app.command("amqp-url")
+def amqp_url(
+    user: Annotated[str, typer.Argument(metavar="AGENCY_ID|tracker", help="Whose URL.")],
+    secrets: SecretsFile = DEFAULT_SECRETS,
+    vhost: Vhost = DEFAULT_VHOST,
+    user_prefix: UserPrefix = "",
+    host: Annotated[str, typer.Option("--host", help="RabbitMQ's HOST:PORT.")] = DEFAULT_HOST,
+) -> None:
+    """Print the amqp_url of an agency's gateway (or the tracker), password included.
+
+    The one command that shows a password: for the agency's own settings (for instance
+    `CASELINK_AMQP_URL`), never for logs or tickets. The user must be in --secrets, which
+    `topology export` or `apply` fill.
+    """
+    with cli_errors():
+        name = f"{user_prefix}{user}"
+        password = read_passwords(secrets).get(name)
+        if password is None:
+            fail(f"{secrets} has no password for user {name}; run `caselink topology apply`")
+        typer.echo(connection_url(name, password, host, vhost))

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -81,11 +82,20 @@ def overdue(
 
 
 @app.command("hash-password")
-def hash_password_command() -> None:
+def hash_password_command(
+    from_stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from stdin's first line (scripts).")
+    ] = False,
+) -> None:
     """Read a password (not echoed) and print its scrypt hash for the users file."""
     from broker.web.users import hash_password
 
-    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("no password on stdin")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     typer.echo(hash_password(password))
 
 

@@ -6,7 +6,8 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from broker.settings_file import FileSettings, load_settings_file
+from broker.keystore import read_private
+from broker.settings_file import ConfigError, FileSettings, load_settings_file
 from schemas.ids import AgencyId
 
 
@@ -40,8 +41,15 @@ class GatewaySettings(FileSettings):
         return int(self.api_listen.rsplit(":", 1)[1])
 
     def api_token(self) -> str:
-        """The bearer token the agency's own systems must present."""
-        return self.token_file.read_text().strip()
+        """The bearer token the agency's own systems must present.
+
+        Raises KeyFilePermissionError when group or others may read token_file (as for a
+        private key), ConfigError when it holds no token.
+        """
+        token = read_private(self.token_file).decode("ascii", errors="replace").strip()
+        if not token:
+            raise ConfigError(f"{self.token_file} holds no token (`caselink keys secret`)")
+        return token
 
 
 _PATH_FIELDS = ("key_file", "directory", "root_pub", "token_file")

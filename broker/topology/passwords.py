@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 from broker.keystore import read_private, write_private
 from broker.topology.definitions import TopologyError
@@ -41,7 +42,8 @@ def replace_private(path: Path, content: bytes) -> None:
         raise
 
 
-def _read(path: Path) -> dict[str, str]:
+def read_passwords(path: Path) -> dict[str, str]:
+    """Every user's password in the file; raises SecretsFileError, KeyFilePermissionError."""
     try:
         stored = json.loads(read_private(path))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -61,7 +63,7 @@ def load_or_create_passwords(path: Path, usernames: Iterable[str]) -> dict[str, 
     Raises SecretsFileError for a malformed file and KeyFilePermissionError when group or
     others may read it.
     """
-    stored = _read(path) if path.exists() else {}
+    stored = read_passwords(path) if path.exists() else {}
     wanted = list(dict.fromkeys(usernames))
     missing = [user for user in wanted if user not in stored]
     if missing or not path.exists():
@@ -70,3 +72,10 @@ def load_or_create_passwords(path: Path, usernames: Iterable[str]) -> dict[str, 
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         replace_private(path, json.dumps(stored, indent=2, sort_keys=True).encode() + b"\n")
     return {user: stored[user] for user in wanted}
+
+
+def connection_url(user: str, password: str, host: str, vhost: str) -> str:
+    """amqp://USER:PASSWORD@HOST/VHOST, each part percent-encoded where it must be."""
+    return (
+        f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}/{quote(vhost, safe='')}"
+    )

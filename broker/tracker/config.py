@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from broker.keystore import read_private
 from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 
@@ -35,6 +36,13 @@ class TrackerSettings(FileSettings):
     sweep_interval_s: Annotated[float, Field(gt=0)] = 30.0
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
     secure_cookie: bool = True
+
+    def session_secret(self) -> bytes:
+        """The key that signs dashboard sessions; the web app refuses one under 32 bytes.
+
+        Raises KeyFilePermissionError when group or others may read session_secret_file.
+        """
+        return read_private(self.session_secret_file).strip()
 
     @property
     def host(self) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from broker.envelope import b64d
+
 AGENCIES = {
     "oscc-north": ("health", "North Hospital OSCC"),
     "social-east": ("social_services", "East Municipality Social Services"),
@@ -220,9 +222,62 @@ def test_schemas_export_writes_one_file_per_model(tmp_path: Path) -> None:
         assert path.read_text() == (checked_in / path.name).read_text(), path.name
 
 
-def test_gateway_with_a_missing_key_file_exits_2_with_one_line() -> None:
+def test_gateway_with_a_missing_key_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    # A copy, so that keys a README walk-through left in fed/ cannot start a real gateway.
     example = Path(__file__).parents[2] / "deploy" / "gateway" / "gateway.example.toml"
-    result = caselink("gateway", "--config", example)
+    config = tmp_path / "deploy" / "gateway" / "gateway.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(example.read_text())
+    result = caselink("gateway", "--config", config)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "oscc-north.key" in result.stderr
+
+
+def test_directory_build_skips_the_root_public_key(federation: Path, tmp_path: Path) -> None:
+    # `fed/*.pub.json` also names root.pub.json, which `keys root` wrote beside the entries.
+    entries = sorted(federation.glob("*.pub.json"))
+    assert federation / "root.pub.json" in entries
+    result = caselink(
+        "directory",
+        "build",
+        "--root",
+        federation / "root.key",
+        "--out",
+        tmp_path / "d.json",
+        *entries,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stderr
+    assert "root.pub.json" in result.stderr
+    listed = ok(
+        "directory", "verify", "--root-pub", federation / "root.pub.json", tmp_path / "d.json"
+    )
+    assert f"{len(AGENCIES)} agencies, valid" in listed
+
+
+def test_directory_build_without_agency_entries_exits_2(federation: Path, tmp_path: Path) -> None:
+    args = ["directory", "build", "--root", federation / "root.key", "--out", tmp_path / "d.json"]
+    alone = caselink(*args, federation / "root.pub.json")
+    assert alone.returncode == 2
+    assert "no agency entries" in alone.stderr
+    (tmp_path / "x.pub.json").write_text('{"id": "SECRET-VALUE"}')
+    wrong = caselink(*args, tmp_path / "x.pub.json")
+    assert wrong.returncode == 2
+    assert "x.pub.json is not an agency entry" in wrong.stderr
+    assert "SECRET-VALUE" not in wrong.stderr
+    assert not (tmp_path / "d.json").exists()
+
+
+def test_keys_secret_writes_32_random_bytes_0600_once(tmp_path: Path) -> None:
+    ok("keys", "secret", "--out", tmp_path / "a")
+    ok("keys", "secret", "--out", tmp_path / "b")
+    first, second = (tmp_path / "a").read_text(), (tmp_path / "b").read_text()
+    assert first.endswith("\n")
+    assert first.count("\n") == 1
+    assert len(b64d(first.strip())) == 32
+    assert first != second
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o600
+    again = caselink("keys", "secret", "--out", tmp_path / "a")
+    assert again.returncode == 2
+    assert (tmp_path / "a").read_text() == first

@@ -1,6 +1,7 @@
 """`caselink topology export` (and `apply`'s refusals, which need no broker) as a subprocess."""
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -17,13 +18,16 @@ AGENCY_IDS = ["oscc-north", "social-east"]
 NOW = 1_767_225_600
 
 
-def caselink(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def caselink(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "broker.cli", "topology", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
 
 
@@ -155,3 +159,37 @@ def test_apply_refuses_before_touching_rabbitmq(home: Path, tmp_path: Path) -> N
     exposed = caselink("apply", out)
     assert exposed.returncode == 2
     assert "must be 0600" in exposed.stderr
+
+
+def test_amqp_url_prints_the_users_url_from_the_secrets_file(home: Path, tmp_path: Path) -> None:
+    secrets = tmp_path / "pw.json"
+    out = tmp_path / "defs.json"
+    prefix = ["--vhost", "trial/1", "--user-prefix", "t-"]
+    assert caselink("export", *directory_args(home, secrets), *prefix, "--out", out).returncode == 0
+    passwords = json.loads(secrets.read_text())
+    result = caselink("amqp-url", "oscc-north", "--secrets", secrets, *prefix)
+    assert result.returncode == 0, result.stderr
+    password = passwords["t-oscc-north"]
+    assert result.stdout == f"amqp://t-oscc-north:{password}@127.0.0.1:5672/trial%2F1\n"
+
+
+def test_amqp_url_reads_vhost_and_prefix_from_the_environment(home: Path, tmp_path: Path) -> None:
+    secrets = tmp_path / "pw.json"
+    env = {**os.environ, "CASELINK_VHOST": "trial", "CASELINK_USER_PREFIX": "e-"}
+    export = [*directory_args(home, secrets), "--out", tmp_path / "defs.json"]
+    assert caselink("export", *export, env=env).returncode == 0
+    assert "e-tracker" in json.loads(secrets.read_text())
+    result = caselink("amqp-url", "tracker", "--secrets", secrets, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("amqp://e-tracker:")
+    assert result.stdout.endswith("@127.0.0.1:5672/trial\n")
+
+
+def test_amqp_url_of_an_unknown_user_exits_2(home: Path, tmp_path: Path) -> None:
+    secrets = tmp_path / "pw.json"
+    out = tmp_path / "defs.json"
+    assert caselink("export", *directory_args(home, secrets), "--out", out).returncode == 0
+    result = caselink("amqp-url", "ghost-agency", "--secrets", secrets)
+    assert result.returncode == 2
+    assert "ghost-agency" in result.stderr
+    assert result.stdout == ""

@@ -11,6 +11,7 @@ from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
+from broker.web.users import verify_password
 from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind, Urgency
 
@@ -89,3 +90,28 @@ def test_overdue_reads_only_a_store_without_schema_is_an_error(tmp_path: Path) -
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "0 overdue" not in result.stderr
+
+
+def _hash_password(stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "broker.cli", "tracker", "hash-password", "--stdin"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_hash_password_reads_the_first_line_of_stdin() -> None:
+    result = _hash_password("a trial password\nignored\n")
+    assert result.returncode == 0, result.stderr
+    stored = result.stdout.strip()
+    assert verify_password("a trial password", stored)
+    assert "a trial password" not in result.stdout + result.stderr
+
+
+def test_hash_password_without_a_password_on_stdin_exits_2() -> None:
+    result = _hash_password("")
+    assert result.returncode == 2
+    assert result.stdout == ""

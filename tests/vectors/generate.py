@@ -113,6 +113,8 @@ def _refusal_cases(fed: Federation) -> list[dict[str, Any]]:
         suite=suite,
     )
     pretty = json.dumps(json.loads(genuine), sort_keys=True, indent=1).encode()
+    unknown_field = json.loads(body_json) | {"case_note": "a field no schema knows"}
+    without_v = {key: value for key, value in header.items() if key != "v"}
     # (name, envelope, expected reason, description, overrides)
     table: list[tuple[str, bytes, str, str, dict[str, Any]]] = [
         (
@@ -251,6 +253,43 @@ def _refusal_cases(fed: Federation) -> list[dict[str, Any]]:
             ),
             "header_body_mismatch",
             "header status 'accepted', body status 'received'",
+            {},
+        ),
+        # The cases an implementation must decide (docs/envelope.md, section 6): each is
+        # signed and encrypted correctly, so only the case itself can refuse it.
+        (
+            "unknown-body-field",
+            forge(header, json.dumps(unknown_field).encode(), fed.police, fed.directory),
+            "body_schema_error",
+            "a valid referral body plus a top-level field the schema does not know",
+            {},
+        ),
+        (
+            "version-as-string",
+            forge({**header, "v": "1"}, body_json, fed.police, fed.directory),
+            "unsupported_version",
+            'header.v is the string "1", signed',
+            {},
+        ),
+        (
+            "version-missing",
+            forge(without_v, body_json, fed.police, fed.directory),
+            "unsupported_version",
+            "header has no v, signed",
+            {},
+        ),
+        (
+            "null-optional-header-field",
+            forge({**header, "in_reply_to": None}, body_json, fed.police, fed.directory),
+            "non_canonical_encoding",
+            "header writes in_reply_to as null (the canonical form omits it), signed",
+            {},
+        ),
+        (
+            "null-required-header-field",
+            forge({**header, "thread_id": None}, body_json, fed.police, fed.directory),
+            "malformed_envelope",
+            "header writes thread_id as null, signed",
             {},
         ),
     ]

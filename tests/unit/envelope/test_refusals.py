@@ -349,3 +349,66 @@ def test_errors_survive_pickling(fed: Federation) -> None:
         error.sender,
         error.evidence,
     )
+
+
+# The four cases docs/envelope.md once left open ("Cases an implementation must decide"):
+# each envelope below is signed and encrypted correctly, so only the case itself can refuse it.
+
+
+@pytest.mark.parametrize("where", ["top", "nested"])
+def test_body_with_a_field_the_schema_does_not_know(fed: Federation, where: str) -> None:
+    body = example_body(MessageKind.REFERRAL).model_dump(mode="json")
+    if where == "top":
+        body[MARKER] = "x"
+    else:
+        body["subject"] = {**body["subject"], MARKER: "x"}
+    forged = forge(_genuine_header(fed), json.dumps(body).encode(), fed.police, fed.directory)
+    error = _refused(fed, forged, BodySchemaError)
+    assert type(error) is BodySchemaError
+    assert error.reason == "body_schema_error"
+    assert "extra_forbidden" in str(error)
+    assert MARKER not in str(error)  # an unknown field's name is the sender's text
+
+
+@pytest.mark.parametrize("version", ["missing", "1", None])
+def test_version_missing_or_not_an_integer(fed: Federation, version: object) -> None:
+    header = _genuine_header(fed)
+    del header["v"]
+    if version != "missing":
+        header["v"] = version
+    forged = forge(header, _body_json(), fed.police, fed.directory)
+    error = _refused(fed, forged, UnsupportedVersion)
+    assert error.reason == "unsupported_version"
+
+
+@pytest.mark.parametrize("field", ["urgency", "respond_by", "in_reply_to", "status"])
+def test_optional_header_field_set_to_null(fed: Federation, field: str) -> None:
+    # The canonical form omits null fields, so a signed null is another encoding.
+    forged = forge({**_genuine_header(fed), field: None}, _body_json(), fed.police, fed.directory)
+    error = _refused(fed, forged, NonCanonicalEncoding)
+    assert error.reason == "non_canonical_encoding"
+
+
+@pytest.mark.parametrize(
+    "field", ["thread_id", "message_id", "sender", "kind", "issued_at", "commitment"]
+)
+def test_required_header_field_set_to_null(fed: Federation, field: str) -> None:
+    header, ciphertext, _ = split(referral_envelope(fed))
+    header = {**header, field: None}
+    signed = assemble(header, ciphertext, sign(header, ciphertext, fed.police.signing.private))
+    error = _refused(fed, signed, MalformedEnvelope)
+    assert type(error) is MalformedEnvelope
+    assert error.reason == "malformed_envelope"
+    assert f"{field}:" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("field", "error"), [("v", UnsupportedVersion), ("suite", UnsupportedSuite)]
+)
+def test_version_or_suite_set_to_null(
+    fed: Federation, field: str, error: type[EnvelopeError]
+) -> None:
+    header, ciphertext, _ = split(referral_envelope(fed))
+    header = {**header, field: None}
+    signed = assemble(header, ciphertext, sign(header, ciphertext, fed.police.signing.private))
+    assert type(_refused(fed, signed, error)) is error

@@ -60,3 +60,15 @@ def test_vectors_cover_every_kind_suite_and_refusal(document: dict[str, Any]) ->
 
 def test_vector_keys_are_marked_as_test_keys(document: dict[str, Any]) -> None:
     assert "TEST KEYS ONLY" in document["warning"]
+
+
+def test_vectors_cover_the_cases_the_spec_decides(document: dict[str, Any]) -> None:
+    # docs/envelope.md, "Cases an implementation must decide": one vector each, with its reason.
+    reasons = {case["name"]: case.get("reason") for case in document["cases"]}
+    assert {
+        "unknown-body-field": "body_schema_error",
+        "version-as-string": "unsupported_version",
+        "version-missing": "unsupported_version",
+        "null-optional-header-field": "non_canonical_encoding",
+        "null-required-header-field": "malformed_envelope",
+    }.items() <= reasons.items()

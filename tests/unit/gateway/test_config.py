@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from broker.gateway.config import load_settings
+from broker.keystore import KeyFilePermissionError
 from broker.settings_file import ConfigError
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "gateway.example.toml"
@@ -13,7 +14,7 @@ EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "gateway.example.to
 def test_the_example_config_loads_with_paths_relative_to_it() -> None:
     settings = load_settings(EXAMPLE)
     assert settings.agency_id == "oscc-north"
-    assert settings.key_file == (EXAMPLE.parent / "keys" / "oscc-north.key").resolve()
+    assert settings.key_file == (EXAMPLE.parents[2] / "fed" / "oscc-north.key").resolve()
     assert (settings.api_host, settings.api_port) == ("127.0.0.1", 8081)
 
 
@@ -50,3 +51,29 @@ def test_a_vhost_setting_is_refused_the_url_names_the_vhost(tmp_path: Path) -> N
     config.write_text(EXAMPLE.read_text() + 'vhost = "elsewhere"\n')
     with pytest.raises(ConfigError, match="vhost"):
         load_settings(config)
+
+
+def _with_token(tmp_path: Path, content: bytes, mode: int) -> Path:
+    token = tmp_path / "api-token"
+    token.write_bytes(content)
+    token.chmod(mode)
+    config = tmp_path / "gateway.toml"
+    config.write_text(EXAMPLE.read_text())
+    return config
+
+
+def test_the_api_token_is_read_from_a_0600_file(tmp_path: Path) -> None:
+    settings = load_settings(_with_token(tmp_path, b"a-token\n", 0o600))
+    assert settings.api_token() == "a-token"
+
+
+def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    settings = load_settings(_with_token(tmp_path, b"a-token\n", 0o644))
+    with pytest.raises(KeyFilePermissionError, match="0600"):
+        settings.api_token()
+
+
+def test_an_empty_token_file_is_refused(tmp_path: Path) -> None:
+    settings = load_settings(_with_token(tmp_path, b"\n", 0o600))
+    with pytest.raises(ConfigError, match="no token"):
+        settings.api_token()
