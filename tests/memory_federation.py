@@ -5,9 +5,11 @@ RabbitMQ, held by broker.testing's InMemoryBroker, with no broker process at all
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from broker.envelope import AgencyKeys, RootKey, TrustedDirectory, seal, verify_directory
+from broker.messaging.errors import BrokerUnavailable
 from broker.messaging.port import Publisher
 from broker.testing import InMemoryBroker, InMemoryPublisher, InMemorySubscription
 from broker.topology.definitions import build_definitions
@@ -70,3 +72,19 @@ def memory_federation() -> MemoryFederation:
     definitions = build_definitions(trusted.directory, dict.fromkeys(users, "unused"), topology)
     broker = InMemoryBroker.from_definitions(definitions)
     return MemoryFederation(broker, topology, root, keys, signed, trusted)
+
+
+@dataclass
+class BrokenPublisher:
+    """A publisher whose broker is gone: every publish fails; `attempts` lists the exchanges."""
+
+    attempts: list[str] = field(default_factory=list)
+
+    async def publish(
+        self, exchange: str, routing_key: str, body: bytes, *, message_id: str, **_: Any
+    ) -> None:
+        self.attempts.append(exchange)
+        raise BrokerUnavailable("down")
+
+    async def close(self) -> None:
+        pass

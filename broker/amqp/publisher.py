@@ -18,7 +18,7 @@ from pamqp.commands import Basic
 
 from broker.amqp.connection import connect
 from broker.messaging.errors import BrokerUnavailable, DeliveryError, Unroutable
-from broker.messaging.port import ENVELOPE_CONTENT_TYPE
+from broker.topology.names import ENVELOPE_CONTENT_TYPE
 
 CONFIRM_TIMEOUT_S = 30.0
 PERSISTENT = 2

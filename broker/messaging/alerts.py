@@ -1,7 +1,7 @@
 """Publishing an alert: the alerts exchange, routed by its level and addressee."""
 
 from broker.messaging.port import Publisher
-from broker.topology.names import ALERTS_EXCHANGE, alert_routing_key
+from broker.topology.names import ALERT_CONTENT_TYPE, ALERTS_EXCHANGE, alert_routing_key
 from schemas.alert import Alert
 
 
@@ -12,5 +12,5 @@ async def publish_alert(publisher: Publisher, alert: Alert) -> None:
         alert_routing_key(alert.level.value, alert.agency),
         alert.model_dump_json(exclude_none=True).encode(),
         message_id=alert.alert_id,
-        content_type="application/json",
+        content_type=ALERT_CONTENT_TYPE,
     )

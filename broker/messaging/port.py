@@ -10,8 +10,6 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-ENVELOPE_CONTENT_TYPE = "application/caselink-envelope+json"
-
 
 class Publisher(Protocol):
     """Publishes one message and returns only when the broker has confirmed it."""

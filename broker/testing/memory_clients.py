@@ -5,8 +5,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from broker.messaging.port import ENVELOPE_CONTENT_TYPE, Delivery
+from broker.messaging.port import Delivery
 from broker.testing.memory_broker import InMemoryBroker, Message, Session
+from broker.topology.names import ENVELOPE_CONTENT_TYPE
 
 
 class InMemoryPublisher:

@@ -28,6 +28,7 @@ from pydantic import Field
 
 from broker.topology.names import (
     AGENCY_QUEUE_MAX_BYTES,
+    ALERT_CONTENT_TYPE,
     ALERTS_BINDING_KEY,
     ALERTS_EXCHANGE,
     ALERTS_QUEUE,
@@ -35,6 +36,7 @@ from broker.topology.names import (
     DEAD_LETTER_QUEUE,
     DEFAULT_VHOST,
     DELIVERY_LIMIT,
+    ENVELOPE_CONTENT_TYPE,
     MESSAGES_EXCHANGE,
     ORIGINAL_ROUTING_KEY_HEADER,
     REFUSAL_DETAIL_HEADER,
@@ -53,8 +55,6 @@ from schemas.sealed_envelope import SealedEnvelope
 ASYNCAPI_VERSION = "3.0.0"
 # Where the README's local broker listens; a deployment names its own host (and amqps://).
 SERVER_URL = f"amqp://localhost:5672/{DEFAULT_VHOST}"
-ENVELOPE_CONTENT_TYPE = "application/caselink-envelope+json"
-ALERT_CONTENT_TYPE = "application/json"
 DEAD_LETTER_CONTENT_TYPE = "application/octet-stream"
 # names.routing_key() fills this template; a unit test holds the two together.
 MESSAGE_ROUTING_KEY = "{kind}.{sender}.{recipient}"

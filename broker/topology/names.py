@@ -25,6 +25,10 @@ DELIVERY_LIMIT = 5
 # Bound each agency queue so a flood cannot exhaust the node; publishers get a nack, not a drop.
 AGENCY_QUEUE_MAX_BYTES = 2 * 1024**3
 
+# Content types on the wire: a sealed envelope (docs/envelope.md), or an alert's JSON.
+ENVELOPE_CONTENT_TYPE = "application/caselink-envelope+json"
+ALERT_CONTENT_TYPE = "application/json"
+
 # Headers the gateway and the dead-letter tooling add. Values are reasons and ids only.
 REFUSAL_HEADER = "x-caselink-refusal"
 REFUSAL_DETAIL_HEADER = "x-caselink-refusal-detail"

@@ -14,7 +14,7 @@ from broker.logs import get_logger
 from broker.messaging.backoff import backoff_delay
 from broker.messaging.errors import DeliveryError
 from broker.messaging.port import Publisher
-from broker.topology.names import ALERTS_EXCHANGE
+from broker.topology.names import ALERT_CONTENT_TYPE, ALERTS_EXCHANGE
 from broker.tracker.escalation import alert_id_of
 from broker.tracker.ports import TrackerStore
 
@@ -60,7 +60,7 @@ class AlertRelay:
                     alert.routing_key,
                     alert.alert_json.encode(),
                     message_id=alert_id_of(alert.key),
-                    content_type="application/json",
+                    content_type=ALERT_CONTENT_TYPE,
                 )
             except DeliveryError as error:
                 self._failures += 1

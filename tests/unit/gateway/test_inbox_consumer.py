@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,7 +20,6 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.records import OutboxMessage, Received
 from broker.gateway.relay import OutboxRelay
 from broker.messaging.batch_consumer import BatchConsumer
-from broker.messaging.errors import BrokerUnavailable
 from broker.messaging.port import Publisher
 from broker.topology.names import (
     ALERTS_QUEUE,
@@ -30,7 +29,7 @@ from broker.topology.names import (
 )
 from schemas.acknowledgement import Acknowledgement
 from schemas.ids import new_message_id
-from tests.memory_federation import MemoryFederation, memory_federation
+from tests.memory_federation import BrokenPublisher, MemoryFederation, memory_federation
 
 A, B = "oscc-north", "social-east"
 WAIT_S = 10.0
@@ -62,22 +61,6 @@ class FailingStore(MemoryGatewayStore):
         if any(item.message.message_id == self.bad for item in batch):
             raise ValueError("a bad entry")
         return await super().store_received(batch)
-
-
-@dataclass
-class BrokenPublisher:
-    """A publisher whose broker is gone."""
-
-    attempts: list[str] = field(default_factory=list)
-
-    async def publish(
-        self, exchange: str, routing_key: str, body: bytes, *, message_id: str, **_: Any
-    ) -> None:
-        self.attempts.append(exchange)
-        raise BrokerUnavailable("down")
-
-    async def close(self) -> None:
-        pass
 
 
 @contextlib.asynccontextmanager
