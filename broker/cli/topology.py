@@ -1,7 +1,7 @@
 """`caselink topology`: RabbitMQ vhost, exchanges, queues, users and permissions.
 
-Everything is generated from the verified agency directory and the passwords file; the
-passwords themselves are never printed.
+Everything is generated from the verified agency directory and the passwords file. Only
+`amqp-url` shows a password: one user's, for that user's own process settings.
 """
 
 import json
