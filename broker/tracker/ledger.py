@@ -21,7 +21,7 @@ class TrackerLedger:
     def __init__(self, store: TrackerStore, policy: SlaPolicy, coordinators: Sequence[str]):
         self.store = store
         self._policy = policy
-        self._coordinators = tuple(coordinators)
+        self.coordinators = tuple(coordinators)
 
     async def ingest(self, events: Sequence[TrackedEvent], received_at: float) -> list[bool]:
         """Store new events and refold their threads, in ONE transaction.
@@ -71,7 +71,7 @@ class TrackerLedger:
                 if not due:
                     return recorded
                 keys = await writes.recorded_keys([thread.row.state.thread_id for thread in due])
-                plan = plan_sweep(due, keys, self._policy, now, self._coordinators)
+                plan = plan_sweep(due, keys, self._policy, now, self.coordinators)
                 # Only what this transaction recorded: another tracker's are its own to report.
                 new_keys = await writes.add_alerts(plan.owed) if plan.owed else set()
                 if plan.moves:

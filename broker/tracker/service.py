@@ -9,7 +9,7 @@ sweeps raise each alert once.
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from broker.background import close_within, stop_tasks
 from broker.logs import get_logger
@@ -34,7 +34,6 @@ class TrackerService:
         verifier: HeaderChecker,
         publisher: Publisher,
         subscription: Subscription,
-        coordinators: Sequence[str],
         sweep_interval_s: float = 30.0,
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -50,7 +49,7 @@ class TrackerService:
             verifier=verifier,
             ledger=ledger,
             publisher=publisher,
-            coordinators=coordinators,
+            coordinators=ledger.coordinators,
             clock=clock,
         )
         self.intake: BatchConsumer[TrackedEvent] = BatchConsumer(

@@ -67,7 +67,6 @@ def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
         verifier=HeaderVerifier(keyed.directory_source()),
         publisher=ConfirmedPublisher(url, user_id=topology.tracker_user()),
         subscription=QueueSubscription(url, TAP_QUEUE, prefetch=2048),
-        coordinators=[COORDINATOR],
         sweep_interval_s=SWEEP_S,
         watchdog_interval_s=0.5,
     )
