@@ -6,7 +6,7 @@ ones of the definitions; `admin` (guest) only reads the dead-letter queue.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
@@ -107,13 +107,3 @@ async def take(subscription: Subscription, count: int) -> list[Delivery]:
         while len(taken) < count:
             taken += await subscription.next_batch(count - len(taken))
     return taken
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll `check` until it holds (RabbitMQ settles asynchronously); fail after TIMEOUT_S."""
-    try:
-        async with asyncio.timeout(TIMEOUT_S):
-            while not await check():  # noqa: ASYNC110 - RabbitMQ's state has no event to await
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for: {what}") from None

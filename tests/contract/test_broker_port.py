@@ -22,7 +22,8 @@ from broker.topology.names import (
 )
 from schemas.ids import new_message_id
 from schemas.kinds import MessageKind
-from tests.contract.brokers import ADMIN, BrokerUnderTest, broker_under_test, eventually, take
+from tests.contract.brokers import ADMIN, BrokerUnderTest, broker_under_test, take
+from tests.integration.gateway_harness import eventually
 
 A, B, C = "oscc-north", "social-east", "police-west"
 
