@@ -88,7 +88,7 @@ def hash_password_command(
     ] = False,
 ) -> None:
     """Read a password (not echoed) and print its scrypt hash for the users file."""
-    from broker.web.users import hash_password
+    from broker.people.passwords import hash_password
 
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -4,27 +4,18 @@ No route but /login, /healthz and /static answers anonymously. A page answers 40
 login form; the API answers 401 with `WWW-Authenticate: Basic`.
 """
 
-import asyncio
 import base64
 import binascii
-import secrets
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from broker.people.passwords import PasswordCheck
 from broker.web.render import login_page
 from broker.web.sessions import SessionSigner
-from broker.web.users import (
-    SCRYPT_N,
-    SCRYPT_P,
-    SCRYPT_R,
-    User,
-    hash_password,
-    scrypt_cost,
-    verify_password,
-)
+from broker.web.users import User
 
 COOKIE = "caselink_session"
 _MAX_FORM_BYTES = 4096
@@ -51,18 +42,14 @@ class Auth:
     ) -> None:
         self.users, self.signer, self.clock = users, signer, clock
         self.secure_cookie = secure_cookie
-        # Unknown names are checked against this, hashed at the cost of a real user's, so a
-        # wrong name takes as long as a wrong password and timing does not tell who exists.
-        model = next(iter(users.values()), None)
-        n, r, p = scrypt_cost(model.password_hash) if model else (SCRYPT_N, SCRYPT_R, SCRYPT_P)
-        self._decoy = hash_password(secrets.token_urlsafe(16), n=n, r=r, p=p)
+        sample = next(iter(users.values()), None)
+        self._passwords = PasswordCheck(sample.password_hash if sample else None)
 
     async def check(self, name: str, password: str) -> User | None:
         """The user with this name and password; None otherwise (scrypt runs off the loop)."""
         user = self.users.get(name)
-        stored = user.password_hash if user is not None else self._decoy
-        matches = await asyncio.to_thread(verify_password, password, stored)
-        return user if matches and user is not None else None
+        stored = user.password_hash if user is not None else None
+        return user if await self._passwords.matches(password, stored) else None
 
     async def page_user(self, request: Request) -> User:
         """The signed-in user of a page request; raises Unauthenticated (401 + login form)."""

@@ -15,12 +15,6 @@ class UsersFileError(WebError, ValueError):
     reason = "invalid_users_file"
 
 
-class PasswordHashError(WebError, ValueError):
-    """A stored password hash is not in the `scrypt$n$r$p$salt$hash` format or its bounds."""
-
-    reason = "invalid_password_hash"
-
-
 class SessionSecretError(WebError, ValueError):
     """The session secret is too short to sign cookies safely."""
 

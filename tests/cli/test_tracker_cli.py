@@ -7,11 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+from broker.people.passwords import verify_password
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
-from broker.web.users import verify_password
 from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind, Urgency
 

@@ -12,6 +12,7 @@ from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.subscription import QueueSubscription
 from broker.envelope import seal
 from broker.gateway.api import create_api
+from broker.people.passwords import hash_password
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import TAP_QUEUE
 from broker.tracker.ledger import TrackerLedger
@@ -19,7 +20,7 @@ from broker.tracker.policy import parse_policy
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import HeaderVerifier
 from broker.web.app import create_tracker_app
-from broker.web.users import Role, User, hash_password
+from broker.web.users import Role, User
 from schemas.examples import example_body
 from schemas.ids import new_thread_id
 from schemas.kinds import MessageKind, Urgency

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from broker.keystore import write_private
+from broker.people.passwords import hash_password
 from broker.store.tracker_store import SqlTrackerStore
-from broker.web.users import hash_password
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from tests.integration.gateway_harness import (

@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from broker.people.passwords import hash_password
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.policy import DEFAULT_POLICY
-from broker.web import User, hash_password, parse_users
+from broker.web import User, parse_users
 from schemas.kinds import AckStatus, ConsentStatus, MessageKind, Urgency
 
 T0 = 1_700_000_000

@@ -4,14 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from broker.web import (
-    PasswordHashError,
-    Role,
-    UsersFileError,
-    hash_password,
-    load_users,
-    verify_password,
-)
+from broker.people.passwords import PasswordHashError, hash_password, verify_password
+from broker.web import Role, UsersFileError, load_users
 from broker.web.errors import SessionSecretError
 from broker.web.sessions import SessionSigner
 from tests.unit.web.seed import SECRET, make_users
