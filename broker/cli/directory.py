@@ -35,13 +35,13 @@ def build(
         agencies = []
         for path in entries:
             raw = path.read_bytes()
-            if _is_root_public_key(raw):
-                typer.echo(f"skipped {path}: the root public key, not an agency entry", err=True)
-                continue
             try:
                 agencies.append(Agency.model_validate_json(raw))
             except ValidationError as error:
-                fail(f"{path} is not an agency entry (invalid at: {field_locations(error)})")
+                # Only an entry that is not an agency's is worth a second look.
+                if not _is_root_public_key(raw):
+                    fail(f"{path} is not an agency entry (invalid at: {field_locations(error)})")
+                typer.echo(f"skipped {path}: the root public key, not an agency entry", err=True)
         if not agencies:
             fail("no agency entries given (ENTRY.pub.json from `caselink keys agency`)")
         signed = build_directory(agencies, load_root_key(root), now=int(time.time()))

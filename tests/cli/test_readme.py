@@ -144,7 +144,7 @@ def test_service_lines_are_recognised() -> None:
 def test_the_readme_runs_as_written(tmp_path: Path) -> None:
     clone = fresh_copy(tmp_path / "clone")
     run, _ = command_blocks(README.read_text())
-    ports = {service_port(line, clone) for b in run for line in logical_lines(b)} - {None}
+    ports = {service_port(line, clone) for b in run for line in logical_lines(b)}
     busy = sorted(port for port in ports if port is not None and port_in_use(port))
     if busy:
         pytest.skip(f"ports {busy} are in use; the README's services listen there")

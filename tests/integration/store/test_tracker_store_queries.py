@@ -1,4 +1,4 @@
-"""The TrackerLedger contract, read side: the dashboard's lists, filters, figures, audit, metrics.
+"""The TrackerStore contract, read through the ledger: lists, filters, figures, audit, metrics.
 
 One scene of threads is ingested per test; `now` is two hours after T0.
 """
