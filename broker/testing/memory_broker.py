@@ -149,7 +149,11 @@ class InMemoryBroker:
     async def settled(self, queue: str) -> None:
         """Wait until `queue` holds nothing: every message delivered and settled."""
         while self._holds(self.queues[queue]):
-            await self._change.wait()
+            await self.changed()
+
+    async def changed(self) -> None:
+        """Wait for the next change of state (a publish, a delivery, a settlement)."""
+        await self._change.wait()
 
     def _holds(self, queue: Queue) -> bool:
         return bool(queue.ready) or any(session.unsettled for session in queue.consumers)

@@ -81,7 +81,7 @@ async def test_the_next_batch_is_triaged_while_the_last_commits_and_commits_keep
             # so wait for it rather than assume it ran within the triage.
             [session] = broker.queues[QUEUE].consumers
             while len(session.unsettled) > 2:
-                await asyncio.sleep(0)
+                await broker.changed()
             assert [m.message_id for m in session.unsettled.values()] == ["m1", "m3"]
             assert "commit m3" not in handler.log
             handler.gate.set()
