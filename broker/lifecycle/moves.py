@@ -24,6 +24,8 @@ _BY_NAME: Mapping[str, Mapping[Stage, frozenset[Stage]]] = {
 FINAL = frozenset({_S.DECLINED, _S.REDIRECTED, _S.COMPLETED, _S.WITHDRAWN})
 AWAITING_ANSWER = frozenset({_S.SENT, _S.DELIVERED})
 """Stages in which the recipient has not yet accepted, declined or redirected."""
+REFUSALS = frozenset({_S.DECLINED, _S.REDIRECTED})
+"""Answers that leave the case with the sender: a redirect as much as a decline."""
 ANSWERS = frozenset({_S.ACCEPTED, _S.DECLINED, _S.REDIRECTED, _S.COMPLETED})
 """The recipient's answers: what its people choose (`received` its gateway sends itself)."""
 

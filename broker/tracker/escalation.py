@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from broker.tracker.errors import NoCoordinators
 from broker.tracker.policy import SlaPolicy, deadlines
-from broker.tracker.state import AWAITING_RESPONSE, FINAL_PHASES, Leg, Phase, ThreadState
+from broker.tracker.state import AWAITING_RESPONSE, FINAL_PHASES, REFUSED, Leg, ThreadState
 from schemas.alert import Alert, AlertLevel, AlertReason
 from schemas.kinds import MessageKind, Urgency
 
@@ -44,7 +44,6 @@ LADDER: dict[AlertLevel, tuple[Audience, ...]] = {
 """Who hears of each level."""
 
 # A redirect leaves the case with the sender as surely as a decline does.
-_REFUSED = frozenset({Phase.DECLINED, Phase.REDIRECTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +180,7 @@ def alert_id_of(outbox_key: str) -> str:
 
 
 def _refusal_reason(state: ThreadState) -> AlertReason | None:
-    if state.phase not in _REFUSED:
+    if state.phase not in REFUSED:
         return None
     if state.kind is MessageKind.TRANSFER:
         return AlertReason.DECLINED_TRANSFER

@@ -7,15 +7,15 @@ rows (the SQL store with its indexes), this module says which rows and in which 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from broker.tracker.state import Phase, ThreadState
+from broker.tracker.state import AWAITING_RESPONSE, REFUSED, Phase, ThreadState
 from schemas.kinds import MessageKind
 
 P = Phase
 CHASED_KINDS = frozenset({MessageKind.REFERRAL.value, MessageKind.TRANSFER.value})
 """Kinds the dashboard's lists and per-agency figures are about (consent has its own list)."""
-AWAITING_PHASES = frozenset({P.SENT.value, P.DELIVERED.value})
+AWAITING_PHASES = frozenset(phase.value for phase in AWAITING_RESPONSE)
 """Not yet accepted, declined or redirected: the `unanswered` list."""
-REFUSED_PHASES = frozenset({P.DECLINED.value, P.REDIRECTED.value})
+REFUSED_PHASES = frozenset(phase.value for phase in REFUSED)
 """The `declined` list: a redirect leaves the case with the sender as a decline does."""
 LIMBO_PHASES = AWAITING_PHASES | REFUSED_PHASES
 """A transfer in these phases has no new owner: `transfers_in_limbo`."""

@@ -18,7 +18,6 @@ from broker.tracker.escalation import (
     to_alerts,
 )
 from broker.tracker.events import TrackedEvent
-from broker.tracker.listings import REFUSED_PHASES
 from broker.tracker.policy import SlaPolicy
 from broker.tracker.records import (
     DueThread,
@@ -28,7 +27,7 @@ from broker.tracker.records import (
     RecordedAlert,
     ThreadRow,
 )
-from broker.tracker.state import ThreadState, thread_state
+from broker.tracker.state import REFUSED, ThreadState, thread_state
 
 
 def current_deadline(state: ThreadState, policy: SlaPolicy) -> int | None:
@@ -57,7 +56,7 @@ def next_check_at(
     candidates = {
         at for found in open_deadlines(state, policy) for at in (found.due, found.escalate_at)
     }
-    if state.phase.value in REFUSED_PHASES:
+    if state.phase in REFUSED:
         candidates.add(min(refused_by, state.closed_at or refused_by))
     for at in sorted(candidates):
         if due_alerts(state, policy, at, raised):

@@ -42,6 +42,8 @@ _P = Phase
 FINAL_PHASES = frozenset({Phase(stage.value) for stage in lifecycle.FINAL} | {_P.ACKNOWLEDGED})
 AWAITING_RESPONSE = frozenset(Phase(stage.value) for stage in lifecycle.AWAITING_ANSWER)
 """Phases in which the recipient has not yet accepted, declined or redirected."""
+REFUSED = frozenset(Phase(stage.value) for stage in lifecycle.REFUSALS)
+"""Declined or redirected: the case is still the sender's to place."""
 
 # A consent withdrawal is a request until everyone has acknowledged it, then done.
 _CONSENT_FHIR: Mapping[Phase, FhirTaskStatus] = {
