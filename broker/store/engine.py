@@ -1,6 +1,12 @@
-"""Async engines for the stores: SQLite (durable settings) or PostgreSQL, chosen by URL."""
+"""Async engines for the stores: SQLite (durable settings) or PostgreSQL, chosen by URL.
 
+A SQLite file holds case data (sealed bodies, ids, who sent what to whom): it and its folder
+are created private (0600, 0700) and refused when group or others may access them.
+"""
+
+import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, Engine, Table, event
@@ -12,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
-from broker.store.errors import UnsupportedDatabase
+from broker.keystore import shared_mode
+from broker.store.errors import DatabaseFilePermissionError, UnsupportedDatabase
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another one before giving up."""
@@ -20,11 +27,17 @@ BUSY_TIMEOUT_MS = 10_000
 CHUNK = 500
 """Ids per IN (...) list: far below SQLite's and asyncpg's parameter limits."""
 
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+"""Files SQLite keeps beside a database; they hold its pages too."""
+
 T = TypeVar("T")
 
 
 def make_engine(url: str, **options: Any) -> AsyncEngine:
-    """An engine for `url`; raises UnsupportedDatabase unless SQLite or PostgreSQL, async."""
+    """An engine for `url`; raises UnsupportedDatabase unless SQLite or PostgreSQL, async.
+
+    For SQLite, raises DatabaseFilePermissionError as `private_sqlite_file` does.
+    """
     try:
         # Error messages and logs must never show parameters: a decrypted body is one.
         # Pinging before each checkout finds a PostgreSQL server that went away; a SQLite
@@ -35,7 +48,7 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
         raise UnsupportedDatabase("open the database", exc) from exc
     name = engine.dialect.name
     if name == "sqlite":
-        refuse_memory_database(engine.url)
+        private_sqlite_file(engine.url)
         make_sqlite_durable(engine.sync_engine)
     elif name != "postgresql":
         raise UnsupportedDatabase(f"open a {name} database")
@@ -48,8 +61,37 @@ def refuse_memory_database(url: URL) -> None:
         raise UnsupportedDatabase("open an in-memory SQLite database (not durable)")
 
 
+def private_sqlite_file(url: URL) -> None:
+    """Create the database's folder (0700) and file (0600) if missing; refuse shared ones.
+
+    Raises UnsupportedDatabase for an in-memory database, DatabaseFilePermissionError when
+    group or others may access the folder, the file or its -wal, -shm or -journal file (SQLite
+    gives these the database file's mode when it creates them). The folder is checked, not
+    only the file: whoever may write it may swap the file, whoever may list it sees the
+    companions come and go.
+    """
+    refuse_memory_database(url)
+    path = Path(str(url.database))
+    folder = path.absolute().parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing database: checked below like any other
+    for checked in (folder, path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
+        try:
+            mode = shared_mode(checked)
+        except FileNotFoundError:
+            continue
+        if mode is not None:
+            wanted = "0700" if checked == folder else "0600"
+            raise DatabaseFilePermissionError(
+                f"{checked} has mode {mode:o}; it must be {wanted} (others may read case data)"
+            )
+
+
 def make_sqlite_durable(engine: Engine) -> None:
-    """WAL, synchronous=FULL and our own BEGIN on every connection `engine` opens."""
+    """WAL, synchronous=FULL, secure_delete and our own BEGIN on every connection."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -65,12 +107,33 @@ def make_sqlite_durable(engine: Engine) -> None:
             # FULL: a commit survives power loss, not only a process crash. Never lower it.
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # Erased bodies are overwritten with zeros, not left in free pages of the file.
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+def checkpoint_wal(engine: Engine) -> bool:
+    """Copy a SQLite database's WAL into its file and truncate it; False when busy.
+
+    Outside any transaction (a checkpoint cannot run inside one). Best effort: a reader in
+    another process may hold it back; SQLite's next automatic checkpoint then does it.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return row is not None and row[0] == 0
 
 
 def insert_new(dialect: str, table: Table) -> Insert:
