@@ -4,6 +4,7 @@ A SQLite file holds case data (sealed bodies, ids, who sent what to whom): it an
 are created private (0600, 0700) and refused when group or others may access them.
 """
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -74,20 +75,22 @@ def private_sqlite_file(url: URL) -> None:
     path = Path(str(url.database))
     folder = path.absolute().parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    _refuse_shared(folder, "0700")
+    with contextlib.suppress(FileExistsError):  # an existing one is checked like any other
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass  # an existing database: checked below like any other
-    for checked in (folder, path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
-        try:
-            mode = shared_mode(checked)
-        except FileNotFoundError:
-            continue
-        if mode is not None:
-            wanted = "0700" if checked == folder else "0600"
-            raise DatabaseFilePermissionError(
-                f"{checked} has mode {mode:o}; it must be {wanted} (others may read case data)"
-            )
+    for checked in (path, *(path.with_name(path.name + end) for end in SQLITE_COMPANIONS)):
+        _refuse_shared(checked, "0600")
+
+
+def _refuse_shared(path: Path, wanted: str) -> None:
+    try:
+        mode = shared_mode(path)
+    except FileNotFoundError:
+        return  # a companion SQLite has not created (yet): it will take the file's mode
+    if mode is not None:
+        raise DatabaseFilePermissionError(
+            f"{path} has mode {mode:o}; it must be {wanted} (others may read case data)"
+        )
 
 
 def make_sqlite_durable(engine: Engine) -> None:

@@ -20,7 +20,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.store.engine import checkpoint_wal, make_engine, make_sqlite_durable, private_sqlite_file
+from broker.store.engine import (
+    checkpoint_wal,
+    make_engine,
+    make_sqlite_durable,
+    private_sqlite_file,
+)
 from broker.store.errors import UnsupportedDatabase, translate
 
 T = TypeVar("T")

@@ -93,9 +93,7 @@ async def _cleanup(backend: Backend) -> None:
         await store.close()
     if backend.name == "postgres" and backend.url:
         database = backend.url.rsplit("/", 1)[1]
-        await _admin(
-            f"DROP TABLE IF EXISTS {GATEWAY_TABLES}", database=database
-        )
+        await _admin(f"DROP TABLE IF EXISTS {GATEWAY_TABLES}", database=database)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -52,17 +52,18 @@ async def test_enqueue_is_committed_when_it_returns(tmp_path: Path) -> None:
     assert rows == [(message.message_id, message.envelope)]
 
 
-async def test_sqlite_runs_wal_with_full_sync(tmp_path: Path) -> None:
+async def test_sqlite_runs_wal_with_full_sync_and_secure_delete(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     try:
         async with engine.connect() as connection:
             pragmas = [
                 (await connection.execute(text(f"PRAGMA {name}"))).scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout")
+                for name in ("journal_mode", "synchronous", "busy_timeout", "secure_delete")
             ]
     finally:
         await engine.dispose()
-    assert pragmas == ["wal", 2, BUSY_TIMEOUT_MS]  # synchronous 2 is FULL
+    # synchronous 2 is FULL; secure_delete overwrites erased content with zeros.
+    assert pragmas == ["wal", 2, BUSY_TIMEOUT_MS, 1]
 
 
 @pytest.mark.parametrize(

@@ -57,9 +57,7 @@ def upgrade() -> None:
         sa.func.count(),
     ).group_by(inbox.c.thread_id)
     op.execute(
-        erasures.insert().from_select(
-            ["thread_id", "erased_at", "erased_by", "count"], per_thread
-        )
+        erasures.insert().from_select(["thread_id", "erased_at", "erased_by", "count"], per_thread)
     )
 
     with op.batch_alter_table("inbox") as batch:
