@@ -123,15 +123,21 @@ def make_sqlite_durable(engine: Engine) -> None:
 def checkpoint_wal(engine: Engine) -> bool:
     """Copy a SQLite database's WAL into its file and truncate it; False when busy.
 
-    Outside any transaction (a checkpoint cannot run inside one). Best effort: a reader in
-    another process may hold it back; SQLite's next automatic checkpoint then does it.
+    Outside any transaction (a checkpoint cannot run inside one). Best effort, and never
+    waiting: a reader in another process (an operator's sqlite3, a backup) would otherwise
+    hold the store's one thread for the whole busy timeout. What it leaves, SQLite's next
+    automatic checkpoint copies; the next erasure truncates.
     """
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
         try:
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            row = cursor.fetchone()
+            cursor.execute("PRAGMA busy_timeout=0")
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                row = cursor.fetchone()
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
     finally:
