@@ -28,11 +28,20 @@ def write_private(path: Path, content: bytes) -> None:
         handle.write(content)
 
 
+def shared_mode(path: Path) -> int | None:
+    """`path`'s permission bits when group or others have any access to it, else None.
+
+    The one test of "others may read it", for key files and for database files and folders.
+    """
+    mode = stat.S_IMODE(path.stat().st_mode)
+    return mode if mode & (stat.S_IRWXG | stat.S_IRWXO) else None
+
+
 def read_private(path: Path) -> bytes:
     """Read a private key file, refusing one that group or others may read (like ssh does)."""
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFilePermissionError(f"{path} has mode {stat.S_IMODE(mode):o}; it must be 0600")
+    mode = shared_mode(path)
+    if mode is not None:
+        raise KeyFilePermissionError(f"{path} has mode {mode:o}; it must be 0600")
     return path.read_bytes()
 
 

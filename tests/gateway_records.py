@@ -29,13 +29,13 @@ def outgoing(**overrides: Any) -> OutboxMessage:
 
 
 def incoming(**overrides: Any) -> InboxMessage:
-    """An opened referral from THEM, NEW (answerable)."""
+    """A verified referral from THEM, NEW (answerable); the envelope bytes are opaque here."""
     values: dict[str, Any] = {
         "message_id": new_id(),
         "thread_id": new_id(),
         "kind": "referral",
         "sender": THEM,
-        "body_json": '{"narrative": "synthetic"}',
+        "envelope": b"\x01sealed for us\xff" + uuid.uuid4().bytes,
         "header_json": '{"kind": "referral"}',
         "received_at": 2000.0,
         "urgency": "normal",

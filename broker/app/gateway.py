@@ -39,6 +39,7 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
         topology=topology,
         publish_window=settings.publish_window,
         watchdog_interval_s=settings.watchdog_interval_s,
+        retention_days=settings.retention_days,
     )
 
 

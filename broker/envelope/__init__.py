@@ -45,7 +45,7 @@ from broker.envelope.errors import (
     UnsupportedVersion,
 )
 from broker.envelope.keys import AgencyKeys, EncryptionKey, SigningKey, kid_of
-from broker.envelope.open import OpenedEnvelope, open_envelope, verify_header
+from broker.envelope.open import OpenedEnvelope, open_envelope, reopen_stored, verify_header
 from broker.envelope.root import RootKey, RootPublicKey
 from broker.envelope.seal import seal
 from broker.envelope.suites import (
@@ -112,6 +112,7 @@ __all__ = [
     "header_bytes",
     "kid_of",
     "open_envelope",
+    "reopen_stored",
     "revoke_key",
     "seal",
     "verify_directory",

@@ -213,3 +213,38 @@ def open_envelope(
         err.attach(evidence=evidence_of(raw))
         raise
     return OpenedEnvelope(header, body)
+
+
+def reopen_stored(raw: bytes, *, keys: AgencyKeys) -> OpenedEnvelope:
+    """Open again, for a reader, an envelope `open_envelope` accepted and the inbox stored.
+
+    Never for a delivery: use `open_envelope`. What binds the stored bytes together is
+    checked again: the recipient and key are ours, HPKE `Open` with the header-bound info
+    (any change to the header fails it), the commitment, the body's schema and its match
+    with the header. What was judged at receipt against the directory and the clock is
+    not: the signature, the sender key's status, the validity window. So a message stays
+    readable after its sender's key is revoked or expires, after the sender leaves the
+    directory, and long after expires_at. Anyone may encrypt to our public key, so this
+    authenticates nothing: only envelopes the store received through `open_envelope` may
+    be given here (the store is as trusted as the database file, readable by us only).
+
+    Raises EnvelopeTooLarge, MalformedEnvelope (and subclasses), UnsupportedVersion,
+    UnsupportedSuite, NotForRecipient, UnknownKey (not our key, for instance after a key
+    rotation that dropped it), DecryptionFailed, CommitmentMismatch, BodySchemaError and
+    HeaderBodyMismatch (all EnvelopeError).
+    """
+    raw = _as_bytes(raw)
+    try:
+        env = decode_envelope(raw)
+        header = env.header
+        try:
+            body = _decrypt(env, _recipient_key(header, keys))
+        except EnvelopeError as err:
+            err.attach(
+                message_id=header.message_id, sender=header.sender, recipient=header.recipient
+            )
+            raise
+    except EnvelopeError as err:
+        err.attach(evidence=evidence_of(raw))
+        raise
+    return OpenedEnvelope(header, body)

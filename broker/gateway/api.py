@@ -1,25 +1,34 @@
 """The gateway's local HTTP API for the agency's own systems (OpenAPI at /docs).
 
 Bearer-token protected. Submissions answer 202 once the sealed message is committed to the
-outbox. Invalid input answers 422 with field locations and messages, never echoing values.
+outbox; with an `Idempotency-Key` header, a retry answers the first answer again
+(`gateway.idempotency`). Invalid input answers 422 with field locations and messages,
+never echoing values. A received body is opened when it is read, and answers 410 once erased.
 """
 
-import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.envelope import EnvelopeError
+from broker.gateway.idempotency import (
+    IdempotencyKeyInFlight,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    checked_key,
+    request_hash,
+)
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
 from broker.gateway.service import Gateway
+from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
 from schemas.common import Text, Worker
@@ -59,6 +68,7 @@ class InboxSummary(BaseModel):
     urgency: str | None
     in_reply_to: str | None
     received_at: float
+    erased_at: float | None = Field(default=None, description="when its body was erased")
 
     @classmethod
     def of(cls, m: InboxMessage) -> "InboxSummary":
@@ -72,6 +82,7 @@ class InboxSummary(BaseModel):
             urgency=m.urgency,
             in_reply_to=m.in_reply_to,
             received_at=m.received_at,
+            erased_at=m.erased_at,
         )
 
 
@@ -165,23 +176,50 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
 
     guarded = [Depends(authorised)]
 
-    async def submit(kind: MessageKind, request: Submission[Any]) -> Accepted:
+    async def submit(kind: MessageKind, request: Submission[Any], key: str | None) -> Accepted:
         try:
-            entry = await gateway.submit(
+            if key is None:
+                entry = await gateway.submit(
+                    request.body,
+                    kind=kind,
+                    recipient=request.recipient,
+                    thread_id=request.thread_id,
+                    respond_by=request.respond_by,
+                )
+                return Accepted(message_id=entry.message_id, thread_id=entry.thread_id)
+            held = await gateway.submit_once(
+                checked_key(key),
+                request_hash(kind, request),
                 request.body,
                 kind=kind,
                 recipient=request.recipient,
                 thread_id=request.thread_id,
                 respond_by=request.respond_by,
             )
+            return Accepted(message_id=held.message_id, thread_id=held.thread_id)
         except EnvelopeError as error:
             raise HTTPException(422, f"cannot seal ({error.reason}): {error}") from error
-        return Accepted(message_id=entry.message_id, thread_id=entry.thread_id)
+        except IdempotencyKeyInvalid as error:
+            raise HTTPException(400, str(error)) from error
+        except IdempotencyKeyReused as error:
+            raise HTTPException(422, str(error)) from error
+        except IdempotencyKeyInFlight as error:
+            raise HTTPException(409, str(error)) from error
 
     def submitter(kind: MessageKind, model: type[BaseModel]) -> Callable[..., Awaitable[Accepted]]:
         # One endpoint per kind, so OpenAPI documents each body's own schema.
-        async def endpoint(request: Submission[model]) -> Accepted:  # type: ignore[valid-type]
-            return await submit(kind, request)
+        async def endpoint(
+            request: Submission[model],  # type: ignore[valid-type]
+            idempotency_key: Annotated[
+                str | None,
+                Header(
+                    alias="Idempotency-Key",
+                    description="Retry-safe: the same key and request answer the same ids "
+                    "(a day; 1-128 printable ASCII)",
+                ),
+            ] = None,
+        ) -> Accepted:
+            return await submit(kind, request, idempotency_key)
 
         endpoint.__doc__ = f"Seal a {kind.value} for one agency and queue it durably."
         return endpoint
@@ -216,13 +254,17 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
 
     @app.get("/v1/inbox/{message_id}", dependencies=guarded, tags=["inbox"])
     async def read_inbox(message_id: MessageId) -> InboxItem:
-        """One received message with its decrypted body."""
-        message = await gateway.store.inbox_message(message_id)
-        if message is None:
-            raise HTTPException(404, "no such message in the inbox")
-        return InboxItem(
-            **InboxSummary.of(message).model_dump(), body=json.loads(message.body_json)
-        )
+        """One received message with its body, opened now from the sealed envelope (410 once
+        the body has been erased)."""
+        try:
+            message, body = await gateway.read(message_id)
+        except KeyError as error:
+            raise HTTPException(404, "no such message in the inbox") from error
+        except BodyErased as error:
+            raise HTTPException(410, str(error)) from error
+        except (EnvelopeError, StoredEnvelopeMismatch) as error:
+            raise HTTPException(500, f"cannot open the stored message ({error.reason})") from error
+        return InboxItem(**InboxSummary.of(message).model_dump(), body=body.model_dump(mode="json"))
 
     async def answer(message_id: str, ack: Acknowledgement) -> InboxSummary:
         try:

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from broker.gateway.retention import DEFAULT_RETENTION_DAYS
 from broker.keystore import read_private
 from broker.settings_file import ConfigError, FileSettings, load_settings_file
 from schemas.ids import AgencyId
@@ -31,6 +32,9 @@ class GatewaySettings(FileSettings):
     # Unconfirmed publishes in flight from the outbox.
     publish_window: Annotated[int, Field(ge=1, le=10_000)] = 256
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
+    # Days a message body is kept; then it is erased and only its ids, kind, state and
+    # times stay (broker/gateway/retention.py says which bodies, and when).
+    retention_days: Annotated[int, Field(ge=1, le=36_500)] = DEFAULT_RETENTION_DAYS
 
     @property
     def api_host(self) -> str:

@@ -45,6 +45,8 @@ def decide(
 ) -> Received | Refusal:
     """Open `raw` for this agency; a valid message comes back with its `received` ack.
 
+    The body is opened here to validate it, and then dropped: the inbox keeps `raw`, sealed.
+
     `published_by` is the AMQP user_id RabbitMQ validated; it must be the header's sender
     (a replay of someone else's envelope by a third agency is refused).
     """
@@ -63,7 +65,7 @@ def decide(
         thread_id=header.thread_id,
         kind=header.kind.value,
         sender=header.sender,
-        body_json=opened.body.model_dump_json(),
+        envelope=bytes(raw),  # kept sealed: opened again only when someone reads it
         header_json=header.model_dump_json(exclude_none=True),
         received_at=now,
         in_reply_to=header.in_reply_to,

@@ -3,11 +3,21 @@
 Each method runs without awaiting, so under asyncio every call is atomic on its own.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
 from broker.gateway.lifecycle import can_move, check_move, check_response
-from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from broker.gateway.records import (
+    RETENTION,
+    Erasure,
+    InboxMessage,
+    InboxState,
+    OutboxMessage,
+    Received,
+    SentStatus,
+    SubmissionKey,
+)
 from broker.gateway.sent_status import Reply, sent_status
 from schemas.kinds import AckStatus, MessageKind
 
@@ -18,6 +28,8 @@ class MemoryGatewayStore:
     def __init__(self) -> None:
         self._outbox: dict[str, OutboxMessage] = {}
         self._inbox: dict[str, InboxMessage] = {}
+        self._erasures: list[Erasure] = []
+        self._submissions: dict[str, SubmissionKey] = {}
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -31,11 +43,11 @@ class MemoryGatewayStore:
             self._outbox.setdefault(message.message_id, message)
 
     async def due(self, now: float, limit: int) -> list[OutboxMessage]:
-        """Unsent envelopes whose next attempt is due, oldest first."""
+        """Unsent, unerased envelopes whose next attempt is due, oldest first."""
         pending = [
             message
             for message in self._outbox.values()
-            if message.sent_at is None and message.next_attempt_at <= now
+            if _pending(message) and message.next_attempt_at <= now
         ]
         pending.sort(key=lambda message: (message.created_at, message.message_id))
         return pending[:limit]
@@ -149,9 +161,76 @@ class MemoryGatewayStore:
         return sent_status(message, replies, own)
 
     async def counts(self) -> dict[str, int]:
-        """Operational counts: outbox_pending, inbox_total."""
-        pending = sum(1 for message in self._outbox.values() if message.sent_at is None)
+        """Operational counts: outbox_pending (unsent, unerased), inbox_total."""
+        pending = sum(1 for message in self._outbox.values() if _pending(message))
         return {"outbox_pending": pending, "inbox_total": len(self._inbox)}
+
+    async def erase_thread(self, thread_id: str, *, at: float, by: str) -> int:
+        """Erase every body of the thread, inbox and outbox; one log entry, even for 0."""
+        count = self._erase(
+            [m.message_id for m in self._inbox.values() if m.thread_id == thread_id],
+            [m.message_id for m in self._outbox.values() if m.thread_id == thread_id],
+            at,
+        )
+        self._erasures.append(Erasure(thread_id, at, by, sum(count.values())))
+        return sum(count.values())
+
+    async def erase_expired(self, before: float, *, at: float, limit: int) -> int:
+        """Erase bodies older than `before` (outbox: confirmed ones only), oldest first."""
+        inbox = sorted(
+            (m for m in self._inbox.values() if m.erased_at is None and m.received_at < before),
+            key=lambda m: (m.received_at, m.message_id),
+        )[:limit]
+        outbox = sorted(
+            (
+                m
+                for m in self._outbox.values()
+                if m.erased_at is None and m.sent_at is not None and m.created_at < before
+            ),
+            key=lambda m: (m.created_at, m.message_id),
+        )[:limit]
+        count = self._erase([m.message_id for m in inbox], [m.message_id for m in outbox], at)
+        self._erasures += [Erasure(t, at, RETENTION, n) for t, n in sorted(count.items())]
+        return sum(count.values())
+
+    def _erase(self, inbox: Sequence[str], outbox: Sequence[str], at: float) -> Counter[str]:
+        count: Counter[str] = Counter()
+        for message_id in inbox:
+            message = self._inbox[message_id]
+            if message.erased_at is None:
+                self._inbox[message_id] = replace(message, envelope=None, erased_at=at)
+                count[message.thread_id] += 1
+        for message_id in outbox:
+            sent = self._outbox[message_id]
+            if sent.erased_at is None:
+                self._outbox[message_id] = replace(sent, envelope=None, erased_at=at)
+                count[sent.thread_id] += 1
+        return count
+
+    async def erasures(self, *, thread_id: str | None = None, limit: int = 100) -> list[Erasure]:
+        """The erasure log, newest first, optionally of one thread."""
+        found = [e for e in self._erasures if thread_id is None or e.thread_id == thread_id]
+        return found[::-1][:limit]
+
+    async def claim_submission(
+        self, claim: SubmissionKey, *, fresh_after: float
+    ) -> tuple[SubmissionKey, bool]:
+        """Hold the key for `claim` unless a fresh claim of it is held; see GatewayStore."""
+        held = self._submissions.get(claim.key)
+        if held is None or held.created_at < fresh_after:
+            held = self._submissions[claim.key] = claim
+        return held, held.message_id in self._outbox
+
+    async def purge_submissions(self, before: float) -> int:
+        """Forget idempotency keys claimed before `before`."""
+        old = [key for key, held in self._submissions.items() if held.created_at < before]
+        for key in old:
+            del self._submissions[key]
+        return len(old)
+
+
+def _pending(message: OutboxMessage) -> bool:
+    return message.sent_at is None and message.erased_at is None
 
 
 def _is_withdrawal(message: InboxMessage) -> bool:

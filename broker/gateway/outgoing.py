@@ -29,9 +29,11 @@ class Sealer:
         thread_id: str,
         now: float,
         respond_by: int | None = None,
+        message_id: str | None = None,
     ) -> OutboxMessage:
-        """Seal `body` for `recipient`; raises the envelope errors of `seal`."""
-        message_id = new_message_id()
+        """Seal `body` for `recipient` (as `message_id`, else a new id); raises the envelope
+        errors of `seal`."""
+        message_id = message_id or new_message_id()
         envelope = seal(
             body,
             kind=kind,

@@ -3,7 +3,15 @@
 from collections.abc import Sequence
 from typing import Protocol
 
-from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from broker.gateway.records import (
+    Erasure,
+    InboxMessage,
+    InboxState,
+    OutboxMessage,
+    Received,
+    SentStatus,
+    SubmissionKey,
+)
 
 
 class GatewayStore(Protocol):
@@ -28,7 +36,7 @@ class GatewayStore(Protocol):
         """
 
     async def due(self, now: float, limit: int) -> list[OutboxMessage]:
-        """Unsent envelopes whose next attempt is due, oldest first."""
+        """Unsent, unerased envelopes whose next attempt is due, oldest first."""
 
     async def mark_sent(self, message_ids: Sequence[str], at: float) -> None:
         """Record the broker's confirm for these envelopes (first time kept, unknown ignored)."""
@@ -74,4 +82,35 @@ class GatewayStore(Protocol):
         """What became of one sent message."""
 
     async def counts(self) -> dict[str, int]:
-        """Operational counts: outbox_pending, inbox_total (ids and numbers only)."""
+        """Operational counts: outbox_pending (unsent, unerased), inbox_total."""
+
+    async def erase_thread(self, thread_id: str, *, at: float, by: str) -> int:
+        """Erase every body of `thread_id`, inbox and outbox, and log it; returns how many.
+
+        Rows keep their ids, kinds, states and times, with `erased_at`; an unsent envelope
+        so erased is never sent. One erasure-log entry (thread, at, by, count) is written in
+        the same transaction, also when there was nothing left to erase (count 0).
+        """
+
+    async def erase_expired(self, before: float, *, at: float, limit: int) -> int:
+        """Erase bodies older than `before`, at most `limit` of each table, oldest first.
+
+        Inbox envelopes received before `before`; outbox envelopes created before it and
+        confirmed by the broker (unsent ones are never erased by age). One erasure-log entry
+        per thread, by RETENTION. Returns how many were erased (0: nothing left).
+        """
+
+    async def erasures(self, *, thread_id: str | None = None, limit: int = 100) -> list[Erasure]:
+        """The erasure log, newest first, optionally of one thread."""
+
+    async def claim_submission(
+        self, claim: SubmissionKey, *, fresh_after: float
+    ) -> tuple[SubmissionKey, bool]:
+        """Hold `claim.key` for `claim`, unless a claim of that key newer than `fresh_after`
+        is held already (an older one is replaced).
+
+        Returns the claim now held for the key and whether its message is in the outbox.
+        """
+
+    async def purge_submissions(self, before: float) -> int:
+        """Forget idempotency keys claimed before `before`; returns how many."""

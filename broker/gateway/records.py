@@ -1,6 +1,9 @@
-"""What the gateway keeps: outgoing envelopes (outbox) and opened messages (inbox).
+"""What the gateway keeps: outgoing envelopes (outbox), received envelopes (inbox), the
+erasure log and the idempotency keys of submissions.
 
-Plain values, no I/O. Times are float Unix seconds.
+Plain values, no I/O. Times are float Unix seconds. Bodies are kept sealed only: an inbox
+entry holds the envelope as received (encrypted to this agency's key) and is opened when a
+reader asks (`gateway.stored`); once erased, `envelope` is None and `erased_at` says when.
 """
 
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ class OutboxMessage:
     """A sealed envelope waiting for (or confirmed by) the broker.
 
     `status` is the header's category (ack or consent status); ids and categories only.
+    `envelope` is None once erased (`erased_at`): an erased entry is never published.
     """
 
     message_id: str
@@ -36,7 +40,7 @@ class OutboxMessage:
     kind: str
     recipient: str
     routing_key: str
-    envelope: bytes
+    envelope: bytes | None = field(repr=False)
     created_at: float
     in_reply_to: str | None = None
     status: str | None = None
@@ -44,23 +48,29 @@ class OutboxMessage:
     attempts: int = 0
     next_attempt_at: float = 0.0
     sent_at: float | None = None
+    erased_at: float | None = None
 
 
 @dataclass(frozen=True)
 class InboxMessage:
-    """An opened, verified message. `body_json` is the decrypted body: never log it."""
+    """A verified message, kept sealed: `envelope` is the envelope as received.
+
+    No decrypted body is held here; `gateway.stored.open_stored` opens the envelope for a
+    reader. `envelope` is None once erased (`erased_at`); ids, kind, state, times remain.
+    """
 
     message_id: str
     thread_id: str
     kind: str
     sender: str
-    body_json: str = field(repr=False)
+    envelope: bytes | None = field(repr=False)
     header_json: str
     received_at: float
     in_reply_to: str | None = None
     status: str | None = None
     urgency: str | None = None
     state: InboxState = InboxState.INFORMATIONAL
+    erased_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,3 +93,36 @@ class SentStatus:
     answer: str | None  # latest answer status other than received (accepted, declined...)
     answered_at: float | None
     stage: Stage | None = None  # where the thread stands, as the lifecycle observes it
+
+
+RETENTION = "retention"
+"""`Erasure.erased_by` of the gateway's own retention sweep."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One entry of the erasure log: which thread lost how many bodies, when, by whom.
+
+    `erased_by` is RETENTION, an operator (`operator:<login>`) or a migration; never content.
+    """
+
+    thread_id: str
+    erased_at: float
+    erased_by: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SubmissionKey:
+    """An Idempotency-Key the agency's system sent with a submission, and what it stands for.
+
+    `request_hash` is the SHA-256 of the canonical request (never the request itself);
+    `message_id` and `thread_id` are allocated when the key is first seen, so a retry
+    answers with the same ids and the outbox (idempotent on message_id) stores it once.
+    """
+
+    key: str
+    request_hash: str
+    message_id: str
+    thread_id: str
+    created_at: float

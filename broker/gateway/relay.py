@@ -122,6 +122,8 @@ class OutboxRelay:
     async def _publish(self, message: OutboxMessage) -> None:
         confirmed = False
         try:
+            if message.envelope is None:
+                return  # erased before it was sent: never published (`due` skips it too)
             await self._publisher.publish(
                 MESSAGES_EXCHANGE,
                 message.routing_key,

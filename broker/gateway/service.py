@@ -17,18 +17,21 @@ from broker.background import close_within, stop_tasks
 from broker.envelope import AgencyKeys, TrustedDirectory
 from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
+from broker.gateway.idempotency import KEY_LIFETIME_S, IdempotencyKeyInFlight, IdempotencyKeyReused
 from broker.gateway.lifecycle import ack_status_to_state
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
-from broker.gateway.records import InboxMessage, OutboxMessage
+from broker.gateway.records import InboxMessage, OutboxMessage, SubmissionKey
 from broker.gateway.relay import OutboxRelay
+from broker.gateway.retention import DEFAULT_RETENTION_DAYS, RetentionSweeper
+from broker.gateway.stored import open_stored
 from broker.logs import bound_ids, get_logger
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher, Subscription
 from broker.messaging.watchdog import keep_subscribed
 from broker.topology.names import Topology
 from schemas.acknowledgement import Acknowledgement
-from schemas.ids import new_thread_id
+from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind
 
 log = get_logger(__name__)
@@ -61,11 +64,15 @@ class Gateway:
         topology: Topology,
         publish_window: int = 256,
         watchdog_interval_s: float = 2.0,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agency_id = keys.agency_id
         self.store = store
         self.sealer = Sealer(keys=keys, directory=directory)
+        self.retention = RetentionSweeper(store, retention_days=retention_days, clock=clock)
+        # Idempotency-Keys of submissions being worked on in this process (one per agency).
+        self._keys_in_flight: set[str] = set()
         self._clock = clock
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = publisher
@@ -83,7 +90,7 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Migrate the store, then run relay, batcher and watchdog in the background."""
+        """Migrate the store, then run relay, batcher, watchdog and retention sweep."""
         await self.store.create()
         self._tasks = [
             asyncio.create_task(self._outbox.run(), name="outbox-writer"),
@@ -93,6 +100,7 @@ class Gateway:
                 keep_subscribed(self.consumer.subscription, self._watchdog_interval_s),
                 name="consumer-watchdog",
             ),
+            asyncio.create_task(self.retention.run(), name="retention-sweep"),
         ]
         log.info("gateway started", agency=self.agency_id)
 
@@ -113,6 +121,7 @@ class Gateway:
         recipient: str,
         thread_id: str | None = None,
         respond_by: int | None = None,
+        message_id: str | None = None,
     ) -> OutboxMessage:
         """Seal and store durably in the outbox; returns once committed (the 202 point).
 
@@ -125,9 +134,66 @@ class Gateway:
             thread_id=thread_id or new_thread_id(),
             now=self._clock(),
             respond_by=respond_by,
+            message_id=message_id,
         )
         await self._outbox.write(entry)
         return entry
+
+    async def submit_once(
+        self,
+        key: str,
+        request_hash: str,
+        body: BaseModel,
+        *,
+        kind: MessageKind,
+        recipient: str,
+        thread_id: str | None = None,
+        respond_by: int | None = None,
+    ) -> SubmissionKey:
+        """`submit` under an Idempotency-Key: the same key and request give the same ids.
+
+        The ids are allocated with the key, before sealing: a retry after any failure (a
+        crash included) seals again under the same message id, and the outbox keeps one.
+        Raises IdempotencyKeyInFlight (a request with this key is being worked on),
+        IdempotencyKeyReused (the key came with another request within its lifetime), and
+        what `submit` raises.
+        """
+        if key in self._keys_in_flight:
+            raise IdempotencyKeyInFlight("a request with this Idempotency-Key is in progress")
+        self._keys_in_flight.add(key)
+        try:
+            now = self._clock()
+            wanted = SubmissionKey(
+                key, request_hash, new_message_id(), thread_id or new_thread_id(), now
+            )
+            held, enqueued = await self.store.claim_submission(
+                wanted, fresh_after=now - KEY_LIFETIME_S
+            )
+            if held.request_hash != request_hash:
+                raise IdempotencyKeyReused("this Idempotency-Key was used for another request")
+            if not enqueued:
+                await self.submit(
+                    body,
+                    kind=kind,
+                    recipient=recipient,
+                    thread_id=held.thread_id,
+                    respond_by=respond_by,
+                    message_id=held.message_id,
+                )
+            return held
+        finally:
+            self._keys_in_flight.discard(key)
+
+    async def read(self, message_id: str) -> tuple[InboxMessage, BaseModel]:
+        """A received message with its body, opened now from the sealed envelope.
+
+        Raises KeyError (no such message), stored.BodyErased, and the errors of
+        stored.open_stored when the stored envelope does not open.
+        """
+        message = await self.store.inbox_message(message_id)
+        if message is None:
+            raise KeyError(message_id)
+        return message, open_stored(message, self.sealer.keys)
 
     async def respond(self, message_id: str, answer: Acknowledgement) -> InboxMessage:
         """Answer a received referral or transfer: move its state and send the answer.

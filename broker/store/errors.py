@@ -32,6 +32,12 @@ class UnsupportedDatabase(StoreError, ValueError):
     reason = "unsupported_database"
 
 
+class DatabaseFilePermissionError(CaselinkError):
+    """A SQLite database file, its WAL or journal, or its folder, is open to group or others."""
+
+    reason = "database_file_permissions"
+
+
 def translate(operation: str, exc: SQLAlchemyError | OSError) -> StoreError:
     """The StoreError to raise (`from exc`) for an infrastructure failure."""
     transient = isinstance(exc, OperationalError | InterfaceError | OSError) or (

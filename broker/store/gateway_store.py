@@ -1,6 +1,6 @@
 """GatewayStore on SQLAlchemy 2 Core: SQLite by default, PostgreSQL by URL."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -8,9 +8,12 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     RowMapping,
+    Table,
     and_,
     bindparam,
+    delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -19,11 +22,20 @@ from sqlalchemy import (
 
 from broker import lifecycle
 from broker.gateway.lifecycle import TransitionNotAllowed, check_move, check_response, sources_of
-from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from broker.gateway.records import (
+    RETENTION,
+    Erasure,
+    InboxMessage,
+    InboxState,
+    OutboxMessage,
+    Received,
+    SentStatus,
+    SubmissionKey,
+)
 from broker.gateway.sent_status import Reply, sent_status
 from broker.store import migrate
 from broker.store.engine import chunks, insert_new
-from broker.store.gateway_tables import inbox, outbox
+from broker.store.gateway_tables import erasures, inbox, outbox, submission_keys
 from broker.store.transactions import open_transactions
 from schemas.kinds import AckStatus, MessageKind
 
@@ -43,6 +55,8 @@ def _may_reach(target: InboxState) -> ColumnElement[bool]:
 
 
 _WITHDRAWABLE = _may_reach(InboxState.WITHDRAWN)
+# Unsent and not erased: what the relay still has to publish.
+_PENDING = and_(outbox.c.sent_at.is_(None), outbox.c.erased_at.is_(None))
 
 
 class SqlGatewayStore:
@@ -57,8 +71,13 @@ class SqlGatewayStore:
         self._transactions = open_transactions(url)
 
     async def create(self) -> None:
-        """Create or migrate the schema to the newest revision; idempotent."""
+        """Create or migrate the schema to the newest revision; idempotent.
+
+        A migration may drop content (gateway_0003 drops plaintext bodies): the WAL is
+        then copied into the database file and emptied, so none is left in either.
+        """
         await self._transactions.run("create", lambda c: migrate.upgrade(c, "gateway"))
+        await self._transactions.checkpoint()
 
     async def close(self) -> None:
         """Release connections."""
@@ -74,10 +93,10 @@ class SqlGatewayStore:
         )
 
     async def due(self, now: float, limit: int) -> list[OutboxMessage]:
-        """Unsent envelopes whose next attempt is due, oldest first."""
+        """Unsent, unerased envelopes whose next attempt is due, oldest first."""
         query = (
             select(outbox)
-            .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
+            .where(_PENDING, outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.created_at, outbox.c.message_id)
             .limit(limit)
         )
@@ -232,14 +251,122 @@ class SqlGatewayStore:
         return await self._transactions.run("sent_message", sent_message)
 
     async def counts(self) -> dict[str, int]:
-        """Operational counts: outbox_pending, inbox_total."""
-        pending = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        """Operational counts: outbox_pending (unsent, unerased), inbox_total."""
+        pending = select(func.count()).select_from(outbox).where(_PENDING)
         total = select(func.count()).select_from(inbox)
         query = select(pending.scalar_subquery(), total.scalar_subquery())
         outbox_pending, inbox_total = await self._transactions.run(
             "counts", lambda c: c.execute(query).one()
         )
         return {"outbox_pending": int(outbox_pending), "inbox_total": int(inbox_total)}
+
+    async def erase_thread(self, thread_id: str, *, at: float, by: str) -> int:
+        """Erase every body of the thread, inbox and outbox; one log entry, even for 0."""
+
+        def erase(connection: Connection) -> int:
+            count = sum(
+                sum(_erase(connection, table, table.c.thread_id == thread_id, at).values())
+                for table in (inbox, outbox)
+            )
+            connection.execute(insert(erasures), [_erasure_row(thread_id, at, by, count)])
+            return count
+
+        count = await self._transactions.run("erase_thread", erase)
+        await self._transactions.checkpoint()
+        return count
+
+    async def erase_expired(self, before: float, *, at: float, limit: int) -> int:
+        """Erase bodies older than `before` (outbox: confirmed ones only), oldest first."""
+        old_inbox = (
+            select(inbox.c.message_id)
+            .where(inbox.c.erased_at.is_(None), inbox.c.received_at < before)
+            .order_by(inbox.c.received_at, inbox.c.message_id)
+            .limit(limit)
+        )
+        old_outbox = (
+            select(outbox.c.message_id)
+            .where(
+                outbox.c.erased_at.is_(None),
+                outbox.c.created_at < before,
+                outbox.c.sent_at.is_not(None),
+            )
+            .order_by(outbox.c.created_at, outbox.c.message_id)
+            .limit(limit)
+        )
+
+        def erase(connection: Connection) -> int:
+            count: Counter[str] = Counter()
+            for table, query in ((inbox, old_inbox), (outbox, old_outbox)):
+                found = list(connection.execute(query).scalars())
+                for chunk in chunks(found):
+                    count += _erase(connection, table, table.c.message_id.in_(chunk), at)
+            if count:
+                rows = [_erasure_row(t, at, RETENTION, n) for t, n in sorted(count.items())]
+                connection.execute(insert(erasures), rows)
+            return sum(count.values())
+
+        count = await self._transactions.run("erase_expired", erase)
+        if count:
+            await self._transactions.checkpoint()
+        return count
+
+    async def erasures(self, *, thread_id: str | None = None, limit: int = 100) -> list[Erasure]:
+        """The erasure log, newest first, optionally of one thread."""
+        query = select(
+            erasures.c.thread_id, erasures.c.erased_at, erasures.c.erased_by, erasures.c.count
+        )
+        if thread_id is not None:
+            query = query.where(erasures.c.thread_id == thread_id)
+        query = query.order_by(erasures.c.erased_at.desc(), erasures.c.id.desc()).limit(limit)
+        rows = await self._transactions.run("erasures", lambda c: c.execute(query).all())
+        return [Erasure(*row) for row in rows]
+
+    async def claim_submission(
+        self, claim: SubmissionKey, *, fresh_after: float
+    ) -> tuple[SubmissionKey, bool]:
+        """Hold the key for `claim` unless a fresh claim of it is held; see GatewayStore."""
+        mine = submission_keys.c.key == claim.key
+        stale = delete(submission_keys).where(mine, submission_keys.c.created_at < fresh_after)
+        held = select(submission_keys).where(mine)
+
+        def claim_key(connection: Connection) -> tuple[SubmissionKey, bool]:
+            connection.execute(stale)
+            row = {column.name: getattr(claim, column.name) for column in submission_keys.c}
+            connection.execute(insert_new(connection.dialect.name, submission_keys), [row])
+            found = SubmissionKey(**connection.execute(held).mappings().one())
+            enqueued = connection.execute(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.message_id == found.message_id)
+            ).scalar_one()
+            return found, bool(enqueued)
+
+        return await self._transactions.run("claim_submission", claim_key)
+
+    async def purge_submissions(self, before: float) -> int:
+        """Forget idempotency keys claimed before `before`."""
+        purge = delete(submission_keys).where(submission_keys.c.created_at < before)
+        purged: int = await self._transactions.run(
+            "purge_submissions", lambda c: c.execute(purge).rowcount
+        )
+        return purged
+
+
+def _erase(
+    connection: Connection, table: Table, which: ColumnElement[bool], at: float
+) -> Counter[str]:
+    """Erase the bodies of `table`'s rows matching `which`: how many, by thread."""
+    erased = connection.execute(
+        update(table)
+        .where(which, table.c.erased_at.is_(None))
+        .values(envelope=None, erased_at=at)
+        .returning(table.c.thread_id)
+    )
+    return Counter(erased.scalars().all())
+
+
+def _erasure_row(thread_id: str, at: float, by: str, count: int) -> dict[str, Any]:
+    return {"thread_id": thread_id, "erased_at": at, "erased_by": by, "count": count}
 
 
 def _apply_withdrawals(connection: Connection, new: Sequence[InboxMessage]) -> None:

@@ -1,8 +1,9 @@
 """The gateway's tables (SQLAlchemy Core). Migrations create them; this is what code queries.
 
 Keep in step with `migrations/gateway/`: a test compares the migrated schema to this one.
-Times are float Unix seconds. Columns hold ids and categories only, except
-`inbox.body_json`, the decrypted body, and `outbox.envelope`, the sealed bytes.
+Times are float Unix seconds. Columns hold ids, categories and times only, except
+`inbox.envelope` and `outbox.envelope`, sealed bytes (encrypted to this agency's key, and to
+the recipient's): no column holds a decrypted body. An erased body is NULL with `erased_at`.
 """
 
 import sqlalchemy as sa
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 ID = 64  # message and thread ids are 36-character UUIDs; room for other id formats
 AGENCY = 64  # agency slugs are at most 32 characters
 WORD = 32  # kinds, statuses, states, urgencies
+KEY = 128  # an Idempotency-Key (the API refuses longer ones)
+HASH = 64  # hex SHA-256
 
 metadata = sa.MetaData()
 
@@ -21,7 +24,7 @@ outbox = sa.Table(
     sa.Column("kind", sa.String(WORD), nullable=False),
     sa.Column("recipient", sa.String(AGENCY), nullable=False),
     sa.Column("routing_key", sa.String(255), nullable=False),
-    sa.Column("envelope", sa.LargeBinary(), nullable=False),
+    sa.Column("envelope", sa.LargeBinary(), nullable=True),
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Column("in_reply_to", sa.String(ID), nullable=True),
     sa.Column("status", sa.String(WORD), nullable=True),
@@ -29,12 +32,16 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.Double(), nullable=False, server_default="0"),
     sa.Column("sent_at", sa.Double(), nullable=True),
+    sa.Column("erased_at", sa.Double(), nullable=True),
     # `due` filters on sent_at IS NULL and next_attempt_at <= now.
     sa.Index("ix_outbox_due", "sent_at", "next_attempt_at"),
     # `sent` pages through non-acknowledgements, newest first.
     sa.Index("ix_outbox_kind_created", "kind", "created_at"),
     # A sent message's status reads this agency's own answers to it (a withdrawal).
     sa.Index("ix_outbox_in_reply_to", "in_reply_to"),
+    # Erasure: a thread's bodies; the retention sweep's oldest unerased ones.
+    sa.Index("ix_outbox_thread_id", "thread_id"),
+    sa.Index("ix_outbox_erased_created", "erased_at", "created_at"),
 )
 
 inbox = sa.Table(
@@ -44,16 +51,43 @@ inbox = sa.Table(
     sa.Column("thread_id", sa.String(ID), nullable=False),
     sa.Column("kind", sa.String(WORD), nullable=False),
     sa.Column("sender", sa.String(AGENCY), nullable=False),
-    sa.Column("body_json", sa.Text(), nullable=False),
     sa.Column("header_json", sa.Text(), nullable=False),
     sa.Column("received_at", sa.Double(), nullable=False),
     sa.Column("in_reply_to", sa.String(ID), nullable=True),
     sa.Column("status", sa.String(WORD), nullable=True),
     sa.Column("urgency", sa.String(WORD), nullable=True),
     sa.Column("state", sa.String(WORD), nullable=False),
+    sa.Column("envelope", sa.LargeBinary(), nullable=True),
+    sa.Column("erased_at", sa.Double(), nullable=True),
     # Answers to our sent messages, and withdrawals of received ones, are found by this.
     sa.Index("ix_inbox_in_reply_to", "in_reply_to"),
     # `inbox` pages newest first, optionally by state.
     sa.Index("ix_inbox_received_at", "received_at"),
     sa.Index("ix_inbox_state_received_at", "state", "received_at"),
+    sa.Index("ix_inbox_thread_id", "thread_id"),
+    sa.Index("ix_inbox_erased_received", "erased_at", "received_at"),
+)
+
+# Who erased which thread's bodies, when, and how many: never what they said.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("erased_at", sa.Double(), nullable=False),
+    sa.Column("erased_by", sa.String(AGENCY), nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),
+    sa.Index("ix_erasures_thread_id", "thread_id"),
+)
+
+# Idempotency-Keys of submissions, kept a day: a hash of the request, never the request.
+submission_keys = sa.Table(
+    "submission_keys",
+    metadata,
+    sa.Column("key", sa.String(KEY), primary_key=True),
+    sa.Column("request_hash", sa.String(HASH), nullable=False),
+    sa.Column("message_id", sa.String(ID), nullable=False),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Index("ix_submission_keys_created_at", "created_at"),
 )

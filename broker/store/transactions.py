@@ -20,7 +20,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.store.engine import make_engine, make_sqlite_durable, refuse_memory_database
+from broker.store.engine import (
+    checkpoint_wal,
+    make_engine,
+    make_sqlite_durable,
+    private_sqlite_file,
+)
 from broker.store.errors import UnsupportedDatabase, translate
 
 T = TypeVar("T")
@@ -39,13 +44,21 @@ class Transactions(Protocol):
 
     async def run(self, operation: str, work: Work[T]) -> T: ...
 
+    async def checkpoint(self) -> None:
+        """After erasing: leave no erased content in the database's write-ahead log.
+
+        SQLite: copy the WAL into the database file (where `secure_delete` zeroed the erased
+        content) and truncate it. PostgreSQL: nothing (its own WAL and vacuum apply).
+        """
+
     async def close(self) -> None: ...
 
 
 def open_transactions(url: str) -> Transactions:
     """Transactions on the database at `url` (sqlite+aiosqlite:// or postgresql+asyncpg://).
 
-    Raises UnsupportedDatabase for anything else, as make_engine does.
+    Raises UnsupportedDatabase for anything else, as make_engine does, and
+    DatabaseFilePermissionError for a SQLite file, or folder, that others may read.
     """
     try:
         parsed = make_url(url)
@@ -53,7 +66,7 @@ def open_transactions(url: str) -> Transactions:
         raise UnsupportedDatabase("open the database", exc) from exc
     if parsed.drivername != SQLITE_DRIVER:
         return AsyncTransactions(make_engine(url))  # PostgreSQL, or refused there
-    refuse_memory_database(parsed)
+    private_sqlite_file(parsed)
     # The standard library's driver: this thread is the only one that touches it.
     engine = create_engine(parsed.set(drivername="sqlite"), hide_parameters=True)
     return SqliteThread(engine)
@@ -70,11 +83,14 @@ class SqliteThread:
         self._engine = engine
         self._thread: ThreadPoolExecutor | None = None
 
-    async def run(self, operation: str, work: Work[T]) -> T:
+    def _executor(self) -> ThreadPoolExecutor:
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        return self._thread
+
+    async def run(self, operation: str, work: Work[T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._transaction, operation, work)
+        return await loop.run_in_executor(self._executor(), self._transaction, operation, work)
 
     def _transaction(self, operation: str, work: Work[T]) -> T:
         try:
@@ -82,6 +98,16 @@ class SqliteThread:
                 return work(connection)
         except (SQLAlchemyError, OSError) as exc:
             raise translate(operation, exc) from exc
+
+    async def checkpoint(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor(), self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            checkpoint_wal(self._engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate("checkpoint", exc) from exc
 
     async def close(self) -> None:
         thread, self._thread = self._thread, None
@@ -102,6 +128,9 @@ class AsyncTransactions:
                 return await connection.run_sync(work)
         except (SQLAlchemyError, OSError) as exc:
             raise translate(operation, exc) from exc
+
+    async def checkpoint(self) -> None:
+        """Nothing: PostgreSQL's WAL is its own (see docs/architecture.md)."""
 
     async def close(self) -> None:
         await self._engine.dispose()

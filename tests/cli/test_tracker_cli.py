@@ -115,3 +115,14 @@ def test_hash_password_without_a_password_on_stdin_exits_2() -> None:
     result = _hash_password("")
     assert result.returncode == 2
     assert result.stdout == ""
+
+
+def test_a_tracker_database_others_may_read_is_refused_in_one_line(tmp_path: Path) -> None:
+    seed(tmp_path / "tracker.db", late_thread=new_thread_id(), fresh_thread=new_thread_id())
+    (tmp_path / "tracker.db").chmod(0o644)
+    result = subprocess.run(overdue_command(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"caselink: database_file_permissions: {tmp_path / 'tracker.db'} has mode 644;"
+        " it must be 0600 (others may read case data)\n"
+    )

@@ -115,7 +115,7 @@ def free_port() -> int:
 
 def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: int) -> Path:
     """Write what `caselink gateway --config` needs for `agency_id` into `folder`."""
-    folder.mkdir()
+    folder.mkdir(mode=0o700)  # it holds the database: private, or the gateway refuses it
     write_private(folder / "agency.key", keyed.keys[agency_id].to_bytes())
     keyed.write_directory_files(folder)
     write_private(folder / "token", GATEWAY_TOKEN.encode())

@@ -72,6 +72,7 @@ class Backend:
         return store
 
 
+GATEWAY_TABLES = "outbox, inbox, erasures, submission_keys, caselink_gateway_version"
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -92,9 +93,7 @@ async def _cleanup(backend: Backend) -> None:
         await store.close()
     if backend.name == "postgres" and backend.url:
         database = backend.url.rsplit("/", 1)[1]
-        await _admin(
-            "DROP TABLE IF EXISTS outbox, inbox, caselink_gateway_version", database=database
-        )
+        await _admin(f"DROP TABLE IF EXISTS {GATEWAY_TABLES}", database=database)
 
 
 @pytest.fixture(params=BACKENDS)

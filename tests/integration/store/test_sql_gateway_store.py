@@ -52,17 +52,18 @@ async def test_enqueue_is_committed_when_it_returns(tmp_path: Path) -> None:
     assert rows == [(message.message_id, message.envelope)]
 
 
-async def test_sqlite_runs_wal_with_full_sync(tmp_path: Path) -> None:
+async def test_sqlite_runs_wal_with_full_sync_and_secure_delete(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     try:
         async with engine.connect() as connection:
             pragmas = [
                 (await connection.execute(text(f"PRAGMA {name}"))).scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout")
+                for name in ("journal_mode", "synchronous", "busy_timeout", "secure_delete")
             ]
     finally:
         await engine.dispose()
-    assert pragmas == ["wal", 2, BUSY_TIMEOUT_MS]  # synchronous 2 is FULL
+    # synchronous 2 is FULL; secure_delete overwrites erased content with zeros.
+    assert pragmas == ["wal", 2, BUSY_TIMEOUT_MS, 1]
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ async def test_create_is_idempotent_and_tracks_its_own_version(sql_backend: Back
             differences = await connection.run_sync(_differences)
     finally:
         await engine.dispose()
-    assert revision == "gateway_0002"
+    assert revision == "gateway_0003"
     assert differences == []
 
 
@@ -110,7 +111,7 @@ async def test_migrations_go_down_and_up_again(sql_backend: Backend) -> None:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert not {"inbox", "outbox"} & tables
             await connection.run_sync(migrate.upgrade, "gateway")
-            assert await connection.run_sync(migrate.current, "gateway") == "gateway_0002"
+            assert await connection.run_sync(migrate.current, "gateway") == "gateway_0003"
     finally:
         await engine.dispose()
 
@@ -130,7 +131,7 @@ async def test_a_failing_batch_stores_nothing_of_it(sql_backend: Backend) -> Non
     store = await sql_backend.open()
     good, message = delivery(), incoming()
     # Deliberately invalid (NOT NULL): the ack's insert fails after both inbox rows went in.
-    broken_ack = replace(answer(message, "received"), envelope=None)  # type: ignore[arg-type]
+    broken_ack = replace(answer(message, "received"), routing_key=None)  # type: ignore[arg-type]
     with pytest.raises(StoreError):
         await store.store_received([good, Received(message=message, ack=broken_ack)])
     assert await store.counts() == {"outbox_pending": 0, "inbox_total": 0}
@@ -138,10 +139,10 @@ async def test_a_failing_batch_stores_nothing_of_it(sql_backend: Backend) -> Non
 
 async def test_errors_never_repeat_a_body(sql_backend: Backend) -> None:
     store = await sql_backend.open()
-    # Deliberately invalid (NOT NULL) beside a body: the failing statement carries both.
-    broken = incoming(body_json=None)
+    # Deliberately invalid (NOT NULL) beside an envelope: the failing statement carries both.
+    broken = incoming(header_json=None)
     with pytest.raises(StoreError) as caught:
-        await store.store_received([delivery(incoming(body_json=SECRET)), delivery(broken)])
+        await store.store_received([delivery(incoming(envelope=SECRET.encode())), delivery(broken)])
     assert SECRET not in str(caught.value)
     assert SECRET not in str(caught.value.__cause__)
     assert await store.counts() == {"outbox_pending": 0, "inbox_total": 0}
@@ -152,7 +153,7 @@ async def test_a_failing_answer_leaves_the_state_as_it_was(sql_backend: Backend)
     message = incoming()
     await store.store_received([delivery(message)])
     # Deliberately invalid (NOT NULL): the answer's insert fails after the state moved.
-    broken = replace(answer(message, "accepted"), envelope=None)  # type: ignore[arg-type]
+    broken = replace(answer(message, "accepted"), routing_key=None)  # type: ignore[arg-type]
     with pytest.raises(StoreError):
         await store.respond(message.message_id, InboxState.ACCEPTED, broken)
     assert await store.inbox_message(message.message_id) == message

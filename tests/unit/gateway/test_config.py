@@ -77,3 +77,14 @@ def test_an_empty_token_file_is_refused(tmp_path: Path) -> None:
     settings = load_settings(_with_token(tmp_path, b"\n", 0o600))
     with pytest.raises(ConfigError, match="no token"):
         settings.api_token()
+
+
+def test_bodies_are_kept_365_days_unless_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(EXAMPLE).retention_days == 365
+    monkeypatch.setenv("CASELINK_RETENTION_DAYS", "30")
+    assert load_settings(EXAMPLE).retention_days == 30
+    monkeypatch.setenv("CASELINK_RETENTION_DAYS", "0")
+    with pytest.raises(ConfigError, match="retention_days"):
+        load_settings(EXAMPLE)
