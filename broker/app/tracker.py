@@ -51,6 +51,7 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         ),
         publisher=ConfirmedPublisher(settings.amqp_url, user_id=topology.tracker_user()),
         subscription=QueueSubscription(settings.amqp_url, TAP_QUEUE, prefetch=settings.prefetch),
+        topology=topology,
         sweep_interval_s=settings.sweep_interval_s,
         watchdog_interval_s=settings.watchdog_interval_s,
     )

@@ -16,6 +16,7 @@ from broker.logs import get_logger
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher, Subscription
 from broker.messaging.watchdog import keep_subscribed
+from broker.topology.names import Topology
 from broker.tracker.alert_relay import AlertRelay
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ingest import MAX_BATCH, HeaderChecker, TapIngestor
@@ -34,6 +35,7 @@ class TrackerService:
         verifier: HeaderChecker,
         publisher: Publisher,
         subscription: Subscription,
+        topology: Topology,
         sweep_interval_s: float = 30.0,
         watchdog_interval_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -50,6 +52,7 @@ class TrackerService:
             ledger=ledger,
             publisher=publisher,
             coordinators=ledger.coordinators,
+            topology=topology,
             clock=clock,
         )
         self.intake: BatchConsumer[TrackedEvent] = BatchConsumer(
