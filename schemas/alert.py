@@ -31,6 +31,10 @@ class AlertReason(StrEnum):
     DECLINED_EMERGENCY = "declined_emergency"  # an emergency referral was declined
     REFUSED_ENVELOPE = "refused_envelope"
     DEAD_LETTERED = "dead_lettered"
+    # A member agency's valid message carried the id of a thread it is not a party to: the
+    # tracker kept it out of that thread. `sender` names that agency (signed, and the user
+    # that published it).
+    NOT_A_PARTY = "not_a_party"
 
 
 OVERDUE_REASONS = frozenset(

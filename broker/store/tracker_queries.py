@@ -6,8 +6,22 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broker.store.tracker_rows import RECIPIENT, filtered, thread_record, timeline_entry, words
-from broker.store.tracker_tables import alerts, events, page_views, thread_agencies, threads
+from broker.store.tracker_rows import (
+    RECIPIENT,
+    filtered,
+    refusal_entry,
+    thread_record,
+    timeline_entry,
+    words,
+)
+from broker.store.tracker_tables import (
+    alerts,
+    events,
+    page_views,
+    refused_events,
+    thread_agencies,
+    threads,
+)
 from broker.tracker.listings import (
     CHASED_KINDS,
     NO_URGENCY,
@@ -15,7 +29,13 @@ from broker.tracker.listings import (
     ListOrder,
     ThreadListing,
 )
-from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow, TimelineEntry
+from broker.tracker.records import (
+    AgencyFigures,
+    RefusalEntry,
+    ThreadFilter,
+    ThreadRow,
+    TimelineEntry,
+)
 
 _T = threads.c
 _TA = thread_agencies.c
@@ -63,6 +83,17 @@ class TrackerQueries:
         async with self._transaction("timeline") as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [timeline_entry(row) for row in rows]
+
+    async def refusals(self, thread_id: str) -> list[RefusalEntry]:
+        """The messages refused for a thread, in arrival order (ties: message id)."""
+        query = (
+            select(refused_events)
+            .where(refused_events.c.thread_id == thread_id)
+            .order_by(refused_events.c.received_at, refused_events.c.message_id)
+        )
+        async with self._transaction("refusals") as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [refusal_entry(row) for row in rows]
 
     async def agency_figures(self, flt: ThreadFilter, now: int) -> list[AgencyFigures]:
         """Per recipient agency of referrals and transfers: open, overdue, median times."""

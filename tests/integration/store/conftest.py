@@ -17,6 +17,7 @@ import pytest
 
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.ports import GatewayStore
+from broker.store import tracker_tables
 from broker.store.gateway_store import SqlGatewayStore
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.ledger import TrackerLedger
@@ -122,7 +123,7 @@ async def store(backend: Backend) -> GatewayStore:
 # The tracker's store: same databases, its own tables.
 
 COORDINATORS = ("coord-national", "coord-north")
-TRACKER_TABLES = "events, threads, thread_agencies, alerts, page_views, caselink_tracker_version"
+TRACKER_TABLES = ", ".join([*tracker_tables.metadata.tables, "caselink_tracker_version"])
 
 
 @dataclass
