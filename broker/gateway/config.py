@@ -31,6 +31,8 @@ class GatewaySettings(FileSettings):
     # Unconfirmed publishes in flight from the outbox.
     publish_window: Annotated[int, Field(ge=1, le=10_000)] = 256
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
+    # How often the directory file is looked at: a newer one comes into force without a restart.
+    directory_poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
     @property
     def api_host(self) -> str:

@@ -18,6 +18,7 @@ class MemoryGatewayStore:
     def __init__(self) -> None:
         self._outbox: dict[str, OutboxMessage] = {}
         self._inbox: dict[str, InboxMessage] = {}
+        self._directory_serial = 0
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -152,6 +153,15 @@ class MemoryGatewayStore:
         """Operational counts: outbox_pending, inbox_total."""
         pending = sum(1 for message in self._outbox.values() if message.sent_at is None)
         return {"outbox_pending": pending, "inbox_total": len(self._inbox)}
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+        return self._directory_serial
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher; return the one kept after."""
+        self._directory_serial = max(self._directory_serial, serial)
+        return self._directory_serial
 
 
 def _is_withdrawal(message: InboxMessage) -> bool:

@@ -75,3 +75,10 @@ class GatewayStore(Protocol):
 
     async def counts(self) -> dict[str, int]:
         """Operational counts: outbox_pending, inbox_total (ids and numbers only)."""
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher than the one kept; return the one kept after (the
+        highest ever accepted: a lower one is never kept)."""

@@ -9,12 +9,12 @@ outbox while the broker is down.
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel
 
 from broker.background import close_within, stop_tasks
-from broker.envelope import AgencyKeys, TrustedDirectory
+from broker.envelope import AgencyKeys, DirectoryError, TrustedDirectory
 from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
 from broker.gateway.lifecycle import ack_status_to_state
@@ -22,7 +22,9 @@ from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxMessage, OutboxMessage
 from broker.gateway.relay import OutboxRelay
+from broker.live_directory import POLL_S, DirectoryFile, LiveDirectory, LoadedDirectory
 from broker.logs import bound_ids, get_logger
+from broker.messaging.alerts import announce_directory_refused
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher, Subscription
 from broker.messaging.watchdog import keep_subscribed
@@ -61,17 +63,29 @@ class Gateway:
         topology: Topology,
         publish_window: int = 256,
         watchdog_interval_s: float = 2.0,
+        directory_file: DirectoryFile | None = None,
+        directory_poll_s: float = POLL_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agency_id = keys.agency_id
         self.store = store
         self.sealer = Sealer(keys=keys, directory=directory)
+        # Refuses a directory older than the store's at start; follows directory_file.
+        self.directory = LiveDirectory(
+            directory,
+            store,
+            self._use_directory,
+            source=directory_file,
+            on_refused=self._directory_refused,
+            interval_s=directory_poll_s,
+            clock=clock,
+        )
         self._clock = clock
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = publisher
         self.relay = OutboxRelay(store, publisher, window=publish_window, clock=clock)
         self._outbox = OutboxWriter(store, on_committed=self.relay.offer)
-        inbox = InboxConsumer(
+        self._inbox = inbox = InboxConsumer(
             sealer=self.sealer,
             topology=topology,
             store=store,
@@ -83,8 +97,10 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Migrate the store, then run relay, batcher and watchdog in the background."""
+        """Migrate the store, refuse an older directory (DirectoryRollback), then run relay,
+        batcher, watchdog and the directory's watch in the background."""
         await self.store.create()
+        await self.directory.start()
         self._tasks = [
             asyncio.create_task(self._outbox.run(), name="outbox-writer"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
@@ -93,6 +109,7 @@ class Gateway:
                 keep_subscribed(self.consumer.subscription, self._watchdog_interval_s),
                 name="consumer-watchdog",
             ),
+            asyncio.create_task(self.directory.run(), name="directory-watch"),
         ]
         log.info("gateway started", agency=self.agency_id)
 
@@ -104,6 +121,16 @@ class Gateway:
         await close_within(self._publisher.close(), "publisher")
         await close_within(self.store.close(), "store")
         log.info("gateway stopped", agency=self.agency_id)
+
+    def _use_directory(self, loaded: LoadedDirectory) -> None:
+        # One assignment each: a seal or an open in progress finishes on the old directory.
+        self.sealer = replace(self.sealer, directory=loaded.trusted)
+        self._inbox.sealer = self.sealer
+
+    async def _directory_refused(self, error: DirectoryError) -> None:
+        await announce_directory_refused(
+            self._publisher, [self.agency_id], error.reason, self._clock()
+        )
 
     async def submit(
         self,

@@ -7,6 +7,8 @@ Times are float Unix seconds. Columns hold ids and categories only, except
 
 import sqlalchemy as sa
 
+from broker.store.directory_serials import directory_table
+
 ID = 64  # message and thread ids are 36-character UUIDs; room for other id formats
 AGENCY = 64  # agency slugs are at most 32 characters
 WORD = 32  # kinds, statuses, states, urgencies
@@ -57,3 +59,6 @@ inbox = sa.Table(
     sa.Index("ix_inbox_received_at", "received_at"),
     sa.Index("ix_inbox_state_received_at", "state", "received_at"),
 )
+
+# The highest directory serial this gateway accepted: an older directory is refused.
+gateway_directory = directory_table("gateway_directory", metadata)

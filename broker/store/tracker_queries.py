@@ -21,6 +21,7 @@ from broker.store.tracker_tables import (
     refused_events,
     thread_agencies,
     threads,
+    tracker_directory,
 )
 from broker.tracker.listings import (
     CHASED_KINDS,
@@ -138,7 +139,7 @@ class TrackerQueries:
 
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
-        last_event_received_at (None before any event)."""
+        last_event_received_at (None before any event), directory_serial."""
         is_open = _T.phase.in_(words(OPEN_PHASES))
         # Driven from the overdue threads (a range of the deadline index), not from the
         # agency index: SQLite otherwise walks every thread_agencies row to skip a sort.
@@ -159,9 +160,10 @@ class TrackerQueries:
             .where(alerts.c.published_at.is_(None))
             .scalar_subquery(),
             select(func.max(events.c.received_at)).scalar_subquery(),
+            select(func.max(tracker_directory.c.serial)).scalar_subquery(),
         )
         async with self._transaction("metrics") as connection:
-            n_open, raised, unpublished, last = (await connection.execute(figures)).one()
+            n_open, raised, unpublished, last, serial = (await connection.execute(figures)).one()
             late = (await connection.execute(overdue)).all()
         return {
             "open_threads": int(n_open),
@@ -169,6 +171,7 @@ class TrackerQueries:
             "alerts_raised": int(raised),
             "alerts_unpublished": int(unpublished),
             "last_event_received_at": last,
+            "directory_serial": int(serial or 0),
         }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store import migrate
+from broker.store.directory_serials import highest_serial, raise_serial
 from broker.store.engine import chunks, insert_new, make_engine
 from broker.store.errors import translate
 from broker.store.tracker_queries import TrackerQueries
@@ -34,6 +35,7 @@ from broker.store.tracker_tables import (
     thread_agencies,
     thread_parties,
     threads,
+    tracker_directory,
 )
 from broker.tracker.events import TrackedEvent
 from broker.tracker.parties import ThreadClaim
@@ -109,6 +111,16 @@ class SqlTrackerStore(TrackerQueries):
                     .where(alerts.c.key.in_(chunk), alerts.c.published_at.is_(None))
                     .values(published_at=at)
                 )
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+        async with self._transaction("directory_serial") as connection:
+            return await connection.run_sync(highest_serial, tracker_directory)
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher; return the one kept after."""
+        async with self._transaction("accept_directory_serial", writes=True) as connection:
+            return await connection.run_sync(raise_serial, tracker_directory, serial, at)
 
 
 class SqlTrackerWrites:

@@ -8,6 +8,7 @@ updated_at, raised_at, published_at, page views) is float Unix seconds.
 
 import sqlalchemy as sa
 
+from broker.store.directory_serials import directory_table
 from broker.store.gateway_tables import AGENCY, ID, WORD
 
 ALERT_KEY = 255  # planned key (thread, recipient, reason, level, audience) + addressee
@@ -150,3 +151,6 @@ page_views = sa.Table(
     sa.Column("at", sa.Double(), nullable=False),
     sa.Index("ix_page_views_thread_id_at", "thread_id", "at"),
 )
+
+# The highest directory serial the tracker (any tracker on this database) accepted.
+tracker_directory = directory_table("tracker_directory", metadata)

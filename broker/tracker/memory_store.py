@@ -58,6 +58,7 @@ class MemoryTrackerStore:
         self._thread_alerts: dict[str, frozenset[str]] = {}  # thread id -> outbox keys
         self._views: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._writer = asyncio.Lock()
+        self._directory_serial = 0
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -146,7 +147,7 @@ class MemoryTrackerStore:
 
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
-        last_event_received_at (None before any event)."""
+        last_event_received_at (None before any event), directory_serial."""
         open_threads = [kept for kept in self._threads.values() if _is_open(kept.row.state)]
         overdue: dict[tuple[str, str], int] = defaultdict(int)
         for kept in open_threads:
@@ -161,7 +162,17 @@ class MemoryTrackerStore:
             "alerts_raised": len(self._alerts),
             "alerts_unpublished": sum(a.published_at is None for a in self._alerts.values()),
             "last_event_received_at": max(received, default=None),
+            "directory_serial": self._directory_serial,
         }
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+        return self._directory_serial
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher; return the one kept after."""
+        self._directory_serial = max(self._directory_serial, serial)
+        return self._directory_serial
 
     def _figures(self, agency: str, threads: list[_Kept], now: int) -> AgencyFigures:
         receipt: list[int] = []

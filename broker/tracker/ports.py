@@ -135,7 +135,15 @@ class TrackerStore(Protocol):
     async def views(self, thread_id: str) -> list[tuple[str, float]]:
         """Audit trail of one thread: (user, at), oldest first."""
 
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher than the one kept; return the one kept after (the
+        highest ever accepted: a lower one is never kept)."""
+
     async def metrics(self, now: int) -> dict[str, object]:
         """Figures for /metrics: {"open_threads": int, "overdue": {(recipient agency,
         urgency or "none"): int}, "alerts_raised": int, "alerts_unpublished": int,
-        "last_event_received_at": float | None} (the last for ingest lag)."""
+        "last_event_received_at": float | None (the last for ingest lag), "directory_serial":
+        int (the highest accepted)}."""

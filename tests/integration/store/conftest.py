@@ -17,7 +17,7 @@ import pytest
 
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.ports import GatewayStore
-from broker.store import tracker_tables
+from broker.store import gateway_tables, tracker_tables
 from broker.store.gateway_store import SqlGatewayStore
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.ledger import TrackerLedger
@@ -25,6 +25,7 @@ from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.ports import TrackerStore
 
+GATEWAY_TABLES = ", ".join([*gateway_tables.metadata.tables, "caselink_gateway_version"])
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 
@@ -93,9 +94,7 @@ async def _cleanup(backend: Backend) -> None:
         await store.close()
     if backend.name == "postgres" and backend.url:
         database = backend.url.rsplit("/", 1)[1]
-        await _admin(
-            "DROP TABLE IF EXISTS outbox, inbox, caselink_gateway_version", database=database
-        )
+        await _admin(f"DROP TABLE IF EXISTS {GATEWAY_TABLES}", database=database)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -346,3 +346,16 @@ async def test_unpublished_alerts_oldest_first_until_confirmed(tracker: TrackerL
 
 def by_key(recorded: list[RecordedAlert]) -> list[RecordedAlert]:
     return sorted(recorded, key=lambda record: record.key)
+
+
+async def test_the_directory_serial_only_goes_up_and_survives_a_restart(
+    tracker_backend: TrackerBackend,
+) -> None:
+    store = (await tracker_backend.open()).store
+    assert await store.directory_serial() == 0
+    assert (await store.metrics(T0))["directory_serial"] == 0
+    assert await store.accept_directory_serial(3, 1.0) == 3
+    assert await store.accept_directory_serial(2, 2.0) == 3  # an older one is never kept
+    again = (await tracker_backend.open()).store  # a restart, or a second tracker
+    assert await again.directory_serial() == 3
+    assert (await again.metrics(T0))["directory_serial"] == 3

@@ -1,4 +1,5 @@
-"""A thread's parties and opener, fixed in arrival order; messages refused for a thread.
+"""A thread's parties and opener, fixed in arrival order; messages refused for a thread;
+the highest directory serial accepted (an older directory is then refused).
 
 Revision ID: tracker_0002
 Revises: tracker_0001
@@ -34,7 +35,8 @@ _PARTIES = sa.text(
 
 
 def upgrade() -> None:
-    """Add threads.opener_id, thread_parties and refused_events; fill in existing threads."""
+    """Add threads.opener_id, thread_parties, refused_events and tracker_directory; fill in
+    the parties and openers of existing threads."""
     with op.batch_alter_table("threads") as threads:
         threads.add_column(sa.Column("opener_id", sa.String(64), nullable=True))
     op.create_table(
@@ -55,12 +57,19 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(32), nullable=False),
     )
     op.create_index("ix_refused_events_thread_id", "refused_events", ["thread_id"])
+    op.create_table(
+        "tracker_directory",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("serial", sa.BigInteger(), nullable=False),
+        sa.Column("accepted_at", sa.Double(), nullable=False),
+    )
     op.execute(_OPENER)
     op.execute(_PARTIES)
 
 
 def downgrade() -> None:
     """Drop what upgrade added."""
+    op.drop_table("tracker_directory")
     op.drop_table("refused_events")
     op.drop_table("thread_parties")
     with op.batch_alter_table("threads") as threads:
