@@ -1,7 +1,9 @@
 """Tracker intake rate against a raw aio-pika consumer of the same tap queue, in one run.
 
 The tap is filled with sealed envelopes (referrals and their `received` acknowledgements,
-one thread per referral), then drained, alternating: (a) a raw aio-pika consumer with
+one thread per referral; for the tracker, published by the agencies' own users as their
+gateways would, since the tracker refuses what its signed sender did not publish), then
+drained, alternating: (a) a raw aio-pika consumer with
 manual acks and the same prefetch; (b) the tracker's intake: every header verified against
 the directory, events stored and threads refolded in batches (SQLite), then acked. Prints
 each rate, the ratio of the best rounds and, last, `tracker_ingest_ratio <value>`: the
@@ -31,7 +33,7 @@ from broker.app.garbage_collector import settle_startup_objects
 from broker.envelope import seal
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.store.tracker_store import SqlTrackerStore
-from broker.topology.names import TAP_QUEUE
+from broker.topology.names import MESSAGES_EXCHANGE, TAP_QUEUE, routing_key
 from broker.tracker.ingest import MAX_BATCH, TapIngestor
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
@@ -46,6 +48,14 @@ PREFETCH = 2048  # the tracker's default prefetch, for both consumers
 WINDOW = 256
 
 
+A, B = "oscc-north", "social-east"
+# Each envelope's sender and routing key: a referral A->B, then B's acknowledgement to A.
+ROUTES = (
+    (A, routing_key(MessageKind.REFERRAL, A, B)),
+    (B, routing_key(MessageKind.ACKNOWLEDGEMENT, B, A)),
+)
+
+
 def sealed_events(keyed: KeyedFederation, count: int) -> list[bytes]:
     """`count` envelopes: referrals A->B and B's `received` acknowledgements, paired."""
     now = int(time.time())
@@ -57,8 +67,8 @@ def sealed_events(keyed: KeyedFederation, count: int) -> list[bytes]:
             seal(
                 referral,
                 kind=MessageKind.REFERRAL,
-                sender=keyed.keys["oscc-north"],
-                recipient="social-east",
+                sender=keyed.keys[A],
+                recipient=B,
                 directory=keyed.trusted,
                 now=now,
                 thread_id=thread,
@@ -70,8 +80,8 @@ def sealed_events(keyed: KeyedFederation, count: int) -> list[bytes]:
             seal(
                 ack,
                 kind=MessageKind.ACKNOWLEDGEMENT,
-                sender=keyed.keys["social-east"],
-                recipient="oscc-north",
+                sender=keyed.keys[B],
+                recipient=A,
                 directory=keyed.trusted,
                 now=now,
                 thread_id=thread,
@@ -90,6 +100,33 @@ async def fill_tap(url: str, envelopes: list[bytes]) -> None:
 
     await asyncio.gather(*(one(body) for body in envelopes))
     await publisher.close()
+
+
+async def fill_tap_as_agencies(keyed: KeyedFederation, envelopes: list[bytes]) -> None:
+    """Publish `sealed_events` as A's and B's users would; then empty their own queues."""
+    federation = keyed.federation
+    publishers = {
+        agency: ConfirmedPublisher(federation.url(agency), user_id=federation.user(agency))
+        for agency, _ in ROUTES
+    }
+    window = asyncio.Semaphore(WINDOW)
+
+    async def one(index: int, body: bytes) -> None:
+        sender, key = ROUTES[index % 2]
+        async with window:
+            await publishers[sender].publish(
+                MESSAGES_EXCHANGE, key, body, message_id=new_message_id()
+            )
+
+    await asyncio.gather(*(one(index, body) for index, body in enumerate(envelopes)))
+    for publisher in publishers.values():
+        await publisher.close()
+    # The agencies' queues got copies too; no gateway reads them here.
+    async with await aio_pika.connect(federation.admin_url()) as connection:
+        channel = await connection.channel()
+        for agency, _ in ROUTES:
+            queue = await channel.get_queue(federation.topology.agency_queue(agency), ensure=False)
+            await queue.purge()
 
 
 async def raw_rate(url: str, count: int) -> float:
@@ -127,6 +164,7 @@ async def tracker_rate(
         ledger=TrackerLedger(store, DEFAULT_POLICY, ["police-west"]),
         publisher=publisher,
         coordinators=["police-west"],
+        topology=keyed.federation.topology,
     )
     intake = BatchConsumer(subscription, ingestor, max_batch=MAX_BATCH)
     before = (await store.metrics(int(time.time())))["open_threads"]
@@ -166,7 +204,7 @@ async def main(rounds: int, events: int, raw_count: int) -> None:
                 await fill_tap(url, (sample * (raw_count // events + 1))[:raw_count])
                 raw_rates.append(await raw_rate(url, raw_count))
                 # Fresh envelopes: the tracker must not see these ids as duplicates.
-                await fill_tap(url, sealed_events(keyed, events))
+                await fill_tap_as_agencies(keyed, sealed_events(keyed, events))
                 tracker_rates.append(await tracker_rate(keyed, store, verifier, events))
                 print(
                     f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "

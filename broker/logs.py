@@ -47,6 +47,7 @@ ALLOWED_FIELDS = frozenset(
         "alert_id",
         "level_name",
         "refused_fields",
+        "serial",
     }
 )
 

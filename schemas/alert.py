@@ -31,6 +31,13 @@ class AlertReason(StrEnum):
     DECLINED_EMERGENCY = "declined_emergency"  # an emergency referral was declined
     REFUSED_ENVELOPE = "refused_envelope"
     DEAD_LETTERED = "dead_lettered"
+    # A member agency's valid message carried the id of a thread it is not a party to: the
+    # tracker kept it out of that thread. `sender` names that agency (signed, and the user
+    # that published it).
+    NOT_A_PARTY = "not_a_party"
+    # A service refused a new agency directory file (older serial, bad signature...): the
+    # directory in force stays. `detail` is the refusal's slug.
+    DIRECTORY_REFUSED = "directory_refused"
 
 
 OVERDUE_REASONS = frozenset(
@@ -95,4 +102,16 @@ def refused_envelope_alert(
         detail=reason,
         message_id=ids.get("message_id"),
         sender=ids.get("sender"),
+    )
+
+
+def directory_refused_alert(*, alert_id: str, agency: str, reason: str, raised_at: int) -> Alert:
+    """The alert that a service refused a new directory file (`reason`: the refusal's slug)."""
+    return Alert(
+        alert_id=alert_id,
+        level=AlertLevel.REFUSED,
+        reason=AlertReason.DIRECTORY_REFUSED,
+        agency=agency,
+        raised_at=raised_at,
+        detail=reason,
     )

@@ -53,9 +53,24 @@ class MemoryFederation:
             message_id=message_id or new_message_id(),
         )
 
-    async def send(self, sender: str, recipient: str, body: bytes, message_id: str) -> None:
-        """Publish `body` as `sender`'s gateway would, routed to `recipient` (and the tap)."""
-        await self.agency_publisher(sender).publish(
+    async def send(
+        self,
+        sender: str,
+        recipient: str,
+        body: bytes,
+        message_id: str,
+        *,
+        published_by: str | None = None,
+        omit_user_id: bool = False,
+    ) -> None:
+        """Publish `body` as `sender`'s gateway would, routed to `recipient` (and the tap).
+
+        `published_by` (an agency) publishes it instead, with its own user; `omit_user_id`
+        leaves the AMQP user_id out, as RabbitMQ allows.
+        """
+        user = self.topology.agency_user(published_by or sender)
+        publisher = InMemoryPublisher(self.broker, user=user, omit_user_id=omit_user_id)
+        await publisher.publish(
             MESSAGES_EXCHANGE,
             routing_key(MessageKind.REFERRAL, sender, recipient),
             body,

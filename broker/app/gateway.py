@@ -13,22 +13,30 @@ from broker.app.garbage_collector import settle_startup_objects
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
 from broker.gateway.service import Gateway
-from broker.keystore import load_agency_keys, load_trusted_directory
+from broker.keystore import load_agency_keys
+from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
 from broker.store.gateway_store import SqlGatewayStore
 from broker.topology.names import Topology
 
 
 def build_gateway(settings: GatewaySettings) -> Gateway:
-    """Everything the gateway needs, verified (directory) and loaded (keys); no connections."""
+    """Everything the gateway needs, verified (directory) and loaded (keys); no connections.
+
+    The store refuses a directory older than one accepted before, at start (see
+    `broker.live_directory`), and the gateway follows the directory file while it runs.
+    """
     keys = load_agency_keys(settings.key_file)
     if keys.agency_id != settings.agency_id:
         raise ValueError(f"key file belongs to {keys.agency_id}, not {settings.agency_id}")
     # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
     topology = Topology(user_prefix=settings.user_prefix)
+    directory_file = DirectoryFile.at(settings.directory, settings.root_pub)
     return Gateway(
         keys=keys,
-        directory=load_trusted_directory(settings.directory, settings.root_pub),
+        directory=directory_file.load().trusted,
+        directory_file=directory_file,
+        directory_poll_s=settings.directory_poll_s,
         store=SqlGatewayStore(settings.store_url),
         publisher=ConfirmedPublisher(
             settings.amqp_url, user_id=topology.agency_user(settings.agency_id)

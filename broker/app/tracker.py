@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
+from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
 from broker.topology.names import TAP_QUEUE, Topology
@@ -43,16 +44,20 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     store = open_store(settings)
     # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
     topology = Topology(user_prefix=settings.user_prefix)
+    directory_file = DirectoryFile.at(settings.directory, settings.root_pub)
+    loaded = directory_file.load()
     service = TrackerService(
         ledger=TrackerLedger(store, load_policy(settings), settings.coordinators),
         verifier=HeaderVerifier(
-            SignedDirectory.read(settings.directory, settings.root_pub),
-            workers=settings.verify_workers,
+            SignedDirectory(loaded.signed, loaded.root_public), workers=settings.verify_workers
         ),
         publisher=ConfirmedPublisher(settings.amqp_url, user_id=topology.tracker_user()),
         subscription=QueueSubscription(settings.amqp_url, TAP_QUEUE, prefetch=settings.prefetch),
+        topology=topology,
         sweep_interval_s=settings.sweep_interval_s,
         watchdog_interval_s=settings.watchdog_interval_s,
+        directory_file=directory_file,
+        directory_poll_s=settings.directory_poll_s,
     )
     app = create_tracker_app(
         store,

@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from broker.cli.exits import fail
 from broker.cli.guard import cli_errors, field_locations
-from broker.envelope import build_directory, revoke_key
+from broker.envelope import (
+    DirectoryError,
+    RootKey,
+    build_directory,
+    revoke_key,
+    verify_directory,
+)
 from broker.envelope.root import ROOT_PUBLIC_FORMAT
 from broker.keystore import load_root_key, load_trusted_directory, write_public
 from schemas.directory import Agency
@@ -28,6 +34,9 @@ def build(
 ) -> None:
     """Sign the given agency entries into a new directory.
 
+    When OUT already holds a directory of this root, the new one takes the next serial
+    (gateways and the tracker refuse a directory older than one they accepted).
+
     The root public key is skipped with a note, so that `FOLDER/*.pub.json` names the agencies
     of a folder that `caselink keys` filled.
     """
@@ -44,9 +53,24 @@ def build(
                 typer.echo(f"skipped {path}: the root public key, not an agency entry", err=True)
         if not agencies:
             fail("no agency entries given (ENTRY.pub.json from `caselink keys agency`)")
-        signed = build_directory(agencies, load_root_key(root), now=int(time.time()))
+        root_key = load_root_key(root)
+        serial = _next_serial(out, root_key)
+        signed = build_directory(agencies, root_key, now=int(time.time()), serial=serial)
         write_public(out, signed)
-        typer.echo(f"directory of {len(agencies)} agencies written to {out}", err=True)
+        typer.echo(
+            f"directory of {len(agencies)} agencies written to {out} (serial {serial})", err=True
+        )
+
+
+def _next_serial(out: Path, root: RootKey) -> int:
+    # Services refuse a directory older than one they accepted: a rebuilt directory must
+    # come after the one it replaces, so it takes the serial after OUT's.
+    if not out.exists():
+        return 1
+    try:
+        return verify_directory(out.read_bytes(), root.public()).serial + 1
+    except DirectoryError as error:
+        fail(f"{out} holds no directory of this root ({error.reason}); remove it to start anew")
 
 
 def _is_root_public_key(raw: bytes) -> bool:

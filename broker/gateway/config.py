@@ -35,6 +35,8 @@ class GatewaySettings(FileSettings):
     # Days a message body is kept; then it is erased and only its ids, kind, state and
     # times stay (broker/gateway/retention.py says which bodies, and when).
     retention_days: Annotated[int, Field(ge=1, le=36_500)] = DEFAULT_RETENTION_DAYS
+    # How often the directory file is looked at: a newer one comes into force without a restart.
+    directory_poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
     @property
     def api_host(self) -> str:

@@ -57,7 +57,7 @@ class InboxConsumer:
         relay: OutboxRelay,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._sealer = sealer
+        self.sealer = sealer  # replaced when a newer directory comes into force
         self._topology = topology
         self._store = store
         self._publisher = publisher
@@ -76,7 +76,7 @@ class InboxConsumer:
                 decision = decide(
                     message.body,
                     published_by=message.user_id,
-                    sealer=self._sealer,
+                    sealer=self.sealer,
                     topology=self._topology,
                     now=now,
                 )

@@ -8,21 +8,20 @@ from dataclasses import dataclass
 
 from broker import lifecycle
 from broker.envelope import EnvelopeError, open_envelope
-from broker.errors import CaselinkError
 from broker.gateway.outgoing import Sealer
 from broker.gateway.records import InboxMessage, InboxState, Received
+from broker.messaging.publisher_check import (
+    SenderMismatch,
+    SenderUnauthenticated,
+    authenticated_publisher,
+    check_sender,
+)
 from broker.topology.names import Topology
 from schemas.acknowledgement import Acknowledgement
 from schemas.kinds import AckStatus, MessageKind
 
 # Kinds a caseworker answers; their inbox entries start NEW and move through lifecycle.
 ANSWERABLE = frozenset(lifecycle.MOVES)
-
-
-class SenderMismatch(CaselinkError):
-    """The AMQP user that published the message is not the header's signed sender."""
-
-    reason = "sender_mismatch"
 
 
 @dataclass(frozen=True)
@@ -47,14 +46,17 @@ def decide(
 
     The body is opened here to validate it, and then dropped: the inbox keeps `raw`, sealed.
 
-    `published_by` is the AMQP user_id RabbitMQ validated; it must be the header's sender
-    (a replay of someone else's envelope by a third agency is refused).
+    `published_by` is the AMQP user_id RabbitMQ validated; it must be present, checked before
+    anything is opened, and be the header's sender (a replay of someone else's envelope by a
+    third agency is refused, with or without a user_id).
     """
     try:
+        publisher = authenticated_publisher(published_by)
         opened = open_envelope(raw, keys=sealer.keys, directory=sealer.directory, now=int(now))
         header = opened.header
-        if published_by is not None and published_by != topology.agency_user(header.sender):
-            raise SenderMismatch(f"message {header.message_id} published by another agency")
+        check_sender(publisher, header.sender, header.message_id, topology)
+    except SenderUnauthenticated as error:
+        return Refusal(error.reason, str(error), None, None)  # nothing opened: no ids known
     except EnvelopeError as error:
         return Refusal(error.reason, str(error), error.message_id, error.sender)
     except SenderMismatch as error:

@@ -30,6 +30,7 @@ class MemoryGatewayStore:
         self._inbox: dict[str, InboxMessage] = {}
         self._erasures: list[Erasure] = []
         self._submissions: dict[str, SubmissionKey] = {}
+        self._directory_serial = 0
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -164,6 +165,15 @@ class MemoryGatewayStore:
         """Operational counts: outbox_pending (unsent, unerased), inbox_total."""
         pending = sum(1 for message in self._outbox.values() if _pending(message))
         return {"outbox_pending": pending, "inbox_total": len(self._inbox)}
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+        return self._directory_serial
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher; return the one kept after."""
+        self._directory_serial = max(self._directory_serial, serial)
+        return self._directory_serial
 
     async def erase_thread(self, thread_id: str, *, at: float, by: str) -> int:
         """Erase every body of the thread, inbox and outbox; one log entry, even for 0."""

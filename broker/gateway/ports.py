@@ -114,3 +114,10 @@ class GatewayStore(Protocol):
 
     async def purge_submissions(self, before: float) -> int:
         """Forget idempotency keys claimed before `before`; returns how many."""
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher than the one kept; return the one kept after (the
+        highest ever accepted: a lower one is never kept)."""

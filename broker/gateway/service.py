@@ -9,12 +9,12 @@ outbox while the broker is down.
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel
 
 from broker.background import close_within, stop_tasks
-from broker.envelope import AgencyKeys, TrustedDirectory
+from broker.envelope import AgencyKeys, DirectoryError, TrustedDirectory
 from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
 from broker.gateway.idempotency import KEY_LIFETIME_S, IdempotencyKeyInFlight, IdempotencyKeyReused
@@ -25,7 +25,9 @@ from broker.gateway.records import InboxMessage, OutboxMessage, SubmissionKey
 from broker.gateway.relay import OutboxRelay
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS, RetentionSweeper
 from broker.gateway.stored import open_stored
+from broker.live_directory import POLL_S, DirectoryFile, LiveDirectory, LoadedDirectory
 from broker.logs import bound_ids, get_logger
+from broker.messaging.alerts import announce_directory_refused
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher, Subscription
 from broker.messaging.watchdog import keep_subscribed
@@ -65,6 +67,8 @@ class Gateway:
         publish_window: int = 256,
         watchdog_interval_s: float = 2.0,
         retention_days: int = DEFAULT_RETENTION_DAYS,
+        directory_file: DirectoryFile | None = None,
+        directory_poll_s: float = POLL_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agency_id = keys.agency_id
@@ -73,12 +77,22 @@ class Gateway:
         self.retention = RetentionSweeper(store, retention_days=retention_days, clock=clock)
         # Idempotency-Keys of submissions being worked on in this process (one per agency).
         self._keys_in_flight: set[str] = set()
+        # Refuses a directory older than the store's at start; follows directory_file.
+        self.directory = LiveDirectory(
+            directory,
+            store,
+            self._use_directory,
+            source=directory_file,
+            on_refused=self._directory_refused,
+            interval_s=directory_poll_s,
+            clock=clock,
+        )
         self._clock = clock
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = publisher
         self.relay = OutboxRelay(store, publisher, window=publish_window, clock=clock)
         self._outbox = OutboxWriter(store, on_committed=self.relay.offer)
-        inbox = InboxConsumer(
+        self._inbox = inbox = InboxConsumer(
             sealer=self.sealer,
             topology=topology,
             store=store,
@@ -90,8 +104,10 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Migrate the store, then run relay, batcher, watchdog and retention sweep."""
+        """Migrate the store, refuse an older directory (DirectoryRollback), then run relay,
+        batcher, watchdog, the retention sweep and the directory's watch in the background."""
         await self.store.create()
+        await self.directory.start()
         self._tasks = [
             asyncio.create_task(self._outbox.run(), name="outbox-writer"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
@@ -101,6 +117,7 @@ class Gateway:
                 name="consumer-watchdog",
             ),
             asyncio.create_task(self.retention.run(), name="retention-sweep"),
+            asyncio.create_task(self.directory.run(), name="directory-watch"),
         ]
         log.info("gateway started", agency=self.agency_id)
 
@@ -112,6 +129,16 @@ class Gateway:
         await close_within(self._publisher.close(), "publisher")
         await close_within(self.store.close(), "store")
         log.info("gateway stopped", agency=self.agency_id)
+
+    def _use_directory(self, loaded: LoadedDirectory) -> None:
+        # One assignment each: a seal or an open in progress finishes on the old directory.
+        self.sealer = replace(self.sealer, directory=loaded.trusted)
+        self._inbox.sealer = self.sealer
+
+    async def _directory_refused(self, error: DirectoryError) -> None:
+        await announce_directory_refused(
+            self._publisher, [self.agency_id], error.reason, self._clock()
+        )
 
     async def submit(
         self,

@@ -34,8 +34,15 @@ from broker.gateway.records import (
 )
 from broker.gateway.sent_status import Reply, sent_status
 from broker.store import migrate
+from broker.store.directory_serials import highest_serial, raise_serial
 from broker.store.engine import chunks, insert_new
-from broker.store.gateway_tables import erasures, inbox, outbox, submission_keys
+from broker.store.gateway_tables import (
+    erasures,
+    gateway_directory,
+    inbox,
+    outbox,
+    submission_keys,
+)
 from broker.store.transactions import open_transactions
 from schemas.kinds import AckStatus, MessageKind
 
@@ -259,6 +266,18 @@ class SqlGatewayStore:
             "counts", lambda c: c.execute(query).one()
         )
         return {"outbox_pending": int(outbox_pending), "inbox_total": int(inbox_total)}
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+        return await self._transactions.run(
+            "directory_serial", lambda c: highest_serial(c, gateway_directory)
+        )
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher; return the one kept after."""
+        return await self._transactions.run(
+            "accept_directory_serial", lambda c: raise_serial(c, gateway_directory, serial, at)
+        )
 
     async def erase_thread(self, thread_id: str, *, at: float, by: str) -> int:
         """Erase every body of the thread, inbox and outbox; one log entry, even for 0."""

@@ -8,6 +8,8 @@ the recipient's): no column holds a decrypted body. An erased body is NULL with 
 
 import sqlalchemy as sa
 
+from broker.store.directory_serials import directory_table
+
 ID = 64  # message and thread ids are 36-character UUIDs; room for other id formats
 AGENCY = 64  # agency slugs are at most 32 characters
 WORD = 32  # kinds, statuses, states, urgencies
@@ -91,3 +93,6 @@ submission_keys = sa.Table(
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Index("ix_submission_keys_created_at", "created_at"),
 )
+
+# The highest directory serial this gateway accepted: an older directory is refused.
+gateway_directory = directory_table("gateway_directory", metadata)

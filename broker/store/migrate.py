@@ -10,6 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
@@ -44,6 +45,14 @@ def upgrade(connection: Connection, component: str = "gateway") -> None:
     Runs inside the caller's transaction (use with `AsyncConnection.run_sync`).
     """
     command.upgrade(alembic_config(component, connection), "head")
+
+
+def head(component: str) -> str:
+    """The newest revision of `component`: what `upgrade` brings its tables to."""
+    newest = ScriptDirectory.from_config(alembic_config(component)).get_current_head()
+    if newest is None:
+        raise KeyError(component)
+    return newest
 
 
 def current(connection: Connection, component: str = "gateway") -> str | None:

@@ -6,8 +6,23 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broker.store.tracker_rows import RECIPIENT, filtered, thread_record, timeline_entry, words
-from broker.store.tracker_tables import alerts, events, page_views, thread_agencies, threads
+from broker.store.tracker_rows import (
+    RECIPIENT,
+    filtered,
+    refusal_entry,
+    thread_record,
+    timeline_entry,
+    words,
+)
+from broker.store.tracker_tables import (
+    alerts,
+    events,
+    page_views,
+    refused_events,
+    thread_agencies,
+    threads,
+    tracker_directory,
+)
 from broker.tracker.listings import (
     CHASED_KINDS,
     NO_URGENCY,
@@ -15,7 +30,13 @@ from broker.tracker.listings import (
     ListOrder,
     ThreadListing,
 )
-from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow, TimelineEntry
+from broker.tracker.records import (
+    AgencyFigures,
+    RefusalEntry,
+    ThreadFilter,
+    ThreadRow,
+    TimelineEntry,
+)
 
 _T = threads.c
 _TA = thread_agencies.c
@@ -64,6 +85,17 @@ class TrackerQueries:
             rows = (await connection.execute(query)).mappings().all()
         return [timeline_entry(row) for row in rows]
 
+    async def refusals(self, thread_id: str) -> list[RefusalEntry]:
+        """The messages refused for a thread, in arrival order (ties: message id)."""
+        query = (
+            select(refused_events)
+            .where(refused_events.c.thread_id == thread_id)
+            .order_by(refused_events.c.received_at, refused_events.c.message_id)
+        )
+        async with self._transaction("refusals") as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [refusal_entry(row) for row in rows]
+
     async def agency_figures(self, flt: ThreadFilter, now: int) -> list[AgencyFigures]:
         """Per recipient agency of referrals and transfers: open, overdue, median times."""
         base = filtered(
@@ -107,7 +139,7 @@ class TrackerQueries:
 
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
-        last_event_received_at (None before any event)."""
+        last_event_received_at (None before any event), directory_serial."""
         is_open = _T.phase.in_(words(OPEN_PHASES))
         # Driven from the overdue threads (a range of the deadline index), not from the
         # agency index: SQLite otherwise walks every thread_agencies row to skip a sort.
@@ -128,9 +160,10 @@ class TrackerQueries:
             .where(alerts.c.published_at.is_(None))
             .scalar_subquery(),
             select(func.max(events.c.received_at)).scalar_subquery(),
+            select(func.max(tracker_directory.c.serial)).scalar_subquery(),
         )
         async with self._transaction("metrics") as connection:
-            n_open, raised, unpublished, last = (await connection.execute(figures)).one()
+            n_open, raised, unpublished, last, serial = (await connection.execute(figures)).one()
             late = (await connection.execute(overdue)).all()
         return {
             "open_threads": int(n_open),
@@ -138,6 +171,7 @@ class TrackerQueries:
             "alerts_raised": int(raised),
             "alerts_unpublished": int(unpublished),
             "last_event_received_at": last,
+            "directory_serial": int(serial or 0),
         }
 
 

@@ -1,5 +1,6 @@
 """Between the tracker's values and its table rows, and the dashboard filter as SQL."""
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -11,6 +12,7 @@ from broker.tracker.events import TrackedEvent
 from broker.tracker.records import (
     FoldedThread,
     RecordedAlert,
+    RefusalEntry,
     ThreadFilter,
     ThreadRow,
     TimelineEntry,
@@ -38,6 +40,29 @@ def event_row(event: TrackedEvent, received_at: float) -> dict[str, Any]:
         "issued_at": event.issued_at,
         "received_at": received_at,
     }
+
+
+def refusal_row(event: TrackedEvent, reason: str, received_at: float) -> dict[str, Any]:
+    """The refused_events row of `event`."""
+    return {
+        "message_id": event.message_id,
+        "thread_id": event.thread_id,
+        "kind": event.kind.value,
+        "sender": event.sender,
+        "recipient": event.recipient,
+        "status": event.status,
+        "issued_at": event.issued_at,
+        "received_at": received_at,
+        "reason": reason,
+    }
+
+
+def refusal_entry(row: RowMapping) -> RefusalEntry:
+    """The RefusalEntry a refused_events row holds."""
+    return RefusalEntry(**{name: row[name] for name in _REFUSAL_FIELDS})
+
+
+_REFUSAL_FIELDS = tuple(field.name for field in dataclasses.fields(RefusalEntry))
 
 
 def tracked_event(row: RowMapping) -> TrackedEvent:

@@ -6,7 +6,7 @@ sweep's due threads are found by the next_check_at index, never all loaded at on
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from sqlalchemy import bindparam, delete, false, select, update
@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store import migrate
+from broker.store.directory_serials import highest_serial, raise_serial
 from broker.store.engine import chunks, insert_new, make_engine
 from broker.store.errors import translate
 from broker.store.tracker_queries import TrackerQueries
@@ -22,12 +23,22 @@ from broker.store.tracker_rows import (
     alert_row,
     event_row,
     recorded_alert,
+    refusal_row,
     thread_record,
     thread_values,
     tracked_event,
 )
-from broker.store.tracker_tables import alerts, events, thread_agencies, threads
+from broker.store.tracker_tables import (
+    alerts,
+    events,
+    refused_events,
+    thread_agencies,
+    thread_parties,
+    threads,
+    tracker_directory,
+)
 from broker.tracker.events import TrackedEvent
+from broker.tracker.parties import ThreadClaim
 from broker.tracker.records import (
     DueThread,
     FoldedThread,
@@ -101,17 +112,89 @@ class SqlTrackerStore(TrackerQueries):
                     .values(published_at=at)
                 )
 
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+        async with self._transaction("directory_serial") as connection:
+            return await connection.run_sync(highest_serial, tracker_directory)
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher; return the one kept after."""
+        async with self._transaction("accept_directory_serial", writes=True) as connection:
+            return await connection.run_sync(raise_serial, tracker_directory, serial, at)
+
 
 class SqlTrackerWrites:
     """The reads and writes of one SqlTrackerStore transaction, set-based (chunked IN lists).
 
-    Every writer takes its locks in one order, events then threads then alerts, each by
-    sorted key, so two trackers on one PostgreSQL database wait instead of deadlocking.
+    Every writer takes its locks in one order, threads then events (and refusals) then
+    alerts, each by sorted key, so two trackers on one PostgreSQL database wait instead of
+    deadlocking.
     """
 
     def __init__(self, connection: AsyncConnection, dialect: str) -> None:
         self._connection = connection
         self._dialect = dialect
+
+    async def known_messages(self, message_ids: Sequence[str]) -> set[str]:
+        """The ids stored as events or refusals (ingest's first statement: locks first)."""
+        await self._sqlite_write_lock()
+        found: set[str] = set()
+        for table in (events, refused_events):
+            for chunk in chunks(sorted(set(message_ids))):
+                query = select(table.c.message_id).where(table.c.message_id.in_(chunk))
+                found |= set((await self._connection.execute(query)).scalars().all())
+        return found
+
+    async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
+        """The claims of these threads, their rows locked (created empty if new)."""
+        ordered = sorted(thread_ids)
+        if not ordered:
+            return {}
+        placeholders = [
+            {"thread_id": thread_id, "phase": Phase.UNKNOWN.value, "legs": "[]", "updated_at": 0.0}
+            for thread_id in ordered
+        ]
+        await self._connection.execute(insert_new(self._dialect, threads), placeholders)
+        openers: dict[str, str | None] = {}
+        parties: dict[str, set[str]] = defaultdict(set)
+        for chunk in chunks(ordered):
+            # On PostgreSQL a concurrent ingest of the same thread waits here, then sees what
+            # this one committed. SQLite writers are serialized anyway (and SQLite has no
+            # FOR UPDATE: the query would be a plain read for nothing).
+            query = (
+                select(threads.c.thread_id, threads.c.opener_id)
+                .where(threads.c.thread_id.in_(chunk))
+                .order_by(threads.c.thread_id)
+            )
+            if self._dialect == "postgresql":
+                query = query.with_for_update()
+            openers.update((row[0], row[1]) for row in await self._connection.execute(query))
+            query = select(thread_parties).where(thread_parties.c.thread_id.in_(chunk))
+            for thread_id, agency in await self._connection.execute(query):
+                parties[thread_id].add(agency)
+        return {
+            thread_id: ThreadClaim(openers.get(thread_id), frozenset(parties[thread_id]))
+            for thread_id in ordered
+        }
+
+    async def save_claims(self, claims: Mapping[str, ThreadClaim]) -> None:
+        """Set the openers and add the parties of these claims (rows locked already)."""
+        ordered = sorted(claims.items())
+        if not ordered:
+            return
+        await self._connection.execute(
+            update(threads)
+            .where(threads.c.thread_id == bindparam("b_thread_id"))
+            .values(opener_id=bindparam("b_opener")),
+            [{"b_thread_id": thread_id, "b_opener": claim.opener} for thread_id, claim in ordered],
+        )
+        rows = [
+            {"thread_id": thread_id, "agency": agency}
+            for thread_id, claim in ordered
+            for agency in sorted(claim.parties)
+        ]
+        if rows:
+            await self._connection.execute(insert_new(self._dialect, thread_parties), rows)
 
     async def add_events(self, events_: Sequence[TrackedEvent], received_at: float) -> set[str]:
         """Insert the events not stored yet; return the ids inserted."""
@@ -124,26 +207,21 @@ class SqlTrackerWrites:
         )
         return set(inserted.scalars().all())
 
-    async def events_for_update(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
-        """Every stored event of these threads, their rows locked (created empty if new)."""
+    async def add_refusals(
+        self, events_: Sequence[TrackedEvent], reason: str, received_at: float
+    ) -> None:
+        """Insert the refused events not kept yet."""
+        if events_:
+            await self._connection.execute(
+                insert_new(self._dialect, refused_events),
+                [refusal_row(e, reason, received_at) for e in sorted(events_, key=_message_id)],
+            )
+
+    async def events_of(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
+        """Every stored event of these threads (locked by claims_for_update)."""
         ordered = sorted(thread_ids)
-        placeholders = [
-            {"thread_id": thread_id, "phase": Phase.UNKNOWN.value, "legs": "[]", "updated_at": 0.0}
-            for thread_id in ordered
-        ]
-        await self._connection.execute(insert_new(self._dialect, threads), placeholders)
         by_thread: dict[str, list[TrackedEvent]] = {thread_id: [] for thread_id in ordered}
         for chunk in chunks(ordered):
-            if self._dialect == "postgresql":
-                # A concurrent ingest of the same thread waits here, then folds the events
-                # this one committed too. SQLite writers are serialized anyway (and SQLite
-                # has no FOR UPDATE: the query would be a plain read for nothing).
-                await self._connection.execute(
-                    select(threads.c.thread_id)
-                    .where(threads.c.thread_id.in_(chunk))
-                    .order_by(threads.c.thread_id)
-                    .with_for_update()
-                )
             query = select(events).where(events.c.thread_id.in_(chunk))
             for found in (await self._connection.execute(query)).mappings():
                 by_thread[found["thread_id"]].append(tracked_event(found))
@@ -159,7 +237,7 @@ class SqlTrackerWrites:
         return {thread_id: found[thread_id] for thread_id in thread_ids}
 
     async def save_threads(self, threads_: Sequence[FoldedThread]) -> None:
-        """Update the rows `events_for_update` locked, with a new revision, and their agencies."""
+        """Update the rows `claims_for_update` locked, with a new revision, and their agencies."""
         if not threads_:
             return
         ordered = sorted(threads_, key=lambda folded: folded.row.state.thread_id)
@@ -179,12 +257,7 @@ class SqlTrackerWrites:
 
     async def due_threads(self, now: int, limit: int) -> list[DueThread]:
         """Up to `limit` threads due at `now`, straight off the next_check_at index."""
-        if self._dialect == "sqlite":
-            # Take SQLite's write lock before reading: a writer in another process then makes
-            # us wait (busy_timeout) rather than fail our snapshot when we write after it.
-            await self._connection.execute(
-                update(threads).where(false()).values(revision=threads.c.revision)
-            )
+        await self._sqlite_write_lock()
         query = (
             select(threads)
             .where(threads.c.next_check_at <= now)
@@ -221,6 +294,14 @@ class SqlTrackerWrites:
                 for move in sorted(moves, key=lambda move: move.thread_id)
             ],
         )
+
+    async def _sqlite_write_lock(self) -> None:
+        if self._dialect == "sqlite":
+            # Take SQLite's write lock before reading: a writer in another process then makes
+            # us wait (busy_timeout) rather than fail our snapshot when we write after it.
+            await self._connection.execute(
+                update(threads).where(false()).values(revision=threads.c.revision)
+            )
 
 
 def _message_id(event: TrackedEvent) -> str:

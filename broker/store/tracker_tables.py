@@ -8,6 +8,7 @@ updated_at, raised_at, published_at, page views) is float Unix seconds.
 
 import sqlalchemy as sa
 
+from broker.store.directory_serials import directory_table
 from broker.store.gateway_tables import AGENCY, ID, WORD
 
 ALERT_KEY = 255  # planned key (thread, recipient, reason, level, audience) + addressee
@@ -54,6 +55,9 @@ threads = sa.Table(
     sa.Column("current_deadline", sa.BigInteger(), nullable=True),
     sa.Column("next_check_at", sa.BigInteger(), nullable=True),
     sa.Column("updated_at", sa.Double(), nullable=False),
+    # The first opening message the tracker received of the thread: the fold's original,
+    # whatever a later message claims as its issue time (broker.tracker.parties).
+    sa.Column("opener_id", sa.String(ID), nullable=True),
     # Bumped by every refold: a sweep computed from an older fold must not overwrite it.
     sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
     # The dashboard's lateness order: `unanswered` reads the first page straight off it.
@@ -81,6 +85,31 @@ thread_agencies = sa.Table(
     sa.Column("current_deadline", sa.BigInteger(), nullable=True),
     # The `involving` and `agency` filters, per-agency figures and overdue metrics.
     sa.Index("ix_thread_agencies_agency", "agency", "role", "thread_id"),
+)
+
+thread_parties = sa.Table(
+    "thread_parties",
+    metadata,
+    # The agencies that may speak in a thread, fixed in arrival order: a message from any
+    # other is refused for it. Only ever added to; read by ingest, under the thread's lock.
+    sa.Column("thread_id", sa.String(ID), primary_key=True),
+    sa.Column("agency", sa.String(AGENCY), primary_key=True),
+)
+
+refused_events = sa.Table(
+    "refused_events",
+    metadata,
+    # Messages kept out of a thread (sender not a party): the clear header's facts and why.
+    sa.Column("message_id", sa.String(ID), primary_key=True),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("kind", sa.String(WORD), nullable=False),
+    sa.Column("sender", sa.String(AGENCY), nullable=False),
+    sa.Column("recipient", sa.String(AGENCY), nullable=False),
+    sa.Column("status", sa.String(WORD), nullable=True),
+    sa.Column("issued_at", sa.BigInteger(), nullable=False),
+    sa.Column("received_at", sa.Double(), nullable=False),
+    sa.Column("reason", sa.String(WORD), nullable=False),
+    sa.Index("ix_refused_events_thread_id", "thread_id"),
 )
 
 alerts = sa.Table(
@@ -122,3 +151,6 @@ page_views = sa.Table(
     sa.Column("at", sa.Double(), nullable=False),
     sa.Index("ix_page_views_thread_id_at", "thread_id", "at"),
 )
+
+# The highest directory serial the tracker (any tracker on this database) accepted.
+tracker_directory = directory_table("tracker_directory", metadata)

@@ -14,13 +14,21 @@ class InMemoryPublisher:
     """Publishes as `user`; the confirm is immediate, refusals raise as on RabbitMQ.
 
     `user_id` is the property set on every message: the user itself unless a test forges
-    another, which the broker then refuses.
+    another, which the broker then refuses. `omit_user_id` leaves the property out, which
+    RabbitMQ accepts (it only checks a user_id that is there).
     """
 
-    def __init__(self, broker: InMemoryBroker, *, user: str, user_id: str | None = None) -> None:
+    def __init__(
+        self,
+        broker: InMemoryBroker,
+        *,
+        user: str,
+        user_id: str | None = None,
+        omit_user_id: bool = False,
+    ) -> None:
         self._broker = broker
         self._user = user
-        self._user_id = user if user_id is None else user_id
+        self._user_id = None if omit_user_id else (user if user_id is None else user_id)
 
     async def publish(
         self,

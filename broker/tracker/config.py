@@ -35,6 +35,8 @@ class TrackerSettings(FileSettings):
     )
     sweep_interval_s: Annotated[float, Field(gt=0)] = 30.0
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
+    # How often the directory file is looked at: a newer one comes into force without a restart.
+    directory_poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
     secure_cookie: bool = True
 
     def session_secret(self) -> bytes:

@@ -1,8 +1,10 @@
 """The tracker's intake: verify each header on the tap, store the events, then ack.
 
 What the tap's batch consumer (broker.messaging.batch_consumer) does with each batch:
-- header verified and event stored (new or a redelivery): ack;
-- header refused: an alert to every coordinator, then ack (never applied);
+- header verified, published by its signed sender, and event stored (new or a redelivery;
+  or refused by the ledger for its thread, see `broker.tracker.parties`): ack;
+- no AMQP user_id (checked before the header), a header refused, or a user_id that is not
+  the signed sender's user: an alert to every coordinator, then ack (never applied);
 - checking or storing failed, or an alert not published: requeue, so the quorum queue's
   delivery limit turns a poison message into a dead letter instead of a blocked tap.
 
@@ -22,6 +24,13 @@ from broker.messaging.alerts import publish_alert
 from broker.messaging.batch_consumer import Triage, Verdict
 from broker.messaging.errors import DeliveryError
 from broker.messaging.port import Delivery, Publisher
+from broker.messaging.publisher_check import (
+    SenderMismatch,
+    SenderUnauthenticated,
+    authenticated_publisher,
+    check_sender,
+)
+from broker.topology.names import Topology
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.verifier import HeaderCheck, RefusedHeader
@@ -54,9 +63,11 @@ class TapIngestor:
         ledger: TrackerLedger,
         publisher: Publisher,
         coordinators: Sequence[str],
+        topology: Topology,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._verifier = verifier
+        self._topology = topology
         self._ledger = ledger
         self._publisher = publisher
         self._coordinators = tuple(coordinators)
@@ -66,13 +77,21 @@ class TapIngestor:
         """Verify every header of `batch`; refusals get their verdict, the rest are stored."""
         now = self._clock()
         triage: Triage[TrackedEvent] = Triage()
+        published: list[tuple[Delivery, str]] = []
+        for delivery in batch:
+            try:
+                published.append((delivery, authenticated_publisher(delivery.user_id)))
+            except SenderUnauthenticated as error:
+                refused = RefusedHeader(error.reason, None, None)  # not parsed: no ids known
+                triage.settled.append((delivery, await self._refuse(refused, now)))
         try:
-            checks = await self._verifier.check([d.body for d in batch], int(now))
+            checks = await self._verifier.check([d.body for d, _ in published], int(now))
         except Exception as error:
             log.error("tap batch not checked; requeued", reason=type(error).__name__)
-            triage.settled = [(delivery, Verdict.REQUEUE) for delivery in batch]
+            triage.settled += [(delivery, Verdict.REQUEUE) for delivery, _ in published]
             return triage
-        for delivery, check in zip(batch, checks, strict=True):
+        for (delivery, publisher), verified in zip(published, checks, strict=True):
+            check = self._published_by_sender(verified, publisher)
             if isinstance(check, RefusedHeader):
                 triage.settled.append((delivery, await self._refuse(check, now)))
             else:
@@ -89,6 +108,17 @@ class TapIngestor:
             )
             return [Verdict.REQUEUE] * len(work)
         return [Verdict.ACK] * len(work)
+
+    def _published_by_sender(self, check: HeaderCheck, publisher: str) -> HeaderCheck:
+        # The signature says who wrote the header; the broker's user_id says who published
+        # it. A member replaying another agency's envelope is refused here.
+        if isinstance(check, RefusedHeader):
+            return check
+        try:
+            check_sender(publisher, check.sender, check.message_id, self._topology)
+        except SenderMismatch as error:
+            return RefusedHeader(error.reason, check.message_id, check.sender)
+        return check
 
     async def _refuse(self, refused: RefusedHeader, now: float) -> Verdict:
         # The ids of a refused header are untrusted: bind only those that are well formed.

@@ -1,17 +1,21 @@
 """The tracker's bookkeeping: events become thread rows, due alerts become outbox records.
 
-The one place where ingest and sweep are decided (with `schedule` and the fold); the store
-under it only keeps rows, in one transaction per call (per chunk for a sweep). Imports no
-I/O library: it runs the same over the SQL and the in-memory store.
+The one place where ingest and sweep are decided (with `parties`, `schedule` and the fold);
+the store under it only keeps rows, in one transaction per call (per chunk for a sweep).
+Imports no I/O library: it runs the same over the SQL and the in-memory store.
 """
 
 from collections.abc import Sequence
 
+from broker.logs import bound_ids, get_logger
 from broker.tracker.events import TrackedEvent
+from broker.tracker.parties import NOT_A_PARTY, admit, refusal_alert
 from broker.tracker.policy import SlaPolicy
-from broker.tracker.ports import TrackerStore
+from broker.tracker.ports import TrackerStore, TrackerWrites
 from broker.tracker.records import RecordedAlert
-from broker.tracker.schedule import folded_thread, plan_sweep
+from broker.tracker.schedule import folded_thread, outbox_alerts, plan_sweep
+
+log = get_logger(__name__)
 
 
 class TrackerLedger:
@@ -24,27 +28,46 @@ class TrackerLedger:
         self.coordinators = tuple(coordinators)
 
     async def ingest(self, events: Sequence[TrackedEvent], received_at: float) -> list[bool]:
-        """Store new events and refold their threads, in ONE transaction.
+        """Admit, store and refold new events in ONE transaction, in their order of arrival.
 
-        Returns True where the event was new (a duplicate message id changes nothing; of
-        repeats within one batch only the first is True). A thread whose new state is
-        declined-transfer or declined-emergency gets next_check_at = now-ish (received_at or
-        the refusal's issue time, whichever is earlier) so the next sweep raises its alert.
+        Returns True where the event was new and admitted to its thread (a duplicate message
+        id changes nothing; of repeats within one batch only the first is True). An event
+        whose sender is not a party of its thread (`broker.tracker.parties`) is False: kept
+        as a refusal, not folded, with a `not_a_party` alert to every coordinator recorded
+        in the same transaction. A thread whose new state is declined-transfer or
+        declined-emergency gets next_check_at = now-ish (received_at or the refusal's issue
+        time, whichever is earlier) so the next sweep raises its alert.
         """
         received_at = float(received_at)
         first = first_of_each(events)
         if not first:
             return []
+        unique = [events[i] for i in first.values()]  # arrival order: the order given
         async with self.store.writing("ingest") as writes:
-            new_ids = await writes.add_events([events[i] for i in first.values()], received_at)
-            touched = sorted({event.thread_id for event in events if event.message_id in new_ids})
+            known = await writes.known_messages([event.message_id for event in unique])
+            fresh = [event for event in unique if event.message_id not in known]
+            claims = await writes.claims_for_update(sorted({e.thread_id for e in fresh}))
+            admission = admit(claims, fresh)
+            new_ids = await writes.add_events(admission.admitted, received_at)
+            if admission.refused:
+                await self._refuse(writes, admission.refused, received_at)
+            if admission.claims:
+                await writes.save_claims(admission.claims)
+            claims |= admission.claims
+            touched = sorted({e.thread_id for e in admission.admitted if e.message_id in new_ids})
             if touched:
-                by_thread = await writes.events_for_update(touched)
+                by_thread = await writes.events_of(touched)
                 recorded = await writes.recorded_keys(touched)
-                policy = self._policy
                 await writes.save_threads(
                     [
-                        folded_thread(tid, by_thread[tid], policy, recorded[tid], received_at)
+                        folded_thread(
+                            tid,
+                            by_thread[tid],
+                            self._policy,
+                            recorded[tid],
+                            received_at,
+                            claims[tid].opener,
+                        )
                         for tid in touched
                     ]
                 )
@@ -52,6 +75,18 @@ class TrackerLedger:
             first[event.message_id] == index and event.message_id in new_ids
             for index, event in enumerate(events)
         ]
+
+    async def _refuse(
+        self, writes: TrackerWrites, refused: Sequence[TrackedEvent], received_at: float
+    ) -> None:
+        await writes.add_refusals(refused, NOT_A_PARTY, received_at)
+        planned = [refusal_alert(event, int(received_at)) for event in refused]
+        await writes.add_alerts(outbox_alerts(planned, self.coordinators))
+        for event in refused:
+            with bound_ids(message_id=event.message_id, thread_id=event.thread_id):
+                log.warning(
+                    "message refused for its thread", reason=NOT_A_PARTY, sender=event.sender
+                )
 
     async def sweep(self, now: int, *, limit: int = 10_000) -> list[RecordedAlert]:
         """Record every alert due at `now` exactly once; return those newly recorded.

@@ -7,13 +7,14 @@ Each method runs without awaiting, so under asyncio every call is atomic on its 
 import asyncio
 import statistics
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from broker.tracker.events import TrackedEvent
 from broker.tracker.listings import CHASED_KINDS, NO_URGENCY, OPEN_PHASES, ListOrder, ThreadListing
+from broker.tracker.parties import ThreadClaim
 from broker.tracker.records import (
     AgencyFigures,
     DueThread,
@@ -21,6 +22,7 @@ from broker.tracker.records import (
     NextCheck,
     OwedAlert,
     RecordedAlert,
+    RefusalEntry,
     ThreadFilter,
     ThreadRow,
     TimelineEntry,
@@ -49,11 +51,14 @@ class MemoryTrackerStore:
     def __init__(self) -> None:
         self._events: dict[str, tuple[TrackedEvent, float]] = {}
         self._thread_events: dict[str, tuple[str, ...]] = {}  # thread id -> message ids
+        self._claims: dict[str, ThreadClaim] = {}
+        self._refused: dict[str, RefusalEntry] = {}
         self._threads: dict[str, _Kept] = {}
         self._alerts: dict[str, RecordedAlert] = {}
         self._thread_alerts: dict[str, frozenset[str]] = {}  # thread id -> outbox keys
         self._views: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._writer = asyncio.Lock()
+        self._directory_serial = 0
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -119,6 +124,11 @@ class MemoryTrackerStore:
         ]
         return sorted(entries, key=lambda e: (e.issued_at, e.received_at, e.message_id))
 
+    async def refusals(self, thread_id: str) -> list[RefusalEntry]:
+        """The messages refused for a thread, in arrival order (ties: message id)."""
+        found = [entry for entry in self._refused.values() if entry.thread_id == thread_id]
+        return sorted(found, key=lambda entry: (entry.received_at, entry.message_id))
+
     async def agency_figures(self, flt: ThreadFilter, now: int) -> list[AgencyFigures]:
         """Per recipient agency of referrals and transfers: open, overdue, median times."""
         by_agency: dict[str, list[_Kept]] = defaultdict(list)
@@ -137,7 +147,7 @@ class MemoryTrackerStore:
 
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
-        last_event_received_at (None before any event)."""
+        last_event_received_at (None before any event), directory_serial."""
         open_threads = [kept for kept in self._threads.values() if _is_open(kept.row.state)]
         overdue: dict[tuple[str, str], int] = defaultdict(int)
         for kept in open_threads:
@@ -152,7 +162,17 @@ class MemoryTrackerStore:
             "alerts_raised": len(self._alerts),
             "alerts_unpublished": sum(a.published_at is None for a in self._alerts.values()),
             "last_event_received_at": max(received, default=None),
+            "directory_serial": self._directory_serial,
         }
+
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+        return self._directory_serial
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher; return the one kept after."""
+        self._directory_serial = max(self._directory_serial, serial)
+        return self._directory_serial
 
     def _figures(self, agency: str, threads: list[_Kept], now: int) -> AgencyFigures:
         receipt: list[int] = []
@@ -192,6 +212,31 @@ class _MemoryWrites:
         self._store = store
         self._journal: list[tuple[MutableMapping[str, Any], str, object]] = []
 
+    async def known_messages(self, message_ids: Sequence[str]) -> set[str]:
+        """The ids stored as events or refusals."""
+        store = self._store
+        return {i for i in message_ids if i in store._events or i in store._refused}
+
+    async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
+        """The claim of each thread (the store's lock is held already)."""
+        claims = self._store._claims
+        return {thread_id: claims.get(thread_id, ThreadClaim()) for thread_id in thread_ids}
+
+    async def save_claims(self, claims: Mapping[str, ThreadClaim]) -> None:
+        """Keep these claims."""
+        for thread_id, claim in claims.items():
+            self._put(self._store._claims, thread_id, claim)
+
+    async def add_refusals(
+        self, events: Sequence[TrackedEvent], reason: str, received_at: float
+    ) -> None:
+        """Keep the refused events not kept yet."""
+        for event in events:
+            if event.message_id not in self._store._refused:
+                self._put(
+                    self._store._refused, event.message_id, _refusal(event, reason, received_at)
+                )
+
     async def add_events(self, events: Sequence[TrackedEvent], received_at: float) -> set[str]:
         """Store the events not stored yet; return their ids."""
         store, new = self._store, set()
@@ -204,7 +249,7 @@ class _MemoryWrites:
             self._put(store._thread_events, event.thread_id, (*known, event.message_id))
         return new
 
-    async def events_for_update(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
+    async def events_of(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
         """Every stored event of these threads (the store's lock is held already)."""
         store = self._store
         return {
@@ -269,6 +314,20 @@ class _MemoryWrites:
     def _put(self, table: MutableMapping[str, Any], key: str, value: object) -> None:
         self._journal.append((table, key, table.get(key, _ABSENT)))
         table[key] = value
+
+
+def _refusal(event: TrackedEvent, reason: str, received_at: float) -> RefusalEntry:
+    return RefusalEntry(
+        message_id=event.message_id,
+        thread_id=event.thread_id,
+        kind=event.kind.value,
+        sender=event.sender,
+        recipient=event.recipient,
+        status=event.status,
+        issued_at=event.issued_at,
+        received_at=received_at,
+        reason=reason,
+    )
 
 
 def _matches(state: ThreadState, flt: ThreadFilter) -> bool:

@@ -6,12 +6,13 @@ ledger (`broker.tracker.ledger`) with the pure core. One contract test suite run
 implementation.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from broker.tracker.events import TrackedEvent
 from broker.tracker.listings import ThreadListing
+from broker.tracker.parties import ThreadClaim
 from broker.tracker.records import (
     AgencyFigures,
     DueThread,
@@ -19,6 +20,7 @@ from broker.tracker.records import (
     NextCheck,
     OwedAlert,
     RecordedAlert,
+    RefusalEntry,
     ThreadFilter,
     ThreadRow,
     TimelineEntry,
@@ -32,22 +34,38 @@ class TrackerWrites(Protocol):
     sorted order, so two trackers on one database wait for each other, never deadlock.
     """
 
+    async def known_messages(self, message_ids: Sequence[str]) -> set[str]:
+        """The ids among `message_ids` already stored, as events or as refusals."""
+
+    async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
+        """The claim of each of these threads (every id asked for is a key; an empty claim
+        for a thread without one); the threads stay locked until the transaction ends, so
+        a concurrent writer of one waits and then sees what this one stored. Call it before
+        storing events of these threads, saving their claims or folding them."""
+
+    async def save_claims(self, claims: Mapping[str, ThreadClaim]) -> None:
+        """Keep these claims (read with `claims_for_update`; parties only ever grow)."""
+
     async def add_events(self, events: Sequence[TrackedEvent], received_at: float) -> set[str]:
         """Store the events whose message id is not stored yet; return the ids stored now.
 
         The events' message ids are distinct.
         """
 
-    async def events_for_update(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
-        """Every stored event of these threads (every id asked for is a key); the threads stay
-        locked until the transaction ends, so a concurrent writer of one waits and then sees
-        these events. Call it before `save_threads` for the same threads."""
+    async def add_refusals(
+        self, events: Sequence[TrackedEvent], reason: str, received_at: float
+    ) -> None:
+        """Keep these refused events (distinct, new message ids) with their reason slug."""
+
+    async def events_of(self, thread_ids: Sequence[str]) -> dict[str, list[TrackedEvent]]:
+        """Every stored event of these threads (every id asked for is a key), read after
+        `claims_for_update` locked them."""
 
     async def recorded_keys(self, thread_ids: Sequence[str]) -> dict[str, set[str]]:
         """The outbox keys recorded for these threads (every id asked for is a key)."""
 
     async def save_threads(self, threads: Sequence[FoldedThread]) -> None:
-        """Replace these threads' rows (read with `events_for_update` in this transaction)."""
+        """Replace these threads' rows (locked by `claims_for_update` in this transaction)."""
 
     async def due_threads(self, now: int, limit: int) -> list[DueThread]:
         """Up to `limit` threads whose next_check_at is at or before `now`, in the order of
@@ -103,6 +121,9 @@ class TrackerStore(Protocol):
     async def timeline(self, thread_id: str) -> list[TimelineEntry]:
         """A thread's events in issued order (ties: arrival, then message id)."""
 
+    async def refusals(self, thread_id: str) -> list[RefusalEntry]:
+        """The messages refused for a thread, in arrival order (ties: message id)."""
+
     async def agency_figures(self, flt: ThreadFilter, now: int) -> list[AgencyFigures]:
         """Per recipient agency of referrals/transfers matching `flt`, sorted by agency:
         open threads, overdue ones (that recipient's own deadline passed at `now`), and
@@ -114,7 +135,15 @@ class TrackerStore(Protocol):
     async def views(self, thread_id: str) -> list[tuple[str, float]]:
         """Audit trail of one thread: (user, at), oldest first."""
 
+    async def directory_serial(self) -> int:
+        """The highest directory serial accepted; 0 before any."""
+
+    async def accept_directory_serial(self, serial: int, at: float) -> int:
+        """Keep `serial` if higher than the one kept; return the one kept after (the
+        highest ever accepted: a lower one is never kept)."""
+
     async def metrics(self, now: int) -> dict[str, object]:
         """Figures for /metrics: {"open_threads": int, "overdue": {(recipient agency,
         urgency or "none"): int}, "alerts_raised": int, "alerts_unpublished": int,
-        "last_event_received_at": float | None} (the last for ingest lag)."""
+        "last_event_received_at": float | None (the last for ingest lag), "directory_serial":
+        int (the highest accepted)}."""

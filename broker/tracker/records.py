@@ -36,6 +36,22 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class RefusalEntry:
+    """A message the tracker refused for its thread, as its clear header describes it, and
+    why (a reason slug: `not_a_party`). Never folded, never on the timeline."""
+
+    message_id: str
+    thread_id: str
+    kind: str
+    sender: str
+    recipient: str
+    status: str | None
+    issued_at: int
+    received_at: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class AgencyFigures:
     """Per-agency figures for the dashboard (as a recipient of referrals and transfers)."""
 

@@ -82,9 +82,11 @@ def folded_thread(
     policy: SlaPolicy,
     recorded: Iterable[str],
     updated_at: float,
+    opener: str | None = None,
 ) -> FoldedThread:
-    """The thread to save after folding all its `events`; `recorded`: its outbox keys."""
-    state = thread_state(thread_id, events)
+    """The thread to save after folding all its `events` from `opener` (see `thread_state`);
+    `recorded`: its outbox keys."""
+    state = thread_state(thread_id, events, opener)
     row = thread_row(state, policy, planned_keys(recorded), updated_at)
     return FoldedThread(row, leg_deadlines(state, policy))
 

@@ -10,18 +10,33 @@ sweeps raise each alert once.
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from broker.background import close_within, stop_tasks
+from broker.envelope import DirectoryError, TrustedDirectory
+from broker.live_directory import POLL_S, DirectoryFile, LiveDirectory, LoadedDirectory
 from broker.logs import get_logger
+from broker.messaging.alerts import announce_directory_refused
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher, Subscription
 from broker.messaging.watchdog import keep_subscribed
+from broker.topology.names import Topology
 from broker.tracker.alert_relay import AlertRelay
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ingest import MAX_BATCH, HeaderChecker, TapIngestor
 from broker.tracker.ledger import TrackerLedger
+from broker.tracker.verifier import SignedDirectory
 
 log = get_logger(__name__)
+
+
+class DirectoryChecker(HeaderChecker, Protocol):
+    """A HeaderChecker whose directory can be renewed: `HeaderVerifier`."""
+
+    directory: TrustedDirectory
+
+    def use_directory(self, source: SignedDirectory, trusted: TrustedDirectory) -> None:
+        """Check later batches against `source` (verified: `trusted`)."""
 
 
 class TrackerService:
@@ -31,11 +46,14 @@ class TrackerService:
         self,
         *,
         ledger: TrackerLedger,
-        verifier: HeaderChecker,
+        verifier: DirectoryChecker,
         publisher: Publisher,
         subscription: Subscription,
+        topology: Topology,
         sweep_interval_s: float = 30.0,
         watchdog_interval_s: float = 2.0,
+        directory_file: DirectoryFile | None = None,
+        directory_poll_s: float = POLL_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = ledger.store
@@ -44,23 +62,36 @@ class TrackerService:
         self._sweep_interval_s = sweep_interval_s
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = publisher
-        self._verifier = verifier
+        self._verifier: DirectoryChecker = verifier
         ingestor = TapIngestor(
             verifier=verifier,
             ledger=ledger,
             publisher=publisher,
             coordinators=ledger.coordinators,
+            topology=topology,
             clock=clock,
         )
         self.intake: BatchConsumer[TrackedEvent] = BatchConsumer(
             subscription, ingestor, max_batch=MAX_BATCH
         )
         self.alerts = AlertRelay(ledger.store, publisher, clock)
+        # Refuses a directory older than the store's at start; follows directory_file.
+        self.directory = LiveDirectory(
+            verifier.directory,
+            ledger.store,
+            self._use_directory,
+            source=directory_file,
+            on_refused=self._directory_refused,
+            interval_s=directory_poll_s,
+            clock=clock,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Migrate the store, then run intake, sweeper, alert relay and watchdog."""
+        """Migrate the store, refuse an older directory (DirectoryRollback), then run intake,
+        sweeper, alert relay, watchdog and the directory's watch."""
         await self.store.create()
+        await self.directory.start()
         subscription = self.intake.subscription
         self._tasks = [
             asyncio.create_task(self.intake.run(), name="tap-intake"),
@@ -69,6 +100,7 @@ class TrackerService:
             asyncio.create_task(
                 keep_subscribed(subscription, self._watchdog_interval_s), name="tap-watchdog"
             ),
+            asyncio.create_task(self.directory.run(), name="directory-watch"),
         ]
         log.info("tracker started")
 
@@ -81,6 +113,14 @@ class TrackerService:
         await close_within(self.store.close(), "store")
         await close_within(asyncio.to_thread(self._verifier.close), "header workers")
         log.info("tracker stopped")
+
+    def _use_directory(self, loaded: LoadedDirectory) -> None:
+        source = SignedDirectory(loaded.signed, loaded.root_public)
+        self._verifier.use_directory(source, loaded.trusted)
+
+    async def _directory_refused(self, error: DirectoryError) -> None:
+        coordinators = self._ledger.coordinators
+        await announce_directory_refused(self._publisher, coordinators, error.reason, self._clock())
 
     async def sweep_once(self) -> int:
         """One sweep at the current time; returns how many alerts it recorded."""

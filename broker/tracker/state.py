@@ -8,7 +8,11 @@ withdrawal has no lifecycle stages (gateways keep it as information): it is the 
 own, pending until every recipient has acknowledged it, then acknowledged.
 
 The fold deduplicates events by message id and sorts them by (issued_at, rank, message_id),
-so any order of arrival and any repetition of the same events give the same state.
+so any order of arrival and any repetition of the same events give the same state. Its
+original message is the one the tracker named the thread's opener (the first opening
+message it received, `broker.tracker.parties`): a sender picks its own issued_at, so the
+earliest one cannot decide. Without an opener (a reader without the arrival order), the
+earliest issued opening message is taken.
 """
 
 from collections.abc import Iterable, Mapping
@@ -107,13 +111,20 @@ def fhir_status(phase: Phase) -> FhirTaskStatus | None:
     return lifecycle.fhir_status(shared) if shared is not None else _CONSENT_FHIR.get(phase)
 
 
-def thread_state(thread_id: str, events: Iterable[TrackedEvent]) -> ThreadState:
+def thread_state(
+    thread_id: str, events: Iterable[TrackedEvent], opener: str | None = None
+) -> ThreadState:
     """Fold the events of one thread, in any order and with repeats, into its state.
 
-    Raises MixedThreads when an event belongs to another thread.
+    `opener` is the message id of the thread's original message as the tracker first
+    received it; None takes the earliest issued one. Raises MixedThreads when an event
+    belongs to another thread.
     """
     ordered = _dedupe(thread_id, events)
-    first = next((event for event in ordered if event.opens_thread), None)
+    openers = [event for event in ordered if event.opens_thread]
+    if opener is not None:
+        openers = [event for event in openers if event.message_id == opener]
+    first = next(iter(openers), None)
     if first is None:
         return ThreadState(thread_id)
     originals = [event for event in ordered if _same_original(first, event)]

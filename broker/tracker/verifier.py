@@ -7,7 +7,8 @@ on these VMs that hand-over costs as much as it saves (measured: no gain). A wor
 fed a whole batch at a time really runs beside the event loop.
 
 A worker trusts the directory the same way the service does: it verifies the signed
-document against the root public key itself, from bytes handed over at its start.
+document against the root public key itself, from bytes handed over at its start. A newer
+directory (`use_directory`) gets new workers; the old ones finish their batch and stop.
 """
 
 import asyncio
@@ -15,7 +16,6 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from broker.envelope import (
     EnvelopeError,
@@ -36,11 +36,6 @@ class SignedDirectory:
 
     signed: bytes
     root_public: bytes
-
-    @classmethod
-    def read(cls, directory: Path, root_public: Path) -> "SignedDirectory":
-        """Read both files; `trust()` checks them."""
-        return cls(directory.read_bytes(), root_public.read_bytes())
 
     def trust(self) -> TrustedDirectory:
         """Verify the document against the root key; raises DirectoryError when refused."""
@@ -95,10 +90,19 @@ class HeaderVerifier:
     def __init__(self, source: SignedDirectory, *, workers: int = 1) -> None:
         if workers < 1:
             raise ValueError("a header verifier needs at least one worker process")
-        source.trust()  # refuse a bad directory here, not inside every worker
+        self.directory = source.trust()  # refuse a bad directory here, not in every worker
         self._source = source
         self._workers = workers
         self._pool = self._new_pool()
+
+    def use_directory(self, source: SignedDirectory, trusted: TrustedDirectory) -> None:
+        """Check every later batch against `source` (verified: `trusted`) in new workers.
+
+        A batch already handed to the old workers finishes there; they stop after it.
+        """
+        old, self._source, self.directory = self._pool, source, trusted
+        self._pool = self._new_pool()
+        old.shutdown(wait=False)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the service has threads (SQLite, uvicorn) that fork would copy
@@ -125,11 +129,11 @@ class HeaderVerifier:
     async def _check(self, envelopes: Sequence[bytes], now: int) -> list[HeaderCheck]:
         if not envelopes:
             return []
-        loop = asyncio.get_running_loop()
+        loop, pool = asyncio.get_running_loop(), self._pool  # one directory for the batch
         size = -(-len(envelopes) // self._workers)
         parts = [list(envelopes[i : i + size]) for i in range(0, len(envelopes), size)]
         done = await asyncio.gather(
-            *(loop.run_in_executor(self._pool, _check_in_worker, part, now) for part in parts)
+            *(loop.run_in_executor(pool, _check_in_worker, part, now) for part in parts)
         )
         return [check for part in done for check in part]
 

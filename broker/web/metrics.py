@@ -51,6 +51,12 @@ def prometheus_text(figures: Mapping[str, object], now: float) -> str:
     # Clocks of two processes may differ by a little: a lag below zero reads as none.
     lag = max(now - last, 0.0) if isinstance(last, int | float) else math.nan
     lines.append(f"caselink_ingest_lag_seconds {_number(lag)}")
+    family(
+        "caselink_directory_serial",
+        "gauge",
+        "Serial of the newest agency directory accepted (an older one is refused).",
+    )
+    lines.append(f"caselink_directory_serial {_count(figures.get('directory_serial'))}")
     return "\n".join(lines) + "\n"
 
 
@@ -64,7 +70,8 @@ def ops_router(dash: Dashboard, auth: Auth, consumer_alive: Callable[[], bool]) 
         responses={200: {"content": {CONTENT_TYPE: {}}}, 403: {"description": "not a coordinator"}},
     )
     async def metrics(user: Annotated[User, Depends(auth.api_user)]) -> PlainTextResponse:
-        """Open threads, overdue by agency and urgency, alerts raised and pending, ingest lag."""
+        """Open threads, overdue by agency and urgency, alerts raised and pending, ingest lag,
+        the directory serial in force."""
         if user.role is not Role.COORDINATOR:
             raise HTTPException(403, "metrics are for coordinators")
         figures = await dash.store.metrics(dash.now())

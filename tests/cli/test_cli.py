@@ -256,6 +256,26 @@ def test_directory_build_skips_the_root_public_key(federation: Path, tmp_path: P
     assert f"{len(AGENCIES)} agencies, valid" in listed
 
 
+def test_directory_build_over_a_directory_takes_the_next_serial(
+    federation: Path, tmp_path: Path
+) -> None:
+    # Services refuse a directory older than one they accepted: a rebuilt one (an agency
+    # added) must come after the directory it replaces, never start at 1 again.
+    entries = [federation / f"{a}.pub.json" for a in AGENCIES]
+    out = tmp_path / "d.json"
+    root_pub = federation / "root.pub.json"
+    build = ["directory", "build", "--root", federation / "root.key", "--out", out]
+    ok(*build, *entries[:2])
+    assert "directory serial 1:" in ok("directory", "verify", "--root-pub", root_pub, out)
+    ok(*build, *entries)
+    listed = ok("directory", "verify", "--root-pub", root_pub, out)
+    assert f"directory serial 2: {len(AGENCIES)} agencies" in listed
+    ok("keys", "root", "--out", tmp_path)  # another federation's root
+    other = caselink("directory", "build", "--root", tmp_path / "root.key", "--out", out, *entries)
+    assert other.returncode == 2
+    assert "holds no directory of this root (directory_wrong_root)" in other.stderr
+
+
 def test_directory_build_without_agency_entries_exits_2(federation: Path, tmp_path: Path) -> None:
     args = ["directory", "build", "--root", federation / "root.key", "--out", tmp_path / "d.json"]
     alone = caselink(*args, federation / "root.pub.json")

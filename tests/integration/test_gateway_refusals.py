@@ -11,7 +11,7 @@ from broker.envelope import seal
 from broker.gateway.records import Received
 from broker.operator.dead_letters import DeadLetter, list_dead_letters
 from broker.store.gateway_store import SqlGatewayStore
-from broker.topology.names import ALERTS_QUEUE
+from broker.topology.names import ALERTS_QUEUE, MESSAGES_EXCHANGE, routing_key
 from schemas.examples import example_body
 from schemas.ids import new_thread_id
 from schemas.kinds import MessageKind
@@ -47,11 +47,18 @@ def tampered(envelope: bytes) -> bytes:
     return bytes(raw)
 
 
-async def straight_onto_queue(keyed: KeyedFederation, body: bytes, message_id: str) -> None:
-    """Publish as the operator, onto B's queue through the default exchange."""
-    queue = keyed.federation.topology.agency_queue(B)
+async def from_a(
+    keyed: KeyedFederation, body: bytes, message_id: str, *, with_user_id: bool = True
+) -> None:
+    """Publish as A's user, to B, as A's gateway would (with user_id unless told not to)."""
+    federation = keyed.federation
     await publish(
-        keyed.federation.admin_url(), "", queue, user_id=None, body=body, message_id=message_id
+        federation.url(A),
+        MESSAGES_EXCHANGE,
+        routing_key(MessageKind.REFERRAL, A, B),
+        user_id=federation.user(A) if with_user_id else None,
+        body=body,
+        message_id=message_id,
     )
 
 
@@ -88,9 +95,9 @@ async def test_tampered_envelope_is_dead_lettered_and_alerted_while_the_next_arr
 ) -> None:
     async with running(make_gateway(keyed, B, tmp_path)) as gateway_b:
         bad_id, good_id = "bad-1", "good-1"
-        await straight_onto_queue(keyed, tampered(sealed_referral(keyed)), bad_id)
+        await from_a(keyed, tampered(sealed_referral(keyed)), bad_id)
         good = sealed_referral(keyed)
-        await straight_onto_queue(keyed, good, good_id)
+        await from_a(keyed, good, good_id)
 
         async def stored() -> bool:
             return len(await gateway_b.store.inbox(kind="referral")) == 1
@@ -98,10 +105,32 @@ async def test_tampered_envelope_is_dead_lettered_and_alerted_while_the_next_arr
         await eventually(stored, "the valid referral behind the tampered one")
         letter = await dead_letter(keyed, bad_id)
         assert letter.reason == "bad_signature"
-        assert letter.routing_key == keyed.federation.topology.agency_queue(B)
+        assert letter.routing_key == routing_key(MessageKind.REFERRAL, A, B)
         announced = await first_alert(keyed)
         assert (announced["level"], announced["detail"]) == ("refused", "bad_signature")
         assert announced["agency"] == B
+
+
+async def test_a_delivery_without_user_id_is_dead_lettered_and_alerted_unopened(
+    keyed: KeyedFederation, tmp_path: Path
+) -> None:
+    # RabbitMQ accepts a publish without user_id (it checks the property only when set):
+    # a member agency could replay another's signed envelope that way. B refuses it.
+    async with running(make_gateway(keyed, B, tmp_path)) as gateway_b:
+        anonymous_id, good_id = "anonymous-1", "good-1"
+        await from_a(keyed, sealed_referral(keyed), anonymous_id, with_user_id=False)
+        await from_a(keyed, sealed_referral(keyed), good_id)
+
+        async def stored() -> bool:
+            return len(await gateway_b.store.inbox(kind="referral")) == 1
+
+        await eventually(stored, "the referral published with its user_id")
+        letter = await dead_letter(keyed, anonymous_id)
+        assert letter.reason == "sender_unauthenticated"
+        announced = await first_alert(keyed)
+        assert (announced["level"], announced["detail"]) == ("refused", "sender_unauthenticated")
+        assert announced["agency"] == B
+        assert "sender" not in announced
 
 
 class PoisonedStore(SqlGatewayStore):
@@ -134,9 +163,9 @@ async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
     )
     store = PoisonedStore(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", poison_thread)
     async with running(make_gateway(keyed, B, tmp_path, store=store)) as gateway_b:
-        await straight_onto_queue(keyed, poison, "poison-1")
+        await from_a(keyed, poison, "poison-1")
         for n in range(3):
-            await straight_onto_queue(keyed, sealed_referral(keyed), f"good-{n}")
+            await from_a(keyed, sealed_referral(keyed), f"good-{n}")
 
         async def valid_stored() -> bool:
             return len(await gateway_b.store.inbox(kind="referral")) == 3

@@ -68,6 +68,7 @@ def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
         verifier=HeaderVerifier(keyed.directory_source()),
         publisher=ConfirmedPublisher(url, user_id=topology.tracker_user()),
         subscription=QueueSubscription(url, TAP_QUEUE, prefetch=2048),
+        topology=topology,
         sweep_interval_s=SWEEP_S,
         watchdog_interval_s=0.5,
     )
@@ -204,10 +205,10 @@ async def test_forged_header_is_refused_and_alerted_not_applied(
         at = envelope.index(b'"signature":"') + 20
         envelope[at] = ord("A") if envelope[at] != ord("A") else ord("B")
         await publish(
-            keyed.federation.admin_url(),
+            keyed.federation.url(A),
             "caselink.messages",
             f"referral.{A}.{B}",
-            user_id=None,
+            user_id=keyed.federation.user(A),
             body=bytes(envelope),
         )
 

@@ -17,6 +17,7 @@ import pytest
 
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.ports import GatewayStore
+from broker.store import gateway_tables, tracker_tables
 from broker.store.gateway_store import SqlGatewayStore
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.ledger import TrackerLedger
@@ -24,6 +25,7 @@ from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.ports import TrackerStore
 
+GATEWAY_TABLES = ", ".join([*gateway_tables.metadata.tables, "caselink_gateway_version"])
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 
@@ -72,7 +74,6 @@ class Backend:
         return store
 
 
-GATEWAY_TABLES = "outbox, inbox, erasures, submission_keys, caselink_gateway_version"
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -121,7 +122,7 @@ async def store(backend: Backend) -> GatewayStore:
 # The tracker's store: same databases, its own tables.
 
 COORDINATORS = ("coord-national", "coord-north")
-TRACKER_TABLES = "events, threads, thread_agencies, alerts, page_views, caselink_tracker_version"
+TRACKER_TABLES = ", ".join([*tracker_tables.metadata.tables, "caselink_tracker_version"])
 
 
 @dataclass

@@ -249,3 +249,14 @@ async def test_a_withdrawal_leaves_final_states_accepted_transfers_and_other_sen
     assert await store.inbox_message(declined.message_id) == declined
     assert await store.inbox_message(foreign.message_id) == foreign
     assert await store.inbox_message(transfer.message_id) == transfer
+
+
+async def test_the_directory_serial_only_goes_up_and_survives_a_restart(backend: Backend) -> None:
+    store = await backend.open()
+    assert await store.directory_serial() == 0
+    assert await store.accept_directory_serial(3, 1.0) == 3
+    assert await store.accept_directory_serial(2, 2.0) == 3  # an older one is never kept
+    assert await store.accept_directory_serial(3, 3.0) == 3
+    again = await backend.open()  # a restart (memory: the same store)
+    assert await again.directory_serial() == 3
+    assert await again.accept_directory_serial(4, 4.0) == 4

@@ -49,7 +49,7 @@ def received_referral(narrative: str) -> Received:
     )
     decision = decide(
         raw,
-        published_by=None,
+        published_by=federation.topology.agency_user(A),
         sealer=Sealer(keys=federation.keys[B], directory=federation.trusted),
         topology=federation.topology,
         now=now,

@@ -16,17 +16,20 @@ from sqlalchemy.engine import Connection
 from broker.store import migrate
 from broker.store.engine import make_engine
 from broker.store.errors import StoreError, UnsupportedDatabase
+from broker.store.tracker_rows import event_row
 from broker.store.tracker_store import SqlTrackerStore
-from broker.store.tracker_tables import metadata
+from broker.store.tracker_tables import events, metadata, threads
 from broker.tracker.ledger import TrackerLedger
+from broker.tracker.parties import ThreadClaim
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.state import Phase, thread_state
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.integration.store.conftest import COORDINATORS, TrackerBackend
 from tests.integration.store.tracker_helpers import keys, thread_of
-from tests.unit.tracker.builders import HOUR, T0, Thread
+from tests.unit.tracker.builders import HOUR, RECIPIENT, SENDER, STRANGER, T0, Thread
 
-TABLES = {"events", "threads", "thread_agencies", "alerts", "page_views"}
+TABLES = set(metadata.tables)
+HEAD = migrate.head("tracker")
 
 
 async def test_create_is_idempotent_and_tracks_its_own_version(
@@ -45,7 +48,7 @@ async def test_create_is_idempotent_and_tracks_its_own_version(
             differences = await connection.run_sync(_differences)
     finally:
         await engine.dispose()
-    assert revision == "tracker_0001"
+    assert revision == HEAD
     assert differences == []
 
 
@@ -60,9 +63,49 @@ async def test_migrations_go_down_and_up_again(sql_tracker_backend: TrackerBacke
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert not TABLES & tables
             await connection.run_sync(migrate.upgrade, "tracker")
-            assert await connection.run_sync(migrate.current, "tracker") == "tracker_0001"
+            assert await connection.run_sync(migrate.current, "tracker") == HEAD
     finally:
         await engine.dispose()
+
+
+async def test_threads_stored_before_parties_existed_get_them_from_their_events(
+    sql_tracker_backend: TrackerBackend,
+) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    received = thread.answer(sent, AckStatus.RECEIVED, T0 + 1)
+    # Stored by a tracker at tracker_0001; the resend arrived later but claims an earlier time.
+    resent = replace(thread.original(T0 - 60), message_id="resent-later")
+    assert sql_tracker_backend.url is not None
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "tracker_0001")
+            rows = [event_row(sent, 1.0), event_row(received, 2.0), event_row(resent, 3.0)]
+            await connection.execute(events.insert(), rows)
+            await connection.execute(
+                threads.insert().values(
+                    thread_id=thread.thread_id, phase="delivered", legs="[]", updated_at=2.0
+                )
+            )
+    finally:
+        await engine.dispose()
+    tracker = await sql_tracker_backend.open()  # migrates to the newest revision
+    async with tracker.store.writing("read") as writes:
+        claims = await writes.claims_for_update([thread.thread_id])
+    assert claims == {
+        thread.thread_id: ThreadClaim(sent.message_id, frozenset({SENDER, RECIPIENT}))
+    }
+    intruder = thread.original(T0 - HOUR, sender=STRANGER)
+    accepted = thread.answer(sent, AckStatus.ACCEPTED, T0 + 2)
+    assert await tracker.ingest([intruder, accepted], 4.0) == [False, True]
+    row = await tracker.store.thread(thread.thread_id)  # refolded by the accepted answer
+    assert row is not None
+    assert (row.state.sender, row.state.opened_at, row.state.phase) == (
+        SENDER,
+        T0,  # the first received original, not the earlier-dated resend
+        Phase.ACCEPTED,
+    )
 
 
 def test_unsupported_databases_are_refused() -> None:
@@ -145,6 +188,10 @@ async def test_two_trackers_ingesting_one_thread_together_fold_all_of_it(
         assert row is not None
         assert row.state == thread_state(thread.thread_id, events[thread.thread_id])
         assert row.state.phase is Phase.ACCEPTED
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    command.upgrade(migrate.alembic_config("tracker", connection), revision)
 
 
 def _downgrade(connection: Connection) -> None:

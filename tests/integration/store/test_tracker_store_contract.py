@@ -10,14 +10,16 @@ import pytest
 
 from broker.tracker.errors import NoCoordinators
 from broker.tracker.ledger import TrackerLedger
+from broker.tracker.listings import UNANSWERED
 from broker.tracker.policy import DEFAULT_POLICY
-from broker.tracker.records import RecordedAlert
+from broker.tracker.records import RecordedAlert, ThreadFilter
 from broker.tracker.schedule import thread_row
 from broker.tracker.state import Phase, thread_state
+from schemas.alert import Alert
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.integration.store.conftest import COORDINATORS, TrackerBackend
 from tests.integration.store.tracker_helpers import keys, rungs, thread_of
-from tests.unit.tracker.builders import HOUR, MINUTE, RECIPIENT, SENDER, T0, Thread
+from tests.unit.tracker.builders import DAY, HOUR, MINUTE, RECIPIENT, SENDER, STRANGER, T0, Thread
 
 A = AckStatus
 NATIONAL, NORTH = COORDINATORS
@@ -80,6 +82,122 @@ async def test_answers_before_their_original_wait_then_fold(tracker: TrackerLedg
     assert late is not None
     assert (late.state.phase, late.state.closed_at) == (Phase.DECLINED, T0 + 5)
     assert await tracker.store.thread(Thread().thread_id) is None
+
+
+# A thread's parties: fixed by arrival (broker/tracker/parties.py)
+
+
+def alert_bodies(recorded: list[RecordedAlert]) -> list[Alert]:
+    return [Alert.model_validate_json(record.alert_json) for record in recorded]
+
+
+async def test_a_third_agency_cannot_take_over_a_thread(tracker: TrackerLedger) -> None:
+    thread = Thread(MessageKind.REFERRAL, Urgency.HIGH)  # delivery due in an hour
+    sent = thread.original(T0)
+    assert await tracker.ingest([sent], 1.0) == [True]
+    # Another member agency learns the thread id and sends a validly signed referral
+    # carrying it, dated a day before the real one: earlier, so it used to become the opener.
+    takeover = thread.original(T0 - DAY, sender=STRANGER, recipient=RECIPIENT)
+    assert await tracker.ingest([takeover], 2.0) == [False]
+    assert await tracker.ingest([takeover], 3.0) == [False]  # redelivered: nothing new
+    row = await tracker.store.thread(thread.thread_id)
+    assert row is not None
+    assert (row.state.sender, row.state.opened_at, row.current_deadline) == (
+        SENDER,
+        T0,
+        T0 + HOUR,
+    )
+    assert [e.message_id for e in await tracker.store.timeline(thread.thread_id)] == [
+        sent.message_id
+    ]
+    [refusal] = await tracker.store.refusals(thread.thread_id)
+    assert (refusal.message_id, refusal.sender, refusal.reason, refusal.received_at) == (
+        takeover.message_id,
+        STRANGER,
+        "not_a_party",
+        2.0,
+    )
+    announced = await tracker.store.unpublished_alerts(10)
+    assert rungs(announced) == ladder("refused", "not_a_party", set(COORDINATORS))
+    assert {(a.thread_id, a.message_id, a.sender) for a in alert_bodies(announced)} == {
+        (thread.thread_id, takeover.message_id, STRANGER)
+    }
+    # The intruder's supervisors do not see the thread; the real parties' deadline stands.
+    assert await tracker.store.threads(UNANSWERED, ThreadFilter(involving=STRANGER)) == []
+    overdue = await tracker.sweep(T0 + HOUR)
+    assert rungs(overdue) == ladder("reminder", "delivery_overdue", REMINDED)
+
+
+async def test_a_message_refused_in_a_batch_leaves_the_rest_of_it(tracker: TrackerLedger) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    takeover = thread.original(T0 - HOUR, sender=STRANGER)
+    received = thread.answer(sent, A.RECEIVED, T0 + 5)
+    assert await tracker.ingest([sent, takeover, received], 1.0) == [True, False, True]
+    row = await tracker.store.thread(thread.thread_id)
+    assert row is not None
+    assert (row.state.sender, row.state.phase) == (SENDER, Phase.DELIVERED)
+
+
+async def test_a_back_dated_original_from_a_party_does_not_reopen_the_thread(
+    tracker: TrackerLedger,
+) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    await tracker.ingest([sent, thread.answer(sent, A.RECEIVED, T0 + 5)], 1.0)
+    # The recipient, a party, sends an original of its own into the thread, back-dated.
+    back_dated = thread.original(T0 - DAY, sender=RECIPIENT, recipient=SENDER)
+    assert await tracker.ingest([back_dated], 2.0) == [True]
+    row = await tracker.store.thread(thread.thread_id)
+    assert row is not None
+    assert (row.state.sender, row.state.recipients, row.state.opened_at) == (
+        SENDER,
+        (RECIPIENT,),
+        T0,
+    )
+    assert row.state.phase is Phase.DELIVERED
+    assert await tracker.store.unpublished_alerts(10) == []
+
+
+async def test_answers_first_fix_the_parties_then_the_first_original_opens(
+    tracker: TrackerLedger,
+) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    await tracker.ingest([thread.answer(sent, A.RECEIVED, T0 + 5)], 1.0)
+    takeover = thread.original(T0 - DAY, sender=STRANGER)
+    assert await tracker.ingest([takeover], 2.0) == [False]
+    assert await tracker.ingest([sent], 3.0) == [True]
+    row = await tracker.store.thread(thread.thread_id)
+    assert row is not None
+    assert (row.state.sender, row.state.opened_at, row.state.phase) == (
+        SENDER,
+        T0,
+        Phase.DELIVERED,
+    )
+
+
+async def test_an_agency_a_party_addresses_joins_the_thread(tracker: TrackerLedger) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    redirected = thread.answer(sent, A.REDIRECTED, T0 + 60)
+    await tracker.ingest([sent, redirected], 1.0)
+    # The redirect target is named in the sealed body only; it joins when a party writes
+    # to it in the thread (here the sender, referring the case on), and may then answer.
+    onward = thread.original(T0 + 120, recipient=STRANGER)
+    answer = thread.answer(onward, A.RECEIVED, T0 + 180)
+    assert await tracker.ingest([onward], 2.0) == [True]
+    assert await tracker.ingest([answer], 3.0) == [True]
+    assert [e.sender for e in await tracker.store.timeline(thread.thread_id)] == [
+        SENDER,
+        RECIPIENT,
+        SENDER,
+        STRANGER,
+    ]
+    assert await tracker.store.refusals(thread.thread_id) == []
+    row = await tracker.store.thread(thread.thread_id)
+    assert row is not None
+    assert (row.state.sender, row.state.phase) == (SENDER, Phase.REDIRECTED)
 
 
 # Sweep: the ladder, once
@@ -228,3 +346,16 @@ async def test_unpublished_alerts_oldest_first_until_confirmed(tracker: TrackerL
 
 def by_key(recorded: list[RecordedAlert]) -> list[RecordedAlert]:
     return sorted(recorded, key=lambda record: record.key)
+
+
+async def test_the_directory_serial_only_goes_up_and_survives_a_restart(
+    tracker_backend: TrackerBackend,
+) -> None:
+    store = (await tracker_backend.open()).store
+    assert await store.directory_serial() == 0
+    assert (await store.metrics(T0))["directory_serial"] == 0
+    assert await store.accept_directory_serial(3, 1.0) == 3
+    assert await store.accept_directory_serial(2, 2.0) == 3  # an older one is never kept
+    again = (await tracker_backend.open()).store  # a restart, or a second tracker
+    assert await again.directory_serial() == 3
+    assert (await again.metrics(T0))["directory_serial"] == 3

@@ -196,6 +196,7 @@ async def test_metrics(tracker: TrackerLedger, scene: Scene) -> None:
         "alerts_raised": 0,
         "alerts_unpublished": 0,
         "last_event_received_at": float(T0 + HOUR),
+        "directory_serial": 0,
     }
     # A day on, the consent withdrawal is overdue for the police only: the hospital answered.
     overdue = (await tracker.store.metrics(T0 + 25 * HOUR))["overdue"]
@@ -215,6 +216,7 @@ async def test_metrics_of_an_empty_store(tracker: TrackerLedger) -> None:
         "alerts_raised": 0,
         "alerts_unpublished": 0,
         "last_event_received_at": None,
+        "directory_serial": 0,
     }
 
 

@@ -5,12 +5,13 @@
 import pytest
 
 from broker.tracker.ledger import TrackerLedger
+from broker.tracker.parties import NOT_A_PARTY, ThreadClaim
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.records import NextCheck
 from broker.tracker.schedule import folded_thread, plan_sweep
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.integration.store.conftest import COORDINATORS
-from tests.unit.tracker.builders import HOUR, T0, Thread
+from tests.unit.tracker.builders import HOUR, RECIPIENT, SENDER, STRANGER, T0, Thread
 
 
 class Abandoned(Exception):
@@ -20,20 +21,38 @@ class Abandoned(Exception):
 async def test_a_failed_ingest_transaction_keeps_nothing(tracker: TrackerLedger) -> None:
     store, thread = tracker.store, Thread()
     sent = thread.original(T0)
+    intruder = thread.original(T0 - HOUR, sender=STRANGER)
 
     async def ingest_then_fail() -> None:
         async with store.writing("ingest") as writes:
+            assert await writes.claims_for_update([thread.thread_id]) == {
+                thread.thread_id: ThreadClaim()
+            }
+            claim = ThreadClaim(sent.message_id, frozenset({SENDER, RECIPIENT}))
+            await writes.save_claims({thread.thread_id: claim})
             assert await writes.add_events([sent], 1.0) == {sent.message_id}
-            events = await writes.events_for_update([thread.thread_id])
+            await writes.add_refusals([intruder], NOT_A_PARTY, 1.0)
+            assert await writes.known_messages([sent.message_id, intruder.message_id, "x"]) == {
+                sent.message_id,
+                intruder.message_id,
+            }
+            events = await writes.events_of([thread.thread_id])
             assert events == {thread.thread_id: [sent]}
             policy = DEFAULT_POLICY
             await writes.save_threads([folded_thread(thread.thread_id, [sent], policy, (), 1.0)])
+            assert await writes.claims_for_update([thread.thread_id]) == {thread.thread_id: claim}
             raise Abandoned
 
     with pytest.raises(Abandoned):
         await ingest_then_fail()
     assert await store.thread(thread.thread_id) is None
     assert await store.timeline(thread.thread_id) == []
+    assert await store.refusals(thread.thread_id) == []
+    async with store.writing("read") as writes:
+        assert await writes.known_messages([sent.message_id, intruder.message_id]) == set()
+        assert await writes.claims_for_update([thread.thread_id]) == {
+            thread.thread_id: ThreadClaim()
+        }
     assert await tracker.ingest([sent], 2.0) == [True]
 
 

@@ -191,3 +191,32 @@ async def test_one_bad_entry_does_not_sink_the_batch() -> None:
     assert await store.inbox_message(bad) is None
     [(message_id, headers)] = dead_letters(fed)
     assert (message_id, headers["x-first-death-reason"]) == (bad, "delivery_limit")
+
+
+async def test_a_delivery_without_user_id_is_refused_unopened_dead_lettered_and_alerted() -> None:
+    # RabbitMQ checks a user_id only when it is there: without one, anyone could have
+    # published this (valid, signed) referral, so it is refused before it is opened.
+    fed, store = memory_federation(), MemoryGatewayStore()
+    message_id = new_message_id()
+    await fed.send(A, B, fed.seal(A, B, message_id=message_id), message_id, omit_user_id=True)
+    async with inbox_of_b(fed, store):
+        pass
+    assert await store.inbox_message(message_id) is None
+    assert await store.due(float("inf"), 10) == []  # no `received` answer either
+    [(dead_id, headers)] = dead_letters(fed)
+    assert (dead_id, headers[REFUSAL_HEADER]) == (message_id, "sender_unauthenticated")
+    [alert] = [json.loads(m.body) for m in fed.broker.messages(ALERTS_QUEUE)]
+    assert (alert["agency"], alert["detail"]) == (B, "sender_unauthenticated")
+    assert {"sender", "message_id"}.isdisjoint(alert)  # nothing was opened
+
+
+async def test_an_envelope_replayed_by_another_agency_is_refused_as_a_sender_mismatch() -> None:
+    fed, store = memory_federation(), MemoryGatewayStore()
+    message_id = new_message_id()
+    replayed = fed.seal(A, B, message_id=message_id)
+    await fed.send(A, B, replayed, message_id, published_by="police-west")
+    async with inbox_of_b(fed, store):
+        pass
+    assert await store.inbox_message(message_id) is None
+    [(_, headers)] = dead_letters(fed)
+    assert headers[REFUSAL_HEADER] == "sender_mismatch"

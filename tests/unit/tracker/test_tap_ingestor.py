@@ -73,6 +73,7 @@ async def tap(
         ledger=store,  # the intake only calls ingest(); a stand-in will do
         publisher=publisher or fed.publisher(fed.topology.tracker_user()),
         coordinators=COORDINATORS,
+        topology=fed.topology,
     )
     intake = BatchConsumer(subscription, ingestor, max_batch=MAX_BATCH)
     await subscription.start()
@@ -183,3 +184,33 @@ async def test_one_refused_header_does_not_sink_the_batch() -> None:
     assert intake.committed == 2
     assert len(alerts(fed)) == len(COORDINATORS)
     assert dead_letters(fed) == []
+
+
+async def test_a_delivery_without_user_id_is_refused_before_its_header_is_checked() -> None:
+    fed, store = memory_federation(), RecordingStore()
+    message_id = new_message_id()
+    await fed.send(A, B, fed.seal(A, B, message_id=message_id), message_id, omit_user_id=True)
+    broken = InProcessChecker(fed, broken=True)  # would requeue the batch if it were asked
+    async with tap(fed, store, checker=broken) as intake:
+        pass
+    assert store.events == {}
+    assert intake.committed == 0
+    assert sorted((a["agency"], a["detail"]) for a in alerts(fed)) == [
+        (coordinator, "sender_unauthenticated") for coordinator in sorted(COORDINATORS)
+    ]
+    assert all("sender" not in a and "message_id" not in a for a in alerts(fed))
+    assert dead_letters(fed) == []
+
+
+async def test_a_header_published_by_another_agency_is_refused_and_alerted() -> None:
+    fed, store = memory_federation(), RecordingStore()
+    message_id = new_message_id()
+    replayed = fed.seal(A, B, message_id=message_id)  # A's signed envelope, replayed
+    await fed.send(A, B, replayed, message_id, published_by="police-west")
+    async with tap(fed, store):
+        pass
+    assert store.events == {}
+    assert sorted((a["agency"], a["detail"], a["sender"]) for a in alerts(fed)) == [
+        (coordinator, "sender_mismatch", A) for coordinator in sorted(COORDINATORS)
+    ]
+    assert {a["message_id"] for a in alerts(fed)} == {message_id}

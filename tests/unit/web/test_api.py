@@ -153,6 +153,9 @@ async def test_metrics(cora: Client, sam: Client, store: MemoryTrackerStore, clo
     assert raised > 0
     assert f"caselink_alerts_unpublished {raised}" in text
     assert "caselink_ingest_lag_seconds 300.0" in text  # ingested at NOW - 5m
+    assert "# TYPE caselink_directory_serial gauge\ncaselink_directory_serial 0\n" in text
+    await store.accept_directory_serial(7, clock.now)
+    assert "\ncaselink_directory_serial 7\n" in (await cora.get("/metrics")).text
     assert (await sam.get("/metrics")).status_code == 403
 
 
