@@ -1,7 +1,9 @@
-"""The gateway's local HTTP API for the agency's own systems (OpenAPI at /docs).
+"""The gateway's local HTTP API for the agency's own systems (OpenAPI at /openapi.json).
 
 Bearer-token protected. Submissions answer 202 once the sealed message is committed to the
-outbox. Invalid input answers 422 with field locations and messages, never echoing values.
+outbox. Invalid input answers 422 with field locations and messages, never echoing values
+or unknown keys. A body over the cap answers 413 (broker/http_edge/). No /docs or /redoc:
+FastAPI's pages load Swagger UI and ReDoc from a CDN, with an inline script.
 """
 
 import json
@@ -17,13 +19,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.envelope import EnvelopeError
+from broker.gateway.config import MAX_REQUEST_BYTES
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
 from broker.gateway.service import Gateway
+from broker.http_edge import harden
 from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
 from schemas.common import Text, Worker
 from schemas.consent import Consent
+from schemas.field_errors import field_errors
 from schemas.header import UnixSeconds
 from schemas.ids import AgencyId, MessageId, ThreadId
 from schemas.kinds import AckStatus, MessageKind
@@ -127,7 +132,13 @@ class Redirect(Answer):
     reason: AckReason
 
 
-def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -> FastAPI:
+def create_api(
+    gateway: Gateway,
+    token: str,
+    *,
+    manage_lifecycle: bool = True,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> FastAPI:
     """The FastAPI app; with `manage_lifecycle` it starts and stops the gateway with itself."""
 
     @asynccontextmanager
@@ -144,6 +155,8 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         title=f"Caselink gateway: {gateway.agency_id}",
         description="Send and receive sealed referrals, transfers, consents and answers.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     bearer = HTTPBearer(auto_error=False)
 
@@ -159,9 +172,8 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
-        # The values a caller sent may be personal data: name the fields, never echo them.
-        fields = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
-        return JSONResponse({"detail": fields}, 422)
+        # The values a caller sent, and its unknown keys, may be personal data.
+        return JSONResponse({"detail": [e.as_json() for e in field_errors(error.errors())]}, 422)
 
     guarded = [Depends(authorised)]
 
@@ -319,4 +331,5 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
             status.HTTP_200_OK if health.ok else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 
+    harden(app, max_body_bytes=max_request_bytes)  # last: outermost
     return app

@@ -9,6 +9,12 @@ from pydantic_settings import SettingsConfigDict
 from broker.keystore import read_private
 from broker.settings_file import ConfigError, FileSettings, load_settings_file
 from schemas.ids import AgencyId
+from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
+
+MAX_REQUEST_BYTES = MAX_ENVELOPE_BYTES + 64 * 1024
+"""Default cap of an HTTP request body. The largest body that can be sealed is 8 MiB of
+compact JSON (broker/envelope/suites.py); an agency's JSON may be indented or escaped, so
+the cap is that of the largest envelope, 16 MiB, plus room for the submission's fields."""
 
 
 class GatewaySettings(FileSettings):
@@ -31,6 +37,8 @@ class GatewaySettings(FileSettings):
     # Unconfirmed publishes in flight from the outbox.
     publish_window: Annotated[int, Field(ge=1, le=10_000)] = 256
     watchdog_interval_s: Annotated[float, Field(gt=0)] = 2.0
+    # Larger request bodies are refused with 413 before they are read (broker/http_edge/).
+    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=1024**3)] = MAX_REQUEST_BYTES
 
     @property
     def api_host(self) -> str:
