@@ -53,7 +53,11 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
 
 def build_app(settings: GatewaySettings) -> FastAPI:
     """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory or token."""
-    return create_api(build_gateway(settings), settings.api_token())
+    return create_api(
+        build_gateway(settings),
+        settings.api_token(),
+        max_request_bytes=settings.max_request_bytes,
+    )
 
 
 def serve(app: FastAPI, settings: GatewaySettings) -> None:

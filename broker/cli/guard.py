@@ -8,12 +8,12 @@ from pydantic import ValidationError
 from broker.cli.exits import fail, refuse
 from broker.envelope import DirectoryError, EnvelopeError, KeyFileError
 from broker.errors import CaselinkError
+from schemas.field_errors import field_errors, field_paths
 
 
 def field_locations(error: ValidationError) -> str:
-    """The failing field paths of a validation error, never the offending values."""
-    paths = sorted({".".join(str(p) for p in e["loc"]) or "(root)" for e in error.errors()})
-    return ", ".join(paths[:10]) + (" ..." if len(paths) > 10 else "")
+    """The failing field paths of a validation error: never a value, nor an unknown key."""
+    return field_paths(field_errors(error.errors(include_url=False, include_input=False)))
 
 
 @contextmanager

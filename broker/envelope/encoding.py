@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import binascii
 import json
-from functools import cache
 from typing import Any, NoReturn
 
 import jiter
 from pydantic import BaseModel, ValidationError
 from pydantic_core import CoreConfig, SchemaSerializer, SchemaValidator, core_schema
+
+from schemas.field_errors import field_errors, schema_field_names
 
 
 class JsonDuplicateKeyError(ValueError):
@@ -205,40 +206,15 @@ def loads_body(raw: bytes) -> Any:
         return loads_strict(raw, encoding="utf-8")
 
 
-@cache
-def _schema_names(model: type[BaseModel]) -> frozenset[str]:
-    names: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            props = node.get("properties")
-            if isinstance(props, dict):
-                names.update(k for k in props if isinstance(k, str))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    try:
-        walk(model.model_json_schema())
-    except Exception:  # a model without a JSON schema just gets opaque locations
-        return frozenset()
-    return frozenset(names)
-
-
 def error_locations(exc: ValidationError, model: type[BaseModel], limit: int = 5) -> str:
     """Field locations and error types of a ValidationError, never the input values.
 
-    Location parts that are not field names of the model's schema (dict keys, union tags
-    chosen by the sender) are shown as '*', since a sender could put personal data there.
+    An unknown field is named by its position (`subject.<extra field #1>`), and location
+    parts that are not field names of the model's schema (dict keys, union tags chosen by
+    the sender) are shown as '*', since a sender could put personal data there.
     """
-    known = _schema_names(model)
-    shown = []
-    for err in exc.errors(include_url=False, include_context=False, include_input=False)[:limit]:
-        loc = ".".join(
-            str(part) if isinstance(part, int) or part in known else "*" for part in err["loc"]
-        )
-        shown.append(f"{loc or '<root>'}:{err['type']}")
+    errors = exc.errors(include_url=False, include_input=False)
+    safe = field_errors(errors, known=schema_field_names(model))[:limit]
+    shown = [f"{'.'.join(map(str, e.loc)) or '<root>'}:{e.type}" for e in safe]
     extra = exc.error_count() - len(shown)
     return ", ".join(shown) + (f" (+{extra} more)" if extra > 0 else "")

@@ -1,9 +1,11 @@
-"""The gateway's local HTTP API for the agency's own systems (OpenAPI at /docs).
+"""The gateway's local HTTP API for the agency's own systems (OpenAPI at /openapi.json).
 
 Bearer-token protected. Submissions answer 202 once the sealed message is committed to the
 outbox; with an `Idempotency-Key` header, a retry answers the first answer again
 (`gateway.idempotency`). Invalid input answers 422 with field locations and messages,
-never echoing values. A received body is opened when it is read, and answers 410 once erased.
+never echoing values or unknown keys. A received body is opened when it is read, and
+answers 410 once erased. A body over the cap answers 413 (broker/http_edge/). No /docs or
+/redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN, with an inline script.
 """
 
 import secrets
@@ -18,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.envelope import EnvelopeError
+from broker.gateway.config import MAX_REQUEST_BYTES
 from broker.gateway.idempotency import (
     IdempotencyKeyInFlight,
     IdempotencyKeyInvalid,
@@ -29,10 +32,12 @@ from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
 from broker.gateway.service import Gateway
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
+from broker.http_edge import harden
 from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
 from schemas.common import Text, Worker
 from schemas.consent import Consent
+from schemas.field_errors import field_errors
 from schemas.header import UnixSeconds
 from schemas.ids import AgencyId, MessageId, ThreadId
 from schemas.kinds import AckStatus, MessageKind
@@ -138,7 +143,13 @@ class Redirect(Answer):
     reason: AckReason
 
 
-def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -> FastAPI:
+def create_api(
+    gateway: Gateway,
+    token: str,
+    *,
+    manage_lifecycle: bool = True,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> FastAPI:
     """The FastAPI app; with `manage_lifecycle` it starts and stops the gateway with itself."""
 
     @asynccontextmanager
@@ -155,6 +166,8 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         title=f"Caselink gateway: {gateway.agency_id}",
         description="Send and receive sealed referrals, transfers, consents and answers.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     bearer = HTTPBearer(auto_error=False)
 
@@ -170,9 +183,8 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
-        # The values a caller sent may be personal data: name the fields, never echo them.
-        fields = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
-        return JSONResponse({"detail": fields}, 422)
+        # The values a caller sent, and its unknown keys, may be personal data.
+        return JSONResponse({"detail": [e.as_json() for e in field_errors(error.errors())]}, 422)
 
     guarded = [Depends(authorised)]
 
@@ -361,4 +373,5 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
             status.HTTP_200_OK if health.ok else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 
+    harden(app, max_body_bytes=max_request_bytes)  # last: outermost
     return app

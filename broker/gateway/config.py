@@ -10,6 +10,12 @@ from broker.gateway.retention import DEFAULT_RETENTION_DAYS
 from broker.keystore import read_private
 from broker.settings_file import ConfigError, FileSettings, load_settings_file
 from schemas.ids import AgencyId
+from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
+
+MAX_REQUEST_BYTES = MAX_ENVELOPE_BYTES + 64 * 1024
+"""Default cap of an HTTP request body. The largest body that can be sealed is 8 MiB of
+compact JSON (broker/envelope/suites.py); an agency's JSON may be indented or escaped, so
+the cap is that of the largest envelope, 16 MiB, plus room for the submission's fields."""
 
 
 class GatewaySettings(FileSettings):
@@ -37,6 +43,8 @@ class GatewaySettings(FileSettings):
     retention_days: Annotated[int, Field(ge=1, le=36_500)] = DEFAULT_RETENTION_DAYS
     # How often the directory file is looked at: a newer one comes into force without a restart.
     directory_poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    # Larger request bodies are refused with 413 before they are read (broker/http_edge/).
+    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=1024**3)] = MAX_REQUEST_BYTES
 
     @property
     def api_host(self) -> str:

@@ -4,7 +4,7 @@ The caller composes it (tracker service, tests); nothing here starts, connects o
 environment. OpenAPI is served to signed-in users only, at /api/v1/openapi.json.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -12,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from broker.http_edge import harden
 from broker.tracker.ports import TrackerStore
 from broker.web.api import api_router
-from broker.web.assets import CSS, JS
+from broker.web.assets import CSS, ICON, JS
 from broker.web.auth import Auth, Unauthenticated, login_router
 from broker.web.metrics import ops_router
 from broker.web.pages import pages_router
@@ -22,22 +23,15 @@ from broker.web.queries import Dashboard
 from broker.web.render import error_page, login_page
 from broker.web.sessions import SessionSigner
 from broker.web.users import User
+from schemas.field_errors import field_errors
 
 SESSION_TTL_SECONDS = 8 * 3600  # one working day; then sign in again
 _MACHINE_PREFIXES = ("/api/", "/metrics", "/export/")
-_SECURITY_HEADERS = {
-    # No inline script or style anywhere, so the policy can forbid both.
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    # Not "no-referrer": with it, browsers send `Origin: null` on our own form posts.
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    # Thread ids and agency names are not for shared caches or the browser's disk.
-    "Cache-Control": "no-store",
-}
+MAX_REQUEST_BYTES = 16 * 1024
+"""The only body the dashboard reads is the sign-in form (a few hundred bytes)."""
+# Not "no-referrer": with it, browsers send `Origin: null` on our own form posts, and a
+# browser without Sec-Fetch-Site could not sign in. "same-origin" sends none off the site.
+_REFERRER_POLICY = "same-origin"
 
 
 def create_tracker_app(
@@ -69,15 +63,6 @@ def create_tracker_app(
     )
     _install_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
     @app.get("/static/app.css", include_in_schema=False)
     async def stylesheet() -> PlainTextResponse:
         return PlainTextResponse(CSS, media_type="text/css")
@@ -85,6 +70,10 @@ def create_tracker_app(
     @app.get("/static/live.js", include_in_schema=False)
     async def script() -> PlainTextResponse:
         return PlainTextResponse(JS, media_type="text/javascript")
+
+    @app.get("/static/icon.svg", include_in_schema=False)
+    async def icon() -> Response:
+        return Response(ICON, media_type="image/svg+xml")
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi(_: Annotated[User, Depends(auth.api_user)]) -> dict[str, Any]:
@@ -94,6 +83,8 @@ def create_tracker_app(
     app.include_router(ops_router(dash, auth, consumer_alive))
     app.include_router(api_router(dash, auth))
     app.include_router(pages_router(dash, auth))
+    # Last, so outermost: sizes capped and security headers set on every answer.
+    harden(app, max_body_bytes=MAX_REQUEST_BYTES, referrer_policy=_REFERRER_POLICY)
     return app
 
 
@@ -115,10 +106,10 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, error: RequestValidationError) -> Response:
         # Values a caller sent are not echoed back: name the fields only.
-        fields = [{"loc": x["loc"], "msg": x["msg"], "type": x["type"]} for x in error.errors()]
+        fields = field_errors(error.errors())
         if _machine(request):
-            return JSONResponse({"detail": fields}, 422)
-        names = ", ".join(str(x["loc"][-1]) for x in fields)
+            return JSONResponse({"detail": [x.as_json() for x in fields]}, 422)
+        names = ", ".join(str(x.loc[-1]) for x in fields)
         return HTMLResponse(error_page("Bad request", f"Check: {names}.", user=None), 422)
 
     @app.exception_handler(StarletteHTTPException)

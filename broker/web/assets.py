@@ -1,5 +1,12 @@
-"""The dashboard's stylesheet and its one script, served from /static so the CSP can forbid
-inline code (no build step: these strings are the whole front end)."""
+"""The dashboard's stylesheet, its one script and its icon, served from /static so the CSP
+can forbid inline code (no build step: these strings are the whole front end)."""
+
+# Named by every page, so browsers do not ask for /favicon.ico (a 404 on the console).
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#1f3a5f"/>'
+    '<path d="M11 5.5a4 4 0 1 0 0 5" stroke="#fff" stroke-width="2" fill="none"/></svg>'
+)
 
 CSS = """
 body { font: 15px/1.4 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f6f7f9; }

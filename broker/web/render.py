@@ -53,6 +53,7 @@ def page(title: str, body: str, *, user: User | None, active: str = "") -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)} \u2013 Caselink</title>"
+        '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">'
         '<link rel="stylesheet" href="/static/app.css">'
         '<script src="/static/live.js" defer></script></head>'
         f"<body>{header}<main>{body}</main></body></html>"

@@ -21,7 +21,7 @@ def filter_form(listing_path: str, filters: Filters, export_path: str | None) ->
     return (
         f'<form class="filters" method="get" action="{e(listing_path)}">'
         f'<label>Agency <input name="agency" value="{e(filters.agency)}" size="16" '
-        'placeholder="any" pattern="[a-z][a-z0-9-]{1,30}[a-z0-9]"></label>'
+        'placeholder="any" pattern="[a-z][a-z0-9\\-]{1,30}[a-z0-9]"></label>'
         f"{_select('kind', 'Kind', list(ThreadKind), filters.kind)}"
         f"{_select('urgency', 'Urgency', list(Urgency), filters.urgency)}"
         f"{_select('state', 'State', list(Phase), filters.state)}"

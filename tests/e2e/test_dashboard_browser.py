@@ -1,5 +1,7 @@
 """The dashboard in headless Chromium: an overdue referral appears without a reload for the
 coordinator, never for a supervisor of an agency it does not involve; anonymous gets 401.
+Any console error (a CSP violation, a pattern the browser cannot compile) or uncaught
+page error on any page fails the test.
 
 The app runs under uvicorn on 127.0.0.1 in a thread of this process, over a seeded in-memory
 store and a clock the test moves. Debian's /usr/bin/chromium, driven by Playwright.
@@ -91,6 +93,22 @@ def served() -> Iterator[Served]:
         loop.close()
 
 
+def watched(browser: Any, problems: list[str]) -> Any:
+    """A new page whose console errors and warnings and uncaught errors go to `problems`.
+
+    Chromium reports a CSP violation, and a `pattern` it cannot compile, on the console.
+    """
+    page = browser.new_context().new_page()
+
+    def console(message: Any) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(f"{message.text} at {message.location.get('url')}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    return page
+
+
 def sign_in(page: Any, url: str, name: str) -> None:
     """Open the unanswered list, get the login form (401), and sign in through it."""
     response = page.goto(f"{url}/unanswered")
@@ -111,10 +129,11 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
     for path in ("/unanswered", "/fragments/unanswered", "/api/v1/unanswered", "/metrics"):
         assert httpx.get(f"{url}{path}").status_code == 401
 
+    problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            coordinator = browser.new_context().new_page()
+            coordinator = watched(browser, problems)
             sign_in(coordinator, url, "cora")
             # A reload would clear this; it must still be there when the new row shows.
             coordinator.evaluate("window.stillTheSamePage = true")
@@ -143,8 +162,18 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
             assert (colour, background) == ("rgb(163, 0, 0)", "rgb(253, 226, 226)")
             coordinator.screenshot(path=str(SCREENSHOTS / "caselink-dashboard.png"), full_page=True)
 
+            # The filter form: submitting it checks the agency field against its pattern.
+            coordinator.fill('input[name="agency"]', "social-north")
+            coordinator.click('form.filters button[type="submit"]')
+            coordinator.wait_for_url(f"{url}/unanswered?agency=social-north**")
+            coordinator.wait_for_selector(row, timeout=WAIT_MS)
+            coordinator.click(f'{row} a[href="/threads/{thread_id}"]')
+            coordinator.wait_for_selector("h2:has-text('Timeline')")
+            coordinator.goto(f"{url}/agencies")
+            coordinator.wait_for_selector("svg.chart")
+
             # police-west is no party to the referral: its supervisor must never see it.
-            supervisor = browser.new_context().new_page()
+            supervisor = watched(browser, problems)
             sign_in(supervisor, url, "pia")
             own = served.scenario.ids["overdue_4h"]
             supervisor.wait_for_selector(f'tr[data-thread="{own}"]', timeout=WAIT_MS)
@@ -167,3 +196,16 @@ def test_overdue_referral_appears_live_for_the_coordinator_only(served: Served) 
             supervisor.screenshot(path=str(SCREENSHOTS / "caselink-supervisor.png"), full_page=True)
         finally:
             browser.close()
+    # The 401 answers to anonymous page loads are the only expected console errors.
+    unexpected = [x for x in problems if x not in expected_failures(url, thread_id)]
+    assert unexpected == []
+
+
+def expected_failures(url: str, foreign_thread: str) -> set[str]:
+    """The console lines of the answers the test asks for: the login page's 401 (once per
+    sign-in) and the supervisor's 404 for a thread not theirs."""
+    failed = "Failed to load resource: the server responded with a status of"
+    return {
+        f"{failed} 401 (Unauthorized) at {url}/unanswered",
+        f"{failed} 404 (Not Found) at {url}/threads/{foreign_thread}",
+    }
