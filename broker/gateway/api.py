@@ -1,34 +1,55 @@
-"""The gateway's local HTTP API for the agency's own systems (OpenAPI at /docs).
+"""The gateway's local HTTP API for the agency's staff and systems (OpenAPI at /docs).
 
-Bearer-token protected. Submissions answer 202 once the sealed message is committed to the
+Every route but /healthz, /metrics and the OpenAPI pages needs a user from the users file:
+people by HTTP Basic, systems by a Bearer token, checked before the request body is read
+(broker.gateway.auth_middleware, broker.gateway.signin). What each role may do is
+`broker.gateway.users.PERMISSIONS`; a route a role may not use answers 403. Answers name the
+signed-in user as `responded_by`; every body opened goes through `Gateway.read`, which
+records who read it. Submissions answer 202 once the sealed message is committed to the
 outbox. Invalid input answers 422 with field locations and messages, never echoing values.
 """
 
 import json
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broker.envelope import EnvelopeError
+from broker.gateway.auth_middleware import SCOPE_USER, AuthenticationMiddleware
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
-from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
+from broker.gateway.records import (
+    InboxMessage,
+    InboxState,
+    OutboxMessage,
+    ReadChannel,
+    ReadRecord,
+    SentStatus,
+    SignInRecord,
+)
 from broker.gateway.service import Gateway
+from broker.gateway.signin import SignIn
+from broker.gateway.users import GatewayUser, Permission
 from broker.lifecycle import Stage
+from broker.people.throttle import SignInThrottle
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
-from schemas.common import Text, Worker
+from schemas.common import Text
 from schemas.consent import Consent
 from schemas.header import UnixSeconds
 from schemas.ids import AgencyId, MessageId, ThreadId
 from schemas.kinds import AckStatus, MessageKind
 from schemas.referral import Referral
 from schemas.transfer import Transfer
+
+# Paths served to anyone: probes, and the API's own description (no data in either).
+OPEN_PATHS = frozenset(
+    {"/healthz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 
@@ -90,6 +111,7 @@ class SentItem(BaseModel):
     answer: str | None
     answered_at: float | None
     stage: Stage | None = Field(description="where the thread stands (None for consents)")
+    sent_by: str | None = Field(description="the signed-in user who sent it")
 
     @classmethod
     def of(cls, s: SentStatus) -> "SentItem":
@@ -105,12 +127,48 @@ class SentItem(BaseModel):
             answer=s.answer,
             answered_at=s.answered_at,
             stage=s.stage,
+            sent_by=m.author,
         )
 
 
+class ReadItem(BaseModel):
+    """One opening of a received message's body."""
+
+    message_id: str
+    thread_id: str
+    reader: str
+    channel: ReadChannel
+    read_at: float
+
+    @classmethod
+    def of(cls, r: ReadRecord) -> "ReadItem":
+        return cls(
+            message_id=r.message_id,
+            thread_id=r.thread_id,
+            reader=r.reader,
+            channel=r.channel,
+            read_at=r.at,
+        )
+
+
+class SignInItem(BaseModel):
+    """One sign-in to this API; `name` is None for a name nobody holds."""
+
+    at: float
+    address: str
+    method: str
+    outcome: str
+    name: str | None
+
+    @classmethod
+    def of(cls, s: SignInRecord) -> "SignInItem":
+        return cls(at=s.at, address=s.address, method=s.method, outcome=s.outcome, name=s.name)
+
+
 class Answer(BaseModel):
+    """An answer; `responded_by` is the signed-in user, never chosen by the caller."""
+
     model_config = ConfigDict(extra="forbid")
-    responded_by: Worker
     note: Text | None = None
 
 
@@ -127,8 +185,65 @@ class Redirect(Answer):
     reason: AckReason
 
 
-def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -> FastAPI:
-    """The FastAPI app; with `manage_lifecycle` it starts and stops the gateway with itself."""
+class AcknowledgementRequest(BaseModel):
+    """An acknowledgement to send (a withdrawal, say): the body without `responded_by`,
+    which is the signed-in user."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: AckStatus
+    answers: MessageId
+    reason: AckReason | None = None
+    redirected_to: AgencyId | None = None
+    outcome: Outcome | None = None
+    note: Text | None = None
+
+    def by(self, user: GatewayUser) -> Acknowledgement:
+        """The acknowledgement as `user` sends it; raises RequestValidationError (422)."""
+        try:
+            return Acknowledgement(**dict(self), responded_by=user.worker)
+        except ValidationError as error:
+            raise RequestValidationError(
+                [
+                    {**e, "loc": ("body", "body", *e["loc"])}
+                    for e in error.errors(include_input=False)
+                ]
+            ) from error
+
+
+def signed_in(request: Request) -> GatewayUser:
+    """The user AuthenticationMiddleware put in the scope; 401 should it be missing."""
+    user = request.scope.get(SCOPE_USER)
+    if not isinstance(user, GatewayUser):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+    return user
+
+
+def allowed(permission: Permission) -> Callable[..., GatewayUser]:
+    """A dependency: the signed-in user, when their role grants `permission`; 403 otherwise."""
+
+    def dependency(user: Annotated[GatewayUser, Depends(signed_in)]) -> GatewayUser:
+        if not user.may(permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} may not {permission}")
+        return user
+
+    return dependency
+
+
+Sender = Annotated[GatewayUser, Depends(allowed(Permission.SEND))]
+Reader = Annotated[GatewayUser, Depends(allowed(Permission.READ))]
+Answerer = Annotated[GatewayUser, Depends(allowed(Permission.ANSWER))]
+Auditor = Annotated[GatewayUser, Depends(allowed(Permission.AUDIT))]
+
+
+def create_api(
+    gateway: Gateway,
+    users: Mapping[str, GatewayUser],
+    *,
+    manage_lifecycle: bool = True,
+    throttle: SignInThrottle | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The FastAPI app for `users`; with `manage_lifecycle` it starts and stops the gateway."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -145,17 +260,8 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         description="Send and receive sealed referrals, transfers, consents and answers.",
         lifespan=lifespan,
     )
-    bearer = HTTPBearer(auto_error=False)
-
-    def authorised(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> None:
-        if credentials is None or not secrets.compare_digest(credentials.credentials, token):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "bearer token required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+    sign_in = SignIn(users, gateway.store.record_sign_in, throttle=throttle, clock=clock)
+    app.add_middleware(AuthenticationMiddleware, sign_in=sign_in, open_paths=OPEN_PATHS)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -163,16 +269,20 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         fields = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
         return JSONResponse({"detail": fields}, 422)
 
-    guarded = [Depends(authorised)]
-
-    async def submit(kind: MessageKind, request: Submission[Any]) -> Accepted:
+    async def submit(kind: MessageKind, request: Submission[Any], user: GatewayUser) -> Accepted:
+        body = (
+            request.body.by(user)
+            if isinstance(request.body, AcknowledgementRequest)
+            else request.body
+        )
         try:
             entry = await gateway.submit(
-                request.body,
+                body,
                 kind=kind,
                 recipient=request.recipient,
                 thread_id=request.thread_id,
                 respond_by=request.respond_by,
+                by=user,
             )
         except EnvelopeError as error:
             raise HTTPException(422, f"cannot seal ({error.reason}): {error}") from error
@@ -180,8 +290,8 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
 
     def submitter(kind: MessageKind, model: type[BaseModel]) -> Callable[..., Awaitable[Accepted]]:
         # One endpoint per kind, so OpenAPI documents each body's own schema.
-        async def endpoint(request: Submission[model]) -> Accepted:  # type: ignore[valid-type]
-            return await submit(kind, request)
+        async def endpoint(request: Submission[model], user: Sender) -> Accepted:  # type: ignore[valid-type]
+            return await submit(kind, request, user)
 
         endpoint.__doc__ = f"Seal a {kind.value} for one agency and queue it durably."
         return endpoint
@@ -190,19 +300,19 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         (MessageKind.REFERRAL, Referral, "/v1/referrals"),
         (MessageKind.TRANSFER, Transfer, "/v1/transfers"),
         (MessageKind.CONSENT, Consent, "/v1/consents"),
-        (MessageKind.ACKNOWLEDGEMENT, Acknowledgement, "/v1/acknowledgements"),
+        (MessageKind.ACKNOWLEDGEMENT, AcknowledgementRequest, "/v1/acknowledgements"),
     ):
         app.post(
             path,
             status_code=202,
             response_model=Accepted,
-            dependencies=guarded,
             tags=["send"],
             name=f"submit_{kind.value}",
         )(submitter(kind, model))
 
-    @app.get("/v1/inbox", dependencies=guarded, tags=["inbox"])
+    @app.get("/v1/inbox", tags=["inbox"])
     async def list_inbox(
+        _: Reader,
         kind: MessageKind | None = None,
         state: InboxState | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -214,19 +324,19 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         )
         return [InboxSummary.of(m) for m in messages]
 
-    @app.get("/v1/inbox/{message_id}", dependencies=guarded, tags=["inbox"])
-    async def read_inbox(message_id: MessageId) -> InboxItem:
-        """One received message with its decrypted body."""
-        message = await gateway.store.inbox_message(message_id)
+    @app.get("/v1/inbox/{message_id}", tags=["inbox"])
+    async def read_inbox(message_id: MessageId, user: Reader) -> InboxItem:
+        """One received message with its decrypted body; the read is recorded first."""
+        message = await gateway.read(message_id, user, ReadChannel.API)
         if message is None:
             raise HTTPException(404, "no such message in the inbox")
         return InboxItem(
             **InboxSummary.of(message).model_dump(), body=json.loads(message.body_json)
         )
 
-    async def answer(message_id: str, ack: Acknowledgement) -> InboxSummary:
+    async def answer(message_id: str, ack: Acknowledgement, user: GatewayUser) -> InboxSummary:
         try:
-            return InboxSummary.of(await gateway.respond(message_id, ack))
+            return InboxSummary.of(await gateway.respond(message_id, ack, by=user))
         except KeyError as error:
             raise HTTPException(404, "no such message in the inbox") from error
         except (TransitionNotAllowed, AnswerMismatch) as error:
@@ -234,21 +344,22 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
         except EnvelopeError as error:
             raise HTTPException(422, f"cannot seal the answer ({error.reason}): {error}") from error
 
-    @app.post("/v1/inbox/{message_id}/accept", dependencies=guarded, tags=["answer"])
-    async def accept(message_id: MessageId, request: Answer) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/accept", tags=["answer"])
+    async def accept(message_id: MessageId, request: Answer, user: Answerer) -> InboxSummary:
         """Accept a received referral or transfer (for a transfer: responsibility moves here)."""
         return await answer(
             message_id,
             Acknowledgement(
                 status=AckStatus.ACCEPTED,
                 answers=message_id,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.post("/v1/inbox/{message_id}/decline", dependencies=guarded, tags=["answer"])
-    async def decline(message_id: MessageId, request: Decline) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/decline", tags=["answer"])
+    async def decline(message_id: MessageId, request: Decline, user: Answerer) -> InboxSummary:
         """Decline a received referral or transfer; a reason is required."""
         return await answer(
             message_id,
@@ -256,13 +367,14 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
                 status=AckStatus.DECLINED,
                 answers=message_id,
                 reason=request.reason,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.post("/v1/inbox/{message_id}/complete", dependencies=guarded, tags=["answer"])
-    async def complete(message_id: MessageId, request: Complete) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/complete", tags=["answer"])
+    async def complete(message_id: MessageId, request: Complete, user: Answerer) -> InboxSummary:
         """Complete an accepted referral or transfer with its outcome."""
         return await answer(
             message_id,
@@ -270,13 +382,14 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
                 status=AckStatus.COMPLETED,
                 answers=message_id,
                 outcome=request.outcome,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.post("/v1/inbox/{message_id}/redirect", dependencies=guarded, tags=["answer"])
-    async def redirect(message_id: MessageId, request: Redirect) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/redirect", tags=["answer"])
+    async def redirect(message_id: MessageId, request: Redirect, user: Answerer) -> InboxSummary:
         """Point the sender to a better-placed agency; a reason is required."""
         return await answer(
             message_id,
@@ -285,26 +398,49 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
                 answers=message_id,
                 redirected_to=request.to,
                 reason=request.reason,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.get("/v1/sent", dependencies=guarded, tags=["sent"])
+    @app.get("/v1/sent", tags=["sent"])
     async def list_sent(
+        _: Reader,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[SentItem]:
         """What this agency sent: confirmed by the broker? delivered? answered?"""
         return [SentItem.of(s) for s in await gateway.store.sent(limit=limit, offset=offset)]
 
-    @app.get("/v1/sent/{message_id}", dependencies=guarded, tags=["sent"])
-    async def read_sent(message_id: MessageId) -> SentItem:
+    @app.get("/v1/sent/{message_id}", tags=["sent"])
+    async def read_sent(message_id: MessageId, _: Reader) -> SentItem:
         """What became of one sent message."""
         found = await gateway.store.sent_message(message_id)
         if found is None:
             raise HTTPException(404, "no such sent message")
         return SentItem.of(found)
+
+    @app.get("/v1/threads/{thread_id}/reads", tags=["audit"])
+    async def thread_reads(
+        thread_id: ThreadId,
+        _: Auditor,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[ReadItem]:
+        """Who opened the bodies of this thread's messages, and when, oldest first (supervisors)."""
+        found = await gateway.store.reads(thread_id, limit=limit, offset=offset)
+        return [ReadItem.of(r) for r in found]
+
+    @app.get("/v1/sign-ins", tags=["audit"])
+    async def list_sign_ins(
+        _: Auditor,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[SignInItem]:
+        """Sign-ins to this API, succeeded and failed, newest first (supervisors)."""
+        found = await gateway.store.sign_ins(limit=limit, offset=offset)
+        return [SignInItem.of(s) for s in found]
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

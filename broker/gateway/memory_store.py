@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from broker.gateway.lifecycle import can_move, check_move, check_response
-from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, Received, SentStatus
+from broker.gateway.records import (
+    InboxMessage,
+    InboxState,
+    OutboxMessage,
+    ReadChannel,
+    ReadRecord,
+    Received,
+    SentStatus,
+    SignInRecord,
+)
 from broker.gateway.sent_status import Reply, sent_status
 from schemas.kinds import AckStatus, MessageKind
 
@@ -18,6 +27,8 @@ class MemoryGatewayStore:
     def __init__(self) -> None:
         self._outbox: dict[str, OutboxMessage] = {}
         self._inbox: dict[str, InboxMessage] = {}
+        self._reads: list[ReadRecord] = []
+        self._sign_ins: list[SignInRecord] = []
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -121,6 +132,32 @@ class MemoryGatewayStore:
     async def inbox_message(self, message_id: str) -> InboxMessage | None:
         """One received message."""
         return self._inbox.get(message_id)
+
+    async def record_read(
+        self, message_id: str, reader: str, channel: ReadChannel, at: float
+    ) -> InboxMessage | None:
+        """One received message, its read by `reader` recorded; None for unknown ids."""
+        message = self._inbox.get(message_id)
+        if message is not None:
+            self._reads.append(ReadRecord(message_id, message.thread_id, reader, channel, at))
+        return message
+
+    async def reads(self, thread_id: str, *, limit: int = 100, offset: int = 0) -> list[ReadRecord]:
+        """Who opened the bodies of a thread's messages, oldest first."""
+        found = [read for read in self._reads if read.thread_id == thread_id]
+        found.sort(key=lambda read: read.at)  # stable: ties stay in the order recorded
+        return found[offset : offset + limit]
+
+    async def record_sign_in(self, sign_in: SignInRecord) -> None:
+        """Keep one sign-in."""
+        self._sign_ins.append(sign_in)
+
+    async def sign_ins(self, *, limit: int = 100, offset: int = 0) -> list[SignInRecord]:
+        """The sign-in log, newest first."""
+        # Ties: the later recorded first, as the SQL store orders by its row id.
+        latest_first = reversed(self._sign_ins)
+        newest = sorted(latest_first, key=lambda sign_in: sign_in.at, reverse=True)
+        return newest[offset : offset + limit]
 
     async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
         """Sent messages (not acknowledgements) with what became of them, newest first."""

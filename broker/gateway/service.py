@@ -9,7 +9,7 @@ outbox while the broker is down.
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel
 
@@ -20,8 +20,9 @@ from broker.gateway.group_commit import OutboxWriter
 from broker.gateway.lifecycle import ack_status_to_state
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
-from broker.gateway.records import InboxMessage, OutboxMessage
+from broker.gateway.records import InboxMessage, OutboxMessage, ReadChannel
 from broker.gateway.relay import OutboxRelay
+from broker.gateway.users import GatewayUser
 from broker.logs import bound_ids, get_logger
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher, Subscription
@@ -48,7 +49,11 @@ class Health:
 
 
 class Gateway:
-    """The runtime of one agency; `submit` and `respond` are what its HTTP API calls."""
+    """The runtime of one agency; `submit`, `read` and `respond` are what its HTTP API calls.
+
+    `read` is the one way to a received message's body for a person or system: adapters,
+    pages and exports call it too, so that no body is opened without its read recorded.
+    """
 
     def __init__(
         self,
@@ -113,11 +118,16 @@ class Gateway:
         recipient: str,
         thread_id: str | None = None,
         respond_by: int | None = None,
+        by: GatewayUser | None = None,
     ) -> OutboxMessage:
         """Seal and store durably in the outbox; returns once committed (the 202 point).
 
-        Needs the gateway started: commits go through the group-commit writer.
+        `by`, the signed-in user, is stored as the entry's author; an acknowledgement then
+        names them as `responded_by`, whoever the body named. Needs the gateway started:
+        commits go through the group-commit writer.
         """
+        if by is not None and isinstance(body, Acknowledgement):
+            body = body.model_copy(update={"responded_by": by.worker})
         entry = self.sealer.outbox_entry(
             body,
             kind=kind,
@@ -126,28 +136,53 @@ class Gateway:
             now=self._clock(),
             respond_by=respond_by,
         )
+        if by is not None:
+            entry = replace(entry, author=by.name)
         await self._outbox.write(entry)
         return entry
 
-    async def respond(self, message_id: str, answer: Acknowledgement) -> InboxMessage:
-        """Answer a received referral or transfer: move its state and send the answer.
+    async def read(
+        self, message_id: str, reader: GatewayUser, channel: ReadChannel
+    ) -> InboxMessage | None:
+        """A received message with its body, for `reader`; None when there is no such message.
 
-        Raises KeyError (no such message) and lifecycle errors (move not allowed).
+        The read (who, when, through which channel) is committed before the body leaves
+        this method, in the transaction that fetches it: a read that could not be recorded
+        raises the store's error and returns nothing.
+        """
+        message = await self.store.record_read(message_id, reader.name, channel, self._clock())
+        if message is None:
+            return None
+        with bound_ids(message_id=message_id, thread_id=message.thread_id, agency=self.agency_id):
+            log.info("read", user=reader.name, channel=channel.value)
+        # Bodies sealed at rest (issue 11, written beside this) are opened HERE, after the
+        # read is recorded: nothing before this line may hold the plain body.
+        return message
+
+    async def respond(
+        self, message_id: str, answer: Acknowledgement, *, by: GatewayUser
+    ) -> InboxMessage:
+        """Answer a received referral or transfer as `by`: move its state and send the answer.
+
+        The answer names `by` as `responded_by` (whatever `answer` held) and the outbox
+        entry keeps `by.name` as its author. Raises KeyError (no such message) and lifecycle
+        errors (move not allowed).
         """
         received = await self.store.inbox_message(message_id)
         if received is None:
             raise KeyError(message_id)
         entry = self.sealer.outbox_entry(
-            answer,
+            answer.model_copy(update={"responded_by": by.worker}),
             kind=MessageKind.ACKNOWLEDGEMENT,
             recipient=received.sender,
             thread_id=received.thread_id,
             now=self._clock(),
         )
+        entry = replace(entry, author=by.name)
         moved = await self.store.respond(message_id, ack_status_to_state(answer.status), entry)
         await self.relay.offer([entry])
         with bound_ids(message_id=message_id, thread_id=received.thread_id, agency=self.agency_id):
-            log.info("answered", status=answer.status.value)
+            log.info("answered", status=answer.status.value, user=by.name)
         return moved
 
     async def health(self) -> Health:
