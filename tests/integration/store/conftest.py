@@ -93,7 +93,8 @@ async def _cleanup(backend: Backend) -> None:
     if backend.name == "postgres" and backend.url:
         database = backend.url.rsplit("/", 1)[1]
         await _admin(
-            "DROP TABLE IF EXISTS outbox, inbox, caselink_gateway_version", database=database
+            "DROP TABLE IF EXISTS outbox, inbox, reads, sign_ins, caselink_gateway_version",
+            database=database,
         )
 
 
