@@ -444,3 +444,23 @@ async def test_a_sign_in_that_cannot_be_logged_is_refused(gateway: Gateway) -> N
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as api:
         response = await api.get("/v1/inbox", headers=basic("ana"))
     assert response.status_code == 503
+
+
+async def test_gateway_respond_names_its_user_whatever_the_answer_held(
+    gateway: Gateway, fed: MemoryFederation
+) -> None:
+    # An adapter calling the service directly cannot name someone else either.
+    message = await received(gateway)
+    claimed = Acknowledgement.model_validate(
+        {
+            "status": "accepted",
+            "answers": message.message_id,
+            "responded_by": {"name": "Someone Else", "role": "Director"},
+        }
+    )
+    await gateway.respond(message.message_id, claimed, by=make_users()["sam"])
+    [answer] = written(gateway)
+    assert answer.author == "sam"
+    ack = opened_answer(fed, answer.envelope)
+    assert ack.responded_by is not None
+    assert ack.responded_by.name == "sam"
