@@ -19,6 +19,8 @@ from broker.logs import get_logger
 
 log = get_logger(__name__)
 
+MAX_ADDRESS = 64  # characters kept of a client address (an IPv6 address has at most 45)
+
 SCOPE_USER = "caselink.user"
 """The ASGI scope key under which the signed-in GatewayUser reaches the routes."""
 
@@ -44,8 +46,9 @@ class AuthenticationMiddleware:
             await send({"type": "websocket.close", "code": 1008})
             return
         authorization = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
+        # The peer's address as the server saw it; a forwarded-for header is anyone's to write.
         client = scope.get("client")
-        address = str(client[0]) if client else "unknown"
+        address = str(client[0])[:MAX_ADDRESS] if client else "unknown"
         try:
             verdict = await self.sign_in.authenticate(authorization, address)
         except CaselinkError as error:
