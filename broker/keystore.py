@@ -5,6 +5,7 @@ directory is always verified against the root public key as it is loaded.
 """
 
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -35,6 +36,25 @@ def shared_mode(path: Path) -> int | None:
     """
     mode = stat.S_IMODE(path.stat().st_mode)
     return mode if mode & (stat.S_IRWXG | stat.S_IRWXO) else None
+
+
+def replace_private(path: Path, content: bytes) -> None:
+    """Write `path` with mode 0600, replacing what is there in one step (os.replace).
+
+    For secret files that are edited, such as a users file; keys use write_private, which
+    never overwrites. A reader sees the old file or the new one, never half of either.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_private(path: Path) -> bytes:

@@ -48,6 +48,14 @@ ALLOWED_FIELDS = frozenset(
         "level_name",
         "refused_fields",
         "serial",
+        # Sign-ins and reads (broker.gateway.signin, Gateway.read): staff user names and
+        # client addresses are the accountability record, never case content.
+        "user",
+        "channel",
+        "client",
+        "method",
+        "outcome",
+        "retry_after_s",
     }
 )
 

@@ -52,10 +52,10 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
 
 
 def build_app(settings: GatewaySettings) -> FastAPI:
-    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory or token."""
+    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory or users."""
     return create_api(
         build_gateway(settings),
-        settings.api_token(),
+        settings.users(),
         max_request_bytes=settings.max_request_bytes,
     )
 

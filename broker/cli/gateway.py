@@ -1,8 +1,10 @@
-"""`caselink gateway`: run one agency's gateway, or erase the bodies of one thread."""
+"""`caselink gateway`: run one agency's gateway, erase the bodies of one thread, or add and
+remove the users of its API."""
 
 import asyncio
 import getpass
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +14,7 @@ import typer
 from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
 from broker.gateway.config import GatewaySettings, load_settings
+from broker.gateway.users import PEOPLE, Role
 from schemas.ids import UUID4_PATTERN
 
 app = typer.Typer(
@@ -22,6 +25,9 @@ app = typer.Typer(
 ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="The gateway's TOML settings.", show_default=False)
 ]
+
+MIN_PASSWORD = 12  # characters; NIST SP 800-63B asks for 8 at least
+UsersFile = Annotated[Path, typer.Option("--users", help="The gateway's users file (0600).")]
 
 
 def _settings(config: Path | None) -> GatewaySettings:
@@ -83,3 +89,68 @@ def _login() -> str:
         return "unknown"
     # A login name is an id; keep it to the column's width and to plain characters.
     return re.sub(r"[^A-Za-z0-9._@-]", "_", name)[:48] or "unknown"
+
+
+@app.command("add-user")
+def add_user_command(
+    users: UsersFile,
+    name: Annotated[str, typer.Option("--name", help="Sign-in name: letters, digits, . _ @ -")],
+    role: Annotated[Role, typer.Option("--role", help="caseworker, supervisor or system.")],
+    token: Annotated[
+        bool, typer.Option("--token", help="A system: print a fresh API token once.")
+    ] = False,
+    display_name: Annotated[
+        str | None, typer.Option(help="How answers name this user (default: the name).")
+    ] = None,
+    job_title: Annotated[
+        str | None, typer.Option(help="The role answers give (default: by role).")
+    ] = None,
+    phone: Annotated[str | None, typer.Option(help="Given in answers.")] = None,
+    email: Annotated[str | None, typer.Option(help="Given in answers.")] = None,
+) -> None:
+    """Add a person (the password from stdin's first line, or asked at a terminal) or,
+    with --token, a system: its token goes to stdout once, only its hash is stored."""
+    from broker.operator.gateway_users import add_user
+    from broker.people.passwords import hash_password
+    from broker.people.tokens import new_token, token_hash
+
+    if token == (role in PEOPLE):
+        fail("a system needs --token; a caseworker or supervisor signs in with a password")
+    entry = {"name": name, "role": role.value}
+    fresh = new_token() if token else None
+    if fresh is not None:
+        entry["token_hash"] = token_hash(fresh)
+    else:
+        entry["password_hash"] = hash_password(_password())
+    optional = {"display_name": display_name, "job_title": job_title, "phone": phone}
+    entry |= {key: value for key, value in (optional | {"email": email}).items() if value}
+    with cli_errors():
+        add_user(users, entry)
+    if fresh is not None:
+        typer.echo(fresh)
+        typer.echo(f"system {name} added to {users}; its token is shown only this once", err=True)
+    else:
+        typer.echo(f"{role.value} {name} added to {users}", err=True)
+
+
+@app.command("remove-user")
+def remove_user_command(
+    users: UsersFile,
+    name: Annotated[str, typer.Option("--name", help="The user to remove.")],
+) -> None:
+    """Remove a user (and with them their password or token); restart the gateway after."""
+    from broker.operator.gateway_users import remove_user
+
+    with cli_errors():
+        remove_user(users, name)
+    typer.echo(f"{name} removed from {users}", err=True)
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD:
+        fail(f"a password needs {MIN_PASSWORD} characters or more")
+    return password

@@ -1,25 +1,30 @@
-"""The gateway's local HTTP API for the agency's own systems (OpenAPI at /openapi.json).
+"""The gateway's local HTTP API for the agency's staff and systems (OpenAPI at /openapi.json).
 
-Bearer-token protected. Submissions answer 202 once the sealed message is committed to the
-outbox; with an `Idempotency-Key` header, a retry answers the first answer again
-(`gateway.idempotency`). Invalid input answers 422 with field locations and messages,
-never echoing values or unknown keys. A received body is opened when it is read, and
-answers 410 once erased. A body over the cap answers 413 (broker/http_edge/). No /docs or
-/redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN, with an inline script.
+Every route but /healthz, /metrics and the OpenAPI document needs a user from the users file:
+people by HTTP Basic, systems by a Bearer token, checked before the request body is read
+(broker.gateway.auth_middleware, broker.gateway.signin). What each role may do is
+`broker.gateway.users.PERMISSIONS`; a route a role may not use answers 403. Answers name the
+signed-in user as `responded_by`; every body opened goes through `Gateway.read`, which
+records who read it, opens the sealed envelope then, and answers 410 once it is erased.
+Submissions answer 202 once the sealed message is committed to the outbox; with an
+`Idempotency-Key` header, a retry answers the first answer again (`gateway.idempotency`).
+Invalid input answers 422 with field locations and messages, never echoing values or
+unknown keys. A body over the cap answers 413 (broker/http_edge/). No /docs or /redoc:
+FastAPI's pages load Swagger UI and ReDoc from a CDN, with an inline script.
 """
 
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broker.envelope import EnvelopeError
+from broker.gateway.auth_middleware import SCOPE_USER, AuthenticationMiddleware
 from broker.gateway.config import MAX_REQUEST_BYTES
 from broker.gateway.idempotency import (
     IdempotencyKeyInFlight,
@@ -27,15 +32,27 @@ from broker.gateway.idempotency import (
     IdempotencyKeyReused,
     checked_key,
     request_hash,
+    scoped_key,
 )
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
-from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
+from broker.gateway.records import (
+    InboxMessage,
+    InboxState,
+    OutboxMessage,
+    ReadChannel,
+    ReadRecord,
+    SentStatus,
+    SignInRecord,
+)
 from broker.gateway.service import Gateway
+from broker.gateway.signin import SignIn
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
+from broker.gateway.users import GatewayUser, Permission
 from broker.http_edge import harden
 from broker.lifecycle import Stage
+from broker.people.throttle import SignInThrottle
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
-from schemas.common import Text, Worker
+from schemas.common import Text
 from schemas.consent import Consent
 from schemas.field_errors import field_errors
 from schemas.header import UnixSeconds
@@ -43,6 +60,11 @@ from schemas.ids import AgencyId, MessageId, ThreadId
 from schemas.kinds import AckStatus, MessageKind
 from schemas.referral import Referral
 from schemas.transfer import Transfer
+
+# Paths served to anyone: probes, and the API's own description (no data in either).
+OPEN_PATHS = frozenset(
+    {"/healthz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 
@@ -106,6 +128,7 @@ class SentItem(BaseModel):
     answer: str | None
     answered_at: float | None
     stage: Stage | None = Field(description="where the thread stands (None for consents)")
+    sent_by: str | None = Field(description="the signed-in user who sent it")
 
     @classmethod
     def of(cls, s: SentStatus) -> "SentItem":
@@ -121,12 +144,48 @@ class SentItem(BaseModel):
             answer=s.answer,
             answered_at=s.answered_at,
             stage=s.stage,
+            sent_by=m.author,
         )
 
 
+class ReadItem(BaseModel):
+    """One opening of a received message's body."""
+
+    message_id: str
+    thread_id: str
+    reader: str
+    channel: ReadChannel
+    read_at: float
+
+    @classmethod
+    def of(cls, r: ReadRecord) -> "ReadItem":
+        return cls(
+            message_id=r.message_id,
+            thread_id=r.thread_id,
+            reader=r.reader,
+            channel=r.channel,
+            read_at=r.at,
+        )
+
+
+class SignInItem(BaseModel):
+    """One sign-in to this API; `name` is None for a name nobody holds."""
+
+    at: float
+    address: str
+    method: str
+    outcome: str
+    name: str | None
+
+    @classmethod
+    def of(cls, s: SignInRecord) -> "SignInItem":
+        return cls(at=s.at, address=s.address, method=s.method, outcome=s.outcome, name=s.name)
+
+
 class Answer(BaseModel):
+    """An answer; `responded_by` is the signed-in user, never chosen by the caller."""
+
     model_config = ConfigDict(extra="forbid")
-    responded_by: Worker
     note: Text | None = None
 
 
@@ -143,14 +202,66 @@ class Redirect(Answer):
     reason: AckReason
 
 
+class AcknowledgementRequest(BaseModel):
+    """An acknowledgement to send (a withdrawal, say): the body without `responded_by`,
+    which is the signed-in user."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: AckStatus
+    answers: MessageId
+    reason: AckReason | None = None
+    redirected_to: AgencyId | None = None
+    outcome: Outcome | None = None
+    note: Text | None = None
+
+    def by(self, user: GatewayUser) -> Acknowledgement:
+        """The acknowledgement as `user` sends it; raises RequestValidationError (422)."""
+        try:
+            return Acknowledgement(**dict(self), responded_by=user.worker)
+        except ValidationError as error:
+            raise RequestValidationError(
+                [
+                    {**e, "loc": ("body", "body", *e["loc"])}
+                    for e in error.errors(include_input=False)
+                ]
+            ) from error
+
+
+def signed_in(request: Request) -> GatewayUser:
+    """The user AuthenticationMiddleware put in the scope; 401 should it be missing."""
+    user = request.scope.get(SCOPE_USER)
+    if not isinstance(user, GatewayUser):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+    return user
+
+
+def allowed(permission: Permission) -> Callable[..., GatewayUser]:
+    """A dependency: the signed-in user, when their role grants `permission`; 403 otherwise."""
+
+    def dependency(user: Annotated[GatewayUser, Depends(signed_in)]) -> GatewayUser:
+        if not user.may(permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} may not {permission}")
+        return user
+
+    return dependency
+
+
+Sender = Annotated[GatewayUser, Depends(allowed(Permission.SEND))]
+Reader = Annotated[GatewayUser, Depends(allowed(Permission.READ))]
+Answerer = Annotated[GatewayUser, Depends(allowed(Permission.ANSWER))]
+Auditor = Annotated[GatewayUser, Depends(allowed(Permission.AUDIT))]
+
+
 def create_api(
     gateway: Gateway,
-    token: str,
+    users: Mapping[str, GatewayUser],
     *,
     manage_lifecycle: bool = True,
+    throttle: SignInThrottle | None = None,
     max_request_bytes: int = MAX_REQUEST_BYTES,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    """The FastAPI app; with `manage_lifecycle` it starts and stops the gateway with itself."""
+    """The FastAPI app for `users`; with `manage_lifecycle` it starts and stops the gateway."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -169,44 +280,42 @@ def create_api(
         docs_url=None,
         redoc_url=None,
     )
-    bearer = HTTPBearer(auto_error=False)
-
-    def authorised(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> None:
-        if credentials is None or not secrets.compare_digest(credentials.credentials, token):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "bearer token required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+    sign_in = SignIn(users, gateway.store.record_sign_in, throttle=throttle, clock=clock)
+    app.add_middleware(AuthenticationMiddleware, sign_in=sign_in, open_paths=OPEN_PATHS)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
         # The values a caller sent, and its unknown keys, may be personal data.
         return JSONResponse({"detail": [e.as_json() for e in field_errors(error.errors())]}, 422)
 
-    guarded = [Depends(authorised)]
-
-    async def submit(kind: MessageKind, request: Submission[Any], key: str | None) -> Accepted:
+    async def submit(
+        kind: MessageKind, request: Submission[Any], user: GatewayUser, key: str | None
+    ) -> Accepted:
+        body = (
+            request.body.by(user)
+            if isinstance(request.body, AcknowledgementRequest)
+            else request.body
+        )
         try:
             if key is None:
                 entry = await gateway.submit(
-                    request.body,
+                    body,
                     kind=kind,
                     recipient=request.recipient,
                     thread_id=request.thread_id,
                     respond_by=request.respond_by,
+                    by=user,
                 )
                 return Accepted(message_id=entry.message_id, thread_id=entry.thread_id)
             held = await gateway.submit_once(
-                checked_key(key),
+                scoped_key(user.name, checked_key(key)),
                 request_hash(kind, request),
-                request.body,
+                body,
                 kind=kind,
                 recipient=request.recipient,
                 thread_id=request.thread_id,
                 respond_by=request.respond_by,
+                by=user,
             )
             return Accepted(message_id=held.message_id, thread_id=held.thread_id)
         except EnvelopeError as error:
@@ -222,16 +331,17 @@ def create_api(
         # One endpoint per kind, so OpenAPI documents each body's own schema.
         async def endpoint(
             request: Submission[model],  # type: ignore[valid-type]
+            user: Sender,
             idempotency_key: Annotated[
                 str | None,
                 Header(
                     alias="Idempotency-Key",
                     description="Retry-safe: the same key and request answer the same ids "
-                    "(a day; 1-128 printable ASCII)",
+                    "(a day, per user; 1-128 printable ASCII)",
                 ),
             ] = None,
         ) -> Accepted:
-            return await submit(kind, request, idempotency_key)
+            return await submit(kind, request, user, idempotency_key)
 
         endpoint.__doc__ = f"Seal a {kind.value} for one agency and queue it durably."
         return endpoint
@@ -240,19 +350,19 @@ def create_api(
         (MessageKind.REFERRAL, Referral, "/v1/referrals"),
         (MessageKind.TRANSFER, Transfer, "/v1/transfers"),
         (MessageKind.CONSENT, Consent, "/v1/consents"),
-        (MessageKind.ACKNOWLEDGEMENT, Acknowledgement, "/v1/acknowledgements"),
+        (MessageKind.ACKNOWLEDGEMENT, AcknowledgementRequest, "/v1/acknowledgements"),
     ):
         app.post(
             path,
             status_code=202,
             response_model=Accepted,
-            dependencies=guarded,
             tags=["send"],
             name=f"submit_{kind.value}",
         )(submitter(kind, model))
 
-    @app.get("/v1/inbox", dependencies=guarded, tags=["inbox"])
+    @app.get("/v1/inbox", tags=["inbox"])
     async def list_inbox(
+        _: Reader,
         kind: MessageKind | None = None,
         state: InboxState | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -264,12 +374,12 @@ def create_api(
         )
         return [InboxSummary.of(m) for m in messages]
 
-    @app.get("/v1/inbox/{message_id}", dependencies=guarded, tags=["inbox"])
-    async def read_inbox(message_id: MessageId) -> InboxItem:
-        """One received message with its body, opened now from the sealed envelope (410 once
-        the body has been erased)."""
+    @app.get("/v1/inbox/{message_id}", tags=["inbox"])
+    async def read_inbox(message_id: MessageId, user: Reader) -> InboxItem:
+        """One received message with its body: the read is recorded first, then the sealed
+        envelope is opened (410 once the body has been erased)."""
         try:
-            message, body = await gateway.read(message_id)
+            message, body = await gateway.read(message_id, user, ReadChannel.API)
         except KeyError as error:
             raise HTTPException(404, "no such message in the inbox") from error
         except BodyErased as error:
@@ -278,9 +388,9 @@ def create_api(
             raise HTTPException(500, f"cannot open the stored message ({error.reason})") from error
         return InboxItem(**InboxSummary.of(message).model_dump(), body=body.model_dump(mode="json"))
 
-    async def answer(message_id: str, ack: Acknowledgement) -> InboxSummary:
+    async def answer(message_id: str, ack: Acknowledgement, user: GatewayUser) -> InboxSummary:
         try:
-            return InboxSummary.of(await gateway.respond(message_id, ack))
+            return InboxSummary.of(await gateway.respond(message_id, ack, by=user))
         except KeyError as error:
             raise HTTPException(404, "no such message in the inbox") from error
         except (TransitionNotAllowed, AnswerMismatch) as error:
@@ -288,21 +398,22 @@ def create_api(
         except EnvelopeError as error:
             raise HTTPException(422, f"cannot seal the answer ({error.reason}): {error}") from error
 
-    @app.post("/v1/inbox/{message_id}/accept", dependencies=guarded, tags=["answer"])
-    async def accept(message_id: MessageId, request: Answer) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/accept", tags=["answer"])
+    async def accept(message_id: MessageId, request: Answer, user: Answerer) -> InboxSummary:
         """Accept a received referral or transfer (for a transfer: responsibility moves here)."""
         return await answer(
             message_id,
             Acknowledgement(
                 status=AckStatus.ACCEPTED,
                 answers=message_id,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.post("/v1/inbox/{message_id}/decline", dependencies=guarded, tags=["answer"])
-    async def decline(message_id: MessageId, request: Decline) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/decline", tags=["answer"])
+    async def decline(message_id: MessageId, request: Decline, user: Answerer) -> InboxSummary:
         """Decline a received referral or transfer; a reason is required."""
         return await answer(
             message_id,
@@ -310,13 +421,14 @@ def create_api(
                 status=AckStatus.DECLINED,
                 answers=message_id,
                 reason=request.reason,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.post("/v1/inbox/{message_id}/complete", dependencies=guarded, tags=["answer"])
-    async def complete(message_id: MessageId, request: Complete) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/complete", tags=["answer"])
+    async def complete(message_id: MessageId, request: Complete, user: Answerer) -> InboxSummary:
         """Complete an accepted referral or transfer with its outcome."""
         return await answer(
             message_id,
@@ -324,13 +436,14 @@ def create_api(
                 status=AckStatus.COMPLETED,
                 answers=message_id,
                 outcome=request.outcome,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.post("/v1/inbox/{message_id}/redirect", dependencies=guarded, tags=["answer"])
-    async def redirect(message_id: MessageId, request: Redirect) -> InboxSummary:
+    @app.post("/v1/inbox/{message_id}/redirect", tags=["answer"])
+    async def redirect(message_id: MessageId, request: Redirect, user: Answerer) -> InboxSummary:
         """Point the sender to a better-placed agency; a reason is required."""
         return await answer(
             message_id,
@@ -339,26 +452,49 @@ def create_api(
                 answers=message_id,
                 redirected_to=request.to,
                 reason=request.reason,
-                responded_by=request.responded_by,
+                responded_by=user.worker,
                 note=request.note,
             ),
+            user,
         )
 
-    @app.get("/v1/sent", dependencies=guarded, tags=["sent"])
+    @app.get("/v1/sent", tags=["sent"])
     async def list_sent(
+        _: Reader,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[SentItem]:
         """What this agency sent: confirmed by the broker? delivered? answered?"""
         return [SentItem.of(s) for s in await gateway.store.sent(limit=limit, offset=offset)]
 
-    @app.get("/v1/sent/{message_id}", dependencies=guarded, tags=["sent"])
-    async def read_sent(message_id: MessageId) -> SentItem:
+    @app.get("/v1/sent/{message_id}", tags=["sent"])
+    async def read_sent(message_id: MessageId, _: Reader) -> SentItem:
         """What became of one sent message."""
         found = await gateway.store.sent_message(message_id)
         if found is None:
             raise HTTPException(404, "no such sent message")
         return SentItem.of(found)
+
+    @app.get("/v1/threads/{thread_id}/reads", tags=["audit"])
+    async def thread_reads(
+        thread_id: ThreadId,
+        _: Auditor,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[ReadItem]:
+        """Who opened the bodies of this thread's messages, and when, oldest first (supervisors)."""
+        found = await gateway.store.reads(thread_id, limit=limit, offset=offset)
+        return [ReadItem.of(r) for r in found]
+
+    @app.get("/v1/sign-ins", tags=["audit"])
+    async def list_sign_ins(
+        _: Auditor,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[SignInItem]:
+        """Sign-ins to this API, succeeded and failed, newest first (supervisors)."""
+        found = await gateway.store.sign_ins(limit=limit, offset=offset)
+        return [SignInItem.of(s) for s in found]
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

@@ -1,14 +1,23 @@
-"""Gateway settings: a TOML file, overridden field by field by CASELINK_* variables."""
+"""Gateway settings: a TOML file, overridden field by field by CASELINK_* variables.
 
+A settings file whose own URLs hold a password (amqp_url, store_url) is refused, as a
+private key would be, when group or others may read it.
+"""
+
+import stat
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS
-from broker.keystore import read_private
-from broker.settings_file import ConfigError, FileSettings, load_settings_file
+from broker.gateway.users import GatewayUser, load_users
+from broker.keystore import KeyFilePermissionError
+from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
 
@@ -30,7 +39,8 @@ class GatewaySettings(FileSettings):
     amqp_url: str = Field(description="amqp://USER:PASSWORD@HOST:PORT/VHOST")
     store_url: str = Field(description="SQLAlchemy async URL, e.g. sqlite+aiosqlite:///inbox.db")
     api_listen: str = "127.0.0.1:8080"
-    token_file: Path
+    # Who may use the HTTP API: people (password) and systems (token), mode 0600.
+    users_file: Path
     user_prefix: str = ""
     # Unacked deliveries in flight; bounds memory. Several inbox batches' worth, so RabbitMQ
     # keeps delivering while one batch is being opened and committed.
@@ -54,21 +64,51 @@ class GatewaySettings(FileSettings):
     def api_port(self) -> int:
         return int(self.api_listen.rsplit(":", 1)[1])
 
-    def api_token(self) -> str:
-        """The bearer token the agency's own systems must present.
+    def users(self) -> Mapping[str, GatewayUser]:
+        """The API's users, by name.
 
-        Raises KeyFilePermissionError when group or others may read token_file (as for a
-        private key), ConfigError when it holds no token.
+        Raises KeyFilePermissionError when group or others may read users_file (as for a
+        private key), UsersFileError when it is missing, empty or invalid.
         """
-        token = read_private(self.token_file).decode("ascii", errors="replace").strip()
-        if not token:
-            raise ConfigError(f"{self.token_file} holds no token (`caselink keys secret`)")
-        return token
+        return load_users(self.users_file)
 
 
-_PATH_FIELDS = ("key_file", "directory", "root_pub", "token_file")
+_PATH_FIELDS = ("key_file", "directory", "root_pub", "users_file")
+_URL_FIELDS = ("amqp_url", "store_url")
 
 
 def load_settings(path: Path) -> GatewaySettings:
-    """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only."""
-    return load_settings_file(GatewaySettings, path, _PATH_FIELDS)
+    """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only.
+
+    Raises KeyFilePermissionError when the file holds a password and others may read it.
+    """
+    settings = load_settings_file(GatewaySettings, path, _PATH_FIELDS)
+    refuse_readable_passwords(path)
+    return settings
+
+
+def refuse_readable_passwords(path: Path) -> None:
+    """Refuse a settings file whose URLs hold a password when group or others may read it."""
+    mode = path.stat().st_mode
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return
+    # Read again rather than from the settings: an environment variable may have replaced
+    # the value, and what matters is what this file discloses.
+    document = tomllib.loads(path.read_text())
+    holding = [
+        name
+        for name in _URL_FIELDS
+        if isinstance(document.get(name), str) and _has_password(document[name])
+    ]
+    if holding:
+        raise KeyFilePermissionError(
+            f"{path} has mode {stat.S_IMODE(mode):o} and a password in {', '.join(holding)}; "
+            "make it 0600 or set the URL by CASELINK_ variable"
+        )
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:  # a malformed URL: the connection will say so
+        return False

@@ -57,3 +57,9 @@ def request_hash(kind: MessageKind, request: BaseModel) -> str:
     """
     canonical = canonical_json({"kind": kind.value, "request": request.model_dump(mode="json")})
     return hashlib.sha256(canonical).hexdigest()
+
+
+def scoped_key(user: str, key: str) -> str:
+    """The stored form of `user`'s `key`: two users' equal keys never meet, and a key that
+    could carry case data is kept only as a hash."""
+    return hashlib.sha256(f"{user}\x00{key}".encode()).hexdigest()

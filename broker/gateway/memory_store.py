@@ -14,8 +14,11 @@ from broker.gateway.records import (
     InboxMessage,
     InboxState,
     OutboxMessage,
+    ReadChannel,
+    ReadRecord,
     Received,
     SentStatus,
+    SignInRecord,
     SubmissionKey,
 )
 from broker.gateway.sent_status import Reply, sent_status
@@ -31,6 +34,8 @@ class MemoryGatewayStore:
         self._erasures: list[Erasure] = []
         self._submissions: dict[str, SubmissionKey] = {}
         self._directory_serial = 0
+        self._reads: list[ReadRecord] = []
+        self._sign_ins: list[SignInRecord] = []
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -134,6 +139,32 @@ class MemoryGatewayStore:
     async def inbox_message(self, message_id: str) -> InboxMessage | None:
         """One received message."""
         return self._inbox.get(message_id)
+
+    async def record_read(
+        self, message_id: str, reader: str, channel: ReadChannel, at: float
+    ) -> InboxMessage | None:
+        """One received message, its read by `reader` recorded; None for unknown ids."""
+        message = self._inbox.get(message_id)
+        if message is not None:
+            self._reads.append(ReadRecord(message_id, message.thread_id, reader, channel, at))
+        return message
+
+    async def reads(self, thread_id: str, *, limit: int = 100, offset: int = 0) -> list[ReadRecord]:
+        """Who opened the bodies of a thread's messages, oldest first."""
+        found = [read for read in self._reads if read.thread_id == thread_id]
+        found.sort(key=lambda read: read.at)  # stable: ties stay in the order recorded
+        return found[offset : offset + limit]
+
+    async def record_sign_in(self, sign_in: SignInRecord) -> None:
+        """Keep one sign-in."""
+        self._sign_ins.append(sign_in)
+
+    async def sign_ins(self, *, limit: int = 100, offset: int = 0) -> list[SignInRecord]:
+        """The sign-in log, newest first."""
+        # Ties: the later recorded first, as the SQL store orders by its row id.
+        latest_first = reversed(self._sign_ins)
+        newest = sorted(latest_first, key=lambda sign_in: sign_in.at, reverse=True)
+        return newest[offset : offset + limit]
 
     async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
         """Sent messages (not acknowledgements) with what became of them, newest first."""

@@ -8,8 +8,11 @@ from broker.gateway.records import (
     InboxMessage,
     InboxState,
     OutboxMessage,
+    ReadChannel,
+    ReadRecord,
     Received,
     SentStatus,
+    SignInRecord,
     SubmissionKey,
 )
 
@@ -73,7 +76,24 @@ class GatewayStore(Protocol):
         """Received messages, newest first."""
 
     async def inbox_message(self, message_id: str) -> InboxMessage | None:
-        """One received message."""
+        """One received message. Its body is for `Gateway.read` (which records the read) only."""
+
+    async def record_read(
+        self, message_id: str, reader: str, channel: ReadChannel, at: float
+    ) -> InboxMessage | None:
+        """One received message, with a read of it by `reader` recorded in the same transaction.
+
+        None, and nothing recorded, when there is no such message.
+        """
+
+    async def reads(self, thread_id: str, *, limit: int = 100, offset: int = 0) -> list[ReadRecord]:
+        """Who opened the bodies of a thread's messages, and when: oldest first."""
+
+    async def record_sign_in(self, sign_in: SignInRecord) -> None:
+        """Commit one sign-in (succeeded or failed) to the sign-in log."""
+
+    async def sign_ins(self, *, limit: int = 100, offset: int = 0) -> list[SignInRecord]:
+        """The sign-in log, newest first."""
 
     async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
         """Sent messages (not acknowledgements) with what became of them, newest first."""

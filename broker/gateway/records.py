@@ -33,6 +33,8 @@ class OutboxMessage:
 
     `status` is the header's category (ack or consent status); ids and categories only.
     `envelope` is None once erased (`erased_at`): an erased entry is never published.
+    `author` is the signed-in user who sent it or whose answer it is; None for what the
+    gateway sends by itself (the automatic `received`) or a caller outside the HTTP API.
     """
 
     message_id: str
@@ -49,6 +51,7 @@ class OutboxMessage:
     next_attempt_at: float = 0.0
     sent_at: float | None = None
     erased_at: float | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,46 @@ class SubmissionKey:
     message_id: str
     thread_id: str
     created_at: float
+
+
+class ReadChannel(StrEnum):
+    """Where a body was opened for a reader; adapters, pages and exports add theirs here."""
+
+    API = "api"  # GET /v1/inbox/{message_id}
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    """One opening of a received message's body: ids, who, when, where. Never content."""
+
+    message_id: str
+    thread_id: str
+    reader: str
+    channel: ReadChannel
+    at: float
+
+
+class SignInMethod(StrEnum):
+    PASSWORD = "password"  # noqa: S105 -- a method's name: HTTP Basic, a person
+    TOKEN = "token"  # noqa: S105 -- a method's name: HTTP Bearer, a system
+
+
+class SignInOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SignInRecord:
+    """One sign-in: never the password or token.
+
+    `name` is the user's when the name exists, None for a name nobody holds (people type
+    passwords into the name field: an unknown name is not repeated). `address` is the
+    client's IP address as the server saw it.
+    """
+
+    at: float
+    address: str
+    method: SignInMethod
+    outcome: SignInOutcome
+    name: str | None

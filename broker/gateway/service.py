@@ -21,10 +21,11 @@ from broker.gateway.idempotency import KEY_LIFETIME_S, IdempotencyKeyInFlight, I
 from broker.gateway.lifecycle import ack_status_to_state
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
-from broker.gateway.records import InboxMessage, OutboxMessage, SubmissionKey
+from broker.gateway.records import InboxMessage, OutboxMessage, ReadChannel, SubmissionKey
 from broker.gateway.relay import OutboxRelay
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS, RetentionSweeper
 from broker.gateway.stored import open_stored
+from broker.gateway.users import GatewayUser
 from broker.live_directory import POLL_S, DirectoryFile, LiveDirectory, LoadedDirectory
 from broker.logs import bound_ids, get_logger
 from broker.messaging.alerts import announce_directory_refused
@@ -53,7 +54,11 @@ class Health:
 
 
 class Gateway:
-    """The runtime of one agency; `submit` and `respond` are what its HTTP API calls."""
+    """The runtime of one agency; `submit`, `read` and `respond` are what its HTTP API calls.
+
+    `read` is the one way to a received message's body for a person or system: adapters,
+    pages and exports call it too, so that no body is opened without its read recorded.
+    """
 
     def __init__(
         self,
@@ -149,11 +154,16 @@ class Gateway:
         thread_id: str | None = None,
         respond_by: int | None = None,
         message_id: str | None = None,
+        by: GatewayUser | None = None,
     ) -> OutboxMessage:
         """Seal and store durably in the outbox; returns once committed (the 202 point).
 
-        Needs the gateway started: commits go through the group-commit writer.
+        `by`, the signed-in user, is stored as the entry's author; an acknowledgement then
+        names them as `responded_by`, whoever the body named. Needs the gateway started:
+        commits go through the group-commit writer.
         """
+        if by is not None and isinstance(body, Acknowledgement):
+            body = body.model_copy(update={"responded_by": by.worker})
         entry = self.sealer.outbox_entry(
             body,
             kind=kind,
@@ -163,6 +173,8 @@ class Gateway:
             respond_by=respond_by,
             message_id=message_id,
         )
+        if by is not None:
+            entry = replace(entry, author=by.name)
         await self._outbox.write(entry)
         return entry
 
@@ -176,6 +188,7 @@ class Gateway:
         recipient: str,
         thread_id: str | None = None,
         respond_by: int | None = None,
+        by: GatewayUser | None = None,
     ) -> SubmissionKey:
         """`submit` under an Idempotency-Key: the same key and request give the same ids.
 
@@ -206,41 +219,54 @@ class Gateway:
                     thread_id=held.thread_id,
                     respond_by=respond_by,
                     message_id=held.message_id,
+                    by=by,
                 )
             return held
         finally:
             self._keys_in_flight.discard(key)
 
-    async def read(self, message_id: str) -> tuple[InboxMessage, BaseModel]:
-        """A received message with its body, opened now from the sealed envelope.
+    async def read(
+        self, message_id: str, reader: GatewayUser, channel: ReadChannel
+    ) -> tuple[InboxMessage, BaseModel]:
+        """A received message with its body, opened now from the sealed envelope, for `reader`.
 
-        Raises KeyError (no such message), stored.BodyErased, and the errors of
-        stored.open_stored when the stored envelope does not open.
+        The read (who, when, through which channel) is committed before the body leaves
+        this method, in the transaction that fetches it: a read that could not be recorded
+        raises the store's error and returns nothing. Raises KeyError (no such message),
+        stored.BodyErased, and the errors of stored.open_stored when the envelope does not open.
         """
-        message = await self.store.inbox_message(message_id)
+        message = await self.store.record_read(message_id, reader.name, channel, self._clock())
         if message is None:
             raise KeyError(message_id)
+        with bound_ids(message_id=message_id, thread_id=message.thread_id, agency=self.agency_id):
+            log.info("read", user=reader.name, channel=channel.value)
+        # Opened only here, after the read is recorded: nothing before holds the plain body.
         return message, open_stored(message, self.sealer.keys)
 
-    async def respond(self, message_id: str, answer: Acknowledgement) -> InboxMessage:
-        """Answer a received referral or transfer: move its state and send the answer.
+    async def respond(
+        self, message_id: str, answer: Acknowledgement, *, by: GatewayUser
+    ) -> InboxMessage:
+        """Answer a received referral or transfer as `by`: move its state and send the answer.
 
-        Raises KeyError (no such message) and lifecycle errors (move not allowed).
+        The answer names `by` as `responded_by` (whatever `answer` held) and the outbox
+        entry keeps `by.name` as its author. Raises KeyError (no such message) and lifecycle
+        errors (move not allowed).
         """
         received = await self.store.inbox_message(message_id)
         if received is None:
             raise KeyError(message_id)
         entry = self.sealer.outbox_entry(
-            answer,
+            answer.model_copy(update={"responded_by": by.worker}),
             kind=MessageKind.ACKNOWLEDGEMENT,
             recipient=received.sender,
             thread_id=received.thread_id,
             now=self._clock(),
         )
+        entry = replace(entry, author=by.name)
         moved = await self.store.respond(message_id, ack_status_to_state(answer.status), entry)
         await self.relay.offer([entry])
         with bound_ids(message_id=message_id, thread_id=received.thread_id, agency=self.agency_id):
-            log.info("answered", status=answer.status.value)
+            log.info("answered", status=answer.status.value, user=by.name)
         return moved
 
     async def health(self) -> Health:

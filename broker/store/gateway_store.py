@@ -28,8 +28,13 @@ from broker.gateway.records import (
     InboxMessage,
     InboxState,
     OutboxMessage,
+    ReadChannel,
+    ReadRecord,
     Received,
     SentStatus,
+    SignInMethod,
+    SignInOutcome,
+    SignInRecord,
     SubmissionKey,
 )
 from broker.gateway.sent_status import Reply, sent_status
@@ -43,6 +48,8 @@ from broker.store.gateway_tables import (
     outbox,
     submission_keys,
 )
+from broker.store.gateway_tables import reads as read_log
+from broker.store.gateway_tables import sign_ins as sign_in_log
 from broker.store.transactions import open_transactions
 from schemas.kinds import AckStatus, MessageKind
 
@@ -228,6 +235,71 @@ class SqlGatewayStore:
             "inbox_message", lambda c: c.execute(query).mappings().one_or_none()
         )
         return None if row is None else _inbox_record(row)
+
+    async def record_read(
+        self, message_id: str, reader: str, channel: ReadChannel, at: float
+    ) -> InboxMessage | None:
+        """One received message, its read by `reader` recorded in the same transaction."""
+        query = select(inbox).where(inbox.c.message_id == message_id)
+
+        def record_read(connection: Connection) -> RowMapping | None:
+            row = connection.execute(query).mappings().one_or_none()
+            if row is not None:
+                connection.execute(
+                    insert(read_log).values(
+                        message_id=message_id,
+                        thread_id=row["thread_id"],
+                        reader=reader,
+                        channel=channel.value,
+                        at=at,
+                    )
+                )
+            return row
+
+        row = await self._transactions.run("record_read", record_read)
+        return None if row is None else _inbox_record(row)
+
+    async def reads(self, thread_id: str, *, limit: int = 100, offset: int = 0) -> list[ReadRecord]:
+        """Who opened the bodies of a thread's messages, oldest first."""
+        log = read_log
+        query = (
+            select(log.c.message_id, log.c.thread_id, log.c.reader, log.c.channel, log.c.at)
+            .where(log.c.thread_id == thread_id)
+            .order_by(log.c.at, log.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = await self._transactions.run("reads", lambda c: c.execute(query).all())
+        return [
+            ReadRecord(message_id, thread, reader, ReadChannel(channel), at)
+            for message_id, thread, reader, channel, at in rows
+        ]
+
+    async def record_sign_in(self, sign_in: SignInRecord) -> None:
+        """Commit one sign-in to the log."""
+        statement = insert(sign_in_log).values(
+            at=sign_in.at,
+            address=sign_in.address,
+            method=sign_in.method.value,
+            outcome=sign_in.outcome.value,
+            name=sign_in.name,
+        )
+        await self._transactions.run("record_sign_in", lambda c: c.execute(statement))
+
+    async def sign_ins(self, *, limit: int = 100, offset: int = 0) -> list[SignInRecord]:
+        """The sign-in log, newest first."""
+        log = sign_in_log
+        query = (
+            select(log.c.at, log.c.address, log.c.method, log.c.outcome, log.c.name)
+            .order_by(log.c.at.desc(), log.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = await self._transactions.run("sign_ins", lambda c: c.execute(query).all())
+        return [
+            SignInRecord(at, address, SignInMethod(method), SignInOutcome(outcome), name)
+            for at, address, method, outcome, name in rows
+        ]
 
     async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
         """Sent messages (not acknowledgements) with what became of them, newest first."""

@@ -1,9 +1,10 @@
 """The gateway's tables (SQLAlchemy Core). Migrations create them; this is what code queries.
 
 Keep in step with `migrations/gateway/`: a test compares the migrated schema to this one.
-Times are float Unix seconds. Columns hold ids, categories and times only, except
-`inbox.envelope` and `outbox.envelope`, sealed bytes (encrypted to this agency's key, and to
-the recipient's): no column holds a decrypted body. An erased body is NULL with `erased_at`.
+Times are float Unix seconds. Columns hold ids, categories, times, user names and addresses
+only, except `inbox.envelope` and `outbox.envelope`, sealed bytes (encrypted to this agency's
+key, and to the recipient's): no column holds a decrypted body. An erased body is NULL with
+`erased_at`.
 """
 
 import sqlalchemy as sa
@@ -15,6 +16,10 @@ AGENCY = 64  # agency slugs are at most 32 characters
 WORD = 32  # kinds, statuses, states, urgencies
 KEY = 128  # an Idempotency-Key (the API refuses longer ones)
 HASH = 64  # hex SHA-256
+USER = 64  # user names (broker.people.names)
+ADDRESS = 64  # IP addresses: an IPv6 address is at most 45 characters
+# An id column that counts up: the rowid alias on SQLite, BIGINT elsewhere.
+SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 metadata = sa.MetaData()
 
@@ -35,6 +40,8 @@ outbox = sa.Table(
     sa.Column("next_attempt_at", sa.Double(), nullable=False, server_default="0"),
     sa.Column("sent_at", sa.Double(), nullable=True),
     sa.Column("erased_at", sa.Double(), nullable=True),
+    # The signed-in user who sent it or whose answer it is (None: the gateway itself).
+    sa.Column("author", sa.String(USER), nullable=True),
     # `due` filters on sent_at IS NULL and next_attempt_at <= now.
     sa.Index("ix_outbox_due", "sent_at", "next_attempt_at"),
     # `sent` pages through non-acknowledgements, newest first.
@@ -96,3 +103,32 @@ submission_keys = sa.Table(
 
 # The highest directory serial this gateway accepted: an older directory is refused.
 gateway_directory = directory_table("gateway_directory", metadata)
+
+# Every opening of a received body for a reader (Gateway.read), written in the transaction
+# that fetches the body. Who, when and where: never content.
+reads = sa.Table(
+    "reads",
+    metadata,
+    sa.Column("id", SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(ID), nullable=False),
+    sa.Column("thread_id", sa.String(ID), nullable=False),
+    sa.Column("reader", sa.String(USER), nullable=False),
+    sa.Column("channel", sa.String(WORD), nullable=False),
+    sa.Column("at", sa.Double(), nullable=False),
+    # A supervisor lists a thread's reads, oldest first.
+    sa.Index("ix_reads_thread_at", "thread_id", "at"),
+)
+
+# Sign-ins to the HTTP API, succeeded and failed; never a password or a token.
+sign_ins = sa.Table(
+    "sign_ins",
+    metadata,
+    sa.Column("id", SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Double(), nullable=False),
+    sa.Column("address", sa.String(ADDRESS), nullable=False),
+    sa.Column("method", sa.String(WORD), nullable=False),
+    sa.Column("outcome", sa.String(WORD), nullable=False),
+    sa.Column("name", sa.String(USER), nullable=True),  # None: a name nobody holds
+    # The log pages newest first.
+    sa.Index("ix_sign_ins_at", "at"),
+)

@@ -13,6 +13,7 @@ from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
 from schemas.ids import new_thread_id
 from tests.gateway_records import delivery, incoming
+from tests.gateway_users import users_toml
 from tests.integration.rabbit_federation import make_keys
 
 AGENCY = "oscc-north"
@@ -32,7 +33,7 @@ def config_in(folder: Path, store_url: str) -> Path:
     """A gateway config in `folder` with real keys and directory, and `store_url`."""
     root, keys, signed = make_keys([AGENCY, "social-east"])
     write_private(folder / "agency.key", keys[AGENCY].to_bytes())
-    write_private(folder / "token", b"test-token-not-a-secret")
+    write_private(folder / "users.toml", users_toml().encode())
     write_public(folder / "directory.json", signed)
     write_public(folder / "root.pub.json", root.public().to_bytes())
     config = folder / "gateway.toml"
@@ -41,8 +42,8 @@ def config_in(folder: Path, store_url: str) -> Path:
         'key_file = "agency.key"\n'
         'directory = "directory.json"\n'
         'root_pub = "root.pub.json"\n'
-        'token_file = "token"\n'
-        'amqp_url = "amqp://nobody:unused@127.0.0.1:1/none"\n'
+        'users_file = "users.toml"\n'
+        'amqp_url = "amqp://nobody@127.0.0.1:1/none"\n'
         f'store_url = "{store_url}"\n'
         'api_listen = "127.0.0.1:1"\n'
     )

@@ -20,6 +20,7 @@ from broker.gateway.service import Gateway
 from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
 from broker.tracker.verifier import SignedDirectory
+from tests.gateway_users import users_toml
 from tests.integration.rabbit_federation import (
     AGENCIES,
     Federation,
@@ -27,7 +28,6 @@ from tests.integration.rabbit_federation import (
     make_keys,
 )
 
-GATEWAY_TOKEN = "test-gateway-token"  # a test value, not a secret
 PREFETCH = 1024  # the gateway's default
 
 
@@ -114,23 +114,29 @@ def free_port() -> int:
 
 
 def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: int) -> Path:
-    """Write what `caselink gateway --config` needs for `agency_id` into `folder`."""
+    """Write what `caselink gateway --config` needs for `agency_id` into `folder`.
+
+    The settings hold the agency's RabbitMQ password, so they are 0600 like the users file.
+    """
     folder.mkdir(mode=0o700)  # it holds the database: private, or the gateway refuses it
     write_private(folder / "agency.key", keyed.keys[agency_id].to_bytes())
     keyed.write_directory_files(folder)
-    write_private(folder / "token", GATEWAY_TOKEN.encode())
+    write_private(folder / "users.toml", users_toml().encode())
     topology = keyed.federation.topology
     config = folder / "gateway.toml"
-    config.write_text(
-        f'agency_id = "{agency_id}"\n'
-        'key_file = "agency.key"\n'
-        'directory = "directory.json"\n'
-        'root_pub = "root.pub.json"\n'
-        'token_file = "token"\n'
-        f'amqp_url = "{keyed.federation.url(agency_id)}"\n'
-        f'store_url = "sqlite+aiosqlite:///{folder / "gateway.db"}"\n'
-        f'api_listen = "127.0.0.1:{port}"\n'
-        f'user_prefix = "{topology.user_prefix}"\n'
+    write_private(
+        config,
+        (
+            f'agency_id = "{agency_id}"\n'
+            'key_file = "agency.key"\n'
+            'directory = "directory.json"\n'
+            'root_pub = "root.pub.json"\n'
+            'users_file = "users.toml"\n'
+            f'amqp_url = "{keyed.federation.url(agency_id)}"\n'
+            f'store_url = "sqlite+aiosqlite:///{folder / "gateway.db"}"\n'
+            f'api_listen = "127.0.0.1:{port}"\n'
+            f'user_prefix = "{topology.user_prefix}"\n'
+        ).encode(),
     )
     return config
 

@@ -11,6 +11,7 @@ from broker.gateway.api import create_api
 from broker.gateway.service import Gateway
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
+from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
@@ -20,13 +21,11 @@ from tests.integration.gateway_harness import (
 
 pytestmark = pytest.mark.rabbitmq
 
-TOKEN = "test-token-not-a-secret"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-WORKER = {"name": "Test Worker", "role": "Caseworker"}
+AUTH = {"Authorization": f"Bearer {SYSTEM_TOKEN}"}  # the agency's case system
 
 
 def client(gateway: Gateway) -> httpx.AsyncClient:
-    app = create_api(gateway, TOKEN, manage_lifecycle=False)
+    app = create_api(gateway, make_users(), manage_lifecycle=False)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers=AUTH
     )
@@ -91,32 +90,26 @@ async def test_every_kind_end_to_end(keyed: KeyedFederation, tmp_path: Path) -> 
         assert item["body"] == referral
         assert (item["kind"], item["sender"], item["state"]) == ("referral", a, "new")
         await delivered(api_a, sent["message_id"])
-        accept = await api_b.post(
-            f"/v1/inbox/{sent['message_id']}/accept", json={"responded_by": WORKER}
-        )
+        accept = await api_b.post(f"/v1/inbox/{sent['message_id']}/accept", json={})
         assert accept.status_code == 200, accept.text
         await sent_item(api_a, sent["message_id"], "answer", "accepted")
         complete = await api_b.post(
             f"/v1/inbox/{sent['message_id']}/complete",
-            json={"responded_by": WORKER, "outcome": {"category": "service_provided"}},
+            json={"outcome": {"category": "service_provided"}},
         )
         assert complete.status_code == 200, complete.text
         await sent_item(api_a, sent["message_id"], "answer", "completed")
-        again = await api_b.post(
-            f"/v1/inbox/{sent['message_id']}/accept", json={"responded_by": WORKER}
-        )
+        again = await api_b.post(f"/v1/inbox/{sent['message_id']}/accept", json={})
         assert again.status_code == 409
 
         # Transfer: declined with a reason, which the sender sees.
         transfer = await submit(api_a, "/v1/transfers", b, body_of(MessageKind.TRANSFER))
         await inbox_item(api_b, transfer["message_id"])
-        no_reason = await api_b.post(
-            f"/v1/inbox/{transfer['message_id']}/decline", json={"responded_by": WORKER}
-        )
+        no_reason = await api_b.post(f"/v1/inbox/{transfer['message_id']}/decline", json={})
         assert no_reason.status_code == 422
         declined = await api_b.post(
             f"/v1/inbox/{transfer['message_id']}/decline",
-            json={"responded_by": WORKER, "reason": {"category": "outside_remit"}},
+            json={"reason": {"category": "outside_remit"}},
         )
         assert declined.status_code == 200, declined.text
         await sent_item(api_a, transfer["message_id"], "answer", "declined")
@@ -133,7 +126,6 @@ async def test_every_kind_end_to_end(keyed: KeyedFederation, tmp_path: Path) -> 
         withdrawal = {
             "status": "withdrawn",
             "answers": second["message_id"],
-            "responded_by": WORKER,
             "reason": {"category": "no_longer_needed"},
         }
         await submit(api_a, "/v1/acknowledgements", b, withdrawal, second["thread_id"])

@@ -25,6 +25,7 @@ from schemas.examples import example_body
 from schemas.ids import new_thread_id
 from schemas.kinds import MessageKind, Urgency
 from schemas.referral import Referral
+from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.integration.amqp_helpers import connect, publish
 from tests.integration.gateway_harness import (
     KeyedFederation,
@@ -38,7 +39,6 @@ pytestmark = pytest.mark.rabbitmq
 A, B, COORDINATOR = "oscc-north", "social-east", "police-west"
 RESPONSE_S = 4
 SWEEP_S = 0.5
-WORKER = {"name": "Test Worker", "role": "Caseworker"}
 SHORT_SLA = f"""
 [referral.emergency]
 delivery = "2s"
@@ -107,15 +107,14 @@ async def test_unanswered_referral_is_flagged_once_and_answered_one_is_not(
                 return len(await gateway_b.store.inbox(kind="referral")) == 2
 
             await eventually(both_at_b, "both referrals at B")
-            api = create_api(gateway_b, "t", manage_lifecycle=False)  # B's own systems answer
+            # B's own case system answers.
+            api = create_api(gateway_b, make_users(), manage_lifecycle=False)
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=api),
                 base_url="http://b",
-                headers={"Authorization": "Bearer t"},
+                headers={"Authorization": f"Bearer {SYSTEM_TOKEN}"},
             ) as api_b:
-                accepted = await api_b.post(
-                    f"/v1/inbox/{answered.message_id}/accept", json={"responded_by": WORKER}
-                )
+                accepted = await api_b.post(f"/v1/inbox/{answered.message_id}/accept", json={})
                 assert accepted.status_code == 200
 
             async def flagged() -> bool:

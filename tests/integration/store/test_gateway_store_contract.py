@@ -10,7 +10,15 @@ import pytest
 
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.ports import GatewayStore
-from broker.gateway.records import InboxState, OutboxMessage
+from broker.gateway.records import (
+    InboxState,
+    OutboxMessage,
+    ReadChannel,
+    ReadRecord,
+    SignInMethod,
+    SignInOutcome,
+    SignInRecord,
+)
 from tests.gateway_records import ack_of, answer, delivery, incoming, outgoing, their_ack
 from tests.integration.store.conftest import Backend
 
@@ -260,3 +268,57 @@ async def test_the_directory_serial_only_goes_up_and_survives_a_restart(backend:
     again = await backend.open()  # a restart (memory: the same store)
     assert await again.directory_serial() == 3
     assert await again.accept_directory_serial(4, 4.0) == 4
+
+
+# Authors, reads and sign-ins
+
+
+async def test_an_outbox_entry_keeps_its_author(store: GatewayStore) -> None:
+    sent = outgoing(author="ana")
+    await store.enqueue([sent])
+    referral = incoming()
+    await store.store_received([delivery(referral)])
+    answered = answer(referral, "accepted", author="case-system")
+    await store.respond(referral.message_id, S.ACCEPTED, answered)
+    authors = {m.message_id: m.author for m in await store.due(now=5000.0, limit=10)}
+    assert authors[sent.message_id] == "ana"
+    assert authors[answered.message_id] == "case-system"
+    found = await store.sent_message(sent.message_id)
+    assert found is not None
+    assert found.message.author == "ana"
+
+
+async def test_record_read_returns_the_message_and_records_who_read_it(
+    store: GatewayStore,
+) -> None:
+    first, other = incoming(), incoming()
+    reply = their_ack(first, "received")  # same thread as `first`
+    await store.store_received([delivery(first), delivery(other), delivery(reply)])
+    assert await store.record_read(first.message_id, "ana", ReadChannel.API, 20.0) == first
+    assert await store.record_read(reply.message_id, "sam", ReadChannel.API, 10.0) == reply
+    assert await store.record_read(first.message_id, "ana", ReadChannel.API, 20.0) == first
+    await store.record_read(other.message_id, "bo", ReadChannel.API, 5.0)
+    assert await store.reads(first.thread_id) == [
+        ReadRecord(reply.message_id, first.thread_id, "sam", ReadChannel.API, 10.0),
+        ReadRecord(first.message_id, first.thread_id, "ana", ReadChannel.API, 20.0),
+        ReadRecord(first.message_id, first.thread_id, "ana", ReadChannel.API, 20.0),
+    ]
+    assert len(await store.reads(first.thread_id, limit=1, offset=2)) == 1
+
+
+async def test_record_read_of_an_unknown_message_records_nothing(store: GatewayStore) -> None:
+    missing = incoming()
+    assert await store.record_read(missing.message_id, "ana", ReadChannel.API, 1.0) is None
+    assert await store.reads(missing.thread_id) == []
+
+
+async def test_sign_ins_are_listed_newest_first(store: GatewayStore) -> None:
+    records = [
+        SignInRecord(1.0, "192.0.2.1", SignInMethod.PASSWORD, SignInOutcome.FAILED, None),
+        SignInRecord(2.0, "192.0.2.1", SignInMethod.PASSWORD, SignInOutcome.SUCCEEDED, "ana"),
+        SignInRecord(2.0, "2001:db8::1", SignInMethod.TOKEN, SignInOutcome.SUCCEEDED, "sys"),
+    ]
+    for record in records:
+        await store.record_sign_in(record)
+    assert await store.sign_ins() == [records[2], records[1], records[0]]
+    assert await store.sign_ins(limit=1, offset=1) == [records[1]]

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from broker.gateway.records import InboxState, Received
+from broker.gateway.records import InboxState, ReadChannel, Received
 from broker.store import migrate
 from broker.store.engine import BUSY_TIMEOUT_MS, make_engine
 from broker.store.errors import StoreError, StoreUnavailable, UnsupportedDatabase
@@ -109,7 +109,7 @@ async def test_migrations_go_down_and_up_again(sql_backend: Backend) -> None:
             await connection.run_sync(_downgrade)
             assert await connection.run_sync(migrate.current, "gateway") is None
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-            assert not {"inbox", "outbox"} & tables
+            assert not {"inbox", "outbox", "reads", "sign_ins"} & tables
             await connection.run_sync(migrate.upgrade, "gateway")
             assert await connection.run_sync(migrate.current, "gateway") == migrate.head("gateway")
     finally:
@@ -184,3 +184,37 @@ async def test_an_unreachable_database_is_worth_retrying() -> None:
             await store.counts()
     finally:
         await store.close()
+
+
+async def test_an_upgrade_from_0002_keeps_the_outbox_with_no_author(
+    sql_backend: Backend,
+) -> None:
+    # A gateway upgraded in place: what it held at 0002 is still there, with no author.
+    store = await sql_backend.open()
+    await store.close()
+    assert sql_backend.url is not None
+    engine = make_engine(sql_backend.url)
+    message, item = outgoing(), delivery()
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade_to, "gateway_0002")
+            await connection.execute(
+                text(
+                    "INSERT INTO outbox (message_id, thread_id, kind, recipient, routing_key,"
+                    " envelope, created_at, attempts, next_attempt_at)"
+                    " VALUES (:id, :thread, 'referral', 'x', 'rk', :envelope, 1.0, 0, 0)"
+                ),
+                {"id": message.message_id, "thread": message.thread_id, "envelope": b"sealed"},
+            )
+            await connection.run_sync(migrate.upgrade, "gateway")
+    finally:
+        await engine.dispose()
+    again = await sql_backend.open()
+    [kept] = await again.due(now=10.0, limit=10)
+    assert (kept.message_id, kept.envelope, kept.author) == (message.message_id, b"sealed", None)
+    await again.store_received([item])
+    assert await again.record_read(item.message.message_id, "ana", ReadChannel.API, 5.0)
+
+
+def _downgrade_to(connection: Connection, revision: str) -> None:
+    command.downgrade(migrate.alembic_config("gateway", connection), revision)

@@ -15,10 +15,10 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
+from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.memory_federation import MemoryFederation
 
-TOKEN = "test-token-not-a-secret"  # a test value, not a secret
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+AUTH = {"Authorization": f"Bearer {SYSTEM_TOKEN}"}
 
 
 class Clock:
@@ -55,7 +55,7 @@ def make_gateway(
 async def api_of(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
     """The started gateway's API as a client; the gateway is stopped afterwards."""
     await gateway.start()
-    app = create_api(gateway, TOKEN, manage_lifecycle=False)
+    app = create_api(gateway, make_users(), manage_lifecycle=False)
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers=AUTH

@@ -16,10 +16,10 @@ from broker.http_edge import CONTENT_SECURITY_POLICY, MAX_COOKIE_BYTES
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
+from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.memory_federation import memory_federation
 
-TOKEN = "test-token-not-a-secret"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+AUTH = {"Authorization": f"Bearer {SYSTEM_TOKEN}"}
 AGENCY = "oscc-north"
 CASE_KEYS = ("Jane Roe born 2012-03-04", "CASE-4711 Smith", "Baby Doe")
 MARKER = "SECRET-MARKER"
@@ -44,7 +44,7 @@ async def gateway() -> AsyncIterator[Gateway]:
 
 
 def client(gateway: Gateway, base_url: str = "http://gateway", **kwargs: Any) -> httpx.AsyncClient:
-    app = create_api(gateway, TOKEN, manage_lifecycle=False, **kwargs)
+    app = create_api(gateway, make_users(), manage_lifecycle=False, **kwargs)
     transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(transport=transport, base_url=base_url, headers=AUTH)
 
@@ -100,7 +100,7 @@ async def test_a_body_over_the_cap_is_413_and_not_read_past_it(gateway: Gateway)
 async def test_the_default_cap_is_a_little_above_the_largest_envelope(gateway: Gateway) -> None:
     assert MAX_ENVELOPE_BYTES < MAX_REQUEST_BYTES <= MAX_ENVELOPE_BYTES + 1024 * 1024
     assert GatewaySettings.model_fields["max_request_bytes"].default == MAX_REQUEST_BYTES
-    app = create_api(gateway, TOKEN, manage_lifecycle=False)
+    app = create_api(gateway, make_users(), manage_lifecycle=False)
     sent: list[dict[str, Any]] = []
 
     async def no_body() -> dict[str, Any]:

@@ -1,16 +1,18 @@
 """Idempotency-Key on submissions: a retry answers the first answer, never a second message."""
 
 import asyncio
+import base64
 from typing import Any
 
 import httpx
 import pytest
 
-from broker.gateway.idempotency import KEY_LIFETIME_S, request_hash
+from broker.gateway.idempotency import KEY_LIFETIME_S, request_hash, scoped_key
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.records import SubmissionKey
 from broker.gateway.service import Gateway
 from schemas.kinds import MessageKind
+from tests.gateway_users import PASSWORDS
 from tests.memory_federation import memory_federation
 from tests.unit.gateway.api_harness import Clock, api_of, make_gateway, referral_request
 
@@ -26,6 +28,24 @@ def gateway(store: MemoryGatewayStore | None = None, clock: Clock | None = None)
 async def post(api: httpx.AsyncClient, key: str | None, **body: Any) -> httpx.Response:
     headers = {} if key is None else {"Idempotency-Key": key}
     return await api.post("/v1/referrals", json=referral_request(B, **body), headers=headers)
+
+
+async def test_two_users_keys_never_meet() -> None:
+    # Keys are each user's own: a caseworker who happens to pick the system's key sends
+    # their own referral, not the system's again.
+    gw = gateway()
+    ana = "Basic " + base64.b64encode(f"ana:{PASSWORDS['ana']}".encode()).decode()
+    async with api_of(gw) as api:
+        system = await post(api, "shared-1")
+        caseworker = await api.post(
+            "/v1/referrals",
+            json=referral_request(B),
+            headers={"Idempotency-Key": "shared-1", "Authorization": ana},
+        )
+        sent = await gw.store.sent()
+    assert system.status_code == caseworker.status_code == 202
+    assert system.json()["message_id"] != caseworker.json()["message_id"]
+    assert len(sent) == 2
 
 
 async def test_a_retry_answers_the_first_answer_and_sends_once() -> None:
@@ -167,7 +187,7 @@ async def test_a_submission_interrupted_before_its_commit_is_completed_by_the_re
     request = referral_request(B)
     fingerprint = request_hash(MessageKind.REFERRAL, _submission(request))
     held = SubmissionKey(
-        "crashed",
+        scoped_key("case-system", "crashed"),  # the API's system user sent it
         fingerprint,
         "00000000-0000-4000-8000-00000000000a",
         "00000000-0000-4000-8000-00000000000b",

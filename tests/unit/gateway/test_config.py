@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from broker.gateway.config import load_settings
+from broker.gateway.users import Role, UsersFileError
 from broker.keystore import KeyFilePermissionError
 from broker.settings_file import ConfigError
+from tests.gateway_users import users_toml
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "gateway.example.toml"
 
@@ -53,30 +55,26 @@ def test_a_vhost_setting_is_refused_the_url_names_the_vhost(tmp_path: Path) -> N
         load_settings(config)
 
 
-def _with_token(tmp_path: Path, content: bytes, mode: int) -> Path:
-    token = tmp_path / "api-token"
-    token.write_bytes(content)
-    token.chmod(mode)
+def _with_users(tmp_path: Path, content: str, mode: int) -> Path:
+    users = tmp_path / "users.toml"
+    users.write_text(content)
+    users.chmod(mode)
     config = tmp_path / "gateway.toml"
     config.write_text(EXAMPLE.read_text())
     return config
 
 
-def test_the_api_token_is_read_from_a_0600_file(tmp_path: Path) -> None:
-    settings = load_settings(_with_token(tmp_path, b"a-token\n", 0o600))
-    assert settings.api_token() == "a-token"
+def test_the_users_are_read_from_a_0600_file(tmp_path: Path) -> None:
+    settings = load_settings(_with_users(tmp_path, users_toml(), 0o600))
+    users = settings.users()
+    assert sorted(users) == ["ana", "case-system", "sam"]
+    assert users["ana"].role is Role.CASEWORKER
 
 
-def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
-    settings = load_settings(_with_token(tmp_path, b"a-token\n", 0o644))
+def test_a_users_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    settings = load_settings(_with_users(tmp_path, users_toml(), 0o644))
     with pytest.raises(KeyFilePermissionError, match="0600"):
-        settings.api_token()
-
-
-def test_an_empty_token_file_is_refused(tmp_path: Path) -> None:
-    settings = load_settings(_with_token(tmp_path, b"\n", 0o600))
-    with pytest.raises(ConfigError, match="no token"):
-        settings.api_token()
+        settings.users()
 
 
 def test_bodies_are_kept_365_days_unless_configured(
@@ -88,3 +86,47 @@ def test_bodies_are_kept_365_days_unless_configured(
     monkeypatch.setenv("CASELINK_RETENTION_DAYS", "0")
     with pytest.raises(ConfigError, match="retention_days"):
         load_settings(EXAMPLE)
+
+
+def test_a_missing_or_empty_users_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    settings = load_settings(_with_users(tmp_path, "", 0o600))
+    with pytest.raises(UsersFileError, match="no \\[\\[users\\]\\] entry"):
+        settings.users()
+    (tmp_path / "users.toml").unlink()
+    with pytest.raises(UsersFileError, match="add-user"):
+        settings.users()
+
+
+def test_a_token_file_setting_is_refused_users_file_replaced_it(tmp_path: Path) -> None:
+    config = tmp_path / "old.toml"
+    config.write_text(EXAMPLE.read_text() + 'token_file = "api-token"\n')
+    with pytest.raises(ConfigError, match="token_file"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(
+    ("setting", "url"),
+    [
+        ("amqp_url", "amqp://oscc-north:SECRET-PW@127.0.0.1:5672/caselink"),
+        ("store_url", "postgresql+asyncpg://gw:SECRET-PW@127.0.0.1/gateway"),
+    ],
+)
+def test_a_settings_file_holding_a_password_must_be_0600(
+    tmp_path: Path, setting: str, url: str
+) -> None:
+    config = tmp_path / "gateway.toml"
+    lines = [line for line in EXAMPLE.read_text().splitlines() if not line.startswith(setting)]
+    config.write_text("\n".join([*lines, f'{setting} = "{url}"', ""]))
+    config.chmod(0o640)
+    with pytest.raises(KeyFilePermissionError, match=setting) as refused:
+        load_settings(config)
+    assert "SECRET-PW" not in str(refused.value)
+    config.chmod(0o600)
+    assert load_settings(config).api_port == 8081
+
+
+def test_a_readable_settings_file_without_passwords_is_fine(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(EXAMPLE.read_text())
+    config.chmod(0o644)
+    assert load_settings(config).agency_id == "oscc-north"
