@@ -43,8 +43,10 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
 
 
 def build_app(settings: GatewaySettings) -> FastAPI:
-    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory or token."""
-    return create_api(build_gateway(settings), settings.api_token())
+    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory or tokens."""
+    return create_api(
+        build_gateway(settings), settings.api_token(), metrics_token=settings.metrics_token()
+    )
 
 
 def serve(app: FastAPI, settings: GatewaySettings) -> None:

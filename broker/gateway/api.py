@@ -2,6 +2,8 @@
 
 Bearer-token protected. Submissions answer 202 once the sealed message is committed to the
 outbox. Invalid input answers 422 with field locations and messages, never echoing values.
+/healthz is public (status and counts only); /metrics takes the metrics token, a secret of
+its own, so that a monitoring system holds no credential of the agency's API.
 """
 
 import json
@@ -12,14 +14,16 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.envelope import EnvelopeError
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
+from broker.gateway.metrics import CONTENT_TYPE_LATEST
 from broker.gateway.records import InboxMessage, InboxState, OutboxMessage, SentStatus
 from broker.gateway.service import Gateway
+from broker.keystore import token_matches
 from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
 from schemas.common import Text, Worker
@@ -127,8 +131,17 @@ class Redirect(Answer):
     reason: AckReason
 
 
-def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -> FastAPI:
-    """The FastAPI app; with `manage_lifecycle` it starts and stops the gateway with itself."""
+def create_api(
+    gateway: Gateway,
+    token: str,
+    *,
+    manage_lifecycle: bool = True,
+    metrics_token: str | None = None,
+) -> FastAPI:
+    """The FastAPI app; with `manage_lifecycle` it starts and stops the gateway with itself.
+
+    /metrics answers only to `metrics_token`; without one it is not served (404).
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -308,15 +321,47 @@ def create_api(gateway: Gateway, token: str, *, manage_lifecycle: bool = True) -
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
-        """200 when the consumer is subscribed; 503 when it is not (the watchdog is on it)."""
+        """200 when all is well; 503 while the consumer is down (the watchdog is on it) or
+        publishes fail (`last_publish_error`: reason, code, since, failures; cleared by the
+        next confirmed publish)."""
         health = await gateway.health()
+        failing = health.last_publish_error
         return JSONResponse(
             {
+                "status": health.status,
                 "consumer_alive": health.consumer_alive,
                 "outbox_pending": health.outbox_pending,
-                "last_publish_error": health.last_publish_error,
+                "last_publish_error": None
+                if failing is None
+                else {
+                    "reason": failing.reason,
+                    "code": failing.code,
+                    "since": failing.since,
+                    "failures": failing.count,
+                },
             },
             status.HTTP_200_OK if health.ok else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 401: {}, 404: {}},
+    )
+    async def metrics(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Response:
+        """Counts for Prometheus (publishes, deliveries, refusals, outbox, consumer); takes
+        the metrics token as a bearer token, never the API's."""
+        if metrics_token is None:
+            raise HTTPException(404, "metrics are not enabled (metrics_token_file)")
+        if credentials is None or not token_matches(credentials.credentials, metrics_token):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "metrics token required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Response(await gateway.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -6,13 +6,14 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from broker.keystore import read_private
+from broker.keystore import read_private, read_token
 from broker.settings_file import ConfigError, FileSettings, load_settings_file
 from schemas.ids import AgencyId
 
 
 class GatewaySettings(FileSettings):
-    """One agency's gateway. Paths are relative to the config file's folder."""
+    """One agency's gateway. Paths (and an SQLite store_url's file) are relative to the
+    config file's folder."""
 
     model_config = SettingsConfigDict(env_prefix="CASELINK_", extra="forbid")
 
@@ -24,6 +25,8 @@ class GatewaySettings(FileSettings):
     store_url: str = Field(description="SQLAlchemy async URL, e.g. sqlite+aiosqlite:///inbox.db")
     api_listen: str = "127.0.0.1:8080"
     token_file: Path
+    # Prometheus presents this bearer token at /metrics; unset, /metrics is not served.
+    metrics_token_file: Path | None = None
     user_prefix: str = ""
     # Unacked deliveries in flight; bounds memory. Several inbox batches' worth, so RabbitMQ
     # keeps delivering while one batch is being opened and committed.
@@ -51,10 +54,17 @@ class GatewaySettings(FileSettings):
             raise ConfigError(f"{self.token_file} holds no token (`caselink keys secret`)")
         return token
 
+    def metrics_token(self) -> str | None:
+        """The token /metrics takes, or None when metrics_token_file is unset.
 
-_PATH_FIELDS = ("key_file", "directory", "root_pub", "token_file")
+        Raises KeyFilePermissionError (not 0600) or ConfigError (no usable token).
+        """
+        return None if self.metrics_token_file is None else read_token(self.metrics_token_file)
+
+
+_PATH_FIELDS = ("key_file", "directory", "root_pub", "token_file", "metrics_token_file")
 
 
 def load_settings(path: Path) -> GatewaySettings:
     """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only."""
-    return load_settings_file(GatewaySettings, path, _PATH_FIELDS)
+    return load_settings_file(GatewaySettings, path, _PATH_FIELDS, url_fields=("store_url",))
