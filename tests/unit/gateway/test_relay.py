@@ -218,7 +218,7 @@ async def test_an_unroutable_message_is_rescheduled_alone() -> None:
     stuck, fine = outgoing(next_attempt_at=0.0), outgoing(next_attempt_at=0.0)
     publisher.unroutable.add(stuck.message_id)
     await store.enqueue([stuck, fine])
-    async with relaying(store, publisher) as relay:
+    async with relaying(store, publisher):
 
         async def fine_sent() -> bool:
             return publisher.published[fine.message_id] == 1
@@ -229,8 +229,6 @@ async def test_an_unroutable_message_is_rescheduled_alone() -> None:
             return (await store.due(now=float("inf"), limit=10))[0].attempts >= 1
 
         await until(rescheduled)
-        assert relay.failing is not None
-        assert relay.failing.reason == "unroutable"
     [still_due] = await store.due(now=float("inf"), limit=10)
     assert still_due.message_id == stuck.message_id
     assert still_due.attempts >= 1
@@ -241,3 +239,26 @@ async def test_an_unroutable_message_is_rescheduled_alone() -> None:
 def _seeded_and_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     random.seed(7)
     monkeypatch.setattr(relay_module, "SCAN_INTERVAL_S", 0.01)
+
+
+async def test_an_unroutable_message_shows_as_failing_until_a_publish_is_confirmed() -> None:
+    store, publisher = MemoryGatewayStore(), RecordingPublisher()
+    stuck = outgoing(next_attempt_at=0.0)
+    publisher.unroutable.add(stuck.message_id)
+    await store.enqueue([stuck])
+    async with relaying(store, publisher) as relay:
+
+        async def failing() -> bool:
+            return relay.failing is not None
+
+        await until(failing)
+        assert relay.failing is not None
+        assert relay.failing.reason == "unroutable"
+        fine = outgoing(next_attempt_at=0.0)
+        await store.enqueue([fine])
+        await relay.offer([fine])
+
+        async def cleared() -> bool:
+            return relay.failing is None
+
+        await until(cleared)

@@ -42,8 +42,7 @@ def test_a_relative_sqlite_store_is_next_to_the_config_wherever_the_tracker_star
 
 
 def test_the_metrics_token_is_a_0600_file_of_its_own(tmp_path: Path) -> None:
-    config = _with_secret(tmp_path, 0o600)
-    config.write_text(config.read_text() + 'metrics_token_file = "metrics-token"\n')
+    config = _with_secret(tmp_path, 0o600)  # metrics_token_file = "metrics-token"
     token = tmp_path / "metrics-token"
     token.write_bytes(b"t" * 43 + b"\n")
     token.chmod(0o600)
