@@ -1,7 +1,7 @@
-"""Key and directory files on disk.
+"""Key, token and directory files on disk.
 
-Private keys are created 0600 and exclusively, and refused when others can read them. The
-directory is always verified against the root public key as it is loaded.
+Private keys and tokens are created 0600 and exclusively, and refused when others can read
+them. The directory is always verified against the root public key as it is loaded.
 """
 
 import os
@@ -11,6 +11,10 @@ from pathlib import Path
 
 from broker.envelope import AgencyKeys, RootKey, RootPublicKey, TrustedDirectory, verify_directory
 from broker.errors import CaselinkError
+from broker.settings_file import ConfigError
+
+# `caselink keys secret` writes 43 characters; anything this short was typed by hand.
+MIN_TOKEN_CHARS = 16
 
 
 class KeyFilePermissionError(CaselinkError):
@@ -63,6 +67,29 @@ def read_private(path: Path) -> bytes:
     if mode is not None:
         raise KeyFilePermissionError(f"{path} has mode {mode:o}; it must be 0600")
     return path.read_bytes()
+
+
+def read_token(path: Path) -> str:
+    """A bearer token from its 0600 file (one line, printable ASCII).
+
+    Raises KeyFilePermissionError when group or others may read it, ConfigError when it
+    holds no token or one under MIN_TOKEN_CHARS characters.
+    """
+    token = read_private(path).decode("ascii", errors="replace").strip()
+    if len(token) < MIN_TOKEN_CHARS or not token.isprintable():
+        raise ConfigError(f"{path} holds no usable token (`caselink keys secret` writes one)")
+    return token
+
+
+def token_matches(presented: str, expected: str) -> bool:
+    """Whether a presented bearer token is `expected`, in time that does not tell how close.
+
+    Compared as UTF-8 bytes: compare_digest refuses str with non-ASCII characters, which a
+    request header may carry.
+    """
+    return secrets.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def write_public(path: Path, content: bytes) -> None:

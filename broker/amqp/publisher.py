@@ -1,8 +1,9 @@
 """Confirmed, persistent, mandatory publishing over one AMQP channel (the port's Publisher).
 
-Every publish waits for the broker's confirm; a nack, a return (unroutable) or a lost
-connection raises a DeliveryError, so the outbox marks a message sent only when RabbitMQ
-has taken responsibility for it. `user_id` is set on every message so that RabbitMQ itself
+Every publish waits for the broker's confirm; a nack, a return (unroutable), a refusal
+(the channel closed with 403, 404 or 406, or the login refused) or a lost connection raises
+a DeliveryError, so the outbox marks a message sent only when RabbitMQ has taken
+responsibility for it. `user_id` is set on every message so that RabbitMQ itself
 refuses a forged sender. Written on aiormq (aio-pika's protocol layer): building aio-pika
 Message objects cost more than the rest of a publish on the gateway's hot path.
 """
@@ -17,7 +18,8 @@ from aiormq.exceptions import AMQPError, ChannelInvalidStateError, PublishError
 from pamqp.commands import Basic
 
 from broker.amqp.connection import connect
-from broker.messaging.errors import BrokerUnavailable, DeliveryError, Unroutable
+from broker.amqp.refusals import refusal_code
+from broker.messaging.errors import BrokerUnavailable, DeliveryError, PublishRefused, Unroutable
 from broker.topology.names import ENVELOPE_CONTENT_TYPE
 
 CONFIRM_TIMEOUT_S = 30.0
@@ -37,13 +39,21 @@ class ConfirmedPublisher:
         self._connection: AbstractConnection | None = None
         self._channel: aiormq.Channel | None = None
         self._lock = asyncio.Lock()
+        # Counts failed attempts to open a channel, and keeps how the last one failed:
+        # publishes that waited for the lock while an attempt failed fail with it, instead
+        # of each trying again (a whole publish window of connection attempts per outage).
+        self._failed_attempts = 0
+        self._last_failure: BaseException | None = None
 
     async def _ready_channel(self) -> aiormq.Channel:
         if self._channel is not None and not self._channel.is_closed:
             return self._channel
+        failed_before = self._failed_attempts
         async with self._lock:
             if self._channel is not None and not self._channel.is_closed:
                 return self._channel
+            if self._failed_attempts != failed_before and self._last_failure is not None:
+                raise _not_opened(self._last_failure)
             await self._drop()
             try:
                 self._connection = await connect(self._url)
@@ -56,9 +66,10 @@ class ConfirmedPublisher:
                 self._channel = channel
             except (TimeoutError, AMQPError, OSError) as exc:
                 await self._drop()
-                raise BrokerUnavailable(
-                    f"cannot open a publishing channel: {type(exc).__name__}"
-                ) from exc
+                self._failed_attempts += 1
+                self._last_failure = exc
+                raise _not_opened(exc) from exc
+            self._last_failure = None
             return self._channel
 
     async def publish(
@@ -71,7 +82,10 @@ class ConfirmedPublisher:
         headers: Mapping[str, Any] | None = None,
         content_type: str = ENVELOPE_CONTENT_TYPE,
     ) -> None:
-        """Publish and wait for the confirm. Raises Unroutable, BrokerUnavailable, DeliveryError."""
+        """Publish and wait for the confirm.
+
+        Raises Unroutable, PublishRefused, BrokerUnavailable or DeliveryError (nacked).
+        """
         channel = await self._ready_channel()
         properties = Basic.Properties(
             delivery_mode=PERSISTENT,
@@ -97,6 +111,11 @@ class ConfirmedPublisher:
             raise Unroutable(f"message {message_id} returned by the broker: unroutable") from exc
         except (TimeoutError, AMQPError, ChannelInvalidStateError, OSError) as exc:
             await self.close()
+            code = refusal_code(exc)
+            if code is not None:
+                raise PublishRefused(
+                    f"message {message_id} refused by the broker: {type(exc).__name__}", code=code
+                ) from exc
             raise BrokerUnavailable(
                 f"message {message_id} not confirmed: {type(exc).__name__}"
             ) from exc
@@ -112,3 +131,10 @@ class ConfirmedPublisher:
         """Close the connection; pending publishes fail with BrokerUnavailable."""
         async with self._lock:
             await self._drop()
+
+
+def _not_opened(cause: BaseException) -> DeliveryError:
+    code = refusal_code(cause)
+    if code is not None:
+        return PublishRefused(f"login refused: {type(cause).__name__}", code=code)
+    return BrokerUnavailable(f"cannot open a publishing channel: {type(cause).__name__}")

@@ -20,8 +20,9 @@ from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 
 from broker.amqp.connection import connect
+from broker.amqp.refusals import refusal_code
 from broker.logs import get_logger
-from broker.messaging.errors import BrokerUnavailable
+from broker.messaging.errors import BrokerUnavailable, SubscribeRefused
 from broker.messaging.port import Delivery
 
 log = get_logger(__name__)
@@ -96,11 +97,25 @@ class QueueSubscription:
         self._consumer_tag: str | None = None
 
     async def start(self) -> None:
-        """(Re)connect and start consuming; raises when the broker is unreachable or refuses.
+        """(Re)connect and start consuming.
 
-        Drops the connection this subscription held, if any: its deliveries go back to the
-        queue.
+        Raises BrokerUnavailable when the broker cannot be reached, SubscribeRefused when it
+        refuses (login, or the queue: not this user's, or missing). Drops the connection
+        this subscription held, if any: its deliveries go back to the queue.
         """
+        try:
+            await self._start()
+        except (TimeoutError, AMQPError, ChannelInvalidStateError, OSError) as error:
+            code = refusal_code(error)
+            if code is not None:
+                raise SubscribeRefused(
+                    f"consumer on {self._queue} refused: {type(error).__name__}", code=code
+                ) from error
+            raise BrokerUnavailable(
+                f"consumer on {self._queue} not started: {type(error).__name__}"
+            ) from error
+
+    async def _start(self) -> None:
         await self.stop()
         connection = await connect(self._url)
         try:

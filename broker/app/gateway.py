@@ -52,11 +52,13 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
 
 
 def build_app(settings: GatewaySettings) -> FastAPI:
-    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory or users."""
+    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory, users or
+    metrics token."""
     return create_api(
         build_gateway(settings),
         settings.users(),
         max_request_bytes=settings.max_request_bytes,
+        metrics_token=settings.metrics_token(),
     )
 
 

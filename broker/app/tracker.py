@@ -66,6 +66,7 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         clock=time.time,
         secure_cookie=settings.secure_cookie,
         consumer_alive=service.consumer_alive,
+        metrics_token=settings.metrics_token(),
     )
 
     @asynccontextmanager

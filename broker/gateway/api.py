@@ -1,6 +1,8 @@
 """The gateway's local HTTP API for the agency's staff and systems (OpenAPI at /openapi.json).
 
-Every route but /healthz, /metrics and the OpenAPI document needs a user from the users file:
+/healthz is public (status and counts only); /metrics takes the metrics token, a secret of
+its own, so that a monitoring system holds no credential of the agency's API. Every other
+route but the OpenAPI document needs a user from the users file:
 people by HTTP Basic, systems by a Bearer token, checked before the request body is read
 (broker.gateway.auth_middleware, broker.gateway.signin). What each role may do is
 `broker.gateway.users.PERMISSIONS`; a route a role may not use answers 403. Answers name the
@@ -20,7 +22,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broker.envelope import EnvelopeError
@@ -35,6 +38,7 @@ from broker.gateway.idempotency import (
     scoped_key,
 )
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
+from broker.gateway.metrics import CONTENT_TYPE_LATEST
 from broker.gateway.records import (
     InboxMessage,
     InboxState,
@@ -49,6 +53,7 @@ from broker.gateway.signin import SignIn
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.gateway.users import GatewayUser, Permission
 from broker.http_edge import harden
+from broker.keystore import token_matches
 from broker.lifecycle import Stage
 from broker.people.throttle import SignInThrottle
 from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
@@ -259,9 +264,13 @@ def create_api(
     manage_lifecycle: bool = True,
     throttle: SignInThrottle | None = None,
     max_request_bytes: int = MAX_REQUEST_BYTES,
+    metrics_token: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    """The FastAPI app for `users`; with `manage_lifecycle` it starts and stops the gateway."""
+    """The FastAPI app for `users`; with `manage_lifecycle` it starts and stops the gateway.
+
+    /metrics answers only to `metrics_token`; without one it is not served (404).
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -282,6 +291,8 @@ def create_api(
     )
     sign_in = SignIn(users, gateway.store.record_sign_in, throttle=throttle, clock=clock)
     app.add_middleware(AuthenticationMiddleware, sign_in=sign_in, open_paths=OPEN_PATHS)
+    # /metrics only: the monitoring system's own token, outside the users file.
+    bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -498,16 +509,48 @@ def create_api(
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
-        """200 when the consumer is subscribed; 503 when it is not (the watchdog is on it)."""
+        """200 when all is well; 503 while the consumer is down (the watchdog is on it) or
+        publishes fail (`last_publish_error`: reason, code, since, failures; cleared by the
+        next confirmed publish)."""
         health = await gateway.health()
+        failing = health.last_publish_error
         return JSONResponse(
             {
+                "status": health.status,
                 "consumer_alive": health.consumer_alive,
                 "outbox_pending": health.outbox_pending,
-                "last_publish_error": health.last_publish_error,
+                "last_publish_error": None
+                if failing is None
+                else {
+                    "reason": failing.reason,
+                    "code": failing.code,
+                    "since": failing.since,
+                    "failures": failing.count,
+                },
             },
             status.HTTP_200_OK if health.ok else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 401: {}, 404: {}},
+    )
+    async def metrics(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Response:
+        """Counts for Prometheus (publishes, deliveries, refusals, outbox, consumer); takes
+        the metrics token as a bearer token, never the API's."""
+        if metrics_token is None:
+            raise HTTPException(404, "metrics are not enabled (metrics_token_file)")
+        if credentials is None or not token_matches(credentials.credentials, metrics_token):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "metrics token required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Response(await gateway.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
     harden(app, max_body_bytes=max_request_bytes)  # last: outermost
     return app

@@ -16,7 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS
 from broker.gateway.users import GatewayUser, load_users
-from broker.keystore import KeyFilePermissionError
+from broker.keystore import KeyFilePermissionError, read_token
 from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
@@ -28,7 +28,8 @@ the cap is that of the largest envelope, 16 MiB, plus room for the submission's 
 
 
 class GatewaySettings(FileSettings):
-    """One agency's gateway. Paths are relative to the config file's folder."""
+    """One agency's gateway. Paths (and an SQLite store_url's file) are relative to the
+    config file's folder."""
 
     model_config = SettingsConfigDict(env_prefix="CASELINK_", extra="forbid")
 
@@ -41,6 +42,8 @@ class GatewaySettings(FileSettings):
     api_listen: str = "127.0.0.1:8080"
     # Who may use the HTTP API: people (password) and systems (token), mode 0600.
     users_file: Path
+    # Prometheus presents this bearer token at /metrics; unset, /metrics is not served.
+    metrics_token_file: Path | None = None
     user_prefix: str = ""
     # Unacked deliveries in flight; bounds memory. Several inbox batches' worth, so RabbitMQ
     # keeps delivering while one batch is being opened and committed.
@@ -72,8 +75,15 @@ class GatewaySettings(FileSettings):
         """
         return load_users(self.users_file)
 
+    def metrics_token(self) -> str | None:
+        """The token /metrics takes, or None when metrics_token_file is unset.
 
-_PATH_FIELDS = ("key_file", "directory", "root_pub", "users_file")
+        Raises KeyFilePermissionError (not 0600) or ConfigError (no usable token).
+        """
+        return None if self.metrics_token_file is None else read_token(self.metrics_token_file)
+
+
+_PATH_FIELDS = ("key_file", "directory", "root_pub", "users_file", "metrics_token_file")
 _URL_FIELDS = ("amqp_url", "store_url")
 
 
@@ -82,7 +92,7 @@ def load_settings(path: Path) -> GatewaySettings:
 
     Raises KeyFilePermissionError when the file holds a password and others may read it.
     """
-    settings = load_settings_file(GatewaySettings, path, _PATH_FIELDS)
+    settings = load_settings_file(GatewaySettings, path, _PATH_FIELDS, url_fields=("store_url",))
     refuse_readable_passwords(path)
     return settings
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from broker.gateway.incoming import Refusal, decide
+from broker.gateway.metrics import GatewayCounts
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import Received
@@ -55,6 +56,7 @@ class InboxConsumer:
         store: GatewayStore,
         publisher: Publisher,
         relay: OutboxRelay,
+        counts: GatewayCounts | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sealer = sealer  # replaced when a newer directory comes into force
@@ -62,6 +64,7 @@ class InboxConsumer:
         self._store = store
         self._publisher = publisher
         self._relay = relay
+        self._counts = GatewayCounts() if counts is None else counts
         self._clock = clock
         self._agency = sealer.keys.agency_id
 
@@ -115,7 +118,10 @@ class InboxConsumer:
         # Committed: the acks may go now, and only now may the deliveries be acked.
         await self._relay.offer([item.ack for item, new in stored if new and item.ack])
         for item, new in stored:
-            if not new:
+            if new:
+                self._counts.stored += 1
+            else:
+                self._counts.duplicates += 1
                 log.info(
                     "duplicate ignored",
                     message_id=item.message.message_id,
@@ -124,6 +130,7 @@ class InboxConsumer:
         return verdicts
 
     def _requeue(self, message: Delivery, reason: str) -> Verdict:
+        self._counts.requeued += 1
         # The AMQP message_id is whatever the publisher put there: log it only if well formed.
         with bound_ids(**well_formed_ids(message_id=message.message_id, sender=None)):
             log.error("delivery failed; requeued", reason=reason)
@@ -158,4 +165,5 @@ class InboxConsumer:
             await publish_alert(self._publisher, alert)
         except DeliveryError as error:
             return self._requeue(message, error.reason)
+        self._counts.refusal(refusal.reason)
         return Verdict.ACK

@@ -17,11 +17,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from broker.background import wait_at_most
+from broker.gateway.metrics import GatewayCounts
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import OutboxMessage
-from broker.logs import get_logger
-from broker.messaging.backoff import backoff_delay
-from broker.messaging.errors import BrokerUnavailable, DeliveryError
+from broker.logs import Failing, RecurringFailure, get_logger
+from broker.messaging.backoff import OUTAGE_MAX_DELAY_S, backoff_delay
+from broker.messaging.errors import BrokerUnavailable, DeliveryError, PublishRefused
 from broker.messaging.port import Publisher
 from broker.topology.names import MESSAGES_EXCHANGE
 
@@ -42,6 +43,7 @@ class OutboxRelay:
         publisher: Publisher,
         *,
         window: int,
+        counts: GatewayCounts | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -61,7 +63,13 @@ class OutboxRelay:
         self._paused_until = 0.0
         self._next_scan = 0.0
         self._scan_grace_s = 0.0  # the first scan, at start, takes everything due
-        self.last_error: str | None = None
+        self._counts = GatewayCounts() if counts is None else counts
+        self._failures = RecurringFailure(log, "outbox publishing", clock=clock)
+
+    @property
+    def failing(self) -> Failing | None:
+        """The publish failure going on since the last confirmed publish, if any."""
+        return self._failures.current
 
     async def offer(self, entries: Sequence[OutboxMessage]) -> None:
         """Publish these just-committed entries without reading them back from the store."""
@@ -131,14 +139,16 @@ class OutboxRelay:
                 message_id=message.message_id,
             )
             confirmed = True
-        except BrokerUnavailable as error:
-            self._note_outage(error)
+        except (BrokerUnavailable, PublishRefused) as error:
+            self._note_outage(error, message)
         except DeliveryError as error:
             await self._reschedule(message, error)
         finally:
             self._slots.release()
             if confirmed:
                 self._outage_attempts = 0
+                self._counts.published += 1
+                self._failures.resolved()
                 self._confirmed.append(message.message_id)
                 self._confirms_waiting.set()
             else:
@@ -166,28 +176,40 @@ class OutboxRelay:
     async def _reschedule(self, message: OutboxMessage, error: DeliveryError) -> None:
         attempts = message.attempts + 1
         delay = backoff_delay(attempts)
-        self.last_error = error.reason
-        log.warning(
+        self._counts.publish_failed += 1
+        self._failures.failed(
             "publish failed; rescheduled",
-            message_id=message.message_id,
             reason=error.reason,
+            message_id=message.message_id,
             attempt=attempts,
             delay_s=round(delay, 2),
         )
         await self._store.reschedule(message.message_id, attempts, self._clock() + delay)
 
-    def _note_outage(self, error: BrokerUnavailable) -> None:
-        self.last_error = error.reason
+    def _note_outage(
+        self, error: BrokerUnavailable | PublishRefused, message: OutboxMessage
+    ) -> None:
+        refused = isinstance(error, PublishRefused)
+        if refused:
+            self._counts.publish_refused += 1
+        else:
+            self._counts.publish_failed += 1
         if self._clock() < self._paused_until:
             return  # this outage is already counted
         self._outage_attempts += 1
-        delay = backoff_delay(self._outage_attempts)
+        delay = backoff_delay(self._outage_attempts, cap_s=OUTAGE_MAX_DELAY_S)
         self._paused_until = self._clock() + delay
         # After the outage, scan at once and without grace: everything unsent is due again.
         self._next_scan = self._paused_until
         self._scan_grace_s = 0.0
-        log.warning(
-            "broker unavailable; outbox paused",
+        self._failures.failed(
+            "publish refused by the broker; outbox paused"
+            if refused
+            else "broker unavailable; outbox paused",
+            reason=error.reason,
+            code=error.code if isinstance(error, PublishRefused) else None,
+            level="error" if refused else "warning",
+            message_id=message.message_id,
             attempt=self._outage_attempts,
             delay_s=round(delay, 2),
         )

@@ -19,6 +19,7 @@ from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
 from broker.gateway.idempotency import KEY_LIFETIME_S, IdempotencyKeyInFlight, IdempotencyKeyReused
 from broker.gateway.lifecycle import ack_status_to_state
+from broker.gateway.metrics import GatewayMetrics
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxMessage, OutboxMessage, ReadChannel, SubmissionKey
@@ -27,7 +28,7 @@ from broker.gateway.retention import DEFAULT_RETENTION_DAYS, RetentionSweeper
 from broker.gateway.stored import open_stored
 from broker.gateway.users import GatewayUser
 from broker.live_directory import POLL_S, DirectoryFile, LiveDirectory, LoadedDirectory
-from broker.logs import bound_ids, get_logger
+from broker.logs import Failing, bound_ids, get_logger
 from broker.messaging.alerts import announce_directory_refused
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher, Subscription
@@ -42,15 +43,26 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class Health:
-    """What /healthz reports: is the consumer subscribed, is the outbox draining."""
+    """What /healthz reports: is the consumer subscribed, do publishes go through.
+
+    `last_publish_error` is the publish failure going on (its reason, since when, how many
+    attempts): it is cleared by the next confirmed publish.
+    """
 
     consumer_alive: bool
     outbox_pending: int
-    last_publish_error: str | None
+    last_publish_error: Failing | None
+
+    @property
+    def status(self) -> str:
+        """ok; consumer_down (the watchdog is on it); degraded (publishes fail)."""
+        if not self.consumer_alive:
+            return "consumer_down"
+        return "ok" if self.last_publish_error is None else "degraded"
 
     @property
     def ok(self) -> bool:
-        return self.consumer_alive
+        return self.status == "ok"
 
 
 class Gateway:
@@ -95,7 +107,10 @@ class Gateway:
         self._clock = clock
         self._watchdog_interval_s = watchdog_interval_s
         self._publisher = publisher
-        self.relay = OutboxRelay(store, publisher, window=publish_window, clock=clock)
+        self.metrics = GatewayMetrics()
+        self.relay = OutboxRelay(
+            store, publisher, window=publish_window, counts=self.metrics.counts, clock=clock
+        )
         self._outbox = OutboxWriter(store, on_committed=self.relay.offer)
         self._inbox = inbox = InboxConsumer(
             sealer=self.sealer,
@@ -103,6 +118,7 @@ class Gateway:
             store=store,
             publisher=publisher,
             relay=self.relay,
+            counts=self.metrics.counts,
             clock=clock,
         )
         self.consumer = BatchConsumer(subscription, inbox, max_batch=MAX_BATCH)
@@ -270,10 +286,18 @@ class Gateway:
         return moved
 
     async def health(self) -> Health:
-        """Consumer liveness and outbox backlog."""
+        """Consumer liveness, outbox backlog, the publish failure going on."""
         counts = await self.store.counts()
         return Health(
             consumer_alive=self.consumer.subscription.alive(),
             outbox_pending=counts.get("outbox_pending", 0),
-            last_publish_error=self.relay.last_error,
+            last_publish_error=self.relay.failing,
+        )
+
+    async def metrics_text(self) -> bytes:
+        """This gateway's figures in the Prometheus text format (counts only)."""
+        counts = await self.store.counts()
+        return self.metrics.exposition(
+            outbox_pending=counts.get("outbox_pending", 0),
+            subscribed=self.consumer.subscription.alive(),
         )

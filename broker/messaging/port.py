@@ -26,8 +26,9 @@ class Publisher(Protocol):
     ) -> None:
         """Persistent and mandatory; `user_id` is the publisher's own user.
 
-        Raises Unroutable (no queue takes it), BrokerUnavailable (no channel, or the broker
-        closed it: a forged user_id, an unknown exchange) or DeliveryError (nacked).
+        Raises Unroutable (no queue takes it), PublishRefused (the broker refused it: no
+        write permission, an unknown exchange, a forged user_id, the login), BrokerUnavailable
+        (no connection or channel) or DeliveryError (nacked).
         """
 
     async def close(self) -> None:
@@ -83,7 +84,7 @@ class Subscription(Protocol):
     """A consumer of one existing queue that hands its deliveries over in batches."""
 
     async def start(self) -> None:
-        """(Re)subscribe; raises when the broker is unreachable or refuses.
+        """(Re)subscribe; raises BrokerUnavailable (unreachable) or SubscribeRefused.
 
         Drops the consumer this subscription held, if any: its unsettled deliveries go back
         to the queue.

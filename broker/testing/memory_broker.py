@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from broker.messaging.errors import BrokerUnavailable, Unroutable
+from broker.messaging.errors import BrokerUnavailable, PublishRefused, SubscribeRefused, Unroutable
 from broker.testing.topic import topic_matches
 
 DEFAULT_EXCHANGE = ""
@@ -165,12 +165,12 @@ class InMemoryBroker:
     def publish(self, user: str, exchange: str, routing_key: str, message: Message) -> None:
         """Route `message` (mandatory) to every matching queue; raises as the port says."""
         if user not in self.users:
-            raise BrokerUnavailable(f"login refused for {user}")
+            raise PublishRefused(f"login refused for {user}", code=403)
         if message.user_id is not None and message.user_id != user:
             # RabbitMQ closes the channel: PRECONDITION_FAILED, user_id is not the user.
-            raise BrokerUnavailable("the broker closed the channel: user_id is not the user")
+            raise PublishRefused("the broker closed the channel: user_id is not the user", code=406)
         if exchange not in self.exchanges:
-            raise BrokerUnavailable(f"the broker closed the channel: no exchange {exchange}")
+            raise PublishRefused(f"the broker closed the channel: no exchange {exchange}", code=404)
         targets = self._route(exchange, routing_key)
         if not targets:
             raise Unroutable(f"message {message.message_id} returned by the broker: unroutable")
@@ -232,10 +232,10 @@ class InMemoryBroker:
             self._enqueue(target, dead)
 
     def open_session(self, queue: str, prefetch: int) -> Session:
-        """A consumer on `queue`; raises BrokerUnavailable when there is no such queue."""
+        """A consumer on `queue`; raises SubscribeRefused when there is no such queue."""
         found = self.queues.get(queue)
         if found is None:
-            raise BrokerUnavailable(f"the broker closed the channel: no queue {queue}")
+            raise SubscribeRefused(f"the broker closed the channel: no queue {queue}", code=404)
         session = Session(self, found, prefetch)
         found.consumers.append(session)
         self.dispatch(found)

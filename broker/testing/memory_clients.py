@@ -40,7 +40,7 @@ class InMemoryPublisher:
         headers: Mapping[str, Any] | None = None,
         content_type: str = ENVELOPE_CONTENT_TYPE,
     ) -> None:
-        """Route it now; raises Unroutable or BrokerUnavailable as the port says."""
+        """Route it now; raises Unroutable or PublishRefused as the port says."""
         message = Message(
             exchange=exchange,
             routing_key=routing_key,
@@ -92,7 +92,7 @@ class InMemorySubscription:
         self._arrived = asyncio.Event()
 
     async def start(self) -> None:
-        """Subscribe afresh; raises BrokerUnavailable when the queue does not exist."""
+        """Subscribe afresh; raises SubscribeRefused when the queue does not exist."""
         await self.stop()
         session = self._broker.open_session(self._queue, self._prefetch)
         session.on_delivery.append(self._arrived.set)

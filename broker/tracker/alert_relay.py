@@ -2,7 +2,9 @@
 
 The alert and the thread's move were committed together by the sweep; this loop is the
 outbox half, so a crash between the two neither loses an alert nor repeats one (alert ids
-are stable, so a republish after a crash is recognisable downstream).
+are stable, so a republish after a crash is recognisable downstream). While the broker is
+down or refuses, it retries with capped backoff (a few seconds at most), and logs the first
+failure, a summary a minute and the recovery (RecurringFailure), not a line per attempt.
 """
 
 import asyncio
@@ -10,9 +12,9 @@ import time
 from collections.abc import Callable
 
 from broker.background import wait_at_most
-from broker.logs import get_logger
-from broker.messaging.backoff import backoff_delay
-from broker.messaging.errors import DeliveryError
+from broker.logs import RecurringFailure, get_logger
+from broker.messaging.backoff import OUTAGE_MAX_DELAY_S, backoff_delay
+from broker.messaging.errors import DeliveryError, PublishRefused
 from broker.messaging.port import Publisher
 from broker.topology.names import ALERT_CONTENT_TYPE, ALERTS_EXCHANGE
 from broker.tracker.escalation import alert_id_of
@@ -35,6 +37,7 @@ class AlertRelay:
         self._clock = clock
         self._wake = asyncio.Event()
         self._failures = 0
+        self._failing = RecurringFailure(log, "alert publishing", clock=clock)
 
     def wake(self) -> None:
         """New alerts were recorded."""
@@ -46,7 +49,11 @@ class AlertRelay:
             self._wake.clear()
             published = await self.publish_pending()
             if not published:
-                delay = backoff_delay(self._failures) if self._failures else IDLE_POLL_S
+                delay = (
+                    backoff_delay(self._failures, cap_s=OUTAGE_MAX_DELAY_S)
+                    if self._failures
+                    else IDLE_POLL_S
+                )
                 await wait_at_most(self._wake, delay)
 
     async def publish_pending(self) -> int:
@@ -64,10 +71,18 @@ class AlertRelay:
                 )
             except DeliveryError as error:
                 self._failures += 1
-                log.warning("alert not published; will retry", reason=error.reason)
+                refused = isinstance(error, PublishRefused)
+                self._failing.failed(
+                    "alert not published; will retry",
+                    reason=error.reason,
+                    code=error.code if isinstance(error, PublishRefused) else None,
+                    level="error" if refused else "warning",
+                    alert_id=alert_id_of(alert.key),
+                )
                 break
             confirmed.append(alert.key)
         if confirmed:
             self._failures = 0
+            self._failing.resolved()
             await self._store.mark_alerts_published(confirmed, self._clock())
         return len(confirmed)

@@ -6,13 +6,14 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from broker.keystore import read_private
+from broker.keystore import read_private, read_token
 from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 
 
 class TrackerSettings(FileSettings):
-    """The tracker service and its dashboard. Paths are relative to the config file's folder."""
+    """The tracker service and its dashboard. Paths (and an SQLite store_url's file) are
+    relative to the config file's folder."""
 
     model_config = SettingsConfigDict(env_prefix="CASELINK_TRACKER_", extra="forbid")
 
@@ -26,6 +27,8 @@ class TrackerSettings(FileSettings):
     coordinators: Annotated[list[AgencyId], Field(min_length=1, max_length=100)]
     users_file: Path
     session_secret_file: Path
+    # Prometheus presents this bearer token at /metrics; unset, /metrics is not served.
+    metrics_token_file: Path | None = None
     listen: str = "127.0.0.1:8090"
     user_prefix: str = ""
     # Deeper than a batch (512), so that the next batch arrives while one is stored.
@@ -46,6 +49,13 @@ class TrackerSettings(FileSettings):
         """
         return read_private(self.session_secret_file).strip()
 
+    def metrics_token(self) -> str | None:
+        """The token /metrics takes, or None when metrics_token_file is unset.
+
+        Raises KeyFilePermissionError (not 0600) or ConfigError (no usable token).
+        """
+        return None if self.metrics_token_file is None else read_token(self.metrics_token_file)
+
     @property
     def host(self) -> str:
         return self.listen.rsplit(":", 1)[0]
@@ -55,9 +65,16 @@ class TrackerSettings(FileSettings):
         return int(self.listen.rsplit(":", 1)[1])
 
 
-_PATH_FIELDS = ("directory", "root_pub", "sla_policy", "users_file", "session_secret_file")
+_PATH_FIELDS = (
+    "directory",
+    "root_pub",
+    "sla_policy",
+    "users_file",
+    "session_secret_file",
+    "metrics_token_file",
+)
 
 
 def load_tracker_settings(path: Path) -> TrackerSettings:
     """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only."""
-    return load_settings_file(TrackerSettings, path, _PATH_FIELDS)
+    return load_settings_file(TrackerSettings, path, _PATH_FIELDS, url_fields=("store_url",))

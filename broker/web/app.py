@@ -43,11 +43,13 @@ def create_tracker_app(
     session_ttl_seconds: int = SESSION_TTL_SECONDS,
     secure_cookie: bool = True,
     consumer_alive: Callable[[], bool] = lambda: True,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     """The dashboard over `store`; `clock` gives Unix seconds (tests pass their own).
 
     Set `secure_cookie=False` only when served over plain HTTP on a trusted host (tests).
-    `consumer_alive` tells /healthz whether the tracker's tap consumer is subscribed.
+    `consumer_alive` tells /healthz whether the tracker's tap consumer is subscribed;
+    `metrics_token` is the bearer token /metrics takes (without one it is not served).
     Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
     dash = Dashboard(store, clock)
@@ -80,7 +82,7 @@ def create_tracker_app(
         return app.openapi()
 
     app.include_router(login_router(auth))
-    app.include_router(ops_router(dash, auth, consumer_alive))
+    app.include_router(ops_router(dash, consumer_alive, metrics_token))
     app.include_router(api_router(dash, auth))
     app.include_router(pages_router(dash, auth))
     # Last, so outermost: sizes capped and security headers set on every answer.

@@ -1,7 +1,8 @@
 """/metrics in the Prometheus text format (0.0.4), written by hand, and /healthz.
 
-/metrics names every agency, so only coordinators may read it (Prometheus signs in with
-HTTP Basic as a coordinator user).
+/metrics names agencies (the overdue counts are by recipient), so it takes a secret: the
+metrics token, presented as a bearer token, as the gateways' /metrics does. Prometheus so
+holds no coordinator's login, and a scrape costs no password hash.
 """
 
 import math
@@ -10,11 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from broker.web.auth import Auth
+from broker.keystore import token_matches
 from broker.web.models import Health
 from broker.web.queries import Dashboard
-from broker.web.users import Role, User
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -60,20 +61,33 @@ def prometheus_text(figures: Mapping[str, object], now: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ops_router(dash: Dashboard, auth: Auth, consumer_alive: Callable[[], bool]) -> APIRouter:
-    """GET /metrics (coordinators) and GET /healthz (public: "ok" or "consumer_down")."""
+def ops_router(
+    dash: Dashboard, consumer_alive: Callable[[], bool], metrics_token: str | None
+) -> APIRouter:
+    """GET /metrics (the metrics token) and GET /healthz (public: "ok" or "consumer_down")."""
     router = APIRouter(tags=["operations"])
+    bearer = HTTPBearer(auto_error=False)
 
     @router.get(
         "/metrics",
         response_class=PlainTextResponse,
-        responses={200: {"content": {CONTENT_TYPE: {}}}, 403: {"description": "not a coordinator"}},
+        responses={
+            200: {"content": {CONTENT_TYPE: {}}},
+            401: {"description": "no or wrong metrics token"},
+            404: {"description": "no metrics token configured"},
+        },
     )
-    async def metrics(user: Annotated[User, Depends(auth.api_user)]) -> PlainTextResponse:
+    async def metrics(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> PlainTextResponse:
         """Open threads, overdue by agency and urgency, alerts raised and pending, ingest lag,
         the directory serial in force."""
-        if user.role is not Role.COORDINATOR:
-            raise HTTPException(403, "metrics are for coordinators")
+        if metrics_token is None:
+            raise HTTPException(404, "metrics are not enabled (metrics_token_file)")
+        if credentials is None or not token_matches(credentials.credentials, metrics_token):
+            raise HTTPException(
+                401, "metrics token required", headers={"WWW-Authenticate": "Bearer"}
+            )
         figures = await dash.store.metrics(dash.now())
         return PlainTextResponse(prometheus_text(figures, dash.clock()), media_type=CONTENT_TYPE)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.messaging.errors import BrokerUnavailable, Unroutable
+from broker.messaging.errors import BrokerUnavailable, PublishRefused, Unroutable
 from broker.messaging.port import Delivery, Subscription
 from broker.messaging.settle import ack_all
 from broker.topology.names import (
@@ -117,7 +117,8 @@ async def test_unroutable_raises_and_the_publisher_goes_on(broker: BrokerUnderTe
 async def test_a_forged_user_id_is_refused(broker: BrokerUnderTest) -> None:
     publisher = broker.publisher(user(broker, A), user_id=user(broker, C))
     try:
-        with pytest.raises(BrokerUnavailable):
+        # Refused, not "unavailable": an operator must act (PRECONDITION_FAILED).
+        with pytest.raises(PublishRefused) as refused:
             await publisher.publish(
                 MESSAGES_EXCHANGE,
                 routing_key(MessageKind.REFERRAL, A, B),
@@ -126,14 +127,20 @@ async def test_a_forged_user_id_is_refused(broker: BrokerUnderTest) -> None:
             )
     finally:
         await publisher.close()
+    assert refused.value.code == 406
     assert await broker.ready(queue_of(broker, B)) == 0
 
 
 async def test_an_unknown_exchange_is_refused(broker: BrokerUnderTest) -> None:
     publisher = broker.publisher(ADMIN)
     try:
-        with pytest.raises(BrokerUnavailable):
+        with pytest.raises(PublishRefused) as refused:
             await publisher.publish("no-such-exchange", "x", b"{}", message_id=new_message_id())
+        assert refused.value.code == 404
+        # The refusal closed a channel, not the publisher: the next publish goes through.
+        await publisher.publish(
+            ALERTS_EXCHANGE, f"alert.reminder.{A}", b"{}", message_id=new_message_id()
+        )
     finally:
         await publisher.close()
 

@@ -23,6 +23,7 @@ from broker.tracker.memory_store import MemoryTrackerStore
 from broker.web import create_tracker_app
 from schemas.kinds import MessageKind, Urgency
 from tests.unit.web.seed import (
+    METRICS_TOKEN,
     MINUTE,
     PASSWORDS,
     SECRET,
@@ -70,7 +71,9 @@ def served() -> Iterator[Served]:
     store, clock, loop = new_store(), Clock(), asyncio.new_event_loop()
     scenario = loop.run_until_complete(seed(store))
     # The cookie stays Secure: Chromium counts http://127.0.0.1 as a secure context.
-    app = create_tracker_app(store, make_users(), session_secret=SECRET, clock=clock)
+    app = create_tracker_app(
+        store, make_users(), session_secret=SECRET, clock=clock, metrics_token=METRICS_TOKEN
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process takes it
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

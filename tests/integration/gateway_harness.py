@@ -66,9 +66,13 @@ def make_gateway(
     folder: Path,
     *,
     store: GatewayStore | None = None,
+    amqp_url: str | None = None,
 ) -> Gateway:
-    """A gateway for `agency_id` with its SQLite store under `folder`; not started."""
-    url, topology = keyed.federation.url(agency_id), keyed.federation.topology
+    """A gateway for `agency_id` with its SQLite store under `folder`; not started.
+
+    `amqp_url` replaces the agency's own URL (a proxy's, say).
+    """
+    url, topology = amqp_url or keyed.federation.url(agency_id), keyed.federation.topology
     return Gateway(
         keys=keyed.keys[agency_id],
         directory=keyed.trusted,

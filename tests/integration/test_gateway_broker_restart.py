@@ -55,7 +55,10 @@ async def test_referrals_survive_a_broker_restart(keyed: KeyedFederation, tmp_pa
 
             async def publishes_held_back() -> bool:
                 pending = (await gateway_a.store.counts())["outbox_pending"]
-                return gateway_a.relay.last_error == "broker_unavailable" and pending > 0
+                failing = gateway_a.relay.failing
+                return (
+                    failing is not None and failing.reason == "broker_unavailable" and pending > 0
+                )
 
             await eventually(publishes_held_back, "A's relay pausing on the outage")
         finally:
@@ -76,4 +79,6 @@ async def test_referrals_survive_a_broker_restart(keyed: KeyedFederation, tmp_pa
         assert inbox_ids == set(sent)
         acks_at_a = await gateway_a.store.inbox(kind="acknowledgement", limit=REFERRALS + 10)
         assert sorted(m.in_reply_to for m in acks_at_a) == sorted(sent)
-        assert (await gateway_b.health()).ok
+        # Both healthy again: subscribed, and the outage cleared by the confirms since.
+        assert (await gateway_b.health()).status == "ok"
+        assert (await gateway_a.health()).status == "ok"

@@ -1,13 +1,15 @@
 """Gateway settings: TOML file, paths relative to it, CASELINK_* variables win."""
 
+import re
 from pathlib import Path
 
 import pytest
 
-from broker.gateway.config import load_settings
+from broker.gateway.config import GatewaySettings, load_settings
 from broker.gateway.users import Role, UsersFileError
 from broker.keystore import KeyFilePermissionError
-from broker.settings_file import ConfigError
+from broker.settings_file import ConfigError, sqlite_url_relative_to
+from broker.store.gateway_store import SqlGatewayStore
 from tests.gateway_users import users_toml
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "gateway.example.toml"
@@ -130,3 +132,88 @@ def test_a_readable_settings_file_without_passwords_is_fine(tmp_path: Path) -> N
     config.write_text(EXAMPLE.read_text())
     config.chmod(0o644)
     assert load_settings(config).agency_id == "oscc-north"
+
+
+def test_a_relative_sqlite_store_is_next_to_the_config_wherever_the_gateway_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    config = folder / "gateway.toml"
+    config.write_text(EXAMPLE.read_text())  # store_url: "data/oscc-north/gateway.db"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(Path("../etc/gateway.toml"))
+    expected = folder.resolve() / "data" / "oscc-north" / "gateway.db"
+    assert settings.store_url == f"sqlite+aiosqlite:///{expected}"
+
+
+async def test_the_store_opens_the_outbox_next_to_the_config_not_in_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    config = folder / "gateway.toml"
+    config.write_text(
+        EXAMPLE.read_text().replace("data/oscc-north/gateway.db", "data/outbox.db?timeout=5")
+    )
+    (folder / "data").mkdir(mode=0o700)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    store = SqlGatewayStore(load_settings(config).store_url)
+    await store.create()
+    await store.close()
+    assert (folder / "data" / "outbox.db").exists()
+    assert list(elsewhere.iterdir()) == []
+
+
+def _with_metrics_token(tmp_path: Path, content: bytes, mode: int) -> GatewaySettings:
+    token = tmp_path / "metrics-token"
+    token.write_bytes(content)
+    token.chmod(mode)
+    config = tmp_path / "gateway.toml"
+    config.write_text(EXAMPLE.read_text())  # metrics_token_file = "metrics-token"
+    return load_settings(config)
+
+
+def test_the_metrics_token_is_read_from_its_own_0600_file(tmp_path: Path) -> None:
+    settings = _with_metrics_token(tmp_path, b"m" * 43 + b"\n", 0o600)
+    assert settings.metrics_token_file == tmp_path / "metrics-token"
+    assert settings.metrics_token() == "m" * 43
+
+
+def test_a_metrics_token_others_can_read_is_refused(tmp_path: Path) -> None:
+    settings = _with_metrics_token(tmp_path, b"m" * 43 + b"\n", 0o640)
+    with pytest.raises(KeyFilePermissionError, match="0600"):
+        settings.metrics_token()
+
+
+@pytest.mark.parametrize("content", [b"\n", b"short\n"])
+def test_an_empty_or_short_metrics_token_is_refused(tmp_path: Path, content: bytes) -> None:
+    settings = _with_metrics_token(tmp_path, content, 0o600)
+    with pytest.raises(ConfigError, match="no usable token"):
+        settings.metrics_token()
+
+
+def test_without_a_metrics_token_file_there_is_no_metrics_token(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(re.sub(r"(?m)^metrics_token_file.*$", "", EXAMPLE.read_text()))
+    assert load_settings(config).metrics_token() is None
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved"),
+    [
+        ("sqlite+aiosqlite:///inbox.db", "sqlite+aiosqlite:////etc/caselink/inbox.db"),
+        ("sqlite:///../data/inbox.db?timeout=5", "sqlite:////etc/data/inbox.db?timeout=5"),
+        ("sqlite+aiosqlite:////srv/inbox.db", "sqlite+aiosqlite:////srv/inbox.db"),
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
+        ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+        ("sqlite:///file:inbox.db?mode=ro&uri=true", "sqlite:///file:inbox.db?mode=ro&uri=true"),
+        ("postgresql+asyncpg://caselink@db/inbox", "postgresql+asyncpg://caselink@db/inbox"),
+    ],
+)
+def test_only_a_relative_sqlite_file_is_resolved(url: str, resolved: str) -> None:
+    assert sqlite_url_relative_to(url, Path("/etc/caselink")) == resolved

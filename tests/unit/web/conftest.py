@@ -8,7 +8,16 @@ from fastapi import FastAPI
 
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.web import create_tracker_app
-from tests.unit.web.seed import PASSWORDS, SECRET, Clock, Scenario, make_users, new_store, seed
+from tests.unit.web.seed import (
+    METRICS_TOKEN,
+    PASSWORDS,
+    SECRET,
+    Clock,
+    Scenario,
+    make_users,
+    new_store,
+    seed,
+)
 
 Client = httpx.AsyncClient
 Login = Callable[[str], Awaitable[httpx.AsyncClient]]
@@ -31,7 +40,9 @@ async def scenario(store: MemoryTrackerStore) -> Scenario:
 
 @pytest.fixture
 def app(store: MemoryTrackerStore, clock: Clock, scenario: Scenario) -> FastAPI:
-    return create_tracker_app(store, make_users(), session_secret=SECRET, clock=clock)
+    return create_tracker_app(
+        store, make_users(), session_secret=SECRET, clock=clock, metrics_token=METRICS_TOKEN
+    )
 
 
 @pytest.fixture

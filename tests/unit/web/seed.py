@@ -26,6 +26,7 @@ T0 = 1_700_000_000
 MINUTE, HOUR = 60, 3600
 NOW = T0 + 10 * HOUR
 SECRET = b"test-session-secret-of-32-bytes!"
+METRICS_TOKEN = "metrics-token-for-tests-only"
 PASSWORDS = {"cora": "cora-pass", "sam": "sam-pass", "pia": "pia-pass"}
 
 

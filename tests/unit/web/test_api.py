@@ -5,12 +5,29 @@ import io
 import math
 import re
 
+import httpx
+
 from broker.tracker.memory_store import MemoryTrackerStore
+from broker.web import create_tracker_app
 from broker.web.metrics import prometheus_text
 from broker.web.queries import EXPORT_PAGE
 from schemas.kinds import MessageKind, Urgency
 from tests.unit.web.conftest import Client
-from tests.unit.web.seed import HOUR, NOW, T0, Clock, Scenario, ledger_for, new_id, original
+from tests.unit.web.seed import (
+    HOUR,
+    METRICS_TOKEN,
+    NOW,
+    SECRET,
+    T0,
+    Clock,
+    Scenario,
+    ledger_for,
+    make_users,
+    new_id,
+    original,
+)
+
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def ids_of(body: dict[str, object]) -> list[str]:
@@ -140,9 +157,11 @@ async def test_csv_export(cora: Client, sam: Client, scenario: Scenario) -> None
     assert {a["agency"] for a in agencies} == {"hospital-east", "school-south", "social-south"}
 
 
-async def test_metrics(cora: Client, sam: Client, store: MemoryTrackerStore, clock: Clock) -> None:
+async def test_metrics(
+    anonymous: Client, store: MemoryTrackerStore, clock: Clock, scenario: Scenario
+) -> None:
     await ledger_for(store).sweep(int(clock.now))
-    response = await cora.get("/metrics")
+    response = await anonymous.get("/metrics", headers=METRICS_AUTH)
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = response.text
     assert "# TYPE caselink_open_threads gauge\ncaselink_open_threads 5\n" in text
@@ -155,8 +174,32 @@ async def test_metrics(cora: Client, sam: Client, store: MemoryTrackerStore, clo
     assert "caselink_ingest_lag_seconds 300.0" in text  # ingested at NOW - 5m
     assert "# TYPE caselink_directory_serial gauge\ncaselink_directory_serial 0\n" in text
     await store.accept_directory_serial(7, clock.now)
-    assert "\ncaselink_directory_serial 7\n" in (await cora.get("/metrics")).text
-    assert (await sam.get("/metrics")).status_code == 403
+    again = await anonymous.get("/metrics", headers=METRICS_AUTH)
+    assert "\ncaselink_directory_serial 7\n" in again.text
+
+
+async def test_metrics_are_not_served_without_a_metrics_token(store: MemoryTrackerStore) -> None:
+    app = create_tracker_app(store, make_users(), session_secret=SECRET, clock=Clock())
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://dash.test") as client:
+        response = await client.get("/metrics", headers=METRICS_AUTH)
+    assert response.status_code == 404
+
+
+async def test_metrics_take_the_metrics_token_not_a_login(
+    anonymous: Client, cora: Client, scenario: Scenario
+) -> None:
+    # A coordinator's session or password is not what Prometheus holds: the token is.
+    for client, headers in (
+        (cora, {}),
+        (anonymous, {"Authorization": "Basic " + "Y29yYTpjb3JhLXBhc3M="}),  # cora:cora-pass
+        (anonymous, {}),
+        (anonymous, {"Authorization": f"Bearer {METRICS_TOKEN}x"}),
+    ):
+        response = await client.get("/metrics", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "caselink_" not in response.text
 
 
 def test_prometheus_text_escapes_labels_and_marks_no_ingest() -> None:

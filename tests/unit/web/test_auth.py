@@ -31,7 +31,6 @@ MACHINE = [
     "/api/v1/threads/{overdue_6h}/timeline",
     "/api/v1/threads/{overdue_6h}/views",
     "/api/v1/openapi.json",
-    "/metrics",
     "/export/unanswered.csv",
     "/export/declined.csv",
     "/export/transfers.csv",
@@ -154,8 +153,6 @@ async def test_forged_cookie_is_refused(anonymous: Client) -> None:
 
 async def test_api_accepts_basic(anonymous: Client) -> None:
     response = await anonymous.get("/api/v1/unanswered", headers=basic("cora", "cora-pass"))
-    assert response.status_code == 200
-    response = await anonymous.get("/metrics", headers=basic("cora", "cora-pass"))
     assert response.status_code == 200
 
 
