@@ -122,7 +122,10 @@ async def store(backend: Backend) -> GatewayStore:
 # The tracker's store: same databases, its own tables.
 
 COORDINATORS = ("coord-national", "coord-north")
-TRACKER_TABLES = "events, threads, thread_agencies, alerts, page_views, caselink_tracker_version"
+TRACKER_TABLES = (
+    "events, threads, thread_agencies, alerts, page_views, dashboard_sessions, sign_ins, "
+    "caselink_tracker_version"
+)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from broker.store import migrate
@@ -18,6 +18,7 @@ from broker.store.engine import make_engine
 from broker.store.errors import StoreError, UnsupportedDatabase
 from broker.store.tracker_store import SqlTrackerStore
 from broker.store.tracker_tables import metadata
+from broker.tracker.access import ViewRecord
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.state import Phase, thread_state
@@ -26,7 +27,16 @@ from tests.integration.store.conftest import COORDINATORS, TrackerBackend
 from tests.integration.store.tracker_helpers import keys, thread_of
 from tests.unit.tracker.builders import HOUR, T0, Thread
 
-TABLES = {"events", "threads", "thread_agencies", "alerts", "page_views"}
+TABLES = {
+    "events",
+    "threads",
+    "thread_agencies",
+    "alerts",
+    "page_views",
+    "dashboard_sessions",
+    "sign_ins",
+}
+HEAD = "tracker_0003"
 
 
 async def test_create_is_idempotent_and_tracks_its_own_version(
@@ -45,7 +55,7 @@ async def test_create_is_idempotent_and_tracks_its_own_version(
             differences = await connection.run_sync(_differences)
     finally:
         await engine.dispose()
-    assert revision == "tracker_0001"
+    assert revision == HEAD
     assert differences == []
 
 
@@ -60,9 +70,40 @@ async def test_migrations_go_down_and_up_again(sql_tracker_backend: TrackerBacke
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert not TABLES & tables
             await connection.run_sync(migrate.upgrade, "tracker")
-            assert await connection.run_sync(migrate.current, "tracker") == "tracker_0001"
+            assert await connection.run_sync(migrate.current, "tracker") == HEAD
     finally:
         await engine.dispose()
+
+
+async def test_views_recorded_before_tracker_0003_are_kept_as_thread_views(
+    sql_tracker_backend: TrackerBackend,
+) -> None:
+    assert sql_tracker_backend.url is not None
+    thread_id = Thread().thread_id
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "tracker_0001")
+            await connection.execute(
+                text('INSERT INTO page_views ("user", thread_id, at) VALUES (:u, :t, :at)'),
+                {"u": "coordinator-ann", "t": thread_id, "at": 12.5},
+            )
+    finally:
+        await engine.dispose()
+    store = (await sql_tracker_backend.open()).store  # migrates to the head
+    assert await store.views(thread_id) == [("coordinator-ann", 12.5)]
+    assert await store.view_log(limit=5) == [
+        ViewRecord("coordinator-ann", 12.5, "thread", thread_id)
+    ]
+    await store.record_view(ViewRecord("coordinator-ann", 13.0, "page:declined", None, "kind=x"))
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:  # and back: list views cannot go there
+            await connection.run_sync(_upgrade_to, "tracker_0001", down=True)
+            rows = (await connection.execute(text("SELECT thread_id FROM page_views"))).all()
+    finally:
+        await engine.dispose()
+    assert rows == [(thread_id,)]
 
 
 def test_unsupported_databases_are_refused() -> None:
@@ -145,6 +186,11 @@ async def test_two_trackers_ingesting_one_thread_together_fold_all_of_it(
         assert row is not None
         assert row.state == thread_state(thread.thread_id, events[thread.thread_id])
         assert row.state.phase is Phase.ACCEPTED
+
+
+def _upgrade_to(connection: Connection, revision: str, *, down: bool = False) -> None:
+    move = command.downgrade if down else command.upgrade
+    move(migrate.alembic_config("tracker", connection), revision)
 
 
 def _downgrade(connection: Connection) -> None:
