@@ -12,15 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from broker.people.throttle import SignInThrottle
 from broker.tracker.ports import TrackerStore
 from broker.web.api import api_router
 from broker.web.assets import CSS, JS
-from broker.web.auth import Auth, Unauthenticated, login_router
+from broker.web.audit import audit_router
+from broker.web.auth import Auth, Throttled, Unauthenticated, login_router
 from broker.web.metrics import ops_router
 from broker.web.pages import pages_router
 from broker.web.queries import Dashboard
 from broker.web.render import error_page, login_page
-from broker.web.sessions import SessionSigner
+from broker.web.sessions import Sessions, SessionSigner
+from broker.web.signin import SignIn
 from broker.web.users import User
 
 SESSION_TTL_SECONDS = 8 * 3600  # one working day; then sign in again
@@ -49,16 +52,20 @@ def create_tracker_app(
     session_ttl_seconds: int = SESSION_TTL_SECONDS,
     secure_cookie: bool = True,
     consumer_alive: Callable[[], bool] = lambda: True,
+    throttle: SignInThrottle | None = None,
 ) -> FastAPI:
     """The dashboard over `store`; `clock` gives Unix seconds (tests pass their own).
 
     Set `secure_cookie=False` only when served over plain HTTP on a trusted host (tests).
     `consumer_alive` tells /healthz whether the tracker's tap consumer is subscribed.
+    `throttle` slows repeated failed sign-ins (default: SignInThrottle's own settings).
+    Sessions, the sign-in log and view records are kept in `store`.
     Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
     dash = Dashboard(store, clock)
-    signer = SessionSigner(session_secret, session_ttl_seconds)
-    auth = Auth(users, signer, clock, secure_cookie=secure_cookie)
+    sessions = Sessions(store, SessionSigner(session_secret), session_ttl_seconds)
+    sign_in = SignIn(users, store, throttle or SignInThrottle(), clock)
+    auth = Auth(users, sessions, sign_in, clock, secure_cookie=secure_cookie)
     app = FastAPI(
         title="Caselink coordinator dashboard",
         description="Unanswered, overdue, declined and stuck threads: ids, agencies, kinds, "
@@ -93,6 +100,7 @@ def create_tracker_app(
     app.include_router(login_router(auth))
     app.include_router(ops_router(dash, auth, consumer_alive))
     app.include_router(api_router(dash, auth))
+    app.include_router(audit_router(store, auth))
     app.include_router(pages_router(dash, auth))
     return app
 
@@ -111,6 +119,12 @@ def _install_handlers(app: FastAPI) -> None:
         page = login_page(error.next_path, message="Please sign in.")
         headers = {"WWW-Authenticate": 'Session realm="caselink"'}
         return HTMLResponse(page, 401, headers=headers)
+
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, error: Throttled) -> Response:
+        # Only HTTP Basic raises this, so the answer is the API's JSON.
+        headers = {"Retry-After": str(error.retry_after)}
+        return JSONResponse({"detail": "too many failed sign-ins"}, 429, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, error: RequestValidationError) -> Response:

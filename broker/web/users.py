@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from broker.keystore import read_private
 from broker.people.passwords import PasswordHashError, scrypt_cost
 from broker.tracker.records import ThreadFilter
 from broker.web.errors import UsersFileError
@@ -65,9 +66,13 @@ class User:
 
 
 def load_users(path: Path) -> Mapping[str, User]:
-    """The users in the TOML file at `path`, by name; raises UsersFileError on any mistake."""
+    """The users in the TOML file at `path`, by name; raises UsersFileError on any mistake.
+
+    Raises KeyFilePermissionError when group or others may read the file: password hashes
+    can be guessed at offline, so the file is kept like a key (mode 0600).
+    """
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = tomllib.loads(read_private(path).decode("utf-8"))
     except OSError as error:
         raise UsersFileError(f"cannot read the users file: {error.strerror}") from error
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
