@@ -1,7 +1,9 @@
 """Tracker settings: a TOML file, overridden field by field by CASELINK_TRACKER_* variables."""
 
+import tomllib
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -56,6 +58,34 @@ class TrackerSettings(FileSettings):
 _PATH_FIELDS = ("directory", "root_pub", "sla_policy", "users_file", "session_secret_file")
 
 
+_SECRET_URLS = ("amqp_url", "store_url")
+
+
 def load_tracker_settings(path: Path) -> TrackerSettings:
-    """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only."""
-    return load_settings_file(TrackerSettings, path, _PATH_FIELDS)
+    """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only.
+
+    Raises KeyFilePermissionError when the file holds a password (in amqp_url or store_url)
+    and group or others may read it. Without one (passwords in CASELINK_TRACKER_AMQP_URL and
+    CASELINK_TRACKER_STORE_URL) it may be readable.
+    """
+    settings = load_settings_file(TrackerSettings, path, _PATH_FIELDS)
+    if _holds_password(tomllib.loads(path.read_text())):
+        read_private(path)  # for its check: refused like a key file when others can read it
+    return settings
+
+
+def _holds_password(document: dict[str, object]) -> bool:
+    for name in _SECRET_URLS:
+        value = document.get(name)
+        if isinstance(value, str) and _url_password(value):
+            return True
+    return False
+
+
+def _url_password(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        # asyncpg also takes ?password=... in the query.
+        return bool(parts.password) or "password" in parse_qs(parts.query)
+    except ValueError:
+        return True  # unparseable: it may well hold one, so it is kept as if it did
