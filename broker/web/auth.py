@@ -115,6 +115,10 @@ def login_router(auth: Auth) -> APIRouter:
         if attempt.user is None:
             page = login_page(target, message="Wrong name or password.")
             return HTMLResponse(page, 401)
+        previous = request.cookies.get(COOKIE)
+        if previous is not None:
+            # A browser holds one session: the one it had before (whoever's) ends here.
+            await auth.sessions.end(previous, auth.clock())
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             COOKIE,
@@ -144,8 +148,12 @@ def login_router(auth: Auth) -> APIRouter:
 
 
 def address(request: Request) -> str:
-    """The client's address as the server saw the connection (no forwarding header is
-    trusted: any client can write one)."""
+    """The client's address, for the throttle and the sign-in log.
+
+    The app reads no forwarding header itself. uvicorn puts X-Forwarded-For's address here
+    only when the connection comes from a trusted proxy (FORWARDED_ALLOW_IPS, by default
+    127.0.0.1 and ::1: the TLS proxy in front of the dashboard).
+    """
     return request.client.host if request.client is not None else "unknown"
 
 

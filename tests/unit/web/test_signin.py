@@ -52,6 +52,15 @@ async def test_logout_ends_only_its_own_session(cora: Client, elsewhere: Client)
     assert (await elsewhere.get("/unanswered")).status_code == 200
 
 
+async def test_signing_in_again_ends_the_browsers_previous_session(
+    cora: Client, elsewhere: Client
+) -> None:
+    elsewhere.cookies.set(COOKIE, cora.cookies[COOKIE], domain="dash.test")
+    assert (await form(cora, "sam", "sam-pass")).status_code == 303
+    assert (await elsewhere.get("/unanswered")).status_code == 401  # cora's session is over
+    assert "sam (supervisor" in (await cora.get("/unanswered")).text
+
+
 async def test_a_cross_site_logout_ends_nothing(cora: Client) -> None:
     response = await cora.post("/logout", headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 303
