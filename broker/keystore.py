@@ -7,7 +7,10 @@ them. The directory is always verified against the root public key as it is load
 import os
 import secrets
 import stat
+import tomllib
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from broker.envelope import AgencyKeys, RootKey, RootPublicKey, TrustedDirectory, verify_directory
 from broker.errors import CaselinkError
@@ -90,6 +93,38 @@ def token_matches(presented: str, expected: str) -> bool:
     return secrets.compare_digest(
         presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
     )
+
+
+def refuse_readable_passwords(path: Path, url_fields: Iterable[str]) -> None:
+    """Refuse a settings file whose URLs hold a password when group or others may read it.
+
+    Raises KeyFilePermissionError naming the fields, never the password. The file is read
+    again rather than taken from the settings: an environment variable may have replaced a
+    value, and what matters is what this file discloses.
+    """
+    mode = shared_mode(path)
+    if mode is None:
+        return
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    holding = [
+        name
+        for name in url_fields
+        if isinstance(document.get(name), str) and _holds_password(document[name])
+    ]
+    if holding:
+        raise KeyFilePermissionError(
+            f"{path} has mode {mode:o}; it must be 0600 (a password in {', '.join(holding)};"
+            " or give the URL in a CASELINK_ variable)"
+        )
+
+
+def _holds_password(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        # asyncpg also takes ?password=... in the query.
+        return bool(parts.password) or "password" in parse_qs(parts.query)
+    except ValueError:
+        return True  # unparseable: it may well hold one, so it is kept as if it did
 
 
 def write_public(path: Path, content: bytes) -> None:

@@ -40,7 +40,13 @@ def open_store(settings: TrackerSettings) -> SqlTrackerStore:
 
 
 def build_tracker_app(settings: TrackerSettings) -> FastAPI:
-    """The dashboard app whose lifespan runs the tracker service beside it."""
+    """The dashboard app whose lifespan runs the tracker service beside it.
+
+    The secret files are read first: one that others can read is refused before anything
+    is opened or started (KeyFilePermissionError).
+    """
+    users = load_users(settings.users_file)
+    session_secret = settings.session_secret()
     store = open_store(settings)
     # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
     topology = Topology(user_prefix=settings.user_prefix)
@@ -61,8 +67,8 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     )
     app = create_tracker_app(
         store,
-        load_users(settings.users_file),
-        session_secret=settings.session_secret(),
+        users,
+        session_secret=session_secret,
         clock=time.time,
         secure_cookie=settings.secure_cookie,
         consumer_alive=service.consumer_alive,

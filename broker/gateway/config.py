@@ -4,19 +4,16 @@ A settings file whose own URLs hold a password (amqp_url, store_url) is refused,
 private key would be, when group or others may read it.
 """
 
-import stat
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS
 from broker.gateway.users import GatewayUser, load_users
-from broker.keystore import KeyFilePermissionError, read_token
+from broker.keystore import read_token, refuse_readable_passwords
 from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
@@ -93,32 +90,5 @@ def load_settings(path: Path) -> GatewaySettings:
     Raises KeyFilePermissionError when the file holds a password and others may read it.
     """
     settings = load_settings_file(GatewaySettings, path, _PATH_FIELDS, url_fields=("store_url",))
-    refuse_readable_passwords(path)
+    refuse_readable_passwords(path, _URL_FIELDS)
     return settings
-
-
-def refuse_readable_passwords(path: Path) -> None:
-    """Refuse a settings file whose URLs hold a password when group or others may read it."""
-    mode = path.stat().st_mode
-    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return
-    # Read again rather than from the settings: an environment variable may have replaced
-    # the value, and what matters is what this file discloses.
-    document = tomllib.loads(path.read_text())
-    holding = [
-        name
-        for name in _URL_FIELDS
-        if isinstance(document.get(name), str) and _has_password(document[name])
-    ]
-    if holding:
-        raise KeyFilePermissionError(
-            f"{path} has mode {stat.S_IMODE(mode):o} and a password in {', '.join(holding)}; "
-            "make it 0600 or set the URL by CASELINK_ variable"
-        )
-
-
-def _has_password(url: str) -> bool:
-    try:
-        return bool(urlsplit(url).password)
-    except ValueError:  # a malformed URL: the connection will say so
-        return False

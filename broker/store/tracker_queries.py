@@ -1,9 +1,9 @@
-"""The dashboard's reads of the SQL TrackerStore: lists, timeline, figures, audit, metrics."""
+"""The dashboard's reads of the SQL TrackerStore: lists, timeline, figures, metrics."""
 
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store.tracker_rows import (
@@ -17,7 +17,6 @@ from broker.store.tracker_rows import (
 from broker.store.tracker_tables import (
     alerts,
     events,
-    page_views,
     refused_events,
     thread_agencies,
     threads,
@@ -119,23 +118,6 @@ class TrackerQueries:
             AgencyFigures(agency, int(opened), int(late), receipt.get(agency), answer.get(agency))
             for agency, opened, late in sorted(totals)
         ]
-
-    async def record_view(self, user: str, thread_id: str, at: float) -> None:
-        """Audit: `user` looked at `thread_id`."""
-        async with self._transaction("record_view", writes=True) as connection:
-            await connection.execute(
-                insert(page_views).values(user=user, thread_id=thread_id, at=at)
-            )
-
-    async def views(self, thread_id: str) -> list[tuple[str, float]]:
-        """Audit trail of one thread: (user, at), oldest first."""
-        query = (
-            select(page_views.c.user, page_views.c.at)
-            .where(page_views.c.thread_id == thread_id)
-            .order_by(page_views.c.at, page_views.c.id)
-        )
-        async with self._transaction("views") as connection:
-            return [(user, at) for user, at in (await connection.execute(query)).all()]
 
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,

@@ -17,6 +17,7 @@ from broker.store import migrate
 from broker.store.directory_serials import highest_serial, raise_serial
 from broker.store.engine import chunks, insert_new, make_engine
 from broker.store.errors import translate
+from broker.store.tracker_access import TrackerAccess
 from broker.store.tracker_queries import TrackerQueries
 from broker.store.tracker_rows import (
     agency_rows,
@@ -49,8 +50,8 @@ from broker.tracker.records import (
 from broker.tracker.state import Phase
 
 
-class SqlTrackerStore(TrackerQueries):
-    """The tracker's events, threads, alert outbox and audit in SQLite or PostgreSQL.
+class SqlTrackerStore(TrackerQueries, TrackerAccess):
+    """The tracker's events, threads, alert outbox and dashboard access in SQLite or PostgreSQL.
 
     Raises UnsupportedDatabase for any other URL, and StoreError (StoreUnavailable when worth
     retrying) when the database fails; nothing of the failed call is then committed.

@@ -3,17 +3,22 @@
 Keep in step with `migrations/tracker/`: a test compares the migrated schema to this one.
 Columns hold ids, categories and times only: the tracker never sees a body. Event times
 are integer Unix seconds from the signed headers; the tracker's own clock (received_at,
-updated_at, raised_at, published_at, page views) is float Unix seconds.
+updated_at, raised_at, published_at, page views, sessions, sign-ins) is float Unix seconds.
+Sessions keep only the hash of their id; the sign-in log never a password.
 """
 
 import sqlalchemy as sa
 
 from broker.store.directory_serials import directory_table
 from broker.store.gateway_tables import AGENCY, ID, WORD
+from broker.tracker.access import ADDRESS_CHARS, FILTER_CHARS, NAME_CHARS
 
 ALERT_KEY = 255  # planned key (thread, recipient, reason, level, audience) + addressee
 ROUTING_KEY = 255
 USER = 128
+VIEW = 64
+SESSION_HASH = 71  # "sha256$" and 64 hex digits
+FINGERPRINT = 32
 
 metadata = sa.MetaData()
 
@@ -147,9 +152,47 @@ page_views = sa.Table(
         autoincrement=True,
     ),
     sa.Column("user", sa.String(USER), nullable=False),
-    sa.Column("thread_id", sa.String(ID), nullable=False),
+    # NULL for lists, figures and exports: they record their filter instead.
+    sa.Column("thread_id", sa.String(ID), nullable=True),
     sa.Column("at", sa.Double(), nullable=False),
+    # <surface>:<subject>, e.g. page:unanswered, export:agencies, api:thread.
+    sa.Column("view", sa.String(VIEW), nullable=False, server_default="thread"),
+    sa.Column("filter", sa.String(FILTER_CHARS), nullable=False, server_default=""),
     sa.Index("ix_page_views_thread_id_at", "thread_id", "at"),
+    # The view log, newest first.
+    sa.Index("ix_page_views_at", "at"),
+)
+
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    # sha256$<hex> of the random id in the cookie: the id itself is never stored.
+    sa.Column("session_hash", sa.String(SESSION_HASH), primary_key=True),
+    sa.Column("user", sa.String(USER), nullable=False),
+    sa.Column("fingerprint", sa.String(FINGERPRINT), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+    sa.Column("revoked_at", sa.Double(), nullable=True),
+    # Expired sessions are deleted by this index.
+    sa.Index("ix_dashboard_sessions_expires_at", "expires_at"),
+)
+
+sign_ins = sa.Table(
+    "sign_ins",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("name", sa.String(NAME_CHARS), nullable=False),  # as typed, cut to NAME_CHARS
+    sa.Column("address", sa.String(ADDRESS_CHARS), nullable=False),
+    sa.Column("at", sa.Double(), nullable=False),
+    sa.Column("outcome", sa.String(WORD), nullable=False),
+    sa.Column("method", sa.String(WORD), nullable=False),
+    # The sign-in log, newest first.
+    sa.Index("ix_sign_ins_at", "at"),
 )
 
 # The highest directory serial the tracker (any tracker on this database) accepted.

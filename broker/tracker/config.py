@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from broker.keystore import read_private, read_token
+from broker.keystore import read_private, read_token, refuse_readable_passwords
 from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 
@@ -75,6 +75,16 @@ _PATH_FIELDS = (
 )
 
 
+_SECRET_URLS = ("amqp_url", "store_url")
+
+
 def load_tracker_settings(path: Path) -> TrackerSettings:
-    """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only."""
-    return load_settings_file(TrackerSettings, path, _PATH_FIELDS, url_fields=("store_url",))
+    """Read the TOML file at `path`, apply overrides; raises ConfigError naming fields only.
+
+    Raises KeyFilePermissionError when the file holds a password (in amqp_url or store_url)
+    and group or others may read it. Without one (passwords in CASELINK_TRACKER_AMQP_URL and
+    CASELINK_TRACKER_STORE_URL) it may be readable.
+    """
+    settings = load_settings_file(TrackerSettings, path, _PATH_FIELDS, url_fields=("store_url",))
+    refuse_readable_passwords(path, _SECRET_URLS)
+    return settings

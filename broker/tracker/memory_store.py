@@ -14,6 +14,7 @@ from typing import Any
 
 from broker.tracker.events import TrackedEvent
 from broker.tracker.listings import CHASED_KINDS, NO_URGENCY, OPEN_PHASES, ListOrder, ThreadListing
+from broker.tracker.memory_access import MemoryAccess
 from broker.tracker.parties import ThreadClaim
 from broker.tracker.records import (
     AgencyFigures,
@@ -45,8 +46,9 @@ class _Kept:
         return self.folded.row
 
 
-class MemoryTrackerStore:
-    """Events, threads, alert outbox and page views in dicts; for tests and throwaway runs."""
+class MemoryTrackerStore(MemoryAccess):
+    """Events, threads, alert outbox, sessions, sign-ins and views in dicts and lists; for
+    tests and throwaway runs."""
 
     def __init__(self) -> None:
         self._events: dict[str, tuple[TrackedEvent, float]] = {}
@@ -56,9 +58,9 @@ class MemoryTrackerStore:
         self._threads: dict[str, _Kept] = {}
         self._alerts: dict[str, RecordedAlert] = {}
         self._thread_alerts: dict[str, frozenset[str]] = {}  # thread id -> outbox keys
-        self._views: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._writer = asyncio.Lock()
         self._directory_serial = 0
+        MemoryAccess.__init__(self)
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -136,14 +138,6 @@ class MemoryTrackerStore:
             for agency in kept.row.state.recipients:
                 by_agency[agency].append(kept)
         return [self._figures(agency, by_agency[agency], now) for agency in sorted(by_agency)]
-
-    async def record_view(self, user: str, thread_id: str, at: float) -> None:
-        """Audit: `user` looked at `thread_id`."""
-        self._views[thread_id].append((user, float(at)))
-
-    async def views(self, thread_id: str) -> list[tuple[str, float]]:
-        """Audit trail of one thread: (user, at), oldest first."""
-        return sorted(self._views.get(thread_id, []), key=lambda view: view[1])
 
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,

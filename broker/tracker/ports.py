@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from broker.tracker.access import AccessStore
 from broker.tracker.events import TrackedEvent
 from broker.tracker.listings import ThreadListing
 from broker.tracker.parties import ThreadClaim
@@ -81,8 +82,9 @@ class TrackerWrites(Protocol):
         """Set next_check_at of each thread still at the move's revision."""
 
 
-class TrackerStore(Protocol):
-    """Events, thread rows, the alert outbox, the dashboard's reads and the page-view audit.
+class TrackerStore(AccessStore, Protocol):
+    """Events, thread rows, the alert outbox and the dashboard's reads; and, from AccessStore,
+    the dashboard's sessions, sign-in log and view records.
 
     Times from headers are int Unix seconds; the tracker's own clock (received_at, at) is
     float Unix seconds. The SQL store raises StoreError (StoreUnavailable when worth
@@ -128,12 +130,6 @@ class TrackerStore(Protocol):
         """Per recipient agency of referrals/transfers matching `flt`, sorted by agency:
         open threads, overdue ones (that recipient's own deadline passed at `now`), and
         median seconds from issue to receipt and to answer (None without any)."""
-
-    async def record_view(self, user: str, thread_id: str, at: float) -> None:
-        """Audit: `user` looked at `thread_id`."""
-
-    async def views(self, thread_id: str) -> list[tuple[str, float]]:
-        """Audit trail of one thread: (user, at), oldest first."""
 
     async def directory_serial(self) -> int:
         """The highest directory serial accepted; 0 before any."""

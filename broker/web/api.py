@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from broker.tracker.state import Phase
 from broker.web.auth import Auth
 from broker.web.models import AgencyOut, ThreadList, ThreadOut, TimelineOut, ViewOut
-from broker.web.queries import TITLES, Dashboard, Filters, Listing, ThreadKind
+from broker.web.queries import TITLES, Dashboard, Filters, Listing, Surface, ThreadKind
 from broker.web.users import Role, User
 from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
 from schemas.kinds import Urgency
@@ -49,7 +49,9 @@ def api_router(dash: Dashboard, auth: Auth) -> APIRouter:
         async def endpoint(
             user: ApiUser, filters: Filtered, limit: Limit = 100, offset: Offset = 0
         ) -> ThreadList:
-            return await dash.threads(user, listing, filters, limit=limit, offset=offset)
+            return await dash.threads(
+                user, listing, filters, limit=limit, offset=offset, surface=Surface.API
+            )
 
         endpoint.__doc__ = f"{TITLES[listing]}, as the dashboard lists them."
         return endpoint
@@ -57,8 +59,8 @@ def api_router(dash: Dashboard, auth: Auth) -> APIRouter:
     for listing in Listing:
         router.get(f"/{listing.value}", name=f"list_{listing.name.lower()}")(lister(listing))
 
-    async def visible(user: User, thread_id: str) -> ThreadOut:
-        item = await dash.thread(user, thread_id)
+    async def shown(user: User, thread_id: str, subject: str) -> ThreadOut:
+        item = await dash.thread(user, thread_id, surface=Surface.API, subject=subject)
         if item is None:
             raise HTTPException(404, "no such thread")
         return item
@@ -66,15 +68,12 @@ def api_router(dash: Dashboard, auth: Auth) -> APIRouter:
     @router.get("/threads/{thread_id}", responses=_NOT_FOUND)
     async def thread(user: ApiUser, thread_id: ThreadId) -> ThreadOut:
         """One thread; the view is recorded in the audit trail."""
-        item = await visible(user, thread_id)
-        await dash.record_view(user, thread_id)
-        return item
+        return await shown(user, thread_id, "thread")
 
     @router.get("/threads/{thread_id}/timeline", responses=_NOT_FOUND)
     async def timeline(user: ApiUser, thread_id: ThreadId) -> list[TimelineOut]:
         """A thread's events in issued order; the view is recorded in the audit trail."""
-        await visible(user, thread_id)
-        await dash.record_view(user, thread_id)
+        await shown(user, thread_id, "timeline")
         return await dash.timeline(thread_id)
 
     @router.get(
@@ -85,12 +84,13 @@ def api_router(dash: Dashboard, auth: Auth) -> APIRouter:
         """Who looked at a thread and when (coordinators only)."""
         if user.role is not Role.COORDINATOR:
             raise HTTPException(403, "the audit trail is for coordinators")
-        await visible(user, thread_id)
+        if not await dash.can_see(user, thread_id):
+            raise HTTPException(404, "no such thread")
         return await dash.views(thread_id)
 
     @router.get("/agencies")
     async def agencies(user: ApiUser, filters: Filtered) -> list[AgencyOut]:
         """Per agency as a recipient: open, overdue, median time to receipt and to answer."""
-        return await dash.agencies(user, filters)
+        return await dash.agencies(user, filters, surface=Surface.API)
 
     return router

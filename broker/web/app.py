@@ -13,15 +13,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.http_edge import harden
+from broker.people.throttle import SignInThrottle
 from broker.tracker.ports import TrackerStore
 from broker.web.api import api_router
 from broker.web.assets import CSS, ICON, JS
-from broker.web.auth import Auth, Unauthenticated, login_router
+from broker.web.audit import audit_router
+from broker.web.auth import Auth, Throttled, Unauthenticated, login_router
 from broker.web.metrics import ops_router
 from broker.web.pages import pages_router
 from broker.web.queries import Dashboard
 from broker.web.render import error_page, login_page
-from broker.web.sessions import SessionSigner
+from broker.web.sessions import Sessions, SessionSigner
+from broker.web.signin import SignIn
 from broker.web.users import User
 from schemas.field_errors import field_errors
 
@@ -44,17 +47,21 @@ def create_tracker_app(
     secure_cookie: bool = True,
     consumer_alive: Callable[[], bool] = lambda: True,
     metrics_token: str | None = None,
+    throttle: SignInThrottle | None = None,
 ) -> FastAPI:
     """The dashboard over `store`; `clock` gives Unix seconds (tests pass their own).
 
     Set `secure_cookie=False` only when served over plain HTTP on a trusted host (tests).
     `consumer_alive` tells /healthz whether the tracker's tap consumer is subscribed;
     `metrics_token` is the bearer token /metrics takes (without one it is not served).
+    `throttle` slows repeated failed sign-ins (default: SignInThrottle's own settings).
+    Sessions, the sign-in log and view records are kept in `store`.
     Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
     dash = Dashboard(store, clock)
-    signer = SessionSigner(session_secret, session_ttl_seconds)
-    auth = Auth(users, signer, clock, secure_cookie=secure_cookie)
+    sessions = Sessions(store, SessionSigner(session_secret), session_ttl_seconds)
+    sign_in = SignIn(users, store, throttle or SignInThrottle(), clock)
+    auth = Auth(users, sessions, sign_in, clock, secure_cookie=secure_cookie)
     app = FastAPI(
         title="Caselink coordinator dashboard",
         description="Unanswered, overdue, declined and stuck threads: ids, agencies, kinds, "
@@ -84,6 +91,7 @@ def create_tracker_app(
     app.include_router(login_router(auth))
     app.include_router(ops_router(dash, consumer_alive, metrics_token))
     app.include_router(api_router(dash, auth))
+    app.include_router(audit_router(store, auth))
     app.include_router(pages_router(dash, auth))
     # Last, so outermost: sizes capped and security headers set on every answer.
     harden(app, max_body_bytes=MAX_REQUEST_BYTES, referrer_policy=_REFERRER_POLICY)
@@ -104,6 +112,12 @@ def _install_handlers(app: FastAPI) -> None:
         page = login_page(error.next_path, message="Please sign in.")
         headers = {"WWW-Authenticate": 'Session realm="caselink"'}
         return HTMLResponse(page, 401, headers=headers)
+
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, error: Throttled) -> Response:
+        # Only HTTP Basic raises this, so the answer is the API's JSON.
+        headers = {"Retry-After": str(error.retry_after)}
+        return JSONResponse({"detail": "too many failed sign-ins"}, 429, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, error: RequestValidationError) -> Response:

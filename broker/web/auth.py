@@ -1,7 +1,9 @@
 """Who is asking: the session cookie (pages and API) or HTTP Basic (API only); login, logout.
 
 No route but /login, /healthz and /static answers anonymously. A page answers 401 with the
-login form; the API answers 401 with `WWW-Authenticate: Basic`.
+login form; the API answers 401 with `WWW-Authenticate: Basic`. Sign-ins by form and by
+Basic go through one throttled, logged check (`broker.web.signin`); too soon after failures
+they answer 429 with Retry-After. Logging out ends the session on the server.
 """
 
 import base64
@@ -12,9 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broker.people.passwords import PasswordCheck
-from broker.web.render import login_page
-from broker.web.sessions import SessionSigner
+from broker.tracker.access import SignInMethod
+from broker.web.render import duration, login_page
+from broker.web.sessions import Sessions
+from broker.web.signin import SignIn
 from broker.web.users import User
 
 COOKIE = "caselink_session"
@@ -29,45 +32,47 @@ class Unauthenticated(Exception):
         self.api, self.next_path = api, next_path
 
 
+class Throttled(Exception):
+    """Raised when HTTP Basic credentials come too soon after failures; the app answers 429."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many failed sign-ins")
+        self.retry_after = retry_after
+
+
 class Auth:
-    """Checks credentials against the users; `clock` gives Unix seconds."""
+    """Who is asking: a live session (its cookie) or, for the API, HTTP Basic credentials."""
 
     def __init__(
         self,
         users: Mapping[str, User],
-        signer: SessionSigner,
+        sessions: Sessions,
+        sign_in: SignIn,
         clock: Callable[[], float],
         *,
         secure_cookie: bool,
     ) -> None:
-        self.users, self.signer, self.clock = users, signer, clock
+        self.users, self.sessions, self.sign_in, self.clock = users, sessions, sign_in, clock
         self.secure_cookie = secure_cookie
-        sample = next(iter(users.values()), None)
-        self._passwords = PasswordCheck(sample.password_hash if sample else None)
-
-    async def check(self, name: str, password: str) -> User | None:
-        """The user with this name and password; None otherwise (scrypt runs off the loop)."""
-        user = self.users.get(name)
-        stored = user.password_hash if user is not None else None
-        return user if await self._passwords.matches(password, stored) else None
 
     async def page_user(self, request: Request) -> User:
         """The signed-in user of a page request; raises Unauthenticated (401 + login form)."""
-        user = self._from_cookie(request)
+        user = await self._from_cookie(request)
         if user is None:
             raise Unauthenticated(api=False, next_path=_local_path(request))
         return user
 
     async def api_user(self, request: Request) -> User:
-        """The user of an API request, by cookie or HTTP Basic; raises Unauthenticated."""
-        user = self._from_cookie(request) or await self._from_basic(request)
+        """The user of an API request, by cookie or HTTP Basic; raises Unauthenticated, or
+        Throttled when Basic credentials come too soon after failures."""
+        user = await self._from_cookie(request) or await self._from_basic(request)
         if user is None:
             raise Unauthenticated(api=True)
         return user
 
-    def _from_cookie(self, request: Request) -> User | None:
+    async def _from_cookie(self, request: Request) -> User | None:
         token = request.cookies.get(COOKIE)
-        return None if token is None else self.signer.read(token, self.users, self.clock())
+        return None if token is None else await self.sessions.user(token, self.users, self.clock())
 
     async def _from_basic(self, request: Request) -> User | None:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
@@ -77,7 +82,12 @@ class Auth:
             name, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return await self.check(name, password) if colon else None
+        if not colon:
+            return None
+        attempt = await self.sign_in.attempt(name, password, address(request), SignInMethod.BASIC)
+        if attempt.retry_after:
+            raise Throttled(attempt.retry_after)
+        return attempt.user
 
 
 def login_router(auth: Auth) -> APIRouter:
@@ -96,15 +106,24 @@ def login_router(auth: Auth) -> APIRouter:
         if form is None:
             return HTMLResponse(login_page("/", message="Malformed sign-in form."), 400)
         target = _safe_next(form.get("next", "/"))
-        user = await auth.check(form.get("name", ""), form.get("password", ""))
-        if user is None:
+        name, password = form.get("name", ""), form.get("password", "")
+        attempt = await auth.sign_in.attempt(name, password, address(request), SignInMethod.FORM)
+        if attempt.retry_after:
+            message = f"Too many failed sign-ins: try again in {duration(attempt.retry_after)}."
+            headers = {"Retry-After": str(attempt.retry_after)}
+            return HTMLResponse(login_page(target, message=message), 429, headers=headers)
+        if attempt.user is None:
             page = login_page(target, message="Wrong name or password.")
             return HTMLResponse(page, 401)
+        previous = request.cookies.get(COOKIE)
+        if previous is not None:
+            # A browser holds one session: the one it had before (whoever's) ends here.
+            await auth.sessions.end(previous, auth.clock())
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             COOKIE,
-            auth.signer.issue(user, auth.clock()),
-            max_age=auth.signer.ttl_seconds,
+            await auth.sessions.start(attempt.user, auth.clock()),
+            max_age=auth.sessions.ttl_seconds,
             httponly=True,
             secure=auth.secure_cookie,
             samesite="strict",
@@ -116,12 +135,26 @@ def login_router(auth: Auth) -> APIRouter:
     async def logout(request: Request) -> RedirectResponse:
         response = RedirectResponse("/login", status_code=303)
         if _same_origin(request):
+            token = request.cookies.get(COOKIE)
+            if token is not None:
+                # Ended on the server: a copy of the cookie stops working too.
+                await auth.sessions.end(token, auth.clock())
             response.delete_cookie(
                 COOKIE, path="/", httponly=True, samesite="strict", secure=auth.secure_cookie
             )
         return response
 
     return router
+
+
+def address(request: Request) -> str:
+    """The client's address, for the throttle and the sign-in log.
+
+    The app reads no forwarding header itself. uvicorn puts X-Forwarded-For's address here
+    only when the connection comes from a trusted proxy (FORWARDED_ALLOW_IPS, by default
+    127.0.0.1 and ::1: the TLS proxy in front of the dashboard).
+    """
+    return request.client.host if request.client is not None else "unknown"
 
 
 def _local_path(request: Request) -> str:

@@ -7,6 +7,7 @@ no output can carry anything a record does not hold.
 from pydantic import BaseModel, Field
 
 from broker.lifecycle import FhirTaskStatus
+from broker.tracker.access import SignInMethod, SignInOutcome, SignInRecord, ViewRecord
 from broker.tracker.escalation import overdue_seconds
 from broker.tracker.records import AgencyFigures, ThreadRow, TimelineEntry
 from broker.tracker.state import Phase, fhir_status
@@ -121,6 +122,48 @@ class ViewOut(BaseModel):
 
     user: str
     at: float = Field(description=_UNIX)
+
+
+class ViewRecordOut(BaseModel):
+    """Audit: one showing of thread data, to one user."""
+
+    user: str
+    at: float = Field(description=_UNIX)
+    view: str = Field(description="<surface>:<subject>, e.g. page:unanswered, export:agencies")
+    thread_id: str | None = Field(description="the thread shown; null for lists and figures")
+    filter: str = Field(description="the filters and paging asked for, as a URL query")
+
+    @classmethod
+    def of(cls, record: ViewRecord) -> "ViewRecordOut":
+        """The view of one view record."""
+        return cls(
+            user=record.user,
+            at=record.at,
+            view=record.view,
+            thread_id=record.thread_id,
+            filter=record.filter,
+        )
+
+
+class SignInOut(BaseModel):
+    """Audit: one checked sign-in (never its password)."""
+
+    name: str = Field(description="the name as typed (non-printable characters as ?)")
+    address: str = Field(description="the client address the server saw")
+    at: float = Field(description=_UNIX)
+    outcome: SignInOutcome
+    method: SignInMethod = Field(description="the login form or HTTP Basic")
+
+    @classmethod
+    def of(cls, record: SignInRecord) -> "SignInOut":
+        """The view of one sign-in record."""
+        return cls(
+            name=record.name,
+            address=record.address,
+            at=record.at,
+            outcome=record.outcome,
+            method=record.method,
+        )
 
 
 class Health(BaseModel):

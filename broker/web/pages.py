@@ -1,4 +1,7 @@
-"""The server-rendered pages, the live fragments they poll, and the CSV exports."""
+"""The server-rendered pages, the live fragments they poll, and the CSV exports.
+
+Each leaves a view record through the Dashboard (`broker.web.queries`) before it shows data.
+"""
 
 import re
 from collections.abc import Awaitable, Callable
@@ -11,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from broker.tracker.state import Phase
 from broker.web.auth import Auth
 from broker.web.export import agencies_csv, threads_csv
-from broker.web.queries import TITLES, Dashboard, Filters, Listing, ThreadKind
+from broker.web.queries import TITLES, Dashboard, Filters, Listing, Surface, ThreadKind
 from broker.web.render import clock_time, e, error_page, page, when
 from broker.web.tables import (
     agency_chart,
@@ -57,7 +60,9 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
         async def endpoint(
             user: PageUser, filters: Filtered, limit: Limit = PAGE_SIZE, offset: Offset = 0
         ) -> HTMLResponse:
-            data = await dash.threads(user, listing, filters, limit=limit, offset=offset)
+            data = await dash.threads(
+                user, listing, filters, limit=limit, offset=offset, surface=Surface.PAGE
+            )
             path, query = f"/{listing.value}", _query(filters, limit, offset)
             more = ""
             if len(data.items) == limit:
@@ -79,7 +84,9 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
         async def endpoint(
             user: PageUser, filters: Filtered, limit: Limit = PAGE_SIZE, offset: Offset = 0
         ) -> HTMLResponse:
-            data = await dash.threads(user, listing, filters, limit=limit, offset=offset)
+            data = await dash.threads(
+                user, listing, filters, limit=limit, offset=offset, surface=Surface.FRAGMENT
+            )
             stamp = {"X-Updated-At": clock_time(data.now)}
             return HTMLResponse(thread_table(data.items, listing, data.now), headers=stamp)
 
@@ -102,12 +109,11 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
     async def thread_page(
         user: PageUser, thread_id: Annotated[str, Path(pattern=UUID4_PATTERN, max_length=36)]
     ) -> HTMLResponse:
-        item = await dash.thread(user, thread_id)
+        # The view is recorded before anything of the thread is read out.
+        item = await dash.thread(user, thread_id, surface=Surface.PAGE)
         if item is None:
             detail = "No such thread, or not one your agency is a party to."
             return HTMLResponse(error_page("Thread not found", detail, user=user), 404)
-        # Recorded before anything of the thread is read out: the audit may not miss a view.
-        await dash.record_view(user, thread_id)
         body = (
             f"<h1>Thread {e(thread_id)}</h1>{thread_facts(item, dash.now())}"
             f"<h2>Timeline</h2>{timeline_table(await dash.timeline(thread_id))}"
@@ -118,7 +124,7 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
 
     @router.get("/agencies")
     async def agencies_page(user: PageUser, filters: Filtered) -> HTMLResponse:
-        figures = await dash.agencies(user, filters)
+        figures = await dash.agencies(user, filters, surface=Surface.PAGE)
         body = (
             "<h1>Agencies</h1>"
             + filter_form("/agencies", filters, "/export/agencies.csv")
@@ -128,7 +134,8 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
 
     @router.get("/export/agencies.csv")
     async def agencies_export(user: ApiUser, filters: Filtered) -> Response:
-        return _csv(agencies_csv(await dash.agencies(user, filters)), "agencies", dash.now())
+        figures = await dash.agencies(user, filters, surface=Surface.EXPORT)
+        return _csv(agencies_csv(figures), "agencies", dash.now())
 
     return router
 

@@ -1,10 +1,12 @@
-"""The reads every page, API route and export shares, with the user's scope applied once."""
+"""The reads every page, API route and export shares: the user's scope applied once, and a
+view record left by every read that shows thread data."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
 
+from broker.tracker.access import FILTER_CHARS, ViewRecord
 from broker.tracker.listings import (
     CONSENT_WITHDRAWALS_PENDING,
     DECLINED,
@@ -85,8 +87,22 @@ def parties(state: ThreadState) -> set[str]:
     return found
 
 
+class Surface(StrEnum):
+    """Where thread data is shown: the first half of a view record's name."""
+
+    PAGE = "page"
+    FRAGMENT = "fragment"  # a list page's live refresh
+    EXPORT = "export"  # CSV
+    API = "api"  # JSON
+
+
 class Dashboard:
-    """Reads from the tracker store as one user may see them; `clock` gives Unix seconds."""
+    """Reads from the tracker store as one user may see them; `clock` gives Unix seconds.
+
+    Every read that shows thread data first leaves a view record: who, when, which view
+    (`<surface>:<subject>`) and which thread or filter. It is written before anything is
+    read out, so a failed record shows nothing rather than something unrecorded.
+    """
 
     def __init__(self, store: TrackerStore, clock: Callable[[], float]):
         self.store, self.clock = store, clock
@@ -96,52 +112,93 @@ class Dashboard:
         return int(self.clock())
 
     async def threads(
-        self, user: User, listing: Listing, filters: Filters, *, limit: int, offset: int
+        self,
+        user: User,
+        listing: Listing,
+        filters: Filters,
+        *,
+        limit: int,
+        offset: int,
+        surface: Surface,
     ) -> ThreadList:
         """One page of a list in the list's order (unanswered: most overdue first).
 
         The store already orders `unanswered` by the earliest unmet deadline: the most
         overdue first, then the nearest deadline, then threads with none.
         """
-        now = self.now()
-        rows = await self._rows(user, listing, filters, limit, offset)
-        items = [ThreadOut.of(row, now) for row in rows]
-        return ThreadList(now=now, limit=limit, offset=offset, items=items)
+        paging = urlencode([("limit", limit)] + ([("offset", offset)] if offset else []))
+        await self._record(user, surface, listing.value, query=_joined(filters.query(), paging))
+        return await self._page(user, listing, filters, limit=limit, offset=offset)
 
     async def export(self, user: User, listing: Listing, filters: Filters) -> ThreadList:
-        """Every thread of a list (up to EXPORT_CAP), read page by page."""
+        """Every thread of a list (up to EXPORT_CAP), read page by page; recorded once."""
+        await self._record(user, Surface.EXPORT, listing.value, query=filters.query())
         items: list[ThreadOut] = []
         for offset in range(0, EXPORT_CAP, EXPORT_PAGE):
-            page = await self.threads(user, listing, filters, limit=EXPORT_PAGE, offset=offset)
+            page = await self._page(user, listing, filters, limit=EXPORT_PAGE, offset=offset)
             items += page.items
             if len(page.items) < EXPORT_PAGE:
                 break
         return ThreadList(now=self.now(), limit=len(items), offset=0, items=items)
 
-    async def thread(self, user: User, thread_id: str) -> ThreadOut | None:
-        """One thread, or None when it is unknown or `user` may not see it."""
+    async def thread(
+        self, user: User, thread_id: str, *, surface: Surface, subject: str = "thread"
+    ) -> ThreadOut | None:
+        """One thread, or None when it is unknown or `user` may not see it (then nothing is
+        recorded: nothing was shown). `subject` names what of it is shown ("timeline")."""
         row = await self.store.thread(thread_id)
         if row is None or not await self._visible(user, row):
             return None
+        await self._record(user, surface, subject, thread_id=thread_id)
         return ThreadOut.of(row, self.now())
 
+    async def can_see(self, user: User, thread_id: str) -> bool:
+        """Whether the thread exists and `user` may see it; shows none of its data."""
+        row = await self.store.thread(thread_id)
+        return row is not None and await self._visible(user, row)
+
     async def timeline(self, thread_id: str) -> list[TimelineOut]:
-        """A thread's events; call only after `thread` said the user may see it."""
+        """A thread's events; call only after `thread` said the user may see it (and recorded
+        the view)."""
         return [TimelineOut.of(entry) for entry in await self.store.timeline(thread_id)]
 
-    async def record_view(self, user: User, thread_id: str) -> None:
-        """Audit that `user` looked at `thread_id` now."""
-        await self.store.record_view(user.name, thread_id, self.clock())
-
     async def views(self, thread_id: str) -> list[ViewOut]:
-        """Who looked at a thread, oldest first."""
+        """Who was shown a thread, oldest first."""
         return [ViewOut(user=u, at=at) for u, at in await self.store.views(thread_id)]
 
-    async def agencies(self, user: User, filters: Filters) -> list[AgencyOut]:
+    async def agencies(self, user: User, filters: Filters, *, surface: Surface) -> list[AgencyOut]:
         """Per-agency figures over the threads `user` may see."""
+        await self._record(user, surface, "agencies", query=filters.query())
         flt = _scope(user, filters)
         figures = await self.store.agency_figures(flt, self.now())
         return [AgencyOut.of(f) for f in sorted(figures, key=lambda f: f.agency)]
+
+    async def _record(
+        self,
+        user: User,
+        surface: Surface,
+        subject: str,
+        *,
+        thread_id: str | None = None,
+        query: str = "",
+    ) -> None:
+        # `query` holds filters checked against their patterns and enums: ids and categories.
+        view = ViewRecord(
+            user=user.name,
+            at=self.clock(),
+            view=f"{surface.value}:{subject}",
+            thread_id=thread_id,
+            filter=query[:FILTER_CHARS],
+        )
+        await self.store.record_view(view)
+
+    async def _page(
+        self, user: User, listing: Listing, filters: Filters, *, limit: int, offset: int
+    ) -> ThreadList:
+        now = self.now()
+        rows = await self._rows(user, listing, filters, limit, offset)
+        items = [ThreadOut.of(row, now) for row in rows]
+        return ThreadList(now=now, limit=limit, offset=offset, items=items)
 
     async def _rows(
         self, user: User, listing: Listing, filters: Filters, limit: int, offset: int
@@ -159,6 +216,10 @@ class Dashboard:
             for entry in await self.store.timeline(row.state.thread_id):
                 involved |= {entry.sender, entry.recipient}
         return user.may_see(involved)
+
+
+def _joined(*queries: str) -> str:
+    return "&".join(query for query in queries if query)
 
 
 def _scope(user: User, filters: Filters) -> ThreadFilter:

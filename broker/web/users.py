@@ -20,13 +20,13 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from broker.keystore import read_private
+from broker.people.names import is_user_name
 from broker.people.passwords import PasswordHashError, scrypt_cost
 from broker.tracker.records import ThreadFilter
 from broker.web.errors import UsersFileError
 from schemas.ids import AGENCY_ID_PATTERN
 
-# Names go into cookies, Basic credentials (no ':') and the audit log (no spaces).
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _AGENCY = re.compile(AGENCY_ID_PATTERN)
 _KEYS = {"name", "role", "agency", "password_hash"}
 
@@ -65,9 +65,13 @@ class User:
 
 
 def load_users(path: Path) -> Mapping[str, User]:
-    """The users in the TOML file at `path`, by name; raises UsersFileError on any mistake."""
+    """The users in the TOML file at `path`, by name; raises UsersFileError on any mistake.
+
+    Raises KeyFilePermissionError when group or others may read the file: password hashes
+    can be guessed at offline, so the file is kept like a key (mode 0600).
+    """
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = tomllib.loads(read_private(path).decode("utf-8"))
     except OSError as error:
         raise UsersFileError(f"cannot read the users file: {error.strerror}") from error
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -100,7 +104,7 @@ def _user(entry: object, where: str) -> User:
     name, role, agency, stored = (
         entry.get(key) for key in ("name", "role", "agency", "password_hash")
     )
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not is_user_name(name):
         raise UsersFileError(f"{where}: name must be 1-64 letters, digits or . _ @ -")
     where = f"user {name!r}"
     if role not in set(Role):

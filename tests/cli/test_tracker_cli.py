@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from broker.people.passwords import verify_password
+import pytest
+
+from broker.people.passwords import hash_password, verify_password
 from broker.store.tracker_store import SqlTrackerStore
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ledger import TrackerLedger
@@ -126,3 +128,46 @@ def test_a_tracker_database_others_may_read_is_refused_in_one_line(tmp_path: Pat
         f"caselink: database_file_permissions: {tmp_path / 'tracker.db'} has mode 644;"
         " it must be 0600 (others may read case data)\n"
     )
+
+
+def _start_command(tmp_path: Path, *, users_mode: int, secret_mode: int) -> list[str]:
+    """`caselink tracker --config` over users and secret files of these modes (no directory
+    files: secret files are checked before anything else is read or started)."""
+    users = tmp_path / "users.toml"
+    users.write_text(
+        f'[[users]]\nname = "coord"\nrole = "coordinator"\n'
+        f'password_hash = "{hash_password("synthetic", n=256)}"\n'
+    )
+    users.chmod(users_mode)
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"s" * 43 + b"\n")
+    secret.chmod(secret_mode)
+    command = overdue_command(tmp_path)
+    return command[:4] + command[5:]  # without `overdue`
+
+
+@pytest.mark.parametrize(
+    ("users_mode", "secret_mode", "refused"),
+    [(0o644, 0o600, "users.toml has mode 644"), (0o600, 0o640, "secret has mode 640")],
+)
+def test_the_tracker_refuses_secret_files_others_can_read(
+    tmp_path: Path, users_mode: int, secret_mode: int, refused: str
+) -> None:
+    command = _start_command(tmp_path, users_mode=users_mode, secret_mode=secret_mode)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.endswith(f"{refused}; it must be 0600\n")
+    assert len(result.stderr.splitlines()) == 1  # one typed line, no traceback
+    assert result.stderr.startswith("caselink: key_file_permissions: ")
+
+
+def test_the_tracker_refuses_a_readable_config_holding_a_password(tmp_path: Path) -> None:
+    command = overdue_command(tmp_path)
+    config = Path(command[-1])
+    config.write_text(config.read_text().replace("amqp://unused@", "amqp://tracker:s3cret@"))
+    config.chmod(0o644)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "tracker.toml has mode 644; it must be 0600" in result.stderr
+    assert "s3cret" not in result.stderr

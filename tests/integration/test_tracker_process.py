@@ -33,13 +33,13 @@ def tracker_config(keyed: KeyedFederation, folder: Path, port: int) -> Path:
     """Write what `caselink tracker --config` needs into `folder`."""
     keyed.write_directory_files(folder)
     write_private(folder / "secret", os.urandom(32).hex().encode())
-    (folder / "users.toml").write_text(
+    users = (
         f'[[users]]\nname = "coord"\nrole = "coordinator"\n'
         f'password_hash = "{hash_password("synthetic pass")}"\n'
     )
+    write_private(folder / "users.toml", users.encode())
     topology = keyed.federation.topology
-    config = folder / "tracker.toml"
-    config.write_text(
+    settings = (
         f'amqp_url = "{keyed.federation.tracker_url()}"\n'
         'directory = "directory.json"\nroot_pub = "root.pub.json"\n'
         f'store_url = "sqlite+aiosqlite:///{folder / "tracker.db"}"\n'
@@ -49,6 +49,8 @@ def tracker_config(keyed: KeyedFederation, folder: Path, port: int) -> Path:
         f'user_prefix = "{topology.user_prefix}"\n'
         "secure_cookie = false\n"
     )
+    config = folder / "tracker.toml"
+    write_private(config, settings.encode())  # it holds the tracker's RabbitMQ password
     return config
 
 

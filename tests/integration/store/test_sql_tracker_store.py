@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from broker.store import migrate
@@ -19,6 +19,7 @@ from broker.store.errors import StoreError, UnsupportedDatabase
 from broker.store.tracker_rows import event_row
 from broker.store.tracker_store import SqlTrackerStore
 from broker.store.tracker_tables import events, metadata, threads
+from broker.tracker.access import ViewRecord
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.parties import ThreadClaim
 from broker.tracker.policy import DEFAULT_POLICY
@@ -108,6 +109,37 @@ async def test_threads_stored_before_parties_existed_get_them_from_their_events(
     )
 
 
+async def test_views_recorded_before_tracker_0003_are_kept_as_thread_views(
+    sql_tracker_backend: TrackerBackend,
+) -> None:
+    assert sql_tracker_backend.url is not None
+    thread_id = Thread().thread_id
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "tracker_0001")
+            await connection.execute(
+                text('INSERT INTO page_views ("user", thread_id, at) VALUES (:u, :t, :at)'),
+                {"u": "coordinator-ann", "t": thread_id, "at": 12.5},
+            )
+    finally:
+        await engine.dispose()
+    store = (await sql_tracker_backend.open()).store  # migrates to the head
+    assert await store.views(thread_id) == [("coordinator-ann", 12.5)]
+    assert await store.view_log(limit=5) == [
+        ViewRecord("coordinator-ann", 12.5, "thread", thread_id)
+    ]
+    await store.record_view(ViewRecord("coordinator-ann", 13.0, "page:declined", None, "kind=x"))
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:  # and back: list views cannot go there
+            await connection.run_sync(_upgrade_to, "tracker_0001", down=True)
+            rows = (await connection.execute(text("SELECT thread_id FROM page_views"))).all()
+    finally:
+        await engine.dispose()
+    assert rows == [(thread_id,)]
+
+
 def test_unsupported_databases_are_refused() -> None:
     with pytest.raises(UnsupportedDatabase):
         SqlTrackerStore("sqlite+aiosqlite:///:memory:")
@@ -190,8 +222,9 @@ async def test_two_trackers_ingesting_one_thread_together_fold_all_of_it(
         assert row.state.phase is Phase.ACCEPTED
 
 
-def _upgrade_to(connection: Connection, revision: str) -> None:
-    command.upgrade(migrate.alembic_config("tracker", connection), revision)
+def _upgrade_to(connection: Connection, revision: str, *, down: bool = False) -> None:
+    move = command.downgrade if down else command.upgrade
+    move(migrate.alembic_config("tracker", connection), revision)
 
 
 def _downgrade(connection: Connection) -> None:

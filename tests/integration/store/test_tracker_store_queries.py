@@ -1,4 +1,4 @@
-"""The TrackerStore contract, read through the ledger: lists, filters, figures, audit, metrics.
+"""The TrackerStore contract, read through the ledger: lists, filters, figures, metrics.
 
 One scene of threads is ingested per test; `now` is two hours after T0.
 """
@@ -242,18 +242,3 @@ async def test_timeline_in_issued_order(tracker: TrackerLedger) -> None:
     assert [entry.status for entry in timeline] == [None, "received", "accepted"]
     assert (timeline[0].issued_at, timeline[0].recipient) == (T0, sent.recipient)
     assert await tracker.store.timeline(Thread().thread_id) == []
-
-
-async def test_views_are_audited_per_thread_oldest_first(tracker: TrackerLedger) -> None:
-    one, other = Thread().thread_id, Thread().thread_id
-    await tracker.store.record_view("coordinator-ann", one, 20.0)
-    await tracker.store.record_view("supervisor-bo", one, 10.0)
-    await tracker.store.record_view("coordinator-ann", other, 15.0)
-    await tracker.store.record_view("coordinator-ann", one, 30.5)
-    assert await tracker.store.views(one) == [
-        ("supervisor-bo", 10.0),
-        ("coordinator-ann", 20.0),
-        ("coordinator-ann", 30.5),
-    ]
-    assert await tracker.store.views(other) == [("coordinator-ann", 15.0)]
-    assert await tracker.store.views(Thread().thread_id) == []

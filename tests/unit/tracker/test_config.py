@@ -1,4 +1,5 @@
-"""Tracker settings: the session secret is a secret file, refused when others can read it."""
+"""Tracker settings: the session secret, and the settings file when it holds a password, are
+secret files, refused when others can read them."""
 
 from pathlib import Path
 
@@ -51,3 +52,38 @@ def test_the_metrics_token_is_a_0600_file_of_its_own(tmp_path: Path) -> None:
     token.chmod(0o644)
     with pytest.raises(KeyFilePermissionError, match="0600"):
         load_tracker_settings(config).metrics_token()
+
+
+def _config(tmp_path: Path, mode: int, **urls: str) -> Path:
+    config = tmp_path / "tracker.toml"
+    config.write_text(_override(EXAMPLE.read_text(), urls))
+    config.chmod(mode)
+    return config
+
+
+def _override(text: str, urls: dict[str, str]) -> str:
+    lines = [line for line in text.splitlines() if line.split(" = ")[0] not in urls]
+    return "\n".join(lines + [f'{name} = "{url}"' for name, url in urls.items()]) + "\n"
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        {"amqp_url": "amqp://tracker:s3cret@127.0.0.1:5672/caselink"},
+        {"store_url": "postgresql+asyncpg://caselink:s3cret@127.0.0.1/caselink"},
+        {"store_url": "postgresql+asyncpg://caselink@127.0.0.1/caselink?password=s3cret"},
+    ],
+)
+def test_a_config_holding_a_password_is_refused_when_others_can_read_it(
+    tmp_path: Path, urls: dict[str, str]
+) -> None:
+    with pytest.raises(KeyFilePermissionError, match="must be 0600") as raised:
+        load_tracker_settings(_config(tmp_path, 0o644, **urls))
+    assert "s3cret" not in str(raised.value)
+    assert load_tracker_settings(_config(tmp_path, 0o600, **urls)).amqp_url
+
+
+def test_a_config_without_passwords_may_be_readable(tmp_path: Path) -> None:
+    # The example's URLs carry none: passwords come in CASELINK_TRACKER_* variables.
+    settings = load_tracker_settings(_config(tmp_path, 0o644))
+    assert settings.amqp_url == "amqp://tracker@127.0.0.1:5672/caselink"

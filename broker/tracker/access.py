@@ -1,0 +1,105 @@
+"""Who used the dashboard: sessions, sign-ins and views, and the store port that keeps them.
+
+Plain values and a Protocol; the tracker's stores implement it beside `TrackerStore`. They
+hold names, addresses, ids, categories and times only: never a password, never a session id
+(only its hash), never anything of a case.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+NAME_CHARS = 64
+"""A name as typed at sign-in is kept to this many characters (a user's name is at most 64)."""
+ADDRESS_CHARS = 64
+"""An address is kept to this many characters (an IPv6 address is at most 45)."""
+FILTER_CHARS = 255
+"""A view's filter is kept to this many characters (its ids and categories fit well within)."""
+
+
+class SignInOutcome(StrEnum):
+    """What a checked sign-in came to."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class SignInMethod(StrEnum):
+    """How the name and password came: the login form or an HTTP Basic header."""
+
+    FORM = "form"
+    BASIC = "basic"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One dashboard session, as kept by the store.
+
+    `session_hash` is `broker.people.tokens.token_hash` of the random id the cookie carries;
+    `fingerprint` is a MAC of the user's role, agency and password hash at sign-in.
+    """
+
+    session_hash: str
+    user: str
+    fingerprint: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True)
+class SignInRecord:
+    """One checked sign-in: the name as typed (bounded), the client's address, the outcome."""
+
+    name: str
+    address: str
+    at: float
+    outcome: SignInOutcome
+    method: SignInMethod
+
+
+@dataclass(frozen=True)
+class ViewRecord:
+    """One showing of thread data: who, when, which view, and which thread or filter.
+
+    `view` is `<surface>:<subject>` ("page:unanswered", "export:agencies", "api:thread");
+    `filter` is a URL query of ids and categories ("" for none); `thread_id` is set for a
+    single thread's views, None for lists and figures.
+    """
+
+    user: str
+    at: float
+    view: str
+    thread_id: str | None = None
+    filter: str = ""
+
+
+class AccessStore(Protocol):
+    """Sessions, the sign-in log and the view records (times are float Unix seconds)."""
+
+    async def add_session(self, record: SessionRecord) -> None:
+        """Keep a new session (its hash is new: 256 random bits)."""
+
+    async def session(self, session_hash: str) -> SessionRecord | None:
+        """The session with this hash; None when unknown or forgotten."""
+
+    async def revoke_session(self, session_hash: str, at: float) -> None:
+        """Mark the session revoked at `at` (the first revocation's time is kept)."""
+
+    async def forget_sessions(self, expired_before: float) -> None:
+        """Delete the sessions that expired before `expired_before`."""
+
+    async def record_sign_in(self, record: SignInRecord) -> None:
+        """Append to the sign-in log."""
+
+    async def sign_ins(self, *, limit: int, offset: int = 0) -> list[SignInRecord]:
+        """One page of the sign-in log, newest first."""
+
+    async def record_view(self, record: ViewRecord) -> None:
+        """Append to the view records."""
+
+    async def views(self, thread_id: str) -> list[tuple[str, float]]:
+        """Who was shown this one thread: (user, at), oldest first."""
+
+    async def view_log(self, *, limit: int, offset: int = 0) -> list[ViewRecord]:
+        """One page of every view record, newest first."""
