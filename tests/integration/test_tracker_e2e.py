@@ -13,7 +13,7 @@ from broker.amqp.subscription import QueueSubscription
 from broker.envelope import seal
 from broker.gateway.api import create_api
 from broker.store.tracker_store import SqlTrackerStore
-from broker.topology.names import TAP_QUEUE
+from broker.topology.names import TAP_LOST_QUEUE, TAP_OVERFLOW_QUEUE, TAP_QUEUE
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import parse_policy
 from broker.tracker.service import TrackerService
@@ -67,6 +67,8 @@ def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
         verifier=HeaderVerifier(keyed.directory_source()),
         publisher=ConfirmedPublisher(url, user_id=topology.tracker_user()),
         subscription=QueueSubscription(url, TAP_QUEUE, prefetch=2048),
+        overflow=QueueSubscription(url, TAP_OVERFLOW_QUEUE, prefetch=2048),
+        lost=QueueSubscription(url, TAP_LOST_QUEUE, prefetch=1),
         sweep_interval_s=SWEEP_S,
         watchdog_interval_s=0.5,
     )
