@@ -38,6 +38,7 @@ ConfigFile = Annotated[
         help="The tool's TOML settings (deploy/operator/dlq.example.toml).",
     ),
 ]
+WIDE = 240
 NAMES = "a message id (of a letter whose header verifies) or a SHA-256 from `dlq list --json`"
 
 
@@ -71,6 +72,8 @@ def list_command(
             typer.echo(json.dumps(letter.as_dict()))
     elif letters:
         table = Table("message id", "signature", "queue", "reason", "kind", "from", "sha256")
+        for column in table.columns:
+            column.overflow = "fold"  # every character shown: ids are copied from here
         for letter in letters:
             table.add_row(
                 *(
@@ -86,7 +89,10 @@ def list_command(
                     )
                 )
             )
-        Console().print(table)
+        console = Console()
+        if not console.is_terminal:
+            console.width = WIDE  # piped or redirected: no terminal width to keep to
+        console.print(table)
     typer.echo(Depth(len(letters), settings.max_length).line(), err=True)
 
 
@@ -130,13 +136,16 @@ def requeue_command(
         )
     if done.seen == 0:
         fail("the dead-letter queue is empty: nothing to requeue")
-    for letter, why in done.refused:
-        typer.echo(f"not requeued {letter.sha256}: {why}", err=True)
-    typer.echo(f"{len(done.requeued)} dead letters requeued", err=True)
+    summary = f"{len(done.requeued)} dead letters requeued"
+    problems = []
     if done.unmatched:
-        fail(f"{len(done.unmatched)} names matched no dead letter: give {NAMES}")
+        problems.append(f"{len(done.unmatched)} names matched no dead letter (give {NAMES})")
     if done.refused:
-        fail(f"{len(done.refused)} dead letters could not be requeued")
+        _, why = done.refused[0]
+        problems.append(f"{len(done.refused)} could not be requeued ({why})")
+    if problems:
+        fail("; ".join([summary, *problems]))
+    typer.echo(summary, err=True)
 
 
 @app.command("check")

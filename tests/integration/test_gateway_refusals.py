@@ -13,7 +13,7 @@ from broker.operator.dead_letters import DeadLetter, list_dead_letters
 from broker.store.gateway_store import SqlGatewayStore
 from broker.topology.names import ALERTS_QUEUE
 from schemas.examples import example_body
-from schemas.ids import new_thread_id
+from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind
 from tests.integration.amqp_helpers import connect, publish
 from tests.integration.gateway_harness import (
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.rabbitmq
 A, B = "oscc-north", "social-east"
 
 
-def sealed_referral(keyed: KeyedFederation) -> bytes:
+def sealed_referral(keyed: KeyedFederation, message_id: str | None = None) -> bytes:
     return seal(
         example_body(MessageKind.REFERRAL),
         kind=MessageKind.REFERRAL,
@@ -37,6 +37,7 @@ def sealed_referral(keyed: KeyedFederation) -> bytes:
         directory=keyed.trusted,
         now=int(time.time()),
         thread_id=new_thread_id(),
+        message_id=message_id or new_message_id(),
     )
 
 
@@ -56,10 +57,13 @@ async def straight_onto_queue(keyed: KeyedFederation, body: bytes, message_id: s
 
 
 async def dead_letter(keyed: KeyedFederation, message_id: str) -> DeadLetter:
+    """The dead letter whose envelope header names `message_id`, verified or not."""
     found: list[DeadLetter] = []
 
     async def arrived() -> bool:
-        letters = await list_dead_letters(keyed.federation.admin_url())
+        letters = await list_dead_letters(
+            keyed.federation.operator_url(), keyed.trusted, int(time.time())
+        )
         found[:] = [letter for letter in letters if letter.message_id == message_id]
         return bool(found)
 
@@ -87,21 +91,23 @@ async def test_tampered_envelope_is_dead_lettered_and_alerted_while_the_next_arr
     keyed: KeyedFederation, tmp_path: Path
 ) -> None:
     async with running(make_gateway(keyed, B, tmp_path)) as gateway_b:
-        bad_id, good_id = "bad-1", "good-1"
-        await straight_onto_queue(keyed, tampered(sealed_referral(keyed)), bad_id)
+        bad_id = new_message_id()
+        await straight_onto_queue(keyed, tampered(sealed_referral(keyed, bad_id)), "bad-1")
         good = sealed_referral(keyed)
-        await straight_onto_queue(keyed, good, good_id)
+        await straight_onto_queue(keyed, good, "good-1")
 
         async def stored() -> bool:
             return len(await gateway_b.store.inbox(kind="referral")) == 1
 
         await eventually(stored, "the valid referral behind the tampered one")
+        # Listed under the envelope's message id, not the AMQP one; RabbitMQ's x-death says
+        # where and why it died; the refusal's reason is in the gateway's alert.
         letter = await dead_letter(keyed, bad_id)
-        assert letter.reason == "bad_signature"
-        assert letter.routing_key == keyed.federation.topology.agency_queue(B)
+        assert (letter.signature, letter.reason) == ("bad_signature", "rejected")
+        assert letter.queue == keyed.federation.topology.agency_queue(B)
         announced = await first_alert(keyed)
         assert (announced["level"], announced["detail"]) == ("refused", "bad_signature")
-        assert announced["agency"] == B
+        assert (announced["agency"], announced["message_id"]) == (B, bad_id)
 
 
 class PoisonedStore(SqlGatewayStore):
@@ -122,7 +128,7 @@ class PoisonedStore(SqlGatewayStore):
 async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
     keyed: KeyedFederation, tmp_path: Path
 ) -> None:
-    poison_thread = new_thread_id()
+    poison_thread, poison_id = new_thread_id(), new_message_id()
     poison = seal(
         example_body(MessageKind.REFERRAL),
         kind=MessageKind.REFERRAL,
@@ -131,6 +137,7 @@ async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
         directory=keyed.trusted,
         now=int(time.time()),
         thread_id=poison_thread,
+        message_id=poison_id,
     )
     store = PoisonedStore(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", poison_thread)
     async with running(make_gateway(keyed, B, tmp_path, store=store)) as gateway_b:
@@ -142,6 +149,6 @@ async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
             return len(await gateway_b.store.inbox(kind="referral")) == 3
 
         await eventually(valid_stored, "the three valid referrals")
-        letter = await dead_letter(keyed, "poison-1")
-        assert letter.reason == "delivery_limit"
+        letter = await dead_letter(keyed, poison_id)
+        assert (letter.signature, letter.reason) == ("valid", "delivery_limit")
         assert store.attempts >= 5
