@@ -45,9 +45,12 @@ NAMES = "a message id (of a letter whose header verifies) or a SHA-256 from `dlq
 def _settings(config: Path | None) -> tuple[DlqSettings, TrustedDirectory | None]:
     if config is None:
         fail("--config (or CASELINK_DLQ_CONFIG) is required")
-    # The AMQP client logs a failed connect on its own; the command says it in one line.
+    # The AMQP client logs a failed connect on its own (through Python's last-resort
+    # handler, to stderr); the command says it in one line of its own.
     for name in ("aiormq", "aio_pika"):
-        logging.getLogger(name).disabled = True
+        client_log = logging.getLogger(name)
+        client_log.addHandler(logging.NullHandler())
+        client_log.propagate = False
     with cli_errors():
         settings = load_dlq_settings(config)
         return settings, settings.trusted_directory()

@@ -77,15 +77,19 @@ def _resolve(document: dict[str, Any], pointer: str) -> Any:
 def test_exchanges_are_the_real_ones(document: dict[str, Any]) -> None:
     exchanges = {
         channel: _amqp(document, channel)["exchange"]
-        for channel in ("messages-publish", "alerts-publish", "dead-letters")
+        for channel in ("messages-publish", "alerts-publish")
     }
     assert {c: (e["name"], e["type"]) for c, e in exchanges.items()} == {
         "messages-publish": (MESSAGES_EXCHANGE, "topic"),
         "alerts-publish": (ALERTS_EXCHANGE, "topic"),
-        "dead-letters": (DEAD_LETTER_EXCHANGE, "fanout"),
     }
-    # No agency publishes to the dead-letter exchange any more: only RabbitMQ writes there.
-    assert "refusals-publish" not in document["channels"]
+    # No one publishes to the dead-letter exchange any more: only RabbitMQ writes there.
+    sent_to = {
+        binding["exchange"]["name"]
+        for channel in document["channels"].values()
+        if "exchange" in (binding := channel["bindings"]["amqp"])
+    }
+    assert DEAD_LETTER_EXCHANGE not in sent_to
 
 
 def test_queues_and_their_bindings_are_the_real_ones(document: dict[str, Any]) -> None:
