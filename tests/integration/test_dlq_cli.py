@@ -133,7 +133,8 @@ async def test_letters_are_listed_by_signed_id_and_put_back_where_they_died(
         "x-first-death-queue": f"agency.{C}",
         "x-note": ESCAPE,
     }
-    await refused_by_b(keyed, referral(keyed, real_id), forged_death)
+    real_body = referral(keyed, real_id)
+    await refused_by_b(keyed, real_body, forged_death)
     # A second letter claims the same message id, without a valid signature.
     await refused_by_b(keyed, tampered(referral(keyed, real_id)), {})
     await refused_by_b(keyed, tampered(referral(keyed, forged_id)), {})
@@ -176,15 +177,23 @@ async def test_letters_are_listed_by_signed_id_and_put_back_where_they_died(
         rabbitmqctl("set_user_tags", operator, "impersonator")
     assert await depth(keyed, DEAD_LETTER_QUEUE) == 3
 
+    requeued = dlq(path, "requeue", "--all")  # every verified, unexpired letter: one
+    assert requeued.returncode == 0, requeued.stderr
+    assert "1 dead letters requeued" in requeued.stderr
+    # Back in B's queue, and only there, byte for byte, as A: user_id and x-death kept.
+    fed = keyed.federation
+    async with await connect(fed.url(B)) as connection:
+        queue = await (await connection.channel()).get_queue(fed.topology.agency_queue(B))
+        back = await queue.get(no_ack=False, timeout=TIMEOUT_S)
+        assert back is not None
+        assert (back.body, back.user_id) == (real_body, fed.user(A))
+        assert back.headers["x-death"][0]["queue"] == fed.topology.agency_queue(B)  # type: ignore[index,call-overload]
+        await back.nack(requeue=True)
     async with running(make_gateway(keyed, B, tmp_path)) as gateway_b:
-        requeued = dlq(path, "requeue", "--all")  # every verified, unexpired letter: one
-        assert requeued.returncode == 0, requeued.stderr
-        assert "1 dead letters requeued" in requeued.stderr
 
         async def arrived() -> bool:
             return len(await gateway_b.store.inbox(kind="referral")) == 1
 
-        # B's gateway stores it only when the user_id is the signed sender's: it was kept.
         await eventually(arrived, "the requeued referral at B")
         [stored] = await gateway_b.store.inbox(kind="referral")
         assert stored.message_id == real_id
