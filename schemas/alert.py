@@ -20,6 +20,7 @@ class AlertLevel(StrEnum):
     ESCALATION = "escalation"  # a deadline passed and the reminder went unanswered
     REFUSED = "refused"  # the tracker refused an envelope (bad signature, unknown key...)
     DECLINED = "declined"  # a recipient declined something that must not be dropped
+    MISSED = "missed"  # the tracker missed messages: what it shows may be incomplete
 
 
 class AlertReason(StrEnum):
@@ -38,6 +39,9 @@ class AlertReason(StrEnum):
     # A service refused a new agency directory file (older serial, bad signature...): the
     # directory in force stays. `detail` is the refusal's slug.
     DIRECTORY_REFUSED = "directory_refused"
+    # RabbitMQ dropped messages from the tracker's tap and its overflow before the tracker
+    # read them; the alert names the latest one it kept as evidence, when its header verifies.
+    TAP_GAP = "tap_gap"
 
 
 OVERDUE_REASONS = frozenset(
@@ -114,4 +118,33 @@ def directory_refused_alert(*, alert_id: str, agency: str, reason: str, raised_a
         agency=agency,
         raised_at=raised_at,
         detail=reason,
+    )
+
+
+def tap_gap_alert(
+    *,
+    alert_id: str,
+    agency: str,
+    raised_at: int,
+    message_id: str | None = None,
+    thread_id: str | None = None,
+    kind: MessageKind | None = None,
+    sender: str | None = None,
+    recipient: str | None = None,
+) -> Alert:
+    """The alert announcing that the tracker missed messages, addressed to `agency`.
+
+    The ids are those of the latest missed message, and only when its header verified.
+    """
+    return Alert(
+        alert_id=alert_id,
+        level=AlertLevel.MISSED,
+        reason=AlertReason.TAP_GAP,
+        agency=agency,
+        raised_at=raised_at,
+        message_id=message_id,
+        thread_id=thread_id,
+        kind=kind,
+        sender=sender,
+        recipient=recipient,
     )

@@ -1,7 +1,8 @@
 """Composition root of `caselink tracker`: settings, store, service and dashboard together.
 
 The only place that chooses the tracker's implementations: the SQL store, the aiormq
-publisher and tap subscription (the broker port), the header workers.
+publisher and the subscriptions to the tap, its overflow and its lost queue (the broker
+port), the header workers.
 """
 
 import time
@@ -17,7 +18,7 @@ from broker.app.garbage_collector import settle_startup_objects
 from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
-from broker.topology.names import TAP_QUEUE, Topology
+from broker.topology.names import TAP_LOST_QUEUE, TAP_OVERFLOW_QUEUE, TAP_QUEUE, Topology
 from broker.tracker.config import TrackerSettings
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
@@ -59,6 +60,11 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         ),
         publisher=ConfirmedPublisher(settings.amqp_url, user_id=topology.tracker_user()),
         subscription=QueueSubscription(settings.amqp_url, TAP_QUEUE, prefetch=settings.prefetch),
+        overflow=QueueSubscription(
+            settings.amqp_url, TAP_OVERFLOW_QUEUE, prefetch=settings.prefetch
+        ),
+        # One at a time: the lost queue keeps the latest missed message while one is reported.
+        lost=QueueSubscription(settings.amqp_url, TAP_LOST_QUEUE, prefetch=1),
         topology=topology,
         sweep_interval_s=settings.sweep_interval_s,
         watchdog_interval_s=settings.watchdog_interval_s,

@@ -1,80 +1,162 @@
-"""`caselink dlq list|show|requeue`: the dead-letter queue, for operators."""
+"""`caselink dlq list|show|requeue|check`: the dead-letter queue, for operators.
+
+Every value shown comes through `broker.operator.dead_letter_view` (escaped, ids from the
+verified header only) and is printed as `rich.text.Text`, which never reads markup.
+"""
 
 import asyncio
 import json
+import logging
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from broker.cli.exits import fail
+from broker.cli.exits import EXIT_NEAR_FULL, fail
 from broker.cli.guard import cli_errors
-from broker.operator.dead_letters import list_dead_letters, requeue_dead_letters
+from broker.envelope import TrustedDirectory
+from broker.operator.config import DlqSettings, load_dlq_settings
+from broker.operator.dead_letter_view import DeadLetter, Depth, matches
+from broker.operator.dead_letters import (
+    dead_letter_depth,
+    list_dead_letters,
+    requeue_dead_letters,
+)
+from broker.operator.printable import printable
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and requeue refused or poison messages.")
 
-AdminUrl = Annotated[
-    str,
+ConfigFile = Annotated[
+    Path | None,
     typer.Option(
-        "--amqp-url",
-        envvar="CASELINK_ADMIN_AMQP_URL",
-        help="An operator's AMQP URL for the federation's vhost.",
+        "--config",
+        envvar="CASELINK_DLQ_CONFIG",
+        help="The tool's TOML settings (deploy/operator/dlq.example.toml).",
     ),
 ]
-DEFAULT_ADMIN_URL = "amqp://guest:guest@127.0.0.1/caselink"
+WIDE = 240
+NAMES = "a message id (of a letter whose header verifies) or a SHA-256 from `dlq list --json`"
+
+
+def _settings(config: Path | None) -> tuple[DlqSettings, TrustedDirectory | None]:
+    if config is None:
+        fail("--config (or CASELINK_DLQ_CONFIG) is required")
+    # The AMQP client logs a failed connect on its own (through Python's last-resort
+    # handler, to stderr); the command says it in one line of its own.
+    for name in ("aiormq", "aio_pika"):
+        client_log = logging.getLogger(name)
+        client_log.addHandler(logging.NullHandler())
+        client_log.propagate = False
+    with cli_errors():
+        settings = load_dlq_settings(config)
+        return settings, settings.trusted_directory()
+
+
+def _letters(config: Path | None) -> tuple[DlqSettings, list[DeadLetter]]:
+    settings, directory = _settings(config)
+    with cli_errors():
+        letters = asyncio.run(list_dead_letters(settings.amqp_url, directory, int(time.time())))
+    return settings, letters
 
 
 @app.command("list")
 def list_command(
-    amqp_url: AdminUrl = DEFAULT_ADMIN_URL,
+    config: ConfigFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Every dead letter with its reason and route (never its content)."""
-    with cli_errors():
-        letters = asyncio.run(list_dead_letters(amqp_url))
+    """Every dead letter: its ids, where and why it died, its digest (never its content)."""
+    settings, letters = _letters(config)
     if as_json:
         for letter in letters:
             typer.echo(json.dumps(letter.as_dict()))
-        return
-    table = Table("message id", "reason", "routing key", "size", "deaths")
-    for letter in letters:
-        table.add_row(
-            letter.message_id or "-",
-            letter.reason,
-            letter.routing_key,
-            str(letter.size),
-            str(letter.deaths),
-        )
-    Console().print(table)
-    typer.echo(f"{len(letters)} dead letters", err=True)
+    elif letters:
+        table = Table("message id", "signature", "queue", "reason", "kind", "from", "sha256")
+        for column in table.columns:
+            column.overflow = "fold"  # every character shown: ids are copied from here
+        for letter in letters:
+            table.add_row(
+                *(
+                    Text(value or "-")
+                    for value in (
+                        letter.message_id,
+                        letter.signature + (", expired" if letter.expired else ""),
+                        letter.queue,
+                        letter.reason,
+                        letter.kind,
+                        letter.published_by,
+                        letter.sha256,
+                    )
+                )
+            )
+        console = Console()
+        if not console.is_terminal:
+            console.width = WIDE  # piped or redirected: no terminal width to keep to
+        console.print(table)
+    typer.echo(Depth(len(letters), settings.max_length).line(), err=True)
 
 
 @app.command("show")
 def show_command(
-    message_id: Annotated[str, typer.Argument(metavar="MESSAGE_ID")],
-    amqp_url: AdminUrl = DEFAULT_ADMIN_URL,
+    name: Annotated[str, typer.Argument(metavar="ID", help=f"The letter: {NAMES}.")],
+    config: ConfigFile = None,
 ) -> None:
-    """One dead letter's headers summary and digest."""
-    with cli_errors():
-        letters = asyncio.run(list_dead_letters(amqp_url))
-    found = [letter for letter in letters if letter.message_id == message_id]
+    """One dead letter in full: ids, RabbitMQ's x-death, every header escaped, its digest."""
+    _, letters = _letters(config)
+    if not letters:
+        fail("the dead-letter queue is empty")
+    found = [letter for letter in letters if matches(letter, name)]
     if not found:
-        fail(f"no dead letter with message id {message_id}")
-    typer.echo(json.dumps(found[0].as_dict(), indent=2))
+        fail(f"no dead letter named {printable(name, 80)}: give {NAMES}")
+    for letter in found:
+        typer.echo(json.dumps(letter.as_dict(), indent=2))
 
 
 @app.command("requeue")
 def requeue_command(
-    message_ids: Annotated[list[str] | None, typer.Argument(metavar="MESSAGE_ID...")] = None,
-    all_letters: Annotated[bool, typer.Option("--all", help="Requeue every dead letter.")] = False,
-    amqp_url: AdminUrl = DEFAULT_ADMIN_URL,
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="ID...", help=f"The letters: {NAMES}.")
+    ] = None,
+    all_letters: Annotated[
+        bool, typer.Option("--all", help="Every letter whose header verifies and is not expired.")
+    ] = False,
+    config: ConfigFile = None,
 ) -> None:
-    """Send dead letters back to their recipients (after the cause is fixed)."""
-    if not message_ids and not all_letters:
-        fail("name MESSAGE_IDs or pass --all")
+    """Put dead letters back into the queue each died in, as their original sender."""
+    if not names and not all_letters:
+        fail("name the letters (ID...) or pass --all")
+    if names and all_letters:
+        fail("give either IDs or --all, not both")
+    settings, directory = _settings(config)
     with cli_errors():
-        done = asyncio.run(requeue_dead_letters(amqp_url, None if all_letters else message_ids))
-    typer.echo(f"{len(done)} dead letters requeued", err=True)
-    if message_ids and len(done) < len(message_ids):
-        fail(f"{len(message_ids) - len(done)} message ids were not in the dead-letter queue")
+        done = asyncio.run(
+            requeue_dead_letters(
+                settings.amqp_url, directory, None if all_letters else names, int(time.time())
+            )
+        )
+    if done.seen == 0:
+        fail("the dead-letter queue is empty: nothing to requeue")
+    summary = f"{len(done.requeued)} dead letters requeued"
+    problems = []
+    if done.unmatched:
+        problems.append(f"{len(done.unmatched)} names matched no dead letter (give {NAMES})")
+    if done.refused:
+        _, why = done.refused[0]
+        problems.append(f"{len(done.refused)} could not be requeued ({why})")
+    if problems:
+        fail("; ".join([summary, *problems]))
+    typer.echo(summary, err=True)
+
+
+@app.command("check")
+def check_command(config: ConfigFile = None) -> None:
+    """How full the dead-letter queue is; exit 4 from 80% of its bound (for monitoring)."""
+    settings, _ = _settings(config)
+    with cli_errors():
+        depth = asyncio.run(dead_letter_depth(settings.amqp_url, settings.max_length))
+    typer.echo(depth.line())
+    if depth.near_full:
+        raise typer.Exit(EXIT_NEAR_FULL)

@@ -8,6 +8,7 @@ from broker.errors import CaselinkError
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
+EXIT_NEAR_FULL = 4  # `caselink dlq check`: the dead-letter queue is near its bound
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -4,7 +4,10 @@ The batch consumer (broker.messaging.batch_consumer) hands deliveries over and s
 the inbox opens them, stores a whole batch in one transaction, and only then are they acked.
 Ack / requeue is decided here and nowhere else:
 - stored or already stored (redelivery, replay): ack;
-- refused envelope: forwarded to the dead-letter exchange with its reason, alerted, then ack;
+- refused envelope: a `refused_envelope` alert with the reason and the envelope's message
+  id, then reject without requeue: the queue's own dead-lettering takes it to the
+  dead-letter queue with RabbitMQ's x-death record (this agency may not write there, so no
+  agency can plant a dead letter); when the alert cannot be published, requeue;
 - anything unexpected: reject with requeue, so the quorum queue's delivery limit turns a
   poison message into a dead letter instead of a blocked queue.
 """
@@ -13,7 +16,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from broker.gateway.incoming import Refusal, decide
 from broker.gateway.metrics import GatewayCounts
@@ -26,13 +28,7 @@ from broker.messaging.alerts import publish_alert
 from broker.messaging.batch_consumer import Triage, Verdict
 from broker.messaging.errors import DeliveryError
 from broker.messaging.port import Delivery, Publisher
-from broker.topology.names import (
-    DEAD_LETTER_EXCHANGE,
-    ORIGINAL_ROUTING_KEY_HEADER,
-    REFUSAL_DETAIL_HEADER,
-    REFUSAL_HEADER,
-    Topology,
-)
+from broker.topology.names import Topology
 from schemas.alert import refused_envelope_alert
 from schemas.ids import well_formed_ids
 
@@ -140,19 +136,9 @@ class InboxConsumer:
         # The ids of a refused envelope are untrusted: bind only those that are well formed.
         with bound_ids(**well_formed_ids(message_id=refusal.message_id, sender=refusal.sender)):
             log.warning("envelope refused", reason=refusal.reason)
-        headers: dict[str, Any] = {
-            REFUSAL_HEADER: refusal.reason,
-            REFUSAL_DETAIL_HEADER: refusal.detail,
-            ORIGINAL_ROUTING_KEY_HEADER: message.routing_key,
-        }
+        # The reason reaches the operator in this alert, keyed by the envelope's message id
+        # (`caselink dlq` lists the dead letter under the same id, once its header verifies).
         try:
-            await self._publisher.publish(
-                DEAD_LETTER_EXCHANGE,
-                message.routing_key,
-                message.body,
-                message_id=message.message_id or str(uuid.uuid4()),
-                headers=headers,
-            )
             alert = refused_envelope_alert(
                 alert_id=str(uuid.uuid4()),
                 agency=self._agency,
@@ -166,4 +152,4 @@ class InboxConsumer:
         except DeliveryError as error:
             return self._requeue(message, error.reason)
         self._counts.refusal(refusal.reason)
-        return Verdict.ACK
+        return Verdict.DEAD_LETTER

@@ -1,7 +1,7 @@
 """Decide what one delivery means: a message to store (with its automatic ack) or a refusal.
 
 Pure apart from the clock value passed in: no broker, no store. The consumer applies the
-decision (store, then ack; or forward to the dead-letter queue, alert, then ack).
+decision (store, then ack; or alert, then reject so that RabbitMQ dead-letters it).
 """
 
 from dataclasses import dataclass

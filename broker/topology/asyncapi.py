@@ -38,11 +38,13 @@ from broker.topology.names import (
     DELIVERY_LIMIT,
     ENVELOPE_CONTENT_TYPE,
     MESSAGES_EXCHANGE,
-    ORIGINAL_ROUTING_KEY_HEADER,
-    REFUSAL_DETAIL_HEADER,
-    REFUSAL_HEADER,
     TAP_BINDING_KEY,
+    TAP_LOST_EXCHANGE,
+    TAP_LOST_QUEUE,
+    TAP_OVERFLOW_EXCHANGE,
+    TAP_OVERFLOW_QUEUE,
     TAP_QUEUE,
+    QueueLimits,
     Topology,
     agency_binding_key,
     alert_routing_key,
@@ -148,43 +150,22 @@ def _agency_parameter(description: str, location: str | None) -> dict[str, Any]:
     return parameter
 
 
-def _refusal_headers(*, required: bool) -> dict[str, Any]:
-    properties = {
-        REFUSAL_HEADER: {
-            "type": "string",
-            "description": "Why the gateway refused the envelope: a reason slug, e.g. "
-            "`bad_signature` (docs/envelope.md section 7) or `sender_mismatch`.",
-            "examples": ["bad_signature"],
-        },
-        REFUSAL_DETAIL_HEADER: {
-            "type": "string",
-            "description": "One line naming ids and categories only, never body content.",
-        },
-        ORIGINAL_ROUTING_KEY_HEADER: {
-            "type": "string",
-            "description": f"The routing key the envelope arrived with ({MESSAGE_ROUTING_KEY}), "
-            "for `caselink dlq requeue`.",
-        },
-    }
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = sorted(properties)
-    return schema
-
-
 def _dead_letter_headers() -> dict[str, Any]:
-    schema = _refusal_headers(required=False)
-    schema["properties"]["x-death"] = {
-        "type": "array",
-        "items": {"type": "object"},
-        "description": "Added by RabbitMQ when it dead-letters a message itself: rejected, "
-        f"or over the delivery limit of {DELIVERY_LIMIT}.",
+    return {
+        "type": "object",
+        "properties": {
+            "x-death": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "Written by RabbitMQ when it dead-letters a message: the "
+                "first entry's `queue` and `reason` (`rejected`: a gateway refused the "
+                f"envelope; `delivery_limit`: {DELIVERY_LIMIT} failed redeliveries) are "
+                "RabbitMQ's own. Its other fields, and any x-first-death-* header, may come "
+                "from the original publisher and are not trusted.",
+            },
+        },
+        "description": "The original message's headers, plus RabbitMQ's x-death.",
     }
-    schema["description"] = (
-        f"A gateway's refusal carries the {REFUSAL_HEADER} headers; a message RabbitMQ "
-        "dead-lettered carries x-death."
-    )
-    return schema
 
 
 ENVELOPE_MESSAGE = (
@@ -201,9 +182,12 @@ ALERT_MESSAGE = (
 
 def _flows() -> list[Flow]:
     topology = Topology()
+    limits = QueueLimits()
     messages = _exchange(MESSAGES_EXCHANGE, ExchangeType.TOPIC)
     alerts = _exchange(ALERTS_EXCHANGE, ExchangeType.TOPIC)
     dead_letters = _exchange(DEAD_LETTER_EXCHANGE, ExchangeType.FANOUT)
+    tap_overflow = _exchange(TAP_OVERFLOW_EXCHANGE, ExchangeType.FANOUT)
+    tap_lost = _exchange(TAP_LOST_EXCHANGE, ExchangeType.FANOUT)
     header = "$message.payload#/header"
     return [
         Flow(
@@ -214,8 +198,7 @@ def _flows() -> list[Flow]:
             payload=SealedEnvelope,
             content_type=ENVELOPE_CONTENT_TYPE,
             description="A gateway publishes the envelopes its agency sends: persistent, "
-            "mandatory, and marked sent only once RabbitMQ confirms. `caselink dlq requeue` "
-            "republishes a dead letter here with its original routing key.",
+            "mandatory, and marked sent only once RabbitMQ confirms.",
             message_description=ENVELOPE_MESSAGE,
             parameters={
                 "kind": {
@@ -240,7 +223,7 @@ def _flows() -> list[Flow]:
             f"`{agency_binding_key(AGENCY)}`: every kind, from any sender, to that agency. "
             "Only the agency's gateway may read it. The gateway opens each envelope, stores "
             "it and answers with an automatic `received` acknowledgement; an envelope it "
-            "refuses goes to refusals-publish. Bounded at "
+            "refuses is rejected without requeue, and RabbitMQ dead-letters it. Bounded at "
             f"{AGENCY_QUEUE_MAX_BYTES // 1024**3} GiB (a publisher beyond gets a nack).",
             message_description=ENVELOPE_MESSAGE,
             parameters={"agency": _agency_parameter("The queue's agency", f"{header}/recipient")},
@@ -257,7 +240,38 @@ def _flows() -> list[Flow]:
             description=f"A copy of every envelope on {MESSAGES_EXCHANGE} for the tracker, "
             "which verifies the signature and follows each thread from the clear header; it "
             "has no decryption key and never reads a body. Single active consumer, so a "
-            "standby tracker takes over.",
+            f"standby tracker takes over. Keeps {limits.tap} messages and then drops its "
+            "oldest (never refuses a publish, so a stopped tracker never holds up the "
+            f"agencies); what it drops, or fails {DELIVERY_LIMIT} times, goes to "
+            "tracker-tap-overflow.",
+            message_description=ENVELOPE_MESSAGE,
+        ),
+        Flow(
+            title="tracker-tap-overflow",
+            action="receive",
+            exchange=tap_overflow,
+            routing_key="",
+            queue=_queue(TAP_OVERFLOW_QUEUE, ""),
+            handler=_receive_envelope,
+            payload=SealedEnvelope,
+            content_type=ENVELOPE_CONTENT_TYPE,
+            description="What the tap dropped or gave up on (RabbitMQ dead-letters it here), "
+            f"drained by the tracker like the tap. Keeps {limits.tap_overflow} messages and "
+            "then drops its oldest into tracker-tap-lost.",
+            message_description=ENVELOPE_MESSAGE,
+        ),
+        Flow(
+            title="tracker-tap-lost",
+            action="receive",
+            exchange=tap_lost,
+            routing_key="",
+            queue=_queue(TAP_LOST_QUEUE, ""),
+            handler=_receive_envelope,
+            payload=SealedEnvelope,
+            content_type=ENVELOPE_CONTENT_TYPE,
+            description="The latest envelope the tracker missed (the queue keeps one): each "
+            "one it reads makes the tracker raise a `missed` alert (reason tap_gap) to the "
+            "coordinators, naming that envelope's ids when its header verifies.",
             message_description=ENVELOPE_MESSAGE,
         ),
         Flow(
@@ -268,8 +282,10 @@ def _flows() -> list[Flow]:
             payload=Alert,
             content_type=ALERT_CONTENT_TYPE,
             description="The tracker raises reminders, escalations and declines about a "
-            "thread; a gateway raises a refused_envelope alert about an envelope it refused. "
-            "Topic permissions let an agency publish only alerts about itself.",
+            "thread, and a `missed` alert when it missed messages; a gateway raises a "
+            "refused_envelope alert about an envelope it refused, with the refusal's reason "
+            "and the envelope's message id. Topic permissions let an agency publish only "
+            "alerts about itself.",
             message_description=ALERT_MESSAGE,
             parameters={
                 "level": {
@@ -295,19 +311,6 @@ def _flows() -> list[Flow]:
             message_description=ALERT_MESSAGE,
         ),
         Flow(
-            title="refusals-publish",
-            action="send",
-            exchange=dead_letters,
-            routing_key=MESSAGE_ROUTING_KEY,
-            payload=DeadLetterBody,
-            content_type=ENVELOPE_CONTENT_TYPE,
-            description="A gateway forwards an envelope it refused, unchanged, with the "
-            f"reason in its headers (a fanout: the routing key is ignored). {DEAD_LETTER_QUEUE} "
-            "receives it; the gateway then acks the delivery and raises an alert.",
-            message_description="The refused delivery's body, byte for byte.",
-            headers=_refusal_headers(required=True),
-        ),
-        Flow(
             title="dead-letters",
             action="receive",
             exchange=dead_letters,
@@ -316,9 +319,14 @@ def _flows() -> list[Flow]:
             handler=_receive_dead_letter,
             payload=DeadLetterBody,
             content_type=DEAD_LETTER_CONTENT_TYPE,
-            description="What a gateway refused, and what RabbitMQ dead-lettered from any "
-            f"Caselink queue after {DELIVERY_LIMIT} failed deliveries. Read by the operator "
-            "with `caselink dlq list|show|requeue`, which show ids, reasons and digests only.",
+            description="What RabbitMQ dead-lettered from an agency's queue or the alerts "
+            f"queue: an envelope a gateway refused, or a message that failed {DELIVERY_LIMIT} "
+            "redeliveries. No user may publish here. Keeps "
+            f"{limits.dead_letters} messages and then refuses more: they wait in their own "
+            "queue (at-least-once dead-lettering) until there is room. Read by the operator "
+            "with `caselink dlq list|show|requeue|check`, which list each under its signed "
+            "header's message id and put it back into the queue it came from, as its "
+            "original sender.",
             message_description="The dead-lettered body, byte for byte (its content type is "
             "the original message's).",
             headers=_dead_letter_headers(),

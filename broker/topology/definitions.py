@@ -2,11 +2,15 @@
 
 The output is the JSON document that `rabbitmqctl import_definitions` and
 `definitions.local.path` accept: the vhost, exchanges, queues and bindings, one user per
-agency plus the tracker, and their permissions. Passwords come in; only salted hashes go out.
+agency plus the tracker and the dead-letter operator, and their permissions. Passwords come
+in; only salted hashes go out.
 
-Confinement, per agency user: configure nothing; write only to Caselink's three exchanges,
-and on the topic exchanges only routing keys that name the agency as sender; read only its
-own queue. The tracker reads the tap queue and writes alerts, nothing else.
+Confinement, per agency user: configure nothing; write only to the messages and alerts
+exchanges, and there only routing keys that name the agency as sender; read only its own
+queue. No agency may write to the dead-letter exchange: only RabbitMQ's own dead-lettering
+puts messages there. The tracker reads its three tap queues and writes alerts, nothing
+else. The operator reads the dead-letter queue and writes to the default exchange, as the
+original sender (impersonator tag), to put a dead letter back into the queue it came from.
 """
 
 import base64
@@ -28,13 +32,20 @@ from broker.topology.names import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     MESSAGES_EXCHANGE,
+    SERVICE_USERS,
     TAP_BINDING_KEY,
+    TAP_LOST_EXCHANGE,
+    TAP_LOST_QUEUE,
+    TAP_OVERFLOW_EXCHANGE,
+    TAP_OVERFLOW_QUEUE,
     TAP_QUEUE,
     Topology,
     agency_binding_key,
     alerts_queue_arguments,
     dead_letter_queue_arguments,
     quorum_queue_arguments,
+    tap_lost_queue_arguments,
+    tap_overflow_queue_arguments,
     tap_queue_arguments,
 )
 from schemas.directory import Directory
@@ -42,6 +53,11 @@ from schemas.directory import Directory
 HASHING_ALGORITHM = "rabbit_password_hashing_sha256"
 SALT_BYTES = 4
 NOTHING = "^$"
+# RabbitMQ's name for the default exchange in permission checks.
+DEFAULT_EXCHANGE_RESOURCE = "amq.default"
+# Lets a user publish with a user_id other than its own: the operator's requeue keeps the
+# original sender's user_id, which the recipient's gateway checks against the signed sender.
+IMPERSONATOR_TAG = "impersonator"
 
 Definitions = dict[str, Any]
 
@@ -101,12 +117,13 @@ def exactly(*names: str) -> str:
 
 
 def agency_permission(topology: Topology, agency_id: str) -> Permission:
-    """An agency declares nothing, publishes to Caselink's exchanges, reads its own queue."""
-    # The dead-letter exchange is writable because the gateway forwards refused envelopes
-    # there with a reason header; the alerts exchange because it publishes refusal alerts.
+    """An agency declares nothing, publishes messages and alerts, reads its own queue."""
+    # Not the dead-letter exchange: a refused envelope is rejected without requeue, and its
+    # queue's own dead-lettering writes it there with RabbitMQ's x-death record. An agency
+    # that could write there could plant fake dead letters for the operator to requeue.
     return Permission(
         configure=NOTHING,
-        write=exactly(MESSAGES_EXCHANGE, ALERTS_EXCHANGE, DEAD_LETTER_EXCHANGE),
+        write=exactly(MESSAGES_EXCHANGE, ALERTS_EXCHANGE),
         read=exactly(topology.agency_queue(agency_id)),
     )
 
@@ -132,8 +149,12 @@ def agency_topic_permissions(agency_id: str) -> list[TopicPermission]:
 
 
 def tracker_permission() -> Permission:
-    """The tracker declares nothing, publishes alerts only, reads the tap queue only."""
-    return Permission(configure=NOTHING, write=exactly(ALERTS_EXCHANGE), read=exactly(TAP_QUEUE))
+    """The tracker declares nothing, publishes alerts only, reads its tap queues only."""
+    return Permission(
+        configure=NOTHING,
+        write=exactly(ALERTS_EXCHANGE),
+        read=exactly(TAP_QUEUE, TAP_OVERFLOW_QUEUE, TAP_LOST_QUEUE),
+    )
 
 
 def tracker_topic_permissions() -> list[TopicPermission]:
@@ -141,12 +162,22 @@ def tracker_topic_permissions() -> list[TopicPermission]:
     return [TopicPermission(ALERTS_EXCHANGE, r"^alert\..*", NOTHING)]
 
 
-def _user(name: str, password: str) -> dict[str, Any]:
+def operator_permission() -> Permission:
+    """The dead-letter operator declares nothing, reads the dead-letter queue, and publishes
+    only to the default exchange: to one queue by its name, the one a dead letter came from."""
+    return Permission(
+        configure=NOTHING,
+        write=exactly(DEFAULT_EXCHANGE_RESOURCE),
+        read=exactly(DEAD_LETTER_QUEUE),
+    )
+
+
+def _user(name: str, password: str, tags: list[str]) -> dict[str, Any]:
     return {
         "name": name,
         "password_hash": hash_password(password),
         "hashing_algorithm": HASHING_ALGORITHM,
-        "tags": [],
+        "tags": tags,
     }
 
 
@@ -188,6 +219,7 @@ class _Grant:
     user: str
     permission: Permission
     topics: list[TopicPermission]
+    tags: tuple[str, ...] = ()
 
     def permission_entry(self, vhost: str) -> dict[str, Any]:
         p = self.permission
@@ -220,6 +252,9 @@ def _grants(topology: Topology, agency_ids: list[str]) -> list[_Grant]:
     grants.append(
         _Grant(topology.tracker_user(), tracker_permission(), tracker_topic_permissions())
     )
+    grants.append(
+        _Grant(topology.operator_user(), operator_permission(), [], tags=(IMPERSONATOR_TAG,))
+    )
     return grants
 
 
@@ -235,9 +270,11 @@ def _queues(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]:
             )
             for i in agency_ids
         ),
-        _queue(vhost, TAP_QUEUE, tap_queue_arguments()),
+        _queue(vhost, TAP_QUEUE, tap_queue_arguments(topology.limits)),
+        _queue(vhost, TAP_OVERFLOW_QUEUE, tap_overflow_queue_arguments(topology.limits)),
+        _queue(vhost, TAP_LOST_QUEUE, tap_lost_queue_arguments()),
         _queue(vhost, ALERTS_QUEUE, alerts_queue_arguments()),
-        _queue(vhost, DEAD_LETTER_QUEUE, dead_letter_queue_arguments()),
+        _queue(vhost, DEAD_LETTER_QUEUE, dead_letter_queue_arguments(topology.limits)),
     ]
 
 
@@ -249,6 +286,9 @@ def _bindings(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]
             for i in agency_ids
         ),
         _binding(vhost, MESSAGES_EXCHANGE, TAP_QUEUE, TAP_BINDING_KEY),
+        # Fanouts: the binding key is ignored.
+        _binding(vhost, TAP_OVERFLOW_EXCHANGE, TAP_OVERFLOW_QUEUE, ""),
+        _binding(vhost, TAP_LOST_EXCHANGE, TAP_LOST_QUEUE, ""),
         _binding(vhost, ALERTS_EXCHANGE, ALERTS_QUEUE, ALERTS_BINDING_KEY),
         _binding(vhost, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, DEAD_LETTER_BINDING_KEY),
     ]
@@ -257,19 +297,24 @@ def _bindings(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]
 def build_definitions(
     directory: Directory, passwords: Mapping[str, str], topology: Topology
 ) -> Definitions:
-    """The definitions document for every agency of `directory` plus the tracker.
+    """The definitions document for every agency of `directory`, the tracker and the operator.
 
     `passwords` maps RabbitMQ user names to passwords; raises TopologyError when one is
-    missing. Each call draws fresh salts, so two calls differ only in `password_hash`.
+    missing, or when an agency id is the name of a service user (the tracker's or the
+    operator's: it would get that user's grants). Each call draws fresh salts, so two calls
+    differ only in `password_hash`.
     """
     vhost = topology.vhost
     agency_ids = [agency.id for agency in directory.agencies]
+    taken = sorted(set(agency_ids) & set(SERVICE_USERS))
+    if taken:
+        raise TopologyError(f"agency id {taken[0]} is the name of a Caselink service user")
     grants = _grants(topology, agency_ids)
     missing = [grant.user for grant in grants if grant.user not in passwords]
     if missing:
         raise TopologyError(f"no password for RabbitMQ users: {', '.join(missing)}")
     return {
-        "users": [_user(grant.user, passwords[grant.user]) for grant in grants],
+        "users": [_user(grant.user, passwords[grant.user], list(grant.tags)) for grant in grants],
         "vhosts": [{"name": vhost}],
         "permissions": [grant.permission_entry(vhost) for grant in grants],
         "topic_permissions": [entry for grant in grants for entry in grant.topic_entries(vhost)],
@@ -277,6 +322,8 @@ def build_definitions(
             _exchange(vhost, MESSAGES_EXCHANGE, "topic"),
             _exchange(vhost, ALERTS_EXCHANGE, "topic"),
             _exchange(vhost, DEAD_LETTER_EXCHANGE, "fanout"),
+            _exchange(vhost, TAP_OVERFLOW_EXCHANGE, "fanout"),
+            _exchange(vhost, TAP_LOST_EXCHANGE, "fanout"),
         ],
         "queues": _queues(topology, agency_ids),
         "bindings": _bindings(topology, agency_ids),

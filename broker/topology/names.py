@@ -1,8 +1,8 @@
 """Every RabbitMQ name Caselink uses, as pure functions: one place to read the topology.
 
 Routing keys are `<kind>.<sender>.<recipient>`: agency ids are public slugs, so nothing
-personal ever reaches a routing key. A `Topology` value carries the vhost and a user-name
-prefix so tests can run in their own vhost with their own users.
+personal ever reaches a routing key. A `Topology` value carries the vhost, a user-name
+prefix and the queue bounds, so tests can run in their own vhost with their own users.
 """
 
 from collections.abc import Iterable
@@ -17,22 +17,32 @@ ALERTS_EXCHANGE = "caselink.alerts"
 DEAD_LETTER_EXCHANGE = "caselink.dead-letter"
 DEAD_LETTER_QUEUE = "caselink.dead-letters"
 TAP_QUEUE = "caselink.tracker-tap"
+# What the tap drops (it is full: drop-head) or gives up on (delivery limit) goes to the
+# overflow queue, which the tracker drains too; what the overflow drops in turn goes to the
+# lost queue, which keeps only the latest: a message there means the tracker missed some.
+TAP_OVERFLOW_EXCHANGE = "caselink.tap-overflow"
+TAP_OVERFLOW_QUEUE = "caselink.tracker-tap-overflow"
+TAP_LOST_EXCHANGE = "caselink.tap-lost"
+TAP_LOST_QUEUE = "caselink.tracker-tap-lost"
 ALERTS_QUEUE = "caselink.alerts"
 TRACKER_USER = "tracker"
+# The operator's user of `caselink dlq`: reads the dead-letter queue, republishes to a queue
+# by name (the default exchange) as the original sender (RabbitMQ's impersonator tag).
+OPERATOR_USER = "dlq-operator"
+SERVICE_USERS = (TRACKER_USER, OPERATOR_USER)
 
 # A message that fails this many deliveries is poison: dead-lettered, not retried forever.
 DELIVERY_LIMIT = 5
 # Bound each agency queue so a flood cannot exhaust the node; publishers get a nack, not a drop.
 AGENCY_QUEUE_MAX_BYTES = 2 * 1024**3
+# The lost queue keeps the latest message the tracker missed, as evidence, and nothing more.
+TAP_LOST_MAX_LENGTH = 1
+# `caselink dlq check` warns from this share of the dead-letter queue's bound.
+DEAD_LETTER_NEAR_FULL = 0.8
 
 # Content types on the wire: a sealed envelope (docs/envelope.md), or an alert's JSON.
 ENVELOPE_CONTENT_TYPE = "application/caselink-envelope+json"
 ALERT_CONTENT_TYPE = "application/json"
-
-# Headers the gateway and the dead-letter tooling add. Values are reasons and ids only.
-REFUSAL_HEADER = "x-caselink-refusal"
-REFUSAL_DETAIL_HEADER = "x-caselink-refusal-detail"
-ORIGINAL_ROUTING_KEY_HEADER = "x-caselink-original-routing-key"
 
 
 def routing_key(kind: MessageKind | str, sender: str, recipient: str) -> str:
@@ -58,11 +68,26 @@ def alert_routing_key(level: str, agency_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class QueueLimits:
+    """How many messages the tracker's tap, its overflow and the dead-letter queue keep.
+
+    The defaults are the federation's; tests apply tiny ones in a vhost of their own. Each
+    queue is also bounded at AGENCY_QUEUE_MAX_BYTES, so a flood of large envelopes cannot
+    exhaust the node before the count is reached.
+    """
+
+    tap: int = 1_000_000
+    tap_overflow: int = 200_000
+    dead_letters: int = 10_000
+
+
+@dataclass(frozen=True)
 class Topology:
-    """Where a federation lives on the broker: its vhost and its user-name prefix."""
+    """Where a federation lives on the broker: its vhost, user-name prefix and queue bounds."""
 
     vhost: str = DEFAULT_VHOST
     user_prefix: str = ""
+    limits: QueueLimits = QueueLimits()
 
     def agency_queue(self, agency_id: str) -> str:
         """The agency's own inbox queue: it alone may read it."""
@@ -76,9 +101,17 @@ class Topology:
         """The tracker's RabbitMQ user: reads the tap queue, writes alerts."""
         return f"{self.user_prefix}{TRACKER_USER}"
 
+    def operator_user(self) -> str:
+        """The dead-letter operator's RabbitMQ user (`caselink dlq`)."""
+        return f"{self.user_prefix}{OPERATOR_USER}"
+
     def users(self, agency_ids: Iterable[str]) -> list[str]:
-        """Every RabbitMQ user of a federation: one per agency, then the tracker's."""
-        return [*(self.agency_user(agency_id) for agency_id in agency_ids), self.tracker_user()]
+        """Every RabbitMQ user of a federation: one per agency, the tracker's, the operator's."""
+        return [
+            *(self.agency_user(agency_id) for agency_id in agency_ids),
+            self.tracker_user(),
+            self.operator_user(),
+        ]
 
 
 def quorum_queue_arguments(*, max_bytes: int | None = None) -> dict[str, Any]:
@@ -96,10 +129,47 @@ def quorum_queue_arguments(*, max_bytes: int | None = None) -> dict[str, Any]:
     return arguments
 
 
-def tap_queue_arguments() -> dict[str, Any]:
-    """The tracker's tap: one active consumer at a time, so a standby can take over."""
+def _dropping_queue_arguments(max_length: int, dead_letter_exchange: str) -> dict[str, Any]:
+    # drop-head: a full queue drops its oldest message, never refuses a publish. A refused
+    # publish would nack the whole publish on caselink.messages (every queue it routes to
+    # must accept it), and the agencies' outboxes would retry until the tracker caught up.
+    # RabbitMQ 3.10 dead-letters what drop-head drops (reason maxlen) at most once: with
+    # drop-head, at-least-once is not available.
     return {
-        **quorum_queue_arguments(max_bytes=AGENCY_QUEUE_MAX_BYTES),
+        "x-queue-type": "quorum",
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-max-length": max_length,
+        "x-max-length-bytes": AGENCY_QUEUE_MAX_BYTES,
+        "x-overflow": "drop-head",
+        "x-dead-letter-exchange": dead_letter_exchange,
+        "x-dead-letter-strategy": "at-most-once",
+        "x-single-active-consumer": True,
+    }
+
+
+def tap_queue_arguments(limits: QueueLimits) -> dict[str, Any]:
+    """The tracker's tap: never refuses a publish; what it drops or gives up on overflows.
+
+    Single active consumer, so a standby tracker can take over.
+    """
+    return _dropping_queue_arguments(limits.tap, TAP_OVERFLOW_EXCHANGE)
+
+
+def tap_overflow_queue_arguments(limits: QueueLimits) -> dict[str, Any]:
+    """The tap's overflow, drained by the tracker as well; what it drops goes to the lost queue."""
+    return _dropping_queue_arguments(limits.tap_overflow, TAP_LOST_EXCHANGE)
+
+
+def tap_lost_queue_arguments() -> dict[str, Any]:
+    """The latest message the tracker missed, kept as evidence for the gap alert.
+
+    No delivery limit and no dead-letter exchange: the tracker only alerts and acks, and what
+    this queue drops is already counted by the message it keeps.
+    """
+    return {
+        "x-queue-type": "quorum",
+        "x-max-length": TAP_LOST_MAX_LENGTH,
+        "x-overflow": "drop-head",
         "x-single-active-consumer": True,
     }
 
@@ -109,6 +179,15 @@ def alerts_queue_arguments() -> dict[str, Any]:
     return quorum_queue_arguments(max_bytes=AGENCY_QUEUE_MAX_BYTES)
 
 
-def dead_letter_queue_arguments() -> dict[str, Any]:
-    """The dead-letter queue itself: quorum, and it dead-letters nowhere."""
-    return {"x-queue-type": "quorum"}
+def dead_letter_queue_arguments(limits: QueueLimits) -> dict[str, Any]:
+    """The dead-letter queue: bounded, dead-letters nowhere, and refuses rather than drops.
+
+    Every queue that dead-letters here does so at least once, so when this queue is full a
+    dead letter waits in its own queue (RabbitMQ retries) instead of being lost.
+    """
+    return {
+        "x-queue-type": "quorum",
+        "x-max-length": limits.dead_letters,
+        "x-max-length-bytes": AGENCY_QUEUE_MAX_BYTES,
+        "x-overflow": "reject-publish",
+    }

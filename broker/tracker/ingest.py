@@ -6,7 +6,9 @@ What the tap's batch consumer (broker.messaging.batch_consumer) does with each b
 - no AMQP user_id (checked before the header), a header refused, or a user_id that is not
   the signed sender's user: an alert to every coordinator, then ack (never applied);
 - checking or storing failed, or an alert not published: requeue, so the quorum queue's
-  delivery limit turns a poison message into a dead letter instead of a blocked tap.
+  delivery limit moves a poison message on instead of blocking the tap: from the tap to its
+  overflow, which this same intake drains (a second chance), and from there to the lost
+  queue (reported by `gaps`).
 
 The tracker holds no decryption key: it checks the sender's signature and key state against
 the directory (in worker processes, `HeaderVerifier`) and records only the header's facts.

@@ -1,10 +1,12 @@
 """The tracker service: tap intake, deadline sweeps and alert publishing, side by side.
 
-It receives its store, broker (the port's publisher and subscription) and header verifier
+It receives its store, broker (the port's publisher and subscriptions) and header verifier
 ready-made from the composition root (broker.app.tracker). Nothing connects at
-construction; `start()` does. Several trackers may run: the tap's single-active-consumer
-lets a standby take over the intake, and the store's unique alert keys make concurrent
-sweeps raise each alert once.
+construction; `start()` does. Three subscriptions: the tap and its overflow (what a full
+tap dropped: caught up the same way, in any order, since a thread's state does not depend
+on arrival order), and the lost queue (what the overflow dropped in turn: reported by
+`gaps`). Several trackers may run: the queues' single-active-consumer lets a standby take
+over, and the store's unique alert keys make concurrent sweeps raise each alert once.
 """
 
 import asyncio
@@ -23,6 +25,8 @@ from broker.messaging.watchdog import keep_subscribed
 from broker.topology.names import Topology
 from broker.tracker.alert_relay import AlertRelay
 from broker.tracker.events import TrackedEvent
+from broker.tracker.gaps import MAX_BATCH as GAP_BATCH
+from broker.tracker.gaps import GapReporter
 from broker.tracker.ingest import MAX_BATCH, HeaderChecker, TapIngestor
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.verifier import SignedDirectory
@@ -49,6 +53,8 @@ class TrackerService:
         verifier: DirectoryChecker,
         publisher: Publisher,
         subscription: Subscription,
+        overflow: Subscription,
+        lost: Subscription,
         topology: Topology,
         sweep_interval_s: float = 30.0,
         watchdog_interval_s: float = 2.0,
@@ -74,6 +80,17 @@ class TrackerService:
         self.intake: BatchConsumer[TrackedEvent] = BatchConsumer(
             subscription, ingestor, max_batch=MAX_BATCH
         )
+        self.catch_up: BatchConsumer[TrackedEvent] = BatchConsumer(
+            overflow, ingestor, max_batch=MAX_BATCH
+        )
+        gaps = GapReporter(
+            verifier=verifier,
+            publisher=publisher,
+            coordinators=ledger.coordinators,
+            topology=topology,
+            clock=clock,
+        )
+        self.gaps: BatchConsumer[None] = BatchConsumer(lost, gaps, max_batch=GAP_BATCH)
         self.alerts = AlertRelay(ledger.store, publisher, clock)
         # Refuses a directory older than the store's at start; follows directory_file.
         self.directory = LiveDirectory(
@@ -87,18 +104,25 @@ class TrackerService:
         )
         self._tasks: list[asyncio.Task[None]] = []
 
+    def _subscriptions(self) -> list[Subscription]:
+        return [self.intake.subscription, self.catch_up.subscription, self.gaps.subscription]
+
     async def start(self) -> None:
-        """Migrate the store, refuse an older directory (DirectoryRollback), then run intake,
-        sweeper, alert relay, watchdog and the directory's watch."""
+        """Migrate the store, refuse an older directory (DirectoryRollback), then run intakes,
+        sweeper, alert relay, watchdogs and the directory's watch."""
         await self.store.create()
         await self.directory.start()
-        subscription = self.intake.subscription
         self._tasks = [
             asyncio.create_task(self.intake.run(), name="tap-intake"),
+            asyncio.create_task(self.catch_up.run(), name="tap-overflow-intake"),
+            asyncio.create_task(self.gaps.run(), name="tap-gap-reporter"),
             asyncio.create_task(self._sweep_forever(), name="deadline-sweeper"),
             asyncio.create_task(self.alerts.run(), name="alert-relay"),
-            asyncio.create_task(
-                keep_subscribed(subscription, self._watchdog_interval_s), name="tap-watchdog"
+            *(
+                asyncio.create_task(
+                    keep_subscribed(subscription, self._watchdog_interval_s), name="watchdog"
+                )
+                for subscription in self._subscriptions()
             ),
             asyncio.create_task(self.directory.run(), name="directory-watch"),
         ]
@@ -108,7 +132,8 @@ class TrackerService:
         """Stop the loops, then close connections and the store."""
         await stop_tasks(self._tasks)
         self._tasks = []
-        await close_within(self.intake.subscription.stop(), "subscription")
+        for subscription in self._subscriptions():
+            await close_within(subscription.stop(), "subscription")
         await close_within(self._publisher.close(), "publisher")
         await close_within(self.store.close(), "store")
         await close_within(asyncio.to_thread(self._verifier.close), "header workers")
@@ -139,5 +164,6 @@ class TrackerService:
             await asyncio.sleep(self._sweep_interval_s)
 
     def consumer_alive(self) -> bool:
-        """Whether this tracker holds a consumer on the tap (a standby holds one too)."""
-        return self.intake.subscription.alive()
+        """Whether this tracker holds a consumer on each of its three queues (a standby
+        holds them too)."""
+        return all(subscription.alive() for subscription in self._subscriptions())

@@ -1,4 +1,4 @@
-"""Gateways on the real RabbitMQ: a keyed federation in its own vhost, and running gateways."""
+"""Gateways and trackers on the real RabbitMQ: a keyed federation in its own vhost."""
 
 import asyncio
 import socket
@@ -19,7 +19,12 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
 from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
-from broker.tracker.verifier import SignedDirectory
+from broker.store.tracker_store import SqlTrackerStore
+from broker.topology.names import TAP_LOST_QUEUE, TAP_OVERFLOW_QUEUE, TAP_QUEUE, QueueLimits
+from broker.tracker.ledger import TrackerLedger
+from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy
+from broker.tracker.service import TrackerService
+from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 from tests.gateway_users import users_toml
 from tests.integration.rabbit_federation import (
     AGENCIES,
@@ -52,11 +57,13 @@ class KeyedFederation:
 
 
 @asynccontextmanager
-async def keyed_federation(secrets: Path) -> AsyncIterator[KeyedFederation]:
+async def keyed_federation(
+    secrets: Path, limits: QueueLimits | None = None
+) -> AsyncIterator[KeyedFederation]:
     """Apply a fresh, keyed federation in its own vhost; removed afterwards."""
     root, keys, signed = make_keys(AGENCIES)
     trusted = verify_directory(signed, root.public())
-    with applied_federation(secrets, directory=trusted.directory) as federation:
+    with applied_federation(secrets, directory=trusted.directory, limits=limits) as federation:
         yield KeyedFederation(federation, root, keys, signed, trusted)
 
 
@@ -80,6 +87,31 @@ def make_gateway(
         publisher=ConfirmedPublisher(url, user_id=topology.agency_user(agency_id)),
         subscription=QueueSubscription(url, topology.agency_queue(agency_id), prefetch=PREFETCH),
         topology=topology,
+        watchdog_interval_s=0.5,
+    )
+
+
+def make_tracker(
+    keyed: KeyedFederation,
+    folder: Path,
+    coordinators: list[str],
+    *,
+    policy: SlaPolicy = DEFAULT_POLICY,
+    sweep_interval_s: float = 0.5,
+) -> TrackerService:
+    """A tracker on the tap, its overflow and its lost queue, SQLite under `folder`; not
+    started."""
+    store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}")
+    url, topology = keyed.federation.tracker_url(), keyed.federation.topology
+    return TrackerService(
+        ledger=TrackerLedger(store, policy, coordinators),
+        verifier=HeaderVerifier(keyed.directory_source()),
+        publisher=ConfirmedPublisher(url, user_id=topology.tracker_user()),
+        subscription=QueueSubscription(url, TAP_QUEUE, prefetch=2048),
+        overflow=QueueSubscription(url, TAP_OVERFLOW_QUEUE, prefetch=2048),
+        lost=QueueSubscription(url, TAP_LOST_QUEUE, prefetch=1),
+        topology=topology,
+        sweep_interval_s=sweep_interval_s,
         watchdog_interval_s=0.5,
     )
 

@@ -17,7 +17,7 @@ from broker.envelope import (
 )
 from broker.operator.apply import apply_definitions, delete_topology
 from broker.topology.definitions import Definitions, build_definitions
-from broker.topology.names import Topology
+from broker.topology.names import QueueLimits, Topology
 from broker.topology.passwords import load_or_create_passwords
 from schemas.directory import Directory
 from schemas.kinds import AgencyKind
@@ -50,10 +50,12 @@ def make_directory(agency_ids: Iterable[str]) -> Directory:
     return verify_directory(signed, root.public()).directory
 
 
-def unique_topology() -> Topology:
-    """A vhost and user prefix no other test run uses."""
+def unique_topology(limits: QueueLimits | None = None) -> Topology:
+    """A vhost and user prefix no other test run uses (and the default bounds, unless given)."""
     run = uuid.uuid4().hex[:10]
-    return Topology(vhost=f"caselink-test-{run}", user_prefix=f"test-{run}-")
+    return Topology(
+        vhost=f"caselink-test-{run}", user_prefix=f"test-{run}-", limits=limits or QueueLimits()
+    )
 
 
 def _url(user: str, password: str, vhost: str) -> str:
@@ -83,6 +85,11 @@ class Federation:
         user = self.topology.tracker_user()
         return _url(user, self.passwords[user], self.topology.vhost)
 
+    def operator_url(self) -> str:
+        """The dead-letter operator's own user, as `caselink topology apply` made it."""
+        user = self.topology.operator_user()
+        return _url(user, self.passwords[user], self.topology.vhost)
+
     def admin_url(self) -> str:
         """The guest administrator: for set-up and inspection only, never under test."""
         return _url("guest", "guest", self.topology.vhost)
@@ -99,13 +106,18 @@ def definitions_for(
 
 @contextmanager
 def applied_federation(
-    secrets: Path, agency_ids: Iterable[str] = AGENCIES, *, directory: Directory | None = None
+    secrets: Path,
+    agency_ids: Iterable[str] = AGENCIES,
+    *,
+    directory: Directory | None = None,
+    limits: QueueLimits | None = None,
 ) -> Iterator[Federation]:
     """Apply a fresh federation; delete its vhost and users afterwards, whatever happened.
 
     Pass `directory` to use agencies whose keys you hold; else one is made from `agency_ids`.
+    Pass `limits` for queue bounds other than the federation's defaults (tiny ones, say).
     """
-    topology = unique_topology()
+    topology = unique_topology(limits)
     directory = make_directory(agency_ids) if directory is None else directory
     passwords, definitions = definitions_for(topology, directory, secrets)
     try:

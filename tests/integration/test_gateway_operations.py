@@ -24,8 +24,8 @@ from broker.gateway.service import Gateway
 from broker.keystore import write_private
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
+from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.integration.gateway_harness import (
-    GATEWAY_TOKEN,
     KeyedFederation,
     eventually,
     free_port,
@@ -73,7 +73,7 @@ async def test_a_refused_publish_shows_on_healthz_until_a_publish_succeeds(
     keyed: KeyedFederation, tmp_path: Path
 ) -> None:
     sender = make_gateway(keyed, A, tmp_path)
-    app = create_api(sender, GATEWAY_TOKEN, manage_lifecycle=False, metrics_token=METRICS_TOKEN)
+    app = create_api(sender, make_users(), manage_lifecycle=False, metrics_token=METRICS_TOKEN)
     async with (
         running(sender),
         running(make_gateway(keyed, B, tmp_path)) as recipient,
@@ -209,7 +209,7 @@ def _without_broker(keyed: KeyedFederation, tmp_path: Path) -> None:
             assert health.json()["status"] == "consumer_down"
             response = httpx.post(
                 f"http://127.0.0.1:{port}/v1/referrals",
-                headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"},
+                headers={"Authorization": f"Bearer {SYSTEM_TOKEN}"},
                 json={"recipient": B, "body": example_body(REFERRAL).model_dump(mode="json")},
                 timeout=10,
             )

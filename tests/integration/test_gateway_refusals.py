@@ -13,7 +13,7 @@ from broker.operator.dead_letters import DeadLetter, list_dead_letters
 from broker.store.gateway_store import SqlGatewayStore
 from broker.topology.names import ALERTS_QUEUE, MESSAGES_EXCHANGE, routing_key
 from schemas.examples import example_body
-from schemas.ids import new_thread_id
+from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind
 from tests.integration.amqp_helpers import connect, publish
 from tests.integration.gateway_harness import (
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.rabbitmq
 A, B = "oscc-north", "social-east"
 
 
-def sealed_referral(keyed: KeyedFederation) -> bytes:
+def sealed_referral(keyed: KeyedFederation, message_id: str | None = None) -> bytes:
     return seal(
         example_body(MessageKind.REFERRAL),
         kind=MessageKind.REFERRAL,
@@ -37,6 +37,7 @@ def sealed_referral(keyed: KeyedFederation) -> bytes:
         directory=keyed.trusted,
         now=int(time.time()),
         thread_id=new_thread_id(),
+        message_id=message_id or new_message_id(),
     )
 
 
@@ -63,10 +64,13 @@ async def from_a(
 
 
 async def dead_letter(keyed: KeyedFederation, message_id: str) -> DeadLetter:
+    """The dead letter whose envelope header names `message_id`, verified or not."""
     found: list[DeadLetter] = []
 
     async def arrived() -> bool:
-        letters = await list_dead_letters(keyed.federation.admin_url())
+        letters = await list_dead_letters(
+            keyed.federation.operator_url(), keyed.trusted, int(time.time())
+        )
         found[:] = [letter for letter in letters if letter.message_id == message_id]
         return bool(found)
 
@@ -94,21 +98,24 @@ async def test_tampered_envelope_is_dead_lettered_and_alerted_while_the_next_arr
     keyed: KeyedFederation, tmp_path: Path
 ) -> None:
     async with running(make_gateway(keyed, B, tmp_path)) as gateway_b:
-        bad_id, good_id = "bad-1", "good-1"
-        await from_a(keyed, tampered(sealed_referral(keyed)), bad_id)
+        bad_id = new_message_id()
+        await from_a(keyed, tampered(sealed_referral(keyed, bad_id)), "bad-1")
         good = sealed_referral(keyed)
-        await from_a(keyed, good, good_id)
+        await from_a(keyed, good, "good-1")
 
         async def stored() -> bool:
             return len(await gateway_b.store.inbox(kind="referral")) == 1
 
         await eventually(stored, "the valid referral behind the tampered one")
+        # Listed under the envelope's message id, not the AMQP one; RabbitMQ's x-death says
+        # where and why it died; the refusal's reason is in the gateway's alert.
         letter = await dead_letter(keyed, bad_id)
-        assert letter.reason == "bad_signature"
-        assert letter.routing_key == routing_key(MessageKind.REFERRAL, A, B)
+        assert (letter.signature, letter.reason) == ("bad_signature", "rejected")
+        assert letter.queue == keyed.federation.topology.agency_queue(B)
+        assert letter.published_by == keyed.federation.user(A)
         announced = await first_alert(keyed)
         assert (announced["level"], announced["detail"]) == ("refused", "bad_signature")
-        assert announced["agency"] == B
+        assert (announced["agency"], announced["message_id"]) == (B, bad_id)
 
 
 async def test_a_delivery_without_user_id_is_dead_lettered_and_alerted_unopened(
@@ -117,16 +124,19 @@ async def test_a_delivery_without_user_id_is_dead_lettered_and_alerted_unopened(
     # RabbitMQ accepts a publish without user_id (it checks the property only when set):
     # a member agency could replay another's signed envelope that way. B refuses it.
     async with running(make_gateway(keyed, B, tmp_path)) as gateway_b:
-        anonymous_id, good_id = "anonymous-1", "good-1"
-        await from_a(keyed, sealed_referral(keyed), anonymous_id, with_user_id=False)
-        await from_a(keyed, sealed_referral(keyed), good_id)
+        anonymous_id = new_message_id()
+        await from_a(keyed, sealed_referral(keyed, anonymous_id), "anonymous-1", with_user_id=False)
+        await from_a(keyed, sealed_referral(keyed), "good-1")
 
         async def stored() -> bool:
             return len(await gateway_b.store.inbox(kind="referral")) == 1
 
         await eventually(stored, "the referral published with its user_id")
+        # Rejected unopened; RabbitMQ dead-lettered it from B's queue, with no user_id.
         letter = await dead_letter(keyed, anonymous_id)
-        assert letter.reason == "sender_unauthenticated"
+        assert (letter.signature, letter.reason) == ("valid", "rejected")
+        assert letter.queue == keyed.federation.topology.agency_queue(B)
+        assert letter.published_by is None
         announced = await first_alert(keyed)
         assert (announced["level"], announced["detail"]) == ("refused", "sender_unauthenticated")
         assert announced["agency"] == B
@@ -151,7 +161,7 @@ class PoisonedStore(SqlGatewayStore):
 async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
     keyed: KeyedFederation, tmp_path: Path
 ) -> None:
-    poison_thread = new_thread_id()
+    poison_thread, poison_id = new_thread_id(), new_message_id()
     poison = seal(
         example_body(MessageKind.REFERRAL),
         kind=MessageKind.REFERRAL,
@@ -160,6 +170,7 @@ async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
         directory=keyed.trusted,
         now=int(time.time()),
         thread_id=poison_thread,
+        message_id=poison_id,
     )
     store = PoisonedStore(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", poison_thread)
     async with running(make_gateway(keyed, B, tmp_path, store=store)) as gateway_b:
@@ -171,6 +182,6 @@ async def test_poison_message_is_dead_lettered_after_the_delivery_limit(
             return len(await gateway_b.store.inbox(kind="referral")) == 3
 
         await eventually(valid_stored, "the three valid referrals")
-        letter = await dead_letter(keyed, "poison-1")
-        assert letter.reason == "delivery_limit"
+        letter = await dead_letter(keyed, poison_id)
+        assert (letter.signature, letter.reason) == ("valid", "delivery_limit")
         assert store.attempts >= 5

@@ -21,6 +21,10 @@ from broker.topology.names import (
     DEAD_LETTER_QUEUE,
     DELIVERY_LIMIT,
     MESSAGES_EXCHANGE,
+    TAP_LOST_EXCHANGE,
+    TAP_LOST_QUEUE,
+    TAP_OVERFLOW_EXCHANGE,
+    TAP_OVERFLOW_QUEUE,
     TAP_QUEUE,
     Topology,
     alert_routing_key,
@@ -71,15 +75,41 @@ async def test_agency_consumes_its_own_queue(fed: Federation) -> None:
     assert delivered.user_id == fed.user(B)
 
 
-async def test_agency_raises_alerts_about_itself_and_forwards_to_dead_letters(
-    fed: Federation,
-) -> None:
+async def test_agency_raises_alerts_about_itself(fed: Federation) -> None:
     key = alert_routing_key("refused", A)
     alert_id = await publish(fed.url(A), ALERTS_EXCHANGE, key, user_id=fed.user(A))
     assert (await take(fed.admin_url(), ALERTS_QUEUE, alert_id)).routing_key == key
-    # The gateway forwards a refused envelope to the dead-letter exchange with its reason.
-    refused_id = await publish(fed.url(A), DEAD_LETTER_EXCHANGE, key, user_id=fed.user(A))
-    assert (await take(fed.admin_url(), DEAD_LETTER_QUEUE, refused_id)).user_id == fed.user(A)
+
+
+async def test_a_rejected_delivery_is_dead_lettered_by_rabbitmq_with_its_sender(
+    fed: Federation,
+) -> None:
+    # What a gateway does with an envelope it refuses, since it may not publish there itself.
+    message_id = await publish(
+        fed.url(A), MESSAGES_EXCHANGE, routing_key(REFERRAL, A, B), user_id=fed.user(A)
+    )
+    async with await connect(fed.url(B)) as connection:
+        queue = await (await connection.channel()).get_queue(fed.topology.agency_queue(B))
+        async with queue.iterator() as messages:
+            async for message in messages:
+                if message.message_id == message_id:
+                    await message.reject(requeue=False)
+                    break
+                await message.ack()
+    dead = await take(fed.operator_url(), DEAD_LETTER_QUEUE, message_id)
+    assert dead.user_id == fed.user(A)
+    [death, *_] = dead.headers["x-death"]  # type: ignore[misc]
+    assert (death["queue"], death["reason"]) == (fed.topology.agency_queue(B), "rejected")  # type: ignore[index,call-overload]
+
+
+async def test_operator_puts_a_letter_back_into_one_queue_as_its_sender(fed: Federation) -> None:
+    # The default exchange delivers to the queue named by the routing key, and nowhere else;
+    # the impersonator tag lets the operator keep the original user_id.
+    message_id = await publish(
+        fed.operator_url(), "", fed.topology.agency_queue(B), user_id=fed.user(A)
+    )
+    delivered = await take(fed.url(B), fed.topology.agency_queue(B), message_id)
+    assert delivered.user_id == fed.user(A)
 
 
 async def test_tracker_raises_alerts_about_any_agency(fed: Federation) -> None:
@@ -93,10 +123,17 @@ async def test_tracker_raises_alerts_about_any_agency(fed: Federation) -> None:
 # (b), (c) and more: publishes the broker must refuse
 
 
+def _url_and_user(fed: Federation, who: str) -> tuple[str, str]:
+    if who == "tracker":
+        return fed.tracker_url(), fed.topology.tracker_user()
+    if who == "operator":
+        return fed.operator_url(), fed.topology.operator_user()
+    return fed.url(who), fed.user(who)
+
+
 def _publish_as(who: str, exchange: str, key: str, user_id: str | None = None) -> Any:
     def attempt(fed: Federation) -> Awaitable[str]:
-        url = fed.tracker_url() if who == "tracker" else fed.url(who)
-        own = fed.topology.tracker_user() if who == "tracker" else fed.user(who)
+        url, own = _url_and_user(fed, who)
         return publish(url, exchange, key, user_id=own if user_id is None else fed.user(user_id))
 
     return attempt
@@ -110,6 +147,13 @@ REFUSED_PUBLISHES = {
     "default exchange into B's queue": _publish_as(A, "", QUEUE_OF[B]),
     "amq.topic": _publish_as(A, "amq.topic", routing_key(REFERRAL, A, B)),
     "tracker on messages": _publish_as("tracker", MESSAGES_EXCHANGE, routing_key(REFERRAL, A, B)),
+    # Only RabbitMQ's own dead-lettering writes dead letters: an agency cannot plant one.
+    "agency on the dead-letter exchange": _publish_as(A, DEAD_LETTER_EXCHANGE, ""),
+    "agency on the tap's overflow": _publish_as(A, TAP_OVERFLOW_EXCHANGE, ""),
+    "agency on the tap's lost queue": _publish_as(A, TAP_LOST_EXCHANGE, ""),
+    "tracker on the dead-letter exchange": _publish_as("tracker", DEAD_LETTER_EXCHANGE, ""),
+    "operator on messages": _publish_as("operator", MESSAGES_EXCHANGE, routing_key(REFERRAL, A, B)),
+    "operator on the dead-letter exchange": _publish_as("operator", DEAD_LETTER_EXCHANGE, ""),
 }
 
 
@@ -149,14 +193,24 @@ async def _consume(url: str, queue: str) -> None:
         (A, TAP_QUEUE),
         (A, DEAD_LETTER_QUEUE),
         (A, ALERTS_QUEUE),
+        (A, TAP_OVERFLOW_QUEUE),
+        (A, TAP_LOST_QUEUE),
         ("tracker", QUEUE_OF[A]),
         ("tracker", DEAD_LETTER_QUEUE),
+        ("operator", QUEUE_OF[A]),
+        ("operator", TAP_QUEUE),
+        ("operator", ALERTS_QUEUE),
     ],
 )
 async def test_reading_another_queue_is_refused(fed: Federation, who: str, queue: str) -> None:
-    url = fed.tracker_url() if who == "tracker" else fed.url(who)
+    url, _ = _url_and_user(fed, who)
     with pytest.raises(ChannelAccessRefused, match=f"access to queue '{queue}'"):
         await _consume(url, queue)
+
+
+async def test_tracker_reads_its_three_tap_queues(fed: Federation) -> None:
+    for queue in (TAP_QUEUE, TAP_OVERFLOW_QUEUE, TAP_LOST_QUEUE):
+        await _consume(fed.tracker_url(), queue)  # ACCESS_REFUSED would raise
 
 
 async def test_agency_cannot_declare_or_bind(fed: Federation) -> None:
@@ -205,7 +259,7 @@ async def test_poison_is_dead_lettered_after_the_delivery_limit(fed: Federation)
         await publish(fed.url(B), MESSAGES_EXCHANGE, key, user_id=fed.user(B), message_id=poison_id)
         await publish(fed.url(B), MESSAGES_EXCHANGE, key, user_id=fed.user(B), message_id=valid_id)
 
-        dead = await take(fed.admin_url(), DEAD_LETTER_QUEUE, poison_id)
+        dead = await take(fed.operator_url(), DEAD_LETTER_QUEUE, poison_id)
         await asyncio.wait_for(consumed[valid_id], TIMEOUT_S)
         await publish(fed.url(B), MESSAGES_EXCHANGE, key, user_id=fed.user(B), message_id=later_id)
         await asyncio.wait_for(consumed[later_id], TIMEOUT_S)

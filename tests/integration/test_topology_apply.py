@@ -88,6 +88,14 @@ def test_hand_edited_permissions_are_put_back(fed: Federation) -> None:
     }
 
 
+def test_a_removed_impersonator_tag_is_put_back(fed: Federation) -> None:
+    operator = fed.topology.operator_user()
+    rabbitmqctl("set_user_tags", operator)
+    apply_definitions(fed.definitions)
+    [user] = [u for u in export_live()["users"] if u["name"] == operator]
+    assert user["tags"] == ["impersonator"]
+
+
 def test_changed_queue_arguments_are_reported_not_applied(fed: Federation) -> None:
     changed = copy.deepcopy(fed.definitions)
     queue = fed.topology.agency_queue(A)
@@ -141,8 +149,17 @@ def test_cli_apply_from_directory_then_from_exported_file(tmp_path: Path) -> Non
         assert exported.returncode == 0, exported.stderr
         again = caselink("topology", "apply", out)
         assert again.returncode == 0, again.stderr
-        users = {user["name"] for user in export_live()["users"]}
-        assert {topology.agency_user(A), topology.agency_user(B), topology.tracker_user()} <= users
+        users = {user["name"]: user for user in export_live()["users"]}
+        assert {
+            topology.agency_user(A),
+            topology.agency_user(B),
+            topology.tracker_user(),
+            topology.operator_user(),
+        } <= set(users)
+        # `caselink dlq requeue` keeps the original sender's user_id: impersonation, for
+        # this one user alone.
+        assert users[topology.operator_user()]["tags"] == ["impersonator"]
+        assert users[topology.agency_user(A)]["tags"] == []
     finally:
         delete_topology(topology, [A, B])
 

@@ -8,17 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from broker.amqp.publisher import ConfirmedPublisher
-from broker.amqp.subscription import QueueSubscription
 from broker.envelope import seal
 from broker.gateway.api import create_api
 from broker.people.passwords import hash_password
-from broker.store.tracker_store import SqlTrackerStore
-from broker.topology.names import TAP_QUEUE
-from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import parse_policy
 from broker.tracker.service import TrackerService
-from broker.tracker.verifier import HeaderVerifier
 from broker.web.app import create_tracker_app
 from broker.web.users import Role, User
 from schemas.examples import example_body
@@ -31,6 +25,7 @@ from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
     make_gateway,
+    make_tracker,
     running,
 )
 
@@ -61,16 +56,8 @@ acknowledgement = "24h"
 
 
 def tracker(keyed: KeyedFederation, folder: Path) -> TrackerService:
-    store = SqlTrackerStore(f"sqlite+aiosqlite:///{folder / 'tracker.db'}")
-    url, topology = keyed.federation.tracker_url(), keyed.federation.topology
-    return TrackerService(
-        ledger=TrackerLedger(store, parse_policy(SHORT_SLA), [COORDINATOR]),
-        verifier=HeaderVerifier(keyed.directory_source()),
-        publisher=ConfirmedPublisher(url, user_id=topology.tracker_user()),
-        subscription=QueueSubscription(url, TAP_QUEUE, prefetch=2048),
-        topology=topology,
-        sweep_interval_s=SWEEP_S,
-        watchdog_interval_s=0.5,
+    return make_tracker(
+        keyed, folder, [COORDINATOR], policy=parse_policy(SHORT_SLA), sweep_interval_s=SWEEP_S
     )
 
 

@@ -17,7 +17,7 @@ from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.service import Gateway
 from broker.keystore import write_public
 from broker.live_directory import DirectoryFile
-from broker.topology.names import ALERTS_QUEUE, DEAD_LETTER_QUEUE, REFUSAL_HEADER
+from broker.topology.names import ALERTS_QUEUE, DEAD_LETTER_QUEUE
 from schemas.ids import new_message_id
 from tests.memory_federation import MemoryFederation, memory_federation
 
@@ -50,9 +50,13 @@ async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 def refusals(fed: MemoryFederation) -> list[tuple[str | None, Any]]:
+    """(message id, the gateway's reason) of each letter RabbitMQ dead-lettered as rejected;
+    the reason is in the gateway's alert for that message id."""
+    reasons = {alert.get("message_id"): alert.get("detail") for alert in alerts(fed)}
     return [
-        (m.message_id, m.headers.get(REFUSAL_HEADER))
+        (m.message_id, reasons.get(m.message_id))
         for m in fed.broker.messages(DEAD_LETTER_QUEUE)
+        if m.headers["x-death"][0]["reason"] == "rejected"
     ]
 
 

@@ -25,7 +25,6 @@ from broker.topology.names import (
     ALERTS_QUEUE,
     DEAD_LETTER_QUEUE,
     DELIVERY_LIMIT,
-    REFUSAL_HEADER,
 )
 from schemas.acknowledgement import Acknowledgement
 from schemas.ids import new_message_id
@@ -127,14 +126,23 @@ async def test_a_duplicate_is_acked_and_stored_once() -> None:
     assert dead_letters(fed) == []
 
 
-async def test_a_refused_envelope_is_dead_lettered_with_its_reason_and_alerted() -> None:
+async def test_a_refused_envelope_is_alerted_then_dead_lettered_by_its_queue() -> None:
     fed, store = memory_federation(), MemoryGatewayStore()
     await fed.send(A, B, b"not an envelope", "refused-1")
     async with inbox_of_b(fed, store):
         pass
-    [(message_id, headers)] = dead_letters(fed)
-    assert message_id == "refused-1"
-    assert headers[REFUSAL_HEADER] == "malformed_envelope"
+    [dead] = fed.broker.messages(DEAD_LETTER_QUEUE)
+    # Rejected, not republished: the broker's own x-death says where and why, the original
+    # publisher's user_id is kept, and the gateway added nothing of its own.
+    assert dead.headers["x-death"][0]["queue"] == fed.topology.agency_queue(B)
+    assert dead.headers["x-death"][0]["reason"] == "rejected"
+    assert dead.user_id == fed.topology.agency_user(A)
+    assert set(dead.headers) == {
+        "x-death",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+    }
     [alert] = [json.loads(m.body) for m in fed.broker.messages(ALERTS_QUEUE)]
     assert (alert["reason"], alert["agency"], alert["detail"]) == (
         "refused_envelope",
@@ -144,13 +152,30 @@ async def test_a_refused_envelope_is_dead_lettered_with_its_reason_and_alerted()
     assert await store.due(float("inf"), 10) == []
 
 
+async def test_a_refused_envelope_s_alert_carries_its_message_id() -> None:
+    fed, store = memory_federation(), MemoryGatewayStore()
+    message_id = new_message_id()
+    sealed_for_c = fed.seal(A, "police-west", message_id=message_id)  # not B's to open
+    await fed.send(A, B, sealed_for_c, message_id)
+    async with inbox_of_b(fed, store):
+        pass
+    [alert] = [json.loads(m.body) for m in fed.broker.messages(ALERTS_QUEUE)]
+    assert (alert["detail"], alert["message_id"], alert["sender"]) == (
+        "not_for_recipient",
+        message_id,
+        A,
+    )
+    [(_, headers)] = dead_letters(fed)
+    assert headers["x-death"][0]["reason"] == "rejected"
+
+
 async def test_a_refusal_that_cannot_be_forwarded_is_requeued_until_the_limit() -> None:
     fed, store = memory_federation(), MemoryGatewayStore()
     await fed.send(A, B, b"not an envelope", "refused-2")
     broken = BrokenPublisher()
     async with inbox_of_b(fed, store, publisher=broken):
         pass
-    # Tried once per delivery; after the last, the queue's own dead-lettering took it.
+    # The alert was tried once per delivery; after the last, the delivery limit took it.
     assert len(broken.attempts) == DELIVERY_LIMIT + 1
     [(message_id, headers)] = dead_letters(fed)
     assert (message_id, headers["x-first-death-reason"]) == ("refused-2", "delivery_limit")
@@ -203,8 +228,11 @@ async def test_a_delivery_without_user_id_is_refused_unopened_dead_lettered_and_
         pass
     assert await store.inbox_message(message_id) is None
     assert await store.due(float("inf"), 10) == []  # no `received` answer either
-    [(dead_id, headers)] = dead_letters(fed)
-    assert (dead_id, headers[REFUSAL_HEADER]) == (message_id, "sender_unauthenticated")
+    # Rejected: RabbitMQ's own dead-lettering moved it, from B's queue, still without user_id.
+    [dead] = fed.broker.messages(DEAD_LETTER_QUEUE)
+    assert (dead.message_id, dead.user_id) == (message_id, None)
+    assert dead.headers["x-death"][0]["queue"] == fed.topology.agency_queue(B)
+    assert dead.headers["x-death"][0]["reason"] == "rejected"
     [alert] = [json.loads(m.body) for m in fed.broker.messages(ALERTS_QUEUE)]
     assert (alert["agency"], alert["detail"]) == (B, "sender_unauthenticated")
     assert {"sender", "message_id"}.isdisjoint(alert)  # nothing was opened
@@ -218,5 +246,8 @@ async def test_an_envelope_replayed_by_another_agency_is_refused_as_a_sender_mis
     async with inbox_of_b(fed, store):
         pass
     assert await store.inbox_message(message_id) is None
-    [(_, headers)] = dead_letters(fed)
-    assert headers[REFUSAL_HEADER] == "sender_mismatch"
+    [dead] = fed.broker.messages(DEAD_LETTER_QUEUE)
+    assert dead.headers["x-death"][0]["reason"] == "rejected"
+    assert dead.user_id == fed.topology.agency_user("police-west")  # kept as published
+    [alert] = [json.loads(m.body) for m in fed.broker.messages(ALERTS_QUEUE)]
+    assert (alert["agency"], alert["detail"]) == (B, "sender_mismatch")

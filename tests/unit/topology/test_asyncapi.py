@@ -16,9 +16,8 @@ from broker.topology.names import (
     DEAD_LETTER_QUEUE,
     DEFAULT_VHOST,
     MESSAGES_EXCHANGE,
-    ORIGINAL_ROUTING_KEY_HEADER,
-    REFUSAL_DETAIL_HEADER,
-    REFUSAL_HEADER,
+    TAP_LOST_QUEUE,
+    TAP_OVERFLOW_QUEUE,
     TAP_QUEUE,
     Topology,
     agency_binding_key,
@@ -78,13 +77,19 @@ def _resolve(document: dict[str, Any], pointer: str) -> Any:
 def test_exchanges_are_the_real_ones(document: dict[str, Any]) -> None:
     exchanges = {
         channel: _amqp(document, channel)["exchange"]
-        for channel in ("messages-publish", "alerts-publish", "refusals-publish")
+        for channel in ("messages-publish", "alerts-publish")
     }
     assert {c: (e["name"], e["type"]) for c, e in exchanges.items()} == {
         "messages-publish": (MESSAGES_EXCHANGE, "topic"),
         "alerts-publish": (ALERTS_EXCHANGE, "topic"),
-        "refusals-publish": (DEAD_LETTER_EXCHANGE, "fanout"),
     }
+    # No one publishes to the dead-letter exchange any more: only RabbitMQ writes there.
+    sent_to = {
+        binding["exchange"]["name"]
+        for channel in document["channels"].values()
+        if "exchange" in (binding := channel["bindings"]["amqp"])
+    }
+    assert DEAD_LETTER_EXCHANGE not in sent_to
 
 
 def test_queues_and_their_bindings_are_the_real_ones(document: dict[str, Any]) -> None:
@@ -92,6 +97,8 @@ def test_queues_and_their_bindings_are_the_real_ones(document: dict[str, Any]) -
     expected = {
         "agency-inbox": (Topology().agency_queue(agency), agency_binding_key(agency)),
         "tracker-tap": (TAP_QUEUE, "#"),
+        "tracker-tap-overflow": (TAP_OVERFLOW_QUEUE, None),
+        "tracker-tap-lost": (TAP_LOST_QUEUE, None),
         "alerts-queue": (ALERTS_QUEUE, "alert.#"),
         "dead-letters": (DEAD_LETTER_QUEUE, None),  # a fanout: no address
     }
@@ -165,9 +172,7 @@ def test_envelopes_are_sealed_and_alerts_are_plain(document: dict[str, Any]) -> 
     assert envelope["properties"]["header"] == {"$ref": "#/components/schemas/EnvelopeHeader"}
 
 
-def test_refusals_carry_the_refusal_headers(document: dict[str, Any]) -> None:
-    names = {REFUSAL_HEADER, REFUSAL_DETAIL_HEADER, ORIGINAL_ROUTING_KEY_HEADER}
-    refusal = _message(document, "refusals-publish")["headers"]
-    assert set(refusal["required"]) == names
+def test_dead_letters_carry_rabbitmq_s_x_death_only(document: dict[str, Any]) -> None:
+    # The refusal's reason travels in the gateway's alert, not in a header an agency writes.
     dead_letter = _message(document, "dead-letters")["headers"]
-    assert set(dead_letter["properties"]) == names | {"x-death"}
+    assert set(dead_letter["properties"]) == {"x-death"}

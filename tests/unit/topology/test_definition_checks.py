@@ -12,7 +12,7 @@ from broker.topology.names import MESSAGES_EXCHANGE, Topology
 from tests.unit.topology.directories import AGENCY_IDS, directory_of
 
 TOPOLOGY = Topology(vhost="caselink-unit", user_prefix="unit-")
-PASSWORDS = {TOPOLOGY.agency_user(a): "pw" for a in AGENCY_IDS} | {"unit-tracker": "pw"}
+PASSWORDS = dict.fromkeys(TOPOLOGY.users(AGENCY_IDS), "pw")
 
 Defs = dict[str, Any]
 

@@ -17,6 +17,7 @@ from broker.topology.definitions import (
     agency_permission,
     build_definitions,
     hash_password,
+    operator_permission,
     password_matches,
     tracker_permission,
 )
@@ -28,7 +29,12 @@ from broker.topology.names import (
     DEAD_LETTER_QUEUE,
     DELIVERY_LIMIT,
     MESSAGES_EXCHANGE,
+    TAP_LOST_EXCHANGE,
+    TAP_LOST_QUEUE,
+    TAP_OVERFLOW_EXCHANGE,
+    TAP_OVERFLOW_QUEUE,
     TAP_QUEUE,
+    QueueLimits,
     Topology,
     alert_routing_key,
     routing_key,
@@ -38,7 +44,8 @@ from schemas.ids import AGENCY_ID_PATTERN
 from schemas.kinds import MessageKind
 from tests.unit.topology.directories import AGENCY_IDS, directory_of
 
-TOPOLOGY = Topology(vhost="caselink-unit", user_prefix="unit-")
+LIMITS = QueueLimits(tap=7, tap_overflow=5, dead_letters=3)
+TOPOLOGY = Topology(vhost="caselink-unit", user_prefix="unit-", limits=LIMITS)
 USERS = TOPOLOGY.users(AGENCY_IDS)
 PASSWORDS = {user: f"password-of-{user}" for user in USERS}
 # Made by RabbitMQ 3.10.8 itself: `rabbitmqctl add_user` then `export_definitions`.
@@ -71,6 +78,8 @@ def test_exchanges(definitions: dict[str, Any]) -> None:
         MESSAGES_EXCHANGE: ("topic", True, False),
         ALERTS_EXCHANGE: ("topic", True, False),
         DEAD_LETTER_EXCHANGE: ("fanout", True, False),
+        TAP_OVERFLOW_EXCHANGE: ("fanout", True, False),
+        TAP_LOST_EXCHANGE: ("fanout", True, False),
     }
 
 
@@ -95,9 +104,45 @@ def test_tap_alerts_and_dead_letter_queues(definitions: dict[str, Any]) -> None:
     [alerts] = by(definitions, "queues", name=ALERTS_QUEUE)
     assert alerts["arguments"]["x-queue-type"] == "quorum"
     [dead] = by(definitions, "queues", name=DEAD_LETTER_QUEUE)
-    # The dead-letter queue must not dead-letter into itself.
-    assert dead["arguments"] == {"x-queue-type": "quorum"}
-    assert len(definitions["queues"]) == len(AGENCY_IDS) + 3
+    # The dead-letter queue must not dead-letter into itself, and is bounded without ever
+    # dropping: a full one refuses, and at-least-once dead-lettering waits and retries.
+    assert dead["arguments"] == {
+        "x-queue-type": "quorum",
+        "x-max-length": LIMITS.dead_letters,
+        "x-max-length-bytes": AGENCY_QUEUE_MAX_BYTES,
+        "x-overflow": "reject-publish",
+    }
+    assert len(definitions["queues"]) == len(AGENCY_IDS) + 5
+
+
+def test_a_full_tap_drops_into_its_overflow_never_refuses_a_publish(
+    definitions: dict[str, Any],
+) -> None:
+    # reject-publish on the tap would nack every publish on caselink.messages once the
+    # tracker fell behind: the agencies' outboxes would stall behind the tracker.
+    [tap] = by(definitions, "queues", name=TAP_QUEUE)
+    [overflow] = by(definitions, "queues", name=TAP_OVERFLOW_QUEUE)
+    [lost] = by(definitions, "queues", name=TAP_LOST_QUEUE)
+    for queue, bound, onwards in (
+        (tap, LIMITS.tap, TAP_OVERFLOW_EXCHANGE),
+        (overflow, LIMITS.tap_overflow, TAP_LOST_EXCHANGE),
+    ):
+        arguments = queue["arguments"]
+        assert arguments["x-overflow"] == "drop-head"
+        assert arguments["x-max-length"] == bound
+        assert arguments["x-dead-letter-exchange"] == onwards
+        assert arguments["x-single-active-consumer"] is True
+    assert lost["arguments"] == {
+        "x-queue-type": "quorum",
+        "x-max-length": 1,
+        "x-overflow": "drop-head",
+        "x-single-active-consumer": True,
+    }
+    for queue in definitions["queues"]:
+        assert queue["arguments"].get("x-overflow") in ("drop-head", "reject-publish")
+        if queue["arguments"].get("x-dead-letter-strategy") == "at-least-once":
+            # RabbitMQ 3.10 falls back to at-most-once unless the queue rejects publishes.
+            assert queue["arguments"]["x-overflow"] == "reject-publish"
 
 
 def test_bindings(definitions: dict[str, Any]) -> None:
@@ -105,6 +150,8 @@ def test_bindings(definitions: dict[str, Any]) -> None:
     assert edges == {
         *((MESSAGES_EXCHANGE, f"agency.{a}", f"*.*.{a}") for a in AGENCY_IDS),
         (MESSAGES_EXCHANGE, TAP_QUEUE, "#"),
+        (TAP_OVERFLOW_EXCHANGE, TAP_OVERFLOW_QUEUE, ""),
+        (TAP_LOST_EXCHANGE, TAP_LOST_QUEUE, ""),
         (ALERTS_EXCHANGE, ALERTS_QUEUE, "alert.#"),
         (DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, ""),
     }
@@ -114,23 +161,41 @@ def test_users_carry_hashes_never_passwords(definitions: dict[str, Any]) -> None
     assert [u["name"] for u in definitions["users"]] == USERS
     for user in definitions["users"]:
         assert user["hashing_algorithm"] == HASHING_ALGORITHM
-        assert user["tags"] == []
+        # Only the operator may publish with another user's user_id (see operator_permission).
+        assert user["tags"] == (["impersonator"] if user["name"] == "unit-dlq-operator" else [])
         assert password_matches(user["password_hash"], PASSWORDS[user["name"]])
     assert not any(password in repr(definitions) for password in PASSWORDS.values())
 
 
 def test_missing_password_is_refused() -> None:
-    with pytest.raises(TopologyError, match="no password for RabbitMQ users: unit-tracker"):
+    with pytest.raises(TopologyError, match="no password for RabbitMQ users: unit-dlq-operator"):
         build_definitions(directory_of(AGENCY_IDS), {u: "x" for u in USERS[:-1]}, TOPOLOGY)
+
+
+@pytest.mark.parametrize("agency_id", ["tracker", "dlq-operator"])
+def test_an_agency_named_like_a_service_user_is_refused(agency_id: str) -> None:
+    # It would be given the service user's name, and so its grants.
+    with pytest.raises(TopologyError, match=f"agency id {agency_id} is the name of"):
+        build_definitions(directory_of([*AGENCY_IDS, agency_id]), PASSWORDS, TOPOLOGY)
 
 
 def test_agency_permissions(definitions: dict[str, Any]) -> None:
     [granted] = by(definitions, "permissions", user="unit-oscc-north")
     assert granted["configure"] == "^$"
     assert granted["read"] == r"^agency\.oscc\-north$"
-    for exchange in (MESSAGES_EXCHANGE, ALERTS_EXCHANGE, DEAD_LETTER_EXCHANGE):
+    for exchange in (MESSAGES_EXCHANGE, ALERTS_EXCHANGE):
         assert re.fullmatch(granted["write"], exchange)
-    for other in ("", "amq.topic", "amq.default", "caselink.messagesX", "caselink-messages"):
+    # Not the dead-letter exchange: only RabbitMQ's own dead-lettering writes there.
+    for other in (
+        "",
+        "amq.topic",
+        "amq.default",
+        "caselink.messagesX",
+        "caselink-messages",
+        DEAD_LETTER_EXCHANGE,
+        TAP_OVERFLOW_EXCHANGE,
+        TAP_LOST_EXCHANGE,
+    ):
         assert not re.search(granted["write"], other)
     assert not re.search(granted["read"], "agency.oscc-north-2")
 
@@ -150,7 +215,7 @@ def test_tracker_permissions(definitions: dict[str, Any]) -> None:
     assert (granted["configure"], granted["write"], granted["read"]) == (
         "^$",
         r"^caselink\.alerts$",
-        r"^caselink\.tracker\-tap$",
+        r"^(caselink\.tracker\-tap|caselink\.tracker\-tap\-overflow|caselink\.tracker\-tap\-lost)$",
     )
     [topic] = by(definitions, "topic_permissions", user="unit-tracker")
     assert (topic["exchange"], topic["write"], topic["read"]) == (
@@ -159,6 +224,21 @@ def test_tracker_permissions(definitions: dict[str, Any]) -> None:
         "^$",
     )
     assert tracker_permission().write == granted["write"]
+
+
+def test_operator_permissions(definitions: dict[str, Any]) -> None:
+    [granted] = by(definitions, "permissions", user="unit-dlq-operator")
+    assert (granted["configure"], granted["write"], granted["read"]) == (
+        "^$",
+        r"^amq\.default$",
+        r"^caselink\.dead\-letters$",
+    )
+    assert operator_permission().read == granted["read"]
+    assert by(definitions, "topic_permissions", user="unit-dlq-operator") == []
+    for exchange in (MESSAGES_EXCHANGE, ALERTS_EXCHANGE, DEAD_LETTER_EXCHANGE, ""):
+        assert not re.search(granted["write"], exchange)
+    for queue in (TAP_QUEUE, ALERTS_QUEUE, "agency.oscc-north"):
+        assert not re.search(granted["read"], queue)
 
 
 @given(sender=agency_ids, other=agency_ids, recipient=agency_ids, kind=st.sampled_from(MessageKind))

@@ -1,4 +1,4 @@
-"""The tracker's tap intake on the in-memory broker: stored, refused, requeued, dead-lettered.
+"""The tracker's tap intake on the in-memory broker: stored, refused, requeued, given up on.
 
 The rules are those of broker/tracker/ingest.py. Headers are checked in this process with
 the same function the worker processes run (`check_headers`).
@@ -13,7 +13,13 @@ from typing import Any
 
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.port import Publisher
-from broker.topology.names import ALERTS_QUEUE, DEAD_LETTER_QUEUE, DELIVERY_LIMIT, TAP_QUEUE
+from broker.topology.names import (
+    ALERTS_QUEUE,
+    DEAD_LETTER_QUEUE,
+    DELIVERY_LIMIT,
+    TAP_OVERFLOW_QUEUE,
+    TAP_QUEUE,
+)
 from broker.tracker.events import TrackedEvent
 from broker.tracker.ingest import MAX_BATCH, TapIngestor
 from broker.tracker.verifier import HeaderCheck, check_headers
@@ -95,10 +101,12 @@ async def send_referral(fed: MemoryFederation, message_id: str | None = None) ->
     return message_id
 
 
-def dead_letters(fed: MemoryFederation) -> list[tuple[str | None, Any]]:
+def given_up(fed: MemoryFederation) -> list[tuple[str | None, Any]]:
+    """What the tap gave up on: its overflow (the tracker retries it there), never the DLQ."""
+    assert fed.broker.messages(DEAD_LETTER_QUEUE) == []
     return [
         (m.message_id, m.headers.get("x-first-death-reason"))
-        for m in fed.broker.messages(DEAD_LETTER_QUEUE)
+        for m in fed.broker.messages(TAP_OVERFLOW_QUEUE)
     ]
 
 
@@ -114,7 +122,7 @@ async def test_a_verified_header_is_stored_and_acked() -> None:
     event = store.events[message_id]
     assert (event.sender, event.recipient) == (A, B)
     assert intake.committed == 1
-    assert dead_letters(fed) == []
+    assert given_up(fed) == []
     assert alerts(fed) == []
 
 
@@ -126,7 +134,7 @@ async def test_a_redelivered_header_is_acked_and_stored_once() -> None:
         pass
     assert list(store.events) == [message_id]
     assert intake.committed == 2
-    assert dead_letters(fed) == []
+    assert given_up(fed) == []
 
 
 async def test_a_refused_header_is_alerted_to_every_coordinator_and_acked() -> None:
@@ -139,8 +147,8 @@ async def test_a_refused_header_is_alerted_to_every_coordinator_and_acked() -> N
         (coordinator, "refused_envelope", "malformed_envelope")
         for coordinator in sorted(COORDINATORS)
     ]
-    # The tap's copy is the tracker's alone: B's gateway dead-letters the message itself.
-    assert dead_letters(fed) == []
+    # The tap's copy is the tracker's alone: B's gateway deals with the message itself.
+    assert given_up(fed) == []
 
 
 async def test_a_refusal_that_cannot_be_alerted_is_requeued_until_the_limit() -> None:
@@ -150,7 +158,7 @@ async def test_a_refusal_that_cannot_be_alerted_is_requeued_until_the_limit() ->
     async with tap(fed, store, publisher=broken):
         pass
     assert len(broken.attempts) == DELIVERY_LIMIT + 1  # the first coordinator's alert each time
-    assert dead_letters(fed) == [("refused-2", "delivery_limit")]
+    assert given_up(fed) == [("refused-2", "delivery_limit")]
 
 
 async def test_a_batch_that_cannot_be_checked_is_requeued_until_the_delivery_limit() -> None:
@@ -159,7 +167,7 @@ async def test_a_batch_that_cannot_be_checked_is_requeued_until_the_delivery_lim
     async with tap(fed, store, checker=InProcessChecker(fed, broken=True)):
         pass
     assert store.events == {}
-    assert dead_letters(fed) == [(message_id, "delivery_limit")]
+    assert given_up(fed) == [(message_id, "delivery_limit")]
 
 
 async def test_a_store_failure_requeues_and_the_redelivery_is_stored() -> None:
@@ -169,7 +177,7 @@ async def test_a_store_failure_requeues_and_the_redelivery_is_stored() -> None:
         pass
     assert store.calls == 2
     assert message_id in store.events
-    assert dead_letters(fed) == []
+    assert given_up(fed) == []
 
 
 async def test_one_refused_header_does_not_sink_the_batch() -> None:
@@ -183,7 +191,7 @@ async def test_one_refused_header_does_not_sink_the_batch() -> None:
     assert sorted(store.events) == sorted([first, last])
     assert intake.committed == 2
     assert len(alerts(fed)) == len(COORDINATORS)
-    assert dead_letters(fed) == []
+    assert given_up(fed) == []
 
 
 async def test_a_delivery_without_user_id_is_refused_before_its_header_is_checked() -> None:
@@ -199,7 +207,7 @@ async def test_a_delivery_without_user_id_is_refused_before_its_header_is_checke
         (coordinator, "sender_unauthenticated") for coordinator in sorted(COORDINATORS)
     ]
     assert all("sender" not in a and "message_id" not in a for a in alerts(fed))
-    assert dead_letters(fed) == []
+    assert given_up(fed) == []
 
 
 async def test_a_header_published_by_another_agency_is_refused_and_alerted() -> None:

@@ -15,7 +15,7 @@ from broker.envelope import revoke_key
 from broker.envelope.errors import DirectoryRollback
 from broker.keystore import write_public
 from broker.live_directory import DirectoryFile
-from broker.topology.names import ALERTS_QUEUE, TAP_QUEUE
+from broker.topology.names import ALERTS_QUEUE, TAP_LOST_QUEUE, TAP_OVERFLOW_QUEUE, TAP_QUEUE
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.policy import DEFAULT_POLICY
@@ -39,6 +39,8 @@ def tracker(fed: MemoryFederation, folder: Path, store: MemoryTrackerStore) -> T
         verifier=HeaderVerifier(SignedDirectory(fed.signed_directory, root_public)),
         publisher=fed.publisher(fed.topology.tracker_user()),
         subscription=fed.subscription(TAP_QUEUE),
+        overflow=fed.subscription(TAP_OVERFLOW_QUEUE),
+        lost=fed.subscription(TAP_LOST_QUEUE, prefetch=1),
         topology=fed.topology,
         sweep_interval_s=3600,
         watchdog_interval_s=0.05,
