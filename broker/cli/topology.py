@@ -12,7 +12,7 @@ import typer
 
 from broker.cli.exits import fail
 from broker.cli.guard import cli_errors
-from broker.keystore import load_trusted_directory, read_private
+from broker.keystore import load_trusted_directory, read_private, replace_private
 from broker.operator.apply import RABBITMQCTL, apply_definitions
 from broker.topology.definitions import Definitions, TopologyError, build_definitions
 from broker.topology.names import DEFAULT_VHOST, Topology
@@ -20,7 +20,6 @@ from broker.topology.passwords import (
     connection_url,
     load_or_create_passwords,
     read_passwords,
-    replace_private,
 )
 
 DEFAULT_SECRETS = Path("deploy/secrets/rabbitmq-passwords.json")

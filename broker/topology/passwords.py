@@ -6,13 +6,12 @@ into the repository, and nothing here prints or logs a password.
 """
 
 import json
-import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from broker.keystore import read_private, write_private
+from broker.keystore import read_private, replace_private
 from broker.topology.definitions import TopologyError
 
 PASSWORD_BYTES = 32
@@ -22,24 +21,6 @@ class SecretsFileError(TopologyError):
     """The passwords file is not a JSON object of user name to non-empty password."""
 
     reason = "secrets_file"
-
-
-def replace_private(path: Path, content: bytes) -> None:
-    """Write `path` with mode 0600, atomically replacing any previous version."""
-    # write_private refuses to overwrite, so write a fresh sibling and rename it over: a
-    # crash leaves either the old file or the new one, never half a file.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    write_private(tmp, content)
-    try:
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_passwords(path: Path) -> dict[str, str]:

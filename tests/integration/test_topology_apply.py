@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from aiormq.exceptions import ProbableAuthenticationError
 
+from broker.keystore import replace_private
 from broker.operator.apply import apply_definitions, delete_topology, export_live
 from broker.topology.definitions import TopologyError, agency_permission
 from broker.topology.names import DELIVERY_LIMIT, MESSAGES_EXCHANGE
-from broker.topology.passwords import replace_private
 from tests.integration.amqp_helpers import connect
 from tests.integration.rabbit_federation import (
     TIMEOUT_S,

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from broker.keystore import KeyFilePermissionError
+from broker.keystore import KeyFilePermissionError, replace_private
 from broker.topology.passwords import (
     SecretsFileError,
     load_or_create_passwords,
-    replace_private,
 )
 
 
@@ -65,12 +64,3 @@ def test_a_malformed_file_is_refused_without_echoing_it(tmp_path: Path, content:
     with pytest.raises(SecretsFileError) as refused:
         load_or_create_passwords(path, ["a"])
     assert content not in str(refused.value)
-
-
-def test_replace_private_overwrites_atomically(tmp_path: Path) -> None:
-    path = tmp_path / "definitions.json"
-    replace_private(path, b"one")
-    replace_private(path, b"two")
-    assert path.read_bytes() == b"two"
-    assert mode(path) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["definitions.json"]
