@@ -32,9 +32,11 @@ def referral(fed: Federation) -> bytes:
 
 
 def tampered(envelope: bytes) -> bytes:
-    flipped = bytearray(envelope)
-    flipped[-10] ^= 0x01  # inside the signature's base64
-    return bytes(flipped)
+    # Another letter of the base64url alphabet inside the signature: still canonical, so the
+    # refusal is the signature's (flipping a bit could leave the alphabet: a parse error).
+    changed = bytearray(envelope)
+    changed[-10] = ord("B") if changed[-10] == ord("A") else ord("A")
+    return bytes(changed)
 
 
 def source(fed: Federation) -> SignedDirectory:
