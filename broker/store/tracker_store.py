@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from sqlalchemy import bindparam, delete, false, select, update
+from sqlalchemy import bindparam, delete, false, select, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -140,10 +140,13 @@ class SqlTrackerWrites:
         """The ids stored as events or refusals (ingest's first statement: locks first)."""
         await self._sqlite_write_lock()
         found: set[str] = set()
-        for table in (events, refused_events):
-            for chunk in chunks(sorted(set(message_ids))):
-                query = select(table.c.message_id).where(table.c.message_id.in_(chunk))
-                found |= set((await self._connection.execute(query)).scalars().all())
+        for chunk in chunks(sorted(set(message_ids))):
+            # One round trip for both tables: this runs once per ingested batch.
+            query = union_all(
+                select(events.c.message_id).where(events.c.message_id.in_(chunk)),
+                select(refused_events.c.message_id).where(refused_events.c.message_id.in_(chunk)),
+            )
+            found |= set((await self._connection.execute(query)).scalars().all())
         return found
 
     async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
