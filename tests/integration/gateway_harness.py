@@ -1,11 +1,9 @@
 """Gateways and trackers on the real RabbitMQ: a keyed federation in its own vhost."""
 
-import asyncio
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from tests.integration.rabbit_federation import (
     applied_federation,
     make_keys,
 )
+from tests.waiting import eventually as eventually  # the one polling helper, re-exported
 
 PREFETCH = 1024  # the gateway's default
 
@@ -129,17 +128,6 @@ async def running(gateway: Gateway) -> AsyncIterator[Gateway]:
 
 async def _alive(gateway: Gateway) -> bool:
     return gateway.consumer.subscription.alive()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, *, timeout_s: float = 30.0
-) -> None:
-    """Poll `check` until it holds; fail naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for: {what}")
-        await asyncio.sleep(0.05)
 
 
 def free_port() -> int:

@@ -1,9 +1,8 @@
 """Gateways and their HTTP APIs on the in-memory broker, for the API's unit tests."""
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -68,11 +67,3 @@ async def api_of(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
 def referral_request(recipient: str, **body: Any) -> dict[str, Any]:
     referral = json.loads(example_body(MessageKind.REFERRAL).model_dump_json())
     return {"recipient": recipient, "body": referral | body}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(400):
-        if await check():
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"timed out waiting for: {what}")

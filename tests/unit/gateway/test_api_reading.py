@@ -9,7 +9,8 @@ from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.records import InboxMessage
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch, open_stored
 from tests.memory_federation import memory_federation
-from tests.unit.gateway.api_harness import api_of, eventually, make_gateway, referral_request
+from tests.unit.gateway.api_harness import api_of, make_gateway, referral_request
+from tests.waiting import eventually
 
 A, B = "oscc-north", "social-east"
 NARRATIVE = "Synthetic narrative for the reading test"

@@ -2,10 +2,8 @@
 older directory is refused at start and on reload (broker/live_directory.py), on the
 in-memory broker."""
 
-import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from broker.live_directory import DirectoryFile
 from broker.topology.names import ALERTS_QUEUE, DEAD_LETTER_QUEUE
 from schemas.ids import new_message_id
 from tests.memory_federation import MemoryFederation, memory_federation
+from tests.waiting import eventually
 
 A, B = "oscc-north", "social-east"
 WAIT_S = 10.0
@@ -40,13 +39,6 @@ def gateway_b(fed: MemoryFederation, folder: Path, store: MemoryGatewayStore) ->
         directory_poll_s=0.02,
         watchdog_interval_s=0.05,
     )
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 def refusals(fed: MemoryFederation) -> list[tuple[str | None, Any]]:
@@ -82,7 +74,7 @@ async def test_a_revoked_sender_is_refused_once_the_file_changes_without_a_resta
         async def stored() -> bool:
             return await store.inbox_message(before) is not None
 
-        await until(stored, "A's referral before the revocation")
+        await eventually(stored, "A's referral before the revocation", timeout_s=WAIT_S)
         revoked = revoke_key(
             fed.signed_directory, fed.keys[A].signing.kid, fed.root, int(time.time())
         )
@@ -91,14 +83,14 @@ async def test_a_revoked_sender_is_refused_once_the_file_changes_without_a_resta
         async def renewed() -> bool:
             return gateway.directory.current.serial == 2
 
-        await until(renewed, "the revocation in force")
+        await eventually(renewed, "the revocation in force", timeout_s=WAIT_S)
         assert await store.directory_serial() == 2
         after = await send_from_a(fed)
 
         async def refused() -> bool:
             return (after, "key_revoked") in refusals(fed)
 
-        await until(refused, "A's referral after the revocation refused")
+        await eventually(refused, "A's referral after the revocation refused", timeout_s=WAIT_S)
         assert await store.inbox_message(after) is None
 
         # The old file again (a rollback to before the revocation): refused, alerted.
@@ -107,7 +99,7 @@ async def test_a_revoked_sender_is_refused_once_the_file_changes_without_a_resta
         async def alerted() -> bool:
             return any(a["reason"] == "directory_refused" for a in alerts(fed))
 
-        await until(alerted, "the refusal of the older directory")
+        await eventually(alerted, "the refusal of the older directory", timeout_s=WAIT_S)
         [alert] = [a for a in alerts(fed) if a["reason"] == "directory_refused"]
         assert (alert["agency"], alert["detail"]) == (B, "directory_rollback")
         assert gateway.directory.current.serial == 2

@@ -4,11 +4,10 @@
 once a publish is confirmed again; /metrics answers to the metrics token alone.
 """
 
-import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from schemas.ids import new_message_id
 from schemas.kinds import MessageKind
 from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.memory_federation import MemoryFederation, memory_federation
+from tests.waiting import eventually
 
 A, B = "oscc-north", "social-east"
 API_TOKEN = SYSTEM_TOKEN  # the agency system's API token
@@ -56,13 +56,6 @@ async def api(
         await served.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 def metric(text: str, sample: str) -> float:
     found = re.search(rf"^{re.escape(sample)} (\S+)$", text, re.MULTILINE)
     assert found is not None, f"{sample} not in /metrics"
@@ -73,13 +66,13 @@ async def test_a_refused_publish_shows_on_healthz_until_a_publish_is_confirmed()
     fed = memory_federation()
     sender = gateway(fed, A)
     async with api(sender) as client:
-        await eventually(lambda: _status_is(client, 200))
+        await eventually(lambda: _status_is(client, 200), "healthz 200", timeout_s=10.0)
         # The broker refuses A's login from now on: a permission problem, not an outage.
         fed.broker.users.discard(fed.topology.agency_user(A))
         await sender.submit(
             example_body(MessageKind.REFERRAL), kind=MessageKind.REFERRAL, recipient=B
         )
-        await eventually(lambda: _status_is(client, 503))
+        await eventually(lambda: _status_is(client, 503), "healthz 503", timeout_s=10.0)
         health = (await client.get("/healthz")).json()
         assert health["status"] == "degraded"
         assert health["consumer_alive"] is True
@@ -90,7 +83,7 @@ async def test_a_refused_publish_shows_on_healthz_until_a_publish_is_confirmed()
         assert error["since"] <= time.time()
 
         fed.broker.add_user(fed.topology.agency_user(A))  # the operator grants it again
-        await eventually(lambda: _status_is(client, 200))
+        await eventually(lambda: _status_is(client, 200), "healthz 200", timeout_s=10.0)
         assert (await client.get("/healthz")).json() == {
             "status": "ok",
             "consumer_alive": True,
@@ -129,7 +122,7 @@ async def test_metrics_count_deliveries_refusals_outbox_and_consumer() -> None:
             text = (await client.get("/metrics", headers=_bearer(METRICS_TOKEN))).text
             return metric(text, 'caselink_gateway_deliveries_total{outcome="refused"}') == 1
 
-        await eventually(counted)
+        await eventually(counted, "the deliveries counted", timeout_s=10.0)
         response = await client.get("/metrics", headers=_bearer(METRICS_TOKEN))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")

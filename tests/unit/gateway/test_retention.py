@@ -10,7 +10,8 @@ from broker.gateway.records import RETENTION, Erasure
 from broker.gateway.retention import DAY_S, RetentionSweeper
 from tests.gateway_records import delivery, incoming
 from tests.memory_federation import memory_federation
-from tests.unit.gateway.api_harness import Clock, api_of, eventually, make_gateway
+from tests.unit.gateway.api_harness import Clock, api_of, make_gateway
+from tests.waiting import eventually
 
 NOW = 1_800_000_000.0
 

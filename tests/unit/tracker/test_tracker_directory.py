@@ -2,10 +2,8 @@
 once the file changes, without a restart; an older directory is refused at start and on
 reload (broker/live_directory.py). In-memory broker and store; real header workers."""
 
-import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from broker.tracker.service import TrackerService
 from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 from schemas.ids import new_message_id
 from tests.memory_federation import MemoryFederation, memory_federation
+from tests.waiting import eventually
 
 A, B = "oscc-north", "social-east"
 COORDINATOR = "police-west"
@@ -49,13 +48,6 @@ def tracker(fed: MemoryFederation, folder: Path, store: MemoryTrackerStore) -> T
     )
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
 def alerts(fed: MemoryFederation) -> list[dict[str, Any]]:
     return [json.loads(m.body) for m in fed.broker.messages(ALERTS_QUEUE)]
 
@@ -78,7 +70,7 @@ async def test_a_revoked_sender_is_refused_once_the_file_changes_without_a_resta
         async def stored() -> bool:
             return (await store.metrics(0))["open_threads"] == 1
 
-        await until(stored, "A's referral before the revocation")
+        await eventually(stored, "A's referral before the revocation", timeout_s=WAIT_S)
         kid = fed.keys[A].signing.kid
         revoked = revoke_key(fed.signed_directory, kid, fed.root, int(time.time()))
         write_public(tmp_path / "directory.json", revoked)
@@ -86,13 +78,13 @@ async def test_a_revoked_sender_is_refused_once_the_file_changes_without_a_resta
         async def renewed() -> bool:
             return service.directory.current.serial == 2
 
-        await until(renewed, "the revocation in force")
+        await eventually(renewed, "the revocation in force", timeout_s=WAIT_S)
         after = await send_from_a(fed)
 
         async def refused() -> bool:
             return any(a.get("detail") == "key_revoked" for a in alerts(fed))
 
-        await until(refused, "A's referral after the revocation refused")
+        await eventually(refused, "A's referral after the revocation refused", timeout_s=WAIT_S)
         [alert] = [a for a in alerts(fed) if a.get("detail") == "key_revoked"]
         assert (alert["agency"], alert["message_id"]) == (COORDINATOR, after)
         assert (await store.metrics(0))["open_threads"] == 1  # only the one before
@@ -103,7 +95,7 @@ async def test_a_revoked_sender_is_refused_once_the_file_changes_without_a_resta
         async def alerted() -> bool:
             return any(a["reason"] == "directory_refused" for a in alerts(fed))
 
-        await until(alerted, "the refusal of the older directory")
+        await eventually(alerted, "the refusal of the older directory", timeout_s=WAIT_S)
         [alert] = [a for a in alerts(fed) if a["reason"] == "directory_refused"]
         assert (alert["agency"], alert["detail"]) == (COORDINATOR, "directory_rollback")
         assert service.directory.current.serial == 2
