@@ -87,6 +87,18 @@ def refuse_body_fields(
     return event_dict
 
 
+def quiet_amqp_client_logs() -> None:
+    """Silence aiormq's and aio-pika's own log records below CRITICAL.
+
+    They log each failed connection attempt, and a reset connection with a traceback; every
+    such failure also reaches our code as an exception, which reports it once (through a
+    RecurringFailure, or a command's one-line error). Left on, an outage wrote a line per
+    attempt. Only their CRITICAL records (none today) would still show.
+    """
+    for name in ("aiormq", "aio_pika"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def configure_logging(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     """Configure structlog for this process; idempotent. `json_lines=None` picks by terminal."""
     global _configured
@@ -97,11 +109,7 @@ def configure_logging(*, json_lines: bool | None = None, level: int = logging.IN
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
     )
-    # aiormq logs each failed connection attempt, and a reset connection with a traceback;
-    # every such failure also reaches our code as an exception, which reports it once
-    # through a RecurringFailure with a reason slug. Left on, an outage wrote a line per
-    # attempt. Only its CRITICAL records (none in aiormq today) would still show.
-    logging.getLogger("aiormq").setLevel(logging.CRITICAL)
+    quiet_amqp_client_logs()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -6,7 +6,6 @@ verified header only) and is printed as `rich.text.Text`, which never reads mark
 
 import asyncio
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ from rich.text import Text
 from broker.cli.exits import EXIT_NEAR_FULL, fail
 from broker.cli.guard import cli_errors
 from broker.envelope import TrustedDirectory
+from broker.logs import quiet_amqp_client_logs
 from broker.operator.config import DlqSettings, load_dlq_settings
 from broker.operator.dead_letter_view import DeadLetter, Depth, matches
 from broker.operator.dead_letters import (
@@ -45,12 +45,7 @@ NAMES = "a message id (of a letter whose header verifies) or a SHA-256 from `dlq
 def _settings(config: Path | None) -> tuple[DlqSettings, TrustedDirectory | None]:
     if config is None:
         fail("--config (or CASELINK_DLQ_CONFIG) is required")
-    # The AMQP client logs a failed connect on its own (through Python's last-resort
-    # handler, to stderr); the command says it in one line of its own.
-    for name in ("aiormq", "aio_pika"):
-        client_log = logging.getLogger(name)
-        client_log.addHandler(logging.NullHandler())
-        client_log.propagate = False
+    quiet_amqp_client_logs()  # the command says a failed connect in one line of its own
     with cli_errors():
         settings = load_dlq_settings(config)
         return settings, settings.trusted_directory()

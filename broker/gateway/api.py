@@ -67,9 +67,7 @@ from schemas.referral import Referral
 from schemas.transfer import Transfer
 
 # Paths served to anyone: probes, and the API's own description (no data in either).
-OPEN_PATHS = frozenset(
-    {"/healthz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
-)
+OPEN_PATHS = frozenset({"/healthz", "/metrics", "/openapi.json"})  # /docs and /redoc are off
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 

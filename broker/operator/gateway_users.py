@@ -14,7 +14,7 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT
 
 from broker.gateway.users import GatewayUser, UsersFileError, parse_user, parse_users
-from broker.keystore import read_private, replace_private, write_private
+from broker.keystore import read_private, replace_private
 
 
 def add_user(path: Path, entry: Mapping[str, str]) -> GatewayUser:
@@ -72,7 +72,4 @@ def _read(path: Path) -> tomlkit.TOMLDocument:
 def _write(path: Path, document: tomlkit.TOMLDocument) -> None:
     text = tomlkit.dumps(document)
     parse_users(tomllib.loads(text))  # as the gateway will read it
-    if path.exists():
-        replace_private(path, text.encode("utf-8"))
-    else:
-        write_private(path, text.encode("utf-8"))
+    replace_private(path, text.encode("utf-8"))  # creates it too, 0600

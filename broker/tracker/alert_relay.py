@@ -71,11 +71,11 @@ class AlertRelay:
                 )
             except DeliveryError as error:
                 self._failures += 1
-                refused = isinstance(error, PublishRefused)
+                refused = error if isinstance(error, PublishRefused) else None
                 self._failing.failed(
                     "alert not published; will retry",
                     reason=error.reason,
-                    code=error.code if isinstance(error, PublishRefused) else None,
+                    code=refused.code if refused else None,
                     level="error" if refused else "warning",
                     alert_id=alert_id_of(alert.key),
                 )
