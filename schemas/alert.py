@@ -21,6 +21,7 @@ class AlertLevel(StrEnum):
     REFUSED = "refused"  # the tracker refused an envelope (bad signature, unknown key...)
     DECLINED = "declined"  # a recipient declined something that must not be dropped
     MISSED = "missed"  # the tracker missed messages: what it shows may be incomplete
+    CAPACITY = "capacity"  # a bounded queue is near full: act before it stops taking messages
 
 
 class AlertReason(StrEnum):
@@ -42,6 +43,9 @@ class AlertReason(StrEnum):
     # RabbitMQ dropped messages from the tracker's tap and its overflow before the tracker
     # read them; the alert names the latest one it kept as evidence, when its header verifies.
     TAP_GAP = "tap_gap"
+    # The dead-letter queue holds at least DEAD_LETTER_NEAR_FULL of its bound: when full, new
+    # dead letters wait in the queues they died in. `queue_depth` and `queue_bound` say how full.
+    DEAD_LETTERS_NEAR_FULL = "dead_letters_near_full"
 
 
 OVERDUE_REASONS = frozenset(
@@ -70,6 +74,9 @@ class Alert(Wire):
     overdue_seconds: Annotated[int, Field(ge=0, lt=2**40)] | None = None
     # The refusal category of a refused envelope (e.g. bad_signature): a slug, never text.
     detail: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", max_length=64)] | None = None
+    # A capacity alert's figures: messages in the queue, and the most it keeps.
+    queue_depth: Annotated[int, Field(ge=0, lt=2**40)] | None = None
+    queue_bound: Annotated[int, Field(ge=1, lt=2**40)] | None = None
 
     @model_validator(mode="after")
     def _overdue_has_times(self) -> "Alert":
@@ -147,4 +154,19 @@ def tap_gap_alert(
         kind=kind,
         sender=sender,
         recipient=recipient,
+    )
+
+
+def dead_letters_near_full_alert(
+    *, alert_id: str, agency: str, raised_at: int, depth: int, bound: int
+) -> Alert:
+    """The alert that the dead-letter queue holds `depth` of its `bound` letters."""
+    return Alert(
+        alert_id=alert_id,
+        level=AlertLevel.CAPACITY,
+        reason=AlertReason.DEAD_LETTERS_NEAR_FULL,
+        agency=agency,
+        raised_at=raised_at,
+        queue_depth=depth,
+        queue_bound=bound,
     )

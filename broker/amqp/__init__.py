@@ -1,1 +1,2 @@
-"""The broker port on RabbitMQ over aiormq: coalescing connections, publisher, subscription."""
+"""The broker port on RabbitMQ over aiormq: coalescing connections, publisher, subscription,
+queue gauge."""

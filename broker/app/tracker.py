@@ -13,12 +13,19 @@ import uvicorn
 from fastapi import FastAPI
 
 from broker.amqp.publisher import ConfirmedPublisher
+from broker.amqp.queue_gauge import AmqpQueueGauge
 from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
 from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
-from broker.topology.names import TAP_LOST_QUEUE, TAP_OVERFLOW_QUEUE, TAP_QUEUE, Topology
+from broker.topology.names import (
+    TAP_LOST_QUEUE,
+    TAP_OVERFLOW_QUEUE,
+    TAP_QUEUE,
+    QueueLimits,
+    Topology,
+)
 from broker.tracker.config import TrackerSettings
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
@@ -50,7 +57,10 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     session_secret = settings.session_secret()
     store = open_store(settings)
     # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
-    topology = Topology(user_prefix=settings.user_prefix)
+    topology = Topology(
+        user_prefix=settings.user_prefix,
+        limits=QueueLimits(dead_letters=settings.dead_letter_bound),
+    )
     directory_file = DirectoryFile.at(settings.directory, settings.root_pub)
     loaded = directory_file.load()
     service = TrackerService(
@@ -70,6 +80,8 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         watchdog_interval_s=settings.watchdog_interval_s,
         directory_file=directory_file,
         directory_poll_s=settings.directory_poll_s,
+        gauge=AmqpQueueGauge(settings.amqp_url),
+        dead_letter_look_s=settings.dead_letter_look_s,
     )
     app = create_tracker_app(
         store,

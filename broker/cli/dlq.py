@@ -19,8 +19,9 @@ from broker.cli.exits import EXIT_NEAR_FULL, fail
 from broker.cli.guard import cli_errors
 from broker.envelope import TrustedDirectory
 from broker.logs import quiet_amqp_client_logs
+from broker.messaging.dead_letter_watch import Depth
 from broker.operator.config import DlqSettings, load_dlq_settings
-from broker.operator.dead_letter_view import DeadLetter, Depth, matches
+from broker.operator.dead_letter_view import DeadLetter, matches
 from broker.operator.dead_letters import (
     dead_letter_depth,
     list_dead_letters,

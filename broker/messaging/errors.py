@@ -44,3 +44,13 @@ class SubscribeRefused(CaselinkError):
     def __init__(self, message: str, *, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+class QueueLookRefused(CaselinkError):
+    """The broker refused a look at a queue's depth: no such queue (404) or no access (403)."""
+
+    reason = "look_refused"
+
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message)
+        self.code = code

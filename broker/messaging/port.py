@@ -102,3 +102,11 @@ class Subscription(Protocol):
 
     async def stop(self) -> None:
         """Stop consuming; unsettled deliveries go back to the queue."""
+
+
+class QueueGauge(Protocol):
+    """How many messages wait in a queue (a passive look: nothing is declared or taken)."""
+
+    async def depth(self, queue: str) -> int:
+        """Messages ready in `queue`; raises BrokerUnavailable, or QueueLookRefused (no such
+        queue, no access)."""

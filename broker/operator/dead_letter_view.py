@@ -25,7 +25,7 @@ from broker.envelope import (
     verify_header,
 )
 from broker.operator.printable import printable
-from broker.topology.names import DEAD_LETTER_NEAR_FULL, DEAD_LETTER_QUEUE
+from broker.topology.names import DEAD_LETTER_QUEUE
 
 VALID = "valid"
 UNCHECKED = "unchecked"  # no directory configured: nothing is verified
@@ -169,25 +169,3 @@ def select(
     chosen = [letter for letter in letters if any(matches(letter, name) for name in wanted)]
     unmatched = [name for name in wanted if not any(matches(letter, name) for letter in letters)]
     return chosen, unmatched
-
-
-@dataclass(frozen=True)
-class Depth:
-    """How full the dead-letter queue is."""
-
-    messages: int
-    bound: int
-
-    @property
-    def near_full(self) -> bool:
-        return self.messages >= DEAD_LETTER_NEAR_FULL * self.bound
-
-    def line(self) -> str:
-        share = 100 * self.messages / self.bound if self.bound else 100.0
-        text = f"{self.messages} of {self.bound} dead letters ({share:.0f}%)"
-        if self.near_full:
-            text += (
-                "; near full: when full, new dead letters wait in the queues they died in,"
-                " which then fill up"
-            )
-        return text

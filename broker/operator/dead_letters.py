@@ -33,9 +33,9 @@ from yarl import URL
 
 from broker.envelope import TrustedDirectory
 from broker.errors import CaselinkError
+from broker.messaging.dead_letter_watch import Depth
 from broker.operator.dead_letter_view import (
     DeadLetter,
-    Depth,
     describe,
     requeue_refusal,
     select,

@@ -1,10 +1,11 @@
-"""The broker port's Publisher, Subscription and Settlement on an InMemoryBroker."""
+"""The broker port's Publisher, Subscription, Settlement and QueueGauge on an InMemoryBroker."""
 
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from broker.messaging.errors import QueueLookRefused
 from broker.messaging.port import Delivery
 from broker.testing.memory_broker import InMemoryBroker, Message, Session
 from broker.topology.names import ENVELOPE_CONTENT_TYPE
@@ -120,6 +121,19 @@ class InMemorySubscription:
         session, self._session = self._session, None
         if session is not None:
             self._broker.close_session(session)
+
+
+class InMemoryQueueGauge:
+    """The port's QueueGauge over an InMemoryBroker."""
+
+    def __init__(self, broker: InMemoryBroker) -> None:
+        self._broker = broker
+
+    async def depth(self, queue: str) -> int:
+        """Messages ready in `queue`; raises QueueLookRefused when there is no such queue."""
+        if queue not in self._broker.queues:
+            raise QueueLookRefused(f"look at queue {queue} refused: no such queue", code=404)
+        return self._broker.ready(queue)
 
 
 def _delivery(session: Session, tag: int, message: Message) -> Delivery:

@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 
 from broker.keystore import read_private, read_token, refuse_readable_passwords
 from broker.settings_file import FileSettings, load_settings_file
+from broker.topology.names import QueueLimits
 from schemas.ids import AgencyId
 
 
@@ -41,6 +42,10 @@ class TrackerSettings(FileSettings):
     # How often the directory file is looked at: a newer one comes into force without a restart.
     directory_poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
     secure_cookie: bool = True
+    # The dead-letter queue's bound as `caselink topology apply` set it: near full (80 %)
+    # raises a `capacity` alert to the coordinators, looked at every dead_letter_look_s.
+    dead_letter_bound: Annotated[int, Field(ge=1)] = QueueLimits().dead_letters
+    dead_letter_look_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
     def session_secret(self) -> bytes:
         """The key that signs dashboard sessions; the web app refuses one under 32 bytes.

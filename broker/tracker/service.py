@@ -5,8 +5,10 @@ ready-made from the composition root (broker.app.tracker). Nothing connects at
 construction; `start()` does. Three subscriptions: the tap and its overflow (what a full
 tap dropped: caught up the same way, in any order, since a thread's state does not depend
 on arrival order), and the lost queue (what the overflow dropped in turn: reported by
-`gaps`). Several trackers may run: the queues' single-active-consumer lets a standby take
-over, and the store's unique alert keys make concurrent sweeps raise each alert once.
+`gaps`). Given a queue gauge, it also watches the dead-letter queue
+(broker.messaging.dead_letter_watch: a `capacity` alert when near full). Several trackers
+may run: the queues' single-active-consumer lets a standby take over, and the store's
+unique alert keys make concurrent sweeps raise each alert once.
 """
 
 import asyncio
@@ -20,7 +22,8 @@ from broker.live_directory import POLL_S, DirectoryFile, LiveDirectory, LoadedDi
 from broker.logs import get_logger
 from broker.messaging.alerts import announce_directory_refused
 from broker.messaging.batch_consumer import BatchConsumer
-from broker.messaging.port import Publisher, Subscription
+from broker.messaging.dead_letter_watch import LOOK_EVERY_S, DeadLetterWatch
+from broker.messaging.port import Publisher, QueueGauge, Subscription
 from broker.messaging.watchdog import keep_subscribed
 from broker.topology.names import Topology
 from broker.tracker.alert_relay import AlertRelay
@@ -60,6 +63,8 @@ class TrackerService:
         watchdog_interval_s: float = 2.0,
         directory_file: DirectoryFile | None = None,
         directory_poll_s: float = POLL_S,
+        gauge: QueueGauge | None = None,
+        dead_letter_look_s: float = LOOK_EVERY_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = ledger.store
@@ -92,6 +97,18 @@ class TrackerService:
         )
         self.gaps: BatchConsumer[None] = BatchConsumer(lost, gaps, max_batch=GAP_BATCH)
         self.alerts = AlertRelay(ledger.store, publisher, clock)
+        self.dead_letters = (
+            None
+            if gauge is None
+            else DeadLetterWatch(
+                gauge=gauge,
+                publisher=publisher,
+                coordinators=ledger.coordinators,
+                bound=topology.limits.dead_letters,
+                look_every_s=dead_letter_look_s,
+                clock=clock,
+            )
+        )
         # Refuses a directory older than the store's at start; follows directory_file.
         self.directory = LiveDirectory(
             verifier.directory,
@@ -109,7 +126,7 @@ class TrackerService:
 
     async def start(self) -> None:
         """Migrate the store, refuse an older directory (DirectoryRollback), then run intakes,
-        sweeper, alert relay, watchdogs and the directory's watch."""
+        sweeper, alert relay, watchdogs, the directory's watch and the dead-letter watch."""
         await self.store.create()
         await self.directory.start()
         self._tasks = [
@@ -126,6 +143,10 @@ class TrackerService:
             ),
             asyncio.create_task(self.directory.run(), name="directory-watch"),
         ]
+        if self.dead_letters is not None:
+            self._tasks.append(
+                asyncio.create_task(self.dead_letters.run(), name="dead-letter-watch")
+            )
         log.info("tracker started")
 
     async def stop(self) -> None:

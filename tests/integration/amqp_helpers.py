@@ -46,8 +46,9 @@ async def publish(
     return message_id
 
 
-async def take(url: str, queue: str, message_id: str) -> AbstractIncomingMessage:
-    """Consume `queue` until `message_id` arrives; every message seen on the way is acked."""
+async def take(url: str, queue: str, message_id: str | None = None) -> AbstractIncomingMessage:
+    """Consume `queue` until `message_id` arrives (None: the first message); every message
+    seen on the way is acked."""
     async with await connect(url) as connection:
         channel = await connection.channel()
         source = await channel.get_queue(queue, ensure=False)
@@ -56,7 +57,7 @@ async def take(url: str, queue: str, message_id: str) -> AbstractIncomingMessage
             async def first() -> AbstractIncomingMessage:
                 async for message in messages:
                     await message.ack()
-                    if message.message_id == message_id:
+                    if message_id is None or message.message_id == message_id:
                         return message
                 raise AssertionError(f"consumer on {queue} ended before {message_id}")
 

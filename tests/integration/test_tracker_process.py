@@ -13,8 +13,11 @@ import pytest
 from broker.keystore import write_private
 from broker.people.passwords import hash_password
 from broker.store.tracker_store import SqlTrackerStore
+from broker.topology.names import ALERTS_QUEUE, DEAD_LETTER_EXCHANGE
+from schemas.alert import Alert, AlertReason
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
+from tests.integration.amqp_helpers import publish, take
 from tests.integration.gateway_harness import (
     KeyedFederation,
     eventually,
@@ -27,6 +30,7 @@ from tests.integration.gateway_harness import (
 pytestmark = pytest.mark.rabbitmq
 
 A, B, COORDINATOR = "oscc-north", "social-east", "police-west"
+DEAD_LETTER_BOUND = 5
 
 
 def tracker_config(keyed: KeyedFederation, folder: Path, port: int) -> Path:
@@ -48,6 +52,9 @@ def tracker_config(keyed: KeyedFederation, folder: Path, port: int) -> Path:
         f'listen = "127.0.0.1:{port}"\n'
         f'user_prefix = "{topology.user_prefix}"\n'
         "secure_cookie = false\n"
+        # Near full from 4 dead letters, looked at twice a second (the queue's own bound is
+        # the federation's default; only the tracker's reading of it is small here).
+        f"dead_letter_bound = {DEAD_LETTER_BOUND}\ndead_letter_look_s = 0.5\n"
     )
     config = folder / "tracker.toml"
     write_private(config, settings.encode())  # it holds the tracker's RabbitMQ password
@@ -99,6 +106,12 @@ async def test_the_tracker_process_tracks_a_referral_and_stops_with_its_workers(
 
             # Checked by a header worker process, stored by the service.
             await eventually(tracked, "the referral's thread in the tracker's store", timeout_s=30)
+        for _ in range(4):
+            await publish(keyed.federation.admin_url(), DEAD_LETTER_EXCHANGE, "", user_id=None)
+        taken = await take(keyed.federation.admin_url(), ALERTS_QUEUE)
+        alert = Alert.model_validate_json(taken.body)
+        assert alert.reason is AlertReason.DEAD_LETTERS_NEAR_FULL
+        assert (alert.agency, alert.queue_depth) == (COORDINATOR, 4)
         workers = children_of(tracker.pid)
         assert workers, "the tracker checks headers in worker processes"
     await store.close()

@@ -9,7 +9,6 @@ import pytest
 from broker.operator.dead_letter_view import (
     UNCHECKED,
     VALID,
-    Depth,
     death_of,
     describe,
     matches,
@@ -145,10 +144,3 @@ def test_all_selects_verified_unexpired_requeueable_letters(fed: MemoryFederatio
     )
     assert select([good, forged, old], None) == ([good], [])
     assert select([good, forged], [forged.sha256, "nope"]) == ([forged], ["nope"])
-
-
-def test_depth_warns_from_eighty_percent() -> None:
-    assert not Depth(79, 100).near_full
-    assert Depth(80, 100).near_full
-    assert Depth(80, 100).line().startswith("80 of 100 dead letters (80%); near full")
-    assert Depth(0, 100).line() == "0 of 100 dead letters (0%)"
