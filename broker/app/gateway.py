@@ -4,12 +4,16 @@ The only place that chooses the gateway's implementations: the SQL store, the ai
 publisher and subscription (the broker port), the keys and directory from their files.
 """
 
+import time
+from pathlib import Path
+
 import uvicorn
 from fastapi import FastAPI
 
 from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
+from broker.gateway.adapter_port import AdapterContext, build_adapters
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
 from broker.gateway.service import Gateway
@@ -51,14 +55,18 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
     )
 
 
-def build_app(settings: GatewaySettings) -> FastAPI:
-    """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory, users or
-    metrics token."""
+def build_app(settings: GatewaySettings, folder: Path) -> FastAPI:
+    """The HTTP API whose lifespan runs the gateway and its adapters; raises on bad keys,
+    directory, users, metrics token or adapter tables. `folder`: the config file's."""
+    gateway = build_gateway(settings)
+    users = settings.users()
+    context = AdapterContext(gateway=gateway, users=users, folder=folder, clock=time.time)
     return create_api(
-        build_gateway(settings),
-        settings.users(),
+        gateway,
+        users,
         max_request_bytes=settings.max_request_bytes,
         metrics_token=settings.metrics_token(),
+        adapters=build_adapters(settings.adapters, context),
     )
 
 

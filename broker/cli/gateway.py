@@ -45,8 +45,9 @@ def run(ctx: typer.Context, config: ConfigFile = None) -> None:
         from broker.app.gateway import build_app, serve  # heavy imports only for this verb
 
         settings = _settings(config)
+        folder = Path(".") if config is None else config.resolve().parent
         with cli_errors():
-            app = build_app(settings)
+            app = build_app(settings, folder)
         serve(app, settings)
 
 

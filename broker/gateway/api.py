@@ -16,7 +16,7 @@ FastAPI's pages load Swagger UI and ReDoc from a CDN, with an inline script.
 """
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -26,7 +26,9 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from broker.background import close_within
 from broker.envelope import EnvelopeError
+from broker.gateway.adapter_port import Adapter
 from broker.gateway.auth_middleware import SCOPE_USER, AuthenticationMiddleware
 from broker.gateway.config import MAX_REQUEST_BYTES
 from broker.gateway.idempotency import (
@@ -263,20 +265,28 @@ def create_api(
     throttle: SignInThrottle | None = None,
     max_request_bytes: int = MAX_REQUEST_BYTES,
     metrics_token: str | None = None,
+    adapters: Sequence[Adapter] = (),
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The FastAPI app for `users`; with `manage_lifecycle` it starts and stops the gateway.
 
     /metrics answers only to `metrics_token`; without one it is not served (404).
+    `adapters` add their routes; they start after the gateway and stop before it.
     """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await gateway.start()
+        started: list[Adapter] = []
         try:
+            for adapter in adapters:
+                await adapter.start()
+                started.append(adapter)
             yield
         finally:
+            for adapter in reversed(started):
+                await close_within(adapter.stop(), f"adapter {adapter.name}")
             if manage_lifecycle:
                 await gateway.stop()
 
@@ -288,7 +298,14 @@ def create_api(
         redoc_url=None,
     )
     sign_in = SignIn(users, gateway.store.record_sign_in, throttle=throttle, clock=clock)
-    app.add_middleware(AuthenticationMiddleware, sign_in=sign_in, open_paths=OPEN_PATHS)
+    self_authenticated = {path for a in adapters for path in a.self_authenticated_paths()}
+    app.add_middleware(
+        AuthenticationMiddleware, sign_in=sign_in, open_paths=OPEN_PATHS | self_authenticated
+    )
+    for adapter in adapters:
+        router = adapter.router()
+        if router is not None:
+            app.include_router(router)
     # /metrics only: the monitoring system's own token, outside the users file.
     bearer = HTTPBearer(auto_error=False)
 

@@ -6,7 +6,7 @@ private key would be, when group or others may read it.
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -55,6 +55,9 @@ class GatewaySettings(FileSettings):
     directory_poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
     # Larger request bodies are refused with 413 before they are read (broker/http_edge/).
     max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=1024**3)] = MAX_REQUEST_BYTES
+    # `[adapters.<name>]` tables: each switches on the installed adapter of that name
+    # (broker/gateway/adapter_port.py), which validates its own table.
+    adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def api_host(self) -> str:

@@ -2,12 +2,13 @@
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
+from broker.gateway.adapter_port import Adapter
 from broker.gateway.api import create_api
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.ports import GatewayStore
@@ -51,14 +52,20 @@ def make_gateway(
 
 
 @asynccontextmanager
-async def api_of(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    """The started gateway's API as a client; the gateway is stopped afterwards."""
+async def api_of(
+    gateway: Gateway, *, adapters: Sequence[Adapter] = ()
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The started gateway's API as a client, `adapters` started (the app's lifespan); all
+    stopped afterwards."""
     await gateway.start()
-    app = create_api(gateway, make_users(), manage_lifecycle=False)
+    app = create_api(gateway, make_users(), manage_lifecycle=False, adapters=adapters)
     try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers=AUTH
-        ) as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers=AUTH
+            ) as client,
+        ):
             yield client
     finally:
         await gateway.stop()
