@@ -135,6 +135,9 @@ class ReadChannel(StrEnum):
     """Where a body was opened for a reader; adapters, pages and exports add theirs here."""
 
     API = "api"  # GET /v1/inbox/{message_id}
+    FHIR = "fhir"  # the health adapter: a Task read by the hospital's system
+    PRIMERO = "primero"  # the social-services adapter: Primero's API v2
+    POLICE = "police"  # the police adapter: an answer pushed to the police system's callback
 
 
 @dataclass(frozen=True)
