@@ -2,7 +2,7 @@
 
 import typer
 
-from broker.cli import directory, dlq, envelope, gateway, keys, schemas, topology, tracker
+from broker.cli import demo, directory, dlq, envelope, gateway, keys, schemas, topology, tracker
 
 app = typer.Typer(
     name="caselink",
@@ -20,3 +20,4 @@ app.command("open")(envelope.open_command)
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(tracker.app, name="tracker")
+app.command("demo")(demo.demo)

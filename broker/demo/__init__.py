@@ -1,0 +1,8 @@
+"""`caselink demo`: a working federation of agencies on the local RabbitMQ, and a scenario
+that drives each agency through the adapter it would really use.
+
+`federation` (pure: who takes part, their ports, adapters and users), `state` (the demo's
+one folder: keys, directory, configs, secrets), `processes` (the gateways and the tracker as
+their own processes), `scenario` (the steps, each checked, never assumed), `report` (the
+progress display and the summary).
+"""

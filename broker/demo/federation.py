@@ -1,0 +1,113 @@
+"""Who takes part in the demo: five agencies, a coordination office, their ports and users.
+
+Pure: names, kinds, ports and the shape of each gateway's adapter table; `state` writes the
+files from it. Ports sit in one block (BASE_PORT..) on 127.0.0.1 only.
+"""
+
+from dataclasses import dataclass
+
+from schemas.kinds import AgencyKind, Urgency
+
+VHOST = "caselink-demo"
+USER_PREFIX = "demo-"
+BASE_PORT = 8710
+TRACKER_PORT = BASE_PORT
+POLICE_SYSTEM_PORT = BASE_PORT + 9  # the demo's stand-in for the police system's callback
+
+COORDINATION = "region-coordination"
+
+
+@dataclass(frozen=True)
+class DemoAgency:
+    """One agency of the demo: its directory entry, its gateway port and its adapter."""
+
+    agency_id: str
+    kind: AgencyKind
+    name: str
+    region: str
+    port: int
+    adapter: str | None  # the entry-point name of the adapter its systems speak through
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+HOSPITAL = DemoAgency(
+    "oscc-north",
+    AgencyKind.HEALTH,
+    "North Hospital One-Stop Crisis Centre",
+    "north",
+    BASE_PORT + 1,
+    "health",
+)
+SCHOOL = DemoAgency(
+    "school-riverside",
+    AgencyKind.EDUCATION,
+    "Riverside Primary School",
+    "a",
+    BASE_PORT + 2,
+    "education",
+)
+POLICE = DemoAgency(
+    "police-west",
+    AgencyKind.POLICE,
+    "West Police Child Protection Unit",
+    "west",
+    BASE_PORT + 3,
+    "police",
+)
+SOCIAL_A = DemoAgency(
+    "social-a",
+    AgencyKind.SOCIAL_SERVICES,
+    "Municipality A Social Services",
+    "a",
+    BASE_PORT + 4,
+    "social",
+)
+SOCIAL_B = DemoAgency(
+    "social-b",
+    AgencyKind.SOCIAL_SERVICES,
+    "Municipality B Social Services",
+    "b",
+    BASE_PORT + 5,
+    "social",
+)
+
+AGENCIES = (HOSPITAL, SCHOOL, POLICE, SOCIAL_A, SOCIAL_B)
+# In the directory, with keys, but with no gateway: the coordinators' alerts are addressed to it.
+COORDINATION_ENTRY = (COORDINATION, AgencyKind.COORDINATOR, "Regional Coordination Office", "all")
+
+# The people of each agency: a caseworker and a supervisor sign in with passwords, the
+# agency's own system with a token.
+CASEWORKER, SUPERVISOR, SYSTEM = "caseworker", "supervisor", "system"
+COORDINATOR_USER = "coordinator"
+
+# Deadlines short enough to watch: a normal referral must be answered within a minute, so
+# one left alone is flagged after a minute and escalated after two.
+DEMO_SLA = """\
+# The demo's deadlines: short enough to watch a reminder and an escalation happen.
+[referral.emergency]
+delivery = "30s"
+response = "1m"
+
+[referral.high]
+delivery = "30s"
+response = "1m"
+
+[referral.normal]
+delivery = "30s"
+response = "1m"
+
+[referral.low]
+delivery = "30s"
+response = "1m"
+
+[transfer]
+delivery = "30s"
+response = "2m"
+
+[consent_withdrawal]
+acknowledgement = "1m"
+"""
+UNANSWERED_URGENCY = Urgency.NORMAL
