@@ -1,4 +1,4 @@
-# Two entry points: `make test` (lint, types, tests) and `make demo` (arrives with the demo issue).
+# Two entry points: `make test` (lint, types, tests) and `make demo` (the federation at work).
 # Each creates the virtualenv, installs what it needs and starts the local services.
 
 PYTHON ?= python3
@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := broker schemas adapters
 
-.PHONY: test lint types imports unit services browser bench clean
+.PHONY: test demo lint types imports unit services browser bench clean
 
 test: lint types imports unit
 
@@ -22,6 +22,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 services:
 	@deploy/local/ensure-services.sh
+
+# The federation of agencies on the local RabbitMQ, with its scenario; runs until Ctrl-C.
+# Its state lives in .demo/ (replaced by each run). DEMO_ARGS=--once runs it once and exits.
+demo: $(STAMP)
+	@deploy/local/ensure-services.sh --rabbitmq-only
+	$(BIN)/caselink demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE) tests bench
