@@ -99,10 +99,14 @@ def private_folder(path: Path) -> Path:
     return path
 
 
+def demo_agency_ids() -> list[str]:
+    """Every agency of the demo's directory, the coordination office included."""
+    return [agency.agency_id for agency in AGENCIES] + [COORDINATION]
+
+
 def remove_previous(folder: Path) -> None:
     """Remove the demo's vhost and users from RabbitMQ, and the folder a previous run left."""
-    ids = [agency.agency_id for agency in AGENCIES] + [COORDINATION]
-    delete_topology(TOPOLOGY, ids)
+    delete_topology(TOPOLOGY, demo_agency_ids())
     if folder.exists():
         shutil.rmtree(folder)
 
