@@ -9,11 +9,21 @@ fails records its outcomes and the scenario goes on, so the summary shows every 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from broker.demo.alerts import AlertWatch
-from broker.demo.federation import AGENCIES, COORDINATOR_USER, TRACKER_PORT, DemoAgency
+from broker.demo.federation import (
+    AGENCIES,
+    CASEWORKER,
+    COORDINATOR_USER,
+    SOCIAL_A,
+    SOCIAL_B,
+    TRACKER_PORT,
+    DemoAgency,
+)
+from broker.demo.payloads import primero_case, primero_transfer
 from broker.demo.report import Outcome
 from broker.demo.state import DemoState
 
@@ -81,4 +91,57 @@ async def every_gateway_up(scenario: Scenario) -> list[Outcome]:
     return outcomes
 
 
-STEPS: Sequence[tuple[str, Step]] = (("the federation is up", every_gateway_up),)
+async def family_moves(scenario: Scenario) -> list[Outcome]:
+    """Municipality A transfers a case to B through Primero's API; B accepts; A sees the
+    case transferred and the dashboard shows B holding it."""
+    step = "transfer A to B accepted"
+    async with (
+        scenario.person(SOCIAL_A, CASEWORKER) as a,
+        scenario.person(SOCIAL_B, CASEWORKER) as b,
+        scenario.dashboard() as dashboard,
+    ):
+        created = (await a.post("/api/v2/cases", json=primero_case())).json()["data"]
+        sent = await a.post(
+            f"/api/v2/cases/{created['id']}/transfers", json=primero_transfer(SOCIAL_B.agency_id)
+        )
+        transfer_id = sent.json()["data"]["id"]
+
+        async def received() -> dict[str, Any] | None:
+            cases = (await b.get("/api/v2/cases")).json()["data"]
+            for case in cases:
+                transfers = (await b.get(f"/api/v2/cases/{case['id']}/transfers")).json()
+                for transfer in transfers["data"]:
+                    if transfer["id"] == transfer_id:
+                        return {"case": case["id"], "transfer": transfer}
+            return None
+
+        arrived = await until(received)
+        if not isinstance(arrived, dict):
+            return [Outcome(step, False, "the transfer never reached municipality B")]
+        thread_id = arrived["case"]
+        answer = await b.patch(
+            f"/api/v2/cases/{thread_id}/transfers/{transfer_id}",
+            json={"data": {"status": "accepted"}},
+        )
+
+        async def accepted_at_a() -> bool:
+            view: dict[str, Any] = (await a.get(f"/api/v2/cases/{created['id']}")).json()["data"]
+            return view.get("owned_by_agency_id") == SOCIAL_B.agency_id
+
+        async def held_by_b() -> bool:
+            shown = await dashboard.get(f"/api/v1/threads/{thread_id}")
+            return shown.status_code == 200 and shown.json()["responsibility"] == SOCIAL_B.agency_id
+
+        seen_at_a = await until(accepted_at_a)
+        shown = await until(held_by_b)
+    return [
+        Outcome(step, answer.status_code == 200, f"PATCH accepted: {answer.status_code}"),
+        Outcome("A sees the case owned by B", bool(seen_at_a), f"case {created['id']}"),
+        Outcome("the dashboard shows B holding the case", bool(shown), f"thread {thread_id}"),
+    ]
+
+
+STEPS: Sequence[tuple[str, Step]] = (
+    ("the federation is up", every_gateway_up),
+    ("a family moves: municipality A transfers the case to B", family_moves),
+)

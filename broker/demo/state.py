@@ -187,8 +187,12 @@ def _write_gateway(
 
 def adapter_tables(state: DemoState, agency: DemoAgency, folder: Path) -> dict[str, Any]:
     """The `[adapters.<name>]` table of `agency`'s gateway (relative paths: its folder)."""
-    del state, agency, folder  # filled in as the adapters arrive
-    return {}
+    del state, folder
+    tables: dict[str, dict[str, Any]] = {
+        # Cases created through Primero's API, sealed, one 0600 file each.
+        "social": {"cases_folder": "primero-cases"},
+    }
+    return {agency.adapter: tables[agency.adapter]} if agency.adapter in tables else {}
 
 
 def _write_tracker(
