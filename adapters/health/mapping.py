@@ -147,28 +147,27 @@ def task_to_referral(task: Json, resources: Resources, *, new_consent_id: str) -
     return InboundReferral(recipient, _validated(Referral, body, "referral"), consent)
 
 
-def referral_to_task(
-    referral: Referral,
-    *,
-    task_id: str,
-    thread_id: str,
-    status: str,
-    owner: str,
-    sender: str,
-    authored_on: float,
-    last_updated: float,
-) -> Json:
+@dataclass(frozen=True)
+class TaskFacts:
+    """What a Task shows besides the referral's content: ids, status, parties, times.
+
+    `task_id` is the referral's message id, `owner` the recipient agency, `sender` the
+    requesting one; times are Unix seconds.
+    """
+
+    task_id: str
+    thread_id: str
+    status: str
+    owner: str
+    sender: str
+    authored_on: float
+    last_updated: float
+
+
+def referral_to_task(referral: Referral, facts: TaskFacts) -> Json:
     """The Task (ServiceRequest, Patient and PractitionerRoles contained) of a referral."""
-    task = bare_task(
-        task_id=task_id,
-        thread_id=thread_id,
-        status=status,
-        owner=owner,
-        sender=sender,
-        authored_on=authored_on,
-        last_updated=last_updated,
-    )
-    sender_reference = agency_reference(sender)
+    task = bare_task(facts)
+    sender_reference = agency_reference(facts.sender)
     contained = [
         subject_to_patient(referral.subject, PATIENT_ID),
         _service_request(referral),
@@ -212,16 +211,7 @@ def referral_to_task(
     return task
 
 
-def bare_task(
-    *,
-    task_id: str,
-    thread_id: str,
-    status: str,
-    owner: str,
-    sender: str,
-    authored_on: float,
-    last_updated: float,
-) -> Json:
+def bare_task(facts: TaskFacts) -> Json:
     """A referral's Task without its content: ids, status, owner, requester, times.
 
     What a hospital reads of a referral it sent (the body is sealed to the recipient and
@@ -229,16 +219,16 @@ def bare_task(
     """
     return {
         "resourceType": "Task",
-        "id": task_id,
-        "meta": {"lastUpdated": instant(last_updated)},
-        "identifier": [{"system": THREAD_SYSTEM, "value": thread_id}],
-        "status": status,
+        "id": facts.task_id,
+        "meta": {"lastUpdated": instant(facts.last_updated)},
+        "identifier": [{"system": THREAD_SYSTEM, "value": facts.thread_id}],
+        "status": facts.status,
         "intent": "order",
         "code": {"coding": [{"system": TASK_CODE, "code": "fulfill"}]},
-        "authoredOn": instant(authored_on),
-        "lastModified": instant(last_updated),
-        "requester": agency_reference(sender),
-        "owner": agency_reference(owner),
+        "authoredOn": instant(facts.authored_on),
+        "lastModified": instant(facts.last_updated),
+        "requester": agency_reference(facts.sender),
+        "owner": agency_reference(facts.owner),
     }
 
 

@@ -127,10 +127,18 @@ class NotFound(FhirRefusal):
     code = "not-found"
 
 
-class Gone(FhirRefusal):
-    reason = "fhir_gone"
-    status = 410
-    code = "deleted"
+class MethodNotAllowed(FhirRefusal):
+    """A method a resource does not take, or an update that would create a Task (405)."""
+
+    reason = "fhir_method_not_allowed"
+    status = 405
+    code = "not-supported"
+
+
+class UnsupportedMediaType(FhirRefusal):
+    reason = "fhir_media_type"
+    status = 415
+    code = "not-supported"
 
 
 class Forbidden(FhirRefusal):
