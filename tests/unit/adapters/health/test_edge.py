@@ -43,7 +43,9 @@ def health_adapter(gateway: Gateway, table: dict[str, Any] | None = None) -> Any
 @asynccontextmanager
 async def two_gateways(
     federation: MemoryFederation | None = None,
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, MemoryGatewayStore, MemoryGatewayStore]]:
+) -> AsyncIterator[
+    tuple[httpx.AsyncClient, httpx.AsyncClient, MemoryGatewayStore, MemoryGatewayStore]
+]:
     federation = federation or memory_federation()
     store_a, store_b = MemoryGatewayStore(), MemoryGatewayStore()
     gateway_a = make_gateway(federation, A, store=store_a)
@@ -153,10 +155,15 @@ async def test_the_hospital_reads_and_answers_a_referral_it_received() -> None:
         Bundle.model_validate(bundle)
         [entry] = bundle["entry"]
         task = entry["resource"]
-        assert (task["id"], task["status"], entry["search"]["mode"]) == (task_id, "received", "match")
+        assert (task["id"], task["status"], entry["search"]["mode"]) == (
+            task_id,
+            "received",
+            "match",
+        )
         assert {r["resourceType"] for r in task["contained"]} >= {"Patient", "ServiceRequest"}
         reads = await store_a.reads(sent["thread_id"])
-        assert reads and all(r.channel is ReadChannel.FHIR for r in reads)
+        assert reads
+        assert all(r.channel is ReadChannel.FHIR for r in reads)
         assert {r.reader for r in reads} == {"case-system"}
         nothing = await api_a.get("/fhir/Task", params={"_lastUpdated": "gt2999-01-01T00:00:00Z"})
         assert nothing.json()["entry"] == []
@@ -221,7 +228,8 @@ async def test_metadata_is_a_valid_capability_statement() -> None:
         statement = CapabilityStatement.model_validate(found.json())
         assert statement.rest is not None
         documentation = str(statement.rest[0].documentation)
-        assert "received" in documentation and "SDOH" in documentation
+        assert "received" in documentation
+        assert "SDOH" in documentation
         anonymous = await api_a.get("/fhir/metadata", headers={"Authorization": ""})
         assert anonymous.status_code == 401
 

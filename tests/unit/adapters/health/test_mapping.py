@@ -60,7 +60,8 @@ def test_the_sample_bundle_maps_field_by_field() -> None:
     assert subject.birth_date == date(2014, 5, 2)
     assert subject.sex.value == "female"
     assert subject.languages == ["ar", "en"]
-    assert subject.address is not None and subject.address.lines == ["12 Sample Road", "Flat 3"]
+    assert subject.address is not None
+    assert subject.address.lines == ["12 Sample Road", "Flat 3"]
     [mother] = subject.guardians
     assert (mother.name, mother.relation.value, mother.parental_responsibility) == (
         "Layla Example",
@@ -97,10 +98,13 @@ def test_the_sample_bundle_maps_field_by_field() -> None:
 def test_a_task_with_contained_resources_declares_sharing_without_consent() -> None:
     inbound = task_referral(sample_task("social-east"))
     referral = inbound.referral
-    assert inbound.consent is None and referral.consent_ref is None
+    assert inbound.consent is None
+    assert referral.consent_ref is None
     assert referral.lawful_basis is LawfulBasis.CHILD_PROTECTION_SIGNIFICANT_HARM
     assert referral.justification is not None
-    assert referral.authorised_by == Worker(name="Sam Supervisor", role="Named doctor for safeguarding")
+    assert referral.authorised_by == Worker(
+        name="Sam Supervisor", role="Named doctor for safeguarding"
+    )
     assert referral.narrative == NARRATIVE
 
 
@@ -150,7 +154,9 @@ def test_any_granted_consent_round_trips(consent: Consent) -> None:
 
 def test_a_denying_consent_stops_the_referral() -> None:
     bundle = sample_bundle()
-    consent = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent")
+    consent = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"
+    )
     consent["provision"]["type"] = "deny"
     with pytest.raises(ConsentRefusedHere):
         bundle_referral(bundle)
