@@ -90,8 +90,10 @@ def performer_answer(
             expression="Task.status",
         )
     fields: dict[str, Any] = {"status": answer, "answers": answers}
+    reason = _reason(task, required=status is TaskStatus.REJECTED)
+    if reason is not None:
+        fields["reason"] = reason
     if status is TaskStatus.REJECTED:
-        fields["reason"] = _reason(task, required=True)
         redirected_to = _redirected_to(task)
         if redirected_to is not None:
             fields.update(status=AckStatus.REDIRECTED, redirected_to=redirected_to)

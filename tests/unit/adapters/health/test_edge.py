@@ -240,3 +240,24 @@ def test_a_bad_table_is_one_line() -> None:
         health_adapter(gateway, {"page_size": 0})
     with pytest.raises(AdapterConfigError, match=r"extra field #1"):
         health_adapter(gateway, {"pages": 3})
+
+
+async def test_the_hospital_withdraws_a_referral_it_sent_by_cancelling_its_task() -> None:
+    async with two_gateways() as (api_a, api_b, _, _):
+        created = (await api_a.post("/fhir/Task", json=sample_task(B), headers=FHIR)).json()
+        task_id = created["id"]
+        await arrived(api_b, f"/v1/inbox/{task_id}")
+        read = (await api_a.get(f"/fhir/Task/{task_id}")).json()
+        # The requester may not accept its own referral; it may cancel it.
+        outcome_of(
+            await api_a.put(f"/fhir/Task/{task_id}", json={**read, "status": "accepted"}), 422
+        )
+        cancelled = await api_a.put(f"/fhir/Task/{task_id}", json={**read, "status": "cancelled"})
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+
+        async def withdrawn_at_b() -> bool:
+            [item] = (await api_b.get("/v1/inbox", params={"kind": "referral"})).json()
+            return bool(item["state"] == "withdrawn")
+
+        await eventually(withdrawn_at_b, "B's referral withdrawn")
