@@ -1,0 +1,102 @@
+"""Task status changes <-> acknowledgements: each SDOH status for each party, the lifecycle's
+refusals, and an answer's fields read back as the same answer."""
+
+import pytest
+from hypothesis import given
+
+from adapters.health.answers import answer_fields, performer_answer, requester_answer
+from adapters.health.outcome import Missing, NotSupported, RuleBroken, WrongResource
+from broker.lifecycle import Stage
+from schemas.acknowledgement import Acknowledgement
+from schemas.common import Worker
+from schemas.kinds import AckStatus
+from tests.strategies import acknowledgements
+
+ID = "00000000-0000-4000-8000-000000000010"
+BY = Worker(name="Dr Test", role="Paediatrician")
+
+
+def answer(status: str, current: Stage = Stage.DELIVERED, **task: object) -> Acknowledgement | None:
+    return performer_answer(
+        {"status": status, **task}, answers=ID, kind="referral", current=current, responder=BY
+    )
+
+
+def test_the_performer_accepts_rejects_and_completes() -> None:
+    accepted = answer("accepted")
+    assert accepted is not None
+    assert (accepted.status, accepted.answers, accepted.responded_by) == (
+        AckStatus.ACCEPTED,
+        ID,
+        BY,
+    )
+    assert answer("received") is None  # unchanged
+    with pytest.raises(Missing):
+        answer("rejected")
+    with pytest.raises(Missing):
+        answer("completed", Stage.ACCEPTED)
+
+
+@pytest.mark.parametrize(
+    ("status", "current", "refusal"),
+    [
+        ("received", Stage.ACCEPTED, RuleBroken),  # the gateway's, on receipt
+        ("requested", Stage.DELIVERED, RuleBroken),  # the requester's
+        ("entered-in-error", Stage.DELIVERED, RuleBroken),
+        ("cancelled", Stage.DELIVERED, RuleBroken),  # only the sender withdraws
+        ("in-progress", Stage.ACCEPTED, NotSupported),
+        ("on-hold", Stage.ACCEPTED, NotSupported),
+        ("failed", Stage.ACCEPTED, NotSupported),
+        ("ready", Stage.DELIVERED, RuleBroken),
+        ("completed", Stage.DELIVERED, Missing),  # no output: asked for first
+        ("accepted", Stage.DECLINED, RuleBroken),  # final
+        ("bogus", Stage.DELIVERED, WrongResource),  # outside R4: 400
+    ],
+)
+def test_refused_changes(status: str, current: Stage, refusal: type[Exception]) -> None:
+    with pytest.raises(refusal):
+        answer(status, current)
+
+
+def test_completed_before_accepted_is_the_lifecycle_s_refusal() -> None:
+    output = [{"valueCodeableConcept": {"text": "seen"}}]
+    with pytest.raises(RuleBroken, match="a delivered referral cannot become completed"):
+        answer("completed", Stage.DELIVERED, output=output)
+    done = answer("completed", Stage.ACCEPTED, output=output)
+    assert done is not None
+    assert done.outcome is not None
+    assert (done.outcome.category.value, done.outcome.text) == ("other", "seen")
+
+
+def test_the_requester_cancels_only() -> None:
+    def said(status: str, current: Stage = Stage.DELIVERED) -> Acknowledgement | None:
+        return requester_answer(
+            {"status": status}, answers=ID, kind="referral", current=current, responder=BY
+        )
+
+    withdrawn = said("cancelled")
+    assert withdrawn is not None
+    assert withdrawn.status is AckStatus.WITHDRAWN
+    assert said("received") is None
+    with pytest.raises(RuleBroken):
+        said("accepted")
+    with pytest.raises(NotSupported):
+        said("entered-in-error")
+    with pytest.raises(RuleBroken):
+        said("cancelled", Stage.COMPLETED)
+
+
+_STATUS = {
+    AckStatus.ACCEPTED: ("accepted", Stage.DELIVERED),
+    AckStatus.DECLINED: ("rejected", Stage.DELIVERED),
+    AckStatus.REDIRECTED: ("rejected", Stage.DELIVERED),
+    AckStatus.COMPLETED: ("completed", Stage.ACCEPTED),
+}
+
+
+@given(acknowledgements().filter(lambda a: a.status in _STATUS))
+def test_an_answer_s_fields_read_back_as_the_same_answer(ack: Acknowledgement) -> None:
+    ack = ack.model_copy(update={"answers": ID, "responded_by": BY})
+    status, current = _STATUS[ack.status]
+    back = answer(status, current, **answer_fields(ack))
+    assert back == ack
