@@ -78,9 +78,7 @@ CATEGORIES: Mapping[str, ReasonCategory] = {
 }
 
 
-def category_of(
-    label: str, extra: Mapping[str, ReasonCategory]
-) -> tuple[ReasonCategory, bool]:
+def category_of(label: str, extra: Mapping[str, ReasonCategory]) -> tuple[ReasonCategory, bool]:
     """The canonical category of a school's label, and whether the label was mapped."""
     key = label.casefold()
     extra_folded = {name.casefold(): category for name, category in extra.items()}
