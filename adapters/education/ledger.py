@@ -94,10 +94,7 @@ class Ledger:
             if new:
                 await connection.execute(
                     insert(rows),
-                    [
-                        {"sha256": sha256, "row_ref": ref, **asdict(ids)}
-                        for ref, ids in new.items()
-                    ],
+                    [{"sha256": sha256, "row_ref": ref, **asdict(ids)} for ref, ids in new.items()],
                 )
         return known | new
 
