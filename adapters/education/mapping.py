@@ -56,6 +56,10 @@ _COLUMN_OF = {
     "subject.address.lines": "address",
     "subject.address.postal_code": "postcode",
     "subject.guardians": "carer_names",
+    "subject.guardians.name": "carer_names",
+    "subject.guardians.phone": "carer_phones",
+    "subject.birth_date": "child_dob",
+    "subject.languages": "interpreter_language",
     "narrative": "description",
     "referring_worker.name": "recorded_by",
     "referring_worker.role": "recorder_role",
@@ -198,7 +202,13 @@ def to_referral(
     recipient = settings.recipient_for(school)
     try:
         built_subject = Subject.model_validate(subject)
+    except ValidationError as error:
+        return _invalid(error, "subject.")
+    try:
         built_worker = Worker.model_validate(worker)
+    except ValidationError as error:
+        return _invalid(error, "referring_worker.")
+    try:
         consent: Consent | None = None
         if answer == "yes":
             consent = _consent(
@@ -239,10 +249,10 @@ def _refused(cells: _Cells) -> Refusal:
     return Refusal("invalid_field", tuple(dict.fromkeys(cells.invalid)))
 
 
-def _invalid(error: ValidationError) -> Refusal:
+def _invalid(error: ValidationError, prefix: str = "") -> Refusal:
     paths = []
     for found in field_errors(error.errors(include_input=False)):
-        path = ".".join(str(part) for part in found.loc if not isinstance(part, int))
+        path = prefix + ".".join(str(part) for part in found.loc if not isinstance(part, int))
         paths.append(_COLUMN_OF.get(path, path or "row"))
     return Refusal("invalid_field", tuple(dict.fromkeys(paths)))
 
