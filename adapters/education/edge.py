@@ -64,6 +64,8 @@ class EducationAdapter:
         self.folder = WatchedFolder(settings.folder)
         self.ledger = Ledger(settings.state)
         self._task: asyncio.Task[None] | None = None
+        # One poll at a time: two would both find a file ready and send it twice.
+        self._polling = asyncio.Lock()
         self._failures = RecurringFailure(log, "education folder poll", clock=context.clock)
 
     def router(self) -> None:
@@ -73,15 +75,23 @@ class EducationAdapter:
         return ()
 
     async def start(self) -> None:
-        """Open the ledger (refused when others may read it), prepare the folder, poll."""
-        await self.ledger.open()
-        self.folder.prepare()
+        """Open, then poll every `poll_s` in the background until `stop`."""
+        await self.open()
         self._task = asyncio.create_task(self._run(), name="education-folder")
 
     async def stop(self) -> None:
         if self._task is not None:
             await stop_tasks([self._task])
             self._task = None
+        await self.close()
+
+    async def open(self) -> None:
+        """Open the ledger (DatabaseFilePermissionError when others may read it) and prepare
+        the folder; `poll_once` may then be called without the background loop."""
+        await self.ledger.open()
+        self.folder.prepare()
+
+    async def close(self) -> None:
         await self.ledger.close()
 
     async def _run(self) -> None:
@@ -95,6 +105,10 @@ class EducationAdapter:
 
     async def poll_once(self) -> list[Receipt]:
         """Process every file that is ready; the receipts written, in order."""
+        async with self._polling:
+            return await self._poll()
+
+    async def _poll(self) -> list[Receipt]:
         receipts = []
         for path in self.folder.ready():
             receipt = await self.process(path)

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from adapters.education.columns import COLUMNS
 
@@ -49,7 +49,7 @@ def sample_row(**overrides: str) -> dict[str, str]:
     return row | overrides
 
 
-def sample_concern_csv(rows: list[Mapping[str, str]] | None = None) -> bytes:
+def sample_concern_csv(rows: Sequence[Mapping[str, str]] | None = None) -> bytes:
     """A school's export: a header row and `rows` (one sample row by default), UTF-8 with a
     byte-order mark, as spreadsheet programs write it."""
     buffer = io.StringIO(newline="")

@@ -29,7 +29,8 @@ def test_a_csv_with_or_without_bom_reads_the_same() -> None:
 def test_a_cell_may_hold_line_breaks_and_quotes() -> None:
     text = 'He said "stop",\r\nthen left.'
     [item] = parse("c.csv", sample_concern_csv([sample_row(description=text)]), max_rows=5).items
-    assert item.row is not None and item.row["description"] == text
+    assert item.row is not None
+    assert item.row["description"] == text
 
 
 def test_a_malformed_row_refuses_only_itself() -> None:
@@ -50,8 +51,12 @@ def test_a_malformed_row_refuses_only_itself() -> None:
     [
         ("c.csv", b"\xff\xfe not utf-8", "not_utf8", ()),
         ("c.csv", b"", "empty_file", ()),
-        ("c.csv", ("=cmd|' /C calc'!A0," + ",".join(COLUMNS)).encode(), "unknown_column",
-         ("column 1",)),
+        (
+            "c.csv",
+            ("=cmd|' /C calc'!A0," + ",".join(COLUMNS)).encode(),
+            "unknown_column",
+            ("column 1",),
+        ),
         ("c.csv", b"school_urn,child_forename", "missing_column", ()),
         ("c.json", b"{not json", "malformed_json", ()),
         ("c.txt", b"x", "unknown_format", ()),
@@ -71,36 +76,61 @@ def test_json_reports_use_the_columns_as_keys() -> None:
     report = sample_row(child_dob="2016-03-14") | {"carer_names": ["A B"]}
     document = {"reports": [report, {"nickname": "x"}, [1]]}
     items = parse("c.json", json.dumps(document).encode(), max_rows=10).items
-    assert items[0].row is not None and items[0].row["carer_names"] == ["A B"]
+    assert items[0].row is not None
+    assert items[0].row["carer_names"] == ["A B"]
     assert items[1].refusal == Refusal("unknown_field", ("key 1",))
     assert items[2].refusal == Refusal("not_an_object")
 
 
 def _norway() -> dict[str, object]:
     return {
-        "kommunenummer": "0301", "kommunenavn": "Oslo", "bydelsnummer": "01",
+        "kommunenummer": "0301",
+        "kommunenavn": "Oslo",
+        "bydelsnummer": "01",
         "bydelsnavn": "Gamle Oslo",
         "offentligMelder": {
-            "personnavn": "Kari Lærer", "rolle": "Kontaktlærer", "telefonnummer": "+47 22 00 00 00",
+            "personnavn": "Kari Lærer",
+            "rolle": "Kontaktlærer",
+            "telefonnummer": "+47 22 00 00 00",
             "epost": "kari@skole.example",
-            "virksomhet": {"navn": "Sentrum skole", "orgnr": "974590000",
-                           "adresse": {"adresselinje1": "Skolegata 1"}},
+            "virksomhet": {
+                "navn": "Sentrum skole",
+                "orgnr": "974590000",
+                "adresse": {"adresselinje1": "Skolegata 1"},
+            },
         },
         "offentligBarn": [
-            {"fnr": "14031650123", "ufoedt": False, "personnavn": "Ola Nordmann",
-             "adresse": {"adresselinje1": "Storgata 2", "postnummer": "0155",
-                         "poststed": "Oslo"}, "orientert": True},
-            {"fnr": "55031850123", "ufoedt": False, "personnavn": "Ida Nordmann",
-             "adresse": {"adresselinje1": "Storgata 2"}, "orientert": False,
-             "orientertGrunn": "For ung"},
+            {
+                "fnr": "14031650123",
+                "ufoedt": False,
+                "personnavn": "Ola Nordmann",
+                "adresse": {
+                    "adresselinje1": "Storgata 2",
+                    "postnummer": "0155",
+                    "poststed": "Oslo",
+                },
+                "orientert": True,
+            },
+            {
+                "fnr": "55031850123",
+                "ufoedt": False,
+                "personnavn": "Ida Nordmann",
+                "adresse": {"adresselinje1": "Storgata 2"},
+                "orientert": False,
+                "orientertGrunn": "For ung",
+            },
         ],
-        "foresatte": [{"personnavn": "Per Nordmann", "orientert": False,
-                       "orientertGrunn": "Mistanke mot far"}],
+        "foresatte": [
+            {"personnavn": "Per Nordmann", "orientert": False, "orientertGrunn": "Mistanke mot far"}
+        ],
         "melding": {"melding": "Ola forteller om vold hjemme.", "historie": "Ny bekymring."},
         "sendingstidspunkt": "2025-02-03T10:00:00+01:00",
         "leveringskanal": "skole",
-        "caselink": {"urgency": "immediate", "consent": "not_sought",
-                     "categories": ["physical abuse"]},
+        "caselink": {
+            "urgency": "immediate",
+            "consent": "not_sought",
+            "categories": ["physical abuse"],
+        },
     }
 
 
@@ -108,7 +138,8 @@ def test_a_norway_report_is_one_row_per_child() -> None:
     items = parse("m.json", json.dumps(_norway()).encode(), max_rows=10).items
     assert [item.ref for item in items] == ["1.1", "1.2"]
     first, second = (item.row for item in items)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first["child_forename"], first["child_surname"]) == ("Ola", "Nordmann")
     assert first["child_dob"] == "2016-03-14"
     assert second["child_dob"] == "2018-03-15"  # a D-number: day + 40
@@ -118,8 +149,9 @@ def test_a_norway_report_is_one_row_per_child() -> None:
     assert first["urgency"] == "immediate"
     assert first["address"] == ["Storgata 2", "Oslo"]
     unborn = _norway()
-    unborn["offentligBarn"] = [{"fnr": "", "ufoedt": True, "personnavn": "x", "adresse": {},
-                               "orientert": False}]
+    unborn["offentligBarn"] = [
+        {"fnr": "", "ufoedt": True, "personnavn": "x", "adresse": {}, "orientert": False}
+    ]
     [item] = parse("m.json", json.dumps(unborn).encode(), max_rows=10).items
     assert item.refusal == Refusal("invalid_field", ("ufoedt",))
 
@@ -145,8 +177,12 @@ def test_a_receipt_is_quoted_and_neutralised_and_echoes_no_row_content() -> None
         processed_at="2025-02-03T10:00:00+00:00",
         outcome="processed",
         lines=[
-            Line("2", "sent", thread_id="0f8fad5b-d9cb-469f-a165-70867728950e",
-                 message_id="1f8fad5b-d9cb-469f-a165-70867728950e"),
+            Line(
+                "2",
+                "sent",
+                thread_id="0f8fad5b-d9cb-469f-a165-70867728950e",
+                message_id="1f8fad5b-d9cb-469f-a165-70867728950e",
+            ),
             Line("3", "refused", reason="invalid_field", fields=("child_dob", "urgency")),
         ],
     )

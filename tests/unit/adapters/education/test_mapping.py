@@ -2,7 +2,8 @@
 
 from datetime import date, timedelta
 
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from adapters.education.mapping import Mapped, Refusal, to_referral, to_row
@@ -46,8 +47,9 @@ def test_a_school_row_becomes_a_referral_citing_its_consent() -> None:
             phone="+44 7700 900123",
             parental_responsibility=True,
         ),
-        Guardian(name="Daniel Okafor", relation=GuardianRelation.FATHER,
-                 parental_responsibility=True),
+        Guardian(
+            name="Daniel Okafor", relation=GuardianRelation.FATHER, parental_responsibility=True
+        ),
     ]
     assert referral.reason_categories == [ReasonCategory.NEGLECT, ReasonCategory.SCHOOL_ABSENCE]
     assert (referral.urgency, referral.risk_level) == (Urgency.HIGH, RiskLevel.HIGH)
@@ -115,7 +117,8 @@ def test_without_consent_only_under_the_school_policy() -> None:
     assert result.consent is None
     assert referral.consent_ref is None
     assert referral.lawful_basis is LawfulBasis.CHILD_PROTECTION_SIGNIFICANT_HARM
-    assert referral.authorised_by is not None and referral.authorised_by.name == "Tom Reed"
+    assert referral.authorised_by is not None
+    assert referral.authorised_by.name == "Tom Reed"
     assert referral.justification is not None
     assert referral.justification.startswith(POLICY)
     assert "Consent: refused" in referral.justification
@@ -147,8 +150,18 @@ def test_a_json_report_reads_iso_dates_and_arrays() -> None:
 
 
 def test_the_sample_row_comes_back_from_its_referral() -> None:
-    extras = ("record_id", "school_name", "child_upn", "year_group", "child_words",
-              "observed_at", "location", "recorded_at", "action_taken", "parents_informed")
+    extras = (
+        "record_id",
+        "school_name",
+        "child_upn",
+        "year_group",
+        "child_words",
+        "observed_at",
+        "location",
+        "recorded_at",
+        "action_taken",
+        "parents_informed",
+    )
     plain = sample_row(**dict.fromkeys(extras, ""))
     found = to_referral(plain, settings(), today=TODAY, consent_id=CONSENT_ID)
     assert isinstance(found, Mapped)
@@ -162,8 +175,11 @@ def test_the_sample_row_comes_back_from_its_referral() -> None:
 
 # Referrals a school's row can say: a birth date, a country-GB address without locality,
 # urgencies with the risk a school's word implies, one of the two bases the table allows.
-_RISK = {Urgency.EMERGENCY: RiskLevel.IMMEDIATE, Urgency.HIGH: RiskLevel.HIGH,
-         Urgency.NORMAL: RiskLevel.MEDIUM}
+_RISK = {
+    Urgency.EMERGENCY: RiskLevel.IMMEDIATE,
+    Urgency.HIGH: RiskLevel.HIGH,
+    Urgency.NORMAL: RiskLevel.MEDIUM,
+}
 _one_line = names.filter(lambda s: ";" not in s and s == s.strip())
 _free = texts.filter(lambda s: s == s.strip())
 
@@ -187,12 +203,17 @@ def school_referrals(draw: st.DrawFn) -> tuple[Referral, bool]:
         family_name=draw(_one_line),
         birth_date=draw(st.dates(date(2005, 1, 1), date(2024, 12, 31))),
         sex=draw(st.sampled_from(Sex)),
-        languages=draw(st.lists(st.sampled_from(["ar", "pl", "so", "pt-BR"]), unique=True,
-                                max_size=2)),
+        languages=draw(
+            st.lists(st.sampled_from(["ar", "pl", "so", "pt-BR"]), unique=True, max_size=2)
+        ),
         address=draw(
             st.none()
-            | st.builds(Address, lines=st.lists(_one_line, min_size=1, max_size=3),
-                        postal_code=st.sampled_from(["EF1 2AB", "N1 9GU"]), country=st.just("GB"))
+            | st.builds(
+                Address,
+                lines=st.lists(_one_line, min_size=1, max_size=3),
+                postal_code=st.sampled_from(["EF1 2AB", "N1 9GU"]),
+                country=st.just("GB"),
+            )
         ),
         guardians=guardians,
     )
@@ -234,9 +255,14 @@ def test_a_referral_survives_the_school_row_round_trip(
 ) -> None:
     referral, with_consent = drawn
     first = to_referral(
-        to_row(referral, None, school_urn=urn, settings=settings()) if not with_consent
-        else {**to_row(referral, None, school_urn=urn, settings=settings()),
-              "consent": "yes", "consent_by": "Grace Okafor", "consent_by_relation": "parent"},
+        to_row(referral, None, school_urn=urn, settings=settings())
+        if not with_consent
+        else {
+            **to_row(referral, None, school_urn=urn, settings=settings()),
+            "consent": "yes",
+            "consent_by": "Grace Okafor",
+            "consent_by_relation": "parent",
+        },
         settings(),
         today=TODAY,
         consent_id=CONSENT_ID,
