@@ -50,7 +50,8 @@ def test_each_child_becomes_a_referral_on_the_lawful_basis() -> None:
     assert first.subject.given_name == "Maya"
     assert first.subject.family_name == "Turner"
     assert first.subject.birth_date == date(2013, 1, 14)
-    assert first.subject.address is not None and first.subject.address.postal_code == "WF2 7QJ"
+    assert first.subject.address is not None
+    assert first.subject.address.postal_code == "WF2 7QJ"
     assert [g.relation for g in first.subject.guardians] == [
         GuardianRelation.MOTHER,
         GuardianRelation.FATHER,
@@ -65,8 +66,10 @@ def test_each_child_becomes_a_referral_on_the_lawful_basis() -> None:
         email="priya.shah@west.police.example",
     )
     assert first.lawful_basis is LawfulBasis.CHILD_PROTECTION_SIGNIFICANT_HARM
-    assert first.authorised_by is not None and first.authorised_by.name == "DS Tom Okafor"
-    assert first.consent_ref is None and children[0].consent is None
+    assert first.authorised_by is not None
+    assert first.authorised_by.name == "DS Tom Okafor"
+    assert first.consent_ref is None
+    assert children[0].consent is None
     # What the model has no field for is in the narrative, labelled.
     assert "WP/25/018344" in first.narrative
     assert "Voice of the child:\nSaid she hid" in first.narrative
@@ -113,7 +116,8 @@ def test_malformed_notifications_are_refused_without_their_values(change, where)
     with pytest.raises(ValidationError) as refused:
         Notification.model_validate(document)
     assert any(e["loc"][: len(where)] == where for e in refused.value.errors())
-    assert "Turner" not in str(refused.value) and "amber" not in str(refused.value)
+    assert "Turner" not in str(refused.value)
+    assert "amber" not in str(refused.value)
 
 
 def test_answer_categories_and_never_text() -> None:

@@ -97,9 +97,7 @@ def test_a_changed_body_or_id_does_not_verify() -> None:
     with pytest.raises(NoMatchingSignature):
         verify([key], vector_headers(), b'{"test": 2432232315}', now=VECTOR_TS)
     with pytest.raises(NoMatchingSignature):
-        verify(
-            [key], vector_headers() | {"webhook-id": "msg_other"}, VECTOR_BODY, now=VECTOR_TS
-        )
+        verify([key], vector_headers() | {"webhook-id": "msg_other"}, VECTOR_BODY, now=VECTOR_TS)
 
 
 def test_secrets_are_whsec_base64_of_24_to_64_bytes() -> None:
