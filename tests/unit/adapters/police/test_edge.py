@@ -3,6 +3,7 @@
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from standardwebhooks import Webhook
@@ -10,6 +11,7 @@ from standardwebhooks import Webhook
 from adapters.police.sample import sample_notification
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.records import ReadChannel
+from broker.store.errors import StoreUnavailable
 from tests.memory_federation import memory_federation
 from tests.unit.adapters.police.harness import (
     POLICE,
@@ -244,3 +246,30 @@ async def test_answers_are_called_back_signed_with_categories_only(tmp_path: Pat
             # Supervisors only: the police system's own token, and caseworkers, may not look.
             assert (await api.get("/police/callbacks")).status_code == 403
             assert (await api.get("/police/callbacks", headers=ANONYMOUS)).status_code == 401
+
+
+async def test_a_send_cut_short_is_resumed_under_the_same_ids(tmp_path: Path) -> None:
+    federation = memory_federation()
+    police = make_gateway(federation, POLICE)
+    adapter = make_adapter(police, tmp_path)
+    body = encoded(sample_notification(children=2))
+    real_submit = police.submit
+    calls = 0
+
+    async def second_fails(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise StoreUnavailable("enqueue", OSError("disk gone"))
+        return await real_submit(*args, **kwargs)
+
+    async with api_of(police, adapters=[adapter]) as api:
+        police.submit = second_fails  # type: ignore[method-assign]
+        cut = await post(api, body, signed(secret_key(tmp_path), body))
+        assert cut.status_code == 503
+        assert cut.headers["retry-after"] == "30"
+        assert len((await api.get("/v1/sent")).json()) == 1
+        retried = await post(api, body, signed(secret_key(tmp_path), body))
+        assert retried.status_code == 202
+        sent = {s["message_id"] for s in (await api.get("/v1/sent")).json()}
+        assert sent == {r["message_id"] for r in retried.json()["referrals"]}
