@@ -52,7 +52,10 @@ def check_case(context: Context, case: dict[str, Any]) -> None:
         assert reason == case["reason"], (case["name"], reason)
         return
     opened = open_envelope(raw, keys=keys, directory=directory, now=case["now"])
-    assert opened.body.model_dump(mode="json") == case["body"], case["name"]
+    # Compared as the current model reads the expected body: a field added since the vector
+    # was written (optional, so absent from it) is not a difference.
+    expected_body = type(opened.body).model_validate(case["body"])
+    assert opened.body == expected_body, case["name"]
     expected = case["intermediate"]
     env = decode_envelope(raw)
     assert env.header_json.decode("ascii") == expected["header_json"]
