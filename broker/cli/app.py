@@ -1,8 +1,14 @@
-"""Assembles the `caselink` command from its sub-applications."""
+"""Assembles the `caselink` command from its sub-applications.
+
+Commands that sit above broker/ in the layers (`caselink demo`, in adapters/) are found
+among the `caselink.commands` entry points, as the gateway finds its adapters.
+"""
+
+from importlib.metadata import entry_points
 
 import typer
 
-from broker.cli import demo, directory, dlq, envelope, gateway, keys, schemas, topology, tracker
+from broker.cli import directory, dlq, envelope, gateway, keys, schemas, topology, tracker
 
 app = typer.Typer(
     name="caselink",
@@ -20,4 +26,5 @@ app.command("open")(envelope.open_command)
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(tracker.app, name="tracker")
-app.command("demo")(demo.demo)
+for point in entry_points(group="caselink.commands"):
+    app.command(point.name)(point.load())

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from broker.demo.federation import AGENCIES, VHOST
-from broker.demo.processes import stop_leftovers
-from broker.demo.state import TOPOLOGY, create_state, demo_agency_ids, remove_previous
+from adapters.demo.federation import AGENCIES, VHOST
+from adapters.demo.processes import stop_leftovers
+from adapters.demo.state import TOPOLOGY, create_state, demo_agency_ids, remove_previous
 from broker.operator.apply import delete_topology, export_live
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]

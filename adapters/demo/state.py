@@ -17,7 +17,7 @@ from typing import Any
 
 import tomlkit
 
-from broker.demo.federation import (
+from adapters.demo.federation import (
     AGENCIES,
     CASEWORKER,
     COORDINATION,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from broker.demo.federation import AGENCIES, TRACKER_PORT
-from broker.demo.state import DemoState
+from adapters.demo.federation import AGENCIES, TRACKER_PORT
+from adapters.demo.state import DemoState
 
 
 @dataclass(frozen=True)

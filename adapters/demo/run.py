@@ -5,12 +5,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from broker.demo.alerts import AlertWatch, grant_guest_alerts
-from broker.demo.federation import AGENCIES, TRACKER_PORT
-from broker.demo.processes import Service, remember, start, stop_all, stop_leftovers, wait_healthy
-from broker.demo.report import Outcome, sign_ins, summary
-from broker.demo.scenario import STEPS, Scenario
-from broker.demo.state import DemoState, create_state, remove_previous
+from adapters.demo.alerts import AlertWatch, grant_guest_alerts
+from adapters.demo.federation import AGENCIES, TRACKER_PORT
+from adapters.demo.processes import Service, remember, start, stop_all, stop_leftovers, wait_healthy
+from adapters.demo.report import Outcome, sign_ins, summary
+from adapters.demo.scenario import STEPS, Scenario
+from adapters.demo.state import DemoState, create_state, remove_previous
 
 
 async def run_demo(folder: Path, *, once: bool, console: Console) -> int:

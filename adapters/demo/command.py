@@ -28,7 +28,7 @@ def demo(
 ) -> None:
     """Five agencies, the tracker and its dashboard on the local RabbitMQ, and a scenario
     through each agency's adapter; without --once it runs until Ctrl-C."""
-    from broker.demo.run import run_demo  # heavy imports only for this verb
+    from adapters.demo.run import run_demo  # heavy imports only when the demo runs
 
     console = Console()
     with cli_errors():

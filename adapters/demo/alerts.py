@@ -11,7 +11,7 @@ from contextlib import suppress
 
 import aio_pika
 
-from broker.demo.federation import VHOST
+from adapters.demo.federation import VHOST
 from broker.operator.apply import RABBITMQCTL
 from broker.topology.names import ALERTS_QUEUE
 from schemas.alert import Alert

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from broker.demo.alerts import AlertWatch
-from broker.demo.federation import (
+from adapters.demo.alerts import AlertWatch
+from adapters.demo.federation import (
     AGENCIES,
     CASEWORKER,
     COORDINATOR_USER,
@@ -23,9 +23,9 @@ from broker.demo.federation import (
     TRACKER_PORT,
     DemoAgency,
 )
-from broker.demo.payloads import primero_case, primero_transfer
-from broker.demo.report import Outcome
-from broker.demo.state import DemoState
+from adapters.demo.payloads import primero_case, primero_transfer
+from adapters.demo.report import Outcome
+from adapters.demo.state import DemoState
 
 WAIT_S = 30.0
 
