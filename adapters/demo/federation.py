@@ -16,6 +16,14 @@ POLICE_SYSTEM_PORT = BASE_PORT + 9  # the demo's stand-in for the police system'
 
 COORDINATION = "region-coordination"
 
+# The police system's name in the police adapter's table, and its two secrets' file names.
+POLICE_SYSTEM = "west-records"
+POLICE_INTAKE_KEY_FILE = "west-records.whsec"
+POLICE_CALLBACK_KEY_FILE = "west-records-callback.whsec"
+# Where the school's system drops its exports (in the school gateway's folder), and its URN.
+EXPORTS_FOLDER = "school-exports"
+SCHOOL_URN = "100001"
+
 
 @dataclass(frozen=True)
 class DemoAgency:
@@ -83,25 +91,25 @@ COORDINATION_ENTRY = (COORDINATION, AgencyKind.COORDINATOR, "Regional Coordinati
 CASEWORKER, SUPERVISOR, SYSTEM = "caseworker", "supervisor", "system"
 COORDINATOR_USER = "coordinator"
 
-# Deadlines short enough to watch: a normal referral must be answered within a minute, so
-# one left alone is flagged after a minute and escalated after two.
+# Deadlines short enough to watch: a referral must be answered within 30 seconds, so one
+# left alone is flagged after 30 seconds and escalated after a minute.
 DEMO_SLA = """\
 # The demo's deadlines: short enough to watch a reminder and an escalation happen.
 [referral.emergency]
-delivery = "30s"
-response = "1m"
+delivery = "15s"
+response = "30s"
 
 [referral.high]
-delivery = "30s"
-response = "1m"
+delivery = "15s"
+response = "30s"
 
 [referral.normal]
-delivery = "30s"
-response = "1m"
+delivery = "15s"
+response = "30s"
 
 [referral.low]
-delivery = "30s"
-response = "1m"
+delivery = "15s"
+response = "30s"
 
 [transfer]
 delivery = "30s"

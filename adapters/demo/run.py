@@ -6,7 +6,13 @@ from pathlib import Path
 from rich.console import Console
 
 from adapters.demo.alerts import AlertWatch, grant_guest_alerts
-from adapters.demo.federation import AGENCIES, TRACKER_PORT
+from adapters.demo.federation import (
+    AGENCIES,
+    POLICE_CALLBACK_KEY_FILE,
+    POLICE_SYSTEM_PORT,
+    TRACKER_PORT,
+)
+from adapters.demo.police_system import CallbackReceiver
 from adapters.demo.processes import Service, remember, start, stop_all, stop_leftovers, wait_healthy
 from adapters.demo.report import Outcome, sign_ins, summary
 from adapters.demo.scenario import STEPS, Scenario
@@ -25,10 +31,14 @@ async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
     console.print(f"[green]✓[/green] set up in {state.folder}: keys, signed directory, topology")
     services: list[Service] = []
     alerts = AlertWatch()
+    police_system = CallbackReceiver(
+        state.police_secret(POLICE_CALLBACK_KEY_FILE), POLICE_SYSTEM_PORT
+    )
     try:
+        await police_system.start()
         services = await _start_services(state, console)
         await alerts.start()
-        outcomes = await _run_steps(Scenario(state, alerts), console)
+        outcomes = await _run_steps(Scenario(state, alerts, police_system), console)
         summary(console, outcomes)
         sign_ins(console, state)
         if once:
@@ -38,6 +48,7 @@ async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
         return 0
     finally:
         await alerts.stop()
+        await police_system.stop()
         with console.status("Stopping the services"):
             stop_all(services)
 

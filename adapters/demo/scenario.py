@@ -7,6 +7,7 @@ fails records its outcomes and the scenario goes on, so the summary shows every 
 """
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,16 +19,26 @@ from adapters.demo.federation import (
     AGENCIES,
     CASEWORKER,
     COORDINATOR_USER,
+    HOSPITAL,
+    POLICE,
+    POLICE_INTAKE_KEY_FILE,
     SOCIAL_A,
     SOCIAL_B,
     TRACKER_PORT,
     DemoAgency,
 )
-from adapters.demo.payloads import primero_case, primero_transfer
+from adapters.demo.police_system import CallbackReceiver, signed_headers
 from adapters.demo.report import Outcome
 from adapters.demo.state import DemoState
+from adapters.education.sample import sample_concern_csv, sample_row
+from adapters.health.sample import sample_bundle
+from adapters.police.sample import sample_notification
+from adapters.social.sample import sample_case, sample_transfer
+from schemas.alert import Alert, AlertLevel
 
 WAIT_S = 30.0
+# The demo's SLA (federation.DEMO_SLA) escalates a minute after a referral is sent.
+SLA_WAIT_S = 150.0
 
 
 @dataclass
@@ -36,6 +47,7 @@ class Scenario:
 
     state: DemoState
     alerts: AlertWatch
+    police_system: CallbackReceiver
     notes: dict[str, str] = field(default_factory=dict)  # ids one step leaves for a later one
 
     def system(self, agency: DemoAgency) -> httpx.AsyncClient:
@@ -100,9 +112,9 @@ async def family_moves(scenario: Scenario) -> list[Outcome]:
         scenario.person(SOCIAL_B, CASEWORKER) as b,
         scenario.dashboard() as dashboard,
     ):
-        created = (await a.post("/api/v2/cases", json=primero_case())).json()["data"]
+        created = (await a.post("/api/v2/cases", json=sample_case())).json()["data"]
         sent = await a.post(
-            f"/api/v2/cases/{created['id']}/transfers", json=primero_transfer(SOCIAL_B.agency_id)
+            f"/api/v2/cases/{created['id']}/transfers", json=sample_transfer(SOCIAL_B.agency_id)
         )
         transfer_id = sent.json()["data"]["id"]
 
@@ -141,7 +153,154 @@ async def family_moves(scenario: Scenario) -> list[Outcome]:
     ]
 
 
+async def accept_at_social_a(scenario: Scenario, thread_id: str) -> int | None:
+    """A caseworker of municipality A accepts the referral of `thread_id` through Primero's
+    API, once it has arrived; the PATCH's status, or None when it never arrived."""
+    async with scenario.person(SOCIAL_A, CASEWORKER) as primero:
+
+        async def referral_id() -> str | None:
+            listed = await primero.get(f"/api/v2/cases/{thread_id}/referrals")
+            if listed.status_code != 200 or not listed.json()["data"]:
+                return None
+            found: str = listed.json()["data"][0]["id"]
+            return found
+
+        found = await until(referral_id)
+        if not isinstance(found, str):
+            return None
+        answer = await primero.patch(
+            f"/api/v2/cases/{thread_id}/referrals/{found}", json={"data": {"status": "accepted"}}
+        )
+        return answer.status_code
+
+
+async def police_refer(scenario: Scenario) -> list[Outcome]:
+    """The police post a signed webhook about a child; municipality A accepts; the police
+    system gets the answer back as a signed callback."""
+    secret = scenario.state.police_secret(POLICE_INTAKE_KEY_FILE)
+    body = json.dumps(sample_notification(notification_id="PPN-DEMO-0001", consent=True)).encode()
+    async with httpx.AsyncClient(base_url=POLICE.url, timeout=10.0) as police:
+        posted = await police.post(
+            "/police/notifications",
+            content=body,
+            headers=signed_headers(secret, "demo-notification-1", body),
+        )
+    if posted.status_code != 202:
+        return [Outcome("police notification taken", False, f"answered {posted.status_code}")]
+    thread_id = posted.json()["referrals"][0]["thread_id"]
+    accepted = await accept_at_social_a(scenario, thread_id)
+    called_back = await scenario.police_system.wait_for(
+        "caselink.referral.accepted", thread_id, WAIT_S
+    )
+    return [
+        Outcome("police notification taken", True, f"202, thread {thread_id}"),
+        Outcome("social services A accept it", accepted == 200, f"PATCH: {accepted}"),
+        Outcome("the police system hears it was accepted", called_back, "signed callback"),
+    ]
+
+
+async def school_export(scenario: Scenario) -> list[Outcome]:
+    """The school exports two reports of concern, one malformed: the receipt sends one and
+    refuses the other, row by row."""
+    rows = [
+        sample_row(record_id="DEMO-0001", urgency="routine"),
+        sample_row(record_id="DEMO-0002", child_dob="31/02/2016"),  # no such day
+    ]
+    exports = scenario.state.school_exports()
+    partial = exports / "concerns.csv.part"
+    partial.write_bytes(sample_concern_csv(rows))
+    partial.rename(exports / "concerns.csv")  # written whole, then renamed, as schools do
+
+    async def receipt() -> dict[str, Any] | None:
+        done = exports / "done"
+        found = sorted(done.glob("*.receipt.json")) if done.exists() else []
+        return json.loads(found[0].read_text()) if found else None
+
+    read = await until(receipt)
+    if not isinstance(read, dict):
+        return [Outcome("the school's export processed", False, "no receipt")]
+    outcomes = {row["row"]: row for row in read["rows"]}
+    sent, refused = outcomes.get(2, {}), outcomes.get(3, {})
+    if sent.get("outcome") == "sent":
+        scenario.notes["school_thread"] = sent["thread_id"]
+    return [
+        Outcome(
+            "the school's good row is sent",
+            sent.get("outcome") == "sent",
+            f"row 2: thread {sent.get('thread_id')}",
+        ),
+        Outcome(
+            "the malformed row is refused in the receipt",
+            refused.get("outcome") == "refused",
+            f"row 3: {refused.get('reason')} ({', '.join(refused.get('fields', []))})",
+        ),
+    ]
+
+
+async def hospital_refers(scenario: Scenario) -> list[Outcome]:
+    """The hospital posts a FHIR Bundle; municipality A accepts it through Primero's API;
+    the hospital reads the Task as accepted."""
+    async with scenario.system(HOSPITAL) as fhir:
+        posted = await fhir.post(
+            "/fhir/Bundle",
+            json=sample_bundle(SOCIAL_A.agency_id),
+            headers={"content-type": "application/fhir+json"},
+        )
+        if posted.status_code != 200:
+            return [Outcome("the FHIR Bundle taken", False, f"answered {posted.status_code}")]
+        location = next(
+            entry["response"]["location"]
+            for entry in posted.json()["entry"]
+            if "location" in entry["response"]
+        )
+        task_id = location.split("/")[1]
+        task = (await fhir.get(f"/fhir/Task/{task_id}")).json()
+        thread_id = next(i["value"] for i in task["identifier"] if i["system"].endswith("thread"))
+        accepted = await accept_at_social_a(scenario, thread_id)
+
+        async def accepted_task() -> bool:
+            read = await fhir.get(f"/fhir/Task/{task_id}")
+            return read.status_code == 200 and read.json()["status"] == "accepted"
+
+        seen = await until(accepted_task)
+    return [
+        Outcome("the FHIR Bundle taken", True, f"Task/{task_id}"),
+        Outcome("social services A accept it (Primero API)", accepted == 200, f"PATCH: {accepted}"),
+        Outcome("the hospital reads the Task as accepted", bool(seen), f"thread {thread_id}"),
+    ]
+
+
+async def unanswered_flagged(scenario: Scenario) -> list[Outcome]:
+    """The school's referral was left unanswered: the tracker reminds at the deadline and
+    escalates at twice the deadline (the demo's SLA: a minute)."""
+    thread_id = scenario.notes.get("school_thread")
+    if thread_id is None:
+        return [Outcome("an unanswered referral flagged", False, "no referral from the school")]
+
+    def about(level: AlertLevel) -> Callable[[Alert], bool]:
+        return lambda alert: alert.thread_id == thread_id and alert.level is level
+
+    reminded = await scenario.alerts.wait_for(about(AlertLevel.REMINDER), SLA_WAIT_S)
+    escalated = await scenario.alerts.wait_for(about(AlertLevel.ESCALATION), SLA_WAIT_S)
+    return [
+        Outcome(
+            "the tracker flags the unanswered referral",
+            reminded is not None,
+            f"{reminded.reason.value} to {reminded.agency}" if reminded else "no reminder",
+        ),
+        Outcome(
+            "then escalates it",
+            escalated is not None,
+            f"{escalated.reason.value} to {escalated.agency}" if escalated else "no escalation",
+        ),
+    ]
+
+
 STEPS: Sequence[tuple[str, Step]] = (
     ("the federation is up", every_gateway_up),
+    ("police post a webhook about a child", police_refer),
+    ("the school drops an export of two concerns", school_export),
+    ("the hospital posts a FHIR referral", hospital_refers),
     ("a family moves: municipality A transfers the case to B", family_moves),
+    ("a referral left unanswered", unanswered_flagged),
 )

@@ -7,6 +7,7 @@ the services require; the sign-ins a person needs are kept in `sign-ins.toml` (0
 printed at the end of the set-up.
 """
 
+import base64
 import secrets
 import shutil
 import time
@@ -24,6 +25,15 @@ from adapters.demo.federation import (
     COORDINATION_ENTRY,
     COORDINATOR_USER,
     DEMO_SLA,
+    EXPORTS_FOLDER,
+    POLICE,
+    POLICE_CALLBACK_KEY_FILE,
+    POLICE_INTAKE_KEY_FILE,
+    POLICE_SYSTEM,
+    POLICE_SYSTEM_PORT,
+    SCHOOL,
+    SCHOOL_URN,
+    SOCIAL_A,
     SUPERVISOR,
     SYSTEM,
     TRACKER_PORT,
@@ -78,6 +88,16 @@ class DemoState:
     @property
     def logs(self) -> Path:
         return self.folder / "logs"
+
+    def police_secret(self, name: str) -> str:
+        """A secret of the police adapter's table: what the police system signs with
+        (POLICE_INTAKE_KEY_FILE) or checks our callbacks with (POLICE_CALLBACK_KEY_FILE)."""
+        folder = self.gateway_folder(POLICE) / "police-secrets"
+        return (folder / name).read_text().strip()
+
+    def school_exports(self) -> Path:
+        """The folder the school's system exports its reports of concern into."""
+        return self.gateway_folder(SCHOOL) / EXPORTS_FOLDER
 
     def token(self, agency: DemoAgency) -> str:
         """The agency system's API token."""
@@ -179,20 +199,56 @@ def _write_gateway(
         "user_prefix": USER_PREFIX,
         "directory_poll_s": 2.0,
     }
-    tables = adapter_tables(state, agency, folder)
+    tables = adapter_tables(agency, folder)
     if tables:
         settings["adapters"] = tables
     replace_private(folder / "gateway.toml", tomlkit.dumps(settings).encode())
 
 
-def adapter_tables(state: DemoState, agency: DemoAgency, folder: Path) -> dict[str, Any]:
-    """The `[adapters.<name>]` table of `agency`'s gateway (relative paths: its folder)."""
-    del state, folder
-    tables: dict[str, dict[str, Any]] = {
+def adapter_tables(agency: DemoAgency, folder: Path) -> dict[str, Any]:
+    """The `[adapters.<name>]` table of `agency`'s gateway (relative paths: its folder);
+    writes the secrets an adapter's table names."""
+    if agency.adapter == "health":
+        return {"health": {}}
+    if agency.adapter == "social":
         # Cases created through Primero's API, sealed, one 0600 file each.
-        "social": {"cases_folder": "primero-cases"},
-    }
-    return {agency.adapter: tables[agency.adapter]} if agency.adapter in tables else {}
+        return {"social": {"cases_folder": "primero-cases"}}
+    if agency.adapter == "education":
+        return {
+            "education": {
+                "folder": EXPORTS_FOLDER,
+                "state": "school-state/education.sqlite",
+                "send_as": SYSTEM,
+                "recipient": SOCIAL_A.agency_id,
+                "poll_s": 1.0,
+                "schools": {SCHOOL_URN: {"date_format": "%d/%m/%Y"}},
+            }
+        }
+    if agency.adapter == "police":
+        secrets_folder = private_folder(folder / "police-secrets")
+        for name in (POLICE_INTAKE_KEY_FILE, POLICE_CALLBACK_KEY_FILE):
+            write_private(secrets_folder / name, webhook_secret().encode())
+        return {
+            "police": {
+                "send_as": SYSTEM,
+                "recipient": SOCIAL_A.agency_id,
+                "store_url": "sqlite+aiosqlite:///police-state/police.db",
+                "poll_s": 1.0,
+                "systems": {
+                    POLICE_SYSTEM: {
+                        "secret_file": f"police-secrets/{POLICE_INTAKE_KEY_FILE}",
+                        "callback_url": f"http://127.0.0.1:{POLICE_SYSTEM_PORT}/callbacks",
+                        "callback_secret_file": f"police-secrets/{POLICE_CALLBACK_KEY_FILE}",
+                    }
+                },
+            }
+        }
+    return {}
+
+
+def webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def _write_tracker(
