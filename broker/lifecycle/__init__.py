@@ -47,7 +47,7 @@ Decisions where the gateway and the tracker disagreed, or left a case implicit:
   withdrawn), by the tracker and by a sender's view alike.
 """
 
-from broker.lifecycle.holder import LIMBO, TAKEN, holder, in_limbo
+from broker.lifecycle.holder import LIMBO, TAKEN, holder, holding_party, in_limbo
 from broker.lifecycle.moves import (
     ANSWERS,
     AWAITING_ANSWER,
@@ -89,6 +89,7 @@ __all__ = [
     "fhir_status",
     "fold",
     "holder",
+    "holding_party",
     "in_limbo",
     "observe",
     "rank",

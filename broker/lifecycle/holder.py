@@ -7,7 +7,7 @@ declined transfer returns to its sender, never to nobody. A referral only shares
 nobody's responsibility moves, so it has no holder.
 """
 
-from broker.lifecycle.stages import Stage
+from broker.lifecycle.stages import Party, Stage
 from schemas.kinds import MessageKind
 
 TAKEN = frozenset({Stage.ACCEPTED, Stage.COMPLETED})
@@ -17,12 +17,20 @@ LIMBO = frozenset({Stage.SENT, Stage.DELIVERED, Stage.DECLINED, Stage.REDIRECTED
 (to be placed again). Withdrawn is not limbo: the sender chose to keep the case."""
 
 
-def holder(kind: str | None, stage: Stage, sender: str, recipient: str) -> str | None:
-    """The agency holding the case of a `kind` thread at `stage`; None for any kind but a
+def holding_party(kind: str | None, stage: Stage) -> Party | None:
+    """The party holding the case of a `kind` thread at `stage`; None for any kind but a
     transfer (a referral or consent moves no responsibility)."""
     if kind != MessageKind.TRANSFER:
         return None
-    return recipient if stage in TAKEN else sender
+    return Party.RECIPIENT if stage in TAKEN else Party.SENDER
+
+
+def holder(kind: str | None, stage: Stage, sender: str, recipient: str) -> str | None:
+    """The agency holding the case of a `kind` thread at `stage` (`holding_party` named)."""
+    party = holding_party(kind, stage)
+    if party is None:
+        return None
+    return recipient if party is Party.RECIPIENT else sender
 
 
 def in_limbo(kind: str | None, stage: Stage) -> bool:
