@@ -22,7 +22,8 @@ def test_accepted_the_case_is_the_receivers_and_out_of_limbo() -> None:
     state = thread_state(*transfer(AckStatus.RECEIVED, AckStatus.ACCEPTED))
     assert (state.phase, state.responsibility) == (Phase.ACCEPTED, B)
     assert limbo_seconds(state, NOW) is None
-    assert TRANSFERS_TAKEN.includes(state) and not TRANSFERS_IN_LIMBO.includes(state)
+    assert TRANSFERS_TAKEN.includes(state)
+    assert not TRANSFERS_IN_LIMBO.includes(state)
 
 
 def test_waiting_or_declined_the_case_stays_the_senders_in_limbo_since_it_was_sent() -> None:
@@ -30,7 +31,8 @@ def test_waiting_or_declined_the_case_stays_the_senders_in_limbo_since_it_was_se
         state = thread_state(*transfer(*statuses))
         assert state.responsibility == A
         assert limbo_seconds(state, NOW) == 7200
-        assert TRANSFERS_IN_LIMBO.includes(state) and not TRANSFERS_TAKEN.includes(state)
+        assert TRANSFERS_IN_LIMBO.includes(state)
+        assert not TRANSFERS_TAKEN.includes(state)
     # A clock behind the sender's never shows a negative age.
     assert limbo_seconds(thread_state(*transfer()), SENT_AT - 5) == 0
 
