@@ -5,6 +5,7 @@ RabbitMQ, held by broker.testing's InMemoryBroker, with no broker process at all
 """
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +79,14 @@ class MemoryFederation:
         )
 
 
-def memory_federation() -> MemoryFederation:
-    """The test agencies, keyed, with the topology applied to a fresh in-memory broker."""
-    root, keys, signed = make_keys(AGENCIES)
+def memory_federation(agency_ids: Iterable[str] = AGENCIES) -> MemoryFederation:
+    """The test agencies (or `agency_ids`: one not in AGENCIES is a social services agency),
+    keyed, with the topology applied to a fresh in-memory broker."""
+    agency_ids = list(agency_ids)
+    root, keys, signed = make_keys(agency_ids)
     trusted = verify_directory(signed, root.public())
     topology = Topology()
-    users = topology.users(AGENCIES)
+    users = topology.users(agency_ids)
     definitions = build_definitions(trusted.directory, dict.fromkeys(users, "unused"), topology)
     broker = InMemoryBroker.from_definitions(definitions)
     return MemoryFederation(broker, topology, root, keys, signed, trusted)

@@ -56,9 +56,9 @@ from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.gateway.users import GatewayUser, Permission
 from broker.http_edge import harden
 from broker.keystore import token_matches
-from broker.lifecycle import Stage
+from broker.lifecycle import Party, Stage
 from broker.people.throttle import SignInThrottle
-from schemas.acknowledgement import Acknowledgement, AckReason, Outcome
+from schemas.acknowledgement import Acknowledgement, AckReason, AckReasonCategory, Outcome
 from schemas.common import Text
 from schemas.consent import Consent
 from schemas.field_errors import field_errors
@@ -133,10 +133,19 @@ class SentItem(BaseModel):
     answer: str | None
     answered_at: float | None
     stage: Stage | None = Field(description="where the thread stands (None for consents)")
+    holder: str | None = Field(
+        description="a transfer: the agency holding the case now; this agency's own id until "
+        "the recipient accepts (pending), again after a decline (None for other kinds)"
+    )
+    reason_category: AckReasonCategory | None = Field(
+        description="declined or redirected: the recipient's reason category; its text is in "
+        "the answer's body (GET /v1/inbox/{answer id}, recorded)"
+    )
     sent_by: str | None = Field(description="the signed-in user who sent it")
 
     @classmethod
-    def of(cls, s: SentStatus) -> "SentItem":
+    def of(cls, s: SentStatus, agency: str) -> "SentItem":
+        """The view of `s` at the gateway of `agency` (its sender)."""
         m: OutboxMessage = s.message
         return cls(
             message_id=m.message_id,
@@ -149,8 +158,24 @@ class SentItem(BaseModel):
             answer=s.answer,
             answered_at=s.answered_at,
             stage=s.stage,
+            holder=_holder(s, agency),
+            reason_category=_category(s.reason_category),
             sent_by=m.author,
         )
+
+
+def _holder(s: SentStatus, agency: str) -> str | None:
+    if s.holder is None:
+        return None
+    return agency if s.holder is Party.SENDER else s.message.recipient
+
+
+def _category(value: str | None) -> AckReasonCategory | None:
+    # An unknown category (a later version's vocabulary) is not shown rather than refused.
+    try:
+        return None if value is None else AckReasonCategory(value)
+    except ValueError:
+        return None
 
 
 class ReadItem(BaseModel):
@@ -491,7 +516,8 @@ def create_api(
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[SentItem]:
         """What this agency sent: confirmed by the broker? delivered? answered?"""
-        return [SentItem.of(s) for s in await gateway.store.sent(limit=limit, offset=offset)]
+        sent = await gateway.store.sent(limit=limit, offset=offset)
+        return [SentItem.of(s, gateway.agency_id) for s in sent]
 
     @app.get("/v1/sent/{message_id}", tags=["sent"])
     async def read_sent(message_id: MessageId, _: Reader) -> SentItem:
@@ -499,7 +525,7 @@ def create_api(
         found = await gateway.store.sent_message(message_id)
         if found is None:
             raise HTTPException(404, "no such sent message")
-        return SentItem.of(found)
+        return SentItem.of(found, gateway.agency_id)
 
     @app.get("/v1/threads/{thread_id}/reads", tags=["audit"])
     async def thread_reads(

@@ -74,6 +74,7 @@ def decide(
         status=header.status,
         urgency=header.urgency.value if header.urgency else None,
         state=InboxState.NEW if header.kind in ANSWERABLE else InboxState.INFORMATIONAL,
+        reason_category=_reason_category(opened.body),
     )
     if header.kind is MessageKind.ACKNOWLEDGEMENT:
         return Received(message=message, ack=None)
@@ -85,3 +86,11 @@ def decide(
         now=now,
     )
     return Received(message=message, ack=ack)
+
+
+def _reason_category(body: object) -> str | None:
+    # Only the category, a closed vocabulary: the reason's text may name the child, and stays
+    # sealed in the envelope (read through `Gateway.read`, recorded). Never logged.
+    if isinstance(body, Acknowledgement) and body.reason is not None:
+        return body.reason.category.value
+    return None

@@ -181,7 +181,13 @@ class MemoryGatewayStore:
 
     def _status(self, message: OutboxMessage) -> SentStatus:
         replies = [
-            Reply(reply.message_id, reply.sender, reply.status, reply.received_at)
+            Reply(
+                reply.message_id,
+                reply.sender,
+                reply.status,
+                reply.received_at,
+                reply.reason_category,
+            )
             for reply in self._inbox.values()
             if reply.kind == MessageKind.ACKNOWLEDGEMENT and reply.in_reply_to == message.message_id
         ]

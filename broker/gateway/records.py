@@ -9,7 +9,7 @@ reader asks (`gateway.stored`); once erased, `envelope` is None and `erased_at` 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from broker.lifecycle import Stage
+from broker.lifecycle import Party, Stage
 
 
 class InboxState(StrEnum):
@@ -58,8 +58,12 @@ class OutboxMessage:
 class InboxMessage:
     """A verified message, kept sealed: `envelope` is the envelope as received.
 
-    No decrypted body is held here; `gateway.stored.open_stored` opens the envelope for a
-    reader. `envelope` is None once erased (`erased_at`); ids, kind, state, times remain.
+    `reason_category` is the category of an acknowledgement's reason (declined, redirected:
+    a closed vocabulary, `AckReasonCategory`), taken from its body at receipt so that the
+    sender's list of what it sent can say why without opening anything; the reason's text
+    stays sealed. No decrypted body is held here; `gateway.stored.open_stored` opens the
+    envelope for a reader. `envelope` is None once erased (`erased_at`); ids, kind, state,
+    times and the reason category remain.
     """
 
     message_id: str
@@ -74,6 +78,7 @@ class InboxMessage:
     urgency: str | None = None
     state: InboxState = InboxState.INFORMATIONAL
     erased_at: float | None = None
+    reason_category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class SentStatus:
     answer: str | None  # latest answer status other than received (accepted, declined...)
     answered_at: float | None
     stage: Stage | None = None  # where the thread stands, as the lifecycle observes it
+    holder: Party | None = None  # a transfer: who holds the case now (us until accepted)
+    reason_category: str | None = None  # declined or redirected: the recipient's reason category
 
 
 RETENTION = "retention"

@@ -39,10 +39,15 @@ Decisions where the gateway and the tracker disagreed, or left a case implicit:
   over a lost or foreign message would help no one. Steps of the other party are never
   implied: a sender's withdrawal is taken only from a stage it is allowed from.
 - The recipient's inbox has no `sent`: a message in its inbox is delivered (its `new`).
+- Who holds a transferred case (`holder`): the sender until the recipient accepts; a
+  declined, redirected or withdrawn transfer stays with (returns to) its sender. A transfer
+  not taken over and not withdrawn is in limbo (`in_limbo`), what the tracker lists with
+  its age.
 - Messages of one instant are ordered by `rank` (received, then answers, then completed, then
   withdrawn), by the tracker and by a sender's view alike.
 """
 
+from broker.lifecycle.holder import LIMBO, TAKEN, holder, holding_party, in_limbo
 from broker.lifecycle.moves import (
     ANSWERS,
     AWAITING_ANSWER,
@@ -71,8 +76,10 @@ __all__ = [
     "ANSWERS",
     "AWAITING_ANSWER",
     "FINAL",
+    "LIMBO",
     "MOVES",
     "REFUSALS",
+    "TAKEN",
     "FhirTaskStatus",
     "Party",
     "Stage",
@@ -81,6 +88,9 @@ __all__ = [
     "author",
     "fhir_status",
     "fold",
+    "holder",
+    "holding_party",
+    "in_limbo",
     "observe",
     "rank",
     "sources",

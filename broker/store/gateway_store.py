@@ -499,6 +499,7 @@ def _with_replies(connection: Connection, messages: Sequence[OutboxMessage]) -> 
             inbox.c.sender,
             inbox.c.status,
             inbox.c.received_at,
+            inbox.c.reason_category,
         ).where(inbox.c.kind == ACK, inbox.c.in_reply_to.in_(chunk))
         for answers, *reply in connection.execute(query).all():
             replies[answers].append(Reply(*reply))

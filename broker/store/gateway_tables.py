@@ -68,6 +68,8 @@ inbox = sa.Table(
     sa.Column("state", sa.String(WORD), nullable=False),
     sa.Column("envelope", sa.LargeBinary(), nullable=True),
     sa.Column("erased_at", sa.Double(), nullable=True),
+    # An answer's reason category (a closed vocabulary), never its text: gateway_0006.
+    sa.Column("reason_category", sa.String(WORD), nullable=True),
     # Answers to our sent messages, and withdrawals of received ones, are found by this.
     sa.Index("ix_inbox_in_reply_to", "in_reply_to"),
     # `inbox` pages newest first, optionally by state.

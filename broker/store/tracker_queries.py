@@ -43,6 +43,7 @@ _ORDER: dict[ListOrder, tuple[ColumnElement[Any], ...]] = {
     ListOrder.EARLIEST_DEADLINE: (_T.current_deadline.asc().nulls_last(), _T.thread_id),
     ListOrder.NEWEST_REFUSAL: (_T.closed_at.desc(), _T.thread_id.desc()),
     ListOrder.OLDEST: (_T.opened_at, _T.thread_id),
+    ListOrder.NEWEST_ANSWER: (_T.responded_at.desc().nulls_last(), _T.thread_id.desc()),
 }
 
 

@@ -77,6 +77,8 @@ threads = sa.Table(
     ),
     # transfers_in_limbo, consent_withdrawals_pending, declined: one phase set, by time.
     sa.Index("ix_threads_phase_opened_at", "phase", "opened_at"),
+    # transfers_taken: the transfers among accepted and completed threads, newest answer first.
+    sa.Index("ix_threads_kind_phase_responded_at", "kind", "phase", "responded_at"),
 )
 
 thread_agencies = sa.Table(

@@ -7,7 +7,8 @@ rows (the SQL store with its indexes), this module says which rows and in which 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from broker.tracker.state import AWAITING_RESPONSE, REFUSED, Phase, ThreadState
+from broker import lifecycle
+from broker.tracker.state import AWAITING_RESPONSE, REFUSED, Phase, ThreadState, stage
 from schemas.kinds import MessageKind
 
 P = Phase
@@ -17,8 +18,10 @@ AWAITING_PHASES = frozenset(phase.value for phase in AWAITING_RESPONSE)
 """Not yet accepted, declined or redirected: the `unanswered` list."""
 REFUSED_PHASES = frozenset(phase.value for phase in REFUSED)
 """The `declined` list: a redirect leaves the case with the sender as a decline does."""
-LIMBO_PHASES = AWAITING_PHASES | REFUSED_PHASES
-"""A transfer in these phases has no new owner: `transfers_in_limbo`."""
+LIMBO_PHASES = frozenset(stage.value for stage in lifecycle.LIMBO)
+"""A transfer in these phases has no new holder: `transfers_in_limbo`."""
+TAKEN_PHASES = frozenset(stage.value for stage in lifecycle.TAKEN)
+"""A transfer in these phases is its recipient's: `transfers_taken`."""
 OPEN_PHASES = frozenset({P.SENT.value, P.DELIVERED.value, P.ACCEPTED.value, P.PENDING.value})
 """A known original and no final answer yet (UNKNOWN threads are not counted as open)."""
 NO_URGENCY = "none"
@@ -34,6 +37,8 @@ class ListOrder(StrEnum):
     """closed_at descending, ties on thread_id descending."""
     OLDEST = "oldest"
     """opened_at ascending."""
+    NEWEST_ANSWER = "newest_answer"
+    """responded_at descending, ties on thread_id descending."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,23 @@ TRANSFERS_IN_LIMBO = ThreadListing(
     "transfers_in_limbo", frozenset({MessageKind.TRANSFER.value}), LIMBO_PHASES, ListOrder.OLDEST
 )
 """Transfers not accepted: awaiting an answer, declined or redirected; the oldest first."""
+TRANSFERS_TAKEN = ThreadListing(
+    "transfers_taken",
+    frozenset({MessageKind.TRANSFER.value}),
+    TAKEN_PHASES,
+    ListOrder.NEWEST_ANSWER,
+)
+"""Transfers accepted (or completed): the case is the recipient's; the newest answer first."""
 CONSENT_WITHDRAWALS_PENDING = ThreadListing(
     "consent_withdrawals_pending", None, frozenset({P.PENDING.value}), ListOrder.OLDEST
 )
 """Consent withdrawals some recipient has not acknowledged yet, the oldest first."""
+
+
+def limbo_seconds(state: ThreadState, now: int) -> int | None:
+    """How long a transfer in limbo has had no new holder: seconds since it was sent (its
+    issued_at), never negative; None for a thread that is not a transfer in limbo."""
+    shared = stage(state.phase)
+    if shared is None or state.opened_at is None or not lifecycle.in_limbo(state.kind, shared):
+        return None
+    return max(now - state.opened_at, 0)

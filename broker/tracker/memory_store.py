@@ -97,8 +97,8 @@ class MemoryTrackerStore(MemoryAccess):
     ) -> list[ThreadRow]:
         """One page of a dashboard list, in the list's order."""
         rows = self._select(flt, listing.includes)
-        if listing.order is ListOrder.NEWEST_REFUSAL:
-            newest = sorted(rows, key=_by_refusal, reverse=True)
+        if listing.order in _NEWEST_FIRST:
+            newest = sorted(rows, key=_NEWEST_FIRST[listing.order], reverse=True)
             return newest[offset : offset + limit]
         key = _by_deadline if listing.order is ListOrder.EARLIEST_DEADLINE else _by_opened
         return sorted(rows, key=key)[offset : offset + limit]
@@ -359,3 +359,11 @@ def _by_opened(row: ThreadRow) -> tuple[int, str]:
 
 def _by_refusal(row: ThreadRow) -> tuple[int, str]:
     return (row.state.closed_at or 0, row.state.thread_id)
+
+
+def _by_answer(row: ThreadRow) -> tuple[int, str]:
+    # Threads without an answer last, as the SQL store's NULLS LAST puts them.
+    return (row.state.responded_at or -1, row.state.thread_id)
+
+
+_NEWEST_FIRST = {ListOrder.NEWEST_REFUSAL: _by_refusal, ListOrder.NEWEST_ANSWER: _by_answer}

@@ -215,10 +215,9 @@ def _fold(base: ThreadState, counted: list[tuple[TrackedEvent, Party]]) -> Threa
             responded_at = event.issued_at
         if target in lifecycle.FINAL:
             closed_at = event.issued_at
-    responsibility = None
-    if base.kind is MessageKind.TRANSFER:
-        taken = current in (Stage.ACCEPTED, Stage.COMPLETED)
-        responsibility = base.legs[0].recipient if taken else base.sender
+    # A transfer has one recipient (only a consent withdrawal has several legs).
+    recipient = base.legs[0].recipient if base.legs else ""
+    responsibility = lifecycle.holder(kind, current, base.sender or "", recipient)
     return replace(
         base,
         phase=_PHASE[current],

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from broker.lifecycle import FhirTaskStatus
 from broker.tracker.access import SignInMethod, SignInOutcome, SignInRecord, ViewRecord
 from broker.tracker.escalation import overdue_seconds
+from broker.tracker.listings import limbo_seconds
 from broker.tracker.records import AgencyFigures, ThreadRow, TimelineEntry
 from broker.tracker.state import Phase, fhir_status
 from schemas.kinds import MessageKind, Urgency
@@ -27,7 +28,12 @@ class ThreadOut(BaseModel):
     sender: str | None
     recipients: list[str]
     acknowledged_by: list[str] = Field(description="recipients that have answered")
-    responsibility: str | None = Field(description="agency holding a transferred case")
+    responsibility: str | None = Field(
+        description="agency holding a transferred case now: the sender until accepted"
+    )
+    limbo_seconds: int | None = Field(
+        description="a transfer not taken over: seconds since it was sent; null otherwise"
+    )
     opened_at: int | None = Field(description=_UNIX)
     respond_by: int | None = Field(description=_UNIX)
     delivered_at: int | None = Field(description=_UNIX)
@@ -51,6 +57,7 @@ class ThreadOut(BaseModel):
             recipients=list(state.recipients),
             acknowledged_by=sorted(state.acknowledged),
             responsibility=state.responsibility,
+            limbo_seconds=limbo_seconds(state, now),
             opened_at=state.opened_at,
             respond_by=state.respond_by,
             delivered_at=state.delivered_at,

@@ -11,6 +11,7 @@ from broker.tracker.listings import (
     CONSENT_WITHDRAWALS_PENDING,
     DECLINED,
     TRANSFERS_IN_LIMBO,
+    TRANSFERS_TAKEN,
     UNANSWERED,
 )
 from broker.tracker.ports import TrackerStore
@@ -29,6 +30,7 @@ class Listing(StrEnum):
     UNANSWERED = "unanswered"
     DECLINED = "declined"
     TRANSFERS = "transfers"
+    TRANSFERS_TAKEN = "transfers-taken"
     CONSENT_WITHDRAWALS = "consent-withdrawals"
 
 
@@ -36,6 +38,7 @@ LISTINGS = {
     Listing.UNANSWERED: UNANSWERED,
     Listing.DECLINED: DECLINED,
     Listing.TRANSFERS: TRANSFERS_IN_LIMBO,
+    Listing.TRANSFERS_TAKEN: TRANSFERS_TAKEN,
     Listing.CONSENT_WITHDRAWALS: CONSENT_WITHDRAWALS_PENDING,
 }
 """Which threads each list shows, and in which order."""
@@ -44,6 +47,7 @@ TITLES = {
     Listing.UNANSWERED: "Unanswered",
     Listing.DECLINED: "Declined and redirected",
     Listing.TRANSFERS: "Transfers in limbo",
+    Listing.TRANSFERS_TAKEN: "Transfers taken over",
     Listing.CONSENT_WITHDRAWALS: "Consent withdrawals not acknowledged",
 }
 

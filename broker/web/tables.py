@@ -8,7 +8,10 @@ from broker.web.queries import Filters, Listing, ThreadKind
 from broker.web.render import duration, e, when
 from schemas.kinds import Urgency
 
-_THREAD_HEAD = ("Thread", "Kind", "Urgency", "State", "From", "To", "Opened", "Deadline", "")
+_THREAD_HEAD = ("Thread", "Kind", "Urgency", "State", "From", "To", "Opened", "Deadline")
+# Transfer lists say who holds each case now; those in limbo, for how long.
+_TRANSFER_LISTS = frozenset({Listing.TRANSFERS, Listing.TRANSFERS_TAKEN})
+_ANSWERED_LISTS = frozenset({Listing.DECLINED, Listing.TRANSFERS_TAKEN})
 
 
 def filter_form(listing_path: str, filters: Filters, export_path: str | None) -> str:
@@ -33,10 +36,9 @@ def thread_table(items: Sequence[ThreadOut], listing: Listing, now: int) -> str:
     """The rows of one list; overdue rows are red and say by how much."""
     if not items:
         return '<p class="muted" data-empty>Nothing here right now.</p>'
-    head = "".join(f"<th>{e(label)}</th>" for label in _THREAD_HEAD[:-1])
-    last = "Answered" if listing is Listing.DECLINED else "Lateness"
+    head = "".join(f"<th>{e(label)}</th>" for label in _head(listing))
     rows = "".join(_thread_row(item, listing, now) for item in items)
-    return f"<table><thead><tr>{head}<th>{last}</th></tr></thead><tbody>{rows}</tbody></table>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def thread_facts(item: ThreadOut, now: int) -> str:
@@ -52,7 +54,8 @@ def thread_facts(item: ThreadOut, now: int) -> str:
         ("Urgency", item.urgency),
         ("From", item.sender),
         ("To", legs),
-        ("Responsible agency", item.responsibility),
+        ("Holder now", item.responsibility),
+        ("In limbo for", _limbo(item)),
         ("Opened", when(item.opened_at)),
         ("Respond by (header)", when(item.respond_by)),
         ("Delivered", when(item.delivered_at)),
@@ -133,21 +136,28 @@ def _figure_cells(f: AgencyOut) -> list[object]:
     return [f.agency, f.open, f.overdue, duration(f.median_receipt_s), duration(f.median_answer_s)]
 
 
+def _head(listing: Listing) -> list[str]:
+    head = list(_THREAD_HEAD)
+    if listing in _TRANSFER_LISTS:
+        head.insert(head.index("To") + 1, "Holder now")
+    if listing is Listing.TRANSFERS:
+        head.append("In limbo for")
+    head.append("Answered" if listing in _ANSWERED_LISTS else "Lateness")
+    return head
+
+
 def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
     overdue = item.overdue_seconds is not None
     link = f'<a href="/threads/{e(item.thread_id)}" title="{e(item.thread_id)}">'
-    last = when(item.responded_at) if listing is Listing.DECLINED else _lateness(item, now)
-    cells = _cells(
-        [
-            item.kind,
-            item.urgency,
-            _state(item),
-            item.sender,
-            _to(item, listing),
-            when(item.opened_at),
-            when(item.current_deadline),
-        ]
-    )
+    last = when(item.responded_at) if listing in _ANSWERED_LISTS else _lateness(item, now)
+    values: list[object] = [item.kind, item.urgency, _state(item), item.sender]
+    values.append(_to(item, listing))
+    if listing in _TRANSFER_LISTS:
+        values.append(item.responsibility)
+    values += [when(item.opened_at), when(item.current_deadline)]
+    if listing is Listing.TRANSFERS:
+        values.append(_limbo(item))
+    cells = _cells(values)
     return (
         f'<tr data-thread="{e(item.thread_id)}"{" class=overdue" if overdue else ""}>'
         f"<td>{link}{e(item.thread_id[:8])}\u2026</a></td>{cells}"
@@ -165,6 +175,10 @@ def _to(item: ThreadOut, listing: Listing) -> str:
 
 def _state(item: ThreadOut) -> str:
     return f"{item.phase} ({item.fhir_status})" if item.fhir_status else str(item.phase)
+
+
+def _limbo(item: ThreadOut) -> str:
+    return "" if item.limbo_seconds is None else duration(item.limbo_seconds)
 
 
 def _lateness(item: ThreadOut, now: int) -> str:

@@ -3,7 +3,7 @@
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +57,11 @@ class KeyedFederation:
 
 @asynccontextmanager
 async def keyed_federation(
-    secrets: Path, limits: QueueLimits | None = None
+    secrets: Path, limits: QueueLimits | None = None, agency_ids: Iterable[str] = AGENCIES
 ) -> AsyncIterator[KeyedFederation]:
-    """Apply a fresh, keyed federation in its own vhost; removed afterwards."""
-    root, keys, signed = make_keys(AGENCIES)
+    """Apply a fresh, keyed federation in its own vhost; removed afterwards. An agency of
+    `agency_ids` not in AGENCIES is a social services agency."""
+    root, keys, signed = make_keys(agency_ids)
     trusted = verify_directory(signed, root.public())
     with applied_federation(secrets, directory=trusted.directory, limits=limits) as federation:
         yield KeyedFederation(federation, root, keys, signed, trusted)

@@ -6,7 +6,7 @@ import pytest
 
 from broker.gateway.ports import GatewayStore
 from broker.gateway.records import InboxState
-from broker.lifecycle import Stage
+from broker.lifecycle import Party, Stage
 from tests.gateway_records import answer, delivery, incoming, outgoing, their_ack
 
 S = InboxState
@@ -79,6 +79,39 @@ async def test_sent_shows_our_own_withdrawal_unless_of_an_accepted_transfer(
     assert status is not None
     assert status.stage is stage
     assert [s.stage for s in await store.sent()] == [status.stage]
+
+
+async def test_a_sent_transfer_is_ours_until_accepted_and_comes_back_with_its_reason(
+    store: GatewayStore,
+) -> None:
+    taken, returned = outgoing(kind="transfer", created_at=1.0), outgoing(kind="transfer")
+    await store.enqueue([taken, returned])
+    await store.store_received(
+        [delivery(their_ack(m, "received", received_at=3.0)) for m in (taken, returned)]
+    )
+    pending = await store.sent_message(taken.message_id)
+    assert pending is not None
+    assert (pending.stage, pending.holder, pending.reason_category) == (
+        Stage.DELIVERED,
+        Party.SENDER,
+        None,
+    )
+    declined = their_ack(returned, "declined", received_at=4.0, reason_category="child_not_in_area")
+    await store.store_received(
+        [delivery(their_ack(taken, "accepted", received_at=4.0)), delivery(declined)]
+    )
+    assert await store.inbox_message(declined.message_id) == declined
+    now_taken = await store.sent_message(taken.message_id)
+    back = await store.sent_message(returned.message_id)
+    assert now_taken is not None
+    assert back is not None
+    assert (now_taken.holder, now_taken.reason_category) == (Party.RECIPIENT, None)
+    assert (back.stage, back.holder, back.reason_category) == (
+        Stage.DECLINED,
+        Party.SENDER,
+        "child_not_in_area",
+    )
+    assert await store.sent() == [back, now_taken]
 
 
 async def test_sent_ignores_answers_from_other_agencies(store: GatewayStore) -> None:

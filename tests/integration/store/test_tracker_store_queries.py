@@ -12,6 +12,7 @@ from broker.tracker.listings import (
     CONSENT_WITHDRAWALS_PENDING,
     DECLINED,
     TRANSFERS_IN_LIMBO,
+    TRANSFERS_TAKEN,
     UNANSWERED,
 )
 from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow
@@ -146,6 +147,35 @@ async def test_transfers_in_limbo_oldest_first(tracker: TrackerLedger, scene: Sc
         await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter(involving=EAST), offset=1)
     ) == [scene.transfer]
     assert await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter(phase="accepted")) == []
+
+
+async def test_transfers_taken_newest_answer_first(tracker: TrackerLedger, scene: Scene) -> None:
+    T = MessageKind.TRANSFER
+    first, later, done = Thread(T, None), Thread(T, None), Thread(T, None)
+    sent_first = first.original(T0, sender=SOCIAL, recipient=EAST)
+    sent_later = later.original(T0 + 10, sender=EAST, recipient=SOCIAL)
+    sent_done = done.original(T0 - 50, sender=SOCIAL, recipient=EAST)
+    batch = [
+        sent_first,
+        first.answer(sent_first, A.ACCEPTED, T0 + 300),
+        sent_later,
+        later.answer(sent_later, A.ACCEPTED, T0 + 400),
+        sent_done,
+        done.answer(sent_done, A.ACCEPTED, T0 + 100),
+        done.answer(sent_done, A.COMPLETED, T0 + 500),
+    ]
+    assert all(await tracker.ingest(batch, float(T0 + HOUR)))
+    rows = await tracker.store.threads(TRANSFERS_TAKEN, ThreadFilter())
+    # The newest first answer first; the accepted referral of the scene is not a transfer.
+    assert ids(rows) == [later.thread_id, first.thread_id, done.thread_id]
+    assert [row.state.responsibility for row in rows] == [SOCIAL, EAST, EAST]
+    taken = ThreadFilter(involving=SOCIAL, phase="accepted")
+    assert ids(await tracker.store.threads(TRANSFERS_TAKEN, taken, limit=1, offset=1)) == [
+        first.thread_id
+    ]
+    # Limbo and taken over never share a transfer.
+    limbo = ids(await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter()))
+    assert limbo == [scene.declined, scene.transfer]
 
 
 async def test_consent_withdrawals_pending(tracker: TrackerLedger, scene: Scene) -> None:

@@ -3,7 +3,7 @@
 import pytest
 
 from broker.gateway.sent_status import Reply, sent_status
-from broker.lifecycle import Stage
+from broker.lifecycle import Party, Stage
 from tests.gateway_records import THEM, new_id, outgoing
 
 
@@ -75,3 +75,37 @@ def test_an_own_withdrawal_counts_unless_an_accepted_transfer(kind: str, stage: 
 def test_own_answers_other_than_a_withdrawal_and_consents_have_no_stage_effect() -> None:
     assert sent_status(outgoing(), [], [own("accepted", 1.0)]).stage is Stage.SENT
     assert sent_status(outgoing(kind="consent"), [], [own("withdrawn", 1.0)]).stage is None
+
+
+def refusal(status: str, at: float, category: str) -> Reply:
+    return Reply(new_id(), THEM, status, at, reason_category=category)
+
+
+def test_a_transfer_is_held_by_us_until_accepted() -> None:
+    transfer = outgoing(kind="transfer", urgency=None)
+    assert sent_status(transfer, []).holder is Party.SENDER
+    assert sent_status(transfer, [reply("received", 1.0)]).holder is Party.SENDER
+    accepted = sent_status(transfer, [reply("received", 1.0), reply("accepted", 2.0)])
+    assert (accepted.holder, accepted.reason_category) == (Party.RECIPIENT, None)
+    # A referral moves no responsibility.
+    assert sent_status(outgoing(), [reply("accepted", 2.0)]).holder is None
+
+
+@pytest.mark.parametrize("status", ["declined", "redirected"])
+def test_a_refused_transfer_comes_back_with_its_reason_category(status: str) -> None:
+    transfer = outgoing(kind="transfer", urgency=None)
+    replies = [reply("received", 1.0), refusal(status, 2.0, "child_not_in_area")]
+    returned = sent_status(transfer, replies)
+    assert (returned.stage, returned.holder) == (Stage(status), Party.SENDER)
+    assert returned.reason_category == "child_not_in_area"
+
+
+def test_a_reason_category_the_lifecycle_did_not_take_is_not_shown() -> None:
+    # Declined after accepting moves nothing: the case is the recipient's, with no reason.
+    replies = [reply("accepted", 1.0), refusal("declined", 2.0, "no_capacity")]
+    status = sent_status(outgoing(kind="transfer", urgency=None), replies)
+    assert (status.stage, status.holder, status.reason_category) == (
+        Stage.ACCEPTED,
+        Party.RECIPIENT,
+        None,
+    )
