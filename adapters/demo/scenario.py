@@ -220,7 +220,8 @@ async def school_export(scenario: Scenario) -> list[Outcome]:
     if not isinstance(read, dict):
         return [Outcome("the school's export processed", False, "no receipt")]
     outcomes = {row["row"]: row for row in read["rows"]}
-    sent, refused = outcomes.get(2, {}), outcomes.get(3, {})
+    # Rows are numbered as a spreadsheet shows them: the header is row 1.
+    sent, refused = outcomes.get("2", {}), outcomes.get("3", {})
     if sent.get("outcome") == "sent":
         scenario.notes["school_thread"] = sent["thread_id"]
     return [
