@@ -4,6 +4,8 @@ The only place that chooses the gateway's implementations: the SQL store, the ai
 publisher and subscription (the broker port), the keys and directory from their files.
 """
 
+from collections.abc import Mapping
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -13,6 +15,7 @@ from broker.app.garbage_collector import settle_startup_objects
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
 from broker.gateway.service import Gateway
+from broker.gateway.users import GatewayUser
 from broker.keystore import load_agency_keys
 from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
@@ -20,8 +23,13 @@ from broker.store.gateway_store import SqlGatewayStore
 from broker.topology.names import Topology
 
 
-def build_gateway(settings: GatewaySettings) -> Gateway:
+def build_gateway(
+    settings: GatewaySettings, users: Mapping[str, GatewayUser] | None = None
+) -> Gateway:
     """Everything the gateway needs, verified (directory) and loaded (keys); no connections.
+
+    `users` (default: the users file's) names the supervisors who may authorise a sharing
+    without consent.
 
     The store refuses a directory older than one accepted before, at start (see
     `broker.live_directory`), and the gateway follows the directory file while it runs.
@@ -48,15 +56,17 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
         publish_window=settings.publish_window,
         watchdog_interval_s=settings.watchdog_interval_s,
         retention_days=settings.retention_days,
+        users=settings.users() if users is None else users,
     )
 
 
 def build_app(settings: GatewaySettings) -> FastAPI:
     """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory, users or
     metrics token."""
+    users = settings.users()
     return create_api(
-        build_gateway(settings),
-        settings.users(),
+        build_gateway(settings, users),
+        users,
         max_request_bytes=settings.max_request_bytes,
         metrics_token=settings.metrics_token(),
     )
