@@ -14,6 +14,7 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
+from tests.consents import grant_example_consent
 from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.memory_federation import MemoryFederation
 
@@ -54,6 +55,7 @@ def make_gateway(
 async def api_of(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
     """The started gateway's API as a client; the gateway is stopped afterwards."""
     await gateway.start()
+    await grant_example_consent(gateway)
     app = create_api(gateway, make_users(), manage_lifecycle=False)
     try:
         async with httpx.AsyncClient(
