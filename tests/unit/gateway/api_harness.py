@@ -47,6 +47,7 @@ def make_gateway(
         subscription=federation.subscription(topology.agency_queue(agency)),
         topology=topology,
         watchdog_interval_s=0.5,
+        users=make_users(),
         clock=clock,
     )
 
