@@ -24,6 +24,7 @@ from broker.gateway.service import Gateway
 from broker.keystore import write_private
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
+from tests.consents import wide_consent
 from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.integration.gateway_harness import (
     KeyedFederation,
@@ -207,6 +208,13 @@ def _without_broker(keyed: KeyedFederation, tmp_path: Path) -> None:
             health = _wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
             assert health.status_code == 503
             assert health.json()["status"] == "consumer_down"
+            recorded = httpx.post(
+                f"http://127.0.0.1:{port}/v1/consents/records",
+                headers={"Authorization": f"Bearer {SYSTEM_TOKEN}"},
+                json=wide_consent().model_dump(mode="json"),
+                timeout=10,
+            )
+            assert recorded.status_code == 201, recorded.text
             response = httpx.post(
                 f"http://127.0.0.1:{port}/v1/referrals",
                 headers={"Authorization": f"Bearer {SYSTEM_TOKEN}"},
