@@ -34,22 +34,27 @@ class ListOrder(StrEnum):
     """closed_at descending, ties on thread_id descending."""
     OLDEST = "oldest"
     """opened_at ascending."""
+    NEWEST = "newest"
+    """opened_at descending, ties on thread_id descending."""
 
 
 @dataclass(frozen=True, slots=True)
 class ThreadListing:
-    """One of the dashboard's lists: threads of `kinds` (None: any) in `phases`, in `order`."""
+    """One of the dashboard's lists: threads of `kinds` (None: any) in `phases`, in `order`;
+    with `without_consent`, only those whose original declared a lawful basis instead."""
 
     name: str
     kinds: frozenset[str] | None
     phases: frozenset[str]
     order: ListOrder
+    without_consent: bool = False
 
     def includes(self, state: ThreadState) -> bool:
         """Whether a thread in `state` belongs to this list (before the dashboard's filter)."""
         kind = None if state.kind is None else state.kind.value
         kind_fits = self.kinds is None or (kind is not None and kind in self.kinds)
-        return kind_fits and state.phase.value in self.phases
+        flag_fits = not self.without_consent or state.basis is not None
+        return kind_fits and flag_fits and state.phase.value in self.phases
 
 
 UNANSWERED = ThreadListing("unanswered", CHASED_KINDS, AWAITING_PHASES, ListOrder.EARLIEST_DEADLINE)
@@ -64,3 +69,11 @@ CONSENT_WITHDRAWALS_PENDING = ThreadListing(
     "consent_withdrawals_pending", None, frozenset({P.PENDING.value}), ListOrder.OLDEST
 )
 """Consent withdrawals some recipient has not acknowledged yet, the oldest first."""
+SHARED_WITHOUT_CONSENT = ThreadListing(
+    "shared_without_consent",
+    CHASED_KINDS,
+    frozenset(phase.value for phase in Phase),
+    ListOrder.NEWEST,
+    without_consent=True,
+)
+"""Referrals and transfers sent under a lawful basis, not a consent: the newest first."""

@@ -10,6 +10,7 @@ from broker.tracker.access import FILTER_CHARS, ViewRecord
 from broker.tracker.listings import (
     CONSENT_WITHDRAWALS_PENDING,
     DECLINED,
+    SHARED_WITHOUT_CONSENT,
     TRANSFERS_IN_LIMBO,
     UNANSWERED,
 )
@@ -30,6 +31,7 @@ class Listing(StrEnum):
     DECLINED = "declined"
     TRANSFERS = "transfers"
     CONSENT_WITHDRAWALS = "consent-withdrawals"
+    SHARED_WITHOUT_CONSENT = "shared-without-consent"
 
 
 LISTINGS = {
@@ -37,6 +39,7 @@ LISTINGS = {
     Listing.DECLINED: DECLINED,
     Listing.TRANSFERS: TRANSFERS_IN_LIMBO,
     Listing.CONSENT_WITHDRAWALS: CONSENT_WITHDRAWALS_PENDING,
+    Listing.SHARED_WITHOUT_CONSENT: SHARED_WITHOUT_CONSENT,
 }
 """Which threads each list shows, and in which order."""
 
@@ -45,6 +48,7 @@ TITLES = {
     Listing.DECLINED: "Declined and redirected",
     Listing.TRANSFERS: "Transfers in limbo",
     Listing.CONSENT_WITHDRAWALS: "Consent withdrawals not acknowledged",
+    Listing.SHARED_WITHOUT_CONSENT: "Shared without consent",
 }
 
 

@@ -29,12 +29,16 @@ def filter_form(listing_path: str, filters: Filters, export_path: str | None) ->
     )
 
 
+# The last column: what matters most about a row of that list.
+_LAST_HEAD = {Listing.DECLINED: "Answered", Listing.SHARED_WITHOUT_CONSENT: "Lawful basis"}
+
+
 def thread_table(items: Sequence[ThreadOut], listing: Listing, now: int) -> str:
     """The rows of one list; overdue rows are red and say by how much."""
     if not items:
         return '<p class="muted" data-empty>Nothing here right now.</p>'
     head = "".join(f"<th>{e(label)}</th>" for label in _THREAD_HEAD[:-1])
-    last = "Answered" if listing is Listing.DECLINED else "Lateness"
+    last = _LAST_HEAD.get(listing, "Lateness")
     rows = "".join(_thread_row(item, listing, now) for item in items)
     return f"<table><thead><tr>{head}<th>{last}</th></tr></thead><tbody>{rows}</tbody></table>"
 
@@ -53,6 +57,7 @@ def thread_facts(item: ThreadOut, now: int) -> str:
         ("From", item.sender),
         ("To", legs),
         ("Responsible agency", item.responsibility),
+        ("Shared without consent, under", item.basis),
         ("Opened", when(item.opened_at)),
         ("Respond by (header)", when(item.respond_by)),
         ("Delivered", when(item.delivered_at)),
@@ -136,7 +141,12 @@ def _figure_cells(f: AgencyOut) -> list[object]:
 def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
     overdue = item.overdue_seconds is not None
     link = f'<a href="/threads/{e(item.thread_id)}" title="{e(item.thread_id)}">'
-    last = when(item.responded_at) if listing is Listing.DECLINED else _lateness(item, now)
+    if listing is Listing.DECLINED:
+        last = when(item.responded_at)
+    elif listing is Listing.SHARED_WITHOUT_CONSENT:
+        last = str(item.basis or "")
+    else:
+        last = _lateness(item, now)
     cells = _cells(
         [
             item.kind,
