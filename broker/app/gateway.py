@@ -63,10 +63,10 @@ def build_gateway(
 def build_app(settings: GatewaySettings) -> FastAPI:
     """The HTTP API whose lifespan runs the gateway; raises on bad keys, directory, users or
     metrics token."""
-    users = settings.users()
+    gateway = build_gateway(settings)  # keys and directory first: their errors come first
     return create_api(
-        build_gateway(settings, users),
-        users,
+        gateway,
+        gateway.users,
         max_request_bytes=settings.max_request_bytes,
         metrics_token=settings.metrics_token(),
     )
