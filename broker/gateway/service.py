@@ -24,6 +24,7 @@ from broker.envelope import (
     open_record,
     seal_record,
 )
+from broker.gateway.consent_cache import ConsentCache
 from broker.gateway.consent_gate import ConsentGate
 from broker.gateway.consent_register import (
     Change,
@@ -123,6 +124,7 @@ class Gateway:
         self.users: Mapping[str, GatewayUser] = users or {}
         self._supervisors = supervisor_names(self.users)
         self._consent_gate = ConsentGate()
+        self._consents = ConsentCache()
         self.store = store
         self.sealer = Sealer(keys=keys, directory=directory)
         self.retention = RetentionSweeper(store, retention_days=retention_days, clock=clock)
@@ -236,7 +238,7 @@ class Gateway:
         async with self._consent_gate.sending():
             consent = None
             if body.consent_ref is not None:
-                consent = await self.store.consent(body.consent_ref)
+                consent = await self._consent(body.consent_ref)
             listed = self.sealer.directory.agency(recipient)
             check_sharing(
                 body,
@@ -248,6 +250,14 @@ class Gateway:
                 today=self._today(),
             )
             yield
+
+    async def _consent(self, consent_id: str) -> ConsentRecord | None:
+        found = self._consents.get(consent_id)
+        if found is None:
+            found = await self.store.consent(consent_id)
+            if found is not None:
+                self._consents.put(found)
+        return found
 
     def _today(self) -> date:
         return datetime.fromtimestamp(self._clock(), UTC).date()
@@ -410,6 +420,7 @@ class Gateway:
             consent, sealed=self._seal_consent(consent), by=by.name, at=self._clock()
         )
         await self.store.save_consent(record)
+        self._consents.put(record)
         log.info("consent recorded", consent_id=consent.consent_id, status=record.status)
 
     async def withdraw_consent(self, consent_id: str, *, by: GatewayUser) -> list[str]:
@@ -480,6 +491,7 @@ class Gateway:
                 updated, recorded_at=record.recorded_at, recorded_by=record.recorded_by
             )
             await self.store.save_consent(updated, notices)
+            self._consents.put(updated)
         await self.relay.offer(notices)
         with bound_ids(thread_id=thread_id, agency=self.agency_id):
             log.info("consent withdrawn", consent_id=consent_id, user=by.name, notices=len(notices))
