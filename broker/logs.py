@@ -65,6 +65,8 @@ ALLOWED_FIELDS = frozenset(
         "method",
         "outcome",
         "retry_after_s",
+        # The consent register (broker.gateway.service): a random id, never whose consent.
+        "consent_id",
     }
 )
 

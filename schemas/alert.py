@@ -22,6 +22,7 @@ class AlertLevel(StrEnum):
     DECLINED = "declined"  # a recipient declined something that must not be dropped
     MISSED = "missed"  # the tracker missed messages: what it shows may be incomplete
     CAPACITY = "capacity"  # a bounded queue is near full: act before it stops taking messages
+    FLAGGED = "flagged"  # nothing is late or wrong, but a person must look at it
 
 
 class AlertReason(StrEnum):
@@ -46,6 +47,9 @@ class AlertReason(StrEnum):
     # The dead-letter queue holds at least DEAD_LETTER_NEAR_FULL of its bound: when full, new
     # dead letters wait in the queues they died in. `queue_depth` and `queue_bound` say how full.
     DEAD_LETTERS_NEAR_FULL = "dead_letters_near_full"
+    # A referral or transfer went under a lawful basis, not a consent: every such sharing is
+    # reviewed. `detail` is the basis (a category), the ids say which message.
+    SHARED_WITHOUT_CONSENT = "shared_without_consent"
 
 
 OVERDUE_REASONS = frozenset(

@@ -1,7 +1,8 @@
 """The body registry: which model carries which message kind, and what the header repeats.
 
 The sealed header repeats a few categories from the body (urgency, ack or consent status,
-the answered message id) so the tracker can follow threads without decrypting. The
+the answered message id, the lawful basis of a sharing without consent) so the tracker can
+follow threads without decrypting. The
 `header_*` helpers compute them from the body so a sender cannot make the two disagree.
 """
 
@@ -12,8 +13,9 @@ from pydantic import BaseModel
 
 from schemas.acknowledgement import Acknowledgement
 from schemas.alert import Alert
+from schemas.common import SharingBasis
 from schemas.consent import Consent
-from schemas.kinds import MessageKind, Urgency
+from schemas.kinds import LawfulBasis, MessageKind, Urgency
 from schemas.referral import Referral
 from schemas.transfer import Transfer
 
@@ -67,3 +69,13 @@ def header_in_reply_to(kind: MessageKind, body: BaseModel) -> str | None:
     """
     _check(kind, body)
     return body.answers if isinstance(body, Acknowledgement) else None
+
+
+def header_basis(kind: MessageKind, body: BaseModel) -> LawfulBasis | None:
+    """The header `basis`: the lawful basis a referral or transfer declares instead of a
+    consent; None when it cites a consent, and for other kinds.
+
+    Raises TypeError when `body` is not the model of `kind`.
+    """
+    _check(kind, body)
+    return body.lawful_basis if isinstance(body, SharingBasis) else None

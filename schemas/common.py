@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from schemas.ids import UUID4_PATTERN
+from schemas.kinds import LawfulBasis as LawfulBasis  # its home: the header repeats it
 
 # C0 controls and DEL break terminals, HL7 v2 exports and PostgreSQL text (NUL): refused in
 # names; free text may keep tab, line feed and carriage return.
@@ -158,16 +159,6 @@ class Worker(Wire):
     role: Name
     phone: Phone | None = None
     email: Email | None = None
-
-
-class LawfulBasis(StrEnum):
-    """Why personal data may be shared; mirrors GDPR art. 6 plus the significant-harm ground."""
-
-    CONSENT = "consent"
-    VITAL_INTERESTS = "vital_interests"
-    LEGAL_OBLIGATION = "legal_obligation"
-    PUBLIC_TASK = "public_task"
-    CHILD_PROTECTION_SIGNIFICANT_HARM = "child_protection_significant_harm"
 
 
 class SharingBasis(Wire):

@@ -140,8 +140,9 @@ def _consent() -> Consent:
             purposes=[Purpose.ASSESSMENT, Purpose.SERVICE_PROVISION],
             data_categories=[DataCategory.IDENTITY, DataCategory.CONTACT, DataCategory.EDUCATION],
         ),
+        # In date for years: the walk-through records it and sends a referral under it.
         valid_from=date(2025, 1, 1),
-        valid_until=date(2026, 1, 1),
+        valid_until=date(2030, 12, 31),
         status=ConsentStatus.GRANTED,
         recorded_by=_worker("Test Teacher", "Designated safeguarding lead"),
     )

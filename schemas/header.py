@@ -9,7 +9,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.ids import AgencyId, KeyId, MessageId, ThreadId
-from schemas.kinds import AckStatus, ConsentStatus, MessageKind, Suite, Urgency
+from schemas.kinds import AckStatus, ConsentStatus, LawfulBasis, MessageKind, Suite, Urgency
 
 ENVELOPE_VERSION: Final = 1
 
@@ -20,6 +20,7 @@ HeaderStatus = Literal[
 ]
 _ACK_STATUSES = frozenset(s.value for s in AckStatus)
 _CONSENT_STATUSES = frozenset(s.value for s in ConsentStatus)
+_SHARING_KINDS = frozenset({MessageKind.REFERRAL, MessageKind.TRANSFER})
 
 
 class EnvelopeHeader(BaseModel):
@@ -27,7 +28,9 @@ class EnvelopeHeader(BaseModel):
 
     `status` carries the acknowledgement status (kind acknowledgement) or the consent
     status (kind consent) so that the tracker can follow a thread without a decryption key;
-    it is a category, not content. `commitment` is SHA-256 over the salted plaintext, which
+    it is a category, not content. `basis` is the lawful basis a referral or transfer
+    declares when it cites no consent (absent otherwise), so the tracker can flag every
+    sharing without consent. `commitment` is SHA-256 over the salted plaintext, which
     makes the AEAD key-committing (see docs/envelope.md).
     """
 
@@ -48,6 +51,7 @@ class EnvelopeHeader(BaseModel):
     respond_by: UnixSeconds | None = None
     in_reply_to: MessageId | None = None
     status: HeaderStatus | None = None
+    basis: LawfulBasis | None = None
     commitment: Sha256Hex
 
     @model_validator(mode="after")
@@ -64,4 +68,6 @@ class EnvelopeHeader(BaseModel):
             raise ValueError("a consent header needs a consent status")
         if self.kind not in (MessageKind.ACKNOWLEDGEMENT, MessageKind.CONSENT) and self.status:
             raise ValueError("only acknowledgement and consent headers carry a status")
+        if self.basis is not None and self.kind not in _SHARING_KINDS:
+            raise ValueError("only referral and transfer headers carry a basis")
         return self

@@ -43,6 +43,20 @@ class ConsentStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class LawfulBasis(StrEnum):
+    """Why personal data may be shared; mirrors GDPR art. 6 plus the significant-harm ground.
+
+    A category only: bodies that share case data carry it, and the clear header repeats it
+    (`basis`) when a sharing cites no consent, so the tracker can flag it without a body.
+    """
+
+    CONSENT = "consent"
+    VITAL_INTERESTS = "vital_interests"
+    LEGAL_OBLIGATION = "legal_obligation"
+    PUBLIC_TASK = "public_task"
+    CHILD_PROTECTION_SIGNIFICANT_HARM = "child_protection_significant_harm"
+
+
 class Suite(StrEnum):
     """HPKE cipher suites an envelope may use (RFC 9180 base mode)."""
 

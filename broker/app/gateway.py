@@ -5,6 +5,7 @@ publisher and subscription (the broker port), the keys and directory from their 
 """
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +18,7 @@ from broker.gateway.adapter_port import AdapterContext, build_adapters
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
 from broker.gateway.service import Gateway
+from broker.gateway.users import GatewayUser
 from broker.keystore import load_agency_keys
 from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
@@ -24,8 +26,13 @@ from broker.store.gateway_store import SqlGatewayStore
 from broker.topology.names import Topology
 
 
-def build_gateway(settings: GatewaySettings) -> Gateway:
+def build_gateway(
+    settings: GatewaySettings, users: Mapping[str, GatewayUser] | None = None
+) -> Gateway:
     """Everything the gateway needs, verified (directory) and loaded (keys); no connections.
+
+    `users` (default: the users file's) names the supervisors who may authorise a sharing
+    without consent.
 
     The store refuses a directory older than one accepted before, at start (see
     `broker.live_directory`), and the gateway follows the directory file while it runs.
@@ -52,14 +59,15 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
         publish_window=settings.publish_window,
         watchdog_interval_s=settings.watchdog_interval_s,
         retention_days=settings.retention_days,
+        users=settings.users() if users is None else users,
     )
 
 
 def build_app(settings: GatewaySettings, folder: Path) -> FastAPI:
     """The HTTP API whose lifespan runs the gateway and its adapters; raises on bad keys,
     directory, users, metrics token or adapter tables. `folder`: the config file's."""
-    gateway = build_gateway(settings)
-    users = settings.users()
+    gateway = build_gateway(settings)  # keys and directory first: their errors come first
+    users = gateway.users
     context = AdapterContext(gateway=gateway, users=users, folder=folder, clock=time.time)
     return create_api(
         gateway,

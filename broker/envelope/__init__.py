@@ -4,6 +4,7 @@ Pure: bytes and keys in, bytes or a typed EnvelopeError out. No I/O, no logging,
 environment. The wire format is specified in docs/envelope.md.
 """
 
+from broker.envelope.at_rest import open_record, seal_record
 from broker.envelope.codec import decode_envelope, header_bytes
 from broker.envelope.directory import (
     DIRECTORY_LABEL,
@@ -112,9 +113,11 @@ __all__ = [
     "header_bytes",
     "kid_of",
     "open_envelope",
+    "open_record",
     "reopen_stored",
     "revoke_key",
     "seal",
+    "seal_record",
     "verify_directory",
     "verify_header",
 ]

@@ -11,6 +11,7 @@ _HEADER_FIELDS = tuple(sorted(EnvelopeHeader.model_fields))
 # The fields the straight-line encoder below writes, in canonical (sorted) order; if the
 # header model ever changes, header_bytes falls back to the general encoder.
 _WRITTEN_FIELDS = (
+    "basis",
     "commitment",
     "expires_at",
     "in_reply_to",
@@ -37,7 +38,8 @@ _PLAIN = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
 def _write(v: dict[str, Any]) -> str:
     # The canonical text of header values that need no escaping (which the callers make
     # sure of). join accepts only str: TypeError for a value that is not one.
-    in_reply_to, respond_by, status, urgency = (
+    basis, in_reply_to, respond_by, status, urgency = (
+        v["basis"],
         v["in_reply_to"],
         v["respond_by"],
         v["status"],
@@ -45,7 +47,8 @@ def _write(v: dict[str, Any]) -> str:
     )
     return "".join(
         (
-            '{"commitment":"',
+            "{" if basis is None else '{"basis":"' + _str(basis) + '",',
+            '"commitment":"',
             v["commitment"],
             '","expires_at":',
             str(v["expires_at"]),
@@ -86,6 +89,7 @@ def _quotes(v: dict[str, Any]) -> int:
     # present (9 of them strings), plus the optional ones.
     return (
         42
+        + 4 * (v["basis"] is not None)
         + 4 * (v["in_reply_to"] is not None)
         + 2 * (v["respond_by"] is not None)
         + 4 * (v["status"] is not None)

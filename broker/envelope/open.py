@@ -39,7 +39,13 @@ from broker.envelope.suites import (
     unpadded_length,
 )
 from broker.envelope.trusted import TrustedDirectory
-from schemas.bodies import body_model, header_in_reply_to, header_status, header_urgency
+from schemas.bodies import (
+    body_model,
+    header_basis,
+    header_in_reply_to,
+    header_status,
+    header_urgency,
+)
 from schemas.header import EnvelopeHeader
 from schemas.kinds import KeyUse, MessageKind
 
@@ -156,6 +162,8 @@ def _check_header_matches(header: EnvelopeHeader, body: BaseModel) -> None:
         raise HeaderBodyMismatch("header status differs from the body")
     if header_in_reply_to(kind, body) != header.in_reply_to:
         raise HeaderBodyMismatch("header in_reply_to differs from the body")
+    if header_basis(kind, body) != header.basis:
+        raise HeaderBodyMismatch("header basis differs from the body")
 
 
 def _decrypt(env: DecodedEnvelope, key: EncryptionKey) -> BaseModel:

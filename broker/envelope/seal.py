@@ -26,10 +26,10 @@ from broker.envelope.header_json import validated_header_bytes
 from broker.envelope.keys import AgencyKeys
 from broker.envelope.suites import DEFAULT_TTL_S, MAX_BODY_BYTES, MAX_TTL_S, SALT_LEN, SUITES, pad
 from broker.envelope.trusted import TrustedDirectory
-from schemas.bodies import header_in_reply_to, header_status, header_urgency
+from schemas.bodies import header_basis, header_in_reply_to, header_status, header_urgency
 from schemas.header import EnvelopeHeader
 from schemas.ids import AgencyId, MessageId, ThreadId, new_message_id
-from schemas.kinds import MessageKind, Suite, Urgency
+from schemas.kinds import LawfulBasis, MessageKind, Suite, Urgency
 
 
 def seal(
@@ -48,7 +48,7 @@ def seal(
 ) -> bytes:
     """Seal `body` (the model of `kind`) from `sender` to `recipient`; returns the envelope.
 
-    The header's urgency, status and in_reply_to are taken from the body. Raises
+    The header's urgency, status, in_reply_to and basis are taken from the body. Raises
     BodySchemaError (body is not the model of `kind`), UnknownSender, UnknownKey,
     KeyRevoked, KeyExpired (our signing key per the directory), UnknownRecipient,
     EnvelopeTooLarge, OutsideValidityWindow (ttl_s), MalformedEnvelope (header fields).
@@ -57,6 +57,7 @@ def seal(
         status = header_status(kind, body)
         urgency = header_urgency(kind, body)
         in_reply_to = header_in_reply_to(kind, body)
+        basis = header_basis(kind, body)
     except (TypeError, KeyError):
         error = BodySchemaError(f"body is not a {kind.value} body")
         error.attach(message_id=message_id, sender=sender.agency_id, recipient=recipient)
@@ -77,6 +78,7 @@ def seal(
         urgency=urgency,
         status=status,
         in_reply_to=in_reply_to,
+        basis=basis,
     )
 
 
@@ -96,6 +98,7 @@ def seal_json(
     urgency: Urgency | None = None,
     status: str | None = None,
     in_reply_to: MessageId | None = None,
+    basis: LawfulBasis | None = None,
 ) -> bytes:
     """Lower level than seal: seals body JSON bytes as given, WITHOUT validating them.
 
@@ -137,6 +140,7 @@ def seal_json(
                     "respond_by": respond_by,
                     "in_reply_to": in_reply_to,
                     "status": status,
+                    "basis": basis,
                     "commitment": commitment(salt, body_json),
                 }
             )

@@ -10,6 +10,14 @@ signed-in user as `responded_by`; every body opened goes through `Gateway.read`,
 records who read it, opens the sealed envelope then, and answers 410 once it is erased.
 Submissions answer 202 once the sealed message is committed to the outbox; with an
 `Idempotency-Key` header, a retry answers the first answer again (`gateway.idempotency`).
+A referral or transfer the consent rules refuse answers 422 with `detail` (one line of ids
+and categories) and `reason` (the rule's slug, `gateway.consent_rules`); nothing is sent.
+Two consent resources: `POST /v1/consents` SENDS a consent message to one agency (to tell
+it); `/v1/consents/records` is this agency's own consent REGISTER, which the sending rules
+read: record (201), list and show (ids, categories, dates, states: never whose consent),
+and withdraw (`POST /v1/consents/records/{id}/withdraw`, 202: every agency that received
+data under it is sent the withdrawal). Recording the same consent id again is allowed only
+as `gateway.consent_register` says (409 otherwise).
 Invalid input answers 422 with field locations and messages, never echoing values or
 unknown keys. A body over the cap answers 413 (broker/http_edge/). No /docs or /redoc:
 FastAPI's pages load Swagger UI and ReDoc from a CDN, with an inline script.
@@ -18,6 +26,7 @@ FastAPI's pages load Swagger UI and ReDoc from a CDN, with an inline script.
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
@@ -31,6 +40,8 @@ from broker.envelope import EnvelopeError
 from broker.gateway.adapter_port import Adapter
 from broker.gateway.auth_middleware import SCOPE_USER, AuthenticationMiddleware
 from broker.gateway.config import MAX_REQUEST_BYTES
+from broker.gateway.consent_register import ConsentConflict, ConsentNotRecorded
+from broker.gateway.consent_rules import ConsentRefused
 from broker.gateway.idempotency import (
     IdempotencyKeyInFlight,
     IdempotencyKeyInvalid,
@@ -42,6 +53,7 @@ from broker.gateway.idempotency import (
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.metrics import CONTENT_TYPE_LATEST
 from broker.gateway.records import (
+    ConsentRecord,
     InboxMessage,
     InboxState,
     OutboxMessage,
@@ -59,12 +71,12 @@ from broker.keystore import token_matches
 from broker.lifecycle import Party, Stage
 from broker.people.throttle import SignInThrottle
 from schemas.acknowledgement import Acknowledgement, AckReason, AckReasonCategory, Outcome
-from schemas.common import Text
+from schemas.common import ConsentId, Text
 from schemas.consent import Consent
 from schemas.field_errors import field_errors
 from schemas.header import UnixSeconds
 from schemas.ids import AgencyId, MessageId, ThreadId
-from schemas.kinds import AckStatus, MessageKind
+from schemas.kinds import AckStatus, ConsentStatus, MessageKind
 from schemas.referral import Referral
 from schemas.transfer import Transfer
 
@@ -212,6 +224,53 @@ class SignInItem(BaseModel):
         return cls(at=s.at, address=s.address, method=s.method, outcome=s.outcome, name=s.name)
 
 
+class ConsentSummary(BaseModel):
+    """One consent of the register: ids, categories, dates and state, never whose consent."""
+
+    consent_id: str
+    status: ConsentStatus
+    valid_from: date
+    valid_until: date
+    agencies: list[str]
+    agency_kinds: list[str]
+    purposes: list[str]
+    data_categories: list[str]
+    giver: str = Field(description="the giver's relation to the child, or court_order")
+    recorded_at: float
+    recorded_by: str = Field(description="the signed-in user who recorded it")
+    withdrawn_at: float | None
+
+    @classmethod
+    def of(cls, c: ConsentRecord) -> "ConsentSummary":
+        return cls(
+            consent_id=c.consent_id,
+            status=ConsentStatus(c.status),
+            valid_from=c.valid_from,
+            valid_until=c.valid_until,
+            agencies=list(c.agencies),
+            agency_kinds=list(c.agency_kinds),
+            purposes=list(c.purposes),
+            data_categories=list(c.data_categories),
+            giver=c.giver,
+            recorded_at=c.recorded_at,
+            recorded_by=c.recorded_by,
+            withdrawn_at=c.withdrawn_at,
+        )
+
+
+class ConsentDetail(ConsentSummary):
+    shared_with: list[str] = Field(
+        description="agencies sent a referral or transfer citing this consent"
+    )
+
+
+class Withdrawn(BaseModel):
+    consent_id: str
+    notices: list[MessageId] = Field(
+        description="the withdrawal messages sent, one per agency that received data under it"
+    )
+
+
 class Answer(BaseModel):
     """An answer; `responded_by` is the signed-in user, never chosen by the caller."""
 
@@ -280,6 +339,7 @@ Sender = Annotated[GatewayUser, Depends(allowed(Permission.SEND))]
 Reader = Annotated[GatewayUser, Depends(allowed(Permission.READ))]
 Answerer = Annotated[GatewayUser, Depends(allowed(Permission.ANSWER))]
 Auditor = Annotated[GatewayUser, Depends(allowed(Permission.AUDIT))]
+ConsentKeeper = Annotated[GatewayUser, Depends(allowed(Permission.CONSENT))]
 
 
 def create_api(
@@ -338,6 +398,10 @@ def create_api(
     async def invalid_input(_: Request, error: RequestValidationError) -> JSONResponse:
         # The values a caller sent, and its unknown keys, may be personal data.
         return JSONResponse({"detail": [e.as_json() for e in field_errors(error.errors())]}, 422)
+
+    @app.exception_handler(ConsentRefused)
+    async def consent_refused(_: Request, error: ConsentRefused) -> JSONResponse:
+        return JSONResponse({"detail": str(error), "reason": error.reason}, 422)
 
     async def submit(
         kind: MessageKind, request: Submission[Any], user: GatewayUser, key: str | None
@@ -410,6 +474,52 @@ def create_api(
             tags=["send"],
             name=f"submit_{kind.value}",
         )(submitter(kind, model))
+
+    @app.post("/v1/consents/records", status_code=201, tags=["consents"])
+    async def record_consent(consent: Consent, user: ConsentKeeper) -> ConsentSummary:
+        """Record a consent in this agency's register (its body kept sealed); the same id
+        with status withdrawn withdraws it. 409 when the id is recorded with another content."""
+        try:
+            await gateway.record_consent(consent, by=user)
+        except ConsentConflict as error:
+            raise HTTPException(409, str(error)) from error
+        except EnvelopeError as error:
+            raise HTTPException(422, f"cannot seal ({error.reason}): {error}") from error
+        recorded = await gateway.store.consent(consent.consent_id)
+        if recorded is None:  # unreachable: it was just saved; narrows the type
+            raise HTTPException(500, "the consent was not kept")
+        return ConsentSummary.of(recorded)
+
+    @app.get("/v1/consents/records", tags=["consents"])
+    async def list_consents(
+        _: Reader,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[ConsentSummary]:
+        """The consent register, latest recorded first (never whose consent)."""
+        found = await gateway.store.consents(limit=limit, offset=offset)
+        return [ConsentSummary.of(c) for c in found]
+
+    @app.get("/v1/consents/records/{consent_id}", tags=["consents"])
+    async def show_consent(consent_id: ConsentId, _: Reader) -> ConsentDetail:
+        """One consent of the register, with the agencies that received data under it."""
+        found = await gateway.store.consent(consent_id)
+        if found is None:
+            raise HTTPException(404, "no such consent in the register")
+        shared_with = await gateway.store.consent_recipients(consent_id)
+        return ConsentDetail(**ConsentSummary.of(found).model_dump(), shared_with=shared_with)
+
+    @app.post("/v1/consents/records/{consent_id}/withdraw", status_code=202, tags=["consents"])
+    async def withdraw_consent(consent_id: ConsentId, user: ConsentKeeper) -> Withdrawn:
+        """Withdraw a consent: later sends citing it are refused, and every agency that
+        received data under it is sent the withdrawal (one thread; none when already withdrawn)."""
+        try:
+            notices = await gateway.withdraw_consent(consent_id, by=user)
+        except ConsentNotRecorded as error:
+            raise HTTPException(404, "no such consent in the register") from error
+        except EnvelopeError as error:
+            raise HTTPException(500, f"cannot open the stored consent ({error.reason})") from error
+        return Withdrawn(consent_id=consent_id, notices=notices)
 
     @app.get("/v1/inbox", tags=["inbox"])
     async def list_inbox(

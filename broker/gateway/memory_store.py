@@ -10,6 +10,7 @@ from dataclasses import replace
 from broker.gateway.lifecycle import can_move, check_move, check_response
 from broker.gateway.records import (
     RETENTION,
+    ConsentRecord,
     Erasure,
     InboxMessage,
     InboxState,
@@ -36,6 +37,7 @@ class MemoryGatewayStore:
         self._directory_serial = 0
         self._reads: list[ReadRecord] = []
         self._sign_ins: list[SignInRecord] = []
+        self._consents: dict[str, ConsentRecord] = {}
 
     async def create(self) -> None:
         """Nothing to create."""
@@ -274,6 +276,36 @@ class MemoryGatewayStore:
         for key in old:
             del self._submissions[key]
         return len(old)
+
+    async def save_consent(
+        self, record: ConsentRecord, notices: Sequence[OutboxMessage] = ()
+    ) -> None:
+        """Keep `record` (replacing its consent_id's) and enqueue `notices`, together."""
+        self._consents[record.consent_id] = record
+        for notice in notices:
+            self._outbox.setdefault(notice.message_id, notice)
+
+    async def consent(self, consent_id: str) -> ConsentRecord | None:
+        """One consent of the register."""
+        return self._consents.get(consent_id)
+
+    async def consents(self, *, limit: int = 100, offset: int = 0) -> list[ConsentRecord]:
+        """The register, latest recorded first."""
+        latest = sorted(
+            self._consents.values(), key=lambda c: (c.recorded_at, c.consent_id), reverse=True
+        )
+        return latest[offset : offset + limit]
+
+    async def consent_recipients(self, consent_id: str) -> list[str]:
+        """Agencies sent a referral or transfer citing `consent_id`, sorted."""
+        sharing = {MessageKind.REFERRAL.value, MessageKind.TRANSFER.value}
+        return sorted(
+            {
+                m.recipient
+                for m in self._outbox.values()
+                if m.consent_ref == consent_id and m.kind in sharing
+            }
+        )
 
 
 def _pending(message: OutboxMessage) -> bool:

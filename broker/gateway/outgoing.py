@@ -8,6 +8,7 @@ from broker.envelope import AgencyKeys, TrustedDirectory, seal
 from broker.gateway.records import OutboxMessage
 from broker.topology.names import routing_key
 from schemas.bodies import header_in_reply_to, header_status, header_urgency
+from schemas.common import SharingBasis
 from schemas.ids import new_message_id
 from schemas.kinds import MessageKind, Suite
 
@@ -59,4 +60,5 @@ class Sealer:
             status=header_status(kind, body),
             urgency=urgency.value if urgency is not None else None,
             next_attempt_at=now,
+            consent_ref=body.consent_ref if isinstance(body, SharingBasis) else None,
         )

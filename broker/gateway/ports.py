@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from broker.gateway.records import (
+    ConsentRecord,
     Erasure,
     InboxMessage,
     InboxState,
@@ -141,3 +142,19 @@ class GatewayStore(Protocol):
     async def accept_directory_serial(self, serial: int, at: float) -> int:
         """Keep `serial` if higher than the one kept; return the one kept after (the
         highest ever accepted: a lower one is never kept)."""
+
+    async def save_consent(
+        self, record: ConsentRecord, notices: Sequence[OutboxMessage] = ()
+    ) -> None:
+        """Keep `record` in the consent register (replacing the entry of its consent_id) and
+        enqueue `notices` (its withdrawal's messages), in ONE transaction."""
+
+    async def consent(self, consent_id: str) -> ConsentRecord | None:
+        """One consent of the register."""
+
+    async def consents(self, *, limit: int = 100, offset: int = 0) -> list[ConsentRecord]:
+        """The consent register, latest recorded first."""
+
+    async def consent_recipients(self, consent_id: str) -> list[str]:
+        """The agencies sent a referral or transfer citing `consent_id` (sent or still
+        queued, erased or not), sorted."""

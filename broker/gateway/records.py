@@ -7,6 +7,7 @@ reader asks (`gateway.stored`); once erased, `envelope` is None and `erased_at` 
 """
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from broker.lifecycle import Party, Stage
@@ -52,6 +53,8 @@ class OutboxMessage:
     sent_at: float | None = None
     erased_at: float | None = None
     author: str | None = None
+    # The consent a referral or transfer cited: a withdrawal of it goes to this recipient.
+    consent_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,3 +185,31 @@ class SignInRecord:
     method: SignInMethod
     outcome: SignInOutcome
     name: str | None
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One consent in the agency's register: its scope and dates in clear, its body sealed.
+
+    `sealed` is the Consent body sealed to this agency's own key (`envelope.seal_record`,
+    kind "consent", bound to `consent_id`): it names the child and the person who gave it,
+    so no column holds it open. The rest are ids, categories and dates, for the sending
+    rules (`gateway.consent_rules`) and the register's listing. `giver` is the consenting
+    person's relation to the child (`self`, `parent`...) or `court_order`. `recorded_by` is
+    the signed-in user who recorded it; `withdrawn_at` (Unix seconds) is set exactly when
+    `status` is withdrawn.
+    """
+
+    consent_id: str
+    status: str
+    valid_from: date
+    valid_until: date
+    agencies: tuple[str, ...]
+    agency_kinds: tuple[str, ...]
+    purposes: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    giver: str
+    recorded_at: float
+    recorded_by: str
+    sealed: bytes = field(repr=False)
+    withdrawn_at: float | None = None

@@ -8,13 +8,32 @@ outbox while the broker is down.
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel
 
 from broker.background import close_within, stop_tasks
-from broker.envelope import AgencyKeys, DirectoryError, TrustedDirectory
+from broker.envelope import (
+    AgencyKeys,
+    DirectoryError,
+    EnvelopeError,
+    TrustedDirectory,
+    open_record,
+    seal_record,
+)
+from broker.gateway.consent_cache import ConsentCache
+from broker.gateway.consent_gate import ConsentGate
+from broker.gateway.consent_register import (
+    Change,
+    ConsentNotRecorded,
+    change,
+    record_of,
+    withdrawn,
+)
+from broker.gateway.consent_rules import SHARING_KINDS, check_sharing, supervisor_names
 from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.group_commit import OutboxWriter
 from broker.gateway.idempotency import KEY_LIFETIME_S, IdempotencyKeyInFlight, IdempotencyKeyReused
@@ -22,7 +41,13 @@ from broker.gateway.lifecycle import ack_status_to_state
 from broker.gateway.metrics import GatewayMetrics
 from broker.gateway.outgoing import Sealer
 from broker.gateway.ports import GatewayStore
-from broker.gateway.records import InboxMessage, OutboxMessage, ReadChannel, SubmissionKey
+from broker.gateway.records import (
+    ConsentRecord,
+    InboxMessage,
+    OutboxMessage,
+    ReadChannel,
+    SubmissionKey,
+)
 from broker.gateway.relay import OutboxRelay
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS, RetentionSweeper
 from broker.gateway.stored import open_stored
@@ -35,8 +60,10 @@ from broker.messaging.port import Publisher, Subscription
 from broker.messaging.watchdog import keep_subscribed
 from broker.topology.names import Topology
 from schemas.acknowledgement import Acknowledgement
+from schemas.common import SharingBasis
+from schemas.consent import Consent
 from schemas.ids import new_message_id, new_thread_id
-from schemas.kinds import MessageKind
+from schemas.kinds import ConsentStatus, MessageKind
 
 log = get_logger(__name__)
 
@@ -70,6 +97,10 @@ class Gateway:
 
     `read` is the one way to a received message's body for a person or system: adapters,
     pages and exports call it too, so that no body is opened without its read recorded.
+    `submit` is the one way out for a referral or transfer: it applies the consent rules
+    (`gateway.consent_rules`) over the register that `record_consent` and
+    `withdraw_consent` keep, whichever adapter or API called it. `users` (the users file)
+    names the supervisors who may authorise a sharing without consent.
     """
 
     def __init__(
@@ -86,9 +117,14 @@ class Gateway:
         retention_days: int = DEFAULT_RETENTION_DAYS,
         directory_file: DirectoryFile | None = None,
         directory_poll_s: float = POLL_S,
+        users: Mapping[str, GatewayUser] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agency_id = keys.agency_id
+        self.users: Mapping[str, GatewayUser] = users or {}
+        self._supervisors = supervisor_names(self.users)
+        self._consent_gate = ConsentGate()
+        self._consents = ConsentCache()
         self.store = store
         self.sealer = Sealer(keys=keys, directory=directory)
         self.retention = RetentionSweeper(store, retention_days=retention_days, clock=clock)
@@ -174,10 +210,69 @@ class Gateway:
     ) -> OutboxMessage:
         """Seal and store durably in the outbox; returns once committed (the 202 point).
 
-        `by`, the signed-in user, is stored as the entry's author; an acknowledgement then
-        names them as `responded_by`, whoever the body named. Needs the gateway started:
-        commits go through the group-commit writer.
+        A referral or transfer must pass the consent rules first: raises ConsentRefused
+        (nothing sealed, nothing stored) otherwise. `by`, the signed-in user, is stored as
+        the entry's author; an acknowledgement then names them as `responded_by`, whoever
+        the body named. Needs the gateway started: commits go through the group-commit
+        writer.
         """
+        async with self._sharing(body, kind=kind, recipient=recipient):
+            return await self._enqueue(
+                body,
+                kind=kind,
+                recipient=recipient,
+                thread_id=thread_id,
+                respond_by=respond_by,
+                message_id=message_id,
+                by=by,
+            )
+
+    @asynccontextmanager
+    async def _sharing(
+        self, body: BaseModel, *, kind: MessageKind, recipient: str
+    ) -> AsyncIterator[None]:
+        # The check and the commit under the gate's shared side: no withdrawal in between.
+        if kind not in SHARING_KINDS or not isinstance(body, SharingBasis):
+            yield
+            return
+        async with self._consent_gate.sending():
+            consent = None
+            if body.consent_ref is not None:
+                consent = await self._consent(body.consent_ref)
+            listed = self.sealer.directory.agency(recipient)
+            check_sharing(
+                body,
+                kind=kind,
+                recipient=recipient,
+                recipient_kind=listed.kind if listed is not None else None,
+                consent=consent,
+                supervisors=self._supervisors,
+                today=self._today(),
+            )
+            yield
+
+    async def _consent(self, consent_id: str) -> ConsentRecord | None:
+        found = self._consents.get(consent_id)
+        if found is None:
+            found = await self.store.consent(consent_id)
+            if found is not None:
+                self._consents.put(found)
+        return found
+
+    def _today(self) -> date:
+        return datetime.fromtimestamp(self._clock(), UTC).date()
+
+    async def _enqueue(
+        self,
+        body: BaseModel,
+        *,
+        kind: MessageKind,
+        recipient: str,
+        thread_id: str | None = None,
+        respond_by: int | None = None,
+        message_id: str | None = None,
+        by: GatewayUser | None = None,
+    ) -> OutboxMessage:
         if by is not None and isinstance(body, Acknowledgement):
             body = body.model_copy(update={"responded_by": by.worker})
         entry = self.sealer.outbox_entry(
@@ -212,34 +307,56 @@ class Gateway:
         crash included) seals again under the same message id, and the outbox keeps one.
         Raises IdempotencyKeyInFlight (a request with this key is being worked on),
         IdempotencyKeyReused (the key came with another request within its lifetime), and
-        what `submit` raises.
+        what `submit` raises (ConsentRefused before the key is claimed: nothing is kept).
         """
         if key in self._keys_in_flight:
             raise IdempotencyKeyInFlight("a request with this Idempotency-Key is in progress")
         self._keys_in_flight.add(key)
         try:
-            now = self._clock()
-            wanted = SubmissionKey(
-                key, request_hash, new_message_id(), thread_id or new_thread_id(), now
-            )
-            held, enqueued = await self.store.claim_submission(
-                wanted, fresh_after=now - KEY_LIFETIME_S
-            )
-            if held.request_hash != request_hash:
-                raise IdempotencyKeyReused("this Idempotency-Key was used for another request")
-            if not enqueued:
-                await self.submit(
+            async with self._sharing(body, kind=kind, recipient=recipient):
+                return await self._submit_once(
+                    key,
+                    request_hash,
                     body,
                     kind=kind,
                     recipient=recipient,
-                    thread_id=held.thread_id,
+                    thread_id=thread_id,
                     respond_by=respond_by,
-                    message_id=held.message_id,
                     by=by,
                 )
-            return held
         finally:
             self._keys_in_flight.discard(key)
+
+    async def _submit_once(
+        self,
+        key: str,
+        request_hash: str,
+        body: BaseModel,
+        *,
+        kind: MessageKind,
+        recipient: str,
+        thread_id: str | None,
+        respond_by: int | None,
+        by: GatewayUser | None,
+    ) -> SubmissionKey:
+        now = self._clock()
+        wanted = SubmissionKey(
+            key, request_hash, new_message_id(), thread_id or new_thread_id(), now
+        )
+        held, enqueued = await self.store.claim_submission(wanted, fresh_after=now - KEY_LIFETIME_S)
+        if held.request_hash != request_hash:
+            raise IdempotencyKeyReused("this Idempotency-Key was used for another request")
+        if not enqueued:
+            await self._enqueue(
+                body,
+                kind=kind,
+                recipient=recipient,
+                thread_id=held.thread_id,
+                respond_by=respond_by,
+                message_id=held.message_id,
+                by=by,
+            )
+        return held
 
     async def read(
         self, message_id: str, reader: GatewayUser, channel: ReadChannel
@@ -284,6 +401,101 @@ class Gateway:
         with bound_ids(message_id=message_id, thread_id=received.thread_id, agency=self.agency_id):
             log.info("answered", status=answer.status.value, user=by.name)
         return moved
+
+    async def record_consent(self, consent: Consent, *, by: GatewayUser) -> None:
+        """Record `consent` in this agency's register, its body sealed to the agency's key.
+
+        Recording a consent id again is allowed only as `gateway.consent_register` says: the
+        same consent again changes nothing; status withdrawn withdraws it, exactly as
+        `withdraw_consent` does (with the body's withdrawn_at). Raises ConsentConflict.
+        """
+        current = await self.store.consent(consent.consent_id)
+        step = change(current, consent)
+        if step is Change.SAME:
+            return
+        if step is Change.WITHDRAWAL:
+            await self._withdraw(consent.consent_id, consent.withdrawn_at, by)
+            return
+        record = record_of(
+            consent, sealed=self._seal_consent(consent), by=by.name, at=self._clock()
+        )
+        await self.store.save_consent(record)
+        self._consents.put(record)
+        log.info("consent recorded", consent_id=consent.consent_id, status=record.status)
+
+    async def withdraw_consent(self, consent_id: str, *, by: GatewayUser) -> list[str]:
+        """Withdraw a recorded consent and tell every agency that received data under it.
+
+        One consent message (status withdrawn, withdrawn_at now) per agency sent a referral
+        or transfer citing it, all in one new thread, stored in the transaction that marks
+        the consent withdrawn; later sends citing it are refused (`consent_withdrawn`).
+        Returns the message ids of those notices (none for one already withdrawn). Raises
+        ConsentNotRecorded.
+        """
+        return await self._withdraw(consent_id, None, by)
+
+    async def consent_body(self, record: ConsentRecord) -> Consent:
+        """The consent `record` holds, opened from its sealed body: never log it.
+
+        Raises the EnvelopeError of `envelope.open_record` when it does not open.
+        """
+        return open_record(
+            record.sealed,
+            Consent,
+            kind=MessageKind.CONSENT.value,
+            record_id=record.consent_id,
+            keys=self.sealer.keys,
+        )
+
+    def _seal_consent(self, consent: Consent) -> bytes:
+        return seal_record(
+            consent,
+            kind=MessageKind.CONSENT.value,
+            record_id=consent.consent_id,
+            keys=self.sealer.keys,
+        )
+
+    async def _withdraw(
+        self, consent_id: str, withdrawn_at: int | None, by: GatewayUser
+    ) -> list[str]:
+        async with self._consent_gate.withdrawing():
+            record = await self.store.consent(consent_id)
+            if record is None:
+                raise ConsentNotRecorded(f"consent {consent_id} is not recorded here")
+            if record.status == ConsentStatus.WITHDRAWN:
+                return []
+            now = self._clock()
+            body = withdrawn(await self.consent_body(record), withdrawn_at or int(now))
+            thread_id = new_thread_id()
+            notices = []
+            for agency in await self.store.consent_recipients(consent_id):
+                try:
+                    notice = self.sealer.outbox_entry(
+                        body,
+                        kind=MessageKind.CONSENT,
+                        recipient=agency,
+                        thread_id=thread_id,
+                        now=now,
+                    )
+                except EnvelopeError as error:
+                    # An agency gone from the directory cannot be told; the withdrawal
+                    # itself must still hold, and the others be told.
+                    log.warning(
+                        "withdrawal notice not sealed", recipient=agency, reason=error.reason
+                    )
+                    continue
+                notices.append(replace(notice, author=by.name))
+            updated = record_of(body, sealed=self._seal_consent(body), by=by.name, at=now)
+            # Recorded when it was first recorded, by whom: withdrawal changes state only.
+            updated = replace(
+                updated, recorded_at=record.recorded_at, recorded_by=record.recorded_by
+            )
+            await self.store.save_consent(updated, notices)
+            self._consents.put(updated)
+        await self.relay.offer(notices)
+        with bound_ids(thread_id=thread_id, agency=self.agency_id):
+            log.info("consent withdrawn", consent_id=consent_id, user=by.name, notices=len(notices))
+        return [notice.message_id for notice in notices]
 
     async def health(self) -> Health:
         """Consumer liveness, outbox backlog, the publish failure going on."""

@@ -54,9 +54,13 @@ class Permission(StrEnum):
     READ = "read"  # list the inbox and sent messages, open a message's body
     ANSWER = "answer"  # accept, decline, redirect, complete
     AUDIT = "audit"  # list who read a thread, and the sign-in log
+    CONSENT = "consent"  # record and withdraw consents in the agency's register
 
 
-_WORK = frozenset({Permission.SEND, Permission.READ, Permission.ANSWER})
+# Recording a consent is casework (a parent signs a form in front of a caseworker; a
+# hospital's system posts a FHIR Consent), so every role may; only supervisors authorise a
+# sharing without consent, and that is checked by name (gateway.consent_rules).
+_WORK = frozenset({Permission.SEND, Permission.READ, Permission.ANSWER, Permission.CONSENT})
 PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.CASEWORKER: _WORK,

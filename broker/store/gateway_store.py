@@ -1,5 +1,6 @@
 """GatewayStore on SQLAlchemy 2 Core: SQLite by default, PostgreSQL by URL."""
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from broker import lifecycle
 from broker.gateway.lifecycle import TransitionNotAllowed, check_move, check_response, sources_of
 from broker.gateway.records import (
     RETENTION,
+    ConsentRecord,
     Erasure,
     InboxMessage,
     InboxState,
@@ -42,6 +44,7 @@ from broker.store import migrate
 from broker.store.directory_serials import highest_serial, raise_serial
 from broker.store.engine import chunks, insert_new
 from broker.store.gateway_tables import (
+    consents,
     erasures,
     gateway_directory,
     inbox,
@@ -441,6 +444,70 @@ class SqlGatewayStore:
             "purge_submissions", lambda c: c.execute(purge).rowcount
         )
         return purged
+
+    async def save_consent(
+        self, record: ConsentRecord, notices: Sequence[OutboxMessage] = ()
+    ) -> None:
+        """Keep `record` (replacing its consent_id's) and enqueue `notices`, in one transaction."""
+        row = _consent_row(record)
+        notice_rows = [_outbox_row(m) for m in notices]
+
+        def save(connection: Connection) -> None:
+            # Delete and insert: the same on both dialects, and atomic in this transaction.
+            connection.execute(delete(consents).where(consents.c.consent_id == record.consent_id))
+            connection.execute(insert(consents), [row])
+            if notice_rows:
+                connection.execute(insert_new(connection.dialect.name, outbox), notice_rows)
+
+        await self._transactions.run("save_consent", save)
+
+    async def consent(self, consent_id: str) -> ConsentRecord | None:
+        """One consent of the register."""
+        query = select(consents).where(consents.c.consent_id == consent_id)
+        row = await self._transactions.run("consent", lambda c: c.execute(query).mappings().first())
+        return None if row is None else _consent_record(row)
+
+    async def consents(self, *, limit: int = 100, offset: int = 0) -> list[ConsentRecord]:
+        """The register, latest recorded first."""
+        query = (
+            select(consents)
+            .order_by(consents.c.recorded_at.desc(), consents.c.consent_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = await self._transactions.run("consents", lambda c: c.execute(query).mappings().all())
+        return [_consent_record(row) for row in rows]
+
+    async def consent_recipients(self, consent_id: str) -> list[str]:
+        """Agencies sent a referral or transfer citing `consent_id`, sorted."""
+        sharing = [MessageKind.REFERRAL.value, MessageKind.TRANSFER.value]
+        query = (
+            select(outbox.c.recipient)
+            .where(outbox.c.consent_ref == consent_id, outbox.c.kind.in_(sharing))
+            .distinct()
+            .order_by(outbox.c.recipient)
+        )
+        found: list[str] = await self._transactions.run(
+            "consent_recipients", lambda c: list(c.execute(query).scalars().all())
+        )
+        return found
+
+
+_SCOPE_LISTS = ("agencies", "agency_kinds", "purposes", "data_categories")
+
+
+def _consent_row(record: ConsentRecord) -> dict[str, Any]:
+    row = {column.name: getattr(record, column.name) for column in consents.columns}
+    for name in _SCOPE_LISTS:
+        row[name] = json.dumps(list(row[name]))
+    return row
+
+
+def _consent_record(row: RowMapping) -> ConsentRecord:
+    values = {column.name: row[column.name] for column in consents.columns}
+    for name in _SCOPE_LISTS:
+        values[name] = tuple(json.loads(values[name]))
+    return ConsentRecord(**values)
 
 
 def _erase(

@@ -3,7 +3,8 @@
 Keep in step with `migrations/gateway/`: a test compares the migrated schema to this one.
 Times are float Unix seconds. Columns hold ids, categories, times, user names and addresses
 only, except `inbox.envelope` and `outbox.envelope`, sealed bytes (encrypted to this agency's
-key, and to the recipient's): no column holds a decrypted body. An erased body is NULL with
+key, and to the recipient's), and `consents.sealed` (the consent body, sealed to this
+agency's own key): no column holds a decrypted body. An erased body is NULL with
 `erased_at`.
 """
 
@@ -42,6 +43,8 @@ outbox = sa.Table(
     sa.Column("erased_at", sa.Double(), nullable=True),
     # The signed-in user who sent it or whose answer it is (None: the gateway itself).
     sa.Column("author", sa.String(USER), nullable=True),
+    # The consent a referral or transfer cited: its withdrawal is sent to these recipients.
+    sa.Column("consent_ref", sa.String(ID), nullable=True),
     # `due` filters on sent_at IS NULL and next_attempt_at <= now.
     sa.Index("ix_outbox_due", "sent_at", "next_attempt_at"),
     # `sent` pages through non-acknowledgements, newest first.
@@ -51,6 +54,7 @@ outbox = sa.Table(
     # Erasure: a thread's bodies; the retention sweep's oldest unerased ones.
     sa.Index("ix_outbox_thread_id", "thread_id"),
     sa.Index("ix_outbox_erased_created", "erased_at", "created_at"),
+    sa.Index("ix_outbox_consent_ref", "consent_ref"),
 )
 
 inbox = sa.Table(
@@ -133,4 +137,27 @@ sign_ins = sa.Table(
     sa.Column("name", sa.String(USER), nullable=True),  # None: a name nobody holds
     # The log pages newest first.
     sa.Index("ix_sign_ins_at", "at"),
+)
+
+# The consent register: scope, dates and state in clear (the sending rules read them), the
+# body sealed to this agency's own key (it names the child and who consented). Scope lists
+# are JSON arrays of ids and categories.
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("consent_id", sa.String(ID), primary_key=True),
+    sa.Column("status", sa.String(WORD), nullable=False),
+    sa.Column("valid_from", sa.Date(), nullable=False),
+    sa.Column("valid_until", sa.Date(), nullable=False),
+    sa.Column("agencies", sa.Text(), nullable=False),
+    sa.Column("agency_kinds", sa.Text(), nullable=False),
+    sa.Column("purposes", sa.Text(), nullable=False),
+    sa.Column("data_categories", sa.Text(), nullable=False),
+    sa.Column("giver", sa.String(WORD), nullable=False),
+    sa.Column("recorded_at", sa.Double(), nullable=False),
+    sa.Column("recorded_by", sa.String(USER), nullable=False),
+    sa.Column("withdrawn_at", sa.Double(), nullable=True),
+    sa.Column("sealed", sa.LargeBinary(), nullable=False),
+    # The register pages latest first.
+    sa.Index("ix_consents_recorded_at", "recorded_at"),
 )

@@ -44,6 +44,7 @@ _ORDER: dict[ListOrder, tuple[ColumnElement[Any], ...]] = {
     ListOrder.NEWEST_REFUSAL: (_T.closed_at.desc(), _T.thread_id.desc()),
     ListOrder.OLDEST: (_T.opened_at, _T.thread_id),
     ListOrder.NEWEST_ANSWER: (_T.responded_at.desc().nulls_last(), _T.thread_id.desc()),
+    ListOrder.NEWEST: (_T.opened_at.desc(), _T.thread_id.desc()),
 }
 
 
@@ -62,6 +63,8 @@ class TrackerQueries:
         query = select(threads).where(_T.phase.in_(words(listing.phases)))
         if listing.kinds is not None:
             query = query.where(_T.kind.in_(words(listing.kinds)))
+        if listing.without_consent:
+            query = query.where(_T.basis.is_not(None))
         query = filtered(query, flt).order_by(*_ORDER[listing.order]).limit(limit).offset(offset)
         async with self._transaction(listing.name) as connection:
             rows = (await connection.execute(query)).mappings().all()

@@ -19,7 +19,7 @@ from broker.tracker.records import (
 )
 from broker.tracker.state import Leg, Phase, ThreadState
 from schemas.alert import Alert
-from schemas.kinds import MessageKind, Urgency
+from schemas.kinds import LawfulBasis, MessageKind, Urgency
 
 SENDER, RECIPIENT = "sender", "recipient"
 """thread_agencies.role values."""
@@ -39,6 +39,7 @@ def event_row(event: TrackedEvent, received_at: float) -> dict[str, Any]:
         "respond_by": event.respond_by,
         "issued_at": event.issued_at,
         "received_at": received_at,
+        "basis": None if event.basis is None else event.basis.value,
     }
 
 
@@ -79,6 +80,7 @@ def tracked_event(row: RowMapping) -> TrackedEvent:
         respond_by=row["respond_by"],
         in_reply_to=row["in_reply_to"],
         status=row["status"],
+        basis=None if row["basis"] is None else LawfulBasis(row["basis"]),
     )
 
 
@@ -110,6 +112,7 @@ def thread_values(row: ThreadRow) -> dict[str, Any]:
         "responded_at": state.responded_at,
         "closed_at": state.closed_at,
         "responsibility": state.responsibility,
+        "basis": None if state.basis is None else state.basis.value,
         "legs": json.dumps(legs, separators=(",", ":")),
         "current_deadline": row.current_deadline,
         "next_check_at": row.next_check_at,
@@ -133,6 +136,7 @@ def thread_record(row: RowMapping) -> ThreadRow:
         responded_at=row["responded_at"],
         closed_at=row["closed_at"],
         responsibility=row["responsibility"],
+        basis=None if row["basis"] is None else LawfulBasis(row["basis"]),
     )
     return ThreadRow(state, row["current_deadline"], row["next_check_at"], row["updated_at"])
 

@@ -19,6 +19,7 @@ USER = 128
 VIEW = 64
 SESSION_HASH = 71  # "sha256$" and 64 hex digits
 FINGERPRINT = 32
+BASIS = 64  # lawful basis slugs: child_protection_significant_harm is 33 characters
 
 metadata = sa.MetaData()
 
@@ -36,6 +37,8 @@ events = sa.Table(
     sa.Column("respond_by", sa.BigInteger(), nullable=True),
     sa.Column("issued_at", sa.BigInteger(), nullable=False),
     sa.Column("received_at", sa.Double(), nullable=False),
+    # The lawful basis of a referral or transfer sent without consent (a category).
+    sa.Column("basis", sa.String(BASIS), nullable=True),
     # A thread is refolded from all its events; the timeline reads them too.
     sa.Index("ix_events_thread_id", "thread_id"),
     # metrics: the last event's arrival, for ingest lag.
@@ -65,6 +68,8 @@ threads = sa.Table(
     sa.Column("opener_id", sa.String(ID), nullable=True),
     # Bumped by every refold: a sweep computed from an older fold must not overwrite it.
     sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
+    # Its original's lawful basis when sent without consent: the flagged list reads these.
+    sa.Column("basis", sa.String(BASIS), nullable=True),
     # The dashboard's lateness order: `unanswered` reads the first page straight off it.
     sa.Index("ix_threads_current_deadline", "current_deadline", "thread_id"),
     # The sweep's index; most threads are closed (NULL), so only the live ones are kept.
@@ -79,6 +84,14 @@ threads = sa.Table(
     sa.Index("ix_threads_phase_opened_at", "phase", "opened_at"),
     # transfers_taken: the transfers among accepted and completed threads, newest answer first.
     sa.Index("ix_threads_kind_phase_responded_at", "kind", "phase", "responded_at"),
+    # shared_without_consent, newest first: only the flagged threads are indexed.
+    sa.Index(
+        "ix_threads_basis_opened_at",
+        "opened_at",
+        "thread_id",
+        sqlite_where=sa.text("basis IS NOT NULL"),
+        postgresql_where=sa.text("basis IS NOT NULL"),
+    ),
 )
 
 thread_agencies = sa.Table(

@@ -66,6 +66,7 @@ class PlannedAlert:
     raised_at: int
     deadline: int | None = None
     overdue_seconds: int | None = None
+    detail: str | None = None  # a slug: the Alert's `detail`
 
 
 class OpenDeadline(NamedTuple):
@@ -148,6 +149,7 @@ def to_alerts(planned: PlannedAlert, coordinators: Sequence[str]) -> list[Alert]
             raised_at=planned.raised_at,
             deadline=planned.deadline,
             overdue_seconds=planned.overdue_seconds,
+            detail=planned.detail,
         )
         for agency in addressees
     ]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from schemas.header import EnvelopeHeader
-from schemas.kinds import ConsentStatus, MessageKind, Urgency
+from schemas.kinds import ConsentStatus, LawfulBasis, MessageKind, Urgency
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,8 @@ class TrackedEvent:
     respond_by: int | None = None
     in_reply_to: str | None = None
     status: str | None = None
+    # The lawful basis of a referral or transfer sent without consent; None otherwise.
+    basis: LawfulBasis | None = None
 
     @property
     def opens_thread(self) -> bool:
@@ -46,4 +48,5 @@ def event_from_header(header: EnvelopeHeader) -> TrackedEvent:
         respond_by=header.respond_by,
         in_reply_to=header.in_reply_to,
         status=header.status,
+        basis=header.basis,
     )

@@ -14,6 +14,7 @@ from broker.tracker.policy import SlaPolicy
 from broker.tracker.ports import TrackerStore, TrackerWrites
 from broker.tracker.records import RecordedAlert
 from broker.tracker.schedule import folded_thread, outbox_alerts, plan_sweep
+from broker.tracker.sharing import flagged, sharing_alert
 
 log = get_logger(__name__)
 
@@ -34,9 +35,12 @@ class TrackerLedger:
         id changes nothing; of repeats within one batch only the first is True). An event
         whose sender is not a party of its thread (`broker.tracker.parties`) is False: kept
         as a refusal, not folded, with a `not_a_party` alert to every coordinator recorded
-        in the same transaction. A thread whose new state is declined-transfer or
-        declined-emergency gets next_check_at = now-ish (received_at or the refusal's issue
-        time, whichever is earlier) so the next sweep raises its alert.
+        in the same transaction. An admitted referral or transfer that declared a lawful
+        basis instead of a consent raises a `shared_without_consent` alert to every
+        coordinator, recorded in the same transaction, once per message. A thread whose new
+        state is declined-transfer or declined-emergency gets next_check_at = now-ish
+        (received_at or the refusal's issue time, whichever is earlier) so the next sweep
+        raises its alert.
         """
         received_at = float(received_at)
         first = first_of_each(events)
@@ -54,7 +58,12 @@ class TrackerLedger:
             if admission.claims:
                 await writes.save_claims(admission.claims)
             claims |= admission.claims
-            touched = sorted({e.thread_id for e in admission.admitted if e.message_id in new_ids})
+            new_admitted = [e for e in admission.admitted if e.message_id in new_ids]
+            shared = flagged(new_admitted)
+            if shared:
+                planned = [sharing_alert(event, int(received_at)) for event in shared]
+                await writes.add_alerts(outbox_alerts(planned, self.coordinators))
+            touched = sorted({e.thread_id for e in new_admitted})
             if touched:
                 by_thread = await writes.events_of(touched)
                 recorded = await writes.recorded_keys(touched)

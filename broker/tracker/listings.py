@@ -39,22 +39,27 @@ class ListOrder(StrEnum):
     """opened_at ascending."""
     NEWEST_ANSWER = "newest_answer"
     """responded_at descending, ties on thread_id descending."""
+    NEWEST = "newest"
+    """opened_at descending, ties on thread_id descending."""
 
 
 @dataclass(frozen=True, slots=True)
 class ThreadListing:
-    """One of the dashboard's lists: threads of `kinds` (None: any) in `phases`, in `order`."""
+    """One of the dashboard's lists: threads of `kinds` (None: any) in `phases`, in `order`;
+    with `without_consent`, only those whose original declared a lawful basis instead."""
 
     name: str
     kinds: frozenset[str] | None
     phases: frozenset[str]
     order: ListOrder
+    without_consent: bool = False
 
     def includes(self, state: ThreadState) -> bool:
         """Whether a thread in `state` belongs to this list (before the dashboard's filter)."""
         kind = None if state.kind is None else state.kind.value
         kind_fits = self.kinds is None or (kind is not None and kind in self.kinds)
-        return kind_fits and state.phase.value in self.phases
+        flag_fits = not self.without_consent or state.basis is not None
+        return kind_fits and flag_fits and state.phase.value in self.phases
 
 
 UNANSWERED = ThreadListing("unanswered", CHASED_KINDS, AWAITING_PHASES, ListOrder.EARLIEST_DEADLINE)
@@ -85,3 +90,13 @@ def limbo_seconds(state: ThreadState, now: int) -> int | None:
     if shared is None or state.opened_at is None or not lifecycle.in_limbo(state.kind, shared):
         return None
     return max(now - state.opened_at, 0)
+
+
+SHARED_WITHOUT_CONSENT = ThreadListing(
+    "shared_without_consent",
+    CHASED_KINDS,
+    frozenset(phase.value for phase in Phase),
+    ListOrder.NEWEST,
+    without_consent=True,
+)
+"""Referrals and transfers sent under a lawful basis, not a consent: the newest first."""

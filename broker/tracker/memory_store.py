@@ -100,6 +100,8 @@ class MemoryTrackerStore(MemoryAccess):
         if listing.order in _NEWEST_FIRST:
             newest = sorted(rows, key=_NEWEST_FIRST[listing.order], reverse=True)
             return newest[offset : offset + limit]
+        if listing.order is ListOrder.NEWEST:
+            return sorted(rows, key=_by_opened, reverse=True)[offset : offset + limit]
         key = _by_deadline if listing.order is ListOrder.EARLIEST_DEADLINE else _by_opened
         return sorted(rows, key=key)[offset : offset + limit]
 

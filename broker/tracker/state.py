@@ -23,7 +23,7 @@ from broker import lifecycle
 from broker.lifecycle import FhirTaskStatus, Party, Stage
 from broker.tracker.errors import MixedThreads
 from broker.tracker.events import TrackedEvent
-from schemas.kinds import MessageKind, Urgency
+from schemas.kinds import LawfulBasis, MessageKind, Urgency
 
 
 class Phase(StrEnum):
@@ -73,7 +73,8 @@ class ThreadState:
 
     `kind` is None (and `phase` UNKNOWN) while only answers are known. `responsibility` is the
     agency holding a transferred case (None for other kinds). `delivered_at` is set once
-    every leg is delivered.
+    every leg is delivered. `basis` is the lawful basis the original message declared
+    instead of citing a consent (None: it cited one, or it shares no case data).
     """
 
     thread_id: str
@@ -88,6 +89,7 @@ class ThreadState:
     responded_at: int | None = None
     closed_at: int | None = None
     responsibility: str | None = None
+    basis: LawfulBasis | None = None
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -144,6 +146,7 @@ def thread_state(
         opened_at=first.issued_at,
         respond_by=first.respond_by,
         delivered_at=None if None in delivered else max(d for d in delivered if d is not None),
+        basis=first.basis,
     )
     if first.kind is MessageKind.CONSENT:
         done = base.delivered_at is not None

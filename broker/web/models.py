@@ -12,7 +12,7 @@ from broker.tracker.escalation import overdue_seconds
 from broker.tracker.listings import limbo_seconds
 from broker.tracker.records import AgencyFigures, ThreadRow, TimelineEntry
 from broker.tracker.state import Phase, fhir_status
-from schemas.kinds import MessageKind, Urgency
+from schemas.kinds import LawfulBasis, MessageKind, Urgency
 
 _UNIX = "Unix seconds"
 
@@ -42,6 +42,9 @@ class ThreadOut(BaseModel):
     current_deadline: int | None = Field(description="earliest unmet deadline, Unix seconds")
     overdue_seconds: int | None = Field(description="seconds past that deadline; null if not")
     updated_at: float = Field(description=_UNIX)
+    basis: LawfulBasis | None = Field(
+        default=None, description="lawful basis it was sent under instead of a consent"
+    )
 
     @classmethod
     def of(cls, row: ThreadRow, now: int) -> "ThreadOut":
@@ -66,6 +69,7 @@ class ThreadOut(BaseModel):
             current_deadline=row.current_deadline,
             overdue_seconds=overdue_seconds(row.current_deadline, now),
             updated_at=row.updated_at,
+            basis=state.basis,
         )
 
 

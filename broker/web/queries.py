@@ -10,6 +10,7 @@ from broker.tracker.access import FILTER_CHARS, ViewRecord
 from broker.tracker.listings import (
     CONSENT_WITHDRAWALS_PENDING,
     DECLINED,
+    SHARED_WITHOUT_CONSENT,
     TRANSFERS_IN_LIMBO,
     TRANSFERS_TAKEN,
     UNANSWERED,
@@ -32,6 +33,7 @@ class Listing(StrEnum):
     TRANSFERS = "transfers"
     TRANSFERS_TAKEN = "transfers-taken"
     CONSENT_WITHDRAWALS = "consent-withdrawals"
+    SHARED_WITHOUT_CONSENT = "shared-without-consent"
 
 
 LISTINGS = {
@@ -40,6 +42,7 @@ LISTINGS = {
     Listing.TRANSFERS: TRANSFERS_IN_LIMBO,
     Listing.TRANSFERS_TAKEN: TRANSFERS_TAKEN,
     Listing.CONSENT_WITHDRAWALS: CONSENT_WITHDRAWALS_PENDING,
+    Listing.SHARED_WITHOUT_CONSENT: SHARED_WITHOUT_CONSENT,
 }
 """Which threads each list shows, and in which order."""
 
@@ -49,6 +52,7 @@ TITLES = {
     Listing.TRANSFERS: "Transfers in limbo",
     Listing.TRANSFERS_TAKEN: "Transfers taken over",
     Listing.CONSENT_WITHDRAWALS: "Consent withdrawals not acknowledged",
+    Listing.SHARED_WITHOUT_CONSENT: "Shared without consent",
 }
 
 

@@ -56,6 +56,7 @@ def thread_facts(item: ThreadOut, now: int) -> str:
         ("To", legs),
         ("Holder now", item.responsibility),
         ("In limbo for", _limbo(item)),
+        ("Shared without consent, under", item.basis),
         ("Opened", when(item.opened_at)),
         ("Respond by (header)", when(item.respond_by)),
         ("Delivered", when(item.delivered_at)),
@@ -142,14 +143,24 @@ def _head(listing: Listing) -> list[str]:
         head.insert(head.index("To") + 1, "Holder now")
     if listing is Listing.TRANSFERS:
         head.append("In limbo for")
-    head.append("Answered" if listing in _ANSWERED_LISTS else "Lateness")
+    if listing in _ANSWERED_LISTS:
+        head.append("Answered")
+    elif listing is Listing.SHARED_WITHOUT_CONSENT:
+        head.append("Lawful basis")
+    else:
+        head.append("Lateness")
     return head
 
 
 def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
     overdue = item.overdue_seconds is not None
     link = f'<a href="/threads/{e(item.thread_id)}" title="{e(item.thread_id)}">'
-    last = when(item.responded_at) if listing in _ANSWERED_LISTS else _lateness(item, now)
+    if listing in _ANSWERED_LISTS:
+        last = when(item.responded_at)
+    elif listing is Listing.SHARED_WITHOUT_CONSENT:
+        last = str(item.basis or "")
+    else:
+        last = _lateness(item, now)
     values: list[object] = [item.kind, item.urgency, _state(item), item.sender]
     values.append(_to(item, listing))
     if listing in _TRANSFER_LISTS:

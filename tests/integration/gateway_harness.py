@@ -23,7 +23,8 @@ from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import HeaderVerifier, SignedDirectory
-from tests.gateway_users import users_toml
+from tests.consents import grant_example_consent
+from tests.gateway_users import make_users, users_toml
 from tests.integration.rabbit_federation import (
     AGENCIES,
     Federation,
@@ -88,6 +89,7 @@ def make_gateway(
         subscription=QueueSubscription(url, topology.agency_queue(agency_id), prefetch=PREFETCH),
         topology=topology,
         watchdog_interval_s=0.5,
+        users=make_users(),
     )
 
 
@@ -118,9 +120,11 @@ def make_tracker(
 
 @asynccontextmanager
 async def running(gateway: Gateway) -> AsyncIterator[Gateway]:
-    """Start `gateway`, wait until it consumes, and stop it afterwards."""
+    """Start `gateway`, record the consent the example bodies cite, wait until it
+    consumes, and stop it afterwards."""
     await gateway.start()
     try:
+        await grant_example_consent(gateway)
         await eventually(lambda: _alive(gateway), "consumer subscribed")
         yield gateway
     finally:

@@ -83,6 +83,8 @@ async def test_threads_stored_before_parties_existed_get_them_from_their_events(
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade_to, "tracker_0001")
             rows = [event_row(sent, 1.0), event_row(received, 2.0), event_row(resent, 3.0)]
+            for row in rows:
+                del row["basis"]  # a column since tracker_0005
             await connection.execute(events.insert(), rows)
             await connection.execute(
                 threads.insert().values(

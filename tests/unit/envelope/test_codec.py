@@ -13,7 +13,7 @@ from broker.envelope.encoding import JsonDuplicateKeyError, JsonRejectedError, l
 from broker.envelope.errors import MalformedEnvelope
 from broker.envelope.suites import MAX_BUCKET, MIN_BUCKET, SUITES, bucket_for, pad, unpad
 from schemas.header import EnvelopeHeader
-from schemas.kinds import AckStatus, MessageKind, Suite, Urgency
+from schemas.kinds import AckStatus, LawfulBasis, MessageKind, Suite, Urgency
 from tests.strategies import agency_ids, unix_seconds, uuids
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -96,7 +96,7 @@ def test_loads_strict_utf8_for_bodies() -> None:
     assert loads_strict('{"a":"é"}'.encode(), encoding="utf-8") == {"a": "é"}
 
 
-headers = st.builds(
+_acknowledgement_headers = st.builds(
     EnvelopeHeader,
     suite=st.sampled_from(Suite),
     message_id=uuids,
@@ -114,6 +114,25 @@ headers = st.builds(
     status=st.sampled_from([s.value for s in AckStatus]),
     commitment=st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
 )
+# Referrals and transfers: with or without the lawful basis of a sharing without consent.
+_sharing_headers = st.builds(
+    EnvelopeHeader,
+    suite=st.sampled_from(Suite),
+    message_id=uuids,
+    thread_id=uuids,
+    kind=st.sampled_from([MessageKind.REFERRAL, MessageKind.TRANSFER]),
+    sender=agency_ids.map(lambda a: "s" + a[1:]),
+    recipient=agency_ids.map(lambda a: "r" + a[1:]),
+    sender_kid=st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+    recipient_kid=st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+    issued_at=unix_seconds.map(lambda t: t // 2),
+    expires_at=st.just(2**40 - 1),
+    urgency=st.none() | st.sampled_from(Urgency),
+    respond_by=st.none() | unix_seconds,
+    basis=st.none() | st.sampled_from(LawfulBasis),
+    commitment=st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+)
+headers = _acknowledgement_headers | _sharing_headers
 
 
 @settings(max_examples=200)

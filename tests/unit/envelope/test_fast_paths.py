@@ -544,7 +544,7 @@ def test_validated_header_strings_never_need_escaping() -> None:
         for leaf in leaves(prop):
             if "enum" in leaf or "const" in leaf:
                 for value in leaf.get("enum", [leaf.get("const")]):
-                    assert isinstance(value, int) or re.fullmatch(r"[a-z0-9-]+", value), name
+                    assert isinstance(value, int) or re.fullmatch(r"[a-z0-9_-]+", value), name
             elif leaf.get("type") == "string":
                 assert leaf.get("pattern") in safe_patterns, name
             else:

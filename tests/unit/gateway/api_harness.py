@@ -15,6 +15,7 @@ from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
+from tests.consents import grant_example_consent
 from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.memory_federation import MemoryFederation
 
@@ -47,6 +48,7 @@ def make_gateway(
         subscription=federation.subscription(topology.agency_queue(agency)),
         topology=topology,
         watchdog_interval_s=0.5,
+        users=make_users(),
         clock=clock,
     )
 
@@ -58,6 +60,7 @@ async def api_of(
     """The started gateway's API as a client, `adapters` started (the app's lifespan); all
     stopped afterwards."""
     await gateway.start()
+    await grant_example_consent(gateway)
     app = create_api(gateway, make_users(), manage_lifecycle=False, adapters=adapters)
     try:
         async with (

@@ -16,6 +16,7 @@ from broker.http_edge import CONTENT_SECURITY_POLICY, MAX_COOKIE_BYTES
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
+from tests.consents import grant_example_consent
 from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.memory_federation import memory_federation
 
@@ -37,6 +38,7 @@ async def gateway() -> AsyncIterator[Gateway]:
         topology=fed.topology,
     )
     await gateway.start()
+    await grant_example_consent(gateway)
     try:
         yield gateway
     finally:

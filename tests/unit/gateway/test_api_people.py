@@ -37,6 +37,7 @@ from schemas.examples import example_body
 from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind
 from schemas.referral import Referral
+from tests.consents import grant_example_consent
 from tests.gateway_users import PASSWORDS, SYSTEM_TOKEN, make_users
 from tests.memory_federation import MemoryFederation, memory_federation
 
@@ -93,6 +94,7 @@ async def gateway(fed: MemoryFederation) -> AsyncIterator[Gateway]:
         topology=fed.topology,
     )
     await gateway.start()
+    await grant_example_consent(gateway)
     try:
         yield gateway
     finally:

@@ -19,6 +19,7 @@ from broker.testing import InMemoryPublisher
 from schemas.examples import example_body
 from schemas.ids import new_message_id
 from schemas.kinds import MessageKind
+from tests.consents import grant_example_consent
 from tests.gateway_users import SYSTEM_TOKEN, make_users
 from tests.memory_federation import MemoryFederation, memory_federation
 from tests.waiting import eventually
@@ -47,6 +48,7 @@ async def api(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_api(served, make_users(), manage_lifecycle=False, metrics_token=metrics_token)
     await served.start()
+    await grant_example_consent(served)
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"

@@ -21,7 +21,7 @@ EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "users.example.toml
 
 
 def test_roles_grant_what_the_issue_says() -> None:
-    work = {Permission.SEND, Permission.READ, Permission.ANSWER}
+    work = {Permission.SEND, Permission.READ, Permission.ANSWER, Permission.CONSENT}
     assert PERMISSIONS[Role.CASEWORKER] == work
     assert PERMISSIONS[Role.SYSTEM] == work
     assert PERMISSIONS[Role.SUPERVISOR] == work | {Permission.AUDIT}

@@ -10,7 +10,7 @@ import broker.web
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.state import FhirTaskStatus, Phase
 from broker.web.models import AgencyOut, ThreadOut, TimelineOut
-from schemas.kinds import AckStatus, ConsentStatus, MessageKind, Urgency
+from schemas.kinds import AckStatus, ConsentStatus, LawfulBasis, MessageKind, Urgency
 from tests.unit.web.conftest import Client
 from tests.unit.web.seed import Scenario
 
@@ -69,7 +69,15 @@ def _docstring(node: ast.AST) -> ast.Constant | None:
 async def record_values(store: MemoryTrackerStore, scenario: Scenario) -> set[str]:
     values = {
         v.value
-        for enum in (Phase, FhirTaskStatus, Urgency, MessageKind, AckStatus, ConsentStatus)
+        for enum in (
+            Phase,
+            FhirTaskStatus,
+            Urgency,
+            MessageKind,
+            AckStatus,
+            ConsentStatus,
+            LawfulBasis,
+        )
         for v in enum
     }
     for thread_id in scenario.ids.values():
@@ -99,6 +107,7 @@ def test_models_carry_ids_categories_and_times_only() -> None:
         "current_deadline",
         "overdue_seconds",
         "updated_at",
+        "basis",  # a lawful basis category
     }
     assert set(TimelineOut.model_fields) == {
         "message_id",

@@ -1,12 +1,13 @@
 """The server-rendered pages: lateness order and red rows, filters, timeline, audit, chart."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from broker.tracker.events import TrackedEvent
 from broker.tracker.memory_store import MemoryTrackerStore
-from schemas.kinds import MessageKind, Urgency
+from schemas.kinds import LawfulBasis, MessageKind, Urgency
 from tests.unit.web.conftest import Client
 from tests.unit.web.seed import HOUR, MINUTE, NOW, Clock, Scenario, ledger_for, new_id, original
 
@@ -211,3 +212,24 @@ async def test_thread_known_only_by_answers_is_shown_to_its_parties(
     assert page.status_code == 200
     assert "unknown" in page.text
     assert (await pia.get(f"/threads/{thread_id}")).status_code == 404
+
+
+async def test_sharings_without_consent_have_their_page_and_their_view_record(
+    cora: Client, store: MemoryTrackerStore
+) -> None:
+    shared = replace(
+        original(new_id(), MessageKind.REFERRAL, "oscc-north", "social-east", NOW - HOUR),
+        basis=LawfulBasis.CHILD_PROTECTION_SIGNIFICANT_HARM,
+    )
+    await ledger_for(store).ingest([shared], float(NOW - HOUR))
+    html = (await cora.get("/shared-without-consent")).text
+    assert row_order(html) == [shared.thread_id]  # the seeded threads all cite a consent
+    assert "child_protection_significant_harm" in row(html, shared.thread_id)
+    assert "<th>Lawful basis</th>" in html
+    assert 'href="/shared-without-consent"' in html  # in the navigation
+    facts = (await cora.get(f"/threads/{shared.thread_id}")).text
+    assert "Shared without consent, under" in facts
+    views = [view.view for view in await store.view_log(limit=100)]
+    assert "page:shared-without-consent" in views
+    csv = (await cora.get("/export/shared-without-consent.csv")).text
+    assert shared.thread_id in csv
