@@ -49,6 +49,7 @@ unit: $(STAMP) services browser
 
 bench: $(STAMP) services
 	$(BIN)/python bench/envelope.py
+	$(BIN)/python bench/adapters.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/tracker_ingest.py
 	$(BIN)/python bench/tracker_sweep.py --store sqlite
