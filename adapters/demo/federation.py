@@ -89,6 +89,8 @@ COORDINATION_ENTRY = (COORDINATION, AgencyKind.COORDINATOR, "Regional Coordinati
 # The people of each agency: a caseworker and a supervisor sign in with passwords, the
 # agency's own system with a token.
 CASEWORKER, SUPERVISOR, SYSTEM = "caseworker", "supervisor", "system"
+# How a supervisor is named in what they authorise (a sharing without consent names them).
+SUPERVISOR_DISPLAY_NAME = "Sam Okoro"
 COORDINATOR_USER = "coordinator"
 
 # Deadlines short enough to watch: a referral must be answered within 30 seconds, so one

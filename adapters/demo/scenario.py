@@ -8,6 +8,7 @@ fails records its outcomes and the scenario goes on, so the summary shows every 
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,17 +25,19 @@ from adapters.demo.federation import (
     POLICE_INTAKE_KEY_FILE,
     SOCIAL_A,
     SOCIAL_B,
+    SUPERVISOR,
+    SUPERVISOR_DISPLAY_NAME,
     TRACKER_PORT,
     DemoAgency,
 )
 from adapters.demo.police_system import CallbackReceiver, signed_headers
 from adapters.demo.report import Outcome
+from adapters.demo.requests import hospital_emergency_without_consent, hospital_referral
 from adapters.demo.state import DemoState
 from adapters.education.sample import sample_concern_csv, sample_row
-from adapters.health.sample import sample_bundle
 from adapters.police.sample import sample_notification
 from adapters.social.sample import sample_case, sample_transfer
-from schemas.alert import Alert, AlertLevel
+from schemas.alert import Alert, AlertLevel, AlertReason
 
 WAIT_S = 30.0
 # The demo's SLA (federation.DEMO_SLA) escalates a minute after a referral is sent.
@@ -244,7 +247,7 @@ async def hospital_refers(scenario: Scenario) -> list[Outcome]:
     async with scenario.system(HOSPITAL) as fhir:
         posted = await fhir.post(
             "/fhir/Bundle",
-            json=sample_bundle(SOCIAL_A.agency_id),
+            json=hospital_referral(SOCIAL_A.agency_id),
             headers={"content-type": "application/fhir+json"},
         )
         if posted.status_code != 200:
@@ -297,11 +300,108 @@ async def unanswered_flagged(scenario: Scenario) -> list[Outcome]:
     ]
 
 
+async def post_bundle(fhir: httpx.AsyncClient, bundle: dict[str, Any]) -> str | None:
+    """Post a transaction Bundle; the thread id of the referral it made, or None."""
+    posted = await fhir.post(
+        "/fhir/Bundle", json=bundle, headers={"content-type": "application/fhir+json"}
+    )
+    if posted.status_code != 200:
+        return None
+    location = next(
+        entry["response"]["location"]
+        for entry in posted.json()["entry"]
+        if "location" in entry["response"]
+    )
+    task = (await fhir.get(f"/fhir/{location}")).json()
+    found: str = next(i["value"] for i in task["identifier"] if i["system"].endswith("thread"))
+    return found
+
+
+async def consent_withdrawn(scenario: Scenario) -> list[Outcome]:
+    """A parent's consent covers both municipalities; the hospital refers the child to each
+    under it; the parent withdraws it at the hospital; both acknowledge the withdrawal, and
+    the tracker follows it to the last acknowledgement; a later referral under it is refused."""
+    consent_id = str(uuid.uuid4())
+    async with scenario.system(HOSPITAL) as fhir:
+        sent = [
+            await post_bundle(
+                fhir,
+                hospital_referral(a.agency_id, consent_id=consent_id, any_social_services=True),
+            )
+            for a in (SOCIAL_A, SOCIAL_B)
+        ]
+    if None in sent:
+        return [Outcome("two referrals under one consent", False, f"threads {sent}")]
+    async with scenario.person(HOSPITAL, SUPERVISOR) as hospital:
+        withdrawn = await hospital.post(f"/v1/consents/records/{consent_id}/withdraw")
+        notices = withdrawn.json().get("notices", []) if withdrawn.status_code == 202 else []
+        sent_items = (await hospital.get("/v1/sent")).json()
+        threads = {item["thread_id"] for item in sent_items if item["message_id"] in notices}
+    if len(threads) != 1:
+        return [Outcome("the withdrawal sent", False, f"{withdrawn.status_code}, {len(notices)}")]
+    (thread_id,) = threads
+    async with scenario.dashboard() as dashboard:
+
+        async def acknowledged() -> bool:
+            shown = await dashboard.get(f"/api/v1/threads/{thread_id}")
+            return shown.status_code == 200 and set(shown.json()["acknowledged_by"]) == {
+                SOCIAL_A.agency_id,
+                SOCIAL_B.agency_id,
+            }
+
+        followed = await until(acknowledged)
+    async with scenario.system(HOSPITAL) as fhir:
+        refused = await fhir.post(
+            "/fhir/Bundle",
+            json=hospital_referral(SOCIAL_A.agency_id, consent_id=consent_id),
+            headers={"content-type": "application/fhir+json"},
+        )
+    return [
+        Outcome("two referrals under one consent", True, "to municipalities A and B"),
+        Outcome("the parent withdraws it", len(notices) == 2, f"{len(notices)} notices sent"),
+        Outcome("every recipient acknowledges", bool(followed), f"thread {thread_id}"),
+        Outcome(
+            "a later referral under it is refused",
+            refused.status_code == 422,
+            f"answered {refused.status_code}",
+        ),
+    ]
+
+
+async def emergency_without_consent(scenario: Scenario) -> list[Outcome]:
+    """An emergency referral shared without consent, on the child-protection basis and
+    authorised by the hospital's supervisor: it goes, and the coordinators see it flagged."""
+    bundle = hospital_emergency_without_consent(SOCIAL_B.agency_id, SUPERVISOR_DISPLAY_NAME)
+    async with scenario.system(HOSPITAL) as fhir:
+        thread_id = await post_bundle(fhir, bundle)
+    if thread_id is None:
+        return [Outcome("an emergency referral without consent sent", False, "refused")]
+
+    def flagged(alert: Alert) -> bool:
+        return alert.thread_id == thread_id and alert.reason is AlertReason.SHARED_WITHOUT_CONSENT
+
+    alert = await scenario.alerts.wait_for(flagged, WAIT_S)
+    async with scenario.dashboard() as dashboard:
+        listed = (await dashboard.get("/api/v1/shared-without-consent")).json()
+    shown = any(item["thread_id"] == thread_id for item in listed.get("items", listed))
+    return [
+        Outcome("an emergency referral without consent sent", True, f"thread {thread_id}"),
+        Outcome(
+            "the coordinators are alerted",
+            alert is not None,
+            f"{alert.reason.value} ({alert.detail})" if alert else "no alert",
+        ),
+        Outcome("the dashboard lists it", shown, "shared without consent"),
+    ]
+
+
 STEPS: Sequence[tuple[str, Step]] = (
     ("the federation is up", every_gateway_up),
     ("police post a webhook about a child", police_refer),
     ("the school drops an export of two concerns", school_export),
     ("the hospital posts a FHIR referral", hospital_refers),
     ("a family moves: municipality A transfers the case to B", family_moves),
+    ("a parent withdraws consent", consent_withdrawn),
+    ("an emergency referral without consent", emergency_without_consent),
     ("a referral left unanswered", unanswered_flagged),
 )

@@ -35,6 +35,7 @@ from adapters.demo.federation import (
     SCHOOL_URN,
     SOCIAL_A,
     SUPERVISOR,
+    SUPERVISOR_DISPLAY_NAME,
     SYSTEM,
     TRACKER_PORT,
     USER_PREFIX,
@@ -183,6 +184,7 @@ def _write_gateway(
         password = secrets.token_urlsafe(12)
         state.sign_ins.append(SignIn(agency.agency_id, name, password, "password"))
         people.append({"name": name, "role": role, "password_hash": hash_password(password)})
+    people[-1]["display_name"] = SUPERVISOR_DISPLAY_NAME
     token = new_token()
     state.sign_ins.append(SignIn(agency.agency_id, SYSTEM, token, "token"))
     people.append({"name": SYSTEM, "role": "system", "token_hash": token_hash(token)})
