@@ -383,7 +383,7 @@ async def emergency_without_consent(scenario: Scenario) -> list[Outcome]:
     alert = await scenario.alerts.wait_for(flagged, WAIT_S)
     async with scenario.dashboard() as dashboard:
         listed = (await dashboard.get("/api/v1/shared-without-consent")).json()
-    shown = any(item["thread_id"] == thread_id for item in listed.get("items", listed))
+    shown = any(item["thread_id"] == thread_id for item in listed["items"])
     return [
         Outcome("an emergency referral without consent sent", True, f"thread {thread_id}"),
         Outcome(
