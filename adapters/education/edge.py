@@ -1,20 +1,22 @@
 """The education adapter's I/O: poll the folder, send each ready file's rows, write receipts.
 
 Per file: read it whole (capped), hash it; a content already processed (under any name) is
-a duplicate and sends nothing; otherwise parse and map every row before the first submit,
-allocate each row's ids in the ledger, then for each row record its consent (when given)
-and submit the referral under those ids as the table's `send_as` user. A row refused by the
-mapping or by the gateway (ConsentRefused and any other typed refusal) refuses only itself.
-An untyped failure (the store down) leaves the file where it is for the next poll, which
-sends again under the same ids. Logs carry counts and categories only.
+a duplicate and sends nothing; otherwise parse it, allocate each row's ids and the file's
+first day in the ledger, map every row before the first submit, then for each row record
+its consent in the gateway's register (when given; valid from the file's first day) and
+submit the referral citing it, under those ids, as the table's `send_as` user. A row refused by
+the mapping or by the gateway refuses only itself, on the receipt, with the refusal's slug:
+ConsentRefused (the consent does not cover the send, or a lawful basis no supervisor
+authorised), ConsentConflict (the consent id holds another consent), any other typed
+refusal. An untyped failure (the store down) leaves the file where it is for the next poll,
+which records the same consents again (a repeat, by the register's rule) and sends again
+under the same ids. Logs carry counts and categories only.
 """
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
 
 from adapters.education.folder import DONE, FAILED, WatchedFolder, move_out, read_capped
 from adapters.education.ledger import Ledger, RowIds
@@ -25,26 +27,12 @@ from adapters.education.settings import EducationSettings
 from broker.background import stop_tasks
 from broker.errors import CaselinkError
 from broker.gateway.adapter_port import AdapterContext
+from broker.gateway.consent_rules import ConsentError
 from broker.gateway.users import GatewayUser
 from broker.logs import RecurringFailure, get_logger
-from schemas.consent import Consent
 from schemas.kinds import MessageKind
 
 log = get_logger(__name__)
-
-
-class ConsentRecorder(Protocol):
-    def __call__(self, consent: Consent, *, by: GatewayUser) -> Awaitable[object]: ...
-
-
-class ConsentUnavailable(CaselinkError):
-    """The gateway cannot record consents (Gateway.record_consent is missing)."""
-
-    reason = "consent_recording_unavailable"
-
-
-async def _no_recorder(consent: Consent, *, by: GatewayUser) -> None:
-    raise ConsentUnavailable("this gateway cannot record consents")
 
 
 class EducationAdapter:
@@ -139,9 +127,11 @@ class EducationAdapter:
             parsed = parse(path.name, content, max_rows=self.settings.max_rows)
         except FileRefused as refused:
             return self._finish_refused(path, stamp, sha256, refused, moment)
-        ids = await self.ledger.ids_for(sha256, [item.ref for item in parsed.items if item.row])
+        refs = [item.ref for item in parsed.items if item.row]
+        allocated = await self.ledger.ids_for(sha256, refs, today=moment.date())
+        ids = allocated.rows
         decided = [
-            (item, self._map(item, ids, moment.date(), parsed.iso_dates)) for item in parsed.items
+            (item, self._map(item, ids, allocated.day, parsed.iso_dates)) for item in parsed.items
         ]
         lines = [await self._send(item.ref, outcome, ids) for item, outcome in decided]
         receipt = Receipt(path.name, sha256, moment.isoformat(), "processed", lines=lines)
@@ -150,14 +140,14 @@ class EducationAdapter:
         return receipt
 
     def _map(
-        self, item: Item, ids: dict[str, RowIds], today: date, iso_dates: bool
+        self, item: Item, ids: dict[str, RowIds], first_day: date, iso_dates: bool
     ) -> Mapped | Refusal:
         if item.row is None:
             return item.refusal or Refusal("unreadable_row")
         return to_referral(
             item.row,
             self.settings,
-            today=today,
+            today=first_day,
             consent_id=ids[item.ref].consent_id,
             iso_dates=iso_dates,
         )
@@ -166,10 +156,13 @@ class EducationAdapter:
         if isinstance(outcome, Refusal):
             return Line(ref, "refused", reason=outcome.reason, fields=outcome.fields)
         row_ids = ids[ref]
+        gateway = self.context.gateway
         try:
             if outcome.consent is not None:
-                await self._recorder()(outcome.consent, by=self.user)
-            entry = await self.context.gateway.submit(
+                # Before the submit that cites it; recorded again after a crash, the same
+                # consent (same id, day and scope) is a repeat and changes nothing.
+                await gateway.record_consent(outcome.consent, by=self.user)
+            entry = await gateway.submit(
                 outcome.referral,
                 kind=MessageKind.REFERRAL,
                 recipient=outcome.recipient,
@@ -177,17 +170,13 @@ class EducationAdapter:
                 message_id=row_ids.message_id,
                 by=self.user,
             )
+        except ConsentError as refused:
+            # ConsentRefused (submit) or ConsentConflict (record_consent): the row's
+            # receipt line carries the rule's slug, never the message (it names ids).
+            return Line(ref, "refused", reason=refused.reason)
         except CaselinkError as refused:
             return Line(ref, "refused", reason=refused.reason)
         return Line(ref, "sent", thread_id=entry.thread_id, message_id=entry.message_id)
-
-    def _recorder(self) -> Callable[..., Awaitable[object]]:
-        # Gateway.record_consent is being added beside this adapter; until it is there a
-        # row with consent is refused (consent_recording_unavailable), never sent uncited.
-        recorder: Callable[..., Awaitable[object]] | None = getattr(
-            self.context.gateway, "record_consent", None
-        )
-        return recorder or _no_recorder
 
     def _finish_refused(
         self, path: Path, stamp: str, sha256: str, refused: FileRefused, moment: datetime

@@ -3,8 +3,11 @@
 Per file, its SHA-256 once it is finished (a file of the same content, under any name, is
 then a duplicate); per row, the ids allocated before its first submit (message, thread,
 consent), so a file interrupted half-way is sent again under the same ids and the gateway's
-outbox, idempotent on the message id, keeps one of each. No name, value or file name is
-kept: hashes, row numbers, ids and times only.
+outbox, idempotent on the message id, keeps one of each. Per file also the day it was first
+processed: its consents are valid from that day, so a file processed again after a crash,
+even days later, records the very same consents, which the gateway's register takes as a
+repeat (a consent id recorded again with other dates would be a conflict). No name, value
+or file name is kept: hashes, row numbers, ids, days and times only.
 
 The file is created 0600 in a folder created 0700 and refused, at start, when group or
 others may access either (broker.store.engine, as for the gateway's own store).
@@ -13,9 +16,10 @@ others may access either (broker.store.engine, as for the gateway's own store).
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Column, Float, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Date, Float, MetaData, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.store.engine import make_engine
@@ -40,12 +44,29 @@ rows = Table(
     Column("consent_id", String(36), nullable=False),
 )
 
+# A table of its own, not a column of `education_files` or `education_rows`: `create_all`
+# adds a missing table to a ledger written by an older version, never a missing column.
+starts = Table(
+    "education_starts",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("first_day", Date, nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class RowIds:
     message_id: str
     thread_id: str
     consent_id: str
+
+
+@dataclass(frozen=True)
+class FileIds:
+    """A file's first day of processing (its consents' `valid_from`) and its rows' ids."""
+
+    day: date
+    rows: dict[str, RowIds]
 
 
 class Ledger:
@@ -78,10 +99,18 @@ class Ledger:
             found = await connection.execute(select(files.c.sha256).where(files.c.sha256 == sha256))
             return found.first() is not None
 
-    async def ids_for(self, sha256: str, refs: Sequence[str]) -> dict[str, RowIds]:
-        """The ids of each row of a file, those not yet allocated allocated now (committed
-        before this returns, so before anything is sent under them)."""
+    async def ids_for(self, sha256: str, refs: Sequence[str], *, today: date) -> FileIds:
+        """The file's first day (`today` unless processed before) and the ids of each of its
+        rows, those not yet allocated allocated now (committed before this returns, so
+        before anything is sent or recorded under them)."""
         async with self.engine.begin() as connection:
+            started = await connection.execute(
+                select(starts.c.first_day).where(starts.c.sha256 == sha256)
+            )
+            day = started.scalar_one_or_none()
+            if day is None:
+                day = today
+                await connection.execute(insert(starts).values(sha256=sha256, first_day=day))
             held = await connection.execute(select(rows).where(rows.c.sha256 == sha256))
             known = {
                 row.row_ref: RowIds(row.message_id, row.thread_id, row.consent_id) for row in held
@@ -96,7 +125,7 @@ class Ledger:
                     insert(rows),
                     [{"sha256": sha256, "row_ref": ref, **asdict(ids)} for ref, ids in new.items()],
                 )
-        return known | new
+        return FileIds(day, known | new)
 
     async def finish(self, sha256: str, outcome: str, at: float) -> None:
         """Mark a file finished: any file of this content is a duplicate from now on."""

@@ -10,8 +10,9 @@ Where Caselink differs from the school's record:
   has no field for (UPN, national id, the school's record id);
 - urgency is the school's word; the risk level is the one it implies (immediate, high,
   medium); `low` urgency is written back as `routine`;
-- a consent is valid from the day it is recorded for `consent_valid_days`, for the
-  recipient alone, for the table's purposes and data categories.
+- a consent is valid from the day it is first recorded for `consent_valid_days`, for the
+  recipient this row goes to alone, for the table's purposes and data categories (the
+  gateway refuses a referral whose purpose those do not name: `purpose_not_covered`).
 
 `to_row` writes a referral back as a row; a referral whose narrative came from one
 `description` (other text columns empty) comes back unchanged.
@@ -178,7 +179,9 @@ def to_referral(
 ) -> Mapped | Refusal:
     """One row as a referral; `consent_id` names the consent record when the row gives one.
 
-    `iso_dates`: dates are ISO 8601 (JSON reports), not the school's format (CSV).
+    `today`: the day that consent is valid from (the edge gives the day the file was first
+    processed, so a file processed again maps the same consent). `iso_dates`: dates are
+    ISO 8601 (JSON reports), not the school's format (CSV).
     """
     try:
         urn = one(row, "school_urn")

@@ -1,5 +1,7 @@
 """The education adapter's table and context for tests: a school, a folder, a ledger."""
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,9 @@ def table(**overrides: Any) -> dict[str, Any]:
             "answers": ["not_sought", "no"],
             "urgencies": ["immediate"],
             "policy": POLICY,
-            "authorised_by": {"name": "Tom Reed", "role": "Headteacher"},
+            # sam is the supervisor of tests/gateway_users: the gateway sends a lawful basis
+            # only when a supervisor of its users file authorised it.
+            "authorised_by": {"name": "sam", "role": "Headteacher"},
         },
     } | overrides
 
@@ -35,11 +39,7 @@ def settings(**overrides: Any) -> EducationSettings:
     return parse_settings(table(**overrides), Path("/nowhere"))
 
 
-def context(gateway: Gateway, folder: Path) -> AdapterContext:
-    return AdapterContext(gateway=gateway, users=make_users(), folder=folder, clock=gateway_clock)
-
-
-def gateway_clock() -> float:
-    import time
-
-    return time.time()
+def context(
+    gateway: Gateway, folder: Path, clock: Callable[[], float] = time.time
+) -> AdapterContext:
+    return AdapterContext(gateway=gateway, users=make_users(), folder=folder, clock=clock)

@@ -4,21 +4,24 @@ receipts beside the moved file, half-written files left alone, duplicates and re
 import json
 import os
 import stat
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from adapters.education import EducationAdapter, build
 from adapters.education.ledger import Ledger
 from adapters.education.sample import sample_concern_csv, sample_row
 from broker.gateway.adapter_port import AdapterConfigError
 from broker.gateway.memory_store import MemoryGatewayStore
-from broker.gateway.records import ReadChannel
+from broker.gateway.records import ConsentRecord, ReadChannel
 from broker.gateway.service import Gateway
 from broker.store.errors import DatabaseFilePermissionError
-from schemas.consent import Consent
+from schemas.examples import CONSENT_ID as EXAMPLE_CONSENT_ID
 from schemas.referral import Referral
 from tests.gateway_users import make_users
 from tests.memory_federation import MemoryFederation, memory_federation
@@ -42,12 +45,14 @@ async def running(
     store: MemoryGatewayStore | None = None,
     *,
     background: bool = False,
+    clock: Callable[[], float] = time.time,
     **overrides: object,
 ) -> AsyncIterator[tuple[EducationAdapter, Gateway]]:
     """The adapter on a started gateway: polling in the background, or (by default) opened
-    only, for the test to drive `poll_once` itself."""
+    only, for the test to drive `poll_once` itself. `clock` is the adapter's (the gateway
+    keeps the real time)."""
     gateway = make_gateway(federation, SCHOOL_AGENCY, store=store)
-    adapter = build(table(**overrides), context(gateway, tmp_path))
+    adapter = build(table(**overrides), context(gateway, tmp_path, clock))
     if background:
         async with api_of(gateway, adapters=[adapter]):
             yield adapter, gateway
@@ -64,6 +69,11 @@ def receipt_of(done: Path) -> dict[str, object]:
     [found] = done.glob("*.receipt.json")
     loaded: dict[str, object] = json.loads(found.read_text())
     return loaded
+
+
+async def recorded_consents(gateway: Gateway) -> list[ConsentRecord]:
+    """The consents the adapter recorded (not the example one the harness records)."""
+    return [c for c in await gateway.store.consents() if c.consent_id != EXAMPLE_CONSENT_ID]
 
 
 async def test_rows_are_sent_to_the_other_agency_and_receipted(tmp_path: Path) -> None:
@@ -204,30 +214,121 @@ async def test_an_unreadable_file_goes_to_failed_with_its_receipt(tmp_path: Path
 
 
 async def test_consent_is_recorded_then_cited(tmp_path: Path) -> None:
-    recorded: list[Consent] = []
-    async with running(tmp_path, memory_federation()) as (adapter, gateway):
+    federation = memory_federation()
+    social = make_gateway(federation, SOCIAL)
+    async with api_of(social), running(tmp_path, federation) as (adapter, gateway):
         inbox = tmp_path / "inbox"
         (inbox / "a.csv").write_bytes(sample_concern_csv([sample_row()]))
         await adapter.poll_once()
-        [without] = await adapter.poll_once()
-        # This gateway cannot record consents yet: refused, never sent uncited.
-        assert (without.lines[0].outcome, without.lines[0].reason) == (
-            "refused",
-            "consent_recording_unavailable",
-        )
+        [receipt] = await adapter.poll_once()
+        [line] = receipt.lines
+        assert (line.outcome, line.reason) == ("sent", None)
+        # Recorded in the school gateway's register: the school's recipient alone, for the
+        # table's purposes, from today, by the user the adapter acts as.
+        [consent] = await recorded_consents(gateway)
+        assert consent.status == "granted"
+        assert (consent.agencies, consent.agency_kinds) == ((SOCIAL,), ())
+        assert consent.purposes == ("assessment",)
+        assert consent.valid_from == datetime.now(UTC).date()
+        assert (consent.giver, consent.recorded_by) == ("parent", "case-system")
 
-        async def record_consent(consent: Consent, *, by: object) -> None:
-            recorded.append(consent)
+        async def arrived() -> bool:
+            return len(await social.store.inbox()) == 1
 
-        gateway.record_consent = record_consent  # type: ignore[attr-defined]
-        (inbox / "b.csv").write_bytes(sample_concern_csv([sample_row(record_id="CP-2")]))
+        await eventually(arrived, "the referral at the social-services gateway")
+        assert line.message_id is not None
+        _, body = await social.read(line.message_id, make_users()["ana"], ReadChannel.API)
+        assert isinstance(body, Referral)
+        assert body.consent_ref == consent.consent_id
+        assert body.lawful_basis is None
+
+
+async def test_a_consent_the_gateway_refuses_refuses_only_its_row(tmp_path: Path) -> None:
+    rows = [
+        # Counselling is service provision; the school's consent covers assessment only.
+        sample_row(requested_service="counselling", record_id="CP-1"),
+        sample_row(record_id="CP-2"),
+    ]
+    async with running(tmp_path, memory_federation()) as (adapter, gateway):
+        inbox = tmp_path / "inbox"
+        (inbox / "a.csv").write_bytes(sample_concern_csv(rows))
         await adapter.poll_once()
-        [with_consent] = await adapter.poll_once()
-        assert with_consent.lines[0].outcome == "sent"
-        [consent] = recorded
-        assert consent.scope.agencies == [SOCIAL]
-        [sent] = await gateway.store.sent()
-        assert sent.message.message_id == with_consent.lines[0].message_id
+        [receipt] = await adapter.poll_once()
+        refused, sent = receipt.lines
+        assert (refused.outcome, refused.reason, refused.fields) == (
+            "refused",
+            "purpose_not_covered",
+            (),
+        )
+        assert refused.message_id is None
+        assert sent.outcome == "sent"
+        [only] = await gateway.store.sent()
+        assert only.message.message_id == sent.message_id
+        text = next((inbox / "done").glob("*.receipt.csv")).read_text("utf-8-sig")
+        assert '"purpose_not_covered"' in text
+        assert "Maya" not in text
+        assert "Grace" not in text
+
+
+async def test_a_file_with_consents_interrupted_is_processed_again_the_next_day(
+    tmp_path: Path,
+) -> None:
+    federation = memory_federation()
+    store = MemoryGatewayStore()
+    content = sample_concern_csv([sample_row(), sample_row(**WITHOUT_CONSENT, record_id="CP-2")])
+    inbox = tmp_path / "inbox"
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+
+    def a_day_ago() -> float:
+        return time.time() - 86_400
+
+    async with running(tmp_path, federation, store=store, clock=a_day_ago) as (adapter, _):
+        (inbox / "c.csv").write_bytes(content)
+        [ready] = (adapter.folder.ready(), adapter.folder.ready())[1]
+        # A crash after both rows went (consent recorded, referral in the outbox), before
+        # the receipt was written or the file marked finished.
+        adapter._move = lambda *args: (_ for _ in ()).throw(OSError("disk gone"))  # type: ignore[method-assign]
+        with pytest.raises(OSError, match="disk gone"):
+            await adapter.process(ready)
+        sent_before = {status.message.message_id for status in await store.sent()}
+        assert len(sent_before) == 2
+    # The next process, the next day: the row's consent is mapped again from the ledger's
+    # first day, so recording it again is a repeat, not a conflict, and the sends are the
+    # ones already in the outbox.
+    async with running(tmp_path, federation, store=store) as (adapter, gateway):
+        await adapter.poll_once()
+        [receipt] = await adapter.poll_once()
+        assert [(line.outcome, line.reason) for line in receipt.lines] == [
+            ("sent", None),
+            ("sent", None),
+        ]
+        assert {line.message_id for line in receipt.lines} == sent_before
+        [consent] = await recorded_consents(gateway)
+        assert consent.valid_from == yesterday
+    assert len(await store.sent()) == 2
+
+
+async def test_a_lawful_basis_needs_a_supervisor_of_the_users_file(tmp_path: Path) -> None:
+    policy = table()["without_consent"] | {
+        "authorised_by": {"name": "Tom Reed", "role": "Headteacher"}
+    }
+    with capture_logs() as logs:
+        async with running(tmp_path, memory_federation(), without_consent=policy) as (
+            adapter,
+            gateway,
+        ):
+            inbox = tmp_path / "inbox"
+            rows = [sample_row(**WITHOUT_CONSENT), sample_row(record_id="CP-2")]
+            (inbox / "a.csv").write_bytes(sample_concern_csv(rows))
+            await adapter.poll_once()
+            [receipt] = await adapter.poll_once()
+    assert [(line.outcome, line.reason) for line in receipt.lines] == [
+        ("refused", "not_authorised_by_supervisor"),
+        ("sent", None),
+    ]
+    assert len(await gateway.store.sent()) == 1
+    [warned] = [line for line in logs if line["log_level"] == "warning"]
+    assert "Tom Reed" not in json.dumps(warned)
 
 
 async def test_a_ledger_others_may_read_refuses_start(tmp_path: Path) -> None:

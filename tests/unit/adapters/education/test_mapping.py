@@ -118,7 +118,7 @@ def test_without_consent_only_under_the_school_policy() -> None:
     assert referral.consent_ref is None
     assert referral.lawful_basis is LawfulBasis.CHILD_PROTECTION_SIGNIFICANT_HARM
     assert referral.authorised_by is not None
-    assert referral.authorised_by.name == "Tom Reed"
+    assert referral.authorised_by.name == "sam"
     assert referral.justification is not None
     assert referral.justification.startswith(POLICY)
     assert "Consent: refused" in referral.justification
