@@ -4,16 +4,18 @@ What Caselink keeps of a Consent: its id (identifier of CONSENT_SYSTEM when it i
 else a fresh one), the person who gave it (`performer[0]`: the Patient herself, a
 RelatedPerson with its relationship, or an Organization for a court order), its scope
 (`provision.actor` Organizations by agency id or by kind of agency, `provision.purpose`,
-`provision.code` data categories) and its period (`provision.period`, dates). Only an
-active Consent whose provision permits is a granted consent; a denying provision is a
-refusal, which stops the referral (ConsentRefusedHere, 422).
+`provision.code` data categories) and its period (`provision.period`, dates). An active
+Consent whose provision permits is a granted consent; one whose provision denies is a
+refused consent, which the gateway's consent rules refuse to send under
+(`consent_not_granted`). Nested provisions (exceptions to the base rule) are not taken:
+Caselink's scope has no exceptions, and ignoring a nested deny would widen the consent.
 """
 
 import re
 from datetime import date
 from typing import Any
 
-from adapters.health.outcome import Missing, RuleBroken
+from adapters.health.outcome import Missing, NotSupported, RuleBroken
 from adapters.health.resources import Json, Resources, agency_reference, codes
 from adapters.health.vocabulary import (
     AGENCY_KIND_SYSTEM,
@@ -39,12 +41,6 @@ _RECIPIENT_ROLE = {
 }
 
 
-class ConsentRefusedHere(RuleBroken):
-    """The Consent sent with the referral refuses sharing: nothing is sent."""
-
-    reason = "fhir_consent_refused"
-
-
 def fhir_consent_to_canonical(
     consent: Json,
     resources: Resources,
@@ -55,13 +51,18 @@ def fhir_consent_to_canonical(
 ) -> dict[str, Any]:
     """The canonical consent (a dict to validate) of a FHIR Consent about `subject`.
 
-    Raises ConsentRefusedHere (a denying provision) and Missing / RuleBroken (422).
+    A denying provision is a refused consent (status refused), not an error here: the
+    gateway's rules refuse it. Raises Missing / RuleBroken / NotSupported (422).
     """
     if consent.get("status") != "active":
         raise RuleBroken("the Consent must be active", expression="Consent.status")
     provision = consent.get("provision") or {}
-    if provision.get("type", "permit") != "permit":
-        raise ConsentRefusedHere("the Consent refuses sharing", expression="Consent.provision")
+    if provision.get("provision"):
+        raise NotSupported(
+            "a Consent with nested provisions (exceptions) is not taken: send one provision",
+            expression="Consent.provision.provision",
+        )
+    granted = provision.get("type", "permit") == "permit"
     period = provision.get("period") or {}
     if "start" not in period or "end" not in period:
         raise Missing(
@@ -83,7 +84,7 @@ def fhir_consent_to_canonical(
         },
         "valid_from": _date(period["start"]),
         "valid_until": _date(period["end"]),
-        "status": ConsentStatus.GRANTED.value,
+        "status": (ConsentStatus.GRANTED if granted else ConsentStatus.REFUSED).value,
         "recorded_by": recorded_by,
     }
 

@@ -16,6 +16,7 @@ is the Caselink message id of its referral, so it is stable and the same at both
 
 import json
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -41,11 +42,13 @@ from adapters.health.mapping import (
 )
 from adapters.health.outcome import (
     FHIR_JSON,
+    ConsentClash,
     FhirRefusal,
     Forbidden,
     MethodNotAllowed,
     NotFound,
     RuleBroken,
+    SharingRefused,
     Unparseable,
     UnsupportedMediaType,
     WrongResource,
@@ -59,12 +62,19 @@ from adapters.health.times import instant
 from adapters.health.vocabulary import TaskStatus
 from broker.envelope import EnvelopeError
 from broker.gateway.api import signed_in
+from broker.gateway.consent_register import ConsentConflict, record_of
+from broker.gateway.consent_rules import (
+    CONSENT_BASIS_WITHOUT_CONSENT,
+    NOT_AUTHORISED,
+    ConsentRefused,
+    check_sharing,
+)
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.service import Gateway
 from broker.gateway.users import GatewayUser, Permission
 from broker.logs import get_logger
 from schemas.ids import new_message_id
-from schemas.kinds import MessageKind
+from schemas.kinds import AgencyKind, MessageKind
 
 log = get_logger(__name__)
 
@@ -250,17 +260,19 @@ class FhirEndpoint:
 
     async def _send(self, inbound: InboundReferral, user: GatewayUser, request: Request) -> Json:
         gateway = self._gateway
-        if (
-            inbound.recipient == gateway.agency_id
-            or gateway.sealer.directory.agency(inbound.recipient) is None
-        ):
+        listed = gateway.sealer.directory.agency(inbound.recipient)
+        if inbound.recipient == gateway.agency_id or listed is None:
             raise RuleBroken(
                 "Task.owner names no other agency in the directory", expression="Task.owner"
             )
+        if inbound.consent is not None:
+            await self._record(inbound, listed.kind, user)
         try:
             entry = await gateway.submit(
                 inbound.referral, kind=MessageKind.REFERRAL, recipient=inbound.recipient, by=user
             )
+        except ConsentRefused as refusal:
+            raise _refused(refusal.reason) from None
         except EnvelopeError as error:
             raise RuleBroken(f"the referral cannot be sealed ({error.reason})") from None
         return referral_to_task(
@@ -275,6 +287,48 @@ class FhirEndpoint:
                 last_updated=entry.created_at,
             ),
         )
+
+    async def _record(self, inbound: InboundReferral, kind: AgencyKind, user: GatewayUser) -> None:
+        """Record the request's Consent in the register, once the referral may go under it.
+
+        The gateway's own rules are applied to the Consent as sent before it is recorded:
+        a transaction is all or nothing, so a referral its Consent does not allow (another
+        recipient or purpose, out of date, a denying provision) leaves no consent behind.
+        `submit` checks again against the register, which stays the authority.
+        """
+        consent = inbound.consent
+        assert consent is not None
+        if not user.may(Permission.CONSENT):
+            raise Forbidden(f"a {user.role.value} may not {Permission.CONSENT.value}")
+        try:
+            check_sharing(
+                inbound.referral,
+                kind=MessageKind.REFERRAL,
+                recipient=inbound.recipient,
+                recipient_kind=kind,
+                consent=record_of(consent, sealed=b"", by=user.name, at=self._clock()),
+                supervisors=(),  # a cited consent: no lawful basis to authorise
+                today=datetime.fromtimestamp(self._clock(), UTC).date(),
+            )
+        except ConsentRefused as refusal:
+            raise _refused(refusal.reason) from None
+        try:
+            await self._gateway.record_consent(consent, by=user)
+        except ConsentConflict:
+            raise ConsentClash(
+                "the Consent's identifier is recorded with another content, or withdrawn: "
+                "send a new Consent",
+                expression="Consent.identifier",
+            ) from None
+        except EnvelopeError as error:
+            raise RuleBroken(f"the Consent cannot be sealed ({error.reason})") from None
+
+
+def _refused(reason: str) -> SharingRefused:
+    # A lawful basis is the Task's extension; every other reason is about the cited Consent.
+    lawful = reason in {CONSENT_BASIS_WITHOUT_CONSENT, NOT_AUTHORISED}
+    where = "Task.extension" if lawful else "ServiceRequest.supportingInfo"
+    return SharingRefused(reason, expression=where)
 
 
 def _base(request: Request) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from adapters.health.vocabulary import REFUSAL_REASON
 from broker.errors import CaselinkError
 from schemas.field_errors import field_errors
 
@@ -119,6 +120,29 @@ class NotSupported(RuleBroken):
 
     reason = "fhir_not_supported"
     code = "not-supported"
+
+
+class SharingRefused(RuleBroken):
+    """The gateway's consent rules refuse the referral (422, business-rule): `reason` is
+    their slug (`recipient_not_covered`...), named in the diagnostics and as the issue's
+    details coding; the rules' own message (ids, dates) is not repeated."""
+
+    def __init__(self, reason: str, *, expression: str) -> None:
+        super().__init__(f"the consent rules refuse this referral: {reason}", expression=expression)
+        self.reason = reason
+
+    def issues(self) -> list[dict[str, Any]]:
+        found = super().issues()
+        found[0]["details"] = {"coding": [{"system": REFUSAL_REASON, "code": self.reason}]}
+        return found
+
+
+class ConsentClash(FhirRefusal):
+    """The Consent's id is recorded already with another content, or withdrawn (409)."""
+
+    reason = "consent_conflict"
+    status = 409
+    code = "conflict"
 
 
 class NotFound(FhirRefusal):

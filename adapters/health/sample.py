@@ -229,7 +229,8 @@ def _consent(recipient: str, authored_on: str) -> dict[str, Any]:
         },
         "provision": {
             "type": "permit",
-            "period": {"start": "2025-03-01", "end": "2026-03-01"},
+            # Long enough for the demo and the benchmark, which send it today.
+            "period": {"start": authored_on[:10], "end": "2030-02-28"},
             "actor": [
                 {
                     "role": {

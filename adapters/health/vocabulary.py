@@ -46,6 +46,7 @@ ACK_REASON = code_system("ack-reason")
 OUTCOME = code_system("outcome")
 BUSINESS_STATUS = code_system("business-status")
 INPUT_TYPE = code_system("task-input")
+REFUSAL_REASON = code_system("refusal-reason")  # OperationOutcome.issue.details: a reason slug
 
 EXT_RISK_LEVEL = extension("risk-level")  # ServiceRequest: valueCode
 EXT_URGENCY = extension("urgency")  # Task: valueCode, exact where priority is coarser

@@ -23,6 +23,7 @@ from broker.gateway.adapter_port import AdapterConfigError, AdapterContext
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.records import ReadChannel
 from broker.gateway.service import Gateway
+from schemas.examples import CONSENT_ID
 from tests.gateway_users import make_users
 from tests.memory_federation import MemoryFederation, memory_federation
 from tests.unit.gateway.api_harness import api_of, make_gateway, referral_request
@@ -64,6 +65,31 @@ def outcome_of(response: httpx.Response, status: int) -> dict[str, Any]:
     found: dict[str, Any] = response.json()
     OperationOutcome.model_validate(found)
     return found
+
+
+def authorised_task(recipient: str) -> dict[str, Any]:
+    """The sample Task, its sharing without consent authorised by the test users'
+    supervisor (`sam`): the gateway refuses any other authoriser."""
+    task = sample_task(recipient)
+    [authoriser] = [r for r in task["contained"] if r["id"] == "authoriser"]
+    authoriser["practitioner"]["display"] = "sam"
+    return task
+
+
+def consent_of(bundle: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"
+    )
+    return found
+
+
+def refusal_reason(outcome: dict[str, Any]) -> tuple[str, str, list[str]]:
+    """The issue's code, its details' reason slug and its expression."""
+    [issue] = outcome["issue"]
+    [coding] = issue["details"]["coding"]
+    assert coding["system"] == "https://caselink.example/fhir/CodeSystem/refusal-reason"
+    assert coding["code"] in issue["diagnostics"]
+    return issue["code"], coding["code"], issue["expression"]
 
 
 async def arrived(api: httpx.AsyncClient, path: str) -> None:
@@ -122,7 +148,7 @@ async def test_a_bundle_becomes_a_referral_the_hospital_then_reads_accepted() ->
 
 async def test_a_declined_referral_reads_rejected_with_its_reason() -> None:
     async with two_gateways() as (api_a, api_b, _, _):
-        created = await api_a.post("/fhir/Task", json=sample_task(B), headers=FHIR)
+        created = await api_a.post("/fhir/Task", json=authorised_task(B), headers=FHIR)
         assert created.status_code == 201, created.text
         task_id = created.json()["id"]
         assert created.headers["location"] == f"http://gateway/fhir/Task/{task_id}"
@@ -196,21 +222,16 @@ async def test_malformed_requests_are_operation_outcomes() -> None:
         outcome_of(await api_a.post("/fhir/Task", content=f"{{{SECRET}", headers=FHIR), 400)
         patient_at_task = {"resourceType": "Patient", "name": [{"text": SECRET}]}
         outcome_of(await api_a.post("/fhir/Task", json=patient_at_task, headers=FHIR), 400)
-        invalid = sample_task(B)
+        invalid = authorised_task(B)
         invalid["contained"][0]["birthDate"] = SECRET
         found = outcome_of(await api_a.post("/fhir/Task", json=invalid, headers=FHIR), 400)
         assert found["issue"][0]["expression"] == ["contained.0.birthDate"]
-        no_owner = sample_task(B)
+        no_owner = authorised_task(B)
         del no_owner["owner"]
         found = outcome_of(await api_a.post("/fhir/Task", json=no_owner, headers=FHIR), 422)
         assert found["issue"][0]["expression"] == ["Task.owner"]
-        unknown_agency = sample_task("nowhere-agency")
+        unknown_agency = authorised_task("nowhere-agency")
         outcome_of(await api_a.post("/fhir/Task", json=unknown_agency, headers=FHIR), 422)
-        refused = sample_bundle(B)
-        for entry in refused["entry"]:
-            if entry["resource"]["resourceType"] == "Consent":
-                entry["resource"]["provision"]["type"] = "deny"
-        outcome_of(await api_a.post("/fhir", json=refused, headers=FHIR), 422)
         outcome_of(await api_a.get("/fhir/Patient/1"), 404)
         outcome_of(await api_a.get("/fhir/Task/00000000-0000-4000-8000-000000000999"), 404)
         outcome_of(await api_a.delete("/fhir/Task/00000000-0000-4000-8000-000000000999"), 405)
@@ -244,7 +265,7 @@ def test_a_bad_table_is_one_line() -> None:
 
 async def test_the_hospital_withdraws_a_referral_it_sent_by_cancelling_its_task() -> None:
     async with two_gateways() as (api_a, api_b, _, _):
-        created = (await api_a.post("/fhir/Task", json=sample_task(B), headers=FHIR)).json()
+        created = (await api_a.post("/fhir/Task", json=authorised_task(B), headers=FHIR)).json()
         task_id = created["id"]
         await arrived(api_b, f"/v1/inbox/{task_id}")
         read = (await api_a.get(f"/fhir/Task/{task_id}")).json()
@@ -261,3 +282,94 @@ async def test_the_hospital_withdraws_a_referral_it_sent_by_cancelling_its_task(
             return bool(item["state"] == "withdrawn")
 
         await eventually(withdrawn_at_b, "B's referral withdrawn")
+
+
+async def test_a_bundle_s_consent_is_recorded_then_cited_by_a_later_task() -> None:
+    async with two_gateways() as (api_a, api_b, _, _):
+        posted = await api_a.post("/fhir/Bundle", json=sample_bundle(B), headers=FHIR)
+        assert posted.status_code == 200, posted.text
+        [location] = [
+            e["response"]["location"] for e in posted.json()["entry"] if "location" in e["response"]
+        ]
+        first = location.removeprefix("Task/")
+        await arrived(api_b, f"/v1/inbox/{first}")
+        consent_id = (await api_b.get(f"/v1/inbox/{first}")).json()["body"]["consent_ref"]
+        recorded = (await api_a.get(f"/v1/consents/records/{consent_id}")).json()
+        assert recorded["status"] == "granted"
+        assert recorded["shared_with"] == [B]
+
+        # A Task citing the recorded consent by its identifier: no Consent sent again.
+        task = sample_task(B)
+        task["extension"] = [e for e in task["extension"] if "sharing" not in e["url"]]
+        [service] = [r for r in task["contained"] if r["resourceType"] == "ServiceRequest"]
+        service["supportingInfo"] = [
+            {
+                "identifier": {
+                    "system": "https://caselink.example/fhir/sid/consent",
+                    "value": consent_id,
+                }
+            }
+        ]
+        created = await api_a.post("/fhir/Task", json=task, headers=FHIR)
+        assert created.status_code == 201, created.text
+        second = created.json()["id"]
+        await arrived(api_b, f"/v1/inbox/{second}")
+        assert (await api_b.get(f"/v1/inbox/{second}")).json()["body"]["consent_ref"] == consent_id
+
+
+async def test_a_refused_consent_is_an_operation_outcome_naming_the_reason() -> None:
+    async with two_gateways() as (api_a, _, _, _):
+        registered = len((await api_a.get("/v1/consents/records")).json())
+
+        async def refused(bundle: dict[str, Any]) -> tuple[str, str, list[str]]:
+            answer = await api_a.post("/fhir", json=bundle, headers=FHIR)
+            return refusal_reason(outcome_of(answer, 422))
+
+        # The Consent covers another agency, not the Task's owner.
+        elsewhere = sample_bundle(B)
+        actor = consent_of(elsewhere)["provision"]["actor"][0]["reference"]
+        actor["identifier"]["value"] = "police-east"
+        supporting = ["ServiceRequest.supportingInfo"]
+        assert await refused(elsewhere) == ("business-rule", "recipient_not_covered", supporting)
+        # The Consent's purpose is not the referral's (an assessment).
+        other_purpose = sample_bundle(B)
+        consent_of(other_purpose)["provision"]["purpose"][0]["code"] = "case_transfer"
+        assert await refused(other_purpose) == ("business-rule", "purpose_not_covered", supporting)
+        # The family refused.
+        denied = sample_bundle(B)
+        consent_of(denied)["provision"]["type"] = "deny"
+        assert await refused(denied) == ("business-rule", "consent_not_granted", supporting)
+        # A consent cited by identifier that this agency never recorded.
+        unknown = authorised_task(B)
+        unknown["extension"] = [e for e in unknown["extension"] if "sharing" not in e["url"]]
+        [service] = [r for r in unknown["contained"] if r["resourceType"] == "ServiceRequest"]
+        service["supportingInfo"] = [
+            {
+                "identifier": {
+                    "system": "https://caselink.example/fhir/sid/consent",
+                    "value": "00000000-0000-4000-8000-0000000000ee",
+                }
+            }
+        ]
+        answer = await api_a.post("/fhir/Task", json=unknown, headers=FHIR)
+        assert refusal_reason(outcome_of(answer, 422))[1] == "consent_not_recorded"
+        # Sharing without consent authorised by someone who is not a supervisor here.
+        unauthorised = sample_task(B)
+        answer = await api_a.post("/fhir/Task", json=unauthorised, headers=FHIR)
+        assert refusal_reason(outcome_of(answer, 422)) == (
+            "business-rule",
+            "not_authorised_by_supervisor",
+            ["Task.extension"],
+        )
+
+        # The id of a consent recorded already with another scope: a conflict, not a change.
+        clash = sample_bundle(B)
+        consent_of(clash)["identifier"] = [
+            {"system": "https://caselink.example/fhir/sid/consent", "value": CONSENT_ID}
+        ]
+        answer = await api_a.post("/fhir", json=clash, headers=FHIR)
+        assert outcome_of(answer, 409)["issue"][0]["code"] == "conflict"
+
+        # All or nothing: no consent recorded, no referral sent.
+        assert len((await api_a.get("/v1/consents/records")).json()) == registered
+        assert (await api_a.get("/v1/sent")).json() == []

@@ -11,7 +11,6 @@ from fhir.resources.R4B.task import Task
 from hypothesis import HealthCheck, given, settings
 
 from adapters.health.consents import (
-    ConsentRefusedHere,
     canonical_to_fhir_consent,
     fhir_consent_to_canonical,
 )
@@ -90,7 +89,7 @@ def test_the_sample_bundle_maps_field_by_field() -> None:
     assert consent.given_by.relation is ConsentRelation.PARENT
     assert consent.scope.agencies == ["social-east"]
     assert [p.value for p in consent.scope.purposes] == ["assessment"]
-    assert (consent.valid_from, consent.valid_until) == (date(2025, 3, 1), date(2026, 3, 1))
+    assert (consent.valid_from, consent.valid_until) == (date(2025, 3, 1), date(2030, 2, 28))
     assert consent.subject == subject
     assert consent.recorded_by == referral.referring_worker
 
@@ -130,8 +129,8 @@ def test_any_referral_round_trips_through_a_task(referral: Any) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(consents().filter(lambda c: c.status is ConsentStatus.GRANTED))
-def test_any_granted_consent_round_trips(consent: Consent) -> None:
+@given(consents().filter(lambda c: c.status is not ConsentStatus.WITHDRAWN))
+def test_any_granted_or_refused_consent_round_trips(consent: Consent) -> None:
     patient = {"resourceType": "Patient", "id": "p"}
     fhir, related = canonical_to_fhir_consent(consent, resource_id="c", patient_reference="#p")
     container = validated(FhirConsent, {**fhir, "contained": [patient, *related]}, "Consent")
@@ -152,14 +151,30 @@ def test_any_granted_consent_round_trips(consent: Consent) -> None:
     assert Consent.model_validate(back) == expected
 
 
-def test_a_denying_consent_stops_the_referral() -> None:
+def test_a_denying_consent_is_a_refused_consent() -> None:
+    # Not an error of the mapping: the gateway's rules refuse to send under it.
     bundle = sample_bundle()
     consent = next(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"
     )
     consent["provision"]["type"] = "deny"
-    with pytest.raises(ConsentRefusedHere):
+    inbound = bundle_referral(bundle)
+    assert inbound.consent.status is ConsentStatus.REFUSED
+    assert inbound.referral.consent_ref == inbound.consent.consent_id
+
+
+def test_a_consent_with_exceptions_is_not_taken() -> None:
+    # A nested deny ignored would widen the consent; Caselink's scope has no exceptions.
+    bundle = sample_bundle()
+    consent = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"
+    )
+    police = {"reference": {"identifier": {"system": AGENCY_SYSTEM, "value": "police-east"}}}
+    actor = {**consent["provision"]["actor"][0], **police}
+    consent["provision"]["provision"] = [{"type": "deny", "actor": [actor]}]
+    with pytest.raises(NotSupported) as refused:
         bundle_referral(bundle)
+    assert refused.value.expression == "Consent.provision.provision"
 
 
 def test_rules_refused_with_where() -> None:
