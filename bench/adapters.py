@@ -15,15 +15,15 @@ webhook has its own HMAC sign-in; the canonical side then signs in with the syst
 exactly the referral body that adapter submitted: it is captured from `Gateway.submit` in
 the warm-up, so both sides seal the same bytes for the same recipient.
 
-Consent. With the gateway's consent register (`Gateway.record_consent`), every adapter is
-fed a referral given with consent, and each records that consent per referral before
-submitting the referral citing it: a seal and a commit of its own, which is the adapter's
-real cost and stays on its side. The canonical side cites the consent the warm-up
-recorded, once, before timing. Without the register (the first line says which), the
-inputs are those each adapter can send: health's Bundle with its Consent (mapped and
-cited, not recorded), police and education sharing under a lawful basis (the school's
-written policy, `not_sought` at `immediate` urgency), social sending the consent as a
-consent message ahead of the referral (a second seal and commit, on its side).
+Consent. Every adapter is fed a referral given with consent, as the native input carries
+it (a FHIR Consent, the police's `consent_to_share`, the school's consent column, Primero's
+consent flags), and records that consent before it submits the referral citing it. The
+canonical side does the same work through the canonical API: per referral, it records the
+consent the adapter recorded in the warm-up (`POST /v1/consents/records`, under a fresh
+consent id) and then posts the referral citing it. So both sides pay for a consent record
+and a referral per referral; what differs is the native form. (An adapter that reuses one
+consent for many referrals records nothing new: the register is idempotent for the same
+consent, which the canonical side's fresh id then charges it for.)
 
 The gateways: a temp SQLite store each (as `caselink gateway` runs: the outbox commit is
 what a 202 waits for, on both sides) on the in-memory broker of the tests' memory
@@ -55,6 +55,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ from broker.store.gateway_store import SqlGatewayStore
 from broker.testing import InMemoryBroker
 from broker.topology.definitions import build_definitions
 from broker.topology.names import Topology
+from schemas.consent import Consent
 from schemas.kinds import AgencyKind, MessageKind
 from tests.gateway_users import PASSWORDS, SYSTEM_TOKEN, make_users
 from tests.memory_federation import MemoryFederation
@@ -106,17 +108,6 @@ SYSTEM = {"Authorization": f"Bearer {SYSTEM_TOKEN}"}
 ANA = {"Authorization": "Basic " + base64.b64encode(f"ana:{PASSWORDS['ana']}".encode()).decode()}
 JSON = {"Content-Type": "application/json"}
 FHIR = {"Content-Type": "application/fhir+json"}
-# Rows of a school export that share without consent: the school's written policy covers
-# `not_sought` at `immediate` urgency (the table's `without_consent`). Used only while the
-# gateway cannot record consents (the adapter then refuses rows with consent).
-WITHOUT_CONSENT = {
-    "consent": "not_sought",
-    "consent_by": "",
-    "consent_by_relation": "",
-    "urgency": "immediate",
-    "no_consent_reason": "The child named her mother's partner; telling them would endanger her.",
-}
-CONSENT_REGISTER = hasattr(Gateway, "record_consent")
 
 
 def federation() -> MemoryFederation:
@@ -150,15 +141,24 @@ class Side:
     prepare: Callable[[], Awaitable[None]]  # the native input of the next edge op, untimed
     rows: int = 1  # referrals per edge operation
     body: bytes = b""  # the canonical request: the captured referral, for its recipient
+    consent: dict[str, Any] = field(default_factory=dict)  # the consent the adapter recorded
     edge_runs: list[float] = field(default_factory=list)
     canonical_runs: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
 
     async def canonical(self, count: int) -> int:
         for _ in range(count):
-            answer = await self.api.post(
-                "/v1/referrals", content=self.body, headers=self.canonical_auth | JSON
+            consent_id = str(uuid.uuid4())
+            recorded = await self.api.post(
+                "/v1/consents/records",
+                json=self.consent | {"consent_id": consent_id},
+                headers=self.canonical_auth,
             )
+            if recorded.status_code != 201:
+                raise RuntimeError(f"canonical {self.name} consent: {recorded.status_code}")
+            request = json.loads(self.body)
+            request["body"]["consent_ref"] = consent_id
+            answer = await self.api.post("/v1/referrals", json=request, headers=self.canonical_auth)
             if answer.status_code != 202:
                 raise RuntimeError(f"canonical {self.name}: {answer.status_code} {answer.text}")
         return count
@@ -211,9 +211,7 @@ async def police_side(fed: MemoryFederation, folder: Path) -> AsyncIterator[Side
         # The police system's work: a fresh notification and webhook-id, signed now.
         nonlocal serial, request
         serial += 1
-        document = sample_notification(
-            notification_id=f"PPN-BENCH-{serial:07d}", consent=CONSENT_REGISTER
-        )
+        document = sample_notification(notification_id=f"PPN-BENCH-{serial:07d}", consent=True)
         body = json.dumps(document).encode()
         request = (body, signed(key, body, webhook_id=f"msg_bench{serial:07d}"))
 
@@ -269,12 +267,6 @@ def education_table() -> dict[str, Any]:
         "send_as": "case-system",
         "recipient": SOCIAL,
         "schools": {SAMPLE_URN: {"date_format": "%d/%m/%Y"}},
-        "without_consent": {
-            "answers": ["not_sought"],
-            "urgencies": ["immediate"],
-            "policy": "Seeking consent would place the child at risk of significant harm.",
-            "authorised_by": {"name": "Tom Reed", "role": "Headteacher"},
-        },
     }
 
 
@@ -287,14 +279,13 @@ async def education_side(fed: MemoryFederation, folder: Path, rows: int) -> Asyn
     inbox = folder / "education" / "inbox"
     serial = 0
     path = inbox / "none.csv"
-    extra = {} if CONSENT_REGISTER else WITHOUT_CONSENT
 
     async def prepare() -> None:
         # The school's export, written whole (a new record id per row: a new file content).
         nonlocal serial, path
         serial += 1
         export = sample_concern_csv(
-            [sample_row(record_id=f"CP-{serial:06d}-{row:03d}", **extra) for row in range(rows)]
+            [sample_row(record_id=f"CP-{serial:06d}-{row:03d}") for row in range(rows)]
         )
         path = inbox / f"concerns-{serial:06d}.csv"
         path.write_bytes(export)
@@ -323,22 +314,32 @@ async def capture(side: Side) -> None:
     """One edge operation with `Gateway.submit` watched: the referral it sends becomes the
     canonical side's request (same body, same recipient)."""
     seen: list[tuple[BaseModel, str]] = []
-    original = side.gateway.submit
+    consents: list[Consent] = []
+    original, original_record = side.gateway.submit, side.gateway.record_consent
 
     async def spy(body: BaseModel, **arguments: Any) -> Any:
         if arguments["kind"] is MessageKind.REFERRAL:
             seen.append((body, arguments["recipient"]))
         return await original(body, **arguments)
 
+    async def record_spy(consent: Consent, **arguments: Any) -> None:
+        consents.append(consent)
+        await original_record(consent, **arguments)
+
     side.gateway.submit = spy  # type: ignore[method-assign]
+    side.gateway.record_consent = record_spy  # type: ignore[method-assign]
     try:
         await side.prepare()
         await side.edge()
     finally:
         del side.gateway.submit
+        del side.gateway.record_consent
     body, recipient = seen[0]
+    if not consents:
+        raise RuntimeError(f"{side.name}: the adapter recorded no consent for its referral")
     request = {"recipient": recipient, "body": json.loads(body.model_dump_json())}
     side.body = json.dumps(request).encode()
+    side.consent = json.loads(consents[0].model_dump_json())
 
 
 async def timed(operation: Awaitable[int]) -> tuple[float, int]:
@@ -414,8 +415,7 @@ async def main(args: argparse.Namespace) -> None:
                     await side.canonical(await side.edge())
                 await drained(side.gateway)
             settle_startup_objects()  # as `caselink gateway` does
-            consent = "the adapters record one per referral" if CONSENT_REGISTER else "no register"
-            print(f"consents: {consent}; education rows per file {args.rows}", flush=True)
+            print(f"education rows per file {args.rows}", flush=True)
             for _ in range(args.rounds):
                 for side in sides:
                     iterations = max(1, args.iterations // side.rows)
