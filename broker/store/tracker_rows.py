@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, RowMapping, Select, and_, select
 
 from broker.store.tracker_tables import thread_agencies, threads
 from broker.tracker.events import TrackedEvent
+from broker.tracker.parties import ThreadClaim
 from broker.tracker.records import (
     FoldedThread,
     RecordedAlert,
@@ -97,8 +98,9 @@ def timeline_entry(row: RowMapping) -> TimelineEntry:
     )
 
 
-def thread_values(row: ThreadRow) -> dict[str, Any]:
-    """The threads columns of `row` (without thread_id and revision)."""
+def folded_values(folded: FoldedThread) -> dict[str, Any]:
+    """The threads columns of `folded` but thread_id and revision: state, deadlines, claim."""
+    row, claim = folded.row, folded.claim
     state = row.state
     legs = [[leg.recipient, leg.message_id, leg.delivered_at] for leg in state.legs]
     return {
@@ -117,7 +119,14 @@ def thread_values(row: ThreadRow) -> dict[str, Any]:
         "current_deadline": row.current_deadline,
         "next_check_at": row.next_check_at,
         "updated_at": row.updated_at,
+        "opener_id": claim.opener,
+        "parties": json.dumps(sorted(claim.parties), separators=(",", ":")),
     }
+
+
+def thread_claim(opener_id: str | None, parties: str) -> ThreadClaim:
+    """The ThreadClaim kept in a threads row's opener_id and parties."""
+    return ThreadClaim(opener_id, frozenset(json.loads(parties)))
 
 
 def thread_record(row: RowMapping) -> ThreadRow:

@@ -5,11 +5,12 @@ sweep's due threads are found by the next_check_at index, never all loaded at on
 """
 
 import asyncio
+import hashlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from sqlalchemy import bindparam, delete, false, select, union_all, update
+from sqlalchemy import bindparam, delete, false, select, text, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,10 +24,11 @@ from broker.store.tracker_rows import (
     agency_rows,
     alert_row,
     event_row,
+    folded_values,
     recorded_alert,
     refusal_row,
+    thread_claim,
     thread_record,
-    thread_values,
     tracked_event,
 )
 from broker.store.tracker_tables import (
@@ -34,7 +36,6 @@ from broker.store.tracker_tables import (
     events,
     refused_events,
     thread_agencies,
-    thread_parties,
     threads,
     tracker_directory,
 )
@@ -47,7 +48,6 @@ from broker.tracker.records import (
     OwedAlert,
     RecordedAlert,
 )
-from broker.tracker.state import Phase
 
 
 class SqlTrackerStore(TrackerQueries, TrackerAccess):
@@ -127,18 +127,39 @@ class SqlTrackerStore(TrackerQueries, TrackerAccess):
 class SqlTrackerWrites:
     """The reads and writes of one SqlTrackerStore transaction, set-based (chunked IN lists).
 
-    Every writer takes its locks in one order, threads then events (and refusals) then
-    alerts, each by sorted key, so two trackers on one PostgreSQL database wait instead of
-    deadlocking.
+    Every writer takes its locks in one order, threads (an ingest: their advisory locks,
+    then their rows) then events (and refusals) then alerts, each by sorted key, so two
+    trackers on one PostgreSQL database wait instead of deadlocking.
     """
 
     def __init__(self, connection: AsyncConnection, dialect: str) -> None:
         self._connection = connection
         self._dialect = dialect
+        # Threads with a row, as claims_for_update found them under lock (or saved since):
+        # save_threads updates these and inserts the others, with no agencies to replace.
+        self._stored: set[str] = set()
+
+    async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
+        """The claims of these threads, locked whether stored or not (ingest's first call)."""
+        ordered = sorted(set(thread_ids))
+        await self._lock_threads(ordered)
+        found: dict[str, ThreadClaim] = {}
+        for chunk in chunks(ordered):
+            query = (
+                select(threads.c.thread_id, threads.c.opener_id, threads.c.parties)
+                .where(threads.c.thread_id.in_(chunk))
+                .order_by(threads.c.thread_id)
+            )
+            if self._dialect == "postgresql":
+                # Row locks too, as the sweep's moves take them: a move waits for the refold.
+                query = query.with_for_update()
+            for thread_id, opener, parties in await self._connection.execute(query):
+                found[thread_id] = thread_claim(opener, parties)
+        self._stored |= found.keys()
+        return {thread_id: found.get(thread_id, ThreadClaim()) for thread_id in ordered}
 
     async def known_messages(self, message_ids: Sequence[str]) -> set[str]:
-        """The ids stored as events or refusals (ingest's first statement: locks first)."""
-        await self._sqlite_write_lock()
+        """The ids stored as events or refusals."""
         found: set[str] = set()
         for chunk in chunks(sorted(set(message_ids))):
             # One round trip for both tables: this runs once per ingested batch.
@@ -148,57 +169,6 @@ class SqlTrackerWrites:
             )
             found |= set((await self._connection.execute(query)).scalars().all())
         return found
-
-    async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
-        """The claims of these threads, their rows locked (created empty if new)."""
-        ordered = sorted(thread_ids)
-        if not ordered:
-            return {}
-        placeholders = [
-            {"thread_id": thread_id, "phase": Phase.UNKNOWN.value, "legs": "[]", "updated_at": 0.0}
-            for thread_id in ordered
-        ]
-        await self._connection.execute(insert_new(self._dialect, threads), placeholders)
-        openers: dict[str, str | None] = {}
-        parties: dict[str, set[str]] = defaultdict(set)
-        for chunk in chunks(ordered):
-            # On PostgreSQL a concurrent ingest of the same thread waits here, then sees what
-            # this one committed. SQLite writers are serialized anyway (and SQLite has no
-            # FOR UPDATE: the query would be a plain read for nothing).
-            query = (
-                select(threads.c.thread_id, threads.c.opener_id)
-                .where(threads.c.thread_id.in_(chunk))
-                .order_by(threads.c.thread_id)
-            )
-            if self._dialect == "postgresql":
-                query = query.with_for_update()
-            openers.update((row[0], row[1]) for row in await self._connection.execute(query))
-            query = select(thread_parties).where(thread_parties.c.thread_id.in_(chunk))
-            for thread_id, agency in await self._connection.execute(query):
-                parties[thread_id].add(agency)
-        return {
-            thread_id: ThreadClaim(openers.get(thread_id), frozenset(parties[thread_id]))
-            for thread_id in ordered
-        }
-
-    async def save_claims(self, claims: Mapping[str, ThreadClaim]) -> None:
-        """Set the openers and add the parties of these claims (rows locked already)."""
-        ordered = sorted(claims.items())
-        if not ordered:
-            return
-        await self._connection.execute(
-            update(threads)
-            .where(threads.c.thread_id == bindparam("b_thread_id"))
-            .values(opener_id=bindparam("b_opener")),
-            [{"b_thread_id": thread_id, "b_opener": claim.opener} for thread_id, claim in ordered],
-        )
-        rows = [
-            {"thread_id": thread_id, "agency": agency}
-            for thread_id, claim in ordered
-            for agency in sorted(claim.parties)
-        ]
-        if rows:
-            await self._connection.execute(insert_new(self._dialect, thread_parties), rows)
 
     async def add_events(self, events_: Sequence[TrackedEvent], received_at: float) -> set[str]:
         """Insert the events not stored yet; return the ids inserted."""
@@ -241,20 +211,32 @@ class SqlTrackerWrites:
         return {thread_id: found[thread_id] for thread_id in thread_ids}
 
     async def save_threads(self, threads_: Sequence[FoldedThread]) -> None:
-        """Update the rows `claims_for_update` locked, with a new revision, and their agencies."""
+        """Insert the rows of new threads, update those of stored ones with a new revision,
+        each with its claim in the same statement; and replace their agencies. The threads
+        were locked by `claims_for_update`, so none is stored meanwhile by another writer."""
         if not threads_:
             return
         ordered = sorted(threads_, key=lambda folded: folded.row.state.thread_id)
-        for chunk in chunks([folded.row.state.thread_id for folded in ordered]):
+        rows = {folded.row.state.thread_id: folded_values(folded) for folded in ordered}
+        stored = [thread_id for thread_id in rows if thread_id in self._stored]
+        new = [thread_id for thread_id in rows if thread_id not in self._stored]
+        for chunk in chunks(stored):
             await self._connection.execute(
                 delete(thread_agencies).where(thread_agencies.c.thread_id.in_(chunk))
             )
-        await self._connection.execute(
-            update(threads)
-            .where(threads.c.thread_id == bindparam("b_thread_id"))
-            .values(revision=threads.c.revision + 1),
-            [{"b_thread_id": f.row.state.thread_id} | thread_values(f.row) for f in ordered],
-        )
+        if stored:
+            await self._connection.execute(
+                update(threads)
+                .where(threads.c.thread_id == bindparam("b_thread_id"))
+                .values(revision=threads.c.revision + 1),
+                [{"b_thread_id": thread_id} | rows[thread_id] for thread_id in stored],
+            )
+        if new:
+            await self._connection.execute(
+                threads.insert(),
+                [{"thread_id": thread_id, "revision": 1} | rows[thread_id] for thread_id in new],
+            )
+        self._stored.update(rows)
         parties = [row for folded in ordered for row in agency_rows(folded)]
         if parties:
             await self._connection.execute(thread_agencies.insert(), parties)
@@ -299,13 +281,38 @@ class SqlTrackerWrites:
             ],
         )
 
-    async def _sqlite_write_lock(self) -> None:
+    async def _lock_threads(self, thread_ids: Sequence[str]) -> None:
+        """Lock these threads, stored or not, until the transaction ends."""
         if self._dialect == "sqlite":
-            # Take SQLite's write lock before reading: a writer in another process then makes
-            # us wait (busy_timeout) rather than fail our snapshot when we write after it.
-            await self._connection.execute(
-                update(threads).where(false()).values(revision=threads.c.revision)
-            )
+            await self._sqlite_write_lock()  # one writer at a time: every thread is locked
+        elif thread_ids:
+            # A thread not stored yet has no row to lock: an advisory lock per thread id
+            # stands for it, so two trackers ingesting a new thread's first messages take
+            # turns (without it, both would admit their sender as its opener). Keys are
+            # taken in ascending order, so two writers wait for each other, never deadlock;
+            # ids whose keys collide only wait for each other too.
+            keys = sorted({_lock_key(thread_id) for thread_id in thread_ids})
+            await self._connection.execute(_LOCK_THREADS, {"keys": keys})
+
+    async def _sqlite_write_lock(self) -> None:
+        # Take SQLite's write lock before reading: a writer in another process then makes
+        # us wait (busy_timeout) rather than fail our snapshot when we write after it.
+        await self._connection.execute(
+            update(threads).where(false()).values(revision=threads.c.revision)
+        )
+
+
+_LOCK_THREADS = text(
+    "SELECT pg_advisory_xact_lock(key)"
+    " FROM unnest(CAST(:keys AS BIGINT[])) WITH ORDINALITY AS locks(key, n) ORDER BY n"
+)
+"""PostgreSQL: take one transaction-scoped advisory lock per key, in the order given."""
+
+
+def _lock_key(thread_id: str) -> int:
+    """A thread id's advisory lock key: 64 bits of its hash, signed (PostgreSQL's bigint)."""
+    digest = hashlib.blake2b(thread_id.encode(), digest_size=8, person=b"caselink-thread")
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def _message_id(event: TrackedEvent) -> str:

@@ -66,6 +66,10 @@ threads = sa.Table(
     # The first opening message the tracker received of the thread: the fold's original,
     # whatever a later message claims as its issue time (broker.tracker.parties).
     sa.Column("opener_id", sa.String(ID), nullable=True),
+    # The agencies that may speak in the thread, fixed in arrival order (a JSON list, sorted):
+    # a message from any other is refused for it. Only ever added to; read by ingest under
+    # the thread's lock and written with the folded row, one write per thread.
+    sa.Column("parties", sa.Text(), nullable=False, server_default="[]"),
     # Bumped by every refold: a sweep computed from an older fold must not overwrite it.
     sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
     # Its original's lawful basis when sent without consent: the flagged list reads these.
@@ -105,15 +109,6 @@ thread_agencies = sa.Table(
     sa.Column("current_deadline", sa.BigInteger(), nullable=True),
     # The `involving` and `agency` filters, per-agency figures and overdue metrics.
     sa.Index("ix_thread_agencies_agency", "agency", "role", "thread_id"),
-)
-
-thread_parties = sa.Table(
-    "thread_parties",
-    metadata,
-    # The agencies that may speak in a thread, fixed in arrival order: a message from any
-    # other is refused for it. Only ever added to; read by ingest, under the thread's lock.
-    sa.Column("thread_id", sa.String(ID), primary_key=True),
-    sa.Column("agency", sa.String(AGENCY), primary_key=True),
 )
 
 refused_events = sa.Table(

@@ -5,11 +5,11 @@ the store under it only keeps rows, in one transaction per call (per chunk for a
 Imports no I/O library: it runs the same over the SQL and the in-memory store.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from broker.logs import bound_ids, get_logger
 from broker.tracker.events import TrackedEvent
-from broker.tracker.parties import NOT_A_PARTY, admit, refusal_alert
+from broker.tracker.parties import NOT_A_PARTY, ThreadClaim, admit, refusal_alert
 from broker.tracker.policy import SlaPolicy
 from broker.tracker.ports import TrackerStore, TrackerWrites
 from broker.tracker.records import RecordedAlert
@@ -48,42 +48,49 @@ class TrackerLedger:
             return []
         unique = [events[i] for i in first.values()]  # arrival order: the order given
         async with self.store.writing("ingest") as writes:
+            # The threads first: a concurrent ingest of one waits here, and every read below
+            # sees what it stored (its events, refusals and parties).
+            claims = await writes.claims_for_update(sorted({e.thread_id for e in unique}))
             known = await writes.known_messages([event.message_id for event in unique])
-            fresh = [event for event in unique if event.message_id not in known]
-            claims = await writes.claims_for_update(sorted({e.thread_id for e in fresh}))
-            admission = admit(claims, fresh)
+            admission = admit(claims, [e for e in unique if e.message_id not in known])
             new_ids = await writes.add_events(admission.admitted, received_at)
             if admission.refused:
                 await self._refuse(writes, admission.refused, received_at)
-            if admission.claims:
-                await writes.save_claims(admission.claims)
-            claims |= admission.claims
-            new_admitted = [e for e in admission.admitted if e.message_id in new_ids]
-            shared = flagged(new_admitted)
+            stored = [event for event in admission.admitted if event.message_id in new_ids]
+            shared = flagged(stored)
             if shared:
                 planned = [sharing_alert(event, int(received_at)) for event in shared]
                 await writes.add_alerts(outbox_alerts(planned, self.coordinators))
-            touched = sorted({e.thread_id for e in new_admitted})
+            touched = sorted({event.thread_id for event in stored} | admission.claims.keys())
             if touched:
-                by_thread = await writes.events_of(touched)
+                by_thread = await self._events_of(writes, touched, claims, stored)
                 recorded = await writes.recorded_keys(touched)
-                await writes.save_threads(
-                    [
-                        folded_thread(
-                            tid,
-                            by_thread[tid],
-                            self._policy,
-                            recorded[tid],
-                            received_at,
-                            claims[tid].opener,
-                        )
-                        for tid in touched
-                    ]
-                )
+                claims |= admission.claims  # saved with the folded rows: one write a thread
+                policy = self._policy
+                folded = [
+                    folded_thread(t, by_thread[t], policy, recorded[t], received_at, claims[t])
+                    for t in touched
+                ]
+                await writes.save_threads(folded)
         return [
             first[event.message_id] == index and event.message_id in new_ids
             for index, event in enumerate(events)
         ]
+
+    @staticmethod
+    async def _events_of(
+        writes: TrackerWrites,
+        thread_ids: Sequence[str],
+        claims: Mapping[str, ThreadClaim],
+        stored: Sequence[TrackedEvent],
+    ) -> dict[str, list[TrackedEvent]]:
+        """Every event of these threads: read back for threads stored before; a thread with
+        an empty claim had no event stored, so its events are the ones `stored` now."""
+        by_thread = await writes.events_of([tid for tid in thread_ids if claims[tid].parties])
+        for event in stored:
+            if not claims[event.thread_id].parties:
+                by_thread.setdefault(event.thread_id, []).append(event)
+        return {tid: by_thread.get(tid, []) for tid in thread_ids}
 
     async def _refuse(
         self, writes: TrackerWrites, refused: Sequence[TrackedEvent], received_at: float

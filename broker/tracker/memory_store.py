@@ -7,7 +7,7 @@ Each method runs without awaiting, so under asyncio every call is atomic on its 
 import asyncio
 import statistics
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,7 +53,6 @@ class MemoryTrackerStore(MemoryAccess):
     def __init__(self) -> None:
         self._events: dict[str, tuple[TrackedEvent, float]] = {}
         self._thread_events: dict[str, tuple[str, ...]] = {}  # thread id -> message ids
-        self._claims: dict[str, ThreadClaim] = {}
         self._refused: dict[str, RefusalEntry] = {}
         self._threads: dict[str, _Kept] = {}
         self._alerts: dict[str, RecordedAlert] = {}
@@ -208,20 +207,18 @@ class _MemoryWrites:
         self._store = store
         self._journal: list[tuple[MutableMapping[str, Any], str, object]] = []
 
+    async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
+        """The claim of each thread (the store's lock is held already)."""
+        kept = self._store._threads
+        return {
+            thread_id: kept[thread_id].folded.claim if thread_id in kept else ThreadClaim()
+            for thread_id in thread_ids
+        }
+
     async def known_messages(self, message_ids: Sequence[str]) -> set[str]:
         """The ids stored as events or refusals."""
         store = self._store
         return {i for i in message_ids if i in store._events or i in store._refused}
-
-    async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
-        """The claim of each thread (the store's lock is held already)."""
-        claims = self._store._claims
-        return {thread_id: claims.get(thread_id, ThreadClaim()) for thread_id in thread_ids}
-
-    async def save_claims(self, claims: Mapping[str, ThreadClaim]) -> None:
-        """Keep these claims."""
-        for thread_id, claim in claims.items():
-            self._put(self._store._claims, thread_id, claim)
 
     async def add_refusals(
         self, events: Sequence[TrackedEvent], reason: str, received_at: float
@@ -259,7 +256,7 @@ class _MemoryWrites:
         return {thread_id: set(recorded.get(thread_id, ())) for thread_id in thread_ids}
 
     async def save_threads(self, threads: Sequence[FoldedThread]) -> None:
-        """Replace these threads' rows; each save is a new revision."""
+        """Keep these threads' rows and claims; each save is a new revision."""
         for folded in threads:
             thread_id = folded.row.state.thread_id
             before = self._store._threads.get(thread_id)

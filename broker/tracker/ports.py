@@ -6,7 +6,7 @@ ledger (`broker.tracker.ledger`) with the pure core. One contract test suite run
 implementation.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -35,17 +35,15 @@ class TrackerWrites(Protocol):
     sorted order, so two trackers on one database wait for each other, never deadlock.
     """
 
-    async def known_messages(self, message_ids: Sequence[str]) -> set[str]:
-        """The ids among `message_ids` already stored, as events or as refusals."""
-
     async def claims_for_update(self, thread_ids: Sequence[str]) -> dict[str, ThreadClaim]:
         """The claim of each of these threads (every id asked for is a key; an empty claim
-        for a thread without one); the threads stay locked until the transaction ends, so
-        a concurrent writer of one waits and then sees what this one stored. Call it before
-        storing events of these threads, saving their claims or folding them."""
+        for a thread not stored yet, which has no stored event either). The threads, stored
+        or not, stay locked until the transaction ends, so a concurrent writer of one waits
+        and then sees what this one stored. An ingest calls it first: before reading which
+        messages are known, storing events or saving threads."""
 
-    async def save_claims(self, claims: Mapping[str, ThreadClaim]) -> None:
-        """Keep these claims (read with `claims_for_update`; parties only ever grow)."""
+    async def known_messages(self, message_ids: Sequence[str]) -> set[str]:
+        """The ids among `message_ids` already stored, as events or as refusals."""
 
     async def add_events(self, events: Sequence[TrackedEvent], received_at: float) -> set[str]:
         """Store the events whose message id is not stored yet; return the ids stored now.
@@ -66,7 +64,9 @@ class TrackerWrites(Protocol):
         """The outbox keys recorded for these threads (every id asked for is a key)."""
 
     async def save_threads(self, threads: Sequence[FoldedThread]) -> None:
-        """Replace these threads' rows (locked by `claims_for_update` in this transaction)."""
+        """Store these threads' rows with their claims, new or replacing the stored ones (a
+        new revision); locked by `claims_for_update` in this transaction. Parties only ever
+        grow: a claim saved holds every party of the claim read."""
 
     async def due_threads(self, now: int, limit: int) -> list[DueThread]:
         """Up to `limit` threads whose next_check_at is at or before `now`, in the order of

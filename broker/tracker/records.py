@@ -8,6 +8,7 @@ A ThreadRow is the folded ThreadState plus what the sweep and the dashboard need
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from broker.tracker.parties import ThreadClaim
 from broker.tracker.state import ThreadState
 from schemas.alert import Alert
 
@@ -95,11 +96,13 @@ OwedAlert = tuple[RecordedAlert, Alert]
 
 @dataclass(frozen=True)
 class FoldedThread:
-    """A refolded thread to save: its row and each recipient's own earliest unmet deadline
-    (recipients that met theirs are left out; the dashboard's overdue figures count these)."""
+    """A refolded thread to save: its row, each recipient's own earliest unmet deadline
+    (recipients that met theirs are left out; the dashboard's overdue figures count these)
+    and its claim (parties and opener), kept with the row: one write per thread."""
 
     row: ThreadRow
     recipient_deadlines: Mapping[str, int]
+    claim: ThreadClaim
 
 
 @dataclass(frozen=True)

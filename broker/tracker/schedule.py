@@ -18,6 +18,7 @@ from broker.tracker.escalation import (
     to_alerts,
 )
 from broker.tracker.events import TrackedEvent
+from broker.tracker.parties import ThreadClaim
 from broker.tracker.policy import SlaPolicy
 from broker.tracker.records import (
     DueThread,
@@ -82,13 +83,13 @@ def folded_thread(
     policy: SlaPolicy,
     recorded: Iterable[str],
     updated_at: float,
-    opener: str | None = None,
+    claim: ThreadClaim,
 ) -> FoldedThread:
-    """The thread to save after folding all its `events` from `opener` (see `thread_state`);
-    `recorded`: its outbox keys."""
-    state = thread_state(thread_id, events, opener)
+    """The thread to save after folding all its `events` from its `claim`'s opener (see
+    `thread_state`); `recorded`: its outbox keys."""
+    state = thread_state(thread_id, events, claim.opener)
     row = thread_row(state, policy, planned_keys(recorded), updated_at)
-    return FoldedThread(row, leg_deadlines(state, policy))
+    return FoldedThread(row, leg_deadlines(state, policy), claim)
 
 
 @dataclass(frozen=True)

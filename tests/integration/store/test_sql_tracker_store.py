@@ -111,6 +111,50 @@ async def test_threads_stored_before_parties_existed_get_them_from_their_events(
     )
 
 
+async def test_parties_kept_in_thread_parties_move_into_the_thread_row_and_back(
+    sql_tracker_backend: TrackerBackend,
+) -> None:
+    thread = Thread()
+    sent = thread.original(T0)
+    assert sql_tracker_backend.url is not None
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:  # as a tracker at tracker_0005 stored it
+            await connection.run_sync(_upgrade_to, "tracker_0005")
+            await connection.execute(events.insert(), [event_row(sent, 1.0)])
+            await connection.execute(
+                threads.insert().values(
+                    thread_id=thread.thread_id,
+                    phase="sent",
+                    legs="[]",
+                    updated_at=1.0,
+                    opener_id=sent.message_id,
+                )
+            )
+            await connection.execute(
+                text("INSERT INTO thread_parties (thread_id, agency) VALUES (:t, :a)"),
+                [{"t": thread.thread_id, "a": agency} for agency in (SENDER, RECIPIENT)],
+            )
+    finally:
+        await engine.dispose()
+    tracker = await sql_tracker_backend.open()  # migrates to the head
+    claim = ThreadClaim(sent.message_id, frozenset({SENDER, RECIPIENT}))
+    async with tracker.store.writing("read") as writes:
+        assert await writes.claims_for_update([thread.thread_id]) == {thread.thread_id: claim}
+    assert await tracker.ingest([thread.original(T0 - HOUR, sender=STRANGER)], 2.0) == [False]
+    await tracker.store.close()
+    engine = make_engine(sql_tracker_backend.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "tracker_0005", down=True)
+            query = text("SELECT thread_id, agency FROM thread_parties ORDER BY agency")
+            rows = (await connection.execute(query)).all()
+            await connection.run_sync(migrate.upgrade, "tracker")  # and up again
+    finally:
+        await engine.dispose()
+    assert rows == sorted([(thread.thread_id, SENDER), (thread.thread_id, RECIPIENT)], key=_agency)
+
+
 async def test_views_recorded_before_tracker_0003_are_kept_as_thread_views(
     sql_tracker_backend: TrackerBackend,
 ) -> None:
@@ -224,6 +268,29 @@ async def test_two_trackers_ingesting_one_thread_together_fold_all_of_it(
         assert row.state.phase is Phase.ACCEPTED
 
 
+async def test_two_trackers_opening_one_new_thread_together_admit_one_opener(
+    sql_tracker_backend: TrackerBackend,
+) -> None:
+    one, two = await sql_tracker_backend.open(), await sql_tracker_backend.open()
+    threads = [Thread() for _ in range(200)]
+    # Neither thread is stored yet when both read its claim: without a lock on the thread
+    # id, both would admit their sender as its opener and the last fold would win.
+    sent = [thread.original(T0) for thread in threads]
+    takeovers = [thread.original(T0 - HOUR, sender=STRANGER) for thread in threads]
+    admitted, intruded = await asyncio.gather(one.ingest(sent, 1.0), two.ingest(takeovers, 2.0))
+    together = zip(threads, sent, takeovers, admitted, intruded, strict=True)
+    for thread, real, takeover, real_in, takeover_in in together:
+        assert real_in != takeover_in  # the later of the two was refused
+        opener, refused = (real, takeover) if real_in else (takeover, real)
+        row = await one.store.thread(thread.thread_id)
+        assert row is not None
+        assert row.state.sender == opener.sender
+        timeline = await one.store.timeline(thread.thread_id)
+        assert [event.message_id for event in timeline] == [opener.message_id]
+        refusals = await one.store.refusals(thread.thread_id)
+        assert [refusal.message_id for refusal in refusals] == [refused.message_id]
+
+
 def _upgrade_to(connection: Connection, revision: str, *, down: bool = False) -> None:
     move = command.downgrade if down else command.upgrade
     move(migrate.alembic_config("tracker", connection), revision)
@@ -238,3 +305,7 @@ def _differences(connection: Connection) -> list[object]:
         connection, opts={"version_table": "caselink_tracker_version", "compare_type": True}
     )
     return list(compare_metadata(context, metadata))
+
+
+def _agency(row: tuple[str, str]) -> str:
+    return row[1]

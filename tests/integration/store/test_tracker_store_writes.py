@@ -29,7 +29,6 @@ async def test_a_failed_ingest_transaction_keeps_nothing(tracker: TrackerLedger)
                 thread.thread_id: ThreadClaim()
             }
             claim = ThreadClaim(sent.message_id, frozenset({SENDER, RECIPIENT}))
-            await writes.save_claims({thread.thread_id: claim})
             assert await writes.add_events([sent], 1.0) == {sent.message_id}
             await writes.add_refusals([intruder], NOT_A_PARTY, 1.0)
             assert await writes.known_messages([sent.message_id, intruder.message_id, "x"]) == {
@@ -38,8 +37,8 @@ async def test_a_failed_ingest_transaction_keeps_nothing(tracker: TrackerLedger)
             }
             events = await writes.events_of([thread.thread_id])
             assert events == {thread.thread_id: [sent]}
-            policy = DEFAULT_POLICY
-            await writes.save_threads([folded_thread(thread.thread_id, [sent], policy, (), 1.0)])
+            folded = folded_thread(thread.thread_id, [sent], DEFAULT_POLICY, (), 1.0, claim)
+            await writes.save_threads([folded])
             assert await writes.claims_for_update([thread.thread_id]) == {thread.thread_id: claim}
             raise Abandoned
 
@@ -49,10 +48,10 @@ async def test_a_failed_ingest_transaction_keeps_nothing(tracker: TrackerLedger)
     assert await store.timeline(thread.thread_id) == []
     assert await store.refusals(thread.thread_id) == []
     async with store.writing("read") as writes:
-        assert await writes.known_messages([sent.message_id, intruder.message_id]) == set()
         assert await writes.claims_for_update([thread.thread_id]) == {
             thread.thread_id: ThreadClaim()
         }
+        assert await writes.known_messages([sent.message_id, intruder.message_id]) == set()
     assert await tracker.ingest([sent], 2.0) == [True]
 
 
