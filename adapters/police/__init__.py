@@ -12,6 +12,7 @@ import httpx
 
 from adapters.police.delivery import Target
 from adapters.police.edge import PoliceAdapter
+from adapters.police.mapping import supervisors_by_collar
 from adapters.police.schedule import STANDARD_SCHEDULE_S
 from adapters.police.settings import load
 from adapters.police.signing import SecretError, parse_secret
@@ -49,8 +50,17 @@ def build(
             url=system.callback_url,
             key=_secret(system.callback_secret_file, f"systems.{name}.callback_secret_file"),
         )
+    # An authorising officer is matched to a supervisor account by collar number: see mapping.
+    supervisors = supervisors_by_collar(
+        {
+            user.name: user.worker.name
+            for user in context.users.values()
+            if user.role is Role.SUPERVISOR
+        }
+    )
     return PoliceAdapter(
         settings=settings,
+        supervisors=supervisors,
         gateway=context.gateway,
         sender=sender,
         keys=keys,

@@ -52,7 +52,9 @@ class PoliceAdapter:
         clock: Callable[[], float] = time.time,
         schedule: Sequence[float] = STANDARD_SCHEDULE_S,
         transport: httpx.AsyncBaseTransport | None = None,
+        supervisors: Mapping[str, str] | None = None,
     ) -> None:
+        """`supervisors`: sign-in name (casefolded) -> display name, `supervisors_by_collar`."""
         self.settings = settings
         self.store = PoliceStore(settings.store_url)
         self._clock = clock
@@ -64,6 +66,7 @@ class PoliceAdapter:
             keys=keys,
             tolerance_s=settings.tolerance_s,
             clock=clock,
+            supervisors=supervisors,
         )
         self.watcher = AnswerWatcher(gateway=gateway, store=self.store, reader=sender, clock=clock)
         self.sender = CallbackSender(

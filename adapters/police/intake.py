@@ -2,11 +2,13 @@
 
 The order is the point. The signature is verified over the raw bytes (size-capped as they
 are read) before anything parses them; a webhook-id seen before answers what it was
-answered then (its body must be the same bytes, else 409); only then is the JSON parsed and
-validated, and every child mapped, before the first submit. The ids of each child's
-referral (and consent) are allocated and committed with the notification before sending,
-so a crash between two submits is resumed under the same ids by the police system's retry.
-Answers (202 and the 4xx refusals of the content) are kept and replayed; 503s are not.
+answered then (its body must be the same bytes, else 409). The JSON is parsed and validated,
+and every child mapped, before anything is stored or sent. Then one commit to the adapter's
+store holds the webhook-id, the body's hash and the ids of each child's referral (and
+consent), before the first submit: a crash between two submits is resumed under the same
+ids by the police system's retry, and a retry of an accepted notification finds every
+referral in the gateway's outbox and is answered the same ids again, from those rows.
+Refusals of the content and of the consent rules (4xx) are kept and replayed; 503s are not.
 """
 
 import asyncio
@@ -26,6 +28,7 @@ from adapters.police.problems import Problem
 from adapters.police.signing import SignatureRefused, verify
 from adapters.police.store import PoliceStore, SentReferral
 from broker.errors import CaselinkError
+from broker.gateway.consent_rules import ConsentRefused
 from broker.gateway.service import Gateway
 from broker.gateway.users import GatewayUser
 from broker.logs import get_logger
@@ -65,8 +68,10 @@ class Intake:
         keys: Mapping[str, bytes],
         tolerance_s: int,
         clock: Callable[[], float],
+        supervisors: Mapping[str, str] | None = None,
     ) -> None:
         self._gateway, self._store, self._sender = gateway, store, sender
+        self._supervisors = supervisors or {}
         self._recipient, self._tolerance_s, self._clock = recipient, tolerance_s, clock
         self._systems = list(keys)
         self._keys = [keys[name] for name in self._systems]
@@ -94,23 +99,16 @@ class Intake:
 
     async def _once(self, system: str, webhook_id: str, body: bytes, content_type: str) -> Answer:
         digest = hashlib.sha256(body).hexdigest()
-        seen = await self._store.seen(system, webhook_id)
-        if seen is not None and seen.body_sha256 != digest:
-            return Answer.of(problems.reused_id())
-        if seen is not None and seen.status is not None and seen.answer is not None:
-            return Answer(seen.status, json.loads(seen.answer), replayed=True)
-        answer = await self._answer(system, webhook_id, digest, body, content_type)
-        if answer.status < 500:
-            await self._store.answer(
-                system, webhook_id, digest, self._clock(), answer.status,
-                json.dumps(answer.document, separators=(",", ":")),
-            )  # fmt: skip
+        read = self._read(body, content_type)
+        if isinstance(read, Answer):
+            answer = await self._refuse(system, webhook_id, digest, read)
+        else:
+            answer = await self._take(system, webhook_id, digest, read)
         log.info("police notification", status=answer.status, count=_count(answer))
         return answer
 
-    async def _answer(
-        self, system: str, webhook_id: str, digest: str, body: bytes, content_type: str
-    ) -> Answer:
+    def _read(self, body: bytes, content_type: str) -> Notification | Answer:
+        """The notification, or the refusal of what was posted (pure: nothing stored yet)."""
         if content_type.split(";", 1)[0].strip().lower() != "application/json":
             return Answer.of(problems.unsupported_media())
         try:
@@ -118,28 +116,65 @@ class Intake:
         except (UnicodeDecodeError, ValueError, RecursionError):
             return Answer.of(problems.not_json())
         try:
-            notification = Notification.model_validate(parsed)
+            return Notification.model_validate(parsed)
         except ValidationError as error:
             errors = field_errors(
                 error.errors(include_input=False), known=schema_field_names(Notification)
             )
             return Answer.of(problems.invalid(errors, "the police notification"))
+
+    async def _refuse(self, system: str, webhook_id: str, digest: str, refusal: Answer) -> Answer:
+        """Answer a refusal of the content, kept for retries; unless the id was seen before."""
+        seen = await self._store.seen(system, webhook_id)
+        if seen is not None and seen.body_sha256 != digest:
+            return Answer.of(problems.reused_id())
+        if seen is not None and seen.status is not None and seen.answer is not None:
+            return Answer(seen.status, json.loads(seen.answer), replayed=True)
+        await self._keep(system, webhook_id, digest, refusal)
+        return refusal
+
+    async def _keep(self, system: str, webhook_id: str, digest: str, answer: Answer) -> None:
+        await self._store.answer(
+            system, webhook_id, digest, self._clock(), answer.status,
+            json.dumps(answer.document, separators=(",", ":")),
+        )  # fmt: skip
+
+    async def _take(
+        self, system: str, webhook_id: str, digest: str, notification: Notification
+    ) -> Answer:
+        # Mapped whole before anything is stored or sent: one bad child refuses them all.
         planned = self._plan(system, webhook_id, notification)
-        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        now = self._clock()
         try:
-            mapped = self._map(notification, planned, today)
+            mapped = self._map(notification, planned, _day(now))
         except ValidationError as error:
             # A native value the canonical model refuses (a rule the native schema lacks).
             errors = field_errors(error.errors(include_input=False))
-            return Answer.of(problems.invalid(errors, "as a Caselink referral"))
+            return await self._refuse(
+                system, webhook_id, digest,
+                Answer.of(problems.invalid(errors, "as a Caselink referral")),
+            )  # fmt: skip
         try:
-            held = await self._store.claim(system, webhook_id, digest, self._clock(), planned)
-            if held != planned:  # resumed: the ids allocated the first time
-                mapped = self._map(notification, held, today)
-            await self._send(held, mapped)
+            # One commit: the webhook and the ids, before the first submit; or what was held.
+            claim = await self._store.claim(system, webhook_id, digest, now, planned)
+            if claim.body_sha256 != digest:
+                return Answer.of(problems.reused_id())
+            if claim.status is not None and claim.answer is not None:
+                return Answer(claim.status, json.loads(claim.answer), replayed=True)
+            held = claim.referrals
+            pending = list(range(len(held)))
+            if claim.resumed:
+                # The ids and the day of the first time: the same referrals, the same consents.
+                mapped = self._map(notification, held, _day(claim.received_at))
+                pending = await self._unsent(held)
+            for index in pending:
+                await self._send(held[index], mapped[index])
+        except ConsentRefused as refused:
+            answer = Answer.of(problems.consent_refused(refused.reason, str(refused)))
+            await self._keep(system, webhook_id, digest, answer)
+            log.warning("police notification refused", reason=refused.reason)
+            return answer
         except CaselinkError as error:
-            if error.reason.startswith("consent"):
-                return Answer.of(problems.refused(error.reason, str(error)))
             log.error("police notification not sent", reason=error.reason)
             return Answer.of(problems.unavailable(error.reason))
         return Answer(
@@ -153,7 +188,14 @@ class Intake:
                     for r in held
                 ],
             },
+            # Every child was in the outbox already: the first answer, made again.
+            replayed=claim.resumed and not pending,
         )
+
+    async def _unsent(self, held: Sequence[SentReferral]) -> list[int]:
+        """Which held referrals the gateway's outbox lacks (a retry after an interruption)."""
+        store = self._gateway.store
+        return [i for i, r in enumerate(held) if await store.sent_message(r.message_id) is None]
 
     def _plan(self, system: str, webhook_id: str, notification: Notification) -> list[SentReferral]:
         with_consent = notification.consent_to_share.obtained
@@ -169,8 +211,6 @@ class Intake:
                 child_ref=child.child_ref,
                 recipient=self._recipient,
                 consent_id=new_message_id() if with_consent else None,
-                consent_message_id=new_message_id() if with_consent else None,
-                consent_thread_id=new_thread_id() if with_consent else None,
             )
             for position, child in enumerate(notification.children)
         ]
@@ -183,38 +223,29 @@ class Intake:
             recipient=self._recipient,
             today=today,
             consent_ids=[r.consent_id or new_message_id() for r in held],
+            supervisors=self._supervisors,
         )
 
-    async def _send(self, held: Sequence[SentReferral], mapped: Sequence[ChildReferral]) -> None:
-        for sent, child in zip(held, mapped, strict=True):
-            if child.consent is not None:
-                await self._record_consent(sent, child)
-            await self._gateway.submit(
-                child.referral,
-                kind=MessageKind.REFERRAL,
-                recipient=self._recipient,
-                thread_id=sent.thread_id,
-                message_id=sent.message_id,
-                by=self._sender,
-            )
+    async def _send(self, sent: SentReferral, child: ChildReferral) -> None:
+        """Record the child's consent (when obtained), then submit the referral citing it.
 
-    async def _record_consent(self, sent: SentReferral, child: ChildReferral) -> None:
-        # The gateway records consents (and refuses referrals citing none) once the consent
-        # work is merged; until then the consent goes to the recipient as a consent message
-        # ahead of the referral that cites it.
-        record = getattr(self._gateway, "record_consent", None)
-        if record is not None:
-            await record(child.consent, by=self._sender)
-            return
-        assert child.consent is not None
+        Recording the same consent again changes nothing, so a resumed send records it again.
+        Raises ConsentRefused (the consent rules) and the gateway's CaselinkErrors.
+        """
+        if child.consent is not None:
+            await self._gateway.record_consent(child.consent, by=self._sender)
         await self._gateway.submit(
-            child.consent,
-            kind=MessageKind.CONSENT,
+            child.referral,
+            kind=MessageKind.REFERRAL,
             recipient=self._recipient,
-            thread_id=sent.consent_thread_id,
-            message_id=sent.consent_message_id,
+            thread_id=sent.thread_id,
+            message_id=sent.message_id,
             by=self._sender,
         )
+
+
+def _day(at: float) -> date:
+    return datetime.fromtimestamp(at, UTC).date()
 
 
 def _count(answer: Answer) -> int:

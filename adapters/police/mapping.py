@@ -2,10 +2,13 @@
 
 Inbound, each child of a notification becomes one referral to social services (a child is
 a referral's subject; siblings at one incident are assessed each in their own thread).
-Consent obtained becomes a canonical Consent per child, cited by its referral; sharing
-without consent becomes the referral's lawful basis with the justification and the
-authorising officer. Everything the canonical model has no field for (what the child saw,
-their words, the adults, the police reference) goes into the narrative, labelled.
+Consent obtained becomes a canonical Consent per child, cited by its referral, whose scope
+covers what the referral is sent for (the recipient, the purpose the gateway derives from
+it, and safety planning); sharing without consent becomes the referral's lawful basis with
+the justification and the authorising officer, named as the gateway's supervisor account
+when their collar number is that account's sign-in name. Everything the canonical model
+has no field for (what the child saw, their words, the adults, the police reference) goes
+into the narrative, labelled.
 
 Outbound, an acknowledgement of one of those referrals becomes a thin callback event
 (Standard Webhooks' `type`, `timestamp`, `data`): ids, the status and, when the answer has
@@ -13,7 +16,7 @@ them, its categories. Never the answer's free text: the police system asks socia
 for the details, and what it was told stays auditable at one place.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -77,7 +80,13 @@ _GIVERS = {
     ConsentGiverRelation.CARER: ConsentRelation.CAREGIVER,
     ConsentGiverRelation.OTHER: ConsentRelation.OTHER,
 }
-_SCOPE_PURPOSES = [Purpose.ASSESSMENT, Purpose.SAFETY_PLANNING]
+# The purpose the gateway's consent rules derive from each referral (an assessment asked,
+# or information for the agency to hold: service provision), and safety planning, which a
+# parent agreeing to police sharing with social services expects to follow either way.
+_SCOPE_PURPOSES = {
+    NotificationType.REFERRAL: [Purpose.ASSESSMENT, Purpose.SAFETY_PLANNING],
+    NotificationType.INFORMATION_EXCHANGE: [Purpose.SERVICE_PROVISION, Purpose.SAFETY_PLANNING],
+}
 _SCOPE_DATA = [
     DataCategory.IDENTITY,
     DataCategory.CONTACT,
@@ -101,23 +110,47 @@ def referrals_of(
     recipient: str,
     today: date,
     consent_ids: Sequence[str],
+    supervisors: Mapping[str, str] | None = None,
 ) -> list[ChildReferral]:
     """One referral per child, in the notification's order.
 
     `consent_ids` (UUIDv4, one per child) name the consents recorded when consent was
-    obtained; `today` is when they start. Raises pydantic.ValidationError when a mapped
+    obtained; `today` is when they start (the day the notification was first received, so
+    a retry maps the same consent). `supervisors` (see `supervisors_by_collar`) names an
+    authorising officer by their account. Raises pydantic.ValidationError when a mapped
     body breaks a canonical rule (its locations are the canonical model's).
     """
     if len(consent_ids) != len(notification.children):
         raise ValueError("one consent id per child")
     return [
-        _child_referral(notification, child, recipient, today, consent_id)
+        _child_referral(notification, child, recipient, today, consent_id, supervisors or {})
         for child, consent_id in zip(notification.children, consent_ids, strict=True)
     ]
 
 
+def supervisors_by_collar(accounts: Mapping[str, str]) -> dict[str, str]:
+    """Supervisor accounts keyed for `authoriser_of`: `accounts` maps each supervisor's
+    sign-in name to their display name; the key is the sign-in name casefolded."""
+    return {name.casefold(): display for name, display in accounts.items()}
+
+
+def authoriser_of(officer: Officer, supervisors: Mapping[str, str]) -> Worker:
+    """The authorising officer as a Worker; named as the supervisor account whose sign-in
+    name is their collar number (forces key accounts by it), else by the name as sent."""
+    worker = worker_of(officer)
+    if officer.collar_number is None:
+        return worker
+    account = supervisors.get(officer.collar_number.casefold())
+    return worker if account is None else worker.model_copy(update={"name": account})
+
+
 def _child_referral(
-    notification: Notification, child: Child, recipient: str, today: date, consent_id: str
+    notification: Notification,
+    child: Child,
+    recipient: str,
+    today: date,
+    consent_id: str,
+    supervisors: Mapping[str, str],
 ) -> ChildReferral:
     subject = subject_of(child, notification.adults)
     risk, urgency = _RISK[notification.risk_grade]
@@ -132,7 +165,9 @@ def _child_referral(
                 name=sharing.given_by_name, relation=_GIVERS[sharing.given_by_relation]
             ),
             scope=ConsentScope(
-                agencies=[recipient], purposes=_SCOPE_PURPOSES, data_categories=_SCOPE_DATA
+                agencies=[recipient],
+                purposes=_SCOPE_PURPOSES[notification.notification_type],
+                data_categories=_SCOPE_DATA,
             ),
             valid_from=today,
             valid_until=sharing.valid_until or today + timedelta(days=CONSENT_DAYS),
@@ -144,7 +179,7 @@ def _child_referral(
         basis = {
             "lawful_basis": sharing.basis,
             "justification": sharing.justification,
-            "authorised_by": worker_of(sharing.authorised_by),
+            "authorised_by": authoriser_of(sharing.authorised_by, supervisors),
         }
     referral = Referral(
         subject=subject,

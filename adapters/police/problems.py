@@ -33,6 +33,7 @@ class Problem:
     detail: str
     errors: Sequence[FieldError] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # consent-refused: which sending rule, as a slug
 
     def as_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -41,6 +42,8 @@ class Problem:
             "status": self.status,
             "detail": self.detail,
         }
+        if self.reason is not None:
+            document["reason"] = self.reason
         if self.errors:
             document["errors"] = [
                 {"pointer": pointer(error.loc), "detail": error.msg} for error in self.errors
@@ -126,6 +129,9 @@ def unavailable(reason: str, retry_after_s: int = 30) -> Problem:
     )
 
 
-def refused(reason: str, detail: str) -> Problem:
-    """A refusal of the gateway's (consent rules, for one): its reason slug and one line."""
-    return Problem(reason.replace("_", "-"), "The notification was refused", 422, detail)
+def consent_refused(reason: str, detail: str) -> Problem:
+    """The gateway's consent rules refused a child's referral: the rule's slug (`reason`,
+    e.g. `not_authorised_by_supervisor`) and its one line of ids and categories."""
+    return Problem(
+        "consent-refused", "The notification may not be shared", 422, detail, reason=reason
+    )

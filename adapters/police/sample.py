@@ -12,11 +12,14 @@ def sample_notification(
     children: int = 1,
     consent: bool = False,
     risk_grade: str = "high",
+    authorised_by: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A police notification as the police system posts it (the JSON document, as a dict).
 
     `children` (1 to 10) siblings at one domestic incident; `consent` chooses consent to
-    share obtained from the mother or sharing without it on the significant-harm basis.
+    share obtained from the mother or sharing without it on the significant-harm basis,
+    authorised by DS Tom Okafor or by `authorised_by` (an officer, who must be a supervisor
+    of the gateway that takes it: docs/adapters.md, `## police`).
     """
     officer = {
         "name": "DC Priya Shah",
@@ -62,7 +65,8 @@ def sample_notification(
             "basis": "child_protection_significant_harm",
             "justification": "Repeat domestic abuse with the children present; informing "
             "the suspect of the referral could increase the risk to them.",
-            "authorised_by": {
+            "authorised_by": authorised_by
+            or {
                 "name": "DS Tom Okafor",
                 "role": "Detective Sergeant, Public Protection Unit",
                 "phone": "+44 20 7946 0102",

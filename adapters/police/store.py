@@ -3,12 +3,14 @@
 SQLAlchemy Core on the gateway's transaction runner (SQLite file 0600 in a 0700 folder,
 refused when shared; or PostgreSQL by URL). Three facts are kept so that a restart loses
 nothing:
-- each verified webhook (system, webhook-id) with the SHA-256 of its body and, once
-  answered, the answer (ids only): a retry answers the original result, for three days
-  and more, not the five minutes of the replay window;
-- each referral sent for a notification, with the ids allocated BEFORE it was submitted:
-  a crash between submits is resumed under the same message ids (the gateway's outbox
-  keeps one of each);
+- each verified webhook (system, webhook-id) with the SHA-256 of its body and, when it was
+  refused, the refusal: a retry answers the original result, for three days and more,
+  not the five minutes of the replay window;
+- each referral sent for a notification, with the ids allocated BEFORE it was submitted,
+  committed with the webhook in one transaction (`claim`): a crash between submits is
+  resumed under the same message ids (the gateway's outbox keeps one of each), and an
+  accepted notification's answer is made again from these rows (it is not kept apart:
+  one commit per notification, not two);
 - the outbox of callbacks: the exact bytes to send, attempts, the next attempt's time.
 No column holds a name or narrative: ids, police references, categories, times.
 """
@@ -52,9 +54,10 @@ referrals = sa.Table(
     sa.Column("police_reference", sa.String(ID), nullable=False),
     sa.Column("child_ref", sa.String(ID), nullable=False),
     sa.Column("recipient", sa.String(WORD * 2), nullable=False),
+    # The consent recorded in the gateway's register for this child, when obtained. (Stores
+    # made before the register also hold consent_message_id and consent_thread_id, nullable
+    # and no longer written.)
     sa.Column("consent_id", sa.String(ID), nullable=True),
-    sa.Column("consent_message_id", sa.String(ID), nullable=True),
-    sa.Column("consent_thread_id", sa.String(ID), nullable=True),
     sa.Index("ix_police_referrals_webhook", "system", "webhook_id"),
 )
 
@@ -103,6 +106,19 @@ class Seen:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """What `claim` found or made for a webhook: the body hash and time first seen, a kept
+    refusal, and the referrals held for it (allocated earlier when `resumed`)."""
+
+    body_sha256: str
+    received_at: float
+    status: int | None
+    answer: str | None
+    referrals: list["SentReferral"]
+    resumed: bool
+
+
+@dataclass(frozen=True)
 class SentReferral:
     """A referral sent (or to be sent) for one child of a notification; ids only."""
 
@@ -116,8 +132,6 @@ class SentReferral:
     child_ref: str
     recipient: str
     consent_id: str | None
-    consent_message_id: str | None
-    consent_thread_id: str | None
 
 
 @dataclass(frozen=True)
@@ -180,14 +194,16 @@ class PoliceStore:
         body_sha256: str,
         at: float,
         planned: Sequence[SentReferral],
-    ) -> list[SentReferral]:
-        """Record a notification and its referrals' ids; return the referrals held.
+    ) -> Claim:
+        """Record a notification and its referrals' ids, in one transaction; say what is held.
 
-        When the notification was claimed before (a crash, then a retry), the ids held
-        then are returned and `planned` is dropped.
+        First time: the webhook and `planned` are committed and returned. Seen before: what
+        was kept then, and nothing written: another body's hash (the caller refuses it), a
+        kept refusal, or the referrals allocated then (`resumed`; `planned` is dropped).
         """
+        mine = (notifications.c.system == system) & (notifications.c.webhook_id == webhook_id)
 
-        def work(c: Connection) -> list[SentReferral]:
+        def work(c: Connection) -> Claim:
             c.execute(
                 insert_new(c.dialect.name, notifications),
                 [
@@ -199,19 +215,26 @@ class PoliceStore:
                     }
                 ],
             )
+            row = c.execute(select(notifications).where(mine)).mappings().one()
+            kept = (row["body_sha256"], row["received_at"], row["status"], row["answer"])
+            if row["body_sha256"] != body_sha256 or row["status"] is not None:
+                return Claim(*kept, referrals=[], resumed=True)
             held = _referrals(c, system, webhook_id)
             if held:
-                return held
+                return Claim(*kept, referrals=held, resumed=True)
             if planned:
                 c.execute(sa.insert(referrals), [vars(r) for r in planned])
-            return list(planned)
+            return Claim(*kept, referrals=list(planned), resumed=False)
 
         return await self._transactions.run("claim", work)
 
     async def answer(
         self, system: str, webhook_id: str, body_sha256: str, at: float, status: int, answer: str
     ) -> None:
-        """Keep the answer given to a webhook (claimed or not): its retries get it again."""
+        """Keep a refusal given to a webhook (claimed or not): its retries get it again.
+
+        Accepted notifications are not kept here: their answer is made from `claim`'s rows.
+        """
 
         def work(c: Connection) -> None:
             c.execute(

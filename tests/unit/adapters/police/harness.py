@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.police import PoliceAdapter, build
+from adapters.police.sample import sample_notification
 from adapters.police.signing import format_secret, parse_secret, signature
 from broker.gateway.adapter_port import AdapterContext
 from broker.gateway.service import Gateway
@@ -24,6 +25,18 @@ SYSTEM = "niche-west"
 SUPERVISOR = {
     "Authorization": "Basic " + base64.b64encode(f"sam:{PASSWORDS['sam']}".encode()).decode()
 }
+# The sergeant who authorises sharing without consent: their collar number is the sign-in
+# name of the supervisor account `sam` of tests/gateway_users (matched casefolded).
+AUTHORISED_BY = {
+    "name": "DS Tom Okafor",
+    "role": "Detective Sergeant, Public Protection Unit",
+    "collar_number": "SAM",
+}
+
+
+def notification(**options: Any) -> dict[str, Any]:
+    """adapters/police/sample.py's notification, authorised by a supervisor of the gateway."""
+    return sample_notification(**({"authorised_by": AUTHORISED_BY} | options))
 
 
 def new_secret_file(path: Path) -> str:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import httpx
 
-from adapters.police.sample import sample_notification
 from broker.gateway.service import Gateway
 from broker.store.gateway_store import SqlGatewayStore
 from tests.memory_federation import MemoryFederation, memory_federation
@@ -15,6 +14,7 @@ from tests.unit.adapters.police.harness import (
     SUPERVISOR,
     encoded,
     make_adapter,
+    notification,
     receiver,
     secret_key,
     signed,
@@ -34,7 +34,7 @@ async def notify_and_get_received(
     federation: MemoryFederation, api: httpx.AsyncClient, folder: Path
 ) -> None:
     """Post one notification; social services' gateway answers `received` by itself."""
-    body = encoded(sample_notification())
+    body = encoded(notification())
     response = await api.post(
         "/police/notifications", content=body, headers=ANONYMOUS | signed(secret_key(folder), body)
     )

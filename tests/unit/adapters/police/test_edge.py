@@ -2,13 +2,13 @@
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from standardwebhooks import Webhook
 
-from adapters.police.sample import sample_notification
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.records import ReadChannel
 from broker.store.errors import StoreUnavailable
@@ -19,6 +19,7 @@ from tests.unit.adapters.police.harness import (
     SUPERVISOR,
     encoded,
     make_adapter,
+    notification,
     receiver,
     secret_key,
     signed,
@@ -30,6 +31,11 @@ PATH = "/police/notifications"
 ANONYMOUS = {"Authorization": ""}
 
 
+def secret_key_of(folder: Path) -> Callable[[], bytes]:
+    """The inbound secret, read once `make_adapter` has written it."""
+    return lambda: secret_key(folder)
+
+
 async def post(api: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
     return await api.post(PATH, content=body, headers=ANONYMOUS | headers)
 
@@ -38,7 +44,7 @@ async def test_each_child_is_referred_to_social_services_once(tmp_path: Path) ->
     federation = memory_federation()
     police = make_gateway(federation, POLICE)
     adapter = make_adapter(police, tmp_path)
-    body = encoded(sample_notification(children=2))
+    body = encoded(notification(children=2))
     headers = signed(secret_key(tmp_path), body)
     async with (
         api_of(police, adapters=[adapter]) as api,
@@ -72,11 +78,11 @@ async def test_each_child_is_referred_to_social_services_once(tmp_path: Path) ->
         assert len((await api.get("/v1/sent")).json()) == 2
 
 
-async def test_consent_obtained_is_sent_ahead_of_the_referral_citing_it(tmp_path: Path) -> None:
+async def test_consent_obtained_is_recorded_then_cited(tmp_path: Path) -> None:
     federation = memory_federation()
     police = make_gateway(federation, POLICE)
     adapter = make_adapter(police, tmp_path)
-    body = encoded(sample_notification(consent=True))
+    body = encoded(notification(consent=True))
     async with (
         api_of(police, adapters=[adapter]) as api,
         api_of(make_gateway(federation, SOCIAL)) as social,
@@ -91,12 +97,60 @@ async def test_consent_obtained_is_sent_ahead_of_the_referral_citing_it(tmp_path
 
         await eventually(arrived, "the referral at social services")
         cited = (await social.get(path)).json()["body"]["consent_ref"]
-        consents = (await social.get("/v1/inbox", params={"kind": "consent"})).json()
-        [consent] = [
-            (await social.get(f"/v1/inbox/{c['message_id']}")).json()["body"] for c in consents
-        ]
-        assert consent["consent_id"] == cited
-        assert consent["status"] == "granted"
+        record = await police.store.consent(cited)
+        assert record is not None
+        assert record.status == "granted"
+        assert record.recorded_by == "case-system"
+        assert list(record.agencies) == [SOCIAL]
+        assert "assessment" in record.purposes
+        # Recorded in the register, not sent as a message of its own.
+        assert (await social.get("/v1/inbox", params={"kind": "consent"})).json() == []
+        assert [s["kind"] for s in (await api.get("/v1/sent")).json()] == ["referral"]
+
+
+async def test_sharing_refused_by_the_consent_rules_is_a_problem(tmp_path: Path) -> None:
+    federation = memory_federation()
+    police = make_gateway(federation, POLICE)
+    adapter = make_adapter(police, tmp_path)
+    key = secret_key(tmp_path)
+    # Authorised by a sergeant with no supervisor account on this gateway.
+    body = encoded(notification(children=2, authorised_by={"name": "DS Tom Okafor", "role": "DS"}))
+    async with api_of(police, adapters=[adapter]) as api:
+        refused = await post(api, body, signed(key, body, webhook_id="nobody1"))
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        assert problem["type"].endswith("/police/consent-refused")
+        assert problem["reason"] == "not_authorised_by_supervisor"
+        assert "Okafor" not in refused.text
+        assert "Turner" not in refused.text
+        assert (await api.get("/v1/sent")).json() == []
+        # Kept: the retry is answered the same refusal, and nothing is sent then either.
+        again = await post(api, body, signed(key, body, webhook_id="nobody1"))
+        assert (again.status_code, again.json()) == (422, problem)
+        assert again.headers["webhook-replayed"] == "true"
+        assert (await api.get("/v1/sent")).json() == []
+
+
+async def test_an_accepted_notification_is_replayed_after_a_restart(tmp_path: Path) -> None:
+    federation = memory_federation()
+    police_store = MemoryGatewayStore()
+    key = secret_key_of(tmp_path)
+    body = encoded(notification(children=2, consent=True))
+    police = make_gateway(federation, POLICE, store=police_store)
+    async with api_of(police, adapters=[make_adapter(police, tmp_path)]) as api:
+        first = await post(api, body, signed(key(), body))
+        assert first.status_code == 202, first.text
+    # Another gateway and adapter on the same stores: the webhook-id is remembered.
+    police = make_gateway(federation, POLICE, store=police_store)
+    async with api_of(police, adapters=[make_adapter(police, tmp_path)]) as api:
+        again = await post(api, body, signed(key(), body))
+        assert (again.status_code, again.json()) == (202, first.json())
+        assert again.headers["webhook-replayed"] == "true"
+        assert len((await api.get("/v1/sent")).json()) == 2
+        other = encoded(notification(notification_id="PPN-2025-004212"))
+        conflict = await post(api, other, signed(key(), other))
+        assert conflict.status_code == 409
 
 
 async def test_refusals_are_problems_that_repeat_nothing(tmp_path: Path) -> None:
@@ -104,7 +158,7 @@ async def test_refusals_are_problems_that_repeat_nothing(tmp_path: Path) -> None
     police = make_gateway(federation, POLICE)
     adapter = make_adapter(police, tmp_path)
     key = secret_key(tmp_path)
-    good = encoded(sample_notification())
+    good = encoded(notification())
     async with api_of(police, adapters=[adapter]) as api:
         cases: list[tuple[bytes, dict[str, str], int, str]] = [
             (good, {"content-type": "application/json"}, 401, "invalid-signature"),
@@ -134,8 +188,8 @@ async def test_a_reused_webhook_id_with_another_body_is_a_conflict(tmp_path: Pat
     police = make_gateway(federation, POLICE)
     adapter = make_adapter(police, tmp_path)
     key = secret_key(tmp_path)
-    first = encoded(sample_notification())
-    second = encoded(sample_notification(notification_id="PPN-2025-004212"))
+    first = encoded(notification())
+    second = encoded(notification(notification_id="PPN-2025-004212"))
     async with api_of(police, adapters=[adapter]) as api:
         assert (await post(api, first, signed(key, first, webhook_id="w1"))).status_code == 202
         conflict = await post(api, second, signed(key, second, webhook_id="w1"))
@@ -149,11 +203,11 @@ async def test_a_malformed_notification_refuses_only_itself(tmp_path: Path) -> N
     police = make_gateway(federation, POLICE)
     adapter = make_adapter(police, tmp_path)
     key = secret_key(tmp_path)
-    document = sample_notification(children=2)
+    document = notification(children=2)
     document["children"][1]["dob"] = "14/03/2014"  # not ISO 8601: the second child only
     document["children"][0]["nickname"] = "Mo Turner"
     bad = encoded(document)
-    good = encoded(sample_notification(notification_id="PPN-2025-004299"))
+    good = encoded(notification(notification_id="PPN-2025-004299"))
     async with api_of(police, adapters=[adapter]) as api:
         refused = await post(api, bad, signed(key, bad, webhook_id="bad1"))
         assert refused.status_code == 422
@@ -188,7 +242,7 @@ async def test_answers_are_called_back_signed_with_categories_only(tmp_path: Pat
     police = make_gateway(federation, POLICE, store=police_store)
     async with receiver() as endpoint:
         adapter = make_adapter(police, tmp_path, endpoint.url)
-        body = encoded(sample_notification(children=2))
+        body = encoded(notification(children=2))
         async with (
             api_of(police, adapters=[adapter]) as api,
             api_of(make_gateway(federation, SOCIAL)) as social,
@@ -252,7 +306,7 @@ async def test_a_send_cut_short_is_resumed_under_the_same_ids(tmp_path: Path) ->
     federation = memory_federation()
     police = make_gateway(federation, POLICE)
     adapter = make_adapter(police, tmp_path)
-    body = encoded(sample_notification(children=2))
+    body = encoded(notification(children=2))
     real_submit = police.submit
     calls = 0
 
@@ -273,3 +327,26 @@ async def test_a_send_cut_short_is_resumed_under_the_same_ids(tmp_path: Path) ->
         assert retried.status_code == 202
         sent = {s["message_id"] for s in (await api.get("/v1/sent")).json()}
         assert sent == {r["message_id"] for r in retried.json()["referrals"]}
+
+
+async def test_a_consent_resumed_the_next_day_is_the_one_recorded(tmp_path: Path) -> None:
+    federation = memory_federation()
+    police = make_gateway(federation, POLICE)
+    now = [time.time()]
+    adapter = make_adapter(police, tmp_path, clock=lambda: now[0])
+    body = encoded(notification(consent=True))
+    real_submit = police.submit
+
+    async def fails(*args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailable("enqueue", OSError("disk gone"))
+
+    async with api_of(police, adapters=[adapter]) as api:
+        police.submit = fails  # type: ignore[method-assign]
+        cut = await post(api, body, signed(secret_key(tmp_path), body, timestamp=int(now[0])))
+        assert cut.status_code == 503  # the consent recorded, the referral not sent
+        police.submit = real_submit  # type: ignore[method-assign]
+        now[0] += 86_400.0
+        retried = await post(api, body, signed(secret_key(tmp_path), body, timestamp=int(now[0])))
+        assert retried.status_code == 202, retried.text  # not a conflicting consent
+        [sent] = (await api.get("/v1/sent")).json()
+        assert sent["message_id"] == retried.json()["referrals"][0]["message_id"]

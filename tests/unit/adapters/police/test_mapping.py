@@ -14,6 +14,7 @@ from adapters.police.mapping import (
     callback_event,
     categories_of,
     referrals_of,
+    supervisors_by_collar,
 )
 from adapters.police.native import Notification
 from adapters.police.sample import sample_notification
@@ -167,3 +168,35 @@ def test_callback_events_round_trip(answer: AnswerFacts) -> None:
     assert event["timestamp"].endswith("Z")
     assert len(json.dumps(event)) < 20_000  # Standard Webhooks: thin payloads
     assert callback_answer(json.loads(json.dumps(event))) == answer
+
+
+def test_a_consents_scope_covers_the_purpose_its_referral_is_sent_for() -> None:
+    document = sample_notification(consent=True)
+    document["notification_type"] = "information_exchange"
+    notification = Notification.model_validate(document)
+    [child] = referrals_of(notification, recipient="social-east", today=TODAY, consent_ids=IDS[:1])
+    assert child.consent is not None
+    # The gateway sends a referral asking no assessment for service provision.
+    assert child.referral.requested_service is RequestedService.OTHER
+    assert set(child.consent.scope.purposes) == {"service_provision", "safety_planning"}
+    [assessed] = mapped(consent=True)
+    assert set(assessed.consent.scope.purposes) == {"assessment", "safety_planning"}
+
+
+def test_the_authorising_officer_is_named_as_their_supervisor_account() -> None:
+    officer = {"name": "DS Tom Okafor", "role": "Detective Sergeant", "collar_number": "WP2210"}
+    notification = Notification.model_validate(sample_notification(authorised_by=officer))
+    supervisors = supervisors_by_collar({"wp2210": "Tom Okafor", "sam": "Sam Reid"})
+    [child] = referrals_of(
+        notification, recipient="social-east", today=TODAY, consent_ids=IDS[:1],
+        supervisors=supervisors,
+    )  # fmt: skip
+    assert child.referral.authorised_by == Worker(
+        name="Tom Okafor", role="Detective Sergeant (WP2210)"
+    )
+    # No account under that collar number: the name as sent (the gateway then decides).
+    [unmatched] = referrals_of(
+        notification, recipient="social-east", today=TODAY, consent_ids=IDS[:1],
+        supervisors={"sam": "Sam Reid"},
+    )  # fmt: skip
+    assert unmatched.referral.authorised_by.name == "DS Tom Okafor"
