@@ -31,10 +31,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 
 from adapters.social import consent as consents
-from adapters.social.cases import case_fields, fields_of
+from adapters.social.cases import CaseFields, case_fields, fields_of
 from adapters.social.errors import PrimeroError, conflict, forbidden, invalid, not_found
 from adapters.social.settings import SocialSettings
 from adapters.social.transitions import (
@@ -57,9 +56,9 @@ from adapters.social.vault import CaseRecord, CaseUnreadable, CaseVault, SentTra
 from adapters.social.views import CaseView, TransitionView, iso
 from broker import lifecycle
 from broker.envelope import EnvelopeError
-from broker.errors import CaselinkError
 from broker.gateway.adapter_port import AdapterContext
 from broker.gateway.api import signed_in
+from broker.gateway.consent_rules import ConsentRefused, sharing_purpose
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.records import InboxMessage, InboxState, ReadChannel, SentStatus
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
@@ -67,6 +66,8 @@ from broker.gateway.users import GatewayUser, Permission, Role
 from broker.lifecycle import Party, Stage
 from broker.logs import get_logger
 from schemas.acknowledgement import Acknowledgement
+from schemas.common import SharingBasis
+from schemas.consent import Consent
 from schemas.ids import UUID4_PATTERN, new_message_id, new_thread_id
 from schemas.kinds import AckStatus, MessageKind
 from schemas.referral import Referral
@@ -296,38 +297,49 @@ class SocialAdapter:
 
     # -- sending --------------------------------------------------------------------
 
+    def _body(
+        self,
+        fields: CaseFields,
+        kind: MessageKind,
+        request: TransitionRequest,
+        basis: SharingBasis,
+        user: GatewayUser,
+    ) -> Referral | Transfer:
+        if kind is MessageKind.REFERRAL:
+            return referral_of(
+                fields, request, basis=basis, by=user.worker, services=self._services
+            )
+        return transfer_of(fields, request, basis=basis, by=user.worker)
+
     def _bodies(
         self, record: CaseRecord, kind: MessageKind, request: TransitionRequest, user: GatewayUser
-    ) -> tuple[str, BaseModel, BaseModel | None]:
-        """(recipient, body, consent to send first) for one case; sends nothing."""
+    ) -> tuple[str, Referral | Transfer, Consent | None]:
+        """(recipient, body, consent to record first) for one case; sends nothing."""
         recipient = recipient_of(request)
         if self._gateway.sealer.directory.agency(recipient) is None:
-            # Checked before anything is sent: the seal would refuse it after a consent went.
+            # Checked before anything is recorded: the seal would refuse it afterwards.
             raise invalid("transitioned_to", "transition.errors.to_user_can_receive")
-        consent = None
         if request.consent_overridden:
             basis = consents.override(
                 request.notes, supervisor=user.role is Role.SUPERVISOR, by=user.worker
             )
-        else:
-            consent = consents.consent_of(
-                record.fields,
-                kind=kind,
-                recipient=recipient,
-                consent_id=new_message_id(),
-                today=_today(self._clock()),
-                valid_days=self._settings.consent_days,
-                by=user.worker,
-            )
-            basis = consents.cites(consent)
-        body: BaseModel
-        if kind is MessageKind.REFERRAL:
-            body = referral_of(
-                record.fields, request, basis=basis, by=user.worker, services=self._services
-            )
-        else:
-            body = transfer_of(record.fields, request, basis=basis, by=user.worker)
-        return recipient, body, consent
+            return recipient, self._body(record.fields, kind, request, basis, user), None
+        if not consents.consented(record.fields, kind):
+            raise consents.refused("transition.errors.consent")
+        # The purpose is the gateway's, derived from the body (an assessment is not service
+        # provision): the consent must cover what the rules will check.
+        body = self._body(record.fields, kind, request, consents.PENDING, user)
+        consent = consents.consent_of(
+            record.fields,
+            kind=kind,
+            purpose=sharing_purpose(kind, body),
+            recipient=recipient,
+            consent_id=new_message_id(),
+            today=_today(self._clock()),
+            valid_days=self._settings.consent_days,
+            by=user.worker,
+        )
+        return recipient, consents.citing(body, consent), consent
 
     async def _send(
         self, kind: MessageKind, case_ids: list[str], request: TransitionRequest, user: GatewayUser
@@ -346,11 +358,7 @@ class SocialAdapter:
             for record, recipient, body, consent in planned:
                 try:
                     if consent is not None:
-                        # Until the gateway records consents itself, the consent goes to
-                        # the recipient as a consent message before the body citing it.
-                        await self._gateway.submit(
-                            consent, kind=MessageKind.CONSENT, recipient=recipient, by=user
-                        )
+                        await self._gateway.record_consent(consent, by=user)
                     entry = await self._gateway.submit(
                         body, kind=kind, recipient=recipient, thread_id=new_thread_id(), by=user
                     )
@@ -358,10 +366,8 @@ class SocialAdapter:
                     raise invalid(
                         "transitioned_to", "transition.errors.to_user_can_receive"
                     ) from error
-                except CaselinkError as error:
-                    if "consent" in error.reason:
-                        raise consents.refused("transition.errors.consent") from error
-                    raise
+                except ConsentRefused as error:
+                    raise consents.refused_by_gateway(error.reason) from error
                 sent = SentTransition(
                     id=entry.message_id,
                     thread_id=entry.thread_id,

@@ -15,11 +15,12 @@ from adapters.social.edge import SocialAdapter
 from adapters.social.sample import sample_case, sample_referral, sample_transfer
 from broker.envelope import verify_directory
 from broker.gateway.adapter_port import AdapterConfigError, AdapterContext
-from broker.gateway.records import ReadChannel
+from broker.gateway.records import ConsentRecord, ReadChannel
 from broker.gateway.service import Gateway
 from broker.testing import InMemoryBroker
 from broker.topology.definitions import build_definitions
 from broker.topology.names import Topology
+from schemas.examples import CONSENT_ID
 from tests.gateway_users import PASSWORDS, make_users
 from tests.integration.rabbit_federation import make_keys
 from tests.memory_federation import MemoryFederation
@@ -127,9 +128,34 @@ async def test_a_referral_made_received_accepted_and_seen_accepted(tmp_path: Pat
         assert reads
         assert {r.channel for r in reads} == {ReadChannel.PRIMERO}
         assert {r.reader for r in reads} == {"ana"}
-        # The consent the case's flags stand for went first, as a consent message.
-        consents = await m[B]["gateway"].store.inbox(kind="consent")
-        assert len(consents) == 1
+        # The consent the case's flags stand for is in East's register, scoped to West and
+        # service provision, and the referral cites it; no consent message went to West.
+        [consent] = await case_consents(m[A]["gateway"])
+        assert (consent.agencies, consent.purposes) == ((B,), ("service_provision",))
+        assert (consent.giver, consent.recorded_by) == ("parent", "ana")
+        assert await m[A]["gateway"].store.consent_recipients(consent.consent_id) == [B]
+        assert await m[B]["gateway"].store.inbox(kind="consent") == []
+
+
+async def case_consents(gateway: Gateway) -> list[ConsentRecord]:
+    """The consents the adapter recorded (the harness records the examples' own first)."""
+    return [c for c in await gateway.store.consents() if c.consent_id != CONSENT_ID]
+
+
+async def test_a_referral_for_an_assessment_records_a_consent_for_assessment(
+    tmp_path: Path,
+) -> None:
+    async with municipalities(tmp_path) as m:
+        east = m[A]["ana"]
+        case = await east.create_case(sample_case())
+        asked = sample_referral([case["id"]], B, service="case_management_assessment")
+        answer = await east.create_referrals(asked["data"])
+        assert answer.status_code == 200, answer.text
+        # The gateway derives the purpose from the body: a consent for service provision
+        # would have been refused (purpose_not_covered).
+        [consent] = await case_consents(m[A]["gateway"])
+        assert consent.purposes == ("assessment",)
+        assert await m[A]["gateway"].store.consent_recipients(consent.consent_id) == [B]
 
 
 async def test_a_referral_done_after_acceptance_and_revoked_by_its_sender(tmp_path: Path) -> None:

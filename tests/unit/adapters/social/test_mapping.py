@@ -100,6 +100,7 @@ def test_a_referral_takes_risk_concerns_service_and_notes() -> None:
     consent = consent_of(
         fields(),
         kind=MessageKind.REFERRAL,
+        purpose=Purpose.SERVICE_PROVISION,
         recipient="social-west",
         consent_id="00000000-0000-4000-8000-00000000000a",
         today=TODAY,
@@ -170,6 +171,7 @@ def test_consent_rules() -> None:
         return consent_of(
             fields(**flags),
             kind=kind,
+            purpose=Purpose.CASE_TRANSFER,
             recipient="social-west",
             consent_id="00000000-0000-4000-8000-00000000000a",
             today=TODAY,
