@@ -10,7 +10,9 @@ Primero gates a referral or transfer on the case's flags unless the request says
   referral service provision), from today for `valid_days`, given by `consent_source`
   (`child` is the child, named as the case names them; a parent, guardian or caregiver is
   named by `consent_source_name`, a Caselink addition, or said not to be named); the body
-  cites it.
+  cites it. The flags stand for one consent given once: the adapter records it once per
+  case, recipient and purpose (`consent_id_of`) and cites it again after, so a withdrawal
+  or its expiry holds.
 - `consent_overridden` true: no consent; the lawful basis is the child's protection from
   significant harm, justified by the request's `notes` and authorised by the signed-in
   user, who must be a supervisor.
@@ -18,6 +20,8 @@ Primero gates a referral or transfer on the case's flags unless the request says
   gateway's rules refuse (`refused_by_gateway`: the rule's slug as the message key).
 """
 
+import hashlib
+import uuid
 from datetime import date, timedelta
 
 from adapters.social.cases import CaseFields, subject_of
@@ -117,10 +121,20 @@ def consent_of(
     )
 
 
+def consent_id_of(case_id: str, recipient: str, purpose: Purpose, valid_from: date) -> str:
+    """The id of the consent a case's flags give for `recipient` and `purpose` from
+    `valid_from`: the same inputs, the same id, so recording it again after a crash
+    between the register's commit and the case's is the register's no-op, not a second
+    consent. A UUID4 in form (the schema's pattern), from SHA-256 of the inputs."""
+    text = f"caselink/primero-consent/v1\n{case_id}\n{recipient}\n{purpose.value}\n{valid_from}"
+    digest = hashlib.sha256(text.encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
 PENDING = SharingBasis(consent_ref="00000000-0000-4000-8000-000000000000")
 """The basis a body is drafted with before the consent it cites is known (see `citing`)."""
 
 
-def citing(body: Referral | Transfer, consent: Consent) -> Referral | Transfer:
-    """`body` citing `consent`: its consent_ref, nothing else changed."""
-    return body.model_copy(update={"consent_ref": consent.consent_id})
+def citing(body: Referral | Transfer, consent_id: str) -> Referral | Transfer:
+    """`body` citing the consent `consent_id`: its consent_ref, nothing else changed."""
+    return body.model_copy(update={"consent_ref": consent_id})
