@@ -17,7 +17,10 @@ Sign-in is the gateway's (HTTP Basic for the people of its users file, a token f
 systems); what a role may do is checked here and refused in Primero's form. A received
 case's id is its thread id; its body is opened only through `Gateway.read` with the
 PRIMERO channel (the read recorded first). Everything a request sends is mapped and
-validated before the first submit: a refused request sends nothing.
+validated before the first submit, a consent cited again checked against the register in
+bulk: a refused request sends nothing (short of a withdrawal racing it). A consent from a
+case's flags is recorded once per case, recipient and purpose, then cited again
+(`adapters.social.consent`, docs/adapters.md `## social`).
 """
 
 import asyncio
@@ -31,10 +34,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 
 from adapters.social import consent as consents
-from adapters.social.cases import case_fields, fields_of
+from adapters.social.cases import CaseFields, case_fields, fields_of
 from adapters.social.errors import PrimeroError, conflict, forbidden, invalid, not_found
 from adapters.social.settings import SocialSettings
 from adapters.social.transitions import (
@@ -53,13 +55,21 @@ from adapters.social.transitions import (
     status_of_state,
     transfer_of,
 )
-from adapters.social.vault import CaseRecord, CaseUnreadable, CaseVault, SentTransition
+from adapters.social.vault import (
+    MAX_TRANSITIONS,
+    CaseConsent,
+    CaseRecord,
+    CaseUnreadable,
+    CaseVault,
+    SentTransition,
+)
 from adapters.social.views import CaseView, TransitionView, iso
 from broker import lifecycle
 from broker.envelope import EnvelopeError
-from broker.errors import CaselinkError
 from broker.gateway.adapter_port import AdapterContext
 from broker.gateway.api import signed_in
+from broker.gateway.consent_register import ConsentConflict
+from broker.gateway.consent_rules import ConsentRefused, check_sharing, sharing_purpose
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.records import InboxMessage, InboxState, ReadChannel, SentStatus
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
@@ -67,7 +77,9 @@ from broker.gateway.users import GatewayUser, Permission, Role
 from broker.lifecycle import Party, Stage
 from broker.logs import get_logger
 from schemas.acknowledgement import Acknowledgement
-from schemas.ids import UUID4_PATTERN, new_message_id, new_thread_id
+from schemas.common import SharingBasis
+from schemas.consent import Consent
+from schemas.ids import UUID4_PATTERN, new_thread_id
 from schemas.kinds import AckStatus, MessageKind
 from schemas.referral import Referral
 from schemas.transfer import Transfer
@@ -134,6 +146,19 @@ class Outgoing:
     """A case created here, opened from the vault."""
 
     record: CaseRecord
+
+
+@dataclass(frozen=True)
+class _Send:
+    """One case's send, planned: the body, and the consent to record first (None: it cites
+    a consent recorded before, `reused`, or goes under a lawful basis)."""
+
+    record: CaseRecord
+    recipient: str
+    body: Referral | Transfer
+    consent: Consent | None = None
+    note: CaseConsent | None = None  # the consent, as the case keeps it once sent
+    reused: bool = False
 
 
 def _today(seconds: float) -> date:
@@ -296,85 +321,139 @@ class SocialAdapter:
 
     # -- sending --------------------------------------------------------------------
 
-    def _bodies(
+    def _body(
+        self,
+        fields: CaseFields,
+        kind: MessageKind,
+        request: TransitionRequest,
+        basis: SharingBasis,
+        user: GatewayUser,
+    ) -> Referral | Transfer:
+        if kind is MessageKind.REFERRAL:
+            return referral_of(
+                fields, request, basis=basis, by=user.worker, services=self._services
+            )
+        return transfer_of(fields, request, basis=basis, by=user.worker)
+
+    def _plan(
         self, record: CaseRecord, kind: MessageKind, request: TransitionRequest, user: GatewayUser
-    ) -> tuple[str, BaseModel, BaseModel | None]:
-        """(recipient, body, consent to send first) for one case; sends nothing."""
+    ) -> _Send:
+        """What sending from one case takes (its body, a consent to record); sends nothing."""
+        if len(record.transitions) >= MAX_TRANSITIONS:
+            # The record would no longer open with one more (its schema's bound).
+            raise conflict("transition.errors.too_many_transitions", "record_id")
         recipient = recipient_of(request)
         if self._gateway.sealer.directory.agency(recipient) is None:
-            # Checked before anything is sent: the seal would refuse it after a consent went.
+            # Checked before anything is recorded: the seal would refuse it afterwards.
             raise invalid("transitioned_to", "transition.errors.to_user_can_receive")
-        consent = None
         if request.consent_overridden:
             basis = consents.override(
                 request.notes, supervisor=user.role is Role.SUPERVISOR, by=user.worker
             )
-        else:
-            consent = consents.consent_of(
-                record.fields,
-                kind=kind,
-                recipient=recipient,
-                consent_id=new_message_id(),
-                today=_today(self._clock()),
-                valid_days=self._settings.consent_days,
-                by=user.worker,
-            )
-            basis = consents.cites(consent)
-        body: BaseModel
-        if kind is MessageKind.REFERRAL:
-            body = referral_of(
-                record.fields, request, basis=basis, by=user.worker, services=self._services
-            )
-        else:
-            body = transfer_of(record.fields, request, basis=basis, by=user.worker)
-        return recipient, body, consent
+            return _Send(record, recipient, self._body(record.fields, kind, request, basis, user))
+        if not consents.consented(record.fields, kind):
+            raise consents.refused("transition.errors.consent")
+        # The purpose is the gateway's, derived from the body (an assessment is not service
+        # provision): the consent must cover what the rules will check.
+        draft = self._body(record.fields, kind, request, consents.PENDING, user)
+        purpose = sharing_purpose(kind, draft)
+        recorded = record.consent_for(recipient, purpose.value)
+        if recorded is not None:
+            # The case's flags gave this consent once; cited again, it stays under the
+            # register's rules (a withdrawal or its expiry refuses the send).
+            return _Send(record, recipient, consents.citing(draft, recorded), reused=True)
+        today = _today(self._clock())
+        consent = consents.consent_of(
+            record.fields,
+            kind=kind,
+            purpose=purpose,
+            recipient=recipient,
+            consent_id=consents.consent_id_of(record.id, recipient, purpose, today),
+            today=today,
+            valid_days=self._settings.consent_days,
+            by=user.worker,
+        )
+        note = CaseConsent(
+            consent_id=consent.consent_id, recipient=recipient, purpose=purpose.value
+        )
+        body = consents.citing(draft, consent.consent_id)
+        return _Send(record, recipient, body, consent=consent, note=note)
+
+    async def _check_reused(self, plans: list[_Send], kind: MessageKind) -> None:
+        """Refuse a bulk request before its first send if a consent it cites again would be
+        refused (withdrawn, expired): the gateway's own rule, over its register."""
+        for plan in plans:
+            if not plan.reused or plan.body.consent_ref is None:
+                continue
+            listed = self._gateway.sealer.directory.agency(plan.recipient)
+            try:
+                check_sharing(
+                    plan.body,
+                    kind=kind,
+                    recipient=plan.recipient,
+                    recipient_kind=listed.kind if listed is not None else None,
+                    consent=await self._gateway.store.consent(plan.body.consent_ref),
+                    supervisors=(),
+                    today=_today(self._clock()),
+                )
+            except ConsentRefused as error:
+                raise consents.refused_by_gateway(error.reason) from error
 
     async def _send(
         self, kind: MessageKind, case_ids: list[str], request: TransitionRequest, user: GatewayUser
     ) -> list[dict[str, Any]]:
-        records = []
-        for case_id in case_ids:
-            case = await self._case(case_id)
-            if not isinstance(case, Outgoing):
-                # A case received here goes on only as a case of this agency's own.
-                raise conflict("transition.errors.not_owner", "record_id")
-            records.append(case.record)
-        # Map and validate every case before the first submit: a refusal sends nothing.
-        planned = [(record, *self._bodies(record, kind, request, user)) for record in records]
         views = []
+        # Under the lock from the first read: each case is opened once, and is still the
+        # current version when it is sealed again with what was sent.
         async with self._writing:
-            for record, recipient, body, consent in planned:
+            records = []
+            for case_id in case_ids:
+                case = await self._case(case_id)
+                if not isinstance(case, Outgoing):
+                    # A case received here goes on only as a case of this agency's own.
+                    raise conflict("transition.errors.not_owner", "record_id")
+                records.append(case.record)
+            # Map and validate every case before the first submit: a refusal sends nothing.
+            plans = [self._plan(record, kind, request, user) for record in records]
+            if len(plans) > 1:
+                await self._check_reused(plans, kind)
+            for plan in plans:
                 try:
-                    if consent is not None:
-                        # Until the gateway records consents itself, the consent goes to
-                        # the recipient as a consent message before the body citing it.
-                        await self._gateway.submit(
-                            consent, kind=MessageKind.CONSENT, recipient=recipient, by=user
-                        )
+                    if plan.consent is not None:
+                        await self._gateway.record_consent(plan.consent, by=user)
                     entry = await self._gateway.submit(
-                        body, kind=kind, recipient=recipient, thread_id=new_thread_id(), by=user
+                        plan.body,
+                        kind=kind,
+                        recipient=plan.recipient,
+                        thread_id=new_thread_id(),
+                        by=user,
                     )
                 except EnvelopeError as error:
                     raise invalid(
                         "transitioned_to", "transition.errors.to_user_can_receive"
                     ) from error
-                except CaselinkError as error:
-                    if "consent" in error.reason:
-                        raise consents.refused("transition.errors.consent") from error
-                    raise
+                except ConsentRefused as error:
+                    raise consents.refused_by_gateway(error.reason) from error
+                except ConsentConflict as error:
+                    # Recorded today from this case with other dates (consent_days changed).
+                    raise conflict("transition.errors.consent_conflict", "consent") from error
                 sent = SentTransition(
                     id=entry.message_id,
                     thread_id=entry.thread_id,
                     kind=kind.value,
-                    recipient=recipient,
+                    recipient=plan.recipient,
                     service=request.service,
                     notes=request.notes,
                     consent_overridden=request.consent_overridden,
                     created_at=entry.created_at,
                     by=user.name,
                 )
-                current = self._open(record.id) or record
-                updated = current.model_copy(update={"transitions": [*current.transitions, sent]})
+                updated = plan.record.model_copy(
+                    update={
+                        "transitions": [*plan.record.transitions, sent],
+                        "consents": [*plan.record.consents, *([plan.note] if plan.note else [])],
+                    }
+                )
                 await asyncio.to_thread(self.vault.put, updated)
                 views.append(self._sent_view(updated, sent, None).document())
         return views

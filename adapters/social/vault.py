@@ -6,8 +6,10 @@ HPKE key (the X25519 suite's key in the gateway's key file, apart from any case 
 with the case id bound in as HPKE `info`, padded like a body, and only the sealed bytes
 are kept: in memory, and with `cases_folder` set, one 0600 file per case, replaced in one
 step, read back at start. A case is opened when a request needs it and never stored open.
-The record holds the child's fields and the referrals and transfers sent from the case
-(their ids, recipient, service and notes); their statuses come from the gateway's sent view.
+The record holds the child's fields, the referrals and transfers sent from the case
+(their ids, recipient, service and notes) and the consents recorded from its flags (id,
+recipient, purpose); the statuses come from the gateway's sent view, the consents' state
+from its register.
 """
 
 from dataclasses import dataclass
@@ -51,6 +53,17 @@ class SentTransition(BaseModel):
     by: str
 
 
+class CaseConsent(BaseModel):
+    """A consent recorded from the case's flags, by the recipient and purpose it covers:
+    later sends from the case to them cite it again instead of recording another."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    consent_id: str
+    recipient: str
+    purpose: str
+
+
 class CaseRecord(BaseModel):
     """One case as sealed: its fields, who created it and when, what was sent from it."""
 
@@ -61,6 +74,14 @@ class CaseRecord(BaseModel):
     created_at: float
     created_by: str
     transitions: list[SentTransition] = Field(default_factory=list, max_length=MAX_TRANSITIONS)
+    consents: list[CaseConsent] = Field(default_factory=list, max_length=MAX_TRANSITIONS)
+
+    def consent_for(self, recipient: str, purpose: str) -> str | None:
+        """The id of the consent recorded from this case for `recipient` and `purpose`."""
+        for consent in self.consents:
+            if (consent.recipient, consent.purpose) == (recipient, purpose):
+                return consent.consent_id
+        return None
 
 
 @dataclass(frozen=True)

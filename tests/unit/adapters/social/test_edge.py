@@ -13,13 +13,15 @@ import pytest
 from adapters.social import build
 from adapters.social.edge import SocialAdapter
 from adapters.social.sample import sample_case, sample_referral, sample_transfer
+from adapters.social.vault import MAX_TRANSITIONS, SentTransition
 from broker.envelope import verify_directory
 from broker.gateway.adapter_port import AdapterConfigError, AdapterContext
-from broker.gateway.records import ReadChannel
+from broker.gateway.records import ConsentRecord, ReadChannel
 from broker.gateway.service import Gateway
 from broker.testing import InMemoryBroker
 from broker.topology.definitions import build_definitions
 from broker.topology.names import Topology
+from schemas.examples import CONSENT_ID
 from tests.gateway_users import PASSWORDS, make_users
 from tests.integration.rabbit_federation import make_keys
 from tests.memory_federation import MemoryFederation
@@ -127,9 +129,34 @@ async def test_a_referral_made_received_accepted_and_seen_accepted(tmp_path: Pat
         assert reads
         assert {r.channel for r in reads} == {ReadChannel.PRIMERO}
         assert {r.reader for r in reads} == {"ana"}
-        # The consent the case's flags stand for went first, as a consent message.
-        consents = await m[B]["gateway"].store.inbox(kind="consent")
-        assert len(consents) == 1
+        # The consent the case's flags stand for is in East's register, scoped to West and
+        # service provision, and the referral cites it; no consent message went to West.
+        [consent] = await case_consents(m[A]["gateway"])
+        assert (consent.agencies, consent.purposes) == ((B,), ("service_provision",))
+        assert (consent.giver, consent.recorded_by) == ("parent", "ana")
+        assert await m[A]["gateway"].store.consent_recipients(consent.consent_id) == [B]
+        assert await m[B]["gateway"].store.inbox(kind="consent") == []
+
+
+async def case_consents(gateway: Gateway) -> list[ConsentRecord]:
+    """The consents the adapter recorded (the harness records the examples' own first)."""
+    return [c for c in await gateway.store.consents() if c.consent_id != CONSENT_ID]
+
+
+async def test_a_referral_for_an_assessment_records_a_consent_for_assessment(
+    tmp_path: Path,
+) -> None:
+    async with municipalities(tmp_path) as m:
+        east = m[A]["ana"]
+        case = await east.create_case(sample_case())
+        asked = sample_referral([case["id"]], B, service="case_management_assessment")
+        answer = await east.create_referrals(asked["data"])
+        assert answer.status_code == 200, answer.text
+        # The gateway derives the purpose from the body: a consent for service provision
+        # would have been refused (purpose_not_covered).
+        [consent] = await case_consents(m[A]["gateway"])
+        assert consent.purposes == ("assessment",)
+        assert await m[A]["gateway"].store.consent_recipients(consent.consent_id) == [B]
 
 
 async def test_a_referral_done_after_acceptance_and_revoked_by_its_sender(tmp_path: Path) -> None:
@@ -313,3 +340,67 @@ def test_a_bad_table_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
     with pytest.raises(AdapterConfigError, match="extra"):
         adapter_of(gateway, tmp_path, {"unknown": 1})
+
+
+async def test_repeat_sends_cite_the_consent_the_case_gave_for_that_recipient_and_purpose(
+    tmp_path: Path,
+) -> None:
+    async with municipalities(tmp_path) as m:
+        east = m[A]["ana"]
+        case = await east.create_case(sample_case())
+        for _ in range(2):
+            answer = await east.create_referrals(sample_referral([case["id"]], B)["data"])
+            assert answer.status_code == 200, answer.text
+        [consent] = await case_consents(m[A]["gateway"])
+        assert consent.purposes == ("service_provision",)
+        # Another purpose is another consent: a transfer records one for case transfer.
+        moved = await east.call("POST", f"/api/v2/cases/{case['id']}/transfers", sample_transfer(B))
+        assert moved.status_code == 200, moved.text
+        purposes = sorted(c.purposes for c in await case_consents(m[A]["gateway"]))
+        assert purposes == [("case_transfer",), ("service_provision",)]
+        assert len(await m[A]["gateway"].store.sent()) == 3
+
+
+async def test_a_withdrawn_consent_refuses_the_next_referral_in_primeros_form(
+    tmp_path: Path,
+) -> None:
+    async with municipalities(tmp_path) as m:
+        east, gateway = m[A]["ana"], m[A]["gateway"]
+        case = await east.create_case(sample_case())
+        other = await east.create_case(sample_case())
+        first = await east.create_referrals(sample_referral([case["id"]], B)["data"])
+        assert first.status_code == 200, first.text
+        [consent] = await case_consents(gateway)
+        await gateway.withdraw_consent(consent.consent_id, by=make_users()["sam"])
+        sent_before = len(await gateway.store.sent())
+
+        # The case's flags do not give it again: the withdrawal stands.
+        again = await east.create_referrals(sample_referral([case["id"]], B)["data"])
+        assert again.status_code == 422
+        assert _error(again)["message"] == ["transition.errors.consent_withdrawn"]
+        assert _error(again)["detail"] == "consent"
+        assert consent.consent_id not in again.text
+        # In bulk, refused before the first send: the other case's referral does not go.
+        both = await east.create_referrals(sample_referral([other["id"], case["id"]], B)["data"])
+        assert (both.status_code, _error(both)["detail"]) == (422, "consent")
+        assert len(await gateway.store.sent()) == sent_before
+        assert len(await case_consents(gateway)) == 1
+
+
+async def test_a_case_at_its_bound_of_transitions_refuses_one_more(tmp_path: Path) -> None:
+    async with municipalities(tmp_path) as m:
+        east, adapter = m[A]["ana"], m[A]["adapter"]
+        case = await east.create_case(sample_case())
+        record = adapter.vault.get(case["id"])
+        sent = SentTransition(
+            id=case["id"],
+            thread_id=case["id"],
+            kind="referral",
+            recipient=B,
+            created_at=0,
+            by="ana",
+        )
+        adapter.vault.put(record.model_copy(update={"transitions": [sent] * MAX_TRANSITIONS}))
+        more = await east.create_referrals(sample_referral([case["id"]], B)["data"])
+        assert (more.status_code, _error(more)["detail"]) == (409, "record_id")
+        assert (await east.call("GET", f"/api/v2/cases/{case['id']}")).status_code == 200

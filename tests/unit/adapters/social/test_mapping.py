@@ -1,5 +1,6 @@
 """Primero's case fields, requests and statuses to Caselink's bodies and back (pure)."""
 
+import re
 from datetime import date
 
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.social.cases import CaseFields, case_fields, fields_of, subject_of
-from adapters.social.consent import consent_of, override
+from adapters.social.consent import consent_id_of, consent_of, override
 from adapters.social.errors import PrimeroError
 from adapters.social.sample import sample_case
 from adapters.social.transitions import (
@@ -24,13 +25,16 @@ from adapters.social.transitions import (
     status_of_state,
     transfer_of,
 )
+from broker.gateway.consent_rules import supervisor_names
 from broker.gateway.records import InboxState
 from broker.lifecycle import Stage
 from schemas.acknowledgement import AckReasonCategory
 from schemas.common import LawfulBasis, Sex, SharingBasis, Subject, Worker
 from schemas.consent import ConsentRelation, Purpose
+from schemas.ids import UUID4_PATTERN
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from schemas.referral import ReasonCategory, RequestedService
+from tests.gateway_users import make_users
 from tests.strategies import dates, names
 
 WORKER = Worker(name="Ana Lopes", role="Duty social worker")
@@ -100,6 +104,7 @@ def test_a_referral_takes_risk_concerns_service_and_notes() -> None:
     consent = consent_of(
         fields(),
         kind=MessageKind.REFERRAL,
+        purpose=Purpose.SERVICE_PROVISION,
         recipient="social-west",
         consent_id="00000000-0000-4000-8000-00000000000a",
         today=TODAY,
@@ -170,6 +175,7 @@ def test_consent_rules() -> None:
         return consent_of(
             fields(**flags),
             kind=kind,
+            purpose=Purpose.CASE_TRANSFER,
             recipient="social-west",
             consent_id="00000000-0000-4000-8000-00000000000a",
             today=TODAY,
@@ -239,3 +245,27 @@ def test_statuses_show_as_primeros() -> None:
     assert status_of_state(InboxState.REDIRECTED) is Status.REJECTED
     assert status_of_state(InboxState.COMPLETED) is Status.DONE
     assert status_of_state(InboxState.WITHDRAWN) is Status.REVOKED
+
+
+def test_a_case_consent_id_is_the_same_for_the_same_case_recipient_purpose_and_day() -> None:
+    case = "00000000-0000-4000-8000-0000000000c1"
+    one = consent_id_of(case, "social-west", Purpose.SERVICE_PROVISION, TODAY)
+    assert one == consent_id_of(case, "social-west", Purpose.SERVICE_PROVISION, TODAY)
+    assert re.fullmatch(UUID4_PATTERN, one)
+    others = {
+        consent_id_of(case, "social-west", Purpose.ASSESSMENT, TODAY),
+        consent_id_of(case, "social-east", Purpose.SERVICE_PROVISION, TODAY),
+        consent_id_of(case, "social-west", Purpose.SERVICE_PROVISION, date(2025, 3, 2)),
+        consent_id_of(
+            "00000000-0000-4000-8000-0000000000c2", "social-west", Purpose.SERVICE_PROVISION, TODAY
+        ),
+    }
+    assert one not in others
+    assert len(others) == 4
+
+
+def test_an_override_is_authorised_under_a_name_the_gateway_takes_for_a_supervisor() -> None:
+    users = make_users()
+    basis = override("Danger tonight.", supervisor=True, by=users["sam"].worker)
+    assert basis.authorised_by is not None
+    assert basis.authorised_by.name in supervisor_names(users)
