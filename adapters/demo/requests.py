@@ -41,6 +41,19 @@ def hospital_referral(
     return bundle
 
 
+def hospital_referral_citing(recipient: str, consent_id: str) -> Resource:
+    """The hospital's Bundle to `recipient` citing the recorded consent `consent_id` by its
+    identifier, without the Consent itself (as a later referral under it would)."""
+    bundle = copy.deepcopy(sample_bundle(recipient))
+    cited = {"Consent", "RelatedPerson"}
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] not in cited]
+    for request in _resources(bundle, "ServiceRequest"):
+        request["supportingInfo"] = [
+            {"identifier": {"system": CONSENT_SYSTEM, "value": consent_id}}
+        ]
+    return bundle
+
+
 def hospital_emergency_without_consent(recipient: str, authorised_by: str) -> Resource:
     """An emergency referral shared without consent under the child-protection basis,
     authorised by the hospital's supervisor `authorised_by` (their display name)."""

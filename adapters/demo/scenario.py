@@ -32,7 +32,11 @@ from adapters.demo.federation import (
 )
 from adapters.demo.police_system import CallbackReceiver, signed_headers
 from adapters.demo.report import Outcome
-from adapters.demo.requests import hospital_emergency_without_consent, hospital_referral
+from adapters.demo.requests import (
+    hospital_emergency_without_consent,
+    hospital_referral,
+    hospital_referral_citing,
+)
 from adapters.demo.state import DemoState
 from adapters.education.sample import sample_concern_csv, sample_row
 from adapters.police.sample import sample_notification
@@ -353,7 +357,7 @@ async def consent_withdrawn(scenario: Scenario) -> list[Outcome]:
     async with scenario.system(HOSPITAL) as fhir:
         refused = await fhir.post(
             "/fhir/Bundle",
-            json=hospital_referral(SOCIAL_A.agency_id, consent_id=consent_id),
+            json=hospital_referral_citing(SOCIAL_A.agency_id, consent_id),
             headers={"content-type": "application/fhir+json"},
         )
     return [
@@ -362,7 +366,7 @@ async def consent_withdrawn(scenario: Scenario) -> list[Outcome]:
         Outcome("every recipient acknowledges", bool(followed), f"thread {thread_id}"),
         Outcome(
             "a later referral under it is refused",
-            refused.status_code == 422,
+            refused.status_code == 422 and "consent_withdrawn" in refused.text,
             f"answered {refused.status_code}",
         ),
     ]
