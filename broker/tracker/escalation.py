@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from broker.tracker.errors import NoCoordinators
+from broker.tracker.events import TrackedEvent
 from broker.tracker.policy import SlaPolicy, deadlines
 from broker.tracker.state import AWAITING_RESPONSE, FINAL_PHASES, REFUSED, Leg, ThreadState
 from schemas.alert import Alert, AlertLevel, AlertReason
@@ -67,6 +68,33 @@ class PlannedAlert:
     deadline: int | None = None
     overdue_seconds: int | None = None
     detail: str | None = None  # a slug: the Alert's `detail`
+
+
+def message_alert(
+    event: TrackedEvent,
+    level: AlertLevel,
+    reason: AlertReason,
+    raised_at: int,
+    *,
+    detail: str | None = None,
+) -> PlannedAlert:
+    """The coordinators' alert about the one message `event`: keyed by that message, so a
+    redelivery, or a second tracker, records nothing new."""
+    audience = Audience.COORDINATORS
+    return PlannedAlert(
+        key=f"{event.thread_id}:{event.message_id}:{reason}:{level}:{audience}",
+        level=level,
+        reason=reason,
+        audience=audience,
+        agency=None,
+        thread_id=event.thread_id,
+        kind=event.kind,
+        sender=event.sender,
+        recipient=event.recipient,
+        message_id=event.message_id,
+        raised_at=raised_at,
+        detail=detail,
+    )
 
 
 class OpenDeadline(NamedTuple):

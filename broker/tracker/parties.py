@@ -27,7 +27,7 @@ brought in later cannot have its earlier intrusion folded by resending it.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from broker.tracker.escalation import Audience, PlannedAlert
+from broker.tracker.escalation import PlannedAlert, message_alert
 from broker.tracker.events import TrackedEvent
 from schemas.alert import AlertLevel, AlertReason
 
@@ -84,18 +84,4 @@ def admit(claims: Mapping[str, ThreadClaim], events: Sequence[TrackedEvent]) -> 
 
 def refusal_alert(event: TrackedEvent, raised_at: int) -> PlannedAlert:
     """The coordinators' alert that `event`'s sender wrote into a thread not its own."""
-    level, reason, audience = AlertLevel.REFUSED, AlertReason.NOT_A_PARTY, Audience.COORDINATORS
-    return PlannedAlert(
-        # One alert per refused message: keyed by it, so a redelivery raises nothing new.
-        key=f"{event.thread_id}:{event.message_id}:{reason}:{level}:{audience}",
-        level=level,
-        reason=reason,
-        audience=audience,
-        agency=None,
-        thread_id=event.thread_id,
-        kind=event.kind,
-        sender=event.sender,
-        recipient=event.recipient,
-        message_id=event.message_id,
-        raised_at=raised_at,
-    )
+    return message_alert(event, AlertLevel.REFUSED, AlertReason.NOT_A_PARTY, raised_at)

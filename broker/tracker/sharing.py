@@ -11,7 +11,7 @@ raised when the tracker first admits it to its thread.
 
 from collections.abc import Sequence
 
-from broker.tracker.escalation import Audience, PlannedAlert
+from broker.tracker.escalation import PlannedAlert, message_alert
 from broker.tracker.events import TrackedEvent
 from schemas.alert import AlertLevel, AlertReason
 
@@ -23,20 +23,6 @@ def flagged(events: Sequence[TrackedEvent]) -> list[TrackedEvent]:
 
 def sharing_alert(event: TrackedEvent, raised_at: int) -> PlannedAlert:
     """The coordinators' alert that `event` shared case data under a lawful basis."""
-    level, reason = AlertLevel.FLAGGED, AlertReason.SHARED_WITHOUT_CONSENT
-    audience = Audience.COORDINATORS
-    return PlannedAlert(
-        # Keyed by the message: a redelivery, or a second tracker, records nothing new.
-        key=f"{event.thread_id}:{event.message_id}:{reason}:{level}:{audience}",
-        level=level,
-        reason=reason,
-        audience=audience,
-        agency=None,
-        thread_id=event.thread_id,
-        kind=event.kind,
-        sender=event.sender,
-        recipient=event.recipient,
-        message_id=event.message_id,
-        raised_at=raised_at,
-        detail=None if event.basis is None else event.basis.value,
-    )
+    basis = None if event.basis is None else event.basis.value
+    reason = AlertReason.SHARED_WITHOUT_CONSENT
+    return message_alert(event, AlertLevel.FLAGGED, reason, raised_at, detail=basis)
