@@ -27,9 +27,9 @@ from adapters.education.settings import EducationSettings
 from broker.background import stop_tasks
 from broker.errors import CaselinkError
 from broker.gateway.adapter_port import AdapterContext
-from broker.gateway.consent_rules import ConsentError
 from broker.gateway.users import GatewayUser
 from broker.logs import RecurringFailure, get_logger
+from broker.store.errors import StoreError
 from schemas.kinds import MessageKind
 
 log = get_logger(__name__)
@@ -127,7 +127,7 @@ class EducationAdapter:
             parsed = parse(path.name, content, max_rows=self.settings.max_rows)
         except FileRefused as refused:
             return self._finish_refused(path, stamp, sha256, refused, moment)
-        refs = [item.ref for item in parsed.items if item.row]
+        refs = [item.ref for item in parsed.items if item.row is not None]
         allocated = await self.ledger.ids_for(sha256, refs, today=moment.date())
         ids = allocated.rows
         decided = [
@@ -170,11 +170,13 @@ class EducationAdapter:
                 message_id=row_ids.message_id,
                 by=self.user,
             )
-        except ConsentError as refused:
-            # ConsentRefused (submit) or ConsentConflict (record_consent): the row's
-            # receipt line carries the rule's slug, never the message (it names ids).
-            return Line(ref, "refused", reason=refused.reason)
+        except StoreError:
+            # The store down is no refusal of the row: the file stays for the next poll,
+            # and its ids, claimed in the ledger, are sent again then.
+            raise
         except CaselinkError as refused:
+            # A consent refused or in conflict, an envelope that cannot be sealed: the
+            # row's receipt line carries the slug, never the message (it names ids).
             return Line(ref, "refused", reason=refused.reason)
         return Line(ref, "sent", thread_id=entry.thread_id, message_id=entry.message_id)
 

@@ -20,7 +20,7 @@ from broker.gateway.adapter_port import AdapterConfigError
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.records import ConsentRecord, ReadChannel
 from broker.gateway.service import Gateway
-from broker.store.errors import DatabaseFilePermissionError
+from broker.store.errors import DatabaseFilePermissionError, StoreUnavailable
 from schemas.examples import CONSENT_ID as EXAMPLE_CONSENT_ID
 from schemas.referral import Referral
 from tests.gateway_users import make_users
@@ -354,3 +354,34 @@ def test_a_bad_table_is_one_line(tmp_path: Path) -> None:
         build(table(schools={"1": {"date_format": "%m/%y"}}), context(gateway, tmp_path))
     with pytest.raises(AdapterConfigError, match="send_as names no user"):
         build(table(send_as="nobody"), context(gateway, tmp_path))
+
+
+async def test_an_empty_json_report_refuses_only_itself(tmp_path: Path) -> None:
+    async with running(tmp_path, memory_federation()) as (adapter, _):
+        inbox = tmp_path / "inbox"
+        (inbox / "empty.json").write_text("[{}]")
+        await adapter.poll_once()  # the first look: a file must be unchanged over two
+        [receipt] = await adapter.poll_once()
+        assert receipt.outcome == "processed"
+        [line] = receipt.lines
+        assert line.outcome == "refused"
+
+
+async def test_the_store_down_leaves_the_file_for_the_next_poll(tmp_path: Path) -> None:
+    async with running(tmp_path, memory_federation()) as (adapter, gateway):
+        inbox = tmp_path / "inbox"
+        (inbox / "concerns.csv").write_bytes(sample_concern_csv([sample_row(**WITHOUT_CONSENT)]))
+        await adapter.poll_once()
+        real_submit = gateway.submit
+
+        async def store_down(*args: object, **kwargs: object) -> object:
+            raise StoreUnavailable("the database is away")
+
+        gateway.submit = store_down  # type: ignore[method-assign]
+        with pytest.raises(StoreUnavailable):
+            await adapter.poll_once()
+        assert (inbox / "concerns.csv").exists()  # not moved, not receipted as refused
+        assert not (inbox / "done").exists() or not any((inbox / "done").iterdir())
+        gateway.submit = real_submit  # type: ignore[method-assign]
+        [receipt] = await adapter.poll_once()
+        assert [line.outcome for line in receipt.lines] == ["sent"]
