@@ -232,6 +232,8 @@ class FhirEndpoint:
                     await self._gateway.respond(task_id, ack, by=user)
                 except (TransitionNotAllowed, AnswerMismatch) as error:
                     raise RuleBroken(f"the referral cannot move so ({error.reason})") from None
+                except EnvelopeError as error:  # the sender's key revoked or expired, say
+                    raise RuleBroken(f"the answer cannot be sealed ({error.reason})") from None
         else:
             assert found.sent is not None
             sent = found.sent.message
@@ -243,13 +245,16 @@ class FhirEndpoint:
                 responder=user_who_may(request, Permission.SEND).worker,
             )
             if ack is not None:
-                await self._gateway.submit(
-                    ack,
-                    kind=MessageKind.ACKNOWLEDGEMENT,
-                    recipient=sent.recipient,
-                    thread_id=sent.thread_id,
-                    by=user,
-                )
+                try:
+                    await self._gateway.submit(
+                        ack,
+                        kind=MessageKind.ACKNOWLEDGEMENT,
+                        recipient=sent.recipient,
+                        thread_id=sent.thread_id,
+                        by=user,
+                    )
+                except EnvelopeError as error:
+                    raise RuleBroken(f"the withdrawal cannot be sealed ({error.reason})") from None
         return fhir_response(await one_task(self._book, task_id, user))
 
     async def unknown(self, rest: str, request: Request) -> Response:

@@ -78,7 +78,9 @@ def parse_query(
                 )
             updated.append((prefix, seconds, moment))
         elif name == "_count":
-            if not value.isdigit() or not 1 <= int(value) <= max_count:
+            # ASCII digits, few of them: `isdigit` alone takes "²", which int() refuses.
+            digits = value.isascii() and value.isdigit() and len(value) <= 6
+            if not digits or not 1 <= int(value) <= max_count:
                 raise BadSearch(f"_count is 1 to {max_count}", expression="_count")
             count = int(value)
     return TaskQuery(statuses, tuple(updated), count)

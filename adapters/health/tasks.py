@@ -20,10 +20,11 @@ from adapters.health.outcome import NotFound
 from adapters.health.resources import Json
 from adapters.health.search import TaskQuery
 from adapters.health.vocabulary import TaskStatus
+from broker.envelope import EnvelopeError
 from broker.gateway.lifecycle import stage as inbox_stage
 from broker.gateway.records import InboxMessage, ReadChannel, SentStatus
 from broker.gateway.service import Gateway
-from broker.gateway.stored import BodyErased
+from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.gateway.users import GatewayUser
 from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement
@@ -123,7 +124,9 @@ class TaskBook:
             _, body = await self._gateway.read(message.message_id, reader, ReadChannel.FHIR)
         except KeyError:
             raise NotFound("no such Task") from None
-        except BodyErased:
+        except (BodyErased, EnvelopeError, StoredEnvelopeMismatch):
+            # Erased, or no longer openable (a key rotated away): the Task without its
+            # referral, rather than a whole search lost to one body.
             return bare_task(facts)
         if not isinstance(body, Referral):
             raise NotFound("no such Task")
@@ -152,7 +155,7 @@ class TaskBook:
         if answer is not None and answer.erased_at is None and answer.status == sent.answer:
             try:
                 _, body = await self._gateway.read(answer.message_id, reader, ReadChannel.FHIR)
-            except (KeyError, BodyErased):
+            except (KeyError, BodyErased, EnvelopeError, StoredEnvelopeMismatch):
                 return task
             if isinstance(body, Acknowledgement):
                 task.update(answer_fields(body))

@@ -21,9 +21,10 @@ from collections.abc import Callable
 
 from adapters.police.mapping import AnswerFacts, callback_event, categories_of
 from adapters.police.store import PENDING, Callback, PoliceStore, SentReferral
+from broker.envelope import EnvelopeError
 from broker.gateway.records import InboxMessage, ReadChannel
 from broker.gateway.service import Gateway
-from broker.gateway.stored import BodyErased
+from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.gateway.users import GatewayUser
 from broker.logs import bound_ids, get_logger
 from schemas.acknowledgement import Acknowledgement
@@ -137,5 +138,11 @@ class AnswerWatcher:
         try:
             _, body = await self._gateway.read(message.message_id, self._reader, ReadChannel.POLICE)
         except (KeyError, BodyErased):
+            return {}
+        except (EnvelopeError, StoredEnvelopeMismatch) as error:
+            # An answer that no longer opens (its key rotated away, say) is still owed to
+            # the police system, without its categories; it must not hold up the rest.
+            with bound_ids(message_id=message.message_id, thread_id=message.thread_id):
+                log.warning("answer not opened for its callback", reason=error.reason)
             return {}
         return categories_of(body) if isinstance(body, Acknowledgement) else {}

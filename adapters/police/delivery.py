@@ -20,7 +20,8 @@ from standardwebhooks import Webhook
 
 from adapters.police.schedule import STANDARD_SCHEDULE_S, Outcome, decide
 from adapters.police.store import DELIVERED, GIVEN_UP, PENDING, Callback, PoliceStore
-from broker.logs import bound_ids, get_logger
+from broker.errors import CaselinkError
+from broker.logs import RecurringFailure, bound_ids, get_logger
 
 log = get_logger(__name__)
 
@@ -74,6 +75,7 @@ class CallbackSender:
             timeout=timeout_s, follow_redirects=False, transport=transport, trust_env=False
         )
         self._counts: dict[str, int] | None = None
+        self._failing = RecurringFailure(log, "police callbacks", clock=self._clock)
 
     def wake(self) -> None:
         self._wake.set()
@@ -82,13 +84,21 @@ class CallbackSender:
         await self._client.aclose()
 
     async def run(self) -> None:
+        """Deliver what is due until cancelled; a store that fails is one recurring log line
+        and a wait, never the end of delivery."""
         while True:
             self._wake.clear()
-            while batch := await self._store.due(self._clock(), BATCH):
-                for callback in batch:
-                    await self.attempt(callback)
-            await self._log_counts()
-            next_due = await self._store.next_due()
+            try:
+                while batch := await self._store.due(self._clock(), BATCH):
+                    for callback in batch:
+                        await self.attempt(callback)
+                await self._log_counts()
+                next_due = await self._store.next_due()
+            except CaselinkError as error:
+                self._failing.failed("callbacks not delivered; will retry", reason=error.reason)
+                next_due = None
+            else:
+                self._failing.resolved()
             wait = self._idle_s if next_due is None else next_due - self._clock()
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
@@ -117,7 +127,7 @@ class CallbackSender:
                     retry_after = response.headers.get("retry-after")
             except httpx.TimeoutException:
                 error = "timeout"
-            except httpx.HTTPError:
+            except (httpx.HTTPError, httpx.InvalidURL):
                 error = "unreachable"
             if status is not None and not 200 <= status < 300:
                 error = f"http_{status}"

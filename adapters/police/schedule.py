@@ -48,8 +48,10 @@ def retry_after_s(value: str | None, now: float) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(min(int(value), MAX_RETRY_AFTER_S))
+    # ASCII digits only, and few of them: `isdigit` alone takes "²", which int() refuses,
+    # and the receiver writes this header.
+    if value.isascii() and value.isdigit():
+        return float(min(int(value[:12]), MAX_RETRY_AFTER_S))
     try:
         when = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):

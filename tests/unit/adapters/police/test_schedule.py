@@ -4,7 +4,14 @@ from email.utils import formatdate
 
 import pytest
 
-from adapters.police.schedule import STANDARD_SCHEDULE_S, Outcome, Verdict, decide
+from adapters.police.schedule import (
+    MAX_RETRY_AFTER_S,
+    STANDARD_SCHEDULE_S,
+    Outcome,
+    Verdict,
+    decide,
+    retry_after_s,
+)
 
 NOW = 1_700_000_000.0
 
@@ -57,3 +64,9 @@ def test_retry_after_is_ignored_on_other_failures() -> None:
 def test_a_short_schedule_for_tests() -> None:
     assert decide(None, attempts=1, now=NOW, schedule=(0, 0.1)).next_attempt_at == NOW + 0.1
     assert decide(None, attempts=2, now=NOW, schedule=(0, 0.1)).outcome is Outcome.GIVEN_UP
+
+
+def test_a_retry_after_the_receiver_writes_badly_is_ignored_or_capped() -> None:
+    # "²" is a digit to str.isdigit and not to int(); 5,000 digits pass Python's int limit.
+    assert retry_after_s("²", 0.0) is None
+    assert retry_after_s("9" * 5000, 0.0) == MAX_RETRY_AFTER_S
