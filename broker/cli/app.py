@@ -27,4 +27,7 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(tracker.app, name="tracker")
 for point in entry_points(group="caselink.commands"):
-    app.command(point.name)(point.load())
+    try:
+        app.command(point.name)(point.load())
+    except Exception as error:  # a broken plugin must not take the other commands with it
+        typer.echo(f"caselink: command {point.name} unavailable: {type(error).__name__}", err=True)

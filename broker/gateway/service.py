@@ -124,6 +124,7 @@ class Gateway:
         self.users: Mapping[str, GatewayUser] = users or {}
         self._supervisors = supervisor_names(self.users)
         self._consent_gate = ConsentGate()
+        self._recording = asyncio.Lock()  # record_consent: one read-decide-save at a time
         self._consents = ConsentCache()
         self.store = store
         self.sealer = Sealer(keys=keys, directory=directory)
@@ -409,18 +410,21 @@ class Gateway:
         same consent again changes nothing; status withdrawn withdraws it, exactly as
         `withdraw_consent` does (with the body's withdrawn_at). Raises ConsentConflict.
         """
-        current = await self.store.consent(consent.consent_id)
-        step = change(current, consent)
-        if step is Change.SAME:
-            return
-        if step is Change.WITHDRAWAL:
-            await self._withdraw(consent.consent_id, consent.withdrawn_at, by)
-            return
-        record = record_of(
-            consent, sealed=self._seal_consent(consent), by=by.name, at=self._clock()
-        )
-        await self.store.save_consent(record)
-        self._consents.put(record)
+        # Read, decide and save as one step: two recordings of one new consent id at once
+        # (a webhook and its retry, a grant and its withdrawal) must not both see it absent.
+        async with self._recording:
+            current = await self.store.consent(consent.consent_id)
+            step = change(current, consent)
+            if step is Change.SAME:
+                return
+            if step is Change.WITHDRAWAL:
+                await self._withdraw(consent.consent_id, consent.withdrawn_at, by)
+                return
+            record = record_of(
+                consent, sealed=self._seal_consent(consent), by=by.name, at=self._clock()
+            )
+            await self.store.save_consent(record)
+            self._consents.put(record)
         log.info("consent recorded", consent_id=consent.consent_id, status=record.status)
 
     async def withdraw_consent(self, consent_id: str, *, by: GatewayUser) -> list[str]:

@@ -1,7 +1,7 @@
 """The consent register, and the consent each sent referral or transfer cited.
 
 Revision ID: gateway_0007
-Revises: gateway_0005
+Revises: gateway_0006
 Create Date: 2026-12-03
 """
 

@@ -4,7 +4,7 @@ Events and threads from before carry none (their headers had no `basis`): no fla
 raised for them afterwards.
 
 Revision ID: tracker_0005
-Revises: tracker_0003
+Revises: tracker_0004
 Create Date: 2026-12-03
 
 Written out in full, like every revision: it must not change when the tables module does.
