@@ -12,6 +12,7 @@ from contextlib import suppress
 import aio_pika
 
 from adapters.demo.federation import VHOST
+from broker.errors import CaselinkError
 from broker.operator.apply import RABBITMQCTL
 from broker.topology.names import ALERTS_QUEUE
 from schemas.alert import Alert
@@ -19,14 +20,35 @@ from schemas.alert import Alert
 GUEST_URL = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
 
 
+class AlertWatchUnavailable(CaselinkError):
+    """The demo cannot watch the alerts queue (guest missing, rabbitmqctl failing)."""
+
+    reason = "alert_watch_unavailable"
+
+
 def grant_guest_alerts() -> None:
-    """Let guest read the demo vhost's alerts queue, and nothing else."""
-    subprocess.run(  # noqa: S603 (fixed argv, no shell)
-        [*RABBITMQCTL, "set_permissions", "-p", VHOST, "guest", "^$", "^$", f"^{ALERTS_QUEUE}$"],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
+    """Let guest read the demo vhost's alerts queue, and nothing else; raises
+    AlertWatchUnavailable (one line) when rabbitmqctl cannot."""
+    try:
+        subprocess.run(  # noqa: S603 (fixed argv, no shell)
+            [
+                *RABBITMQCTL,
+                "set_permissions",
+                "-p",
+                VHOST,
+                "guest",
+                "^$",
+                "^$",
+                f"^{ALERTS_QUEUE}$",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+        raise AlertWatchUnavailable(
+            f"cannot let guest read the demo's alerts: {type(error).__name__}"
+        ) from None
 
 
 class AlertWatch:

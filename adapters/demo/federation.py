@@ -6,7 +6,7 @@ files from it. Ports sit in one block (BASE_PORT..) on 127.0.0.1 only.
 
 from dataclasses import dataclass
 
-from schemas.kinds import AgencyKind, Urgency
+from schemas.kinds import AgencyKind
 
 VHOST = "caselink-demo"
 USER_PREFIX = "demo-"
@@ -120,4 +120,3 @@ response = "2m"
 [consent_withdrawal]
 acknowledgement = "1m"
 """
-UNANSWERED_URGENCY = Urgency.NORMAL

@@ -6,6 +6,7 @@ The pids are kept in the demo's folder so that the next run stops what this one 
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -96,15 +97,21 @@ def stop_leftovers(folder: Path) -> int:
     recorded = folder / PIDS_FILE
     if not recorded.exists():
         return 0
-    running = [pid for pid in json.loads(recorded.read_text()) if _is_caselink(pid)]
+    try:
+        pids = [int(pid) for pid in json.loads(recorded.read_text())]
+    except (ValueError, TypeError):  # a damaged file names no process to stop
+        return 0
+    running = [pid for pid in pids if _is_caselink(pid)]
     for pid in running:
-        os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited since
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_WAIT_S
     while any(_is_caselink(pid) for pid in running) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in running:
         if _is_caselink(pid):
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     return len(running)
 
 

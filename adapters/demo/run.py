@@ -36,7 +36,7 @@ async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
     )
     try:
         await police_system.start()
-        services = await _start_services(state, console)
+        await _start_services(state, console, services)
         await alerts.start()
         outcomes = await _run_steps(Scenario(state, alerts, police_system), console)
         summary(console, outcomes)
@@ -53,8 +53,10 @@ async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
             stop_all(services)
 
 
-async def _start_services(state: DemoState, console: Console) -> list[Service]:
-    services = [
+async def _start_services(state: DemoState, console: Console, services: list[Service]) -> None:
+    """Start every service into `services` (the caller's, so that it stops all of them
+    should one fail to start)."""
+    services += [
         start(
             agency.agency_id,
             "gateway",
@@ -78,7 +80,6 @@ async def _start_services(state: DemoState, console: Console) -> list[Service]:
         with console.status(f"Starting {service.name}"):
             await wait_healthy(service)
         console.print(f"[green]✓[/green] {service.name} running (log: {service.log})")
-    return services
 
 
 async def _run_steps(scenario: Scenario, console: Console) -> list[Outcome]:

@@ -249,21 +249,10 @@ async def hospital_refers(scenario: Scenario) -> list[Outcome]:
     """The hospital posts a FHIR Bundle; municipality A accepts it through Primero's API;
     the hospital reads the Task as accepted."""
     async with scenario.system(HOSPITAL) as fhir:
-        posted = await fhir.post(
-            "/fhir/Bundle",
-            json=hospital_referral(SOCIAL_A.agency_id),
-            headers={"content-type": "application/fhir+json"},
-        )
-        if posted.status_code != 200:
-            return [Outcome("the FHIR Bundle taken", False, f"answered {posted.status_code}")]
-        location = next(
-            entry["response"]["location"]
-            for entry in posted.json()["entry"]
-            if "location" in entry["response"]
-        )
-        task_id = location.split("/")[1]
-        task = (await fhir.get(f"/fhir/Task/{task_id}")).json()
-        thread_id = next(i["value"] for i in task["identifier"] if i["system"].endswith("thread"))
+        posted = await post_bundle(fhir, hospital_referral(SOCIAL_A.agency_id))
+        if posted is None:
+            return [Outcome("the FHIR Bundle taken", False, "refused")]
+        task_id, thread_id = posted
         accepted = await accept_at_social_a(scenario, thread_id)
 
         async def accepted_task() -> bool:
@@ -304,8 +293,9 @@ async def unanswered_flagged(scenario: Scenario) -> list[Outcome]:
     ]
 
 
-async def post_bundle(fhir: httpx.AsyncClient, bundle: dict[str, Any]) -> str | None:
-    """Post a transaction Bundle; the thread id of the referral it made, or None."""
+async def post_bundle(fhir: httpx.AsyncClient, bundle: dict[str, Any]) -> tuple[str, str] | None:
+    """Post a transaction Bundle; the Task id and thread id of the referral it made, or
+    None when it was refused."""
     posted = await fhir.post(
         "/fhir/Bundle", json=bundle, headers={"content-type": "application/fhir+json"}
     )
@@ -317,8 +307,8 @@ async def post_bundle(fhir: httpx.AsyncClient, bundle: dict[str, Any]) -> str | 
         if "location" in entry["response"]
     )
     task = (await fhir.get(f"/fhir/{location}")).json()
-    found: str = next(i["value"] for i in task["identifier"] if i["system"].endswith("thread"))
-    return found
+    thread: str = next(i["value"] for i in task["identifier"] if i["system"].endswith("thread"))
+    return location.split("/")[1], thread
 
 
 async def consent_withdrawn(scenario: Scenario) -> list[Outcome]:
@@ -335,7 +325,8 @@ async def consent_withdrawn(scenario: Scenario) -> list[Outcome]:
             for a in (SOCIAL_A, SOCIAL_B)
         ]
     if None in sent:
-        return [Outcome("two referrals under one consent", False, f"threads {sent}")]
+        failed = sum(1 for posted in sent if posted is None)
+        return [Outcome("two referrals under one consent", False, f"{failed} refused")]
     async with scenario.person(HOSPITAL, SUPERVISOR) as hospital:
         withdrawn = await hospital.post(f"/v1/consents/records/{consent_id}/withdraw")
         notices = withdrawn.json().get("notices", []) if withdrawn.status_code == 202 else []
@@ -377,9 +368,10 @@ async def emergency_without_consent(scenario: Scenario) -> list[Outcome]:
     authorised by the hospital's supervisor: it goes, and the coordinators see it flagged."""
     bundle = hospital_emergency_without_consent(SOCIAL_B.agency_id, SUPERVISOR_DISPLAY_NAME)
     async with scenario.system(HOSPITAL) as fhir:
-        thread_id = await post_bundle(fhir, bundle)
-    if thread_id is None:
+        posted = await post_bundle(fhir, bundle)
+    if posted is None:
         return [Outcome("an emergency referral without consent sent", False, "refused")]
+    _, thread_id = posted
 
     def flagged(alert: Alert) -> bool:
         return alert.thread_id == thread_id and alert.reason is AlertReason.SHARED_WITHOUT_CONSENT

@@ -43,6 +43,7 @@ from adapters.demo.federation import (
     DemoAgency,
 )
 from broker.envelope import AgencyKeys, RootKey, build_directory, verify_directory
+from broker.errors import CaselinkError
 from broker.keystore import replace_private, write_private, write_public
 from broker.operator.apply import apply_definitions, delete_topology
 from broker.people.passwords import hash_password
@@ -52,6 +53,7 @@ from broker.topology.names import Topology
 from broker.topology.passwords import connection_url, load_or_create_passwords
 
 TOPOLOGY = Topology(vhost=VHOST, user_prefix=USER_PREFIX)
+SIGN_INS = "sign-ins.toml"  # also what marks a folder as a demo's
 HOST = "127.0.0.1:5672"
 
 
@@ -125,8 +127,21 @@ def demo_agency_ids() -> list[str]:
     return [agency.agency_id for agency in AGENCIES] + [COORDINATION]
 
 
+class NotADemoFolder(CaselinkError):
+    """The folder given to the demo holds something else: it is never deleted."""
+
+    reason = "not_a_demo_folder"
+
+
 def remove_previous(folder: Path) -> None:
-    """Remove the demo's vhost and users from RabbitMQ, and the folder a previous run left."""
+    """Remove the demo's vhost and users from RabbitMQ, and the folder a previous run left.
+
+    Raises NotADemoFolder, before removing anything, when `folder` is neither missing, nor
+    empty, nor a demo's (its sign-ins file marks it): a mistyped --folder must not delete
+    a home directory.
+    """
+    if folder.exists() and any(folder.iterdir()) and not (folder / SIGN_INS).exists():
+        raise NotADemoFolder(f"{folder} is not empty and holds no demo: give another --folder")
     delete_topology(TOPOLOGY, demo_agency_ids())
     if folder.exists():
         shutil.rmtree(folder)
@@ -159,7 +174,7 @@ def create_state(folder: Path) -> DemoState:
     for agency in AGENCIES:
         _write_gateway(state, agency, keys[agency.agency_id], signed, root, passwords)
     _write_tracker(state, signed, root, passwords)
-    replace_private(folder / "sign-ins.toml", _sign_ins_toml(state.sign_ins).encode())
+    replace_private(folder / SIGN_INS, _sign_ins_toml(state.sign_ins).encode())
     return state
 
 

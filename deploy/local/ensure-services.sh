@@ -7,12 +7,13 @@ set -euo pipefail
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-if ! command -v rabbitmq-server >/dev/null; then
-    if command -v apt-get >/dev/null; then
+# Installed only when nothing answers on RabbitMQ's port and the server is missing.
+if ! port_open 5672 && ! command -v rabbitmq-server >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         echo "installing RabbitMQ from the system's packages" >&2
         apt-get update -qq && apt-get install -y -qq rabbitmq-server >/dev/null
     else
-        echo "RabbitMQ is not installed and this system has no apt-get: install rabbitmq-server" >&2
+        echo "RabbitMQ is not installed: install rabbitmq-server (as root, or with sudo)" >&2
         exit 1
     fi
 fi
