@@ -28,7 +28,7 @@ from broker.errors import CaselinkError
 from broker.gateway.records import ConsentRecord
 from broker.gateway.users import GatewayUser, Role
 from schemas.common import SharingBasis
-from schemas.consent import Purpose
+from schemas.consent import Consent, Purpose
 from schemas.kinds import AgencyKind, ConsentStatus, LawfulBasis, MessageKind
 from schemas.referral import Referral, RequestedService
 
@@ -41,6 +41,8 @@ RECIPIENT_NOT_COVERED = "recipient_not_covered"
 PURPOSE_NOT_COVERED = "purpose_not_covered"
 CONSENT_BASIS_WITHOUT_CONSENT = "consent_basis_without_consent"  # lawful_basis "consent"
 NOT_AUTHORISED = "not_authorised_by_supervisor"
+# A consent message withdrawing a consent, sent by hand: withdrawals go through the register.
+WITHDRAWAL_NOT_THROUGH_REGISTER = "withdrawal_not_through_register"
 
 REASONS = frozenset(
     {
@@ -53,6 +55,7 @@ REASONS = frozenset(
         PURPOSE_NOT_COVERED,
         CONSENT_BASIS_WITHOUT_CONSENT,
         NOT_AUTHORISED,
+        WITHDRAWAL_NOT_THROUGH_REGISTER,
     }
 )
 """Every slug ConsentRefused.reason takes."""
@@ -105,8 +108,13 @@ def check_sharing(
 
     `consent` is the register's record of `body.consent_ref` (None: not recorded);
     `recipient_kind` the recipient's kind in the directory (None: not in it); `today` the
-    sending day (UTC). Kinds other than referral and transfer always pass.
+    sending day (UTC). A consent message (it names the child and who consented) goes only
+    to an agency its own scope covers, and never as a withdrawal, which the register sends
+    to every agency that received data under the consent. Other kinds always pass.
     """
+    if kind is MessageKind.CONSENT and isinstance(body, Consent):
+        _check_notice(body, recipient, recipient_kind)
+        return
     if kind not in SHARING_KINDS or not isinstance(body, SharingBasis):
         return
     if body.consent_ref is None:
@@ -115,6 +123,36 @@ def check_sharing(
     _check_consent(
         body.consent_ref, consent, recipient, recipient_kind, sharing_purpose(kind, body), today
     )
+
+
+def _check_notice(consent: Consent, recipient: str, recipient_kind: AgencyKind | None) -> None:
+    consent_id = consent.consent_id
+    if consent.status is ConsentStatus.WITHDRAWN:
+        raise ConsentRefused(
+            WITHDRAWAL_NOT_THROUGH_REGISTER,
+            f"consent {consent_id} is withdrawn through the register "
+            "(POST /v1/consents/records/{id}/withdraw), which tells every agency that received "
+            "data under it",
+        )
+    _check_covered(
+        consent_id, consent.scope.agencies, consent.scope.agency_kinds, recipient, recipient_kind
+    )
+
+
+def _check_covered(
+    consent_id: str,
+    agencies: Collection[str],
+    kinds: Collection[str],
+    recipient: str,
+    recipient_kind: AgencyKind | None,
+) -> None:
+    """Refuse unless `recipient` is named or its kind listed (kinds compare as strings)."""
+    by_kind = recipient_kind is not None and recipient_kind.value in kinds
+    if not (recipient in agencies or by_kind):
+        kind = recipient_kind.value if recipient_kind is not None else "unknown kind"
+        raise ConsentRefused(
+            RECIPIENT_NOT_COVERED, f"consent {consent_id} does not cover {recipient} ({kind})"
+        )
 
 
 def _check_lawful_basis(
@@ -157,14 +195,7 @@ def _check_consent(
         raise ConsentRefused(
             CONSENT_EXPIRED, f"consent {consent_id} expired after {consent.valid_until}"
         )
-    named = recipient in consent.agencies
-    by_kind = recipient_kind is not None and recipient_kind.value in consent.agency_kinds
-    if not (named or by_kind):
-        kind = recipient_kind.value if recipient_kind is not None else "unknown kind"
-        raise ConsentRefused(
-            RECIPIENT_NOT_COVERED,
-            f"consent {consent_id} does not cover {recipient} ({kind})",
-        )
+    _check_covered(consent_id, consent.agencies, consent.agency_kinds, recipient, recipient_kind)
     if purpose.value not in consent.purposes:
         raise ConsentRefused(
             PURPOSE_NOT_COVERED, f"consent {consent_id} does not cover the purpose {purpose}"

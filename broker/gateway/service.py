@@ -232,25 +232,31 @@ class Gateway:
     async def _sharing(
         self, body: BaseModel, *, kind: MessageKind, recipient: str
     ) -> AsyncIterator[None]:
-        # The check and the commit under the gate's shared side: no withdrawal in between.
         if kind not in SHARING_KINDS or not isinstance(body, SharingBasis):
+            self._check_sharing(body, kind, recipient, None)  # a consent message's own rule
             yield
             return
+        # The check and the commit under the gate's shared side: no withdrawal in between.
         async with self._consent_gate.sending():
             consent = None
             if body.consent_ref is not None:
                 consent = await self._consent(body.consent_ref)
-            listed = self.sealer.directory.agency(recipient)
-            check_sharing(
-                body,
-                kind=kind,
-                recipient=recipient,
-                recipient_kind=listed.kind if listed is not None else None,
-                consent=consent,
-                supervisors=self._supervisors,
-                today=self._today(),
-            )
+            self._check_sharing(body, kind, recipient, consent)
             yield
+
+    def _check_sharing(
+        self, body: BaseModel, kind: MessageKind, recipient: str, consent: ConsentRecord | None
+    ) -> None:
+        listed = self.sealer.directory.agency(recipient)
+        check_sharing(
+            body,
+            kind=kind,
+            recipient=recipient,
+            recipient_kind=listed.kind if listed is not None else None,
+            consent=consent,
+            supervisors=self._supervisors,
+            today=self._today(),
+        )
 
     async def _consent(self, consent_id: str) -> ConsentRecord | None:
         found = self._consents.get(consent_id)

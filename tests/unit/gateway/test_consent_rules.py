@@ -20,6 +20,7 @@ from broker.gateway.consent_rules import (
     PURPOSE_NOT_COVERED,
     REASONS,
     RECIPIENT_NOT_COVERED,
+    WITHDRAWAL_NOT_THROUGH_REGISTER,
     ConsentRefused,
     check_sharing,
     sharing_purpose,
@@ -179,9 +180,27 @@ def test_the_lawful_basis_consent_must_cite_the_consent() -> None:
     refused(CONSENT_BASIS_WITHOUT_CONSENT, without_consent(LawfulBasis.CONSENT, "sam"), None)
 
 
-def test_other_kinds_pass_untouched() -> None:
-    for kind in (MessageKind.CONSENT, MessageKind.ACKNOWLEDGEMENT):
-        check(example_body(kind), None, kind=kind)
+def test_acknowledgements_pass_untouched() -> None:
+    check(example_body(MessageKind.ACKNOWLEDGEMENT), None, kind=MessageKind.ACKNOWLEDGEMENT)
+
+
+def test_a_consent_message_goes_only_to_an_agency_its_scope_covers() -> None:
+    notice = wide_consent(agencies=["social-east"], agency_kinds=[])
+    check(notice, None, kind=MessageKind.CONSENT)
+    refused(
+        RECIPIENT_NOT_COVERED,
+        notice,
+        None,
+        kind=MessageKind.CONSENT,
+        recipient="police-west",
+        recipient_kind=AgencyKind.POLICE,
+    )
+
+
+def test_a_withdrawal_sent_by_hand_is_refused_for_the_register() -> None:
+    notice = wide_consent(status=ConsentStatus.WITHDRAWN, withdrawn_at=1_800_000_000)
+    message = refused(WITHDRAWAL_NOT_THROUGH_REGISTER, notice, None, kind=MessageKind.CONSENT)
+    assert "/withdraw" in message
 
 
 def test_every_refusal_reason_has_its_test() -> None:
