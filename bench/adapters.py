@@ -131,7 +131,8 @@ def federation() -> MemoryFederation:
 @dataclass
 class Side:
     """One adapter's two sides on its gateway. `edge` sends through the adapter and returns
-    how many referrals it sent; `canonical(n)` posts the captured referral `n` times."""
+    how many referrals it sent; `canonical(requests)` posts what `canonical_requests(n)`
+    built: the captured consent and referral, `n` times."""
 
     name: str
     gateway: Gateway
@@ -146,22 +147,29 @@ class Side:
     canonical_runs: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
 
-    async def canonical(self, count: int) -> int:
+    def canonical_requests(self, count: int) -> list[tuple[bytes, bytes]]:
+        """`count` canonical request pairs as bytes (the consent under a fresh id, then the
+        referral citing it), built before timing, as the edge's native input is."""
+        pairs = []
         for _ in range(count):
             consent_id = str(uuid.uuid4())
-            recorded = await self.api.post(
-                "/v1/consents/records",
-                json=self.consent | {"consent_id": consent_id},
-                headers=self.canonical_auth,
-            )
-            if recorded.status_code != 201:
-                raise RuntimeError(f"canonical {self.name} consent: {recorded.status_code}")
             request = json.loads(self.body)
             request["body"]["consent_ref"] = consent_id
-            answer = await self.api.post("/v1/referrals", json=request, headers=self.canonical_auth)
+            consent = json.dumps(self.consent | {"consent_id": consent_id}).encode()
+            pairs.append((consent, json.dumps(request).encode()))
+        return pairs
+
+    async def canonical(self, requests: list[tuple[bytes, bytes]]) -> int:
+        """Post each pair: record the consent, then send the referral citing it."""
+        headers = self.canonical_auth | JSON
+        for consent, referral in requests:
+            recorded = await self.api.post("/v1/consents/records", content=consent, headers=headers)
+            if recorded.status_code != 201:
+                raise RuntimeError(f"canonical {self.name} consent: {recorded.status_code}")
+            answer = await self.api.post("/v1/referrals", content=referral, headers=headers)
             if answer.status_code != 202:
                 raise RuntimeError(f"canonical {self.name}: {answer.status_code} {answer.text}")
-        return count
+        return len(requests)
 
 
 async def drained(gateway: Gateway) -> None:
@@ -357,9 +365,11 @@ async def one_round(side: Side, iterations: int) -> None:
         if i % 2 == 0:
             edge_s, count = await timed(side.edge())
             await drained(side.gateway)
-            canonical_s, _ = await timed(side.canonical(count))
+            requests = side.canonical_requests(count)
+            canonical_s, _ = await timed(side.canonical(requests))
         else:
-            canonical_s, count = await timed(side.canonical(side.rows))
+            requests = side.canonical_requests(side.rows)
+            canonical_s, count = await timed(side.canonical(requests))
             await drained(side.gateway)
             edge_s, _ = await timed(side.edge())
         edge_times.append(edge_s / count)
@@ -386,7 +396,8 @@ async def profile(sides: list[Side], iterations: int) -> None:
                 await side.prepare()
                 await drained(side.gateway)
                 profiler.enable()
-                await (side.edge() if path == "edge" else side.canonical(side.rows))
+                requests = side.canonical_requests(side.rows)
+                await (side.edge() if path == "edge" else side.canonical(requests))
                 profiler.disable()
             print(f"--- profile: {side.name} {path}, {iterations} referrals ---")
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
@@ -412,7 +423,7 @@ async def main(args: argparse.Namespace) -> None:
                 # Warm-up: imports, caches, the store's first pages.
                 for _ in range(min(10, args.iterations)):
                     await side.prepare()
-                    await side.canonical(await side.edge())
+                    await side.canonical(side.canonical_requests(await side.edge()))
                 await drained(side.gateway)
             settle_startup_objects()  # as `caselink gateway` does
             print(f"education rows per file {args.rows}", flush=True)
