@@ -121,7 +121,7 @@ class AnswerWatcher:
             ack_message_id=message.message_id,
             system=referral.system,
             webhook_id=webhook_id_of(message.message_id),
-            event_type=f"caselink.referral.{message.status}",
+            event_type=callback_event(facts)["type"],  # the signed body's own type
             referral_message_id=referral.message_id,
             thread_id=referral.thread_id,
             body=callback_body(facts),

@@ -17,8 +17,9 @@ refused when group or others may read them (broker/keystore.py).
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.police.signing import TOLERANCE_S
 from broker.gateway.adapter_port import AdapterConfigError
@@ -40,6 +41,16 @@ class SystemSettings(BaseModel):
     secret_file: Path
     callback_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2_000)]
     callback_secret_file: Path
+
+    @field_validator("callback_url")
+    @classmethod
+    def _https_unless_loopback(cls, url: str) -> str:
+        # Callbacks name the notification, the child's police reference and categories:
+        # signed is not private. Plain http only to this machine (a local relay, tests).
+        host = urlsplit(url).hostname or ""
+        if url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("a callback URL is https, except to this machine")
+        return url
 
 
 class PoliceSettings(BaseModel):

@@ -68,3 +68,11 @@ def test_a_secret_that_is_not_whsec_is_refused_without_quoting_it(tmp_path: Path
     with pytest.raises(AdapterConfigError, match="must be 24 to 64 bytes") as refused:
         build(table, context(tmp_path))
     assert "c2hvcnQ" not in str(refused.value)
+
+
+def test_a_plain_http_callback_is_refused_unless_to_this_machine(tmp_path: Path) -> None:
+    with pytest.raises(AdapterConfigError, match="callback_url"):
+        build(police_table(tmp_path, "http://police.example/cb"), context(tmp_path))
+    local = tmp_path / "local"
+    local.mkdir()
+    build(police_table(local, "http://127.0.0.1:9/cb"), context(local))
