@@ -18,7 +18,8 @@ log = get_logger(__name__)
 
 def build(table: Mapping[str, Any], context: AdapterContext) -> EducationAdapter:
     """The adapter from its `[adapters.education]` table; raises AdapterConfigError (one
-    line) for a bad table or a `send_as` that names no user of the gateway. Warns when
+    line) for a bad table or a `send_as` that names no user of the gateway, and
+    FolderOpenToOthers when the watched folder lets others in. Warns when
     `without_consent.authorised_by` names no supervisor of the gateway's users file."""
     settings = parse_settings(table, context.folder)
     user = context.users.get(settings.send_as)
@@ -29,4 +30,7 @@ def build(table: Mapping[str, Any], context: AdapterContext) -> EducationAdapter
         # Said once at start rather than only on every receipt: the gateway refuses each
         # such row (not_authorised_by_supervisor). The name itself is not logged.
         log.warning("education without_consent.authorised_by is no supervisor of this gateway")
-    return EducationAdapter(settings, context, user)
+    adapter = EducationAdapter(settings, context, user)
+    # Checked now, so that a folder open to others stops the gateway's start in one line.
+    adapter.folder.prepare()
+    return adapter

@@ -21,6 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.education.parsing import SUFFIXES, FileRefused
+from broker.errors import CaselinkError
+
+
+class FolderOpenToOthers(CaselinkError):
+    """The watched folder, or one beside it, lets others than owner and group in."""
+
+    reason = "folder_open_to_others"
+
 
 PART_SUFFIX = ".part"
 DONE = "done"
@@ -41,9 +49,14 @@ class WatchedFolder:
         self._last: dict[str, Look] = {}
 
     def prepare(self) -> None:
-        """Create the folder, `done/` and `failed/` if missing."""
+        """Create the folder, `done/` and `failed/` if missing; raise FolderOpenToOthers
+        when others (beyond owner and group) may enter one: they hold reports in plain text."""
         for folder in (self.path, self.path / DONE, self.path / FAILED):
             folder.mkdir(mode=0o750, parents=True, exist_ok=True)
+            if stat.S_IMODE(folder.stat().st_mode) & stat.S_IRWXO:
+                raise FolderOpenToOthers(
+                    f"{folder} is open to others: allow the owner and the school's group only"
+                )
 
     def ready(self) -> list[Path]:
         """Files unchanged since the previous look, oldest first by modification time."""

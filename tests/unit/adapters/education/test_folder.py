@@ -14,6 +14,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from adapters.education import EducationAdapter, build
+from adapters.education.folder import FolderOpenToOthers
 from adapters.education.ledger import Ledger
 from adapters.education.sample import sample_concern_csv, sample_row
 from broker.gateway.adapter_port import AdapterConfigError
@@ -385,3 +386,12 @@ async def test_the_store_down_leaves_the_file_for_the_next_poll(tmp_path: Path) 
         gateway.submit = real_submit  # type: ignore[method-assign]
         [receipt] = await adapter.poll_once()
         assert [line.outcome for line in receipt.lines] == ["sent"]
+
+
+async def test_a_folder_open_to_others_refuses_start(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(mode=0o755)
+    inbox.chmod(0o755)  # the umask may have taken some bits away
+    gateway = make_gateway(memory_federation(), SCHOOL_AGENCY)
+    with pytest.raises(FolderOpenToOthers, match="open to others"):
+        build(table(), context(gateway, tmp_path))
