@@ -32,6 +32,7 @@ from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 from broker.web.app import create_tracker_app
+from broker.web.names import directory_names
 from broker.web.users import load_users
 
 
@@ -91,6 +92,8 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         secure_cookie=settings.secure_cookie,
         consumer_alive=service.consumer_alive,
         metrics_token=settings.metrics_token(),
+        # Names from the directory the service verified and follows, renewals included.
+        agency_names=directory_names(lambda: service.directory.current),
     )
 
     @asynccontextmanager

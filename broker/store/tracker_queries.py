@@ -3,7 +3,7 @@
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store.tracker_rows import (
@@ -31,11 +31,13 @@ from broker.tracker.listings import (
 )
 from broker.tracker.records import (
     AgencyFigures,
+    AgencyWeek,
     RefusalEntry,
     ThreadFilter,
     ThreadRow,
     TimelineEntry,
 )
+from broker.tracker.trends import MISSED_LEVEL, MISSED_REASONS, WEEK, week_start
 
 _T = threads.c
 _TA = thread_agencies.c
@@ -116,11 +118,58 @@ class TrackerQueries:
         ).group_by(base.c.agency)
         async with self._transaction("agency_figures") as connection:
             totals = (await connection.execute(counts)).all()
-            receipt = await _medians(connection, base, "delivered_at")
-            answer = await _medians(connection, base, "responded_at")
+            receipt = await _medians(connection, base, "delivered_at", ("agency",))
+            answer = await _medians(connection, base, "responded_at", ("agency",))
         return [
-            AgencyFigures(agency, int(opened), int(late), receipt.get(agency), answer.get(agency))
+            AgencyFigures(
+                agency, int(opened), int(late), receipt.get((agency,)), answer.get((agency,))
+            )
             for agency, opened, late in sorted(totals)
+        ]
+
+    async def agency_weeks(self, flt: ThreadFilter, since: int, until: int) -> list[AgencyWeek]:
+        """Per recipient agency and week of issue: received, overdue, median times.
+
+        Three grouped reads in one transaction (counts, then each median), each over the
+        span at once: never a read per week or per agency.
+        """
+        # Monday of opened_at's week: week_start in SQL (both operands positive integers).
+        monday = week_start(0)
+        week = (_T.opened_at - (_T.opened_at - monday) % WEEK).label("week")
+        base = filtered(
+            select(_TA.agency.label("agency"), week, *threads.c)
+            .select_from(threads.join(thread_agencies, _TA.thread_id == _T.thread_id))
+            .where(
+                _TA.role == RECIPIENT,
+                _T.kind.in_(words(CHASED_KINDS)),
+                _T.opened_at >= since,
+                _T.opened_at < until,
+            ),
+            flt,
+        ).subquery()
+        # The tracker's record of the deadline passing: a reminder to that very recipient.
+        missed = exists().where(
+            alerts.c.thread_id == base.c.thread_id,
+            alerts.c.agency == base.c.agency,
+            alerts.c.level == MISSED_LEVEL,
+            alerts.c.reason.in_(words(MISSED_REASONS)),
+        )
+        keys = (base.c.agency, base.c.week)
+        counts = select(*keys, func.count(), func.sum(case((missed, 1), else_=0))).group_by(*keys)
+        async with self._transaction("agency_weeks") as connection:
+            totals = (await connection.execute(counts)).all()
+            receipt = await _medians(connection, base, "delivered_at", ("agency", "week"))
+            answer = await _medians(connection, base, "responded_at", ("agency", "week"))
+        return [
+            AgencyWeek(
+                agency=agency,
+                week=int(start),
+                received=int(n),
+                overdue=int(late),
+                median_receipt_s=receipt.get((agency, int(start))),
+                median_answer_s=answer.get((agency, int(start))),
+            )
+            for agency, start, n, late in sorted(totals)
         ]
 
     async def metrics(self, now: int) -> dict[str, object]:
@@ -161,25 +210,30 @@ class TrackerQueries:
         }
 
 
-async def _medians(connection: AsyncConnection, base: Any, column: str) -> dict[str, float]:
-    """Median seconds from opened_at to `column` per agency, computed in the database.
+async def _medians(
+    connection: AsyncConnection, base: Any, column: str, keys: tuple[str, ...]
+) -> dict[tuple[Any, ...], float]:
+    """Median seconds from opened_at to `column` per group of `keys` columns of `base`,
+    computed in the database; keyed by the tuple of the group's values.
 
-    One code path for SQLite and PostgreSQL: rank the durations per agency, then average
-    the middle one (odd count) or two (even count). Nothing is loaded but one row an agency.
+    One code path for SQLite and PostgreSQL: rank the durations per group, then average
+    the middle one (odd count) or two (even count). Nothing is loaded but one row a group.
     """
+    groups = [base.c[key] for key in keys]
     seconds = (base.c[column] - base.c.opened_at).label("seconds")
     ranked = (
         select(
-            base.c.agency,
+            *groups,
             seconds,
-            func.row_number().over(partition_by=base.c.agency, order_by=seconds).label("rank"),
-            func.count().over(partition_by=base.c.agency).label("n"),
+            func.row_number().over(partition_by=groups, order_by=seconds).label("rank"),
+            func.count().over(partition_by=groups).label("n"),
         )
         .where(base.c[column].is_not(None), base.c.opened_at.is_not(None))
         .subquery()
     )
     # Integer division on both: n=5 -> ranks 3, 3; n=4 -> ranks 2, 3.
     middle = ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
-    query = select(ranked.c.agency, func.avg(ranked.c.seconds)).where(middle)
-    rows = (await connection.execute(query.group_by(ranked.c.agency))).all()
-    return {agency: float(value) for agency, value in rows}
+    by = [ranked.c[key] for key in keys]
+    query = select(*by, func.avg(ranked.c.seconds)).where(middle).group_by(*by)
+    rows = (await connection.execute(query)).all()
+    return {tuple(row[:-1]): float(row[-1]) for row in rows}

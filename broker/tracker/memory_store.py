@@ -18,6 +18,7 @@ from broker.tracker.memory_access import MemoryAccess
 from broker.tracker.parties import ThreadClaim
 from broker.tracker.records import (
     AgencyFigures,
+    AgencyWeek,
     DueThread,
     FoldedThread,
     NextCheck,
@@ -29,6 +30,8 @@ from broker.tracker.records import (
     TimelineEntry,
 )
 from broker.tracker.state import ThreadState
+from broker.tracker.trends import MISSED_LEVEL, MISSED_REASONS, week_start
+from schemas.alert import Alert
 
 _FAR = 2**62  # sorts a missing time after every real one
 _ABSENT = object()  # a journal's "there was no entry" (None is a value)
@@ -140,6 +143,19 @@ class MemoryTrackerStore(MemoryAccess):
                 by_agency[agency].append(kept)
         return [self._figures(agency, by_agency[agency], now) for agency in sorted(by_agency)]
 
+    async def agency_weeks(self, flt: ThreadFilter, since: int, until: int) -> list[AgencyWeek]:
+        """Per recipient agency and week of issue: received, overdue, median times."""
+        by_week: dict[tuple[str, int], list[_Kept]] = defaultdict(list)
+        for kept in self._select_kept(flt, _chased):
+            opened = kept.row.state.opened_at
+            if opened is None or not since <= opened < until:
+                continue
+            for agency in kept.row.state.recipients:
+                by_week[(agency, week_start(opened))].append(kept)
+        return [
+            self._week(agency, week, by_week[(agency, week)]) for agency, week in sorted(by_week)
+        ]
+
     async def metrics(self, now: int) -> dict[str, object]:
         """open_threads, overdue {(recipient, urgency): n}, alerts_raised, alerts_unpublished,
         last_event_received_at (None before any event), directory_serial."""
@@ -169,24 +185,39 @@ class MemoryTrackerStore(MemoryAccess):
         self._directory_serial = max(self._directory_serial, serial)
         return self._directory_serial
 
+    def _week(self, agency: str, week: int, threads: list[_Kept]) -> AgencyWeek:
+        receipt, answer = _medians(threads)
+        return AgencyWeek(
+            agency=agency,
+            week=week,
+            received=len(threads),
+            overdue=sum(self._missed(kept.row.state.thread_id, agency) for kept in threads),
+            median_receipt_s=receipt,
+            median_answer_s=answer,
+        )
+
+    def _missed(self, thread_id: str, agency: str) -> bool:
+        # The alert bodies say what the SQL store keeps in columns: level, reason, addressee.
+        for key in self._thread_alerts.get(thread_id, ()):
+            alert = Alert.model_validate_json(self._alerts[key].alert_json)
+            if (
+                alert.level.value == MISSED_LEVEL
+                and alert.reason.value in MISSED_REASONS
+                and alert.agency == agency
+            ):
+                return True
+        return False
+
     def _figures(self, agency: str, threads: list[_Kept], now: int) -> AgencyFigures:
-        receipt: list[int] = []
-        answer: list[int] = []
-        for state in (kept.row.state for kept in threads):
-            if state.opened_at is None:
-                continue
-            if state.delivered_at is not None:
-                receipt.append(state.delivered_at - state.opened_at)
-            if state.responded_at is not None:
-                answer.append(state.responded_at - state.opened_at)
+        receipt, answer = _medians(threads)
         return AgencyFigures(
             agency=agency,
             open=sum(_is_open(kept.row.state) for kept in threads),
             overdue=sum(
                 _at_or_before(kept.folded.recipient_deadlines.get(agency), now) for kept in threads
             ),
-            median_receipt_s=float(statistics.median(receipt)) if receipt else None,
-            median_answer_s=float(statistics.median(answer)) if answer else None,
+            median_receipt_s=receipt,
+            median_answer_s=answer,
         )
 
     def _select(self, flt: ThreadFilter, wanted: Callable[[ThreadState], bool]) -> list[ThreadRow]:
@@ -332,6 +363,23 @@ def _matches(state: ThreadState, flt: ThreadFilter) -> bool:
         and (flt.kind is None or (state.kind is not None and state.kind.value == flt.kind))
         and (flt.urgency is None or (state.urgency is not None and state.urgency == flt.urgency))
         and (flt.phase is None or state.phase.value == flt.phase)
+    )
+
+
+def _medians(threads: list[_Kept]) -> tuple[float | None, float | None]:
+    """Median seconds from issue to receipt and to answer (None without any)."""
+    receipt: list[int] = []
+    answer: list[int] = []
+    for state in (kept.row.state for kept in threads):
+        if state.opened_at is None:
+            continue
+        if state.delivered_at is not None:
+            receipt.append(state.delivered_at - state.opened_at)
+        if state.responded_at is not None:
+            answer.append(state.responded_at - state.opened_at)
+    return (
+        float(statistics.median(receipt)) if receipt else None,
+        float(statistics.median(answer)) if answer else None,
     )
 
 

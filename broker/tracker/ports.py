@@ -16,6 +16,7 @@ from broker.tracker.listings import ThreadListing
 from broker.tracker.parties import ThreadClaim
 from broker.tracker.records import (
     AgencyFigures,
+    AgencyWeek,
     DueThread,
     FoldedThread,
     NextCheck,
@@ -130,6 +131,11 @@ class TrackerStore(AccessStore, Protocol):
         """Per recipient agency of referrals/transfers matching `flt`, sorted by agency:
         open threads, overdue ones (that recipient's own deadline passed at `now`), and
         median seconds from issue to receipt and to answer (None without any)."""
+
+    async def agency_weeks(self, flt: ThreadFilter, since: int, until: int) -> list[AgencyWeek]:
+        """Per recipient agency and week (`broker.tracker.trends.week_start`) of the
+        referrals/transfers matching `flt` issued in [since, until), sorted by agency then
+        week; weeks without any are left out. One grouped read, whatever the span."""
 
     async def directory_serial(self) -> int:
         """The highest directory serial accepted; 0 before any."""

@@ -64,6 +64,19 @@ class AgencyFigures:
 
 
 @dataclass(frozen=True)
+class AgencyWeek:
+    """One recipient agency's figures for the referrals and transfers issued in one week
+    (`broker.tracker.trends`): how many, how many missed a deadline, median times."""
+
+    agency: str
+    week: int  # Unix seconds of the Monday 00:00 UTC that starts it
+    received: int
+    overdue: int  # a receipt or response deadline passed unmet (a reminder was raised)
+    median_receipt_s: float | None  # issued -> received acknowledgement
+    median_answer_s: float | None  # issued -> accepted / declined / redirected
+
+
+@dataclass(frozen=True)
 class ThreadFilter:
     """Dashboard filters, each None for "any"; all that are set must hold.
 

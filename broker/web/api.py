@@ -11,7 +11,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from broker.tracker.state import Phase
 from broker.web.auth import Auth
-from broker.web.models import AgencyOut, ThreadList, ThreadOut, TimelineOut, ViewOut
+from broker.web.models import (
+    AgencyOut,
+    AgencyWeekOut,
+    ThreadList,
+    ThreadOut,
+    TimelineOut,
+    ViewOut,
+)
 from broker.web.queries import TITLES, Dashboard, Filters, Listing, Surface, ThreadKind
 from broker.web.users import Role, User
 from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
@@ -92,5 +99,12 @@ def api_router(dash: Dashboard, auth: Auth) -> APIRouter:
     async def agencies(user: ApiUser, filters: Filtered) -> list[AgencyOut]:
         """Per agency as a recipient: open, overdue, median time to receipt and to answer."""
         return await dash.agencies(user, filters, surface=Surface.API)
+
+    @router.get("/agencies/weeks")
+    async def agency_weeks(user: ApiUser, filters: Filtered) -> list[AgencyWeekOut]:
+        """Per receiving agency, every week (Monday, UTC) of the last year, the current one
+        last: referrals and transfers sent that week, those overdue at their receipt or
+        answer deadline, median time to receipt and to answer. Empty weeks are zeros."""
+        return await dash.agency_weeks(user, filters, surface=Surface.API)
 
     return router

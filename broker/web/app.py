@@ -20,6 +20,7 @@ from broker.web.assets import CSS, ICON, JS
 from broker.web.audit import audit_router
 from broker.web.auth import Auth, Throttled, Unauthenticated, login_router
 from broker.web.metrics import ops_router
+from broker.web.names import AgencyNames, no_names
 from broker.web.pages import pages_router
 from broker.web.queries import Dashboard
 from broker.web.render import error_page, login_page
@@ -48,6 +49,7 @@ def create_tracker_app(
     consumer_alive: Callable[[], bool] = lambda: True,
     metrics_token: str | None = None,
     throttle: SignInThrottle | None = None,
+    agency_names: AgencyNames = no_names,
 ) -> FastAPI:
     """The dashboard over `store`; `clock` gives Unix seconds (tests pass their own).
 
@@ -55,10 +57,12 @@ def create_tracker_app(
     `consumer_alive` tells /healthz whether the tracker's tap consumer is subscribed;
     `metrics_token` is the bearer token /metrics takes (without one it is not served).
     `throttle` slows repeated failed sign-ins (default: SignInThrottle's own settings).
-    Sessions, the sign-in log and view records are kept in `store`.
+    Sessions, the sign-in log and view records are kept in `store`. `agency_names` names
+    agencies from the verified directory in force (`broker.web.names.directory_names`);
+    without it, pages show agency ids alone.
     Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
-    dash = Dashboard(store, clock)
+    dash = Dashboard(store, clock, agency_names)
     sessions = Sessions(store, SessionSigner(session_secret), session_ttl_seconds)
     sign_in = SignIn(users, store, throttle or SignInThrottle(), clock)
     auth = Auth(users, sessions, sign_in, clock, secure_cookie=secure_cookie)

@@ -40,6 +40,25 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1r
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
 svg.chart text { font: 12px system-ui, sans-serif; fill: #1d2430; }
+svg.chart .bar.open, svg.chart .bar.received { fill: #5b7db1; }
+svg.chart .bar.overdue { fill: #c62828; }
+svg.chart .bar.receipt { fill: #4f8a5b; }
+svg.chart .bar.answer { fill: #7a5ba8; }
+svg.chart .axis { stroke: #9aa3ad; stroke-width: 1; }
+svg.chart text.scale { text-anchor: end; fill: #6a7380; }
+svg.chart text.tick { font-size: 10px; fill: #6a7380; }
+.trends { display: grid; gap: 1rem; }
+section.trend { background: #fff; border: 1px solid #e1e4e8; padding: .6rem .8rem; }
+section.trend h3 { font-size: 1rem; margin: 0 0 .2rem; }
+section.trend svg.chart { display: block; max-width: 100%; height: auto; margin: .3rem 0; }
+h3 small, .agency-id { color: #6a7380; font-weight: 400; font-size: .8em; }
+.agency.named { text-decoration: underline dotted #9aa3ad; }
+@media print {
+  header nav, header form, form.filters, a[download] { display: none; }
+  body { background: #fff; }
+  section.trend { break-inside: avoid; border: 0; }
+  .agency.named::after { content: " (" attr(data-agency) ")"; font-size: .8em; color: #6a7380; }
+}
 """
 
 # Polls the fragment named by data-live every 2 s and swaps it in; on 401 (the session ended)

@@ -5,7 +5,7 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from broker.web.models import AgencyOut, ThreadOut
+from broker.web.models import AgencyOut, AgencyWeekOut, ThreadOut
 
 THREAD_COLUMNS = (
     "thread_id",
@@ -24,8 +24,28 @@ THREAD_COLUMNS = (
     "delivered_at",
     "responded_at",
     "closed_at",
+    "sender_name",
+    "recipient_names",
 )
-AGENCY_COLUMNS = ("agency", "open", "overdue", "median_receipt_s", "median_answer_s")
+"""The names come last, from the directory: a script reading the earlier columns by position
+reads what it did before."""
+AGENCY_COLUMNS = (
+    "agency",
+    "open",
+    "overdue",
+    "median_receipt_s",
+    "median_answer_s",
+    "agency_name",
+)
+AGENCY_WEEK_COLUMNS = (
+    "agency",
+    "agency_name",
+    "week",
+    "received",
+    "overdue",
+    "median_receipt_s",
+    "median_answer_s",
+)
 
 
 def threads_csv(items: Sequence[ThreadOut]) -> str:
@@ -48,6 +68,9 @@ def threads_csv(items: Sequence[ThreadOut]) -> str:
             _iso(t.delivered_at),
             _iso(t.responded_at),
             _iso(t.closed_at),
+            t.agency_names.get(t.sender or "", ""),
+            # In the order of `recipients`; an agency the directory does not name is empty.
+            ";".join(t.agency_names.get(r, "") for r in t.recipients),
         ]
         for t in items
     )
@@ -56,8 +79,28 @@ def threads_csv(items: Sequence[ThreadOut]) -> str:
 
 def agencies_csv(figures: Sequence[AgencyOut]) -> str:
     """One row per agency, with a header row."""
-    rows = ([f.agency, f.open, f.overdue, f.median_receipt_s, f.median_answer_s] for f in figures)
+    rows = (
+        [f.agency, f.open, f.overdue, f.median_receipt_s, f.median_answer_s, f.agency_name]
+        for f in figures
+    )
     return _write(AGENCY_COLUMNS, rows)
+
+
+def agency_weeks_csv(weeks: Sequence[AgencyWeekOut]) -> str:
+    """One row per agency and week (the Monday, YYYY-MM-DD), with a header row."""
+    rows = (
+        [
+            w.agency,
+            w.agency_name,
+            w.week,
+            w.received,
+            w.overdue,
+            w.median_receipt_s,
+            w.median_answer_s,
+        ]
+        for w in weeks
+    )
+    return _write(AGENCY_WEEK_COLUMNS, rows)
 
 
 def _write(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

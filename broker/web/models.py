@@ -4,14 +4,17 @@ Built from the tracker's records only (ids, agencies, kinds, urgencies, phases a
 no output can carry anything a record does not hold.
 """
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, Field
 
 from broker.lifecycle import FhirTaskStatus
 from broker.tracker.access import SignInMethod, SignInOutcome, SignInRecord, ViewRecord
 from broker.tracker.escalation import overdue_seconds
 from broker.tracker.listings import limbo_seconds
-from broker.tracker.records import AgencyFigures, ThreadRow, TimelineEntry
+from broker.tracker.records import AgencyFigures, AgencyWeek, ThreadRow, TimelineEntry
 from broker.tracker.state import Phase, fhir_status
+from broker.web.names import AgencyNames, no_names
 from schemas.kinds import LawfulBasis, MessageKind, Urgency
 
 _UNIX = "Unix seconds"
@@ -45,11 +48,17 @@ class ThreadOut(BaseModel):
     basis: LawfulBasis | None = Field(
         default=None, description="lawful basis it was sent under instead of a consent"
     )
+    agency_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="the directory's names of the sender, recipients and holder, by id "
+        "(an id the directory in force does not know is left out)",
+    )
 
     @classmethod
-    def of(cls, row: ThreadRow, now: int) -> "ThreadOut":
-        """The view of `row` at `now`."""
+    def of(cls, row: ThreadRow, now: int, names: AgencyNames = no_names) -> "ThreadOut":
+        """The view of `row` at `now`, its agencies named by `names`."""
         state = row.state
+        involved = {state.sender, state.responsibility, *state.recipients}
         return cls(
             thread_id=state.thread_id,
             kind=state.kind,
@@ -70,6 +79,7 @@ class ThreadOut(BaseModel):
             overdue_seconds=overdue_seconds(row.current_deadline, now),
             updated_at=row.updated_at,
             basis=state.basis,
+            agency_names=_named(sorted(a for a in involved if a), names),
         )
 
 
@@ -111,21 +121,62 @@ class AgencyOut(BaseModel):
     """Figures of one agency as a recipient of referrals and transfers."""
 
     agency: str
+    agency_name: str | None = Field(default=None, description="its name in the directory")
     open: int
     overdue: int
     median_receipt_s: float | None = Field(description="issued to received, seconds")
     median_answer_s: float | None = Field(description="issued to accepted/declined, seconds")
 
     @classmethod
-    def of(cls, figures: AgencyFigures) -> "AgencyOut":
+    def of(cls, figures: AgencyFigures, names: AgencyNames = no_names) -> "AgencyOut":
         """The view of one agency's figures."""
         return cls(
             agency=figures.agency,
+            agency_name=names(figures.agency),
             open=figures.open,
             overdue=figures.overdue,
             median_receipt_s=figures.median_receipt_s,
             median_answer_s=figures.median_answer_s,
         )
+
+
+class AgencyWeekOut(BaseModel):
+    """One recipient agency's referrals and transfers issued in one week (Monday, UTC)."""
+
+    agency: str
+    agency_name: str | None = Field(default=None, description="its name in the directory")
+    week: str = Field(description="the Monday starting the week, YYYY-MM-DD (UTC)")
+    week_start: int = Field(description="that Monday 00:00 UTC, Unix seconds")
+    received: int = Field(description="referrals and transfers issued to it that week")
+    overdue: int = Field(
+        description="of those, how many passed their receipt or answer deadline unmet"
+    )
+    median_receipt_s: float | None = Field(description="issued to received, seconds")
+    median_answer_s: float | None = Field(description="issued to accepted/declined, seconds")
+
+    @classmethod
+    def of(cls, figures: AgencyWeek, names: AgencyNames = no_names) -> "AgencyWeekOut":
+        """The view of one agency's week."""
+        return cls(
+            agency=figures.agency,
+            agency_name=names(figures.agency),
+            week=iso_day(figures.week),
+            week_start=figures.week,
+            received=figures.received,
+            overdue=figures.overdue,
+            median_receipt_s=figures.median_receipt_s,
+            median_answer_s=figures.median_answer_s,
+        )
+
+
+def iso_day(seconds: int) -> str:
+    """A Unix time's UTC date as YYYY-MM-DD."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")
+
+
+def _named(agency_ids: list[str], names: AgencyNames) -> dict[str, str]:
+    found = {agency: names(agency) for agency in agency_ids}
+    return {agency: name for agency, name in found.items() if name is not None}
 
 
 class ViewOut(BaseModel):

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from broker.tracker.state import Phase
 from broker.web.auth import Auth
-from broker.web.export import agencies_csv, threads_csv
+from broker.web.charts import trend_charts
+from broker.web.export import agencies_csv, agency_weeks_csv, threads_csv
 from broker.web.queries import TITLES, Dashboard, Filters, Listing, Surface, ThreadKind
 from broker.web.render import clock_time, e, error_page, page, when
 from broker.web.tables import (
@@ -74,7 +75,7 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
                 + '<p class="muted">Updates every 2 seconds without reloading; last update '
                 f"<span data-updated>{e(clock_time(data.now))}</span>.</p>"
                 f'<div id="live" data-live="/fragments/{e(listing.value)}?{e(query)}">'
-                f"{thread_table(data.items, listing, data.now)}</div>{more}"
+                f"{thread_table(data.items, listing, data.now, dash.names)}</div>{more}"
             )
             return HTMLResponse(page(TITLES[listing], body, user=user, active=path))
 
@@ -88,7 +89,8 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
                 user, listing, filters, limit=limit, offset=offset, surface=Surface.FRAGMENT
             )
             stamp = {"X-Updated-At": clock_time(data.now)}
-            return HTMLResponse(thread_table(data.items, listing, data.now), headers=stamp)
+            table = thread_table(data.items, listing, data.now, dash.names)
+            return HTMLResponse(table, headers=stamp)
 
         return endpoint
 
@@ -115,8 +117,8 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
             detail = "No such thread, or not one your agency is a party to."
             return HTMLResponse(error_page("Thread not found", detail, user=user), 404)
         body = (
-            f"<h1>Thread {e(thread_id)}</h1>{thread_facts(item, dash.now())}"
-            f"<h2>Timeline</h2>{timeline_table(await dash.timeline(thread_id))}"
+            f"<h1>Thread {e(thread_id)}</h1>{thread_facts(item, dash.now(), dash.names)}"
+            f"<h2>Timeline</h2>{timeline_table(await dash.timeline(thread_id), dash.names)}"
         )
         if user.role is Role.COORDINATOR:
             body += f"<h2>Viewed by</h2>{views_table(await dash.views(thread_id))}"
@@ -125,10 +127,20 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
     @router.get("/agencies")
     async def agencies_page(user: PageUser, filters: Filtered) -> HTMLResponse:
         figures = await dash.agencies(user, filters, surface=Surface.PAGE)
+        weeks = await dash.agency_weeks(user, filters, surface=Surface.PAGE)
+        query = filters.query()
+        weekly = "/export/agency-weeks.csv" + (f"?{query}" if query else "")
         body = (
             "<h1>Agencies</h1>"
             + filter_form("/agencies", filters, "/export/agencies.csv")
-            + f"{agency_chart(figures)}{agency_table(figures)}"
+            + "<h2>Now</h2>"
+            + f"{agency_chart(figures, dash.names)}{agency_table(figures, dash.names)}"
+            + "<h2>Per week, over the last year</h2>"
+            + '<p class="muted">Referrals and transfers by the week they were sent (Monday to '
+            "Sunday, UTC), per receiving agency: how many, how many passed their receipt or "
+            "answer deadline unmet, and the median time to receipt and to answer. "
+            f'<a href="{e(weekly)}" download>Export these figures as CSV</a>.</p>'
+            + trend_charts(weeks)
         )
         return HTMLResponse(page("Agencies", body, user=user, active="/agencies"))
 
@@ -136,6 +148,11 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
     async def agencies_export(user: ApiUser, filters: Filtered) -> Response:
         figures = await dash.agencies(user, filters, surface=Surface.EXPORT)
         return _csv(agencies_csv(figures), "agencies", dash.now())
+
+    @router.get("/export/agency-weeks.csv")
+    async def agency_weeks_export(user: ApiUser, filters: Filtered) -> Response:
+        weeks = await dash.agency_weeks(user, filters, surface=Surface.EXPORT)
+        return _csv(agency_weeks_csv(weeks), "agency-weeks", dash.now())
 
     return router
 

@@ -16,9 +16,18 @@ from broker.tracker.listings import (
     UNANSWERED,
 )
 from broker.tracker.ports import TrackerStore
-from broker.tracker.records import ThreadFilter, ThreadRow
+from broker.tracker.records import AgencyWeek, ThreadFilter, ThreadRow
 from broker.tracker.state import Phase, ThreadState
-from broker.web.models import AgencyOut, ThreadList, ThreadOut, TimelineOut, ViewOut
+from broker.tracker.trends import trend_window, weeks_in
+from broker.web.models import (
+    AgencyOut,
+    AgencyWeekOut,
+    ThreadList,
+    ThreadOut,
+    TimelineOut,
+    ViewOut,
+)
+from broker.web.names import AgencyNames, no_names
 from broker.web.users import User
 from schemas.kinds import Urgency
 
@@ -112,8 +121,10 @@ class Dashboard:
     read out, so a failed record shows nothing rather than something unrecorded.
     """
 
-    def __init__(self, store: TrackerStore, clock: Callable[[], float]):
-        self.store, self.clock = store, clock
+    def __init__(
+        self, store: TrackerStore, clock: Callable[[], float], names: AgencyNames = no_names
+    ):
+        self.store, self.clock, self.names = store, clock, names
 
     def now(self) -> int:
         """The current time in whole Unix seconds."""
@@ -158,7 +169,7 @@ class Dashboard:
         if row is None or not await self._visible(user, row):
             return None
         await self._record(user, surface, subject, thread_id=thread_id)
-        return ThreadOut.of(row, self.now())
+        return ThreadOut.of(row, self.now(), self.names)
 
     async def can_see(self, user: User, thread_id: str) -> bool:
         """Whether the thread exists and `user` may see it; shows none of its data."""
@@ -179,7 +190,26 @@ class Dashboard:
         await self._record(user, surface, "agencies", query=filters.query())
         flt = _scope(user, filters)
         figures = await self.store.agency_figures(flt, self.now())
-        return [AgencyOut.of(f) for f in sorted(figures, key=lambda f: f.agency)]
+        return [AgencyOut.of(f, self.names) for f in sorted(figures, key=lambda f: f.agency)]
+
+    async def agency_weeks(
+        self, user: User, filters: Filters, *, surface: Surface
+    ) -> list[AgencyWeekOut]:
+        """Per recipient agency, every week of the last year (`broker.tracker.trends`), the
+        current one last, over the threads `user` may see; a week without any is zeros.
+
+        Agencies in order of id; one grouped store read (not one per week)."""
+        await self._record(user, surface, "agency-weeks", query=filters.query())
+        since, until = trend_window(self.now())
+        found = await self.store.agency_weeks(_scope(user, filters), since, until)
+        kept = {(f.agency, f.week): f for f in found}
+        return [
+            AgencyWeekOut.of(
+                kept.get((agency, week)) or AgencyWeek(agency, week, 0, 0, None, None), self.names
+            )
+            for agency in sorted({f.agency for f in found})
+            for week in weeks_in(since, until)
+        ]
 
     async def _record(
         self,
@@ -205,7 +235,7 @@ class Dashboard:
     ) -> ThreadList:
         now = self.now()
         rows = await self._rows(user, listing, filters, limit, offset)
-        items = [ThreadOut.of(row, now) for row in rows]
+        items = [ThreadOut.of(row, now, self.names) for row in rows]
         return ThreadList(now=now, limit=limit, offset=offset, items=items)
 
     async def _rows(

@@ -5,8 +5,10 @@ ids and enum values: nothing is trusted to be markup-safe because of where it ca
 """
 
 import html
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from broker.web.names import AgencyNames
 from broker.web.queries import TITLES, Listing
 from broker.web.users import Role, User
 
@@ -17,6 +19,39 @@ NAV = [(f"/{listing.value}", TITLES[listing]) for listing in Listing] + [("/agen
 def e(value: object) -> str:
     """`value` as text, escaped for HTML text and attribute values."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+class Markup(str):
+    """Text already built as markup from escaped parts: table cells take it as it is."""
+
+    __slots__ = ()
+
+
+def cell(value: object) -> str:
+    """`value` for a table cell or definition: Markup as it is, anything else escaped."""
+    return value if isinstance(value, Markup) else e(value)
+
+
+def agency(agency_id: str | None, names: AgencyNames) -> Markup:
+    """An agency by its directory name, its id on hover (and printed after it); the id
+    alone when the directory does not name it; an em dash for None."""
+    if agency_id is None:
+        return Markup("\u2014")
+    name = names(agency_id)
+    if name is None:
+        return Markup(f'<span class="agency" data-agency="{e(agency_id)}">{e(agency_id)}</span>')
+    return Markup(
+        f'<span class="agency named" data-agency="{e(agency_id)}" title="{e(agency_id)}">'
+        f"{e(name)}</span>"
+    )
+
+
+def agencies(agency_ids: Iterable[str], names: AgencyNames, waiting: Iterable[str] = ()) -> Markup:
+    """Several agencies, comma-separated; those in `waiting` marked "(waiting)"."""
+    still = set(waiting)
+    return Markup(
+        ", ".join(agency(a, names) + (" (waiting)" if a in still else "") for a in agency_ids)
+    )
 
 
 def when(seconds: float | None) -> str:

@@ -4,8 +4,9 @@ from collections.abc import Iterable, Sequence
 
 from broker.tracker.state import Phase
 from broker.web.models import AgencyOut, ThreadOut, TimelineOut, ViewOut
+from broker.web.names import AgencyNames
 from broker.web.queries import Filters, Listing, ThreadKind
-from broker.web.render import duration, e, when
+from broker.web.render import Markup, agencies, agency, cell, duration, e, when
 from schemas.kinds import Urgency
 
 _THREAD_HEAD = ("Thread", "Kind", "Urgency", "State", "From", "To", "Opened", "Deadline")
@@ -32,29 +33,32 @@ def filter_form(listing_path: str, filters: Filters, export_path: str | None) ->
     )
 
 
-def thread_table(items: Sequence[ThreadOut], listing: Listing, now: int) -> str:
+def thread_table(items: Sequence[ThreadOut], listing: Listing, now: int, names: AgencyNames) -> str:
     """The rows of one list; overdue rows are red and say by how much."""
     if not items:
         return '<p class="muted" data-empty>Nothing here right now.</p>'
     head = "".join(f"<th>{e(label)}</th>" for label in _head(listing))
-    rows = "".join(_thread_row(item, listing, now) for item in items)
+    rows = "".join(_thread_row(item, listing, now, names) for item in items)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def thread_facts(item: ThreadOut, now: int) -> str:
+def thread_facts(item: ThreadOut, now: int, names: AgencyNames) -> str:
     """The facts of one thread as a definition list."""
     acknowledged = set(item.acknowledged_by)
-    legs = ", ".join(
-        f"{r} ({'answered' if r in acknowledged else 'no answer yet'})" for r in item.recipients
+    legs = Markup(
+        ", ".join(
+            agency(r, names) + (" (answered)" if r in acknowledged else " (no answer yet)")
+            for r in item.recipients
+        )
     )
-    facts = [
+    facts: list[tuple[str, object]] = [
         ("Thread", item.thread_id),
         ("Kind", item.kind),
         ("State", _state(item)),
         ("Urgency", item.urgency),
-        ("From", item.sender),
+        ("From", agency(item.sender, names)),
         ("To", legs),
-        ("Holder now", item.responsibility),
+        ("Holder now", None if item.responsibility is None else agency(item.responsibility, names)),
         ("In limbo for", _limbo(item)),
         ("Shared without consent, under", item.basis),
         ("Opened", when(item.opened_at)),
@@ -66,19 +70,28 @@ def thread_facts(item: ThreadOut, now: int) -> str:
         ("Lateness", _lateness(item, now)),
     ]
     shown = "".join(
-        f"<dt>{e(label)}</dt><dd>{e(value if value not in (None, '') else chr(0x2014))}</dd>"
+        f"<dt>{e(label)}</dt><dd>{cell(value if value not in (None, '') else chr(0x2014))}</dd>"
         for label, value in facts
     )
     return f'<dl class="facts">{shown}</dl>'
 
 
-def timeline_table(entries: Sequence[TimelineOut]) -> str:
+def timeline_table(entries: Sequence[TimelineOut], names: AgencyNames) -> str:
     """A thread's events in issued order."""
     if not entries:
         return '<p class="muted">No events.</p>'
     rows = "".join(
         "<tr>"
-        + _cells([when(x.issued_at), x.kind, x.status, x.sender, x.recipient, when(x.received_at)])
+        + _cells(
+            [
+                when(x.issued_at),
+                x.kind,
+                x.status,
+                agency(x.sender, names),
+                agency(x.recipient, names),
+                when(x.received_at),
+            ]
+        )
         + f'<td class="muted">{e(x.message_id)}</td></tr>'
         for x in entries
     )
@@ -92,20 +105,21 @@ def views_table(views: Sequence[ViewOut]) -> str:
     return f"<table><thead><tr>{_cells(['User', 'Viewed at'], 'th')}</tr></thead>{rows}</table>"
 
 
-def agency_table(figures: Sequence[AgencyOut]) -> str:
+def agency_table(figures: Sequence[AgencyOut], names: AgencyNames) -> str:
     """Per-agency open and overdue counts with median times."""
     if not figures:
         return '<p class="muted">No agency figures yet.</p>'
     head = _cells(["Agency", "Open", "Overdue", "Median to receipt", "Median to answer"], "th")
     rows = "".join(
-        f"<tr{' class=overdue' if f.overdue else ''}>{_cells(_figure_cells(f))}</tr>"
+        f"<tr{' class=overdue' if f.overdue else ''}>{_cells(_figure_cells(f, names))}</tr>"
         for f in figures
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def agency_chart(figures: Sequence[AgencyOut]) -> str:
-    """Inline SVG: one pair of bars per agency, open (blue) and overdue (red)."""
+def agency_chart(figures: Sequence[AgencyOut], names: AgencyNames) -> str:
+    """Inline SVG: one pair of bars per agency, open (blue) and overdue (red); colours come
+    from the stylesheet's classes (the CSP allows no inline style)."""
     if not figures:
         return ""
     label_w, bar_w, row_h = 170, 360, 34
@@ -114,27 +128,37 @@ def agency_chart(figures: Sequence[AgencyOut]) -> str:
     parts = [
         f'<svg class="chart" role="img" width="{label_w + bar_w + 60}" height="{height}" '
         f'viewBox="0 0 {label_w + bar_w + 60} {height}"><title>Open and overdue by agency</title>',
-        f'<rect x="{label_w}" y="2" width="10" height="10" fill="#5b7db1"/>'
+        f'<rect class="bar open" x="{label_w}" y="2" width="10" height="10"/>'
         f'<text x="{label_w + 14}" y="11">open</text>'
-        f'<rect x="{label_w + 60}" y="2" width="10" height="10" fill="#c62828"/>'
+        f'<rect class="bar overdue" x="{label_w + 60}" y="2" width="10" height="10"/>'
         f'<text x="{label_w + 74}" y="11">overdue</text>',
     ]
     for index, f in enumerate(figures):
         y = 24 + index * row_h
-        parts.append(f'<text x="0" y="{y + 18}">{e(f.agency)}</text>')
-        for offset, count, colour in ((0, f.open, "#5b7db1"), (14, f.overdue, "#c62828")):
+        label = names(f.agency) or f.agency
+        parts.append(
+            f'<text x="0" y="{y + 18}" data-agency="{e(f.agency)}">'
+            f"<title>{e(f.agency)}</title>{e(label[:26])}</text>"
+        )
+        for offset, count, kind in ((0, f.open, "open"), (14, f.overdue, "overdue")):
             width = round(bar_w * count / top)
             parts.append(
-                f'<rect x="{label_w}" y="{y + offset}" width="{width}" height="12" '
-                f'fill="{colour}"/><text x="{label_w + width + 4}" y="{y + offset + 10}">'
-                f"{count}</text>"
+                f'<rect class="bar {kind}" x="{label_w}" y="{y + offset}" width="{width}" '
+                f'height="12" data-agency="{e(f.agency)}" data-value="{count}"/>'
+                f'<text x="{label_w + width + 4}" y="{y + offset + 10}">{count}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _figure_cells(f: AgencyOut) -> list[object]:
-    return [f.agency, f.open, f.overdue, duration(f.median_receipt_s), duration(f.median_answer_s)]
+def _figure_cells(f: AgencyOut, names: AgencyNames) -> list[object]:
+    return [
+        agency(f.agency, names),
+        f.open,
+        f.overdue,
+        duration(f.median_receipt_s),
+        duration(f.median_answer_s),
+    ]
 
 
 def _head(listing: Listing) -> list[str]:
@@ -152,7 +176,7 @@ def _head(listing: Listing) -> list[str]:
     return head
 
 
-def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
+def _thread_row(item: ThreadOut, listing: Listing, now: int, names: AgencyNames) -> str:
     overdue = item.overdue_seconds is not None
     link = f'<a href="/threads/{e(item.thread_id)}" title="{e(item.thread_id)}">'
     if listing in _ANSWERED_LISTS:
@@ -161,10 +185,10 @@ def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
         last = str(item.basis or "")
     else:
         last = _lateness(item, now)
-    values: list[object] = [item.kind, item.urgency, _state(item), item.sender]
-    values.append(_to(item, listing))
+    values: list[object] = [item.kind, item.urgency, _state(item), agency(item.sender, names)]
+    values.append(_to(item, listing, names))
     if listing in _TRANSFER_LISTS:
-        values.append(item.responsibility)
+        values.append(None if item.responsibility is None else agency(item.responsibility, names))
     values += [when(item.opened_at), when(item.current_deadline)]
     if listing is Listing.TRANSFERS:
         values.append(_limbo(item))
@@ -176,12 +200,12 @@ def _thread_row(item: ThreadOut, listing: Listing, now: int) -> str:
     )
 
 
-def _to(item: ThreadOut, listing: Listing) -> str:
+def _to(item: ThreadOut, listing: Listing, names: AgencyNames) -> Markup:
     if listing is not Listing.CONSENT_WITHDRAWALS:
-        return ", ".join(item.recipients)
+        return agencies(item.recipients, names)
     # A withdrawal goes to many agencies: the coordinator chases the ones still silent.
     done = set(item.acknowledged_by)
-    return ", ".join(r if r in done else f"{r} (waiting)" for r in item.recipients)
+    return agencies(item.recipients, names, waiting=[r for r in item.recipients if r not in done])
 
 
 def _state(item: ThreadOut) -> str:
@@ -201,7 +225,7 @@ def _lateness(item: ThreadOut, now: int) -> str:
 
 
 def _cells(values: Iterable[object], tag: str = "td") -> str:
-    return "".join(f"<{tag}>{e(value)}</{tag}>" for value in values)
+    return "".join(f"<{tag}>{cell(value)}</{tag}>" for value in values)
 
 
 def _select(name: str, label: str, choices: Sequence[str], chosen: str | None) -> str:

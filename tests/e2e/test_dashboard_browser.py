@@ -1,7 +1,8 @@
 """The dashboard in headless Chromium: an overdue referral appears without a reload for the
 coordinator, never for a supervisor of an agency it does not involve; anonymous gets 401.
-Any console error (a CSP violation, a pattern the browser cannot compile) or uncaught
-page error on any page fails the test.
+The Agencies page's weekly charts render (styled by the stylesheet, on screen and in print)
+and every bar holds the figure the JSON API gives. Any console error (a CSP violation, a
+pattern the browser cannot compile) or uncaught page error on any page fails the test.
 
 The app runs under uvicorn on 127.0.0.1 in a thread of this process, over a seeded in-memory
 store and a clock the test moves. Debian's /usr/bin/chromium, driven by Playwright.
@@ -25,6 +26,8 @@ from schemas.kinds import MessageKind, Urgency
 from tests.unit.web.seed import (
     METRICS_TOKEN,
     MINUTE,
+    NAMES,
+    NOW,
     PASSWORDS,
     SECRET,
     Clock,
@@ -72,7 +75,12 @@ def served() -> Iterator[Served]:
     scenario = loop.run_until_complete(seed(store))
     # The cookie stays Secure: Chromium counts http://127.0.0.1 as a secure context.
     app = create_tracker_app(
-        store, make_users(), session_secret=SECRET, clock=clock, metrics_token=METRICS_TOKEN
+        store,
+        make_users(),
+        session_secret=SECRET,
+        clock=clock,
+        metrics_token=METRICS_TOKEN,
+        agency_names=NAMES.get,
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process takes it
@@ -212,3 +220,76 @@ def expected_failures(url: str, foreign_thread: str) -> set[str]:
         f"{failed} 401 (Unauthorized) at {url}/unanswered",
         f"{failed} 404 (Not Found) at {url}/threads/{foreign_thread}",
     }
+
+
+# Every bar of the trends as the browser has it: its section's agency, chart, week, figure,
+# drawn height, fill, and its tooltip.
+_BARS_JS = """
+() => Array.from(document.querySelectorAll("section.trend svg.trend-chart rect.bar[data-week]"))
+  .map(r => ({
+    agency: r.closest("section.trend").dataset.agency,
+    chart: r.closest("svg").dataset.chart,
+    kind: r.classList[1],
+    week: r.dataset.week,
+    value: Number(r.dataset.value),
+    height: r.getBoundingClientRect().height,
+    fill: getComputedStyle(r).fill,
+    title: r.querySelector("title").textContent,
+  }))
+"""
+
+
+def test_agency_trends_render_and_match_the_figures(served: Served) -> None:
+    from playwright.sync_api import sync_playwright
+
+    served.run(ledger_for(served.store).sweep(NOW))  # the reminders due by now: overdue
+    figures = httpx.get(f"{served.url}/api/v1/agencies/weeks", auth=("cora", PASSWORDS["cora"]))
+    assert figures.status_code == 200
+    expected = {
+        (w["agency"], kind, w["week"]): w[field]
+        for w in figures.json()
+        for kind, field in (
+            ("received", "received"),
+            ("overdue", "overdue"),
+            ("receipt", "median_receipt_s"),
+            ("answer", "median_answer_s"),
+        )
+        if w[field] is not None
+    }
+    assert expected[("hospital-east", "received", "2023-11-13")] == 4  # the seeded week
+
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = watched(browser, problems)
+            sign_in(page, served.url, "cora")
+            page.goto(f"{served.url}/agencies")
+            page.wait_for_selector("section.trend svg.trend-chart")
+            drawn = page.evaluate(_BARS_JS)
+            shown = {(b["agency"], b["kind"], b["week"]): b["value"] for b in drawn}
+            assert shown == expected
+            # Colours from the stylesheet's classes (the CSP let it apply), heights to scale.
+            fills = {b["kind"]: b["fill"] for b in drawn}
+            assert fills["received"] == "rgb(91, 125, 177)"
+            assert fills["overdue"] == "rgb(198, 40, 40)"
+            peak = next(
+                b
+                for b in drawn
+                if (b["agency"], b["kind"], b["week"])
+                == ("hospital-east", "received", "2023-11-13")
+            )
+            assert peak["height"] > 20
+            assert peak["title"] == "Week of 2023-11-13: 4 received"
+            assert all(b["height"] == 0 for b in drawn if b["value"] == 0)
+            heading = page.inner_text('section.trend[data-agency="hospital-east"] h3')
+            assert heading == f"{NAMES['hospital-east']} hospital-east"
+            page.screenshot(path=str(SCREENSHOTS / "caselink-agencies.png"), full_page=True)
+
+            # Printed: the charts stay, the navigation and the filter form go.
+            page.emulate_media(media="print")
+            assert page.is_visible('section.trend[data-agency="hospital-east"] svg.counts')
+            assert not page.is_visible("form.filters")
+        finally:
+            browser.close()
+    assert [x for x in problems if x not in expected_failures(served.url, "")] == []

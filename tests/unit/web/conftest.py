@@ -10,6 +10,7 @@ from broker.tracker.memory_store import MemoryTrackerStore
 from broker.web import create_tracker_app
 from tests.unit.web.seed import (
     METRICS_TOKEN,
+    NAMES,
     PASSWORDS,
     SECRET,
     Clock,
@@ -41,7 +42,12 @@ async def scenario(store: MemoryTrackerStore) -> Scenario:
 @pytest.fixture
 def app(store: MemoryTrackerStore, clock: Clock, scenario: Scenario) -> FastAPI:
     return create_tracker_app(
-        store, make_users(), session_secret=SECRET, clock=clock, metrics_token=METRICS_TOKEN
+        store,
+        make_users(),
+        session_secret=SECRET,
+        clock=clock,
+        metrics_token=METRICS_TOKEN,
+        agency_names=NAMES.get,
     )
 
 

@@ -28,6 +28,22 @@ NOW = T0 + 10 * HOUR
 SECRET = b"test-session-secret-of-32-bytes!"
 METRICS_TOKEN = "metrics-token-for-tests-only"
 PASSWORDS = {"cora": "cora-pass", "sam": "sam-pass", "pia": "pia-pass"}
+NAMES = {
+    "hospital-east": "East General Hospital",
+    "social-north": "North Social Services",
+    "school-south": "South Primary School",
+    "police-west": "West Police District",
+}
+"""The directory's names; social-south is left unnamed: pages then show its id alone."""
+
+
+def shown(agency: str) -> str:
+    """How a page shows `agency`: its name with the id on hover, or the id alone."""
+    if agency not in NAMES:
+        return f'<span class="agency" data-agency="{agency}">{agency}</span>'
+    return (
+        f'<span class="agency named" data-agency="{agency}" title="{agency}">{NAMES[agency]}</span>'
+    )
 
 
 class Clock:

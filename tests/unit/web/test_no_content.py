@@ -9,10 +9,10 @@ from pathlib import Path
 import broker.web
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.state import FhirTaskStatus, Phase
-from broker.web.models import AgencyOut, ThreadOut, TimelineOut
+from broker.web.models import AgencyOut, AgencyWeekOut, ThreadOut, TimelineOut
 from schemas.kinds import AckStatus, ConsentStatus, LawfulBasis, MessageKind, Urgency
 from tests.unit.web.conftest import Client
-from tests.unit.web.seed import Scenario
+from tests.unit.web.seed import NAMES, Scenario
 
 _WORD = re.compile(r"[A-Za-z]+")
 
@@ -108,6 +108,7 @@ def test_models_carry_ids_categories_and_times_only() -> None:
         "overdue_seconds",
         "updated_at",
         "basis",  # a lawful basis category
+        "agency_names",  # from the verified directory: configuration, not a case
     }
     assert set(TimelineOut.model_fields) == {
         "message_id",
@@ -120,7 +121,18 @@ def test_models_carry_ids_categories_and_times_only() -> None:
     }
     assert set(AgencyOut.model_fields) == {
         "agency",
+        "agency_name",
         "open",
+        "overdue",
+        "median_receipt_s",
+        "median_answer_s",
+    }
+    assert set(AgencyWeekOut.model_fields) == {
+        "agency",
+        "agency_name",
+        "week",
+        "week_start",
+        "received",
         "overdue",
         "median_receipt_s",
         "median_answer_s",
@@ -132,7 +144,8 @@ async def test_pages_hold_nothing_but_records_and_wording(
 ) -> None:
     allowed_words = code_words()
     # The signed-in user's name comes from the users file: configuration, not a case.
-    found = await record_values(store, scenario) | {"cora"}
+    # Agency names come from the verified directory: configuration too.
+    found = await record_values(store, scenario) | {"cora"} | set(NAMES.values())
     values = sorted(found, key=len, reverse=True)
     paths = [
         "/unanswered",

@@ -7,7 +7,17 @@ import io
 from broker.tracker.memory_store import MemoryTrackerStore
 from schemas.kinds import AckStatus, MessageKind
 from tests.unit.web.conftest import Client
-from tests.unit.web.seed import HOUR, NOW, T0, Scenario, answer, ledger_for, new_id, original
+from tests.unit.web.seed import (
+    HOUR,
+    NOW,
+    T0,
+    Scenario,
+    answer,
+    ledger_for,
+    new_id,
+    original,
+    shown,
+)
 from tests.unit.web.test_pages import row, row_order
 
 NORTH, SOUTH = "social-north", "social-south"
@@ -39,7 +49,7 @@ async def test_transfers_in_limbo_show_their_holder_and_age(
     assert "<th>Holder now</th>" in html
     assert "<th>In limbo for</th>" in html
     # A declined transfer is back with its sender, still to be placed.
-    assert f"<td>{NORTH}</td><td>2023" in row(html, ids["declined"])
+    assert f"<td>{shown(NORTH)}</td><td>2023" in row(html, ids["declined"])
     assert "<td>10h 0m</td>" in row(html, ids["declined"])
     assert "<td>6h 0m</td>" in row(html, ids["waiting"])
     assert ids["taken"] not in html
@@ -64,7 +74,7 @@ async def test_a_transfer_taken_over_is_held_by_its_receiver_and_not_in_limbo(
     assert row_order(html) == [ids["taken"]]
     assert "<th>Holder now</th>" in html
     assert "<th>In limbo for</th>" not in html
-    assert f"<td>{SOUTH}</td>" in row(html, ids["taken"])
+    assert f"<td>{shown(SOUTH)}</td>" in row(html, ids["taken"])
     [item] = (await cora.get("/api/v1/transfers-taken")).json()["items"]
     assert (item["phase"], item["responsibility"], item["limbo_seconds"]) == (
         "accepted",
@@ -72,7 +82,7 @@ async def test_a_transfer_taken_over_is_held_by_its_receiver_and_not_in_limbo(
         None,
     )
     facts = (await cora.get(f"/threads/{ids['taken']}")).text
-    assert f"<dt>Holder now</dt><dd>{SOUTH}</dd>" in facts
+    assert f"<dt>Holder now</dt><dd>{shown(SOUTH)}</dd>" in facts
 
 
 async def test_a_supervisor_sees_transfers_of_their_own_agency_only(

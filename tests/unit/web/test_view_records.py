@@ -31,14 +31,15 @@ SHOWN = [
     ("/export/transfers.csv", "export:transfers", None, ""),
     ("/export/transfers-taken.csv", "export:transfers-taken", None, ""),
     ("/export/consent-withdrawals.csv", "export:consent-withdrawals", None, ""),
-    ("/agencies?kind=transfer", "page:agencies", None, "kind=transfer"),
     ("/export/agencies.csv?agency=police-west", "export:agencies", None, "agency=police-west"),
+    ("/export/agency-weeks.csv?urgency=high", "export:agency-weeks", None, "urgency=high"),
     ("/api/v1/unanswered?limit=5&offset=1", "api:unanswered", None, "limit=5&offset=1"),
     ("/api/v1/declined", "api:declined", None, "limit=100"),
     ("/api/v1/transfers", "api:transfers", None, "limit=100"),
     ("/api/v1/transfers-taken", "api:transfers-taken", None, "limit=100"),
     ("/api/v1/consent-withdrawals", "api:consent-withdrawals", None, "limit=100"),
     ("/api/v1/agencies?urgency=low", "api:agencies", None, "urgency=low"),
+    ("/api/v1/agencies/weeks?kind=referral", "api:agency-weeks", None, "kind=referral"),
     ("/threads/{declined}", "page:thread", "declined", ""),
     ("/api/v1/threads/{declined}", "api:thread", "declined", ""),
     ("/api/v1/threads/{declined}/timeline", "api:timeline", "declined", ""),
@@ -59,6 +60,17 @@ async def test_every_showing_of_thread_data_is_recorded(
     assert response.status_code == 200
     thread_id = None if thread is None else scenario.ids[thread]
     assert await store.view_log(limit=10) == [ViewRecord("cora", NOW, view, thread_id, query)]
+
+
+async def test_the_agencies_page_records_its_figures_and_its_trends(
+    cora: Client, store: MemoryTrackerStore
+) -> None:
+    assert (await cora.get("/agencies?kind=transfer")).status_code == 200
+    # Newest first: the page reads the figures, then the weekly trends.
+    assert await store.view_log(limit=10) == [
+        ViewRecord("cora", NOW, "page:agency-weeks", None, "kind=transfer"),
+        ViewRecord("cora", NOW, "page:agencies", None, "kind=transfer"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,34 @@
+"""Names from the directory are text: never markup on a page, never a formula in a CSV."""
+
+import pytest
+from fastapi import FastAPI
+
+from broker.tracker.memory_store import MemoryTrackerStore
+from broker.web import create_tracker_app
+from tests.unit.web.conftest import Login
+from tests.unit.web.seed import METRICS_TOKEN, SECRET, Clock, Scenario, make_users
+
+HOSTILE = {"hospital-east": '<img src=x onerror="alert(1)">', "school-south": "=HYPERLINK(1)"}
+
+
+@pytest.fixture
+def app(store: MemoryTrackerStore, clock: Clock, scenario: Scenario) -> FastAPI:
+    """The dashboard over a directory whose names would be markup if trusted as such."""
+    return create_tracker_app(
+        store,
+        make_users(),
+        session_secret=SECRET,
+        clock=clock,
+        metrics_token=METRICS_TOKEN,
+        agency_names=HOSTILE.get,
+    )
+
+
+async def test_names_are_text_only(login: Login, scenario: Scenario) -> None:
+    cora = await login("cora")
+    for path in ("/unanswered", "/declined", "/agencies", f"/threads/{scenario.ids['accepted']}"):
+        html = (await cora.get(path)).text
+        assert "<img" not in html, path
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html, path
+    for path in ("/export/agencies.csv", "/export/agency-weeks.csv"):
+        assert "'=HYPERLINK(1)" in (await cora.get(path)).text, path  # inert in a spreadsheet
