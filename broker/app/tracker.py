@@ -16,6 +16,7 @@ from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.queue_gauge import AmqpQueueGauge
 from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
+from broker.envelope import TrustedDirectory
 from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
 from broker.store.tracker_store import SqlTrackerStore
@@ -28,19 +29,30 @@ from broker.topology.names import (
 )
 from broker.tracker.config import TrackerSettings
 from broker.tracker.ledger import TrackerLedger
-from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy
+from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy, parse_policy, require_calendars
 from broker.tracker.service import TrackerService
 from broker.tracker.verifier import HeaderVerifier, SignedDirectory
 from broker.web.app import create_tracker_app
 from broker.web.names import directory_names
 from broker.web.users import load_users
+from schemas.kinds import AgencyKind
 
 
-def load_policy(settings: TrackerSettings) -> SlaPolicy:
-    """The SLA policy file named in the settings, or the built-in defaults."""
+def load_policy(settings: TrackerSettings, directory: TrustedDirectory | None = None) -> SlaPolicy:
+    """The SLA policy file named in the settings, or the built-in defaults.
+
+    With `directory`, raises PolicyError when the policy counts working days and one of its
+    agencies that may be asked to act (every kind but coordinator) has no jurisdiction.
+    """
     if settings.sla_policy is None:
         return DEFAULT_POLICY
-    return parse_policy(settings.sla_policy.read_text())
+    policy = parse_policy(settings.sla_policy.read_text())
+    if directory is not None:
+        actors = [
+            a.id for a in directory.directory.agencies if a.kind is not AgencyKind.COORDINATOR
+        ]
+        require_calendars(policy, actors)
+    return policy
 
 
 def open_store(settings: TrackerSettings) -> SqlTrackerStore:
@@ -64,8 +76,9 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     )
     directory_file = DirectoryFile.at(settings.directory, settings.root_pub)
     loaded = directory_file.load()
+    policy = load_policy(settings, loaded.trusted)
     service = TrackerService(
-        ledger=TrackerLedger(store, load_policy(settings), settings.coordinators),
+        ledger=TrackerLedger(store, policy, settings.coordinators),
         verifier=HeaderVerifier(
             SignedDirectory(loaded.signed, loaded.root_public), workers=settings.verify_workers
         ),

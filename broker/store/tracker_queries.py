@@ -46,6 +46,7 @@ _ORDER: dict[ListOrder, tuple[ColumnElement[Any], ...]] = {
     ListOrder.NEWEST_REFUSAL: (_T.closed_at.desc(), _T.thread_id.desc()),
     ListOrder.OLDEST: (_T.opened_at, _T.thread_id),
     ListOrder.NEWEST_ANSWER: (_T.responded_at.desc().nulls_last(), _T.thread_id.desc()),
+    ListOrder.OLDEST_ANSWER: (_T.responded_at.asc().nulls_last(), _T.thread_id),
     ListOrder.NEWEST: (_T.opened_at.desc(), _T.thread_id.desc()),
 }
 

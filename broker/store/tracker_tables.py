@@ -88,6 +88,8 @@ threads = sa.Table(
     sa.Index("ix_threads_phase_opened_at", "phase", "opened_at"),
     # transfers_taken: the transfers among accepted and completed threads, newest answer first.
     sa.Index("ix_threads_kind_phase_responded_at", "kind", "phase", "responded_at"),
+    # accepted (not done): the oldest acceptance first (only accepted threads have an outcome).
+    sa.Index("ix_threads_phase_responded_at", "phase", "responded_at", "thread_id"),
     # shared_without_consent, newest first: only the flagged threads are indexed.
     sa.Index(
         "ix_threads_basis_opened_at",

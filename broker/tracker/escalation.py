@@ -1,9 +1,12 @@
 """The escalation ladder: which alerts a thread is due at a given time (pure).
 
 At a deadline: a reminder to the recipient agency and to the coordinators. At twice the
-deadline, measured from the original's issue: an escalation to the coordinators and to the
-supervisors of both agencies. A declined or redirected transfer, and a declined or redirected
-emergency referral, is an alert at once, to the coordinators and the sender.
+deadline, measured from its start (the original's issue; for the outcome, the acceptance),
+or 2N working days for one of N: an escalation to the coordinators and to the supervisors
+of both agencies. The three deadlines (delivery, response, outcome: `broker.tracker.policy`)
+climb the same ladder, with their own reasons. A declined or redirected transfer, and a
+declined or redirected emergency referral, is an alert at once, to the coordinators and
+the sender.
 
 Every planned alert carries a stable key. The caller records it under a unique constraint
 and passes the recorded keys back, so each alert is raised once, however often the sweep
@@ -19,8 +22,15 @@ from typing import NamedTuple
 
 from broker.tracker.errors import NoCoordinators
 from broker.tracker.events import TrackedEvent
-from broker.tracker.policy import SlaPolicy, deadlines
-from broker.tracker.state import AWAITING_RESPONSE, FINAL_PHASES, REFUSED, Leg, ThreadState
+from broker.tracker.policy import SlaPolicy, deadlines, escalations
+from broker.tracker.state import (
+    AWAITING_RESPONSE,
+    FINAL_PHASES,
+    REFUSED,
+    Leg,
+    Phase,
+    ThreadState,
+)
 from schemas.alert import Alert, AlertLevel, AlertReason
 from schemas.kinds import MessageKind, Urgency
 
@@ -107,22 +117,39 @@ class OpenDeadline(NamedTuple):
 
 
 def open_deadlines(state: ThreadState, policy: SlaPolicy) -> list[OpenDeadline]:
-    """Deadlines still to be met: delivery per undelivered leg, response until one is given."""
-    opened = state.opened_at
-    if opened is None or state.phase in FINAL_PHASES:
+    """Deadlines still to be met, each in its leg's recipient's calendar: delivery per
+    undelivered leg, response until one is given, outcome while accepted and not completed.
+
+    A working-day deadline of a recipient with no jurisdiction is left out (none is guessed;
+    the tracker refuses to start with such an agency in its directory).
+    """
+    if state.opened_at is None or state.phase in FINAL_PHASES:
         return []
-    due = deadlines(state, policy)
     found: list[OpenDeadline] = []
-    if due.delivery_due is not None:
-        at, twice = due.delivery_due, 2 * due.delivery_due - opened
-        for leg in state.legs:
-            if leg.delivered_at is None:
-                found.append(OpenDeadline(AlertReason.DELIVERY_OVERDUE, leg, at, twice))
-    if due.response_due is not None and state.phase in AWAITING_RESPONSE:
-        at, twice = due.response_due, 2 * due.response_due - opened
-        for leg in state.legs:
-            found.append(OpenDeadline(AlertReason.RESPONSE_OVERDUE, leg, at, twice))
-    return found
+    for leg in state.legs:
+        due = deadlines(state, policy, leg.recipient)
+        twice = escalations(state, policy, leg.recipient)
+        if leg.delivered_at is None and due.delivery_due is not None:
+            found += _open(AlertReason.DELIVERY_OVERDUE, leg, due.delivery_due, twice.delivery_due)
+        if state.phase in AWAITING_RESPONSE and due.response_due is not None:
+            found += _open(AlertReason.RESPONSE_OVERDUE, leg, due.response_due, twice.response_due)
+        if state.phase is Phase.ACCEPTED and due.outcome_due is not None:
+            found += _open(AlertReason.COMPLETION_OVERDUE, leg, due.outcome_due, twice.outcome_due)
+    # Delivery before response before outcome, as before: callers take the earliest anyway.
+    return sorted(found, key=lambda d: (_REASON_ORDER[d.reason], d.leg.recipient))
+
+
+_REASON_ORDER = {
+    AlertReason.DELIVERY_OVERDUE: 0,
+    AlertReason.RESPONSE_OVERDUE: 1,
+    AlertReason.COMPLETION_OVERDUE: 2,
+}
+
+
+def _open(reason: AlertReason, leg: Leg, due: int, escalate_at: int | None) -> list[OpenDeadline]:
+    # Twice a duration is known whenever once is (same calendar); max() keeps the ladder
+    # in order should a respond-by ever make it otherwise.
+    return [OpenDeadline(reason, leg, due, max(due, escalate_at or due))]
 
 
 def due_alerts(

@@ -41,6 +41,8 @@ class ListOrder(StrEnum):
     """responded_at descending, ties on thread_id descending."""
     NEWEST = "newest"
     """opened_at descending, ties on thread_id descending."""
+    OLDEST_ANSWER = "oldest_answer"
+    """responded_at ascending, threads without one last (the longest waiting first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,11 @@ TRANSFERS_TAKEN = ThreadListing(
     ListOrder.NEWEST_ANSWER,
 )
 """Transfers accepted (or completed): the case is the recipient's; the newest answer first."""
+ACCEPTED_NOT_DONE = ThreadListing(
+    "accepted_not_done", CHASED_KINDS, frozenset({P.ACCEPTED.value}), ListOrder.OLDEST_ANSWER
+)
+"""Referrals and transfers accepted and not completed (nor withdrawn): the outcome is
+awaited; the longest since acceptance first."""
 CONSENT_WITHDRAWALS_PENDING = ThreadListing(
     "consent_withdrawals_pending", None, frozenset({P.PENDING.value}), ListOrder.OLDEST
 )
@@ -90,6 +97,14 @@ def limbo_seconds(state: ThreadState, now: int) -> int | None:
     if shared is None or state.opened_at is None or not lifecycle.in_limbo(state.kind, shared):
         return None
     return max(now - state.opened_at, 0)
+
+
+def accepted_seconds(state: ThreadState, now: int) -> int | None:
+    """How long an accepted thread has awaited its outcome: seconds since the acceptance
+    (responded_at), never negative; None for a thread that is not accepted and open."""
+    if state.phase is not P.ACCEPTED or state.responded_at is None:
+        return None
+    return max(now - state.responded_at, 0)
 
 
 SHARED_WITHOUT_CONSENT = ThreadListing(

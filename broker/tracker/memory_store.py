@@ -104,8 +104,7 @@ class MemoryTrackerStore(MemoryAccess):
             return newest[offset : offset + limit]
         if listing.order is ListOrder.NEWEST:
             return sorted(rows, key=_by_opened, reverse=True)[offset : offset + limit]
-        key = _by_deadline if listing.order is ListOrder.EARLIEST_DEADLINE else _by_opened
-        return sorted(rows, key=key)[offset : offset + limit]
+        return sorted(rows, key=_OLDEST_FIRST[listing.order])[offset : offset + limit]
 
     async def thread(self, thread_id: str) -> ThreadRow | None:
         """One thread; None when no event of it is known."""
@@ -413,4 +412,15 @@ def _by_answer(row: ThreadRow) -> tuple[int, str]:
     return (row.state.responded_at or -1, row.state.thread_id)
 
 
+def _by_oldest_answer(row: ThreadRow) -> tuple[bool, int, str]:
+    # Threads without an answer last, as the SQL store's NULLS LAST puts them.
+    answered = row.state.responded_at
+    return (answered is None, answered or 0, row.state.thread_id)
+
+
 _NEWEST_FIRST = {ListOrder.NEWEST_REFUSAL: _by_refusal, ListOrder.NEWEST_ANSWER: _by_answer}
+_OLDEST_FIRST = {
+    ListOrder.EARLIEST_DEADLINE: _by_deadline,
+    ListOrder.OLDEST: _by_opened,
+    ListOrder.OLDEST_ANSWER: _by_oldest_answer,
+}

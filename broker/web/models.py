@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from broker.lifecycle import FhirTaskStatus
 from broker.tracker.access import SignInMethod, SignInOutcome, SignInRecord, ViewRecord
 from broker.tracker.escalation import overdue_seconds
-from broker.tracker.listings import limbo_seconds
+from broker.tracker.listings import accepted_seconds, limbo_seconds
 from broker.tracker.records import AgencyFigures, AgencyWeek, ThreadRow, TimelineEntry
 from broker.tracker.state import Phase, fhir_status
 from broker.web.names import AgencyNames, no_names
@@ -36,6 +36,10 @@ class ThreadOut(BaseModel):
     )
     limbo_seconds: int | None = Field(
         description="a transfer not taken over: seconds since it was sent; null otherwise"
+    )
+    accepted_seconds: int | None = Field(
+        default=None,
+        description="accepted and not completed: seconds since the acceptance; null otherwise",
     )
     opened_at: int | None = Field(description=_UNIX)
     respond_by: int | None = Field(description=_UNIX)
@@ -70,6 +74,7 @@ class ThreadOut(BaseModel):
             acknowledged_by=sorted(state.acknowledged),
             responsibility=state.responsibility,
             limbo_seconds=limbo_seconds(state, now),
+            accepted_seconds=accepted_seconds(state, now),
             opened_at=state.opened_at,
             respond_by=state.respond_by,
             delivered_at=state.delivered_at,

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from broker.tracker.access import FILTER_CHARS, ViewRecord
 from broker.tracker.listings import (
+    ACCEPTED_NOT_DONE,
     CONSENT_WITHDRAWALS_PENDING,
     DECLINED,
     SHARED_WITHOUT_CONSENT,
@@ -41,6 +42,7 @@ class Listing(StrEnum):
     DECLINED = "declined"
     TRANSFERS = "transfers"
     TRANSFERS_TAKEN = "transfers-taken"
+    ACCEPTED = "accepted"
     CONSENT_WITHDRAWALS = "consent-withdrawals"
     SHARED_WITHOUT_CONSENT = "shared-without-consent"
 
@@ -50,6 +52,7 @@ LISTINGS = {
     Listing.DECLINED: DECLINED,
     Listing.TRANSFERS: TRANSFERS_IN_LIMBO,
     Listing.TRANSFERS_TAKEN: TRANSFERS_TAKEN,
+    Listing.ACCEPTED: ACCEPTED_NOT_DONE,
     Listing.CONSENT_WITHDRAWALS: CONSENT_WITHDRAWALS_PENDING,
     Listing.SHARED_WITHOUT_CONSENT: SHARED_WITHOUT_CONSENT,
 }
@@ -60,6 +63,7 @@ TITLES = {
     Listing.DECLINED: "Declined and redirected",
     Listing.TRANSFERS: "Transfers in limbo",
     Listing.TRANSFERS_TAKEN: "Transfers taken over",
+    Listing.ACCEPTED: "Accepted, not completed",
     Listing.CONSENT_WITHDRAWALS: "Consent withdrawals not acknowledged",
     Listing.SHARED_WITHOUT_CONSENT: "Shared without consent",
 }

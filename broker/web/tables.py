@@ -60,6 +60,7 @@ def thread_facts(item: ThreadOut, now: int, names: AgencyNames) -> str:
         ("To", legs),
         ("Holder now", None if item.responsibility is None else agency(item.responsibility, names)),
         ("In limbo for", _limbo(item)),
+        ("Accepted, awaiting the outcome for", _accepted(item)),
         ("Shared without consent, under", item.basis),
         ("Opened", when(item.opened_at)),
         ("Respond by (header)", when(item.respond_by)),
@@ -167,6 +168,8 @@ def _head(listing: Listing) -> list[str]:
         head.insert(head.index("To") + 1, "Holder now")
     if listing is Listing.TRANSFERS:
         head.append("In limbo for")
+    if listing is Listing.ACCEPTED:
+        head.append("Accepted for")
     if listing in _ANSWERED_LISTS:
         head.append("Answered")
     elif listing is Listing.SHARED_WITHOUT_CONSENT:
@@ -192,6 +195,8 @@ def _thread_row(item: ThreadOut, listing: Listing, now: int, names: AgencyNames)
     values += [when(item.opened_at), when(item.current_deadline)]
     if listing is Listing.TRANSFERS:
         values.append(_limbo(item))
+    if listing is Listing.ACCEPTED:
+        values.append(_accepted(item))
     cells = _cells(values)
     return (
         f'<tr data-thread="{e(item.thread_id)}"{" class=overdue" if overdue else ""}>'
@@ -214,6 +219,10 @@ def _state(item: ThreadOut) -> str:
 
 def _limbo(item: ThreadOut) -> str:
     return "" if item.limbo_seconds is None else duration(item.limbo_seconds)
+
+
+def _accepted(item: ThreadOut) -> str:
+    return "" if item.accepted_seconds is None else duration(item.accepted_seconds)
 
 
 def _lateness(item: ThreadOut, now: int) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.listings import (
+    ACCEPTED_NOT_DONE,
     CONSENT_WITHDRAWALS_PENDING,
     DECLINED,
     TRANSFERS_IN_LIMBO,
@@ -17,7 +18,7 @@ from broker.tracker.listings import (
 )
 from broker.tracker.records import AgencyFigures, ThreadFilter, ThreadRow
 from schemas.kinds import AckStatus, MessageKind, Urgency
-from tests.unit.tracker.builders import HOUR, MINUTE, T0, Thread
+from tests.unit.tracker.builders import DAY, HOUR, MINUTE, T0, Thread
 
 A = AckStatus
 NOW = T0 + 2 * HOUR
@@ -176,6 +177,35 @@ async def test_transfers_taken_newest_answer_first(tracker: TrackerLedger, scene
     # Limbo and taken over never share a transfer.
     limbo = ids(await tracker.store.threads(TRANSFERS_IN_LIMBO, ThreadFilter()))
     assert limbo == [scene.declined, scene.transfer]
+
+
+async def test_accepted_not_done_oldest_acceptance_first(
+    tracker: TrackerLedger, scene: Scene
+) -> None:
+    R, T = MessageKind.REFERRAL, MessageKind.TRANSFER
+    transfer, referral, done = Thread(T, None), Thread(R, Urgency.HIGH), Thread(R, Urgency.LOW)
+    sent_transfer = transfer.original(T0, sender=SOCIAL, recipient=EAST)
+    sent_referral = referral.original(T0 - 10, sender=SOCIAL, recipient=POLICE)
+    sent_done = done.original(T0 - 50, sender=SCHOOL, recipient=HOSPITAL)
+    batch = [
+        sent_transfer,
+        transfer.answer(sent_transfer, A.ACCEPTED, T0 + 60),
+        sent_referral,
+        referral.answer(sent_referral, A.ACCEPTED, T0 + 200),
+        sent_done,
+        done.answer(sent_done, A.ACCEPTED, T0 + 10),
+        done.answer(sent_done, A.COMPLETED, T0 + 500),
+    ]
+    assert all(await tracker.ingest(batch, float(T0 + HOUR)))
+    rows = await tracker.store.threads(ACCEPTED_NOT_DONE, ThreadFilter())
+    # Accepted at +60s, +80s (the scene's low referral), +200s; the completed one is done.
+    assert ids(rows) == [transfer.thread_id, scene.accepted, referral.thread_id]
+    # Each carries its outcome deadline: 30 days for a transfer, 3 for a high referral.
+    assert [row.current_deadline for row in rows[::2]] == [T0 + 60 + 30 * DAY, T0 + 200 + 3 * DAY]
+    hospital = ThreadFilter(involving=HOSPITAL)
+    assert ids(await tracker.store.threads(ACCEPTED_NOT_DONE, hospital)) == [scene.accepted]
+    page = await tracker.store.threads(ACCEPTED_NOT_DONE, ThreadFilter(), limit=1, offset=1)
+    assert ids(page) == [scene.accepted]
 
 
 async def test_consent_withdrawals_pending(tracker: TrackerLedger, scene: Scene) -> None:

@@ -27,20 +27,23 @@ def test_the_deployed_file_is_the_default_policy() -> None:
 
 
 @pytest.mark.parametrize(
-    ("urgency", "delivery", "response"),
+    ("urgency", "delivery", "response", "outcome"),
     [
-        (Urgency.EMERGENCY, 15 * MINUTE, 1 * HOUR),
-        (Urgency.HIGH, 1 * HOUR, 3 * HOUR),
-        (Urgency.NORMAL, 4 * HOUR, 24 * HOUR),
-        (Urgency.LOW, 24 * HOUR, 72 * HOUR),
+        (Urgency.EMERGENCY, 15 * MINUTE, 1 * HOUR, DAY),
+        (Urgency.HIGH, 1 * HOUR, 3 * HOUR, 3 * DAY),
+        (Urgency.NORMAL, 4 * HOUR, 24 * HOUR, 7 * DAY),
+        (Urgency.LOW, 24 * HOUR, 72 * HOUR, 14 * DAY),
     ],
 )
-def test_referral_defaults_follow_practice(urgency: Urgency, delivery: int, response: int) -> None:
-    assert DEFAULT_POLICY.referral[urgency] == Sla(delivery, response)
+def test_referral_defaults_follow_practice(
+    urgency: Urgency, delivery: int, response: int, outcome: int
+) -> None:
+    assert DEFAULT_POLICY.referral[urgency] == Sla(delivery, response, outcome)
 
 
 def test_transfer_and_consent_defaults() -> None:
     assert DEFAULT_POLICY.transfer.response == 5 * DAY
+    assert DEFAULT_POLICY.transfer.outcome == 30 * DAY
     assert DEFAULT_POLICY.consent_withdrawal == Sla(24 * HOUR, None)
 
 
@@ -112,7 +115,7 @@ def test_policy_mistakes_are_one_line_policy_errors(text: str, message: str) -> 
 
 
 def test_a_missing_urgency_is_refused() -> None:
-    text = GOOD.replace('[referral.high]\ndelivery = "1h"\nresponse = "3h"\n', "")
+    text = GOOD.replace('[referral.high]\ndelivery = "1h"\nresponse = "3h"\noutcome = "3d"\n', "")
     assert text != GOOD
     with pytest.raises(PolicyError, match=r"^missing \[referral\.high\]$"):
         parse_policy(text)
@@ -120,7 +123,7 @@ def test_a_missing_urgency_is_refused() -> None:
 
 def test_a_custom_policy_is_read() -> None:
     policy = parse_policy(GOOD.replace('response = "5d"', 'response = "7d"'))
-    assert policy.transfer == Sla(4 * HOUR, 7 * DAY)
+    assert policy.transfer == Sla(4 * HOUR, 7 * DAY, 30 * DAY)
     assert policy.referral == DEFAULT_POLICY.referral
 
 
