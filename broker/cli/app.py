@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from broker.cli import directory, dlq, envelope, gateway, keys, schemas, topology, tracker
+from broker.cli import directory, dlq, envelope, gateway, keys, notifier, schemas, topology, tracker
 
 app = typer.Typer(
     name="caselink",
@@ -26,6 +26,7 @@ app.command("open")(envelope.open_command)
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(tracker.app, name="tracker")
+app.command("notifier")(notifier.notifier)
 for point in entry_points(group="caselink.commands"):
     try:
         app.command(point.name)(point.load())

@@ -145,14 +145,14 @@ def apply(
 @app.command("amqp-url")
 def amqp_url(
     user: Annotated[
-        str, typer.Argument(metavar="AGENCY_ID|tracker|dlq-operator", help="Whose URL.")
+        str, typer.Argument(metavar="AGENCY_ID|tracker|dlq-operator|notifier", help="Whose URL.")
     ],
     secrets: SecretsFile = DEFAULT_SECRETS,
     vhost: Vhost = DEFAULT_VHOST,
     user_prefix: UserPrefix = "",
     host: Annotated[str, typer.Option("--host", help="RabbitMQ's HOST:PORT.")] = DEFAULT_HOST,
 ) -> None:
-    """Print the amqp_url of an agency's gateway (or the tracker, or `caselink dlq`),
+    """Print the amqp_url of an agency's gateway (or the tracker, `caselink dlq` or the notifier),
     password included.
 
     The one command that shows a password: for the agency's own settings (for instance

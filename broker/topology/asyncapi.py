@@ -38,6 +38,8 @@ from broker.topology.names import (
     DELIVERY_LIMIT,
     ENVELOPE_CONTENT_TYPE,
     MESSAGES_EXCHANGE,
+    NOTIFIER_BINDING_KEY,
+    NOTIFIER_QUEUE,
     TAP_BINDING_KEY,
     TAP_LOST_EXCHANGE,
     TAP_LOST_QUEUE,
@@ -308,6 +310,26 @@ def _flows() -> list[Flow]:
             payload=Alert,
             content_type=ALERT_CONTENT_TYPE,
             description=f"Every alert on {ALERTS_EXCHANGE}, for coordinators' tools.",
+            message_description=ALERT_MESSAGE,
+        ),
+        Flow(
+            title="notifier",
+            action="receive",
+            exchange=alerts,
+            routing_key=NOTIFIER_BINDING_KEY,
+            queue=_queue(NOTIFIER_QUEUE, NOTIFIER_BINDING_KEY),
+            handler=_receive_alert,
+            payload=Alert,
+            content_type=ALERT_CONTENT_TYPE,
+            description=f"Every alert on {ALERTS_EXCHANGE}, for `caselink notifier`, the only "
+            "reader (user `notifier`). It emails the people its config names for the "
+            "tracker's reminders, escalations, declined emergency referrals, sharings without "
+            "consent and dead-letter capacity alerts, and acks the rest; it takes an alert as "
+            "the tracker's only when its AMQP `user_id` is the tracker's user. One email per "
+            "alert_id, recorded after the SMTP server accepted it. While SMTP fails it holds "
+            "the alert unacked, retrying with backoff, and puts it back after a while; the "
+            "queue has no delivery limit, so an outage never dead-letters an alert. An alert "
+            "it cannot parse is rejected and dead-lettered.",
             message_description=ALERT_MESSAGE,
         ),
         Flow(

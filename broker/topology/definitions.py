@@ -2,15 +2,16 @@
 
 The output is the JSON document that `rabbitmqctl import_definitions` and
 `definitions.local.path` accept: the vhost, exchanges, queues and bindings, one user per
-agency plus the tracker and the dead-letter operator, and their permissions. Passwords come
-in; only salted hashes go out.
+agency plus the tracker, the dead-letter operator and the notifier, and their permissions.
+Passwords come in; only salted hashes go out.
 
 Confinement, per agency user: configure nothing; write only to the messages and alerts
 exchanges, and there only routing keys that name the agency as sender; read only its own
 queue. No agency may write to the dead-letter exchange: only RabbitMQ's own dead-lettering
 puts messages there. The tracker reads its three tap queues and writes alerts, nothing
-else. The operator reads the dead-letter queue and writes to the default exchange, as the
-original sender (impersonator tag), to put a dead letter back into the queue it came from.
+else. The notifier reads its own queue of alerts and writes nothing. The operator reads
+the dead-letter queue and writes to the default exchange, as the original sender
+(impersonator tag), to put a dead letter back into the queue it came from.
 """
 
 import base64
@@ -32,6 +33,8 @@ from broker.topology.names import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     MESSAGES_EXCHANGE,
+    NOTIFIER_BINDING_KEY,
+    NOTIFIER_QUEUE,
     SERVICE_USERS,
     TAP_BINDING_KEY,
     TAP_LOST_EXCHANGE,
@@ -43,6 +46,7 @@ from broker.topology.names import (
     agency_binding_key,
     alerts_queue_arguments,
     dead_letter_queue_arguments,
+    notifier_queue_arguments,
     quorum_queue_arguments,
     tap_lost_queue_arguments,
     tap_overflow_queue_arguments,
@@ -162,6 +166,12 @@ def tracker_topic_permissions() -> list[TopicPermission]:
     return [TopicPermission(ALERTS_EXCHANGE, r"^alert\..*", NOTHING)]
 
 
+def notifier_permission() -> Permission:
+    """The notifier declares nothing, publishes nothing, reads its own queue only."""
+    # Rejecting an alert it cannot read needs no write: its queue's dead-lettering writes it.
+    return Permission(configure=NOTHING, write=NOTHING, read=exactly(NOTIFIER_QUEUE))
+
+
 def operator_permission() -> Permission:
     """The dead-letter operator declares nothing, reads the dead-letter queue, and publishes
     only to the default exchange: to one queue by its name, the one a dead letter came from."""
@@ -255,6 +265,7 @@ def _grants(topology: Topology, agency_ids: list[str]) -> list[_Grant]:
     grants.append(
         _Grant(topology.operator_user(), operator_permission(), [], tags=(IMPERSONATOR_TAG,))
     )
+    grants.append(_Grant(topology.notifier_user(), notifier_permission(), []))
     return grants
 
 
@@ -274,6 +285,7 @@ def _queues(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]:
         _queue(vhost, TAP_OVERFLOW_QUEUE, tap_overflow_queue_arguments(topology.limits)),
         _queue(vhost, TAP_LOST_QUEUE, tap_lost_queue_arguments()),
         _queue(vhost, ALERTS_QUEUE, alerts_queue_arguments()),
+        _queue(vhost, NOTIFIER_QUEUE, notifier_queue_arguments()),
         _queue(vhost, DEAD_LETTER_QUEUE, dead_letter_queue_arguments(topology.limits)),
     ]
 
@@ -290,6 +302,7 @@ def _bindings(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]
         _binding(vhost, TAP_OVERFLOW_EXCHANGE, TAP_OVERFLOW_QUEUE, ""),
         _binding(vhost, TAP_LOST_EXCHANGE, TAP_LOST_QUEUE, ""),
         _binding(vhost, ALERTS_EXCHANGE, ALERTS_QUEUE, ALERTS_BINDING_KEY),
+        _binding(vhost, ALERTS_EXCHANGE, NOTIFIER_QUEUE, NOTIFIER_BINDING_KEY),
         _binding(vhost, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, DEAD_LETTER_BINDING_KEY),
     ]
 
@@ -297,12 +310,12 @@ def _bindings(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]
 def build_definitions(
     directory: Directory, passwords: Mapping[str, str], topology: Topology
 ) -> Definitions:
-    """The definitions document for every agency of `directory`, the tracker and the operator.
+    """The definitions document for every agency of `directory` and the service users.
 
     `passwords` maps RabbitMQ user names to passwords; raises TopologyError when one is
-    missing, or when an agency id is the name of a service user (the tracker's or the
-    operator's: it would get that user's grants). Each call draws fresh salts, so two calls
-    differ only in `password_hash`.
+    missing, or when an agency id is the name of a service user (the tracker's, the
+    operator's or the notifier's: it would get that user's grants). Each call draws fresh
+    salts, so two calls differ only in `password_hash`.
     """
     vhost = topology.vhost
     agency_ids = [agency.id for agency in directory.agencies]

@@ -25,11 +25,15 @@ TAP_OVERFLOW_QUEUE = "caselink.tracker-tap-overflow"
 TAP_LOST_EXCHANGE = "caselink.tap-lost"
 TAP_LOST_QUEUE = "caselink.tracker-tap-lost"
 ALERTS_QUEUE = "caselink.alerts"
+# The notifier's own copy of every alert, which it turns into email (broker/notifier/).
+NOTIFIER_QUEUE = "caselink.notifier"
 TRACKER_USER = "tracker"
+# The notifier's user: reads its own queue, nothing else.
+NOTIFIER_USER = "notifier"
 # The operator's user of `caselink dlq`: reads the dead-letter queue, republishes to a queue
 # by name (the default exchange) as the original sender (RabbitMQ's impersonator tag).
 OPERATOR_USER = "dlq-operator"
-SERVICE_USERS = (TRACKER_USER, OPERATOR_USER)
+SERVICE_USERS = (TRACKER_USER, OPERATOR_USER, NOTIFIER_USER)
 
 # A message that fails this many deliveries is poison: dead-lettered, not retried forever.
 DELIVERY_LIMIT = 5
@@ -58,6 +62,8 @@ def agency_binding_key(agency_id: str) -> str:
 TAP_BINDING_KEY = "#"
 # Everything on the alerts exchange reaches the alerts queue (coordinators, tests).
 ALERTS_BINDING_KEY = "alert.#"
+# The notifier takes every alert too and decides which make an email (broker/notifier/rules.py).
+NOTIFIER_BINDING_KEY = "alert.#"
 # The dead-letter exchange is a fanout: the binding key is ignored, so it is empty.
 DEAD_LETTER_BINDING_KEY = ""
 
@@ -105,12 +111,17 @@ class Topology:
         """The dead-letter operator's RabbitMQ user (`caselink dlq`)."""
         return f"{self.user_prefix}{OPERATOR_USER}"
 
+    def notifier_user(self) -> str:
+        """The notifier's RabbitMQ user (`caselink notifier`): reads its own queue only."""
+        return f"{self.user_prefix}{NOTIFIER_USER}"
+
     def users(self, agency_ids: Iterable[str]) -> list[str]:
-        """Every RabbitMQ user of a federation: one per agency, the tracker's, the operator's."""
+        """Every RabbitMQ user of a federation: one per agency, and the service users."""
         return [
             *(self.agency_user(agency_id) for agency_id in agency_ids),
             self.tracker_user(),
             self.operator_user(),
+            self.notifier_user(),
         ]
 
 
@@ -177,6 +188,20 @@ def tap_lost_queue_arguments() -> dict[str, Any]:
 def alerts_queue_arguments() -> dict[str, Any]:
     """The alerts queue: bounded like an agency queue, so a storm of alerts cannot fill the node."""
     return quorum_queue_arguments(max_bytes=AGENCY_QUEUE_MAX_BYTES)
+
+
+def notifier_queue_arguments() -> dict[str, Any]:
+    """The notifier's queue: like the alerts queue, but without a delivery limit.
+
+    The notifier holds an alert unacked while SMTP is down and puts it back after a while
+    (RabbitMQ closes a consumer that holds a delivery past its consumer timeout); a restart
+    returns what it held. Each return counts as a delivery in a quorum queue, so a limit would
+    dead-letter a valid alert during a long mail outage. What the notifier cannot read it
+    rejects itself, and that goes to the dead-letter exchange.
+    """
+    arguments = quorum_queue_arguments(max_bytes=AGENCY_QUEUE_MAX_BYTES)
+    del arguments["x-delivery-limit"]
+    return arguments
 
 
 def dead_letter_queue_arguments(limits: QueueLimits) -> dict[str, Any]:

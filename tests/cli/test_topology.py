@@ -75,8 +75,15 @@ def test_export_writes_definitions_and_secrets_0600(home: Path, tmp_path: Path) 
         "x-social-east",
         "x-tracker",
         "x-dlq-operator",
+        "x-notifier",
     ]
-    assert set(passwords) == {"x-oscc-north", "x-social-east", "x-tracker", "x-dlq-operator"}
+    assert set(passwords) == {
+        "x-oscc-north",
+        "x-social-east",
+        "x-tracker",
+        "x-dlq-operator",
+        "x-notifier",
+    }
     for user in definitions["users"]:
         assert password_matches(user["password_hash"], passwords[user["name"]])
     for password in passwords.values():

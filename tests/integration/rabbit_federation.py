@@ -90,6 +90,11 @@ class Federation:
         user = self.topology.operator_user()
         return _url(user, self.passwords[user], self.topology.vhost)
 
+    def notifier_url(self) -> str:
+        """The notifier's own user, as `caselink topology apply` made it."""
+        user = self.topology.notifier_user()
+        return _url(user, self.passwords[user], self.topology.vhost)
+
     def admin_url(self) -> str:
         """The guest administrator: for set-up and inspection only, never under test."""
         return _url("guest", "guest", self.topology.vhost)

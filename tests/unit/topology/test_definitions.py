@@ -29,6 +29,7 @@ from broker.topology.names import (
     DEAD_LETTER_QUEUE,
     DELIVERY_LIMIT,
     MESSAGES_EXCHANGE,
+    NOTIFIER_QUEUE,
     TAP_LOST_EXCHANGE,
     TAP_LOST_QUEUE,
     TAP_OVERFLOW_EXCHANGE,
@@ -112,7 +113,11 @@ def test_tap_alerts_and_dead_letter_queues(definitions: dict[str, Any]) -> None:
         "x-max-length-bytes": AGENCY_QUEUE_MAX_BYTES,
         "x-overflow": "reject-publish",
     }
-    assert len(definitions["queues"]) == len(AGENCY_IDS) + 5
+    [notifier] = by(definitions, "queues", name=NOTIFIER_QUEUE)
+    # No delivery limit: the notifier hands an alert back while SMTP is down, however often.
+    assert "x-delivery-limit" not in notifier["arguments"]
+    assert notifier["arguments"]["x-dead-letter-exchange"] == DEAD_LETTER_EXCHANGE
+    assert len(definitions["queues"]) == len(AGENCY_IDS) + 6
 
 
 def test_a_full_tap_drops_into_its_overflow_never_refuses_a_publish(
@@ -153,6 +158,7 @@ def test_bindings(definitions: dict[str, Any]) -> None:
         (TAP_OVERFLOW_EXCHANGE, TAP_OVERFLOW_QUEUE, ""),
         (TAP_LOST_EXCHANGE, TAP_LOST_QUEUE, ""),
         (ALERTS_EXCHANGE, ALERTS_QUEUE, "alert.#"),
+        (ALERTS_EXCHANGE, NOTIFIER_QUEUE, "alert.#"),
         (DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, ""),
     }
 
@@ -168,11 +174,11 @@ def test_users_carry_hashes_never_passwords(definitions: dict[str, Any]) -> None
 
 
 def test_missing_password_is_refused() -> None:
-    with pytest.raises(TopologyError, match="no password for RabbitMQ users: unit-dlq-operator"):
+    with pytest.raises(TopologyError, match="no password for RabbitMQ users: unit-notifier"):
         build_definitions(directory_of(AGENCY_IDS), {u: "x" for u in USERS[:-1]}, TOPOLOGY)
 
 
-@pytest.mark.parametrize("agency_id", ["tracker", "dlq-operator"])
+@pytest.mark.parametrize("agency_id", ["tracker", "dlq-operator", "notifier"])
 def test_an_agency_named_like_a_service_user_is_refused(agency_id: str) -> None:
     # It would be given the service user's name, and so its grants.
     with pytest.raises(TopologyError, match=f"agency id {agency_id} is the name of"):
@@ -224,6 +230,18 @@ def test_tracker_permissions(definitions: dict[str, Any]) -> None:
         "^$",
     )
     assert tracker_permission().write == granted["write"]
+
+
+def test_notifier_permissions(definitions: dict[str, Any]) -> None:
+    [granted] = by(definitions, "permissions", user="unit-notifier")
+    assert (granted["configure"], granted["write"], granted["read"]) == (
+        "^$",
+        "^$",
+        r"^caselink\.notifier$",
+    )
+    assert by(definitions, "topic_permissions", user="unit-notifier") == []
+    for queue in (TAP_QUEUE, ALERTS_QUEUE, DEAD_LETTER_QUEUE, "agency.oscc-north"):
+        assert not re.search(granted["read"], queue)
 
 
 def test_operator_permissions(definitions: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""Email out: the SMTP client of the notifier (aiosmtplib)."""
