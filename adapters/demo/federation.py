@@ -13,8 +13,19 @@ USER_PREFIX = "demo-"
 BASE_PORT = 8710
 TRACKER_PORT = BASE_PORT
 POLICE_SYSTEM_PORT = BASE_PORT + 9  # the demo's stand-in for the police system's callback
+SMTP_PORT = BASE_PORT + 8  # the demo's mail catcher, where the notifier sends its emails
 
 COORDINATION = "region-coordination"
+COORDINATORS_EMAIL = "coordinators@region.demo.example"
+
+
+def duty_email(agency_id: str) -> str:
+    return f"duty@{agency_id}.demo.example"
+
+
+def supervisors_email(agency_id: str) -> str:
+    return f"supervisors@{agency_id}.demo.example"
+
 
 # The police system's name in the police adapter's table, and its two secrets' file names.
 POLICE_SYSTEM = "west-records"

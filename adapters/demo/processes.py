@@ -39,10 +39,10 @@ class Service:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
-    health_url: str
+    health_url: str | None  # None: a service with no HTTP side (the notifier)
 
 
-def start(name: str, verb: str, config: Path, log: Path, health_url: str) -> Service:
+def start(name: str, verb: str, config: Path, log: Path, health_url: str | None) -> Service:
     """`caselink <verb> --config CONFIG`, its output in `log`."""
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
@@ -55,7 +55,15 @@ def start(name: str, verb: str, config: Path, log: Path, health_url: str) -> Ser
 
 
 async def wait_healthy(service: Service, timeout_s: float = 60.0) -> None:
-    """Until /healthz answers ok; raises ServiceDidNotStart (one line, the log named)."""
+    """Until /healthz answers ok (no health URL: still running a moment after its start);
+    raises ServiceDidNotStart (one line, the log named)."""
+    if service.health_url is None:
+        await asyncio.sleep(2.0)
+        if service.process.poll() is not None:
+            raise ServiceDidNotStart(
+                f"{service.name} exited with {service.process.returncode}; see {service.log}"
+            )
+        return
     deadline = asyncio.get_running_loop().time() + timeout_s
     async with httpx.AsyncClient(timeout=2.0) as client:
         while True:

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.demo.federation import AGENCIES, TRACKER_PORT
+from adapters.demo.mail import Caught
 from adapters.demo.state import DemoState
 
 
@@ -27,6 +28,16 @@ def summary(console: Console, outcomes: Sequence[Outcome]) -> None:
     for outcome in outcomes:
         mark = "[green]yes[/green]" if outcome.ok else "[red]NO[/red]"
         table.add_row(outcome.step, mark, outcome.detail)
+    console.print(table)
+
+
+def emails(console: Console, caught: Sequence[Caught]) -> None:
+    """The emails the notifier sent, as the mail catcher took them: who and what about."""
+    table = Table(title=f"Emails sent by the notifier ({len(caught)})")
+    table.add_column("to")
+    table.add_column("subject", overflow="fold")
+    for email in caught:
+        table.add_row(", ".join(email.to), email.subject)
     console.print(table)
 
 

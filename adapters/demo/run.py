@@ -10,11 +10,13 @@ from adapters.demo.federation import (
     AGENCIES,
     POLICE_CALLBACK_KEY_FILE,
     POLICE_SYSTEM_PORT,
+    SMTP_PORT,
     TRACKER_PORT,
 )
+from adapters.demo.mail import MailCatcher
 from adapters.demo.police_system import CallbackReceiver
 from adapters.demo.processes import Service, remember, start, stop_all, stop_leftovers, wait_healthy
-from adapters.demo.report import Outcome, sign_ins, summary
+from adapters.demo.report import Outcome, emails, sign_ins, summary
 from adapters.demo.scenario import STEPS, Scenario
 from adapters.demo.state import DemoState, create_state, remove_previous
 
@@ -34,12 +36,15 @@ async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
     police_system = CallbackReceiver(
         state.police_secret(POLICE_CALLBACK_KEY_FILE), POLICE_SYSTEM_PORT
     )
+    mail = MailCatcher(SMTP_PORT)
     try:
+        mail.start()
         await police_system.start()
         await _start_services(state, console, services)
         await alerts.start()
-        outcomes = await _run_steps(Scenario(state, alerts, police_system), console)
+        outcomes = await _run_steps(Scenario(state, alerts, police_system, mail), console)
         summary(console, outcomes)
+        emails(console, mail.caught)
         sign_ins(console, state)
         if once:
             return 0 if outcomes and all(o.ok for o in outcomes) else 1
@@ -49,6 +54,7 @@ async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
     finally:
         await alerts.stop()
         await police_system.stop()
+        mail.stop()
         with console.status("Stopping the services"):
             stop_all(services)
 
@@ -74,6 +80,9 @@ async def _start_services(state: DemoState, console: Console, services: list[Ser
             state.logs / "tracker.log",
             f"http://127.0.0.1:{TRACKER_PORT}/healthz",
         )
+    )
+    services.append(
+        start("notifier", "notifier", state.notifier_config, state.logs / "notifier.log", None)
     )
     remember(state.folder, services)
     for service in services:

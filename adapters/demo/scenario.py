@@ -20,6 +20,7 @@ from adapters.demo.federation import (
     AGENCIES,
     CASEWORKER,
     COORDINATOR_USER,
+    COORDINATORS_EMAIL,
     HOSPITAL,
     POLICE,
     POLICE_INTAKE_KEY_FILE,
@@ -30,6 +31,7 @@ from adapters.demo.federation import (
     TRACKER_PORT,
     DemoAgency,
 )
+from adapters.demo.mail import MailCatcher
 from adapters.demo.police_system import CallbackReceiver, signed_headers
 from adapters.demo.report import Outcome
 from adapters.demo.requests import (
@@ -55,6 +57,7 @@ class Scenario:
     state: DemoState
     alerts: AlertWatch
     police_system: CallbackReceiver
+    mail: MailCatcher
     notes: dict[str, str] = field(default_factory=dict)  # ids one step leaves for a later one
 
     def system(self, agency: DemoAgency) -> httpx.AsyncClient:
@@ -391,6 +394,30 @@ async def emergency_without_consent(scenario: Scenario) -> list[Outcome]:
     ]
 
 
+async def people_emailed(scenario: Scenario) -> list[Outcome]:
+    """The notifier emailed the escalation of the unanswered referral to the coordinators,
+    and no email holds anything of a referral's content (the school's child's name)."""
+    thread_id = scenario.notes.get("school_thread", "")
+
+    async def escalation_emailed() -> bool:
+        return any(
+            COORDINATORS_EMAIL in email.to and thread_id.encode() in email.raw
+            for email in scenario.mail.caught
+        )
+
+    emailed = await until(escalation_emailed, WAIT_S)
+    # The school's sample child, as the export named her: never in an email.
+    leaked = [e for e in scenario.mail.caught if b"Okafor" in e.raw or b"Maya" in e.raw]
+    return [
+        Outcome(
+            "the coordinators are emailed the escalation",
+            bool(emailed) and bool(thread_id),
+            f"{len(scenario.mail.caught)} emails caught",
+        ),
+        Outcome("no email holds case content", not leaked, f"{len(leaked)} with a name"),
+    ]
+
+
 STEPS: Sequence[tuple[str, Step]] = (
     ("the federation is up", every_gateway_up),
     ("police post a webhook about a child", police_refer),
@@ -400,4 +427,5 @@ STEPS: Sequence[tuple[str, Step]] = (
     ("a parent withdraws consent", consent_withdrawn),
     ("an emergency referral without consent", emergency_without_consent),
     ("a referral left unanswered", unanswered_flagged),
+    ("the people are emailed", people_emailed),
 )

@@ -24,6 +24,7 @@ from adapters.demo.federation import (
     COORDINATION,
     COORDINATION_ENTRY,
     COORDINATOR_USER,
+    COORDINATORS_EMAIL,
     DEMO_SLA,
     EXPORTS_FOLDER,
     POLICE,
@@ -33,6 +34,7 @@ from adapters.demo.federation import (
     POLICE_SYSTEM_PORT,
     SCHOOL,
     SCHOOL_URN,
+    SMTP_PORT,
     SOCIAL_A,
     SUPERVISOR,
     SUPERVISOR_DISPLAY_NAME,
@@ -41,6 +43,8 @@ from adapters.demo.federation import (
     USER_PREFIX,
     VHOST,
     DemoAgency,
+    duty_email,
+    supervisors_email,
 )
 from broker.envelope import AgencyKeys, RootKey, build_directory, verify_directory
 from broker.errors import CaselinkError
@@ -87,6 +91,10 @@ class DemoState:
     @property
     def tracker_config(self) -> Path:
         return self.tracker_folder / "tracker.toml"
+
+    @property
+    def notifier_config(self) -> Path:
+        return self.folder / "notifier" / "notifier.toml"
 
     @property
     def logs(self) -> Path:
@@ -174,6 +182,7 @@ def create_state(folder: Path) -> DemoState:
     for agency in AGENCIES:
         _write_gateway(state, agency, keys[agency.agency_id], signed, root, passwords)
     _write_tracker(state, signed, root, passwords)
+    _write_notifier(state, passwords)
     replace_private(folder / SIGN_INS, _sign_ins_toml(state.sign_ins).encode())
     return state
 
@@ -297,6 +306,28 @@ def _write_tracker(
         "secure_cookie": False,
     }
     replace_private(folder / "tracker.toml", tomlkit.dumps(settings).encode())
+
+
+def _write_notifier(state: DemoState, passwords: Mapping[str, str]) -> None:
+    folder = private_folder(state.notifier_config.parent)
+    agencies: dict[str, dict[str, list[str]]] = {
+        a.agency_id: {
+            "duty": [duty_email(a.agency_id)],
+            "supervisors": [supervisors_email(a.agency_id)],
+        }
+        for a in AGENCIES
+    }
+    agencies[COORDINATION] = {"coordinators": [COORDINATORS_EMAIL]}
+    settings = {
+        "amqp_url": _url(TOPOLOGY.notifier_user(), passwords),
+        "store_url": f"sqlite+aiosqlite:///{folder / 'sent.db'}",
+        "dashboard_url": f"http://127.0.0.1:{TRACKER_PORT}",
+        "user_prefix": USER_PREFIX,
+        "retry_max_s": 2.0,
+        "smtp": {"host": "127.0.0.1", "port": SMTP_PORT, "from": "caselink@demo.example"},
+        "agencies": agencies,
+    }
+    replace_private(state.notifier_config, tomlkit.dumps(settings).encode())
 
 
 def _users_toml(users: list[dict[str, str]]) -> str:
