@@ -86,7 +86,7 @@ from broker.topology.definitions import build_definitions
 from broker.topology.names import Topology
 from schemas.consent import Consent
 from schemas.kinds import AgencyKind, MessageKind
-from tests.gateway_users import PASSWORDS, SYSTEM_TOKEN, make_users
+from tests.gateway_users import PASSWORDS, SYSTEM_TOKEN
 from tests.memory_federation import MemoryFederation
 from tests.unit.adapters.police.harness import make_adapter as make_police_adapter
 from tests.unit.adapters.police.harness import secret_key, signed
@@ -183,7 +183,7 @@ async def drained(gateway: Gateway) -> None:
 
 def context_of(gateway: Gateway, folder: Path) -> AdapterContext:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return AdapterContext(gateway=gateway, users=make_users(), folder=folder, clock=time.time)
+    return AdapterContext(gateway=gateway, folder=folder, clock=time.time)
 
 
 def store_in(folder: Path, agency: str) -> SqlGatewayStore:

@@ -22,11 +22,13 @@ def build(table: Mapping[str, Any], context: AdapterContext) -> EducationAdapter
     FolderOpenToOthers when the watched folder lets others in. Warns when
     `without_consent.authorised_by` names no supervisor of the gateway's users file."""
     settings = parse_settings(table, context.folder)
-    user = context.users.get(settings.send_as)
+    user = context.gateway.users.get(settings.send_as)
     if user is None:
         raise AdapterConfigError("[adapters.education]: send_as names no user of this gateway")
     policy = settings.without_consent
-    if policy is not None and policy.authorised_by.name not in supervisor_names(context.users):
+    if policy is not None and policy.authorised_by.name not in supervisor_names(
+        context.gateway.users
+    ):
         # Said once at start rather than only on every receipt: the gateway refuses each
         # such row (not_authorised_by_supervisor). The name itself is not logged.
         log.warning("education without_consent.authorised_by is no supervisor of this gateway")

@@ -37,7 +37,7 @@ def build(
     KeyFilePermissionError for a secret file that group or others may read.
     """
     settings = load(table, context.folder)
-    sender = context.users.get(settings.send_as)
+    sender = context.gateway.users.get(settings.send_as)
     if sender is None or sender.role is not Role.SYSTEM:
         raise AdapterConfigError(
             "[adapters.police]: send_as names no system user of the users file"
@@ -54,7 +54,7 @@ def build(
     supervisors = supervisors_by_collar(
         {
             user.name: user.worker.name
-            for user in context.users.values()
+            for user in context.gateway.users.values()
             if user.role is Role.SUPERVISOR
         }
     )

@@ -68,7 +68,7 @@ def build_app(settings: GatewaySettings, folder: Path) -> FastAPI:
     directory, users, metrics token or adapter tables. `folder`: the config file's."""
     gateway = build_gateway(settings)  # keys and directory first: their errors come first
     users = gateway.users
-    context = AdapterContext(gateway=gateway, users=users, folder=folder, clock=time.time)
+    context = AdapterContext(gateway=gateway, folder=folder, clock=time.time)
     return create_api(
         gateway,
         users,

@@ -24,21 +24,20 @@ from fastapi import APIRouter
 
 from broker.errors import CaselinkError
 from broker.gateway.service import Gateway
-from broker.gateway.users import GatewayUser
 
 ENTRY_POINT_GROUP = "caselink.adapters"
 
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What an adapter is given: the gateway in process, its users, and where it lives.
+    """What an adapter is given: the gateway in process (its users: `gateway.users`), and
+    where it lives.
 
     `folder` is the gateway config's folder: relative paths in an adapter's table start
     there, as the gateway's own do.
     """
 
     gateway: Gateway
-    users: Mapping[str, GatewayUser]
     folder: Path
     clock: Callable[[], float]
 

@@ -8,7 +8,6 @@ import pytest
 from fastapi import APIRouter, Request
 
 from broker.gateway.adapter_port import AdapterConfigError, AdapterContext, build_adapters
-from tests.gateway_users import make_users
 from tests.memory_federation import memory_federation
 from tests.unit.gateway.api_harness import api_of, make_gateway
 
@@ -60,7 +59,6 @@ async def test_routes_sign_in_and_lifecycle() -> None:
 def test_an_unknown_adapter_table_is_one_line(tmp_path: Path) -> None:
     context = AdapterContext(
         gateway=make_gateway(memory_federation(), A),
-        users=make_users(),
         folder=tmp_path,
         clock=lambda: 0.0,
     )

@@ -9,7 +9,6 @@ from adapters.education.sample import SAMPLE_URN
 from adapters.education.settings import EducationSettings, parse_settings
 from broker.gateway.adapter_port import AdapterContext
 from broker.gateway.service import Gateway
-from tests.gateway_users import make_users
 
 SCHOOL_AGENCY, SOCIAL = "oscc-north", "social-east"
 CONSENT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -42,4 +41,4 @@ def settings(**overrides: Any) -> EducationSettings:
 def context(
     gateway: Gateway, folder: Path, clock: Callable[[], float] = time.time
 ) -> AdapterContext:
-    return AdapterContext(gateway=gateway, users=make_users(), folder=folder, clock=clock)
+    return AdapterContext(gateway=gateway, folder=folder, clock=clock)

@@ -24,7 +24,6 @@ from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.records import ReadChannel
 from broker.gateway.service import Gateway
 from schemas.examples import CONSENT_ID
-from tests.gateway_users import make_users
 from tests.memory_federation import MemoryFederation, memory_federation
 from tests.unit.gateway.api_harness import api_of, make_gateway, referral_request
 from tests.waiting import eventually
@@ -35,9 +34,7 @@ SECRET = "Zebedee Secret"
 
 
 def health_adapter(gateway: Gateway, table: dict[str, Any] | None = None) -> Any:
-    context = AdapterContext(
-        gateway=gateway, users=make_users(), folder=Path("."), clock=lambda: 1_740_821_400.0
-    )
+    context = AdapterContext(gateway=gateway, folder=Path("."), clock=lambda: 1_740_821_400.0)
     return build(table or {}, context)
 
 

@@ -17,7 +17,7 @@ from adapters.police.signing import format_secret, parse_secret, signature
 from broker.gateway.adapter_port import AdapterContext
 from broker.gateway.service import Gateway
 from broker.keystore import write_private
-from tests.gateway_users import PASSWORDS, make_users
+from tests.gateway_users import PASSWORDS
 
 POLICE = "police-west"
 SOCIAL = "social-east"
@@ -76,7 +76,7 @@ def make_adapter(
     schedule: Sequence[float] = (0, 0.05, 0.05),
     clock: Callable[[], float] = time.time,
 ) -> PoliceAdapter:
-    context = AdapterContext(gateway=gateway, users=make_users(), folder=folder, clock=clock)
+    context = AdapterContext(gateway=gateway, folder=folder, clock=clock)
     return build(police_table(folder, callback_url), context, schedule=schedule)
 
 

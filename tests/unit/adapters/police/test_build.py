@@ -8,7 +8,6 @@ import pytest
 from adapters.police import build
 from broker.gateway.adapter_port import AdapterConfigError, AdapterContext
 from broker.keystore import KeyFilePermissionError
-from tests.gateway_users import make_users
 from tests.memory_federation import memory_federation
 from tests.unit.adapters.police.harness import POLICE, police_table
 from tests.unit.gateway.api_harness import make_gateway
@@ -17,7 +16,6 @@ from tests.unit.gateway.api_harness import make_gateway
 def context(folder: Path) -> AdapterContext:
     return AdapterContext(
         gateway=make_gateway(memory_federation(), POLICE),
-        users=make_users(),
         folder=folder,
         clock=lambda: 0.0,
     )

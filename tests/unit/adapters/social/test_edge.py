@@ -43,9 +43,7 @@ def federation() -> MemoryFederation:
 
 
 def adapter_of(gateway: Gateway, folder: Path, table: dict[str, Any] | None = None) -> Any:
-    context = AdapterContext(
-        gateway=gateway, users=make_users(), folder=folder, clock=gateway._clock
-    )
+    context = AdapterContext(gateway=gateway, folder=folder, clock=gateway._clock)
     return build(table or {}, context)
 
 
