@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from broker.cli.guard import cli_errors
 
@@ -28,6 +27,8 @@ def demo(
 ) -> None:
     """Five agencies, the tracker and its dashboard on the local RabbitMQ, and a scenario
     through each agency's adapter; without --once it runs until Ctrl-C."""
+    from rich.console import Console  # every `caselink` loads this module: import on use
+
     from adapters.demo.run import run_demo  # heavy imports only when the demo runs
 
     console = Console()

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.demo.processes import ServiceDidNotStart
+
 
 def signed_headers(secret: str, webhook_id: str, body: bytes) -> dict[str, str]:
     """The Standard Webhooks headers of `body`, signed now with `secret`."""
@@ -42,6 +44,7 @@ class CallbackReceiver:
         app = Starlette(routes=[Route("/callbacks", self._callback, methods=["POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         self._server = uvicorn.Server(config)
+        self._port = port
         self._task: asyncio.Task[None] | None = None
 
     async def _callback(self, request: Request) -> Response:
@@ -57,7 +60,11 @@ class CallbackReceiver:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 (uvicorn offers a flag, no event)
+        while not self._server.started:
+            if self._task.done():  # it could not serve (the port taken, say): one line
+                raise ServiceDidNotStart(
+                    f"the police system's stand-in could not serve on port {self._port}"
+                )
             await asyncio.sleep(0.05)
 
     async def wait_for(self, event_type: str, thread_id: str, timeout_s: float) -> bool:

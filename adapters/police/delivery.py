@@ -9,7 +9,6 @@ A line with the counts per state is logged whenever they change, a warning per g
 """
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from standardwebhooks import Webhook
 
 from adapters.police.schedule import STANDARD_SCHEDULE_S, Outcome, decide
 from adapters.police.store import DELIVERED, GIVEN_UP, PENDING, Callback, PoliceStore
+from broker.background import wait_at_most
 from broker.errors import CaselinkError
 from broker.logs import RecurringFailure, bound_ids, get_logger
 
@@ -101,8 +101,7 @@ class CallbackSender:
                 self._failing.resolved()
             wait = self._idle_s if next_due is None else next_due - self._clock()
             if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), min(wait, self._idle_s))
+                await wait_at_most(self._wake, min(wait, self._idle_s))
 
     async def attempt(self, callback: Callback) -> Outcome:
         """Post one callback once and record what follows."""

@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from broker import lifecycle
 from broker.background import close_within
 from broker.envelope import EnvelopeError
 from broker.gateway.adapter_port import Adapter
@@ -68,7 +69,7 @@ from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.gateway.users import GatewayUser, Permission
 from broker.http_edge import harden
 from broker.keystore import token_matches
-from broker.lifecycle import Party, Stage
+from broker.lifecycle import Stage
 from broker.people.throttle import SignInThrottle
 from schemas.acknowledgement import Acknowledgement, AckReason, AckReasonCategory, Outcome
 from schemas.common import ConsentId, Text
@@ -170,16 +171,10 @@ class SentItem(BaseModel):
             answer=s.answer,
             answered_at=s.answered_at,
             stage=s.stage,
-            holder=_holder(s, agency),
+            holder=lifecycle.agency_of(s.holder, agency, m.recipient),
             reason_category=_category(s.reason_category),
             sent_by=m.author,
         )
-
-
-def _holder(s: SentStatus, agency: str) -> str | None:
-    if s.holder is None:
-        return None
-    return agency if s.holder is Party.SENDER else s.message.recipient
 
 
 def _category(value: str | None) -> AckReasonCategory | None:

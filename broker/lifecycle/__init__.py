@@ -47,7 +47,7 @@ Decisions where the gateway and the tracker disagreed, or left a case implicit:
   withdrawn), by the tracker and by a sender's view alike.
 """
 
-from broker.lifecycle.holder import LIMBO, TAKEN, holder, holding_party, in_limbo
+from broker.lifecycle.holder import LIMBO, TAKEN, agency_of, holder, holding_party, in_limbo
 from broker.lifecycle.moves import (
     ANSWERS,
     AWAITING_ANSWER,
@@ -84,6 +84,7 @@ __all__ = [
     "Party",
     "Stage",
     "UnknownAckStatus",
+    "agency_of",
     "allows",
     "author",
     "fhir_status",

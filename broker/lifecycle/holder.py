@@ -27,7 +27,11 @@ def holding_party(kind: str | None, stage: Stage) -> Party | None:
 
 def holder(kind: str | None, stage: Stage, sender: str, recipient: str) -> str | None:
     """The agency holding the case of a `kind` thread at `stage` (`holding_party` named)."""
-    party = holding_party(kind, stage)
+    return agency_of(holding_party(kind, stage), sender, recipient)
+
+
+def agency_of(party: Party | None, sender: str, recipient: str) -> str | None:
+    """The agency `party` names in a thread from `sender` to `recipient` (None for none)."""
     if party is None:
         return None
     return recipient if party is Party.RECIPIENT else sender

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from broker.tracker.errors import NoCoordinators
 from broker.tracker.events import TrackedEvent
-from broker.tracker.policy import SlaPolicy, deadlines, escalations
+from broker.tracker.policy import SlaPolicy, deadline_ladder
 from broker.tracker.state import (
     AWAITING_RESPONSE,
     FINAL_PHASES,
@@ -127,8 +127,7 @@ def open_deadlines(state: ThreadState, policy: SlaPolicy) -> list[OpenDeadline]:
         return []
     found: list[OpenDeadline] = []
     for leg in state.legs:
-        due = deadlines(state, policy, leg.recipient)
-        twice = escalations(state, policy, leg.recipient)
+        due, twice = deadline_ladder(state, policy, leg.recipient)
         if leg.delivered_at is None and due.delivery_due is not None:
             found += _open(AlertReason.DELIVERY_OVERDUE, leg, due.delivery_due, twice.delivery_due)
         if state.phase in AWAITING_RESPONSE and due.response_due is not None:

@@ -108,18 +108,19 @@ _OUTCOME_PHASES = frozenset({Phase.ACCEPTED, Phase.COMPLETED})
 def deadlines(state: ThreadState, policy: SlaPolicy, recipient: str | None = None) -> Deadlines:
     """When delivery, a response and the outcome are due for `recipient` (default: the first
     leg's) in `state`, met or not; None while unknown."""
-    return _ladder(state, policy, recipient)[0]
+    return deadline_ladder(state, policy, recipient)[0]
 
 
 def escalations(state: ThreadState, policy: SlaPolicy, recipient: str | None = None) -> Deadlines:
     """When missing each of `deadlines` escalates: at twice its duration from its start (for
     working days, 2N working days); a respond-by that won, at twice its distance from issue."""
-    return _ladder(state, policy, recipient)[1]
+    return deadline_ladder(state, policy, recipient)[1]
 
 
-def _ladder(
-    state: ThreadState, policy: SlaPolicy, recipient: str | None
+def deadline_ladder(
+    state: ThreadState, policy: SlaPolicy, recipient: str | None = None
 ) -> tuple[Deadlines, Deadlines]:
+    """`deadlines` and `escalations` in one pass (a working-day count is walked once)."""
     sla = policy.sla_for(state.kind, state.urgency)
     if recipient is None and state.legs:
         recipient = state.legs[0].recipient

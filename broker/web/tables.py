@@ -59,8 +59,8 @@ def thread_facts(item: ThreadOut, now: int, names: AgencyNames) -> str:
         ("From", agency(item.sender, names)),
         ("To", legs),
         ("Holder now", None if item.responsibility is None else agency(item.responsibility, names)),
-        ("In limbo for", _limbo(item)),
-        ("Accepted, awaiting the outcome for", _accepted(item)),
+        ("In limbo for", _span(item.limbo_seconds)),
+        ("Accepted, awaiting the outcome for", _span(item.accepted_seconds)),
         ("Shared without consent, under", item.basis),
         ("Opened", when(item.opened_at)),
         ("Respond by (header)", when(item.respond_by)),
@@ -194,9 +194,9 @@ def _thread_row(item: ThreadOut, listing: Listing, now: int, names: AgencyNames)
         values.append(None if item.responsibility is None else agency(item.responsibility, names))
     values += [when(item.opened_at), when(item.current_deadline)]
     if listing is Listing.TRANSFERS:
-        values.append(_limbo(item))
+        values.append(_span(item.limbo_seconds))
     if listing is Listing.ACCEPTED:
-        values.append(_accepted(item))
+        values.append(_span(item.accepted_seconds))
     cells = _cells(values)
     return (
         f'<tr data-thread="{e(item.thread_id)}"{" class=overdue" if overdue else ""}>'
@@ -217,12 +217,8 @@ def _state(item: ThreadOut) -> str:
     return f"{item.phase} ({item.fhir_status})" if item.fhir_status else str(item.phase)
 
 
-def _limbo(item: ThreadOut) -> str:
-    return "" if item.limbo_seconds is None else duration(item.limbo_seconds)
-
-
-def _accepted(item: ThreadOut) -> str:
-    return "" if item.accepted_seconds is None else duration(item.accepted_seconds)
+def _span(seconds: int | None) -> str:
+    return "" if seconds is None else duration(seconds)
 
 
 def _lateness(item: ThreadOut, now: int) -> str:

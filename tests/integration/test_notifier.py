@@ -2,9 +2,7 @@
 the right people get the right email, nothing but ids is in any, a restart does not send
 twice, an SMTP outage delays but loses nothing and dead-letters nothing."""
 
-import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -32,6 +30,7 @@ from broker.topology.names import (
 from schemas.alert import Alert, AlertLevel, AlertReason, dead_letters_near_full_alert
 from schemas.kinds import MessageKind
 from tests.integration.amqp_helpers import connect
+from tests.integration.gateway_harness import free_port
 from tests.integration.rabbit_federation import Federation, applied_federation
 from tests.waiting import eventually
 
@@ -65,13 +64,6 @@ class Inbox:
             assert isinstance(message, EmailMessage)
             found.setdefault(str(message["X-Caselink-Alert"]), []).append((to, message))
         return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -204,14 +196,6 @@ async def test_the_right_people_ids_only_and_once_across_a_restart(tmp_path: Pat
         capacity = dead_letters_near_full_alert(
             alert_id=str(uuid.uuid4()), agency=COORDINATION, raised_at=1, depth=8, bound=10
         )
-        expected = {
-            reminder.alert_id: ("duty@social.test",),
-            escalation.alert_id: ("coord@region.test",),
-            about(escalation, AlertLevel.ESCALATION, escalation.reason, SENDER).alert_id: (),
-            declined.alert_id: ("chief@police.test", "duty@police.test"),
-            shared.alert_id: ("coord@region.test",),
-            capacity.alert_id: ("coord@region.test",),
-        }
         to_sender = about(escalation, AlertLevel.ESCALATION, escalation.reason, SENDER)
         to_recipient = about(escalation, AlertLevel.ESCALATION, escalation.reason, RECIPIENT)
         expected = {
@@ -323,5 +307,4 @@ async def _more(mailer: CountingMailer, at_least: int) -> bool:
 
 
 async def _count(inbox: Inbox, count: int) -> bool:
-    await asyncio.sleep(0)
     return len(inbox.received) >= count
