@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := broker schemas adapters
 
-.PHONY: test demo lint types imports unit services browser bench clean
+.PHONY: test demo lint types imports translations unit services browser bench clean
 
-test: lint types imports unit
+test: lint types imports translations unit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ types: $(STAMP)
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
+
+# Extracts the messages of the pages and emails, merges them into each language's
+# catalogue, and fails when one is incomplete (untranslated or fuzzy): translate what it
+# lists in broker/look/locale/<language>/LC_MESSAGES/caselink.po and run it again.
+LOCALE := broker/look/locale
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output \
+		--omit-header -o $(LOCALE)/caselink.pot broker adapters
+	$(BIN)/pybabel -q update -i $(LOCALE)/caselink.pot -d $(LOCALE) -D caselink \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python -m broker.look.catalogues
 
 # Debian's Chromium for the dashboard's browser test (Playwright's own download needs the
 # internet), at the path tests/conftest.py drives; we run as root, so no sudo.
