@@ -1,7 +1,7 @@
 """Rendering a page for one reader: the Jinja2 environment of each language, and `Look`.
 
-Autoescaping is on for every template (`.html` and the emails' `.txt` alike), undefined
-names raise, and the `i18n` extension gives templates `_`, `gettext`, `ngettext` and
+Autoescaping is on for every template but plain text (the emails' `.txt`, sent as
+text/plain, where `&amp;` would be a wrong character, not a defence), undefined names raise, and the `i18n` extension gives templates `_`, `gettext`, `ngettext` and
 `{% trans %}` over the reader's catalogue. An app names the packages whose `templates/`
 folders it uses; this package's own (`base.html`, `login.html`, `error.html`, `macros.html`)
 come last, so an app's templates extend and import them.
@@ -86,7 +86,7 @@ class Look:
         loaders = [PackageLoader(package, "templates") for package in self.packages]
         environment = Environment(
             loader=ChoiceLoader([*loaders, PackageLoader(__package__, "templates")]),
-            autoescape=select_autoescape(default=True, default_for_string=True),
+            autoescape=select_autoescape(disabled_extensions=("txt",), default=True),
             undefined=StrictUndefined,
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
