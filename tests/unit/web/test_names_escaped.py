@@ -29,6 +29,6 @@ async def test_names_are_text_only(login: Login, scenario: Scenario) -> None:
     for path in ("/unanswered", "/declined", "/agencies", f"/threads/{scenario.ids['accepted']}"):
         html = (await cora.get(path)).text
         assert "<img" not in html, path
-        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html, path
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html, path
     for path in ("/export/agencies.csv", "/export/agency-weeks.csv"):
         assert "'=HYPERLINK(1)" in (await cora.get(path)).text, path  # inert in a spreadsheet
