@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from broker.http_edge import CONTENT_SECURITY_POLICY, MAX_COOKIE_BYTES
-from broker.web.app import MAX_REQUEST_BYTES
 from broker.look import Reader
+from broker.web.app import MAX_REQUEST_BYTES
 from broker.web.names import no_names
 from broker.web.queries import Filters
 from broker.web.screens import Screens

@@ -27,9 +27,7 @@ async def swept(store: MemoryTrackerStore) -> None:
 
 def bars(html: str, agency: str, kind: str) -> list[tuple[str, str]]:
     """(data-week, data-value) of every bar of one kind in one agency's section."""
-    section = re.search(
-        rf'<section class="trend" data-agency="{agency}">.*?</section>', html, re.S
-    )
+    section = re.search(rf'<section class="trend" data-agency="{agency}">.*?</section>', html, re.S)
     assert section is not None, f"no trends for {agency}"
     found = re.findall(
         rf'<rect class="bar {kind}" [^>]*data-week="([0-9-]+)" data-value="([0-9.]+)"',

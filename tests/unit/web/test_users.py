@@ -107,8 +107,7 @@ GOOD = hash_password("x", n=2**8, r=8, p=1)
             "user 'a': language must be one of en, th, da, es",
         ),
         (
-            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\n'
-            "language = 1",
+            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\nlanguage = 1',
             "language must be one of",
         ),
         (
