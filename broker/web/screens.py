@@ -58,11 +58,12 @@ def updated_at(fmt: Formats, now: float) -> str:
     """When a live list was read, with the zone: on the page and in its fragment's
     X-Updated-At header, which must be Latin-1 (HTTP); a form that is not falls back to
     the time in digits."""
-    text = f"{fmt.clock(now)} {fmt.zone_name(now)}".replace("\u202f", " ").replace("\xa0", " ")
+    zone = fmt.zone_name(now)
+    text = f"{fmt.clock(now)} {zone}".replace("\u202f", " ").replace("\xa0", " ")
     try:
         text.encode("latin-1")
     except UnicodeEncodeError:
-        return Formats("en", fmt.time_zone).clock(now).replace("\u202f", " ")
+        return f"{Formats('en', fmt.time_zone).clock(now)} {zone}".replace("\u202f", " ")
     return text
 
 

@@ -356,7 +356,7 @@ def test_pages_are_accessible_and_sign_in_works_from_the_keyboard(served: Served
             names = [focus["name"] for focus in reached]
             assert names.index("name") < names.index("password") < names.index("submit"), names
             for focus in reached:
-                assert focus["outline"] == "solid" and focus["width"] == "3px", focus
+                assert (focus["outline"], focus["width"]) == ("solid", "3px"), focus
             # Signed in from the keyboard alone.
             page.focus('input[name="name"]')
             page.keyboard.type("cora")
