@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 DASH = "\u2014"
 
@@ -61,6 +62,31 @@ class Formats:
             return DASH
         span = timedelta(seconds=max(seconds, 0))
         return format_timedelta(span, threshold=1.0, format="short", locale=self.language)
+
+    def span(self, seconds: float | None) -> str:
+        """A span to its two largest units, narrow (6h 0m, 9d 4h, 45m, 40s): for lateness and
+        ages, where `duration`'s rounding to one unit would hide an hour or a day."""
+        if seconds is None:
+            return DASH
+        total = max(int(seconds), 0)
+        days, rest = divmod(total, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, secs = divmod(rest, 60)
+        if days:
+            parts = [(days, "day"), (hours, "hour")]
+        elif hours:
+            parts = [(hours, "hour"), (minutes, "minute")]
+        else:
+            parts = [(minutes, "minute")] if minutes else [(secs, "second")]
+        # Joined by a space: CLDR's narrow unit lists are partial in some locales (Thai).
+        return " ".join(
+            format_unit(value, f"duration-{unit}", length="narrow", locale=self.language)
+            for value, unit in parts
+        )
+
+    def zone_name(self, seconds: float) -> str:
+        """The reader's zone as it is called at a moment (CET, CEST, +07, UTC)."""
+        return self._zone_label(datetime.fromtimestamp(seconds, UTC))
 
     def number(self, value: float | None) -> str:
         """A count or figure with the reader's digit grouping."""

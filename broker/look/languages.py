@@ -11,6 +11,7 @@ import io
 from functools import cache
 from importlib.resources import files
 
+from babel import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -35,6 +36,27 @@ def N_(message: str) -> str:
 def is_language(code: str) -> bool:
     """Whether `code` is one of the languages Caselink is translated into."""
     return code in LANGUAGES
+
+
+def accepted_language(header: str | None) -> str:
+    """The language to show someone not signed in, from their browser's Accept-Language
+    (`da, en-GB;q=0.8, *;q=0.1`): the first of theirs, by quality, that Caselink has, or
+    English. Malformed parts are skipped; the header never raises."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((header or "").split(",")[:32]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                continue
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, index, tag.strip().replace("_", "-")))
+    preferred = [tag for _, _, tag in sorted(ranked)]
+    found = negotiate_locale(preferred, list(LANGUAGES), sep="-")
+    return found if found is not None else DEFAULT_LANGUAGE
 
 
 @cache

@@ -1,7 +1,8 @@
 """Rendering a page for one reader: the Jinja2 environment of each language, and `Look`.
 
 Autoescaping is on for every template but plain text (the emails' `.txt`, sent as
-text/plain, where `&amp;` would be a wrong character, not a defence), undefined names raise, and the `i18n` extension gives templates `_`, `gettext`, `ngettext` and
+text/plain, where `&amp;` would be a wrong character, not a defence), undefined names
+raise, and the `i18n` extension gives templates `_`, `gettext`, `ngettext` and
 `{% trans %}` over the reader's catalogue. An app names the packages whose `templates/`
 folders it uses; this package's own (`base.html`, `login.html`, `error.html`, `macros.html`)
 come last, so an app's templates extend and import them.

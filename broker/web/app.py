@@ -4,31 +4,41 @@ The caller composes it (tracker service, tests); nothing here starts, connects o
 environment. OpenAPI is served to signed-in users only, at /api/v1/openapi.json.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.http_edge import harden
+from broker.look import N_, Reader
+from broker.look.pages import static_file
 from broker.people.throttle import SignInThrottle
 from broker.tracker.ports import TrackerStore
 from broker.web.api import api_router
-from broker.web.assets import CSS, ICON, JS
 from broker.web.audit import audit_router
 from broker.web.auth import Auth, Throttled, Unauthenticated, login_router
 from broker.web.metrics import ops_router
 from broker.web.names import AgencyNames, no_names
-from broker.web.pages import pages_router
+from broker.web.pages import PAGE_DETAILS, pages_router
 from broker.web.queries import Dashboard
-from broker.web.render import error_page, login_page
+from broker.web.screens import (
+    ERROR_TITLE,
+    OTHER_DETAIL,
+    PLEASE_SIGN_IN,
+    STATUS_DETAILS,
+    Screens,
+    reader_of,
+    visitor,
+)
 from broker.web.sessions import Sessions, SessionSigner
 from broker.web.signin import SignIn
 from broker.web.users import User
 from schemas.field_errors import field_errors
 
+BAD_REQUEST, CHECK_FIELDS = N_("Bad request"), N_("Check: %(fields)s.")
 SESSION_TTL_SECONDS = 8 * 3600  # one working day; then sign in again
 _MACHINE_PREFIXES = ("/api/", "/metrics", "/export/")
 MAX_REQUEST_BYTES = 16 * 1024
@@ -66,6 +76,7 @@ def create_tracker_app(
     sessions = Sessions(store, SessionSigner(session_secret), session_ttl_seconds)
     sign_in = SignIn(users, store, throttle or SignInThrottle(), clock)
     auth = Auth(users, sessions, sign_in, clock, secure_cookie=secure_cookie)
+    screens = Screens(agency_names)
     app = FastAPI(
         title="Caselink coordinator dashboard",
         description="Unanswered, overdue, declined and stuck threads: ids, agencies, kinds, "
@@ -74,46 +85,57 @@ def create_tracker_app(
         redoc_url=None,
         openapi_url=None,
     )
-    _install_handlers(app)
-
-    @app.get("/static/app.css", include_in_schema=False)
-    async def stylesheet() -> PlainTextResponse:
-        return PlainTextResponse(CSS, media_type="text/css")
-
-    @app.get("/static/live.js", include_in_schema=False)
-    async def script() -> PlainTextResponse:
-        return PlainTextResponse(JS, media_type="text/javascript")
-
-    @app.get("/static/icon.svg", include_in_schema=False)
-    async def icon() -> Response:
-        return Response(ICON, media_type="image/svg+xml")
+    _install_handlers(app, auth, screens)
+    # The shared look's files, served from /static so the CSP can forbid inline code.
+    for name, media_type in _STATIC.items():
+        app.get(f"/static/{name}", include_in_schema=False)(_static(name, media_type))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi(_: Annotated[User, Depends(auth.api_user)]) -> dict[str, Any]:
         return app.openapi()
 
-    app.include_router(login_router(auth))
+    app.include_router(login_router(auth, screens))
     app.include_router(ops_router(dash, consumer_alive, metrics_token))
     app.include_router(api_router(dash, auth))
     app.include_router(audit_router(store, auth))
-    app.include_router(pages_router(dash, auth))
+    app.include_router(pages_router(dash, auth, screens))
     # Last, so outermost: sizes capped and security headers set on every answer.
     harden(app, max_body_bytes=MAX_REQUEST_BYTES, referrer_policy=_REFERRER_POLICY)
     return app
+
+
+_STATIC = {"app.css": "text/css", "live.js": "text/javascript", "icon.svg": "image/svg+xml"}
+
+
+def _static(name: str, media_type: str) -> Callable[[], Awaitable[Response]]:
+    body = static_file(name)
+
+    async def endpoint() -> Response:
+        return Response(body, media_type=media_type)
+
+    return endpoint
 
 
 def _machine(request: Request) -> bool:
     return request.url.path.startswith(_MACHINE_PREFIXES)
 
 
-def _install_handlers(app: FastAPI) -> None:
+async def _reader(request: Request, auth: Auth) -> Reader:
+    """Who an error page is for: the signed-in user, or a visitor in their browser's language."""
+    try:
+        return reader_of(await auth.page_user(request))
+    except Unauthenticated:
+        return visitor(request)
+
+
+def _install_handlers(app: FastAPI, auth: Auth, screens: Screens) -> None:
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, error: Unauthenticated) -> Response:
         if error.api or _machine(request):
             headers = {"WWW-Authenticate": 'Basic realm="caselink", charset="UTF-8"'}
             return JSONResponse({"detail": "authentication required"}, 401, headers=headers)
         # A 401 must name a scheme; "Session" is not one browsers prompt for, unlike Basic.
-        page = login_page(error.next_path, message="Please sign in.")
+        page = screens.login(visitor(request), error.next_path, message=PLEASE_SIGN_IN)
         headers = {"WWW-Authenticate": 'Session realm="caselink"'}
         return HTMLResponse(page, 401, headers=headers)
 
@@ -130,11 +152,17 @@ def _install_handlers(app: FastAPI) -> None:
         if _machine(request):
             return JSONResponse({"detail": [x.as_json() for x in fields]}, 422)
         names = ", ".join(str(x.loc[-1]) for x in fields)
-        return HTMLResponse(error_page("Bad request", f"Check: {names}.", user=None), 422)
+        reader = await _reader(request, auth)
+        page = screens.error(reader, BAD_REQUEST, CHECK_FIELDS, {"fields": names})
+        return HTMLResponse(page, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if _machine(request):
             return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
-        page = error_page(f"Error {error.status_code}", str(error.detail), user=None)
+        # Our own details are English messages; anything else is said by its status alone.
+        detail = error.detail if error.detail in PAGE_DETAILS else None
+        detail = detail or STATUS_DETAILS.get(error.status_code, OTHER_DETAIL)
+        reader = await _reader(request, auth)
+        page = screens.error(reader, ERROR_TITLE, detail, {"code": error.status_code})
         return HTMLResponse(page, error.status_code, headers=error.headers)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broker.tracker.access import SignInMethod
-from broker.web.render import duration, login_page
+from broker.web.screens import CROSS_SITE, MALFORMED, WRONG_PASSWORD, Screens, visitor
 from broker.web.sessions import Sessions
 from broker.web.signin import SignIn
 from broker.web.users import User
@@ -90,30 +90,31 @@ class Auth:
         return attempt.user
 
 
-def login_router(auth: Auth) -> APIRouter:
-    """GET/POST /login and POST /logout."""
+def login_router(auth: Auth, screens: Screens) -> APIRouter:
+    """GET/POST /login and POST /logout; the sign-in form is in the visitor's language."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/login")
-    async def login_form(next: str = "/") -> HTMLResponse:
-        return HTMLResponse(login_page(_safe_next(next)))
+    async def login_form(request: Request, next: str = "/") -> HTMLResponse:
+        return HTMLResponse(screens.login(visitor(request), _safe_next(next)))
 
     @router.post("/login", response_model=None)
     async def login(request: Request) -> Response:
+        reader = visitor(request)
         if not _same_origin(request):
-            return HTMLResponse(login_page("/", message="Cross-site sign-in refused."), 403)
+            return HTMLResponse(screens.login(reader, "/", message=CROSS_SITE), 403)
         form = await _read_form(request)
         if form is None:
-            return HTMLResponse(login_page("/", message="Malformed sign-in form."), 400)
+            return HTMLResponse(screens.login(reader, "/", message=MALFORMED), 400)
         target = _safe_next(form.get("next", "/"))
         name, password = form.get("name", ""), form.get("password", "")
         attempt = await auth.sign_in.attempt(name, password, address(request), SignInMethod.FORM)
         if attempt.retry_after:
-            message = f"Too many failed sign-ins: try again in {duration(attempt.retry_after)}."
+            page = screens.login(reader, target, retry_after=attempt.retry_after)
             headers = {"Retry-After": str(attempt.retry_after)}
-            return HTMLResponse(login_page(target, message=message), 429, headers=headers)
+            return HTMLResponse(page, 429, headers=headers)
         if attempt.user is None:
-            page = login_page(target, message="Wrong name or password.")
+            page = screens.login(reader, target, message=WRONG_PASSWORD)
             return HTMLResponse(page, 401)
         previous = request.cookies.get(COOKIE)
         if previous is not None:

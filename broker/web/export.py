@@ -1,4 +1,9 @@
-"""CSV exports of the dashboard's lists and per-agency figures (times in ISO 8601 UTC)."""
+"""CSV exports of the dashboard's lists and per-agency figures (times in ISO 8601 UTC).
+
+CSV stays English and untranslated whatever the user's language: its column names and
+values (ids, categories, times, seconds) are for machines and scripts, which read the same
+file from every coordinator; the pages are where people read them in their own language.
+"""
 
 import csv
 import io
@@ -119,6 +124,11 @@ def _cell(value: object) -> str:
     # Spreadsheets run a cell starting with = + - @ as a formula; ids and slugs never start so,
     # but an export must stay inert whatever a store hands back.
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def file_stamp(now: float) -> str:
+    """The moment of an export in its file name: 2024-05-01T1403Z (UTC, no colons)."""
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H%MZ")
 
 
 def _iso(seconds: float | None) -> str:

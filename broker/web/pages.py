@@ -11,21 +11,15 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
+from broker.look import N_, Formats
 from broker.tracker.state import Phase
 from broker.web.auth import Auth
-from broker.web.charts import trend_charts
-from broker.web.export import agencies_csv, agency_weeks_csv, threads_csv
+from broker.web.charts import now_chart, trends
+from broker.web.export import agencies_csv, agency_weeks_csv, file_stamp, threads_csv
+from broker.web.labels import columns
+from broker.web.models import ThreadList
 from broker.web.queries import TITLES, Dashboard, Filters, Listing, Surface, ThreadKind
-from broker.web.render import clock_time, e, error_page, page, when
-from broker.web.tables import (
-    agency_chart,
-    agency_table,
-    filter_form,
-    thread_facts,
-    thread_table,
-    timeline_table,
-    views_table,
-)
+from broker.web.screens import Screens, reader_of, updated_at
 from broker.web.users import Role, User
 from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
 from schemas.kinds import Urgency
@@ -33,12 +27,23 @@ from schemas.kinds import Urgency
 PAGE_SIZE = 200
 _AGENCY = re.compile(AGENCY_ID_PATTERN)
 E = TypeVar("E", bound=StrEnum)
+THREAD_NOT_FOUND = N_("Thread not found")
+NOT_A_PARTY = N_("No such thread, or not one your agency is a party to.")
+BAD_AGENCY = N_("The agency must be an agency id like hospital-east.")
+UNKNOWN = {
+    "kind": N_("Unknown kind."),
+    "urgency": N_("Unknown urgency."),
+    "state": N_("Unknown state."),
+}
+PAGE_DETAILS = frozenset({BAD_AGENCY, *UNKNOWN.values()})
+"""What a page's 422 says of a filter value it does not know: English messages, which the
+error page translates (any other detail is said by its status alone)."""
 
 
 def page_filters(agency: str = "", kind: str = "", urgency: str = "", state: str = "") -> Filters:
     """The filters of a page request; the form sends "" for "any". Raises HTTPException 422."""
     if agency and not _AGENCY.fullmatch(agency):
-        raise HTTPException(422, "agency must be an agency id like hospital-east")
+        raise HTTPException(422, BAD_AGENCY)
     return Filters(
         agency=agency or None,
         kind=_choice(ThreadKind, kind, "kind"),
@@ -47,7 +52,7 @@ def page_filters(agency: str = "", kind: str = "", urgency: str = "", state: str
     )
 
 
-def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
+def pages_router(dash: Dashboard, auth: Auth, screens: Screens) -> APIRouter:
     """Every HTML page, fragment and export; each needs a signed-in user."""
     router = APIRouter(include_in_schema=False)
     PageUser = Annotated[User, Depends(auth.page_user)]
@@ -64,20 +69,24 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
             data = await dash.threads(
                 user, listing, filters, limit=limit, offset=offset, surface=Surface.PAGE
             )
+            reader = reader_of(user)
             path, query = f"/{listing.value}", _query(filters, limit, offset)
-            more = ""
-            if len(data.items) == limit:
-                later = _query(filters, limit, offset + limit)
-                more = f'<p><a href="{e(path)}?{e(later)}">Next {limit}</a></p>'
-            body = (
-                f"<h1>{e(TITLES[listing])}</h1>"
-                + filter_form(path, filters, f"/export/{listing.value}.csv")
-                + '<p class="muted">Updates every 2 seconds without reloading; last update '
-                f"<span data-updated>{e(clock_time(data.now))}</span>.</p>"
-                f'<div id="live" data-live="/fragments/{e(listing.value)}?{e(query)}">'
-                f"{thread_table(data.items, listing, data.now, dash.names)}</div>{more}"
+            later = _query(filters, limit, offset + limit)
+            page = screens.page(
+                "list.html",
+                reader,
+                active=path,
+                title=TITLES[listing],
+                path=path,
+                filters=filters,
+                export_href=_with_query(f"/export/{listing.value}.csv", filters.query()),
+                updated=updated_at(reader.formats, data.now),
+                fragment=f"/fragments/{listing.value}?{query}",
+                next_href=f"{path}?{later}" if len(data.items) == limit else None,
+                limit=limit,
+                **_table(listing, data),
             )
-            return HTMLResponse(page(TITLES[listing], body, user=user, active=path))
+            return HTMLResponse(page)
 
         return endpoint
 
@@ -88,8 +97,9 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
             data = await dash.threads(
                 user, listing, filters, limit=limit, offset=offset, surface=Surface.FRAGMENT
             )
-            stamp = {"X-Updated-At": clock_time(data.now)}
-            table = thread_table(data.items, listing, data.now, dash.names)
+            reader = reader_of(user)
+            stamp = {"X-Updated-At": updated_at(reader.formats, data.now)}
+            table = screens.page("threads.html", reader, **_table(listing, data))
             return HTMLResponse(table, headers=stamp)
 
         return endpoint
@@ -113,36 +123,39 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
     ) -> HTMLResponse:
         # The view is recorded before anything of the thread is read out.
         item = await dash.thread(user, thread_id, surface=Surface.PAGE)
+        reader = reader_of(user)
         if item is None:
-            detail = "No such thread, or not one your agency is a party to."
-            return HTMLResponse(error_page("Thread not found", detail, user=user), 404)
-        body = (
-            f"<h1>Thread {e(thread_id)}</h1>{thread_facts(item, dash.now(), dash.names)}"
-            f"<h2>Timeline</h2>{timeline_table(await dash.timeline(thread_id), dash.names)}"
+            page = screens.error(reader, THREAD_NOT_FOUND, NOT_A_PARTY)
+            return HTMLResponse(page, 404)
+        page = screens.page(
+            "thread.html",
+            reader,
+            item=item,
+            now=dash.now(),
+            timeline=await dash.timeline(thread_id),
+            views=await dash.views(thread_id) if user.role is Role.COORDINATOR else None,
         )
-        if user.role is Role.COORDINATOR:
-            body += f"<h2>Viewed by</h2>{views_table(await dash.views(thread_id))}"
-        return HTMLResponse(page(f"Thread {thread_id[:8]}", body, user=user))
+        return HTMLResponse(page)
 
     @router.get("/agencies")
     async def agencies_page(user: PageUser, filters: Filtered) -> HTMLResponse:
         figures = await dash.agencies(user, filters, surface=Surface.PAGE)
         weeks = await dash.agency_weeks(user, filters, surface=Surface.PAGE)
-        query = filters.query()
-        weekly = "/export/agency-weeks.csv" + (f"?{query}" if query else "")
-        body = (
-            "<h1>Agencies</h1>"
-            + filter_form("/agencies", filters, "/export/agencies.csv")
-            + "<h2>Now</h2>"
-            + f"{agency_chart(figures, dash.names)}{agency_table(figures, dash.names)}"
-            + "<h2>Per week, over the last year</h2>"
-            + '<p class="muted">Referrals and transfers by the week they were sent (Monday to '
-            "Sunday, UTC), per receiving agency: how many, how many passed their receipt or "
-            "answer deadline unmet, and the median time to receipt and to answer. "
-            f'<a href="{e(weekly)}" download>Export these figures as CSV</a>.</p>'
-            + trend_charts(weeks)
+        reader = reader_of(user)
+        page = screens.page(
+            "agencies.html",
+            reader,
+            active="/agencies",
+            filters=filters,
+            export_href=_with_query("/export/agencies.csv", filters.query()),
+            weeks_export_href=_with_query("/export/agency-weeks.csv", filters.query()),
+            figures=figures,
+            chart=now_chart(figures),
+            trends=trends(weeks),
+            # Weeks run Monday to Sunday in UTC: their dates are written in UTC.
+            weeks_fmt=Formats(reader.language, "UTC"),
         )
-        return HTMLResponse(page("Agencies", body, user=user, active="/agencies"))
+        return HTMLResponse(page)
 
     @router.get("/export/agencies.csv")
     async def agencies_export(user: ApiUser, filters: Filtered) -> Response:
@@ -157,13 +170,22 @@ def pages_router(dash: Dashboard, auth: Auth) -> APIRouter:
     return router
 
 
+def _table(listing: Listing, data: ThreadList) -> dict[str, object]:
+    """What `threads.html` draws: the list's columns and rows as seen at `data.now`."""
+    return {"listing": listing, "columns": columns(listing), "items": data.items, "now": data.now}
+
+
+def _with_query(path: str, query: str) -> str:
+    return path + (f"?{query}" if query else "")
+
+
 def _choice(enum: type[E], value: str, name: str) -> E | None:
     if not value:
         return None
     try:
         return enum(value)
     except ValueError as error:
-        raise HTTPException(422, f"unknown {name}") from error
+        raise HTTPException(422, UNKNOWN[name]) from error
 
 
 def _query(filters: Filters, limit: int, offset: int) -> str:
@@ -172,6 +194,5 @@ def _query(filters: Filters, limit: int, offset: int) -> str:
 
 
 def _csv(text: str, name: str, now: int) -> Response:
-    stamp = when(now).replace(" UTC", "Z").replace(" ", "T").replace(":", "")
-    headers = {"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'}
+    headers = {"Content-Disposition": f'attachment; filename="{name}-{file_stamp(now)}.csv"'}
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)

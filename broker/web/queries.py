@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
 
+from broker.look import N_
 from broker.tracker.access import FILTER_CHARS, ViewRecord
 from broker.tracker.listings import (
     ACCEPTED_NOT_DONE,
@@ -59,14 +60,15 @@ LISTINGS = {
 """Which threads each list shows, and in which order."""
 
 TITLES = {
-    Listing.UNANSWERED: "Unanswered",
-    Listing.DECLINED: "Declined and redirected",
-    Listing.TRANSFERS: "Transfers in limbo",
-    Listing.TRANSFERS_TAKEN: "Transfers taken over",
-    Listing.ACCEPTED: "Accepted, not completed",
-    Listing.CONSENT_WITHDRAWALS: "Consent withdrawals not acknowledged",
-    Listing.SHARED_WITHOUT_CONSENT: "Shared without consent",
+    Listing.UNANSWERED: N_("Unanswered"),
+    Listing.DECLINED: N_("Declined and redirected"),
+    Listing.TRANSFERS: N_("Transfers in limbo"),
+    Listing.TRANSFERS_TAKEN: N_("Transfers taken over"),
+    Listing.ACCEPTED: N_("Accepted, not completed"),
+    Listing.CONSENT_WITHDRAWALS: N_("Consent withdrawals not acknowledged"),
+    Listing.SHARED_WITHOUT_CONSENT: N_("Shared without consent"),
 }
+"""Each list's title: an English message, translated where it is shown."""
 
 
 class ThreadKind(StrEnum):

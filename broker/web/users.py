@@ -10,6 +10,8 @@ name = "bo"
 role = "supervisor"             # sees only threads involving `agency`
 agency = "hospital-east"
 password_hash = "scrypt$..."
+language = "da"                 # optional: en (default), th, da or es
+time_zone = "Europe/Copenhagen" # optional: an IANA time zone; UTC by default
 """
 
 import re
@@ -21,6 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from broker.keystore import read_private
+from broker.look import DEFAULT_LANGUAGE, LANGUAGES, N_
+from broker.look.formats import is_time_zone
 from broker.people.names import is_user_name
 from broker.people.passwords import PasswordHashError, scrypt_cost
 from broker.tracker.records import ThreadFilter
@@ -28,7 +32,8 @@ from broker.web.errors import UsersFileError
 from schemas.ids import AGENCY_ID_PATTERN
 
 _AGENCY = re.compile(AGENCY_ID_PATTERN)
-_KEYS = {"name", "role", "agency", "password_hash"}
+_KEYS = {"name", "role", "agency", "password_hash", "language", "time_zone"}
+DEFAULT_TIME_ZONE = "UTC"
 
 
 class Role(StrEnum):
@@ -36,14 +41,21 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
 
 
+ROLE_LABELS = {Role.COORDINATOR: N_("coordinator"), Role.SUPERVISOR: N_("supervisor")}
+"""How the header names each role (an English message, translated there)."""
+
+
 @dataclass(frozen=True, slots=True)
 class User:
-    """One dashboard user; `agency` is set for supervisors only."""
+    """One dashboard user; `agency` is set for supervisors only. Pages are in `language`,
+    their times in `time_zone`."""
 
     name: str
     role: Role
     password_hash: str
     agency: str | None = None
+    language: str = DEFAULT_LANGUAGE
+    time_zone: str = DEFAULT_TIME_ZONE
 
     def scope(
         self,
@@ -104,6 +116,8 @@ def _user(entry: object, where: str) -> User:
     name, role, agency, stored = (
         entry.get(key) for key in ("name", "role", "agency", "password_hash")
     )
+    language = entry.get("language", DEFAULT_LANGUAGE)
+    zone = entry.get("time_zone", DEFAULT_TIME_ZONE)
     if not is_user_name(name):
         raise UsersFileError(f"{where}: name must be 1-64 letters, digits or . _ @ -")
     where = f"user {name!r}"
@@ -121,4 +135,15 @@ def _user(entry: object, where: str) -> User:
         scrypt_cost(stored)
     except PasswordHashError as error:
         raise UsersFileError(f"{where}: {error}") from error
-    return User(name=name, role=role, password_hash=stored, agency=agency)
+    if not (isinstance(language, str) and language in LANGUAGES):
+        raise UsersFileError(f"{where}: language must be one of {', '.join(LANGUAGES)}")
+    if not (isinstance(zone, str) and is_time_zone(zone)):
+        raise UsersFileError(f"{where}: time_zone must be an IANA time zone like 'Europe/Oslo'")
+    return User(
+        name=name,
+        role=role,
+        password_hash=stored,
+        agency=agency,
+        language=language,
+        time_zone=zone,
+    )

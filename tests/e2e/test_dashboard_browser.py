@@ -4,6 +4,10 @@ The Agencies page's weekly charts render (styled by the stylesheet, on screen an
 and every bar holds the figure the JSON API gives. Any console error (a CSP violation, a
 pattern the browser cannot compile) or uncaught page error on any page fails the test.
 
+axe-core finds no serious or critical accessibility violation on the sign-in page (in
+English and Thai), a list, a thread and the Agencies page, and the sign-in form works from
+the keyboard with a visible focus.
+
 The app runs under uvicorn on 127.0.0.1 in a thread of this process, over a seeded in-memory
 store and a clock the test moves. Debian's /usr/bin/chromium, driven by Playwright.
 """
@@ -280,7 +284,7 @@ def test_agency_trends_render_and_match_the_figures(served: Served) -> None:
                 == ("hospital-east", "received", "2023-11-13")
             )
             assert peak["height"] > 20
-            assert peak["title"] == "Week of 2023-11-13: 4 received"
+            assert peak["title"] == "Week of Nov 13, 2023: 4 received"
             assert all(b["height"] == 0 for b in drawn if b["value"] == 0)
             heading = page.inner_text('section.trend[data-agency="hospital-east"] h3')
             assert heading == f"{NAMES['hospital-east']} hospital-east"
@@ -293,3 +297,82 @@ def test_agency_trends_render_and_match_the_figures(served: Served) -> None:
         finally:
             browser.close()
     assert [x for x in problems if x not in expected_failures(served.url, "")] == []
+
+
+SERIOUS = ("serious", "critical")
+# Which element has the focus, and whether it shows it (the stylesheet's :focus-visible ring).
+_FOCUS_JS = """
+() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  return {
+    name: el.getAttribute("name") || el.getAttribute("type") || el.tagName.toLowerCase(),
+    tag: el.tagName.toLowerCase(),
+    outline: style.outlineStyle,
+    width: style.outlineWidth,
+  };
+}
+"""
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on `page`: rule, impact and where."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
+def test_pages_are_accessible_and_sign_in_works_from_the_keyboard(served: Served) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, ids = served.url, served.scenario.ids
+    problems: list[str] = []
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            thai = browser.new_context(locale="th-TH").new_page()
+            thai.goto(f"{url}/login")
+            assert thai.inner_text("h1") == "เข้าสู่ระบบแดชบอร์ดผู้ประสานงาน"
+            found["/login (th)"] = serious_violations(thai)
+
+            page = watched(browser, problems)
+            page.goto(f"{url}/login?next=/unanswered")
+            found["/login"] = serious_violations(page)
+            # From the page's first stop (the skip link), Tab reaches the name, the password
+            # and the button, and each shows that it has the focus.
+            page.focus("a.skip")
+            reached = [page.evaluate(_FOCUS_JS)]
+            for _ in range(8):
+                page.keyboard.press("Tab")
+                reached.append(page.evaluate(_FOCUS_JS))
+                if reached[-1]["name"] == "submit":
+                    break
+            names = [focus["name"] for focus in reached]
+            assert names.index("name") < names.index("password") < names.index("submit"), names
+            for focus in reached:
+                assert (focus["outline"], focus["width"]) == ("solid", "3px"), focus
+            # Signed in from the keyboard alone.
+            page.focus('input[name="name"]')
+            page.keyboard.type("cora")
+            page.keyboard.press("Tab")
+            page.keyboard.type(PASSWORDS["cora"])
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{url}/unanswered")
+            page.wait_for_selector("h1:has-text('Unanswered')")
+            found["/unanswered"] = serious_violations(page)
+            page.goto(f"{url}/threads/{ids['redirected']}")
+            page.wait_for_selector("h2:has-text('Timeline')")
+            found["/threads"] = serious_violations(page)
+            page.goto(f"{url}/agencies")
+            page.wait_for_selector("section.trend svg.trend-chart")
+            found["/agencies"] = serious_violations(page)
+        finally:
+            browser.close()
+    assert found == {path: [] for path in found}
+    assert problems == []

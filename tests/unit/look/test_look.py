@@ -8,6 +8,7 @@ from babel.messages.catalog import Catalog
 
 from broker.look import LANGUAGES, Formats, Look, Reader, translations
 from broker.look.catalogues import missing
+from broker.look.languages import accepted_language
 
 # 2026-03-29 00:30 UTC: Copenhagen moves from CET to CEST an hour and a half later.
 MOMENT = datetime(2026, 3, 29, 0, 30, tzinfo=UTC).timestamp()
@@ -86,3 +87,42 @@ def test_a_catalogue_is_incomplete_while_a_message_is_missing_empty_or_fuzzy() -
 
 def test_thai_dates_keep_the_gregorian_year() -> None:
     assert Formats("th", "Asia/Bangkok").day(MOMENT) == "29 มี.ค. 2026"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", ["6h 5m", "9d 0h", "45m", "40s"]), ("da", ["6 t 5 m", "9 d 0 t", "45 m", "40 s"])],
+)
+def test_spans_keep_two_units(language: str, expected: list[str]) -> None:
+    spans = [6 * 3600 + 300, 9 * 86400 + 59, 45 * 60 + 59, 40]
+    assert [Formats(language).span(seconds) for seconds in spans] == expected
+    assert Formats(language).span(None) == "\u2014"
+    assert Formats(language).span(-5) == Formats(language).span(0)
+
+
+def test_the_zone_is_named_as_at_the_moment() -> None:
+    copenhagen = Formats("da", "Europe/Copenhagen")
+    assert copenhagen.zone_name(MOMENT) == "CET"
+    assert copenhagen.zone_name(MOMENT + 2 * 3600) == "CEST"  # after the clocks went forward
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("da, en-GB;q=0.8", "da"),
+        ("th-TH,th;q=0.9,en;q=0.5", "th"),
+        ("fr-FR, es;q=0.3", "es"),
+        ("de;q=1, da;q=0.5, es;q=0.6", "es"),
+        ("en-US", "en"),
+        ("de, fr", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("da;q=zero, es-MX", "es"),
+        ("*", "en"),
+        ("da;q=0, th", "th"),
+    ],
+)
+def test_a_visitor_reads_the_first_of_their_languages_caselink_has(
+    header: str | None, language: str
+) -> None:
+    assert accepted_language(header) == language

@@ -46,13 +46,13 @@ async def test_accepted_threads_are_listed_with_their_age_oldest_first(
     # The seeded referral was accepted at T0 + 2h, 8 hours before NOW.
     assert row_order(html) == [ids["transfer"], ids["late"], scenario.ids["accepted"]]
     assert ids["done"] not in html
-    assert "<th>Accepted for</th>" in html
+    assert '<th scope="col">Accepted for</th>' in html
     assert "<td>9d 0h</td>" in row(html, ids["transfer"])
     assert "<td>8h 0m</td>" in row(html, scenario.ids["accepted"])
     # Past the 7-day outcome deadline: red, late by a day.
-    assert "class=overdue" in row(html, ids["late"])
+    assert 'class="overdue"' in row(html, ids["late"])
     assert "late by 1d 0h" in row(html, ids["late"])
-    assert "class=overdue" not in row(html, ids["transfer"])
+    assert 'class="overdue"' not in row(html, ids["transfer"])
 
     api = (await cora.get("/api/v1/accepted")).json()["items"]
     assert [(t["thread_id"], t["accepted_seconds"]) for t in api] == [

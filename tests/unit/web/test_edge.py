@@ -9,9 +9,11 @@ import subprocess
 import pytest
 
 from broker.http_edge import CONTENT_SECURITY_POLICY, MAX_COOKIE_BYTES
+from broker.look import Reader
 from broker.web.app import MAX_REQUEST_BYTES
+from broker.web.names import no_names
 from broker.web.queries import Filters
-from broker.web.tables import filter_form
+from broker.web.screens import Screens
 from schemas.ids import AGENCY_ID_PATTERN
 from tests.unit.web.conftest import Client
 
@@ -68,7 +70,9 @@ async def test_an_oversized_sign_in_body_is_413(anonymous: Client) -> None:
 
 
 def agency_pattern() -> str:
-    (pattern,) = re.findall(r'\spattern="([^"]*)"', filter_form("/unanswered", Filters(), None))
+    template = Screens(no_names).look.environment("en").get_template("parts.html")
+    form = template.make_module({"fmt": Reader().formats}).filter_form("/unanswered", Filters())
+    (pattern,) = re.findall(r'\spattern="([^"]*)"', str(form))
     return html.unescape(pattern)
 
 

@@ -26,9 +26,21 @@ def app(store: MemoryTrackerStore, clock: Clock, scenario: Scenario) -> FastAPI:
 
 async def test_names_are_text_only(login: Login, scenario: Scenario) -> None:
     cora = await login("cora")
-    for path in ("/unanswered", "/declined", "/agencies", f"/threads/{scenario.ids['accepted']}"):
+    paths = (
+        "/unanswered",
+        "/fragments/unanswered",
+        "/declined",
+        "/consent-withdrawals",
+        "/agencies",  # the table, the bar chart and the trends' headings and titles
+        f"/threads/{scenario.ids['accepted']}",
+    )
+    for path in paths:
         html = (await cora.get(path)).text
         assert "<img" not in html, path
-        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html, path
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html, path
+    # A supervisor's header names their agency: text there too.
+    header = (await (await login("sam")).get("/unanswered")).text.split("</header>")[0]
+    assert "<img" not in header
+    assert "sam (supervisor, &lt;img src=x onerror=&#34;alert(1)&#34;&gt;)" in header
     for path in ("/export/agencies.csv", "/export/agency-weeks.csv"):
         assert "'=HYPERLINK(1)" in (await cora.get(path)).text, path  # inert in a spreadsheet

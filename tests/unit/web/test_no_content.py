@@ -6,7 +6,9 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import broker.look
 import broker.web
+from broker.look import Formats
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.tracker.state import FhirTaskStatus, Phase
 from broker.web.models import AgencyOut, AgencyWeekOut, ThreadOut, TimelineOut
@@ -38,12 +40,14 @@ def visible(html: str) -> str:
 
 
 def code_words() -> set[str]:
-    """Every word in a string literal of broker/web: the dashboard's own wording.
+    """Every word in a string literal of broker/web and in the templates it renders (its own
+    and the shared look's): the dashboard's own wording; and the words English dates and
+    spans are written with (month names, AM and PM, units).
 
     Docstrings are left out: they are never shown, and their prose would let almost any
     leaked word pass as the dashboard's own.
     """
-    words: set[str] = set()
+    words = template_words() | format_words()
     for path in Path(broker.web.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {id(doc) for node in ast.walk(tree) if (doc := _docstring(node)) is not None}
@@ -54,6 +58,28 @@ def code_words() -> set[str]:
                 and id(node) not in docstrings
             ):
                 words |= set(_WORD.findall(node.value))
+    return words
+
+
+def template_words() -> set[str]:
+    """The words of every template the dashboard renders, their comments left out."""
+    words: set[str] = set()
+    for package in (broker.web, broker.look):
+        for path in (Path(package.__file__).parent / "templates").glob("*.html"):
+            text = re.sub(r"\{#.*?#\}", " ", path.read_text(encoding="utf-8"), flags=re.S)
+            words |= set(_WORD.findall(text))
+    return words
+
+
+def format_words() -> set[str]:
+    """The words of English times, dates and spans: a day in each month, morning and
+    afternoon, spans from seconds to days."""
+    fmt, words = Formats("en"), set()
+    for month in range(12):
+        moment = 1_700_000_000 + month * 31 * 86400 + month * 43200
+        words |= set(_WORD.findall(f"{fmt.when(moment)} {fmt.day(moment)} {fmt.clock(moment)}"))
+    for seconds in (1, 60, 3600, 86400, 3 * 86400):
+        words |= set(_WORD.findall(f"{fmt.span(seconds)} {fmt.duration(seconds)}"))
     return words
 
 

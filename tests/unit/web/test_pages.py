@@ -37,7 +37,7 @@ async def test_unanswered_is_sorted_by_lateness_and_red(cora: Client, scenario: 
     ids = scenario.ids
     assert row_order(html) == [ids["overdue_6h"], ids["overdue_4h"], ids["due_soon"]]
     late = row(html, ids["overdue_6h"])
-    assert "class=overdue" in late
+    assert 'class="overdue"' in late
     assert "late by 6h 0m" in late
     assert "late by 4h 0m" in row(html, ids["overdue_4h"])
     soon = row(html, ids["due_soon"])
@@ -236,8 +236,9 @@ async def test_sharings_without_consent_have_their_page_and_their_view_record(
     await ledger_for(store).ingest([shared], float(NOW - HOUR))
     html = (await cora.get("/shared-without-consent")).text
     assert row_order(html) == [shared.thread_id]  # the seeded threads all cite a consent
-    assert "child_protection_significant_harm" in row(html, shared.thread_id)
-    assert "<th>Lawful basis</th>" in html
+    assert 'data-basis="child_protection_significant_harm"' in row(html, shared.thread_id)
+    assert "risk of significant harm to a child" in row(html, shared.thread_id)
+    assert '<th scope="col">Lawful basis</th>' in html
     assert 'href="/shared-without-consent"' in html  # in the navigation
     facts = (await cora.get(f"/threads/{shared.thread_id}")).text
     assert "Shared without consent, under" in facts

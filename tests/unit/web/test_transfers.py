@@ -46,10 +46,10 @@ async def test_transfers_in_limbo_show_their_holder_and_age(
     html = (await cora.get("/transfers")).text
     # The oldest first: the decline (sent at T0, 10h ago), then the one still waiting.
     assert row_order(html) == [ids["declined"], ids["waiting"]]
-    assert "<th>Holder now</th>" in html
-    assert "<th>In limbo for</th>" in html
+    assert '<th scope="col">Holder now</th>' in html
+    assert '<th scope="col">In limbo for</th>' in html
     # A declined transfer is back with its sender, still to be placed.
-    assert f"<td>{shown(NORTH)}</td><td>2023" in row(html, ids["declined"])
+    assert f"<td>{shown(NORTH)}</td><td>11/14/23" in row(html, ids["declined"])
     assert "<td>10h 0m</td>" in row(html, ids["declined"])
     assert "<td>6h 0m</td>" in row(html, ids["waiting"])
     assert ids["taken"] not in html
@@ -72,8 +72,8 @@ async def test_a_transfer_taken_over_is_held_by_its_receiver_and_not_in_limbo(
     ids = await add_transfers(store)
     html = (await cora.get("/transfers-taken")).text
     assert row_order(html) == [ids["taken"]]
-    assert "<th>Holder now</th>" in html
-    assert "<th>In limbo for</th>" not in html
+    assert '<th scope="col">Holder now</th>' in html
+    assert '<th scope="col">In limbo for</th>' not in html
     assert f"<td>{shown(SOUTH)}</td>" in row(html, ids["taken"])
     [item] = (await cora.get("/api/v1/transfers-taken")).json()["items"]
     assert (item["phase"], item["responsibility"], item["limbo_seconds"]) == (

@@ -101,6 +101,25 @@ GOOD = hash_password("x", n=2**8, r=8, p=1)
             "has no agency",
         ),
         ('[[users]]\nname = "a"\nrole = "coordinator"', "password_hash is required"),
+        (
+            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\n'
+            'language = "fr"',
+            "user 'a': language must be one of en, th, da, es",
+        ),
+        (
+            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\nlanguage = 1',
+            "language must be one of",
+        ),
+        (
+            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\n'
+            'time_zone = "Europe/Kobenhavn"',
+            "user 'a': time_zone must be an IANA time zone like 'Europe/Oslo'",
+        ),
+        (
+            f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\n'
+            'time_zone = "../../etc/passwd"',
+            "time_zone must be an IANA time zone",
+        ),
         ('[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "plain"', "scrypt$n$r$p"),
         (f'[[users]]\nname = "a"\nrole = "coordinator"\npassword = "{GOOD}"', "unknown key"),
         (
@@ -115,6 +134,7 @@ def test_bad_users_file_is_refused(tmp_path: Path, text: str, fragment: str) -> 
         load_users(_write(tmp_path, text))
     assert fragment in str(raised.value)
     assert GOOD not in str(raised.value)  # a hash never ends up in an error message
+    assert "\n" not in str(raised.value)  # one line
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
@@ -124,6 +144,17 @@ def test_a_users_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> N
     with pytest.raises(KeyFilePermissionError, match="must be 0600") as raised:
         load_users(_write(tmp_path, text, mode))
     assert GOOD not in str(raised.value)
+
+
+def test_language_and_time_zone_are_optional(tmp_path: Path) -> None:
+    text = (
+        f'[[users]]\nname = "a"\nrole = "coordinator"\npassword_hash = "{GOOD}"\n'
+        f'[[users]]\nname = "b"\nrole = "coordinator"\npassword_hash = "{GOOD}"\n'
+        'language = "da"\ntime_zone = "Europe/Copenhagen"'
+    )
+    users = load_users(_write(tmp_path, text))
+    assert (users["a"].language, users["a"].time_zone) == ("en", "UTC")
+    assert (users["b"].language, users["b"].time_zone) == ("da", "Europe/Copenhagen")
 
 
 def test_missing_users_file(tmp_path: Path) -> None:
