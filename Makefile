@@ -47,7 +47,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output \
 		--omit-header -o $(LOCALE)/caselink.pot broker adapters
 	$(BIN)/pybabel -q update -i $(LOCALE)/caselink.pot -d $(LOCALE) -D caselink \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --omit-header
 	$(BIN)/python -m broker.look.catalogues
 
 # Debian's Chromium for the dashboard's browser test (Playwright's own download needs the

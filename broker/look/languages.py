@@ -3,8 +3,10 @@
 The catalogues are the `.po` files under `broker/look/locale/<language>/LC_MESSAGES/`,
 edited by translators and checked by `make translations` (every message translated, none
 fuzzy). They are compiled in memory when first used, so no compiled `.mo` file is kept in
-the repository or can fall out of step with its `.po`. English is the source language: its
-"catalogue" is the messages themselves.
+the repository or can fall out of step with its `.po`. The `.po` files keep no header: the
+plural rules come from each language's CLDR data (Babel), and a header's dates would change
+the files at every extraction. English is the source language: its "catalogue" is the
+messages themselves.
 """
 
 import io
