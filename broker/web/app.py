@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.http_edge import harden
+from broker.people.sessions import Sessions, SessionSigner
 from broker.people.throttle import SignInThrottle
 from broker.tracker.ports import TrackerStore
 from broker.web.api import api_router
@@ -24,9 +25,8 @@ from broker.web.names import AgencyNames, no_names
 from broker.web.pages import pages_router
 from broker.web.queries import Dashboard
 from broker.web.render import error_page, login_page
-from broker.web.sessions import Sessions, SessionSigner
 from broker.web.signin import SignIn
-from broker.web.users import User
+from broker.web.users import User, session_print
 from schemas.field_errors import field_errors
 
 SESSION_TTL_SECONDS = 8 * 3600  # one working day; then sign in again
@@ -63,7 +63,9 @@ def create_tracker_app(
     Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
     dash = Dashboard(store, clock, agency_names)
-    sessions = Sessions(store, SessionSigner(session_secret), session_ttl_seconds)
+    sessions = Sessions(
+        store, SessionSigner(session_secret), session_ttl_seconds, held=session_print
+    )
     sign_in = SignIn(users, store, throttle or SignInThrottle(), clock)
     auth = Auth(users, sessions, sign_in, clock, secure_cookie=secure_cookie)
     app = FastAPI(
