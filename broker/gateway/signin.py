@@ -161,7 +161,9 @@ class SignIn:
             await self._succeeded(person, method, address)
             return person
         known = name if user is not None else None
-        await self._record(SignInRecord(self._clock(), address, method, SignInOutcome.FAILED, known))
+        await self._record(
+            SignInRecord(self._clock(), address, method, SignInOutcome.FAILED, known)
+        )
         log.warning("sign-in failed", method=method.value, client=address)
         return _WRONG_PASSWORD
 

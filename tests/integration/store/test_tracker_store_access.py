@@ -1,7 +1,6 @@
 """The AccessStore contract on every TrackerStore (memory, SQLite, PostgreSQL): dashboard
 sessions, the sign-in log and the view records."""
 
-
 from broker.tracker.access import (
     SignInMethod,
     SignInOutcome,
