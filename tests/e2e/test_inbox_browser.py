@@ -28,11 +28,11 @@ from tests.consents import grant_example_consent, wide_consent
 from tests.e2e.test_dashboard_browser import CHROMIUM_ARGS, WAIT_MS, watched
 from tests.memory_federation import memory_federation
 from tests.unit.inbox.harness import (
-    A,
-    B,
     PEOPLE_PASSWORDS,
     POLICE_ONLY,
     SECRET,
+    A,
+    B,
     users_with_languages,
 )
 
@@ -250,7 +250,8 @@ def test_the_forms_are_reached_with_the_keyboard_and_focus_is_visible(
         now = focused(page)
         order.append(now["id"] or now["tag"])
         # Keyboard focus shows: the look's :focus-visible outline, 3px.
-        assert now["outline"] != "none" and now["width"] == "3px", now
+        assert now["outline"] != "none"
+        assert now["width"] == "3px", now
     # The skip link first, then the header, then the form's fields in reading order.
     assert order[0] == "A"
     assert order.index("recipient") < order.index("urgency") < order.index("respond_by")

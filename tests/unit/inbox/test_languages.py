@@ -47,7 +47,7 @@ class Recording(NullTranslations):
 
 
 @pytest.fixture
-def missing(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+def missing(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """Messages asked for that the language's catalogue lacks (Looks made from now on)."""
     found: set[str] = set()
 
@@ -55,7 +55,7 @@ def missing(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
         return Recording(languages.translations(language), found)
 
     monkeypatch.setattr(pages, "translations", recording)
-    yield found
+    return found
 
 
 async def visit_every_page(sender: httpx.AsyncClient, receiver: httpx.AsyncClient) -> list[str]:
