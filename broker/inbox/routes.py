@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broker.envelope import EnvelopeError
+from broker.errors import CaselinkError
 from broker.gateway.api import Submission, signed_in
 from broker.gateway.consent_rules import ConsentRefused
 from broker.gateway.idempotency import (
@@ -131,9 +132,14 @@ def inbox_router(
         if form is None:
             return _login_page(look, request, HOME, N_("Malformed sign-in form."), 400)
         target = safe_next(form.get("next", HOME), HOME)
-        verdict = await sign_in.password(
-            form.get("name", ""), form.get("password", ""), _address(request), SignInMethod.FORM
-        )
+        try:
+            verdict = await sign_in.password(
+                form.get("name", ""), form.get("password", ""), _address(request), SignInMethod.FORM
+            )
+        except CaselinkError:
+            # No sign-in without its record: the sign-in log could not be written.
+            unavailable = N_("Signing in is unavailable just now; try again in a minute.")
+            return _login_page(look, request, target, unavailable, 503)
         if isinstance(verdict, Refused):
             return _refused_sign_in(look, request, target, verdict)
         previous = request.cookies.get(COOKIE)
