@@ -19,6 +19,7 @@ from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
 from broker.gateway.service import Gateway
 from broker.gateway.users import GatewayUser
+from broker.inbox import inbox_pages
 from broker.keystore import load_agency_keys
 from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
@@ -64,8 +65,9 @@ def build_gateway(
 
 
 def build_app(settings: GatewaySettings, folder: Path) -> FastAPI:
-    """The HTTP API whose lifespan runs the gateway and its adapters; raises on bad keys,
-    directory, users, metrics token or adapter tables. `folder`: the config file's."""
+    """The HTTP API, with the agency inbox pages, whose lifespan runs the gateway and its
+    adapters; raises on bad keys, directory, users, metrics token, session secret or adapter
+    tables. `folder`: the config file's."""
     gateway = build_gateway(settings)  # keys and directory first: their errors come first
     users = gateway.users
     context = AdapterContext(gateway=gateway, folder=folder, clock=time.time)
@@ -75,6 +77,12 @@ def build_app(settings: GatewaySettings, folder: Path) -> FastAPI:
         max_request_bytes=settings.max_request_bytes,
         metrics_token=settings.metrics_token(),
         adapters=build_adapters(settings.adapters, context),
+        pages=inbox_pages(
+            gateway,
+            users,
+            session_secret=settings.session_secret(),
+            secure_cookie=settings.secure_cookie,
+        ),
     )
 
 

@@ -108,6 +108,15 @@ def add_user_command(
     ] = None,
     phone: Annotated[str | None, typer.Option(help="Given in answers.")] = None,
     email: Annotated[str | None, typer.Option(help="Given in answers.")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="The inbox pages' language: en, th, da or es (default en).")
+    ] = None,
+    time_zone: Annotated[
+        str | None,
+        typer.Option(
+            help="Times on the inbox pages, an IANA zone like Asia/Bangkok (default UTC)."
+        ),
+    ] = None,
 ) -> None:
     """Add a person (the password from stdin's first line, or asked at a terminal) or,
     with --token, a system: its token goes to stdout once, only its hash is stored."""
@@ -123,8 +132,15 @@ def add_user_command(
         entry["token_hash"] = token_hash(fresh)
     else:
         entry["password_hash"] = hash_password(_password())
-    optional = {"display_name": display_name, "job_title": job_title, "phone": phone}
-    entry |= {key: value for key, value in (optional | {"email": email}).items() if value}
+    optional = {
+        "display_name": display_name,
+        "job_title": job_title,
+        "phone": phone,
+        "email": email,
+        "language": language,
+        "time_zone": time_zone,
+    }
+    entry |= {key: value for key, value in optional.items() if value}
     with cli_errors():
         add_user(users, entry)
     if fresh is not None:

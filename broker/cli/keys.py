@@ -57,8 +57,9 @@ def secret(
 ) -> None:
     """Write a new random secret to OUT (mode 0600): 32 bytes, base64url, on one line.
 
-    For the tracker's session_secret_file, and trial passwords. (A gateway's API tokens come
-    from `caselink gateway add-user --token`, which keeps only their hash.)
+    For the session_secret_file of the tracker and of a gateway, and trial passwords. (A
+    gateway's API tokens come from `caselink gateway add-user --token`, which keeps only
+    their hash.)
     """
     with cli_errors():
         write_private(out, secrets.token_urlsafe(SECRET_BYTES).encode("ascii") + b"\n")

@@ -53,6 +53,7 @@ from broker.gateway.idempotency import (
 )
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.metrics import CONTENT_TYPE_LATEST
+from broker.gateway.pages_port import Pages, SessionDoor
 from broker.gateway.records import (
     ConsentRecord,
     InboxMessage,
@@ -346,12 +347,14 @@ def create_api(
     max_request_bytes: int = MAX_REQUEST_BYTES,
     metrics_token: str | None = None,
     adapters: Sequence[Adapter] = (),
+    pages: Pages | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The FastAPI app for `users`; with `manage_lifecycle` it starts and stops the gateway.
 
     /metrics answers only to `metrics_token`; without one it is not served (404).
-    `adapters` add their routes; they start after the gateway and stop before it.
+    `adapters` add their routes; they start after the gateway and stop before it. `pages`
+    (the agency inbox, broker.inbox) add theirs, and their session cookie as a way in.
     """
 
     @asynccontextmanager
@@ -379,8 +382,16 @@ def create_api(
     )
     sign_in = SignIn(users, gateway.store.record_sign_in, throttle=throttle, clock=clock)
     self_authenticated = {path for a in adapters for path in a.self_authenticated_paths()}
+    door = None
+    if pages is not None:
+        self_authenticated |= set(pages.open_paths)
+        door = SessionDoor(pages.sessions, users, pages.cookie, pages.is_page, clock)
+        app.include_router(pages.routes(sign_in))
     app.add_middleware(
-        AuthenticationMiddleware, sign_in=sign_in, open_paths=OPEN_PATHS | self_authenticated
+        AuthenticationMiddleware,
+        sign_in=sign_in,
+        open_paths=OPEN_PATHS | self_authenticated,
+        door=door,
     )
     for adapter in adapters:
         router = adapter.router()
@@ -698,5 +709,8 @@ def create_api(
             )
         return Response(await gateway.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
-    harden(app, max_body_bytes=max_request_bytes)  # last: outermost
+    # Last: outermost. The pages' own form posts need a Referer-free Origin that is not
+    # "null" (broker/web/app.py says why), hence their referrer policy.
+    referrer_policy = "no-referrer" if pages is None else pages.referrer_policy
+    harden(app, max_body_bytes=max_request_bytes, referrer_policy=referrer_policy)
     return app

@@ -5,21 +5,32 @@ dependency that authenticates comes too late: an anonymous caller could make the
 read, buffer and validate what it sends. This middleware answers 401 (or 429) without ever
 calling `receive`, and hands the routes the user in the ASGI scope (`SCOPE_USER`).
 
-Only the exact `open_paths` (health, metrics, the OpenAPI document) pass without a user.
+Three ways in: HTTP Basic (people), a Bearer token (systems), and, where the inbox pages are
+served, their session cookie (people signed in by the form; `broker.gateway.pages_port`).
+An Authorization header, when sent, decides alone. Without a user, a page is answered with
+a redirect to the sign-in form (303, `next` the page asked for), anything else with 401.
+
+Only the exact `open_paths` (health, metrics, the OpenAPI document, the sign-in form and the
+stylesheet) pass without a user.
 """
 
 import json
 from collections.abc import Collection
+from urllib.parse import quote
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from broker.errors import CaselinkError
-from broker.gateway.signin import Refused, SignIn
+from broker.gateway.pages_port import LOGIN_PATH, SessionDoor
+from broker.gateway.signin import NO_CREDENTIALS, Refused, SignIn
+from broker.gateway.users import GatewayUser
 from broker.logs import get_logger
 
 log = get_logger(__name__)
 
 MAX_ADDRESS = 64  # characters kept of a client address (an IPv6 address has at most 45)
+MAX_NEXT = 1024  # characters of a page's path and query carried to the sign-in form
 
 SCOPE_USER = "caselink.user"
 """The ASGI scope key under which the signed-in GatewayUser reaches the routes."""
@@ -28,13 +39,22 @@ _CHALLENGES = [
     (b"www-authenticate", b'Basic realm="caselink", charset="UTF-8"'),
     (b"www-authenticate", b'Bearer realm="caselink"'),
 ]
+_UNAVAILABLE = Refused(503, "sign-in unavailable, try again later")
 
 
 class AuthenticationMiddleware:
     """Resolves the caller of every HTTP request, except to `open_paths`, from its headers."""
 
-    def __init__(self, app: ASGIApp, *, sign_in: SignIn, open_paths: Collection[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        sign_in: SignIn,
+        open_paths: Collection[str],
+        door: SessionDoor | None = None,
+    ) -> None:
         self.app, self.sign_in, self.open_paths = app, sign_in, frozenset(open_paths)
+        self.door = door
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan" or (
@@ -50,16 +70,48 @@ class AuthenticationMiddleware:
         client = scope.get("client")
         address = str(client[0])[:MAX_ADDRESS] if client else "unknown"
         try:
-            verdict = await self.sign_in.authenticate(authorization, address)
+            if authorization or self.door is None:
+                verdict = await self.sign_in.authenticate(authorization, address)
+            else:
+                verdict = await _by_session(scope, self.door)
         except CaselinkError as error:
-            # No sign-in without its record: the sign-in log could not be written.
+            # No sign-in without its record: the sign-in log (or the sessions) could not be
+            # read or written.
             log.error("sign-in not recorded", reason=error.reason)
-            await _answer(send, Refused(503, "sign-in unavailable, try again later"))
+            await _answer(send, _UNAVAILABLE)
             return
         if isinstance(verdict, Refused):
+            if self.door is not None and verdict.status == 401 and self.door.is_page(scope["path"]):
+                await _to_sign_in(send, scope)
+                return
             await _answer(send, verdict)
             return
         await self.app({**scope, SCOPE_USER: verdict}, receive, send)
+
+
+async def _by_session(scope: Scope, door: SessionDoor) -> GatewayUser | Refused:
+    cookies = [v for k, v in scope["headers"] if k.lower() == b"cookie"]
+    token = None
+    if cookies:
+        # One Cookie header from browsers; HTTP/2 may split it, joined back with "; ".
+        found = cookie_parser(b"; ".join(cookies).decode("latin-1")).get(door.cookie)
+        token = found or None
+    user = None if token is None else await door.user(token)
+    return NO_CREDENTIALS if user is None else user
+
+
+async def _to_sign_in(send: Send, scope: Scope) -> None:
+    """303 to the sign-in form; after it, back to the page asked for (GET only: a form
+    posted without a session is not posted again)."""
+    target = LOGIN_PATH
+    if scope["method"] in ("GET", "HEAD"):
+        query = scope.get("query_string", b"").decode("latin-1")
+        asked = scope["path"] + (f"?{query}" if query else "")
+        if len(asked) <= MAX_NEXT:
+            target = f"{LOGIN_PATH}?next={quote(asked, safe='')}"
+    headers = [(b"location", target.encode("latin-1")), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _answer(send: Send, refused: Refused) -> None:

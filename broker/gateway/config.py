@@ -13,7 +13,7 @@ from pydantic_settings import SettingsConfigDict
 
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS
 from broker.gateway.users import GatewayUser, load_users
-from broker.keystore import read_token, refuse_readable_passwords
+from broker.keystore import read_private, read_token, refuse_readable_passwords
 from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
@@ -41,6 +41,11 @@ class GatewaySettings(FileSettings):
     users_file: Path
     # Prometheus presents this bearer token at /metrics; unset, /metrics is not served.
     metrics_token_file: Path | None = None
+    # Signs the inbox pages' session cookies (32+ bytes, mode 0600); unset, a secret is made
+    # at start and a restart signs everybody out of the pages.
+    session_secret_file: Path | None = None
+    # False only for the pages over plain HTTP on a trusted host (a local demo).
+    secure_cookie: bool = True
     user_prefix: str = ""
     # Unacked deliveries in flight; bounds memory. Several inbox batches' worth, so RabbitMQ
     # keeps delivering while one batch is being opened and committed.
@@ -75,6 +80,13 @@ class GatewaySettings(FileSettings):
         """
         return load_users(self.users_file)
 
+    def session_secret(self) -> bytes | None:
+        """The key that signs the inbox pages' sessions, or None when session_secret_file
+        is unset. Raises KeyFilePermissionError when group or others may read it."""
+        if self.session_secret_file is None:
+            return None
+        return read_private(self.session_secret_file).strip()
+
     def metrics_token(self) -> str | None:
         """The token /metrics takes, or None when metrics_token_file is unset.
 
@@ -83,7 +95,14 @@ class GatewaySettings(FileSettings):
         return None if self.metrics_token_file is None else read_token(self.metrics_token_file)
 
 
-_PATH_FIELDS = ("key_file", "directory", "root_pub", "users_file", "metrics_token_file")
+_PATH_FIELDS = (
+    "key_file",
+    "directory",
+    "root_pub",
+    "users_file",
+    "metrics_token_file",
+    "session_secret_file",
+)
 _URL_FIELDS = ("amqp_url", "store_url")
 
 

@@ -23,13 +23,18 @@ from broker.gateway.records import (
     SubmissionKey,
 )
 from broker.gateway.sent_status import Reply, sent_status
+from broker.people.memory_sessions import MemorySessions
 from schemas.kinds import AckStatus, MessageKind
 
 
-class MemoryGatewayStore:
-    """Outbox and inbox of one agency in dicts; for handler tests and throwaway runs."""
+class MemoryGatewayStore(MemorySessions):
+    """Outbox and inbox of one agency in dicts; for handler tests and throwaway runs.
+
+    The sessions of the inbox pages are MemorySessions': a restart signs everybody out.
+    """
 
     def __init__(self) -> None:
+        super().__init__()
         self._outbox: dict[str, OutboxMessage] = {}
         self._inbox: dict[str, InboxMessage] = {}
         self._erasures: list[Erasure] = []

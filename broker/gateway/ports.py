@@ -16,10 +16,12 @@ from broker.gateway.records import (
     SignInRecord,
     SubmissionKey,
 )
+from broker.people.sessions import SessionStore
 
 
-class GatewayStore(Protocol):
-    """Outbox and inbox of one agency.
+class GatewayStore(SessionStore, Protocol):
+    """Outbox and inbox of one agency, and the sessions of its people signed in to the inbox
+    pages (`broker.people.sessions.SessionStore`).
 
     Durability rules: `enqueue` returns only once the envelope is committed; `store_received`
     writes each inbox entry and its acknowledgement's outbox entry in ONE transaction, and

@@ -148,6 +148,7 @@ class ReadChannel(StrEnum):
     FHIR = "fhir"  # the health adapter: a Task read by the hospital's system
     PRIMERO = "primero"  # the social-services adapter: Primero's API v2
     POLICE = "police"  # the police adapter: an answer pushed to the police system's callback
+    PAGE = "page"  # the inbox pages: a person opened the message in the browser
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class ReadRecord:
 
 class SignInMethod(StrEnum):
     PASSWORD = "password"  # noqa: S105 -- a method's name: HTTP Basic, a person
+    FORM = "form"  # the inbox pages' sign-in form, a person (then a session cookie)
     TOKEN = "token"  # noqa: S105 -- a method's name: HTTP Bearer, a system
 
 

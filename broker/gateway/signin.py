@@ -1,8 +1,10 @@
 """Who is calling the gateway's API, from the Authorization header and the client's address.
 
-People sign in with HTTP Basic (name and password, scrypt); systems present
+People sign in with HTTP Basic (name and password, scrypt), or with the inbox pages' form
+(`password`, then a session cookie: broker.people.sessions); systems present
 `Bearer <token>` (broker.people.tokens). The decision uses the header alone, so the HTTP
 layer makes it before reading any of the request body (broker.gateway.auth_middleware).
+The form's password goes through the same throttle, checks and sign-in log as Basic's.
 
 - A header that is missing, repeated, not ASCII, too long or malformed is refused (401).
 - Password sign-ins are throttled per name and per address (broker.people.throttle): a
@@ -52,7 +54,7 @@ class Refused:
     retry_after_s: int | None = None
 
 
-_NO_CREDENTIALS = Refused(401, "sign in: HTTP Basic (people) or a Bearer token (systems)")
+NO_CREDENTIALS = Refused(401, "sign in: HTTP Basic (people) or a Bearer token (systems)")
 _MALFORMED = Refused(401, "malformed Authorization header")
 _WRONG_PASSWORD = Refused(401, "wrong name or password")
 _WRONG_TOKEN = Refused(401, "unknown token")
@@ -96,7 +98,7 @@ class SignIn:
     ) -> GatewayUser | Refused:
         """The user the header's credentials belong to, or why not; `address` is the client's."""
         if not authorization:
-            return _NO_CREDENTIALS
+            return NO_CREDENTIALS
         if len(authorization) > 1 or len(authorization[0]) > MAX_AUTHORIZATION:
             return _MALFORMED
         try:
@@ -114,7 +116,7 @@ class SignIn:
         elif scheme == "basic":
             verdict = await self._password(credentials, address)
         else:
-            return _NO_CREDENTIALS
+            return NO_CREDENTIALS
         if isinstance(verdict, GatewayUser):
             self._remembered.put(header, address, verdict, self._clock())
         return verdict
@@ -132,6 +134,13 @@ class SignIn:
         if parsed is None:
             return _MALFORMED
         name, password = parsed
+        return await self.password(name, password, address, SignInMethod.PASSWORD)
+
+    async def password(
+        self, name: str, password: str, address: str, method: SignInMethod
+    ) -> GatewayUser | Refused:
+        """The person `name` when `password` is theirs, or why not (401, 429): throttled,
+        checked and recorded in the sign-in log under `method` (HTTP Basic, the form)."""
         throttled = self._throttled(name, address)
         if throttled is not None:
             return throttled
@@ -149,13 +158,13 @@ class SignIn:
                 self._throttle.failed(name, address, self._clock())
         if matched and person is not None:
             self._throttle.succeeded(name)
-            await self._succeeded(person, SignInMethod.PASSWORD, address)
+            await self._succeeded(person, method, address)
             return person
         known = name if user is not None else None
         await self._record(
-            SignInRecord(self._clock(), address, SignInMethod.PASSWORD, SignInOutcome.FAILED, known)
+            SignInRecord(self._clock(), address, method, SignInOutcome.FAILED, known)
         )
-        log.warning("sign-in failed", method=SignInMethod.PASSWORD.value, client=address)
+        log.warning("sign-in failed", method=method.value, client=address)
         return _WRONG_PASSWORD
 
     def _throttled(self, name: str, address: str) -> Refused | None:

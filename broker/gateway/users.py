@@ -11,6 +11,8 @@ dashboard's `[[users]]` form; `caselink gateway add-user` writes its entries:
     job_title = "Duty social worker"  # optional: her role in answers (default: by role)
     phone = "+44 20 7946 0000"        # optional, given in answers
     email = "ana@example.org"         # optional, given in answers
+    language = "es"                   # optional: the inbox pages' language (en, th, da, es)
+    time_zone = "America/Bogota"      # optional: times on the pages (IANA name; default UTC)
 
     [[users]]
     name = "case-system"
@@ -31,6 +33,8 @@ from pydantic import ValidationError
 
 from broker.errors import CaselinkError
 from broker.keystore import read_private
+from broker.look.formats import is_time_zone
+from broker.look.languages import DEFAULT_LANGUAGE, LANGUAGES, is_language
 from broker.people.names import is_user_name
 from broker.people.passwords import PasswordHashError, scrypt_cost
 from broker.people.tokens import TokenHashError, check_token_hash
@@ -83,6 +87,8 @@ _KEYS = {
     "job_title",
     "phone",
     "email",
+    "language",
+    "time_zone",
 }
 
 
@@ -94,7 +100,8 @@ _IN_FILE = {"name": "display_name", "role": "job_title", "phone": "phone", "emai
 class GatewayUser:
     """One user; exactly one of `password_hash` (people) and `token_hash` (systems) is set.
 
-    `worker` is how an answer from this user names them to the other agency.
+    `worker` is how an answer from this user names them to the other agency; `language`
+    and `time_zone` how the inbox pages speak to them and show times.
     """
 
     name: str
@@ -102,6 +109,8 @@ class GatewayUser:
     worker: Worker
     password_hash: str | None = None
     token_hash: str | None = None
+    language: str = DEFAULT_LANGUAGE
+    time_zone: str = "UTC"
 
     def may(self, permission: Permission) -> bool:
         return permission in PERMISSIONS[self.role]
@@ -163,13 +172,27 @@ def parse_user(entry: object, where: str = "users entry") -> GatewayUser:
         raise UsersFileError(f"{where}: role must be one of {', '.join(Role)}")
     role = Role(role_value)
     password_hash, token_hash = _credential(entry, role, where)
+    language, time_zone = _reading(entry, where)
     return GatewayUser(
         name=name,
         role=role,
         worker=_worker(entry, name, role, where),
         password_hash=password_hash,
         token_hash=token_hash,
+        language=language,
+        time_zone=time_zone,
     )
+
+
+def _reading(entry: dict[str, object], where: str) -> tuple[str, str]:
+    """The user's language and time zone for the pages, checked here so no page fails on them."""
+    language = entry.get("language", DEFAULT_LANGUAGE)
+    if not (isinstance(language, str) and is_language(language)):
+        raise UsersFileError(f"{where}: language must be one of {', '.join(LANGUAGES)}")
+    time_zone = entry.get("time_zone", "UTC")
+    if not (isinstance(time_zone, str) and len(time_zone) <= 64 and is_time_zone(time_zone)):
+        raise UsersFileError(f"{where}: time_zone must be an IANA time zone like Europe/Oslo")
+    return language, time_zone
 
 
 def _credential(entry: dict[str, object], role: Role, where: str) -> tuple[str | None, str | None]:

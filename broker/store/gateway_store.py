@@ -40,7 +40,8 @@ from broker.gateway.records import (
     SubmissionKey,
 )
 from broker.gateway.sent_status import Reply, sent_status
-from broker.store import migrate
+from broker.people.sessions import SessionRecord
+from broker.store import migrate, session_rows
 from broker.store.directory_serials import highest_serial, raise_serial
 from broker.store.engine import chunks, insert_new
 from broker.store.gateway_tables import (
@@ -49,6 +50,7 @@ from broker.store.gateway_tables import (
     gateway_directory,
     inbox,
     outbox,
+    sessions,
     submission_keys,
 )
 from broker.store.gateway_tables import reads as read_log
@@ -303,6 +305,31 @@ class SqlGatewayStore:
             SignInRecord(at, address, SignInMethod(method), SignInOutcome(outcome), name)
             for at, address, method, outcome, name in rows
         ]
+
+    async def add_session(self, record: SessionRecord) -> None:
+        """Keep a new session of the inbox pages."""
+        await self._transactions.run(
+            "add_session", lambda c: session_rows.add_session(c, sessions, record)
+        )
+
+    async def session(self, session_hash: str) -> SessionRecord | None:
+        """The session with this hash, or None."""
+        return await self._transactions.run(
+            "session", lambda c: session_rows.find_session(c, sessions, session_hash)
+        )
+
+    async def revoke_session(self, session_hash: str, at: float) -> None:
+        """Mark the session revoked; the first revocation's time is kept."""
+        await self._transactions.run(
+            "revoke_session", lambda c: session_rows.revoke_session(c, sessions, session_hash, at)
+        )
+
+    async def forget_sessions(self, expired_before: float) -> None:
+        """Delete the sessions that expired before `expired_before`."""
+        await self._transactions.run(
+            "forget_sessions",
+            lambda c: session_rows.forget_sessions(c, sessions, expired_before),
+        )
 
     async def sent(self, *, limit: int = 100, offset: int = 0) -> list[SentStatus]:
         """Sent messages (not acknowledgements) with what became of them, newest first."""

@@ -11,6 +11,7 @@ agency's own key): no column holds a decrypted body. An erased body is NULL with
 import sqlalchemy as sa
 
 from broker.store.directory_serials import directory_table
+from broker.store.session_rows import session_table
 
 ID = 64  # message and thread ids are 36-character UUIDs; room for other id formats
 AGENCY = 64  # agency slugs are at most 32 characters
@@ -161,3 +162,7 @@ consents = sa.Table(
     # The register pages latest first.
     sa.Index("ix_consents_recorded_at", "recorded_at"),
 )
+
+# Sessions of the people signed in to the inbox pages by the form (broker.people.sessions):
+# the hash of each session id, never the id.
+sessions = session_table("sessions", metadata, user_chars=USER)

@@ -1,11 +1,11 @@
 """AccessStore on the SQL TrackerStore: dashboard sessions, the sign-in log, view records."""
 
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.store import session_rows
 from broker.store.tracker_tables import dashboard_sessions, page_views, sign_ins
 from broker.tracker.access import (
     SessionRecord,
@@ -14,8 +14,6 @@ from broker.tracker.access import (
     SignInRecord,
     ViewRecord,
 )
-
-_S = dashboard_sessions.c
 
 
 class TrackerAccess:
@@ -29,38 +27,27 @@ class TrackerAccess:
     async def add_session(self, record: SessionRecord) -> None:
         """Keep a new session."""
         async with self._transaction("add_session", writes=True) as connection:
-            await connection.execute(
-                insert(dashboard_sessions).values(
-                    session_hash=record.session_hash,
-                    user=record.user,
-                    fingerprint=record.fingerprint,
-                    created_at=record.created_at,
-                    expires_at=record.expires_at,
-                    revoked_at=record.revoked_at,
-                )
-            )
+            await connection.run_sync(session_rows.add_session, dashboard_sessions, record)
 
     async def session(self, session_hash: str) -> SessionRecord | None:
         """The session with this hash, or None (read by its primary key)."""
-        query = select(dashboard_sessions).where(_S.session_hash == session_hash)
         async with self._transaction("session") as connection:
-            row = (await connection.execute(query)).mappings().one_or_none()
-        return None if row is None else _session(row)
+            return await connection.run_sync(
+                session_rows.find_session, dashboard_sessions, session_hash
+            )
 
     async def revoke_session(self, session_hash: str, at: float) -> None:
         """Mark the session revoked; the first revocation's time is kept."""
         async with self._transaction("revoke_session", writes=True) as connection:
-            await connection.execute(
-                update(dashboard_sessions)
-                .where(_S.session_hash == session_hash, _S.revoked_at.is_(None))
-                .values(revoked_at=at)
+            await connection.run_sync(
+                session_rows.revoke_session, dashboard_sessions, session_hash, at
             )
 
     async def forget_sessions(self, expired_before: float) -> None:
         """Delete the sessions that expired before `expired_before` (off their index)."""
         async with self._transaction("forget_sessions", writes=True) as connection:
-            await connection.execute(
-                delete(dashboard_sessions).where(_S.expires_at < expired_before)
+            await connection.run_sync(
+                session_rows.forget_sessions, dashboard_sessions, expired_before
             )
 
     async def record_sign_in(self, record: SignInRecord) -> None:
@@ -138,14 +125,3 @@ class TrackerAccess:
             )
             for row in rows
         ]
-
-
-def _session(row: RowMapping | dict[str, Any]) -> SessionRecord:
-    return SessionRecord(
-        session_hash=row["session_hash"],
-        user=row["user"],
-        fingerprint=row["fingerprint"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
-    )

@@ -11,14 +11,13 @@ import sqlalchemy as sa
 
 from broker.store.directory_serials import directory_table
 from broker.store.gateway_tables import AGENCY, ID, WORD
+from broker.store.session_rows import session_table
 from broker.tracker.access import ADDRESS_CHARS, FILTER_CHARS, NAME_CHARS
 
 ALERT_KEY = 255  # planned key (thread, recipient, reason, level, audience) + addressee
 ROUTING_KEY = 255
 USER = 128
 VIEW = 64
-SESSION_HASH = 71  # "sha256$" and 64 hex digits
-FINGERPRINT = 32
 BASIS = 64  # lawful basis slugs: child_protection_significant_harm is 33 characters
 
 metadata = sa.MetaData()
@@ -175,19 +174,7 @@ page_views = sa.Table(
     sa.Index("ix_page_views_at", "at"),
 )
 
-dashboard_sessions = sa.Table(
-    "dashboard_sessions",
-    metadata,
-    # sha256$<hex> of the random id in the cookie: the id itself is never stored.
-    sa.Column("session_hash", sa.String(SESSION_HASH), primary_key=True),
-    sa.Column("user", sa.String(USER), nullable=False),
-    sa.Column("fingerprint", sa.String(FINGERPRINT), nullable=False),
-    sa.Column("created_at", sa.Double(), nullable=False),
-    sa.Column("expires_at", sa.Double(), nullable=False),
-    sa.Column("revoked_at", sa.Double(), nullable=True),
-    # Expired sessions are deleted by this index.
-    sa.Index("ix_dashboard_sessions_expires_at", "expires_at"),
-)
+dashboard_sessions = session_table("dashboard_sessions", metadata, user_chars=USER)
 
 sign_ins = sa.Table(
     "sign_ins",

@@ -9,6 +9,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from broker.people.sessions import SessionRecord, SessionStore
+
+__all__ = [
+    "ADDRESS_CHARS",
+    "FILTER_CHARS",
+    "NAME_CHARS",
+    "AccessStore",
+    "SessionRecord",
+    "SignInMethod",
+    "SignInOutcome",
+    "SignInRecord",
+    "ViewRecord",
+]
+
 NAME_CHARS = 64
 """A name as typed at sign-in is kept to this many characters (a user's name is at most 64)."""
 ADDRESS_CHARS = 64
@@ -29,22 +43,6 @@ class SignInMethod(StrEnum):
 
     FORM = "form"
     BASIC = "basic"
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    """One dashboard session, as kept by the store.
-
-    `session_hash` is `broker.people.tokens.token_hash` of the random id the cookie carries;
-    `fingerprint` is a MAC of the user's role, agency and password hash at sign-in.
-    """
-
-    session_hash: str
-    user: str
-    fingerprint: str
-    created_at: float
-    expires_at: float
-    revoked_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,20 +72,9 @@ class ViewRecord:
     filter: str = ""
 
 
-class AccessStore(Protocol):
-    """Sessions, the sign-in log and the view records (times are float Unix seconds)."""
-
-    async def add_session(self, record: SessionRecord) -> None:
-        """Keep a new session (its hash is new: 256 random bits)."""
-
-    async def session(self, session_hash: str) -> SessionRecord | None:
-        """The session with this hash; None when unknown or forgotten."""
-
-    async def revoke_session(self, session_hash: str, at: float) -> None:
-        """Mark the session revoked at `at` (the first revocation's time is kept)."""
-
-    async def forget_sessions(self, expired_before: float) -> None:
-        """Delete the sessions that expired before `expired_before`."""
+class AccessStore(SessionStore, Protocol):
+    """Sessions (`broker.people.sessions`), the sign-in log and the view records (times are
+    float Unix seconds)."""
 
     async def record_sign_in(self, record: SignInRecord) -> None:
         """Append to the sign-in log."""

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from broker.http_edge import harden
 from broker.look import N_, Reader
 from broker.look.pages import static_file
+from broker.people.sessions import Sessions, SessionSigner
 from broker.people.throttle import SignInThrottle
 from broker.tracker.ports import TrackerStore
 from broker.web.api import api_router
@@ -33,9 +34,8 @@ from broker.web.screens import (
     reader_of,
     visitor,
 )
-from broker.web.sessions import Sessions, SessionSigner
 from broker.web.signin import SignIn
-from broker.web.users import User
+from broker.web.users import User, session_print
 from schemas.field_errors import field_errors
 
 BAD_REQUEST, CHECK_FIELDS = N_("Bad request"), N_("Check: %(fields)s.")
@@ -73,7 +73,9 @@ def create_tracker_app(
     Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
     dash = Dashboard(store, clock, agency_names)
-    sessions = Sessions(store, SessionSigner(session_secret), session_ttl_seconds)
+    sessions = Sessions(
+        store, SessionSigner(session_secret), session_ttl_seconds, held=session_print
+    )
     sign_in = SignIn(users, store, throttle or SignInThrottle(), clock)
     auth = Auth(users, sessions, sign_in, clock, secure_cookie=secure_cookie)
     screens = Screens(agency_names)

@@ -9,19 +9,18 @@ they answer 429 with Retry-After. Logging out ends the session on the server.
 import base64
 import binascii
 from collections.abc import Callable, Mapping
-from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from broker.http_edge.forms import read_form, safe_next, same_origin
+from broker.people.sessions import Sessions
 from broker.tracker.access import SignInMethod
 from broker.web.screens import CROSS_SITE, MALFORMED, WRONG_PASSWORD, Screens, visitor
-from broker.web.sessions import Sessions
 from broker.web.signin import SignIn
 from broker.web.users import User
 
 COOKIE = "caselink_session"
-_MAX_FORM_BYTES = 4096
 
 
 class Unauthenticated(Exception):
@@ -46,7 +45,7 @@ class Auth:
     def __init__(
         self,
         users: Mapping[str, User],
-        sessions: Sessions,
+        sessions: Sessions[User],
         sign_in: SignIn,
         clock: Callable[[], float],
         *,
@@ -96,17 +95,17 @@ def login_router(auth: Auth, screens: Screens) -> APIRouter:
 
     @router.get("/login")
     async def login_form(request: Request, next: str = "/") -> HTMLResponse:
-        return HTMLResponse(screens.login(visitor(request), _safe_next(next)))
+        return HTMLResponse(screens.login(visitor(request), safe_next(next)))
 
     @router.post("/login", response_model=None)
     async def login(request: Request) -> Response:
         reader = visitor(request)
-        if not _same_origin(request):
+        if not same_origin(request):
             return HTMLResponse(screens.login(reader, "/", message=CROSS_SITE), 403)
-        form = await _read_form(request)
+        form = await read_form(request)
         if form is None:
             return HTMLResponse(screens.login(reader, "/", message=MALFORMED), 400)
-        target = _safe_next(form.get("next", "/"))
+        target = safe_next(form.get("next", "/"))
         name, password = form.get("name", ""), form.get("password", "")
         attempt = await auth.sign_in.attempt(name, password, address(request), SignInMethod.FORM)
         if attempt.retry_after:
@@ -135,7 +134,7 @@ def login_router(auth: Auth, screens: Screens) -> APIRouter:
     @router.post("/logout")
     async def logout(request: Request) -> RedirectResponse:
         response = RedirectResponse("/login", status_code=303)
-        if _same_origin(request):
+        if same_origin(request):
             token = request.cookies.get(COOKIE)
             if token is not None:
                 # Ended on the server: a copy of the cookie stops working too.
@@ -161,44 +160,3 @@ def address(request: Request) -> str:
 def _local_path(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
-
-
-def _safe_next(target: str) -> str:
-    # Only a path on this site: browsers read "//evil.example", "/\\evil.example" and
-    # "/<tab>/evil.example" (they drop tabs and newlines) as another host.
-    parts = urlsplit(target)
-    odd = any(char < " " or char == "\\" for char in target)
-    if odd or parts.scheme or parts.netloc or not target.startswith("/") or target[1:2] == "/":
-        return "/"
-    return target
-
-
-def _same_origin(request: Request) -> bool:
-    # SameSite=Strict guards the cookie; this also refuses forms posted from other sites.
-    # Browsers send Sec-Fetch-Site (JavaScript cannot forge it); older ones only Origin.
-    # Neither comes from non-browser clients, which no cross-site form can drive.
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
-
-
-async def _read_form(request: Request) -> dict[str, str] | None:
-    # Parsed by hand: FastAPI's Form() needs python-multipart for three short fields.
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _MAX_FORM_BYTES:
-            return None
-    try:
-        fields = parse_qs(
-            body.decode(), keep_blank_values=True, strict_parsing=False, max_num_fields=8
-        )
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return {key: values[0] for key, values in fields.items() if len(values) == 1}

@@ -1,6 +1,9 @@
 """Typed errors of the coordinator dashboard: one line each, never a password or a hash."""
 
 from broker.errors import CaselinkError
+from broker.people.sessions import SessionSecretError
+
+__all__ = ["SessionSecretError", "UsersFileError", "WebError"]
 
 
 class WebError(CaselinkError):
@@ -13,9 +16,3 @@ class UsersFileError(WebError, ValueError):
     """The users file is missing, not valid TOML, or breaks its rules."""
 
     reason = "invalid_users_file"
-
-
-class SessionSecretError(WebError, ValueError):
-    """The session secret is too short to sign cookies safely."""
-
-    reason = "weak_session_secret"

@@ -76,6 +76,12 @@ class User:
         return self.role is Role.COORDINATOR or self.agency in parties
 
 
+def session_print(user: User) -> str:
+    """What, changed in the users file, ends the user's sessions (broker.people.sessions):
+    the password hash, and the role and agency that decide what the user sees."""
+    return f"{user.role}|{user.agency}|{user.password_hash}"
+
+
 def load_users(path: Path) -> Mapping[str, User]:
     """The users in the TOML file at `path`, by name; raises UsersFileError on any mistake.
 

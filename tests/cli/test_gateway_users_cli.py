@@ -35,7 +35,7 @@ def test_people_and_systems_are_added_to_a_0600_file_holding_hashes_only(tmp_pat
     users = tmp_path / "users.toml"
     assert add(users, "ana", "caseworker", "--display-name", "Ana Lopes") == ""
     token = add(users, "case-system", "system", "--token", stdin="").strip()
-    add(users, "sam", "supervisor")
+    add(users, "sam", "supervisor", "--language", "th", "--time-zone", "Asia/Bangkok")
     assert stat.S_IMODE(users.stat().st_mode) == 0o600
     text = users.read_text()
     assert PASSWORD not in text
@@ -50,6 +50,8 @@ def test_people_and_systems_are_added_to_a_0600_file_holding_hashes_only(tmp_pat
     assert ana.password_hash is not None
     assert verify_password(PASSWORD, ana.password_hash)
     assert ana.worker.name == "Ana Lopes"
+    assert (ana.language, ana.time_zone) == ("en", "UTC")
+    assert (loaded["sam"].language, loaded["sam"].time_zone) == ("th", "Asia/Bangkok")
     assert loaded["case-system"].token_hash == token_hash(token)
     assert token.startswith("clk_")
 
@@ -73,6 +75,18 @@ def test_refusals_are_one_line_and_leave_the_file_as_it_was(tmp_path: Path) -> N
         ("add-user", "--users", users, "--name", "bo", "--role", "system"),  # no --token
         ("add-user", "--users", users, "--name", "bo", "--role", "caseworker", "--token"),
         ("add-user", "--users", users, "--name", "bo", "--role", "caseworker", "--phone", "x"),
+        ("add-user", "--users", users, "--name", "bo", "--role", "caseworker", "--language", "xx"),
+        (
+            "add-user",
+            "--users",
+            users,
+            "--name",
+            "bo",
+            "--role",
+            "caseworker",
+            "--time-zone",
+            "Mars/Base",
+        ),
         ("remove-user", "--users", users, "--name", "nobody"),
         ("remove-user", "--users", users, "--name", "ana"),  # the last one
     ]

@@ -217,3 +217,20 @@ def test_without_a_metrics_token_file_there_is_no_metrics_token(tmp_path: Path) 
 )
 def test_only_a_relative_sqlite_file_is_resolved(url: str, resolved: str) -> None:
     assert sqlite_url_relative_to(url, Path("/etc/caselink")) == resolved
+
+
+def test_the_inbox_pages_session_secret_is_a_private_file_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(EXAMPLE.read_text())
+    assert load_settings(config).session_secret_file == tmp_path / "session-secret"
+    secret = tmp_path / "session-secret"
+    secret.write_text("a-random-secret-of-forty-three-characters-x\n")
+    secret.chmod(0o600)
+    assert load_settings(config).session_secret() == b"a-random-secret-of-forty-three-characters-x"
+    secret.chmod(0o644)
+    with pytest.raises(KeyFilePermissionError):
+        load_settings(config).session_secret()
+    config.write_text(EXAMPLE.read_text().replace("session_secret_file", "# session_secret_file"))
+    assert load_settings(config).session_secret() is None

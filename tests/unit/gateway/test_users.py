@@ -140,4 +140,6 @@ def test_the_example_file_is_in_the_form_the_gateway_reads(tmp_path: Path) -> No
     text = EXAMPLE.read_text().replace('"scrypt$..."', f'"{PASSWORD_HASH}"')
     path.write_text(text.replace('"sha256$..."', f'"{TOKEN_HASH}"'))
     path.chmod(0o600)
-    assert sorted(load_users(path)) == ["ana", "case-system", "sam"]
+    users = load_users(path)
+    assert sorted(users) == ["ana", "case-system", "sam", "somchai"]
+    assert (users["somchai"].language, users["somchai"].time_zone) == ("th", "Asia/Bangkok")

@@ -1,14 +1,16 @@
-"""Server-side sessions: signed cookies naming records kept (as hashes) in the tracker store."""
+"""Server-side sessions (broker.people.sessions) as the dashboard keeps them: signed cookies
+naming records kept (as hashes) in the tracker store."""
 
 from dataclasses import asdict, replace
 
 import pytest
 
 from broker.people.passwords import hash_password
+from broker.people.sessions import Sessions, SessionSigner
 from broker.people.tokens import token_hash
 from broker.tracker.memory_store import MemoryTrackerStore
 from broker.web.errors import SessionSecretError
-from broker.web.sessions import Sessions, SessionSigner
+from broker.web.users import session_print
 from tests.unit.web.seed import SECRET, make_users
 
 OTHER_SECRET = b"another secret of thirty-two b!!"
@@ -41,7 +43,7 @@ def test_short_secret_is_refused() -> None:
 async def test_the_store_keeps_a_hash_of_the_id_never_the_id() -> None:
     store, users = MemoryTrackerStore(), make_users()
     signer = SessionSigner(SECRET)
-    sessions = Sessions(store, signer, ttl_seconds=60)
+    sessions = Sessions(store, signer, ttl_seconds=60, held=session_print)
     cookie = await sessions.start(users["sam"], now=1000.0)
     secret_id = session_id(signer, cookie)
     assert len(secret_id) >= 43  # 32 random bytes
@@ -55,7 +57,7 @@ async def test_the_store_keeps_a_hash_of_the_id_never_the_id() -> None:
 
 async def test_ending_a_session_revokes_its_record() -> None:
     store, users = MemoryTrackerStore(), make_users()
-    sessions = Sessions(store, SessionSigner(SECRET), ttl_seconds=60)
+    sessions = Sessions(store, SessionSigner(SECRET), ttl_seconds=60, held=session_print)
     first = await sessions.start(users["cora"], now=1000.0)
     second = await sessions.start(users["cora"], now=1000.0)
     await sessions.end(first, now=1010.0)
@@ -68,14 +70,14 @@ async def test_a_session_unknown_to_the_store_is_refused() -> None:
     # Signed with the right secret, but never started (or forgotten): the store decides.
     users = make_users()
     signer = SessionSigner(SECRET)
-    sessions = Sessions(MemoryTrackerStore(), signer, ttl_seconds=60)
+    sessions = Sessions(MemoryTrackerStore(), signer, ttl_seconds=60, held=session_print)
     assert await sessions.user(signer.issue("made-up-id", 2000), users, now=1000.0) is None
 
 
 async def test_a_new_password_or_a_removed_user_ends_the_sessions() -> None:
     store, users = MemoryTrackerStore(), make_users()
     signer = SessionSigner(SECRET)
-    sessions = Sessions(store, signer, ttl_seconds=60)
+    sessions = Sessions(store, signer, ttl_seconds=60, held=session_print)
     sam = await sessions.start(users["sam"], now=1000.0)
     cora = await sessions.start(users["cora"], now=1000.0)
     changed = {**users, "sam": replace(users["sam"], password_hash=hash_password("new", n=256))}
@@ -90,7 +92,7 @@ async def test_a_new_password_or_a_removed_user_ends_the_sessions() -> None:
 async def test_expired_sessions_are_forgotten_at_the_next_sign_in() -> None:
     store, users = MemoryTrackerStore(), make_users()
     signer = SessionSigner(SECRET)
-    sessions = Sessions(store, signer, ttl_seconds=60)
+    sessions = Sessions(store, signer, ttl_seconds=60, held=session_print)
     old = await sessions.start(users["cora"], now=1000.0)
     await sessions.start(users["cora"], now=1061.0)
     assert await store.session(token_hash(session_id(signer, old))) is None

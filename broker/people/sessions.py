@@ -1,12 +1,14 @@
-"""Dashboard sessions: a record in the tracker store per sign-in, named by a signed cookie.
+"""Server-side sessions for people signed in by a form: a record per sign-in in the app's
+store, named by a signed cookie. Shared by the coordinators' dashboard and the gateway's
+inbox pages, each over its own store (`SessionStore`).
 
 The cookie is `b64url(id|expires).b64url(mac)` (HMAC-SHA256): the MAC turns forged and
 expired cookies away without a database read, and the store decides the rest. The store
 keeps the SHA-256 of the 256-bit random id, never the id, so a copy of the database signs
 nobody in. Logging out revokes the record: a copied cookie stops working with the original.
-The record also keeps a fingerprint (a MAC) of the user's role, agency and password hash
-at sign-in; a changed password (or role, or agency) in the users file ends every session
-the user had, on its next use.
+The record also keeps a fingerprint (a MAC) of what the users file says of the user at
+sign-in (`held`: their password hash and what else the app names); a changed password ends
+every session the user had, on its next use.
 """
 
 import base64
@@ -14,27 +16,81 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
+from broker.errors import CaselinkError
 from broker.people.tokens import token_hash
-from broker.tracker.access import AccessStore, SessionRecord
-from broker.web.errors import SessionSecretError
-from broker.web.users import User
 
 MIN_SECRET_BYTES = 32
 _ID_BYTES = 32
+MAX_COOKIE_CHARS = 512  # far above a cookie we sign (about 110 characters)
+
+
+class SessionSecretError(CaselinkError, ValueError):
+    """The session secret is too short to sign cookies safely."""
+
+    reason = "weak_session_secret"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session, as kept by the store.
+
+    `session_hash` is `broker.people.tokens.token_hash` of the random id the cookie carries;
+    `fingerprint` is a MAC of what the users file said of the user at sign-in.
+    """
+
+    session_hash: str
+    user: str
+    fingerprint: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+
+class SessionStore(Protocol):
+    """Where sessions are kept (times are float Unix seconds)."""
+
+    async def add_session(self, record: SessionRecord) -> None:
+        """Keep a new session (its hash is new: 256 random bits)."""
+
+    async def session(self, session_hash: str) -> SessionRecord | None:
+        """The session with this hash; None when unknown or forgotten."""
+
+    async def revoke_session(self, session_hash: str, at: float) -> None:
+        """Mark the session revoked at `at` (the first revocation's time is kept)."""
+
+    async def forget_sessions(self, expired_before: float) -> None:
+        """Delete the sessions that expired before `expired_before`."""
+
+
+class Named(Protocol):
+    """A user of a users file: sessions know them by name."""
+
+    @property
+    def name(self) -> str: ...
+
+
+U = TypeVar("U", bound=Named)
 
 
 class SessionSigner:
-    """Signs and checks session cookies with one secret; times are Unix seconds."""
+    """Signs and checks session cookies with one secret; times are Unix seconds.
 
-    def __init__(self, secret: bytes) -> None:
+    `purpose` separates the keys of two apps: a cookie of one never passes the other's
+    check, even should an operator give both the same secret.
+    """
+
+    def __init__(self, secret: bytes, *, purpose: str = "caselink-web") -> None:
         """Raises SessionSecretError when `secret` is shorter than 32 bytes."""
         if len(secret) < MIN_SECRET_BYTES:
             raise SessionSecretError(f"the session secret needs {MIN_SECRET_BYTES}+ bytes")
         # Separate keys for the cookie and the fingerprint: neither MAC can stand for the other.
-        self._token_key = hmac.digest(secret, b"caselink-web session token", hashlib.sha256)
-        self._print_key = hmac.digest(secret, b"caselink-web password print", hashlib.sha256)
+        label = purpose.encode()
+        self._token_key = hmac.digest(secret, label + b" session token", hashlib.sha256)
+        self._print_key = hmac.digest(secret, label + b" password print", hashlib.sha256)
 
     def issue(self, session_id: str, expires: int) -> str:
         """The cookie value naming `session_id`, valid until `expires`."""
@@ -43,6 +99,8 @@ class SessionSigner:
 
     def read(self, token: str, now: float) -> str | None:
         """The session id of a cookie we signed and that has not expired; None otherwise."""
+        if len(token) > MAX_COOKIE_CHARS:
+            return None
         encoded, _, mac = token.partition(".")
         try:
             payload, given = _unb64(encoded), _unb64(mac)
@@ -57,22 +115,32 @@ class SessionSigner:
             return None  # unreachable for cookies we signed; kept so no input can raise
         return None if expired else session_id
 
-    def fingerprint(self, user: User) -> str:
-        """A MAC of what the users file says of `user`: it changes with the password."""
-        stored = f"{user.role}|{user.agency}|{user.password_hash}".encode()
-        return hmac.digest(self._print_key, stored, hashlib.sha256)[:12].hex()
+    def fingerprint(self, held: str) -> str:
+        """A MAC of `held`, what the users file says of a user: it changes with the password."""
+        return hmac.digest(self._print_key, held.encode(), hashlib.sha256)[:12].hex()
 
     def _mac(self, payload: bytes) -> bytes:
         return hmac.digest(self._token_key, payload, hashlib.sha256)
 
 
-class Sessions:
-    """Starts, finds and ends sessions kept in `store`; each lasts `ttl_seconds` at most."""
+class Sessions(Generic[U]):
+    """Starts, finds and ends sessions kept in `store`; each lasts `ttl_seconds` at most.
 
-    def __init__(self, store: AccessStore, signer: SessionSigner, ttl_seconds: int) -> None:
-        self.store, self.signer, self.ttl_seconds = store, signer, ttl_seconds
+    `held` gives what the users file says of a user that, changed, ends their sessions:
+    their password hash at least (a role or an agency too, where they widen what is seen).
+    """
 
-    async def start(self, user: User, now: float) -> str:
+    def __init__(
+        self,
+        store: SessionStore,
+        signer: SessionSigner,
+        ttl_seconds: int,
+        *,
+        held: Callable[[U], str],
+    ) -> None:
+        self.store, self.signer, self.ttl_seconds, self._held = store, signer, ttl_seconds, held
+
+    async def start(self, user: U, now: float) -> str:
         """Record a new session for `user`; returns the cookie value that names it.
 
         Sessions that expired before now are deleted here: sign-ins are rare, and the
@@ -85,14 +153,14 @@ class Sessions:
             SessionRecord(
                 session_hash=token_hash(session_id),
                 user=user.name,
-                fingerprint=self.signer.fingerprint(user),
+                fingerprint=self.signer.fingerprint(self._held(user)),
                 created_at=now,
                 expires_at=float(expires),
             )
         )
         return self.signer.issue(session_id, expires)
 
-    async def user(self, token: str, users: Mapping[str, User], now: float) -> User | None:
+    async def user(self, token: str, users: Mapping[str, U], now: float) -> U | None:
         """The user of a live session named by `token`; None for anything else."""
         session_id = self.signer.read(token, now)
         if session_id is None:
@@ -103,7 +171,7 @@ class Sessions:
             return None
         user = users.get(record.user)
         if user is None or not hmac.compare_digest(
-            record.fingerprint, self.signer.fingerprint(user)
+            record.fingerprint, self.signer.fingerprint(self._held(user))
         ):
             # Removed from the users file, or a new password: this session is over for good.
             await self.store.revoke_session(stored, now)
@@ -122,6 +190,6 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    if len(text) > 512:
+    if len(text) > MAX_COOKIE_CHARS:
         raise ValueError("token too long")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
