@@ -9,8 +9,9 @@
     sealed, stored in B's inbox, answered with the automatic `received` acknowledgement,
     stored back at A. A referral counts when its acknowledgement is stored at A.
 
-The tracker's tap queue receives a copy of every message, as deployed; it is emptied
-between rounds (as a running tracker would keep it). Then (c) again, paced at half of its
+The tracker's tap queue receives a copy of every message, and B's gateway an arrival event
+per referral for the notifier, as deployed; both are emptied between rounds (as a running
+tracker and notifier would keep them). Then (c) again, paced at half of its
 best rate, for send-to-inbox latency. Prints each rate, p50/p99 latency, peak RSS, the
 ratio of the best rounds and, last, `throughput_ratio <value>`: the median over rounds of
 Caselink referrals/s divided by raw messages/s of the same round. Needs RabbitMQ on
@@ -42,7 +43,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from broker.app.garbage_collector import settle_startup_objects
 from broker.gateway.service import Gateway
 from broker.store.gateway_store import SqlGatewayStore
-from broker.topology.names import TAP_QUEUE
+from broker.topology.names import NOTIFIER_ARRIVALS_QUEUE, TAP_QUEUE
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from tests.integration.gateway_harness import (
@@ -159,12 +160,14 @@ async def acknowledged(gateway_a: Gateway, count: int, timeout_s: float = 600) -
 
 
 async def empty_tap(admin_url: str) -> None:
-    """Drop what the tap holds. A running tracker keeps it near empty; without one, a growing
-    backlog would slow RabbitMQ round after round and measure the bench, not the gateways."""
+    """Drop what the tap and the notifier's arrivals queue hold. A running tracker and notifier
+    keep them near empty; without them, a growing backlog would slow RabbitMQ round after
+    round and measure the bench, not the gateways."""
     connection = await aio_pika.connect(admin_url)
     async with connection:
         channel = await connection.channel()
-        await (await channel.get_queue(TAP_QUEUE, ensure=False)).purge()
+        for queue in (TAP_QUEUE, NOTIFIER_ARRIVALS_QUEUE):
+            await (await channel.get_queue(queue, ensure=False)).purge()
 
 
 async def caselink_rate(gateway_a: Gateway, count: int) -> float:

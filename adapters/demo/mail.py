@@ -16,8 +16,9 @@ class Caught:
 
     to: tuple[str, ...]
     subject: str
-    alert_id: str
+    alert_id: str  # the alert's id, or "" for a new referral or transfer
     raw: bytes
+    message_id: str = ""  # a new referral's or transfer's message id, or ""
 
 
 @dataclass
@@ -32,8 +33,17 @@ class MailCatcher:
         raw = bytes(envelope.content)
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        subject, alert = str(message["Subject"]), str(message["X-Caselink-Alert"])
-        self.caught.append(Caught(tuple(envelope.rcpt_tos), subject, alert, raw))
+        subject = str(message["Subject"])
+        alert, arrived = message["X-Caselink-Alert"], message["X-Caselink-Message"]
+        self.caught.append(
+            Caught(
+                tuple(envelope.rcpt_tos),
+                subject,
+                str(alert or ""),
+                raw,
+                message_id=str(arrived or ""),
+            )
+        )
         return "250 OK"
 
     def start(self) -> None:

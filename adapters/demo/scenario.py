@@ -396,6 +396,7 @@ async def emergency_without_consent(scenario: Scenario) -> list[Outcome]:
 
 async def people_emailed(scenario: Scenario) -> list[Outcome]:
     """The notifier emailed the escalation of the unanswered referral to the coordinators,
+    each new referral to its recipient's duty address (from the gateways' arrival events),
     and no email holds anything of a referral's content (the school's child's name)."""
     thread_id = scenario.notes.get("school_thread", "")
 
@@ -406,6 +407,13 @@ async def people_emailed(scenario: Scenario) -> list[Outcome]:
         )
 
     emailed = await until(escalation_emailed, WAIT_S)
+
+    async def arrivals_emailed() -> bool:
+        return any(email.message_id for email in scenario.mail.caught)
+
+    await until(arrivals_emailed, WAIT_S)
+    arrivals = [email for email in scenario.mail.caught if email.message_id]
+    to_duty = all(len(email.to) == 1 and email.to[0].startswith("duty@") for email in arrivals)
     # The school's sample child, as the export named her: never in an email.
     leaked = [e for e in scenario.mail.caught if b"Okafor" in e.raw or b"Maya" in e.raw]
     return [
@@ -413,6 +421,11 @@ async def people_emailed(scenario: Scenario) -> list[Outcome]:
             "the coordinators are emailed the escalation",
             bool(emailed) and bool(thread_id),
             f"{len(scenario.mail.caught)} emails caught",
+        ),
+        Outcome(
+            "each new referral is emailed to its recipient's duty address",
+            bool(arrivals) and to_duty,
+            f"{len(arrivals)} new-referral emails",
         ),
         Outcome("no email holds case content", not leaked, f"{len(leaked)} with a name"),
     ]

@@ -36,6 +36,7 @@ from adapters.demo.federation import (
     SCHOOL_URN,
     SMTP_PORT,
     SOCIAL_A,
+    SOCIAL_B,
     SUPERVISOR,
     SUPERVISOR_DISPLAY_NAME,
     SYSTEM,
@@ -182,7 +183,7 @@ def create_state(folder: Path) -> DemoState:
     for agency in AGENCIES:
         _write_gateway(state, agency, keys[agency.agency_id], signed, root, passwords)
     _write_tracker(state, signed, root, passwords)
-    _write_notifier(state, passwords)
+    _write_notifier(state, passwords, signed, root)
     replace_private(folder / SIGN_INS, _sign_ins_toml(state.sign_ins).encode())
     return state
 
@@ -308,15 +309,23 @@ def _write_tracker(
     replace_private(folder / "tracker.toml", tomlkit.dumps(settings).encode())
 
 
-def _write_notifier(state: DemoState, passwords: Mapping[str, str]) -> None:
+def _write_notifier(
+    state: DemoState, passwords: Mapping[str, str], signed: bytes, root: RootKey
+) -> None:
     folder = private_folder(state.notifier_config.parent)
-    agencies: dict[str, dict[str, list[str]]] = {
+    # Names from the directory; each agency's inbox pages on its gateway; the emails of one
+    # agency in Danish (Copenhagen time), to show a recipient's language.
+    write_public(folder / "directory.json", signed)
+    write_public(folder / "root.pub.json", root.public().to_bytes())
+    agencies: dict[str, dict[str, Any]] = {
         a.agency_id: {
             "duty": [duty_email(a.agency_id)],
             "supervisors": [supervisors_email(a.agency_id)],
+            "inbox_url": a.url,
         }
         for a in AGENCIES
     }
+    agencies[SOCIAL_B.agency_id] |= {"language": "da", "time_zone": "Europe/Copenhagen"}
     agencies[COORDINATION] = {"coordinators": [COORDINATORS_EMAIL]}
     settings = {
         "amqp_url": _url(TOPOLOGY.notifier_user(), passwords),
@@ -326,6 +335,8 @@ def _write_notifier(state: DemoState, passwords: Mapping[str, str]) -> None:
         "retry_max_s": 2.0,
         "smtp": {"host": "127.0.0.1", "port": SMTP_PORT, "from": "caselink@demo.example"},
         "agencies": agencies,
+        "directory": "directory.json",
+        "root_pub": "root.pub.json",
     }
     replace_private(state.notifier_config, tomlkit.dumps(settings).encode())
 

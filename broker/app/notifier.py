@@ -1,13 +1,16 @@
 """The notifier's composition root: settings into a FastStream application on RabbitMQ.
 
-The FastStream RabbitBroker reads the notifier's own queue (declared by `caselink topology
-apply`, looked up passively here: the notifier user may configure nothing) with manual
-acknowledgement, and hands each delivery's bytes and RabbitMQ-checked `user_id` to
-`broker.notifier.service.Notifier`, whose answer says how to settle it. Nothing connects
-before `start()` (or `FastStream.run()`, which the command line uses).
+The FastStream RabbitBroker reads the notifier's own two queues, of alerts and of arrival
+events (declared by `caselink topology apply`, looked up passively here: the notifier user
+may configure nothing) with manual acknowledgement, and hands each delivery's bytes and
+RabbitMQ-checked `user_id` to `broker.notifier.service.Notifier`, whose answer says how to
+settle it. Agencies are named in the emails from the verified directory file when the
+settings name one (read again when the file changes). Nothing connects before `start()`
+(or `FastStream.run()`, which the command line uses).
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream import AckPolicy, FastStream
@@ -16,14 +19,18 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.schemas.queue import QueueType
 
+from broker.envelope import DirectoryError, TrustedDirectory
+from broker.live_directory import DirectoryFile
 from broker.logs import get_logger
 from broker.mail.smtp import SmtpMailer
 from broker.messaging.backoff import OUTAGE_MAX_DELAY_S
 from broker.notifier.config import NotifierSettings
+from broker.notifier.emails import AgencyNames, Writer, no_names
 from broker.notifier.ports import Mailer
 from broker.notifier.service import Notifier, Settle
 from broker.store.notifier_store import SqlSentLog
-from broker.topology.names import NOTIFIER_QUEUE, Topology
+from broker.topology.names import NOTIFIER_ARRIVALS_QUEUE, NOTIFIER_QUEUE, Topology
+from broker.web.names import directory_names
 
 log = get_logger(__name__)
 
@@ -47,22 +54,28 @@ class NotifierApp:
             graceful_timeout=GRACEFUL_S,
             logger=None,
         )
-        queue = RabbitQueue(NOTIFIER_QUEUE, QueueType.QUORUM, declare=False)
-        subscriber = self.broker.subscriber(
-            queue, ack_policy=AckPolicy.MANUAL, no_reply=True, decoder=_undecoded
-        )
-        subscriber(self._on_alert)
+        for name, handler in (
+            (NOTIFIER_QUEUE, self._on_alert),
+            (NOTIFIER_ARRIVALS_QUEUE, self._on_arrival),
+        ):
+            queue = RabbitQueue(name, QueueType.QUORUM, declare=False)
+            subscriber = self.broker.subscriber(
+                queue, ack_policy=AckPolicy.MANUAL, no_reply=True, decoder=_undecoded
+            )
+            subscriber(handler)
 
     async def open(self) -> None:
-        """Open the sent log; raises what `SqlSentLog.open` raises."""
+        """Read the directory, open the sent log; raises DirectoryError, KeyFileError or what
+        `SqlSentLog.open` raises."""
+        names = self._names()
         self._sent = await SqlSentLog.open(self._settings.store_url)
-        topology = Topology(user_prefix=self._settings.user_prefix)
         self._notifier = Notifier(
             sent=self._sent,
             mailer=self._mailer,
-            contacts=self._settings.agencies,
-            dashboard_url=self._settings.dashboard_url,
-            tracker_user=topology.tracker_user(),
+            writer=Writer(
+                self._settings.agencies, dashboard_url=self._settings.dashboard_url, names=names
+            ),
+            topology=Topology(user_prefix=self._settings.user_prefix),
             retry_max_s=self._settings.retry_max_s,
             hold_s=self._settings.hold_s,
         )
@@ -88,15 +101,32 @@ class NotifierApp:
             self.broker, logger=None, on_startup=[self.open], after_shutdown=[self.close]
         )
 
+    def _names(self) -> AgencyNames:
+        s = self._settings
+        if s.directory is None or s.root_pub is None:
+            return no_names
+        return directory_names(FollowedDirectory(DirectoryFile.at(s.directory, s.root_pub)))
+
     async def _on_alert(self, message: RabbitMessage) -> None:
         if self._notifier is None:  # consuming starts after open(): cannot happen
             await message.nack(requeue=True)
             return
+        await self._settle(message, self._notifier.handle)
+
+    async def _on_arrival(self, message: RabbitMessage) -> None:
+        if self._notifier is None:  # consuming starts after open(): cannot happen
+            await message.nack(requeue=True)
+            return
+        await self._settle(message, self._notifier.handle_arrival)
+
+    async def _settle(
+        self, message: RabbitMessage, handle: Callable[[bytes, str | None], Awaitable[Settle]]
+    ) -> None:
         raw = message.raw_message
         try:
-            outcome = await self._notifier.handle(raw.body, raw.user_id)
-        except Exception as error:  # the sent log failed: the alert goes back, unsent or not
-            log.error("alert not handled; back to the queue", reason=type(error).__name__)
+            outcome = await handle(raw.body, raw.user_id)
+        except Exception as error:  # the sent log failed: it goes back, unsent or not
+            log.error("delivery not handled; back to the queue", reason=type(error).__name__)
             await asyncio.sleep(OUTAGE_MAX_DELAY_S)
             await message.nack(requeue=True)
             return
@@ -106,6 +136,26 @@ class NotifierApp:
             await message.nack(requeue=True)
         else:
             await message.reject(requeue=False)
+
+
+class FollowedDirectory:
+    """The verified directory of a file, read again when the file changes (for names only:
+    a directory that fails to verify leaves the one read before in use, and is logged)."""
+
+    def __init__(self, file: DirectoryFile) -> None:
+        self._file = file
+        self._stamp = file.stamp()
+        self._current = file.load().trusted  # raises DirectoryError: the notifier won't start
+
+    def __call__(self) -> TrustedDirectory:
+        stamp = self._file.stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._current = self._file.load().trusted
+            except DirectoryError as error:
+                log.warning("directory file refused; names unchanged", reason=error.reason)
+        return self._current
 
 
 async def _undecoded(message: StreamMessage[Any]) -> bytes:

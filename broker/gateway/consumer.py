@@ -3,7 +3,9 @@
 The batch consumer (broker.messaging.batch_consumer) hands deliveries over and settles them;
 the inbox opens them, stores a whole batch in one transaction, and only then are they acked.
 Ack / requeue is decided here and nowhere else:
-- stored or already stored (redelivery, replay): ack;
+- stored or already stored (redelivery, replay): ack; a referral or transfer stored for the
+  first time is offered to the arrival announcer (gateway/arrivals.py) after the commit,
+  which only queues its event: publishing it never holds up or undoes the ack;
 - refused envelope: a `refused_envelope` alert with the reason and the envelope's message
   id, then reject without requeue: the queue's own dead-lettering takes it to the
   dead-letter queue with RabbitMQ's x-death record (this agency may not write there, so no
@@ -17,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
+from broker.gateway.arrivals import ArrivalAnnouncer, arrival_of
 from broker.gateway.incoming import Refusal, decide
 from broker.gateway.metrics import GatewayCounts
 from broker.gateway.outgoing import Sealer
@@ -52,6 +55,7 @@ class InboxConsumer:
         store: GatewayStore,
         publisher: Publisher,
         relay: OutboxRelay,
+        arrivals: ArrivalAnnouncer | None = None,
         counts: GatewayCounts | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -60,6 +64,7 @@ class InboxConsumer:
         self._store = store
         self._publisher = publisher
         self._relay = relay
+        self._arrivals = arrivals
         self._counts = GatewayCounts() if counts is None else counts
         self._clock = clock
         self._agency = sealer.keys.agency_id
@@ -113,6 +118,9 @@ class InboxConsumer:
         ]
         # Committed: the acks may go now, and only now may the deliveries be acked.
         await self._relay.offer([item.ack for item, new in stored if new and item.ack])
+        if self._arrivals is not None:
+            events = (arrival_of(item.message, self._agency) for item, new in stored if new)
+            self._arrivals.offer(event for event in events if event is not None)
         for item, new in stored:
             if new:
                 self._counts.stored += 1

@@ -30,6 +30,10 @@ class GatewayCounts:
     duplicates: int = 0
     refused: int = 0
     requeued: int = 0
+    # Arrival events (gateway/arrivals.py): confirmed by the broker; given up (the buffer
+    # was full, or the gateway stopped with them unsent).
+    arrivals_announced: int = 0
+    arrivals_dropped: int = 0
     # Refused envelopes by reason slug (a fixed set: the envelope errors' `reason`s).
     refusals: dict[str, int] = field(default_factory=dict)
 
@@ -91,6 +95,14 @@ class GatewayMetrics:
         for reason, count in sorted(c.refusals.items()):
             refusals.add_metric([reason], count)
         yield refusals
+        arrivals = CounterMetricFamily(
+            "caselink_gateway_arrival_events",
+            "Arrival events for the notifier: announced (confirmed), dropped (never sent).",
+            labels=["outcome"],
+        )
+        arrivals.add_metric(["announced"], c.arrivals_announced)
+        arrivals.add_metric(["dropped"], c.arrivals_dropped)
+        yield arrivals
         yield GaugeMetricFamily(
             "caselink_gateway_outbox_pending",
             "Outbox entries not yet confirmed by the broker.",

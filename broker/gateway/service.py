@@ -24,6 +24,7 @@ from broker.envelope import (
     open_record,
     seal_record,
 )
+from broker.gateway.arrivals import ArrivalAnnouncer
 from broker.gateway.consent_cache import ConsentCache
 from broker.gateway.consent_gate import ConsentGate
 from broker.gateway.consent_register import (
@@ -149,12 +150,15 @@ class Gateway:
             store, publisher, window=publish_window, counts=self.metrics.counts, clock=clock
         )
         self._outbox = OutboxWriter(store, on_committed=self.relay.offer)
+        # On the relay's publisher: the events share its connection and confirmed channel.
+        self.arrivals = ArrivalAnnouncer(publisher, counts=self.metrics.counts)
         self._inbox = inbox = InboxConsumer(
             sealer=self.sealer,
             topology=topology,
             store=store,
             publisher=publisher,
             relay=self.relay,
+            arrivals=self.arrivals,
             counts=self.metrics.counts,
             clock=clock,
         )
@@ -169,6 +173,7 @@ class Gateway:
         self._tasks = [
             asyncio.create_task(self._outbox.run(), name="outbox-writer"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.arrivals.run(), name="arrival-events"),
             asyncio.create_task(self.consumer.run(), name="inbox-batches"),
             asyncio.create_task(
                 keep_subscribed(self.consumer.subscription, self._watchdog_interval_s),

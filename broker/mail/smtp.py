@@ -15,8 +15,8 @@ import aiosmtplib
 
 from broker.logs import get_logger
 from broker.notifier.config import SmtpSettings
+from broker.notifier.emails import Email
 from broker.notifier.ports import MailRefused, MailUnavailable
-from broker.notifier.rules import Email
 
 log = get_logger(__name__)
 
@@ -27,14 +27,19 @@ MESSAGE_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def message_of(email: Email, sender: str) -> EmailMessage:
-    """The RFC 5322 message of `email`, plain text. The alert id is its Message-ID's left
-    part and an `X-Caselink-Alert` header, so a mail log shows which alert it was."""
+    """The RFC 5322 message of `email`, plain text (UTF-8). The alert id, or an arrival's
+    message id, is its Message-ID's left part and an `X-Caselink-Alert` (or
+    `X-Caselink-Message`) header, so a mail log shows what it was about."""
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = sender
     message["To"] = ", ".join(email.to)
     message["Subject"] = email.subject
-    message["Message-ID"] = make_msgid(idstring=email.alert_id, domain="caselink.invalid")
-    message["X-Caselink-Alert"] = email.alert_id
+    about = email.alert_id or email.message_id
+    message["Message-ID"] = make_msgid(idstring=about, domain="caselink.invalid")
+    if email.alert_id is not None:
+        message["X-Caselink-Alert"] = email.alert_id
+    if email.message_id is not None:
+        message["X-Caselink-Message"] = email.message_id
     message.set_content(email.text)
     return message
 
@@ -71,4 +76,9 @@ class SmtpMailer:
             raise MailUnavailable(f"no mail server: {type(error).__name__}") from error
         if refused:
             # Accepted for some: sent. The others would be refused again by a retry.
-            log.warning("some recipients refused", alert_id=email.alert_id, count=len(refused))
+            log.warning(
+                "some recipients refused",
+                alert_id=email.alert_id,
+                message_id=email.message_id,
+                count=len(refused),
+            )

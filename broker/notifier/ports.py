@@ -3,7 +3,7 @@
 from typing import Protocol
 
 from broker.errors import CaselinkError
-from broker.notifier.rules import Email
+from broker.notifier.emails import Email
 
 
 class MailError(CaselinkError):
@@ -37,9 +37,9 @@ class Mailer(Protocol):
 
 
 class SentLog(Protocol):
-    """The alert ids already emailed: one email per alert, across restarts."""
+    """The keys of the emails already sent (`Email.key`): one email per key, across restarts."""
 
-    async def was_sent(self, alert_id: str) -> bool: ...
+    async def was_sent(self, key: str) -> bool: ...
 
-    async def record_sent(self, alert_id: str, at: float) -> None:
-        """Record `alert_id` as emailed; recording it again changes nothing."""
+    async def record_sent(self, key: str, at: float) -> None:
+        """Record `key` as emailed; recording it again changes nothing."""

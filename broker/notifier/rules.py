@@ -1,9 +1,10 @@
-"""Who hears of an alert by email, and what the email says (pure).
+"""Who hears of an alert or an arrival by email (pure).
 
 The tracker already addresses each alert to one agency (`Alert.agency`), one copy per
 audience of its ladder (broker/tracker/escalation.py): the recipient agency, the sender
-agency, or each coordination agency. So every alert is one email at most, and who reads it
-follows from the agency it is addressed to and whether that agency is a party:
+agency, or each coordination agency. So every alert is one email at most per recipient
+language, and who reads it follows from the agency it is addressed to and whether that
+agency is a party:
 
 | alert                              | to a party (sender or recipient)  | to a coordinator |
 |------------------------------------|-----------------------------------|------------------|
@@ -14,34 +15,24 @@ follows from the agency it is addressed to and whether that agency is a party:
 | dead-letter queue near full        | none                              | coordinators     |
 
 Every other alert (refused envelopes, gaps, declined transfers...) is shown on the
-dashboard and not emailed. The email holds what the alert holds: ids, agencies, kind,
-reason, times and a link to the thread's page on the dashboard. Alerts carry no case
-content, and nothing here adds any.
+dashboard and not emailed. An arrival event (a gateway stored a referral or transfer in its
+inbox, schemas/arrival.py) goes to the recipient agency's duty addresses: "new referral"
+or "new transfer". Each address is emailed in its own language and time zone
+(`Contacts.people`); `broker/notifier/emails.py` writes the emails.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 
-from broker.notifier.config import Contacts
+from broker.notifier.config import Contacts, Person
 from schemas.alert import OVERDUE_REASONS, Alert, AlertLevel, AlertReason
+from schemas.arrival import Arrival
 
 
 class Role(StrEnum):
     DUTY = "duty"
     SUPERVISORS = "supervisors"
     COORDINATORS = "coordinators"
-
-
-@dataclass(frozen=True, slots=True)
-class Email:
-    """One email about one alert: its plain-text subject and body, and who receives it."""
-
-    alert_id: str
-    to: tuple[str, ...]
-    subject: str
-    text: str
 
 
 def roles_for(alert: Alert) -> tuple[Role, ...]:
@@ -61,97 +52,36 @@ def roles_for(alert: Alert) -> tuple[Role, ...]:
     return ()
 
 
-def recipients(alert: Alert, contacts: Mapping[str, Contacts]) -> tuple[str, ...]:
-    """The addresses `alert` goes to, sorted, each once; empty when none is configured."""
-    agency = contacts.get(alert.agency)
+def _people(agency: Contacts | None, roles: tuple[Role, ...]) -> tuple[Person, ...]:
     if agency is None:
         return ()
-    found = {address for role in roles_for(alert) for address in getattr(agency, role.value)}
-    return tuple(sorted(found))
+    # Each address once, sorted: an address in two roles keeps the first role's settings.
+    found: dict[str, Person] = {}
+    for role in roles:
+        for person in agency.people(role.value):
+            found.setdefault(person.address, person)
+    return tuple(found[address] for address in sorted(found))
 
 
-_TITLES = {
-    AlertLevel.REMINDER: "Reminder",
-    AlertLevel.ESCALATION: "Escalation",
-    AlertLevel.DECLINED: "Declined",
-    AlertLevel.FLAGGED: "For review",
-    AlertLevel.CAPACITY: "Capacity",
-}
+def recipients(alert: Alert, contacts: Mapping[str, Contacts]) -> tuple[Person, ...]:
+    """Who `alert` goes to, sorted by address, each once; empty when none is configured."""
+    return _people(contacts.get(alert.agency), roles_for(alert))
 
 
-def _when(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+def arrival_recipients(arrival: Arrival, contacts: Mapping[str, Contacts]) -> tuple[Person, ...]:
+    """The recipient agency's duty addresses, sorted, each once."""
+    return _people(contacts.get(arrival.recipient), (Role.DUTY,))
 
 
-def _duration(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min"
+def inbox_link(arrival: Arrival, contacts: Mapping[str, Contacts]) -> str | None:
+    """The message's inbox page on its recipient's gateway, when its config names one."""
+    agency = contacts.get(arrival.recipient)
+    if agency is None or agency.inbox_url is None:
+        return None
+    return f"{agency.inbox_url.rstrip('/')}/inbox/{arrival.message_id}"
 
 
 def thread_link(alert: Alert, dashboard_url: str) -> str:
     """The dashboard page of the alert's thread, or the dashboard's front page."""
     base = dashboard_url.rstrip("/")
     return f"{base}/threads/{alert.thread_id}" if alert.thread_id else f"{base}/"
-
-
-def _urgency(alert: Alert) -> str | None:
-    # Alerts carry no urgency field; a declined emergency says it by its reason.
-    return "emergency" if alert.reason is AlertReason.DECLINED_EMERGENCY else None
-
-
-def _lines(alert: Alert, dashboard_url: str) -> list[str]:
-    rows: list[tuple[str, str | None]] = [
-        ("Alert", alert.alert_id),
-        ("Level", alert.level.value),
-        ("Reason", alert.reason.value.replace("_", " ")),
-        ("Addressed to", alert.agency),
-        ("Thread", alert.thread_id),
-        ("Message", alert.message_id),
-        ("Kind", alert.kind.value if alert.kind else None),
-        ("Urgency", _urgency(alert)),
-        ("From agency", alert.sender),
-        ("To agency", alert.recipient),
-        ("Deadline", _when(alert.deadline) if alert.deadline is not None else None),
-        (
-            "Overdue by",
-            _duration(alert.overdue_seconds) if alert.overdue_seconds is not None else None,
-        ),
-        ("Detail", alert.detail),
-        (
-            "Dead letters",
-            f"{alert.queue_depth} of {alert.queue_bound}"
-            if alert.queue_depth is not None and alert.queue_bound is not None
-            else None,
-        ),
-        ("Raised", _when(alert.raised_at)),
-    ]
-    return [f"{name}: {value}" for name, value in rows if value is not None]
-
-
-def subject_of(alert: Alert) -> str:
-    """`[Caselink] Escalation: response overdue (referral)`: short enough for one header
-    line (SMTP folds past 78 characters); the agencies are in the body."""
-    title = _TITLES.get(alert.level, alert.level.value)
-    about = alert.reason.value.replace("_", " ")
-    if alert.kind is not None:
-        return f"[Caselink] {title}: {about} ({alert.kind.value})"
-    return f"[Caselink] {title}: {about}"
-
-
-def compose(alert: Alert, contacts: Mapping[str, Contacts], dashboard_url: str) -> Email | None:
-    """The email `alert` calls for, or None when nobody is to be emailed about it."""
-    to = recipients(alert, contacts)
-    if not to:
-        return None
-    text = "\n".join(
-        [
-            "Caselink needs someone to look at a thread. This email holds ids only; the case",
-            "itself is read in the agency's own system.",
-            "",
-            *_lines(alert, dashboard_url),
-            "",
-            f"Open: {thread_link(alert, dashboard_url)}",
-            "",
-        ]
-    )
-    return Email(alert_id=alert.alert_id, to=to, subject=subject_of(alert), text=text)

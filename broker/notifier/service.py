@@ -1,14 +1,24 @@
-"""One alert through the notifier: read it, decide, email it once, say how to settle it.
+"""One alert or arrival event through the notifier: read it, decide, email it once, say
+how to settle it.
 
-The order is what makes "one email per alert, never lost" hold across restarts:
-1. an alert already in the sent log is acked without an email (a redelivery, a republish);
-2. otherwise the email is handed to the SMTP server, retried with capped backoff while the
-   server fails, and only once it accepted it is the alert id recorded, and then acked.
-A crash after the SMTP server accepted an email and before its id is recorded sends that
-email a second time when the alert comes back: at most twice, never not at all. Recording
-first would turn that crash into a lost email.
+Who may say what: an alert is emailed only when its AMQP `user_id` (which RabbitMQ checks
+against the publishing connection) is the tracker's; an agency may publish alerts about
+itself, and those are acked unemailed. An arrival event is believed only from the RabbitMQ
+user of the agency it names as `recipient` (the gateway that stored the message); any other
+publisher, or none, is refused: rejected, so RabbitMQ dead-letters it, and never emailed.
 
-While SMTP fails the alert stays unacked (RabbitMQ keeps it for us, and the rest of the
+Each alert or event makes one email per recipient language and time zone
+(`broker/notifier/emails.py`), each with its own key in the sent log. The order is what
+makes "one email per key, never lost" hold across restarts:
+1. an email whose key is in the sent log is not sent again (a redelivery, a republish);
+2. otherwise it is handed to the SMTP server, retried with capped backoff while the server
+   fails, and only once it accepted it is its key recorded; the delivery is acked once
+   every email of it is sent.
+A crash after the SMTP server accepted an email and before its key is recorded sends that
+email a second time when the delivery comes back: at most twice, never not at all.
+Recording first would turn that crash into a lost email.
+
+While SMTP fails the delivery stays unacked (RabbitMQ keeps it for us, and the rest of the
 queue waits behind the prefetch window). After `hold_s` it is handed back to the queue to be
 delivered again, so RabbitMQ's consumer timeout never closes the channel; the queue has no
 delivery limit, so no outage, however long, dead-letters a valid alert. Only what cannot be
@@ -18,17 +28,18 @@ dead-letters it, and `caselink dlq` shows it and puts it back once the cause is 
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from pydantic import ValidationError
 
 from broker.logs import RecurringFailure, get_logger
 from broker.messaging.backoff import backoff_delay
-from broker.notifier.config import Contacts
+from broker.notifier.emails import Email, Writer
 from broker.notifier.ports import Mailer, MailRefused, MailUnavailable, SentLog
-from broker.notifier.rules import Email, compose
+from broker.topology.names import Topology
 from schemas.alert import Alert
+from schemas.arrival import Arrival
 
 log = get_logger(__name__)
 
@@ -40,16 +51,16 @@ class Settle(StrEnum):
 
 
 class Notifier:
-    """Decides and sends the email of each alert delivered; safe to call concurrently."""
+    """Decides and sends the emails of each alert and arrival delivered; safe to call
+    concurrently."""
 
     def __init__(
         self,
         *,
         sent: SentLog,
         mailer: Mailer,
-        contacts: Mapping[str, Contacts],
-        dashboard_url: str,
-        tracker_user: str,
+        writer: Writer,
+        topology: Topology,
         retry_max_s: float = 60.0,
         hold_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
@@ -57,9 +68,8 @@ class Notifier:
     ) -> None:
         self._sent = sent
         self._mailer = mailer
-        self._contacts = contacts
-        self._dashboard_url = dashboard_url
-        self._tracker_user = tracker_user
+        self._writer = writer
+        self._topology = topology
         self._retry_max_s = retry_max_s
         self._hold_s = hold_s
         self._clock = clock
@@ -67,7 +77,7 @@ class Notifier:
         # Consecutive SMTP failures, across alerts: the backoff is the server's, not an alert's.
         self._failures = 0
         self._failing = RecurringFailure(log, "email sending")
-        # Two deliveries of one alert at once (a republish beside a redelivery) send once.
+        # Two deliveries of one email at once (a republish beside a redelivery) send once.
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def handle(self, body: bytes, user_id: str | None) -> Settle:
@@ -82,31 +92,56 @@ class Notifier:
         except ValidationError:
             log.warning("alert unreadable; rejected", count=len(body))
             return Settle.REJECT
-        if user_id != self._tracker_user:
+        if user_id != self._topology.tracker_user():
             log.info("alert not from the tracker; not emailed", alert_id=alert.alert_id)
             return Settle.ACK
-        email = compose(alert, self._contacts, self._dashboard_url)
-        if email is None:
-            return Settle.ACK
-        lock = self._locks.setdefault(alert.alert_id, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._once(alert, email)
-        finally:
-            if not lock.locked():
-                self._locks.pop(alert.alert_id, None)
+        return await self._deliver(self._writer.alert_emails(alert))
 
-    async def _once(self, alert: Alert, email: Email) -> Settle:
-        if await self._sent.was_sent(alert.alert_id):
+    async def handle_arrival(self, body: bytes, user_id: str | None) -> Settle:
+        """Email the recipient's duty addresses about the arrival event in `body`, once.
+
+        `user_id` must be the RabbitMQ user of the event's recipient agency: an event
+        published by anyone else is refused (dead-lettered) and not emailed. May raise what
+        the sent log raises.
+        """
+        try:
+            arrival = Arrival.model_validate_json(body)
+        except ValidationError:
+            log.warning("arrival event unreadable; rejected", count=len(body))
+            return Settle.REJECT
+        if user_id is None or user_id != self._topology.agency_user(arrival.recipient):
+            # Bound by well-formed fields only: both are validated ids.
+            log.warning(
+                "arrival event not published by its recipient's gateway; refused",
+                message_id=arrival.message_id,
+                recipient=arrival.recipient,
+            )
+            return Settle.REJECT
+        return await self._deliver(self._writer.arrival_emails(arrival))
+
+    async def _deliver(self, emails: list[Email]) -> Settle:
+        for email in emails:
+            lock = self._locks.setdefault(email.key, asyncio.Lock())
+            try:
+                async with lock:
+                    outcome = await self._once(email)
+            finally:
+                if not lock.locked():
+                    self._locks.pop(email.key, None)
+            if outcome is not Settle.ACK:
+                return outcome
+        return Settle.ACK
+
+    async def _once(self, email: Email) -> Settle:
+        if await self._sent.was_sent(email.key):
             return Settle.ACK
         outcome = await self._send(email)
         if outcome is Settle.ACK:
-            await self._sent.record_sent(alert.alert_id, time.time())
+            await self._sent.record_sent(email.key, time.time())
             log.info(
-                "alert emailed",
-                alert_id=alert.alert_id,
-                agency=alert.agency,
-                level_name=alert.level.value,
+                "emailed",
+                alert_id=email.alert_id,
+                message_id=email.message_id,
                 count=len(email.to),
             )
         return outcome
@@ -118,8 +153,9 @@ class Notifier:
                 await self._mailer.send(email)
             except MailRefused as error:
                 log.error(
-                    "email refused by the mail server; alert dead-lettered",
+                    "email refused by the mail server; dead-lettered",
                     alert_id=email.alert_id,
+                    message_id=email.message_id,
                     reason=error.reason,
                     code=error.code,
                 )
@@ -131,6 +167,7 @@ class Notifier:
                     reason=error.reason,
                     code=error.code,
                     alert_id=email.alert_id,
+                    message_id=email.message_id,
                 )
                 delay = backoff_delay(self._failures, cap_s=self._retry_max_s)
                 if self._clock() - started + delay > self._hold_s:

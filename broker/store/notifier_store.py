@@ -1,10 +1,12 @@
-"""The notifier's sent log: the ids of the alerts it emailed (SQLite or PostgreSQL).
+"""The notifier's sent log: the keys of the emails it sent (SQLite or PostgreSQL).
 
-One table, one row per alert id, written after the SMTP server accepted the email. An
+One row per email key (`Email.key`: an alert id or an arrival's message id, with the
+recipients' language and time zone), written after the SMTP server accepted the email. An
 SQLite file is created 0600 in a folder created 0700 and refused when others may read it
 (`store/engine.py`), like the other stores: it holds no case content, but its ids and times
-say which threads went overdue. The table is created when missing; it has had one shape so
-far, so there is no migration yet.
+say which threads went overdue. The tables are created when missing. `sent_alerts`, the
+first version's table of bare alert ids, is still read: an alert emailed before the upgrade
+is not emailed again in the languages of its recipients.
 """
 
 from sqlalchemy import Column, Float, MetaData, String, Table, select
@@ -18,6 +20,12 @@ sent_alerts = Table(
     "sent_alerts",
     metadata,
     Column("alert_id", String(36), primary_key=True),
+    Column("sent_at", Float, nullable=False),
+)
+sent_emails = Table(
+    "sent_emails",
+    metadata,
+    Column("email_key", String(160), primary_key=True),
     Column("sent_at", Float, nullable=False),
 )
 
@@ -42,14 +50,20 @@ class SqlSentLog:
     async def close(self) -> None:
         await self._engine.dispose()
 
-    async def was_sent(self, alert_id: str) -> bool:
+    async def was_sent(self, key: str) -> bool:
+        legacy = key.split("/", 1)[0]  # an alert id, as the first version recorded it
         async with self._engine.connect() as connection:
             found = await connection.execute(
-                select(sent_alerts.c.alert_id).where(sent_alerts.c.alert_id == alert_id)
+                select(sent_emails.c.email_key).where(sent_emails.c.email_key == key)
+            )
+            if found.first() is not None:
+                return True
+            found = await connection.execute(
+                select(sent_alerts.c.alert_id).where(sent_alerts.c.alert_id == legacy)
             )
             return found.first() is not None
 
-    async def record_sent(self, alert_id: str, at: float) -> None:
+    async def record_sent(self, key: str, at: float) -> None:
         async with self._engine.begin() as connection:
-            statement = insert_new(self._engine.dialect.name, sent_alerts)
-            await connection.execute(statement.values(alert_id=alert_id, sent_at=at))
+            statement = insert_new(self._engine.dialect.name, sent_emails)
+            await connection.execute(statement.values(email_key=key, sent_at=at))

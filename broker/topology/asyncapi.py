@@ -32,12 +32,16 @@ from broker.topology.names import (
     ALERTS_BINDING_KEY,
     ALERTS_EXCHANGE,
     ALERTS_QUEUE,
+    ARRIVAL_CONTENT_TYPE,
+    ARRIVALS_BINDING_KEY,
+    ARRIVALS_EXCHANGE,
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     DEFAULT_VHOST,
     DELIVERY_LIMIT,
     ENVELOPE_CONTENT_TYPE,
     MESSAGES_EXCHANGE,
+    NOTIFIER_ARRIVALS_QUEUE,
     NOTIFIER_BINDING_KEY,
     NOTIFIER_QUEUE,
     TAP_BINDING_KEY,
@@ -52,6 +56,7 @@ from broker.topology.names import (
     alert_routing_key,
 )
 from schemas.alert import Alert, AlertLevel
+from schemas.arrival import Arrival
 from schemas.ids import AGENCY_ID_PATTERN
 from schemas.kinds import MessageKind
 from schemas.sealed_envelope import SealedEnvelope
@@ -62,6 +67,8 @@ SERVER_URL = f"amqp://localhost:5672/{DEFAULT_VHOST}"
 DEAD_LETTER_CONTENT_TYPE = "application/octet-stream"
 # names.routing_key() fills this template; a unit test holds the two together.
 MESSAGE_ROUTING_KEY = "{kind}.{sender}.{recipient}"
+# names.arrival_routing_key() fills this one.
+ARRIVAL_ROUTING_KEY = "arrival.{kind}.{agency}"
 AGENCY = "{agency}"
 
 DESCRIPTION = f"""\
@@ -105,6 +112,10 @@ async def _receive_envelope(envelope: SealedEnvelope) -> None:
 
 async def _receive_alert(alert: Alert) -> None:
     """Never called: its signature tells FastStream the payload of the alerts queue."""
+
+
+async def _receive_arrival(arrival: Arrival) -> None:
+    """Never called: its signature tells FastStream the payload of the arrivals queue."""
 
 
 async def _receive_dead_letter(body: DeadLetterBody) -> None:
@@ -176,6 +187,12 @@ ENVELOPE_MESSAGE = (
     "`ciphertext`. AMQP properties: `message_id` is the header's message_id, `user_id` the "
     "sender agency's RabbitMQ user (RabbitMQ refuses any other), delivery mode persistent."
 )
+ARRIVAL_MESSAGE = (
+    "An arrival event, plain JSON with null fields left out: the ids, kind, urgency and "
+    "agencies of a referral or transfer the recipient's gateway stored in its inbox, and when; "
+    "never anything from the sealed body. AMQP `message_id` is the message's id, `user_id` the "
+    "recipient agency's RabbitMQ user; delivery mode persistent."
+)
 ALERT_MESSAGE = (
     "An alert, plain JSON with null fields left out: ids, categories and times only, never "
     "case content. AMQP `message_id` is the alert_id."
@@ -187,6 +204,7 @@ def _flows() -> list[Flow]:
     limits = QueueLimits()
     messages = _exchange(MESSAGES_EXCHANGE, ExchangeType.TOPIC)
     alerts = _exchange(ALERTS_EXCHANGE, ExchangeType.TOPIC)
+    arrivals = _exchange(ARRIVALS_EXCHANGE, ExchangeType.TOPIC)
     dead_letters = _exchange(DEAD_LETTER_EXCHANGE, ExchangeType.FANOUT)
     tap_overflow = _exchange(TAP_OVERFLOW_EXCHANGE, ExchangeType.FANOUT)
     tap_lost = _exchange(TAP_LOST_EXCHANGE, ExchangeType.FANOUT)
@@ -331,6 +349,52 @@ def _flows() -> list[Flow]:
             "queue has no delivery limit, so an outage never dead-letters an alert. An alert "
             "it cannot parse is rejected and dead-lettered.",
             message_description=ALERT_MESSAGE,
+        ),
+        Flow(
+            title="arrivals-publish",
+            action="send",
+            exchange=arrivals,
+            routing_key=ARRIVAL_ROUTING_KEY,
+            payload=Arrival,
+            content_type=ARRIVAL_CONTENT_TYPE,
+            description="A gateway announces each referral or transfer once it is durably in "
+            "its inbox (the first time only: a redelivery is not announced again), on its "
+            "existing connection, persistent, mandatory and confirmed. Topic permissions let "
+            "an agency publish only events naming itself as the recipient. An event that "
+            "cannot be published is retried with backoff from memory and may be lost at a "
+            "restart: the message itself is never held up or lost, and the tracker's "
+            "deadlines still remind.",
+            message_description=ARRIVAL_MESSAGE,
+            parameters={
+                "kind": {
+                    "description": "The message's kind.",
+                    "enum": [MessageKind.REFERRAL.value, MessageKind.TRANSFER.value],
+                    "location": "$message.payload#/kind",
+                },
+                "agency": _agency_parameter(
+                    "The recipient agency, whose gateway publishes the event",
+                    "$message.payload#/recipient",
+                ),
+            },
+        ),
+        Flow(
+            title="notifier-arrivals",
+            action="receive",
+            exchange=arrivals,
+            routing_key=ARRIVALS_BINDING_KEY,
+            queue=_queue(NOTIFIER_ARRIVALS_QUEUE, ARRIVALS_BINDING_KEY),
+            handler=_receive_arrival,
+            payload=Arrival,
+            content_type=ARRIVAL_CONTENT_TYPE,
+            description=f"Every arrival event on {ARRIVALS_EXCHANGE}, for `caselink "
+            "notifier`, the only reader (user `notifier`). It emails the recipient agency's "
+            "duty addresses a new referral or new transfer, with a link to the message's "
+            "page on that agency's gateway, and believes an event only when its AMQP "
+            "`user_id` is the RabbitMQ user of the event's `recipient`: any other (or none) "
+            "is rejected and dead-lettered, unemailed. One email per message id and "
+            "recipient language, recorded after the SMTP server accepted it; SMTP outages "
+            "are held and retried as on the notifier's alert queue (no delivery limit).",
+            message_description=ARRIVAL_MESSAGE,
         ),
         Flow(
             title="dead-letters",

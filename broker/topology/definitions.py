@@ -5,13 +5,14 @@ The output is the JSON document that `rabbitmqctl import_definitions` and
 agency plus the tracker, the dead-letter operator and the notifier, and their permissions.
 Passwords come in; only salted hashes go out.
 
-Confinement, per agency user: configure nothing; write only to the messages and alerts
-exchanges, and there only routing keys that name the agency as sender; read only its own
+Confinement, per agency user: configure nothing; write only to the messages, alerts and
+arrivals exchanges, and there only routing keys that name the agency as sender (on the
+arrivals exchange: as the recipient whose inbox stored the message); read only its own
 queue. No agency may write to the dead-letter exchange: only RabbitMQ's own dead-lettering
 puts messages there. The tracker reads its three tap queues and writes alerts, nothing
-else. The notifier reads its own queue of alerts and writes nothing. The operator reads
-the dead-letter queue and writes to the default exchange, as the original sender
-(impersonator tag), to put a dead letter back into the queue it came from.
+else. The notifier reads its own queues of alerts and arrival events and writes nothing.
+The operator reads the dead-letter queue and writes to the default exchange, as the
+original sender (impersonator tag), to put a dead letter back into the queue it came from.
 """
 
 import base64
@@ -29,10 +30,13 @@ from broker.topology.names import (
     ALERTS_BINDING_KEY,
     ALERTS_EXCHANGE,
     ALERTS_QUEUE,
+    ARRIVALS_BINDING_KEY,
+    ARRIVALS_EXCHANGE,
     DEAD_LETTER_BINDING_KEY,
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     MESSAGES_EXCHANGE,
+    NOTIFIER_ARRIVALS_QUEUE,
     NOTIFIER_BINDING_KEY,
     NOTIFIER_QUEUE,
     SERVICE_USERS,
@@ -121,13 +125,14 @@ def exactly(*names: str) -> str:
 
 
 def agency_permission(topology: Topology, agency_id: str) -> Permission:
-    """An agency declares nothing, publishes messages and alerts, reads its own queue."""
+    """An agency declares nothing, publishes messages, alerts and arrival events, reads its
+    own queue."""
     # Not the dead-letter exchange: a refused envelope is rejected without requeue, and its
     # queue's own dead-lettering writes it there with RabbitMQ's x-death record. An agency
     # that could write there could plant fake dead letters for the operator to requeue.
     return Permission(
         configure=NOTHING,
-        write=exactly(MESSAGES_EXCHANGE, ALERTS_EXCHANGE),
+        write=exactly(MESSAGES_EXCHANGE, ALERTS_EXCHANGE, ARRIVALS_EXCHANGE),
         read=exactly(topology.agency_queue(agency_id)),
     )
 
@@ -142,13 +147,19 @@ def agency_alert_key_pattern(agency_id: str) -> str:
     return rf"^alert\.[a-z_]+\.{re.escape(agency_id)}$"
 
 
+def agency_arrival_key_pattern(agency_id: str) -> str:
+    """Routing keys an agency may publish on the arrivals exchange: its own arrivals."""
+    return rf"^arrival\.[a-z]+\.{re.escape(agency_id)}$"
+
+
 def agency_topic_permissions(agency_id: str) -> list[TopicPermission]:
-    """Topic permissions of an agency on both topic exchanges (the DLX is a fanout)."""
+    """Topic permissions of an agency on the three topic exchanges (the DLX is a fanout)."""
     # A topic exchange without a topic permission accepts any routing key, so every topic
     # exchange the user may write to needs one.
     return [
         TopicPermission(MESSAGES_EXCHANGE, agency_message_key_pattern(agency_id), NOTHING),
         TopicPermission(ALERTS_EXCHANGE, agency_alert_key_pattern(agency_id), NOTHING),
+        TopicPermission(ARRIVALS_EXCHANGE, agency_arrival_key_pattern(agency_id), NOTHING),
     ]
 
 
@@ -167,9 +178,11 @@ def tracker_topic_permissions() -> list[TopicPermission]:
 
 
 def notifier_permission() -> Permission:
-    """The notifier declares nothing, publishes nothing, reads its own queue only."""
-    # Rejecting an alert it cannot read needs no write: its queue's dead-lettering writes it.
-    return Permission(configure=NOTHING, write=NOTHING, read=exactly(NOTIFIER_QUEUE))
+    """The notifier declares nothing, publishes nothing, reads its own two queues only."""
+    # Rejecting what it cannot read needs no write: its queue's dead-lettering writes it.
+    return Permission(
+        configure=NOTHING, write=NOTHING, read=exactly(NOTIFIER_QUEUE, NOTIFIER_ARRIVALS_QUEUE)
+    )
 
 
 def operator_permission() -> Permission:
@@ -286,6 +299,7 @@ def _queues(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]:
         _queue(vhost, TAP_LOST_QUEUE, tap_lost_queue_arguments()),
         _queue(vhost, ALERTS_QUEUE, alerts_queue_arguments()),
         _queue(vhost, NOTIFIER_QUEUE, notifier_queue_arguments()),
+        _queue(vhost, NOTIFIER_ARRIVALS_QUEUE, notifier_queue_arguments()),
         _queue(vhost, DEAD_LETTER_QUEUE, dead_letter_queue_arguments(topology.limits)),
     ]
 
@@ -303,6 +317,7 @@ def _bindings(topology: Topology, agency_ids: list[str]) -> list[dict[str, Any]]
         _binding(vhost, TAP_LOST_EXCHANGE, TAP_LOST_QUEUE, ""),
         _binding(vhost, ALERTS_EXCHANGE, ALERTS_QUEUE, ALERTS_BINDING_KEY),
         _binding(vhost, ALERTS_EXCHANGE, NOTIFIER_QUEUE, NOTIFIER_BINDING_KEY),
+        _binding(vhost, ARRIVALS_EXCHANGE, NOTIFIER_ARRIVALS_QUEUE, ARRIVALS_BINDING_KEY),
         _binding(vhost, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, DEAD_LETTER_BINDING_KEY),
     ]
 
@@ -334,6 +349,7 @@ def build_definitions(
         "exchanges": [
             _exchange(vhost, MESSAGES_EXCHANGE, "topic"),
             _exchange(vhost, ALERTS_EXCHANGE, "topic"),
+            _exchange(vhost, ARRIVALS_EXCHANGE, "topic"),
             _exchange(vhost, DEAD_LETTER_EXCHANGE, "fanout"),
             _exchange(vhost, TAP_OVERFLOW_EXCHANGE, "fanout"),
             _exchange(vhost, TAP_LOST_EXCHANGE, "fanout"),

@@ -14,6 +14,9 @@ from schemas.kinds import MessageKind
 DEFAULT_VHOST = "caselink"
 MESSAGES_EXCHANGE = "caselink.messages"
 ALERTS_EXCHANGE = "caselink.alerts"
+# Arrival events: a gateway says it stored a referral or transfer in its inbox (ids only,
+# schemas/arrival.py), so the notifier can email the recipient's duty address at once.
+ARRIVALS_EXCHANGE = "caselink.arrivals"
 DEAD_LETTER_EXCHANGE = "caselink.dead-letter"
 DEAD_LETTER_QUEUE = "caselink.dead-letters"
 TAP_QUEUE = "caselink.tracker-tap"
@@ -27,8 +30,11 @@ TAP_LOST_QUEUE = "caselink.tracker-tap-lost"
 ALERTS_QUEUE = "caselink.alerts"
 # The notifier's own copy of every alert, which it turns into email (broker/notifier/).
 NOTIFIER_QUEUE = "caselink.notifier"
+# The notifier's copy of every arrival event: a queue of its own, so an alert and an event
+# are never told apart by guessing, and each has its own channel in the AsyncAPI document.
+NOTIFIER_ARRIVALS_QUEUE = "caselink.notifier-arrivals"
 TRACKER_USER = "tracker"
-# The notifier's user: reads its own queue, nothing else.
+# The notifier's user: reads its own two queues, nothing else.
 NOTIFIER_USER = "notifier"
 # The operator's user of `caselink dlq`: reads the dead-letter queue, republishes to a queue
 # by name (the default exchange) as the original sender (RabbitMQ's impersonator tag).
@@ -47,6 +53,7 @@ DEAD_LETTER_NEAR_FULL = 0.8
 # Content types on the wire: a sealed envelope (docs/envelope.md), or an alert's JSON.
 ENVELOPE_CONTENT_TYPE = "application/caselink-envelope+json"
 ALERT_CONTENT_TYPE = "application/json"
+ARRIVAL_CONTENT_TYPE = "application/json"
 
 
 def routing_key(kind: MessageKind | str, sender: str, recipient: str) -> str:
@@ -64,6 +71,8 @@ TAP_BINDING_KEY = "#"
 ALERTS_BINDING_KEY = "alert.#"
 # The notifier takes every alert too and decides which make an email (broker/notifier/rules.py).
 NOTIFIER_BINDING_KEY = "alert.#"
+# The notifier takes every arrival event (broker/notifier/rules.py: the recipient's duty).
+ARRIVALS_BINDING_KEY = "arrival.#"
 # The dead-letter exchange is a fanout: the binding key is ignored, so it is empty.
 DEAD_LETTER_BINDING_KEY = ""
 
@@ -71,6 +80,13 @@ DEAD_LETTER_BINDING_KEY = ""
 def alert_routing_key(level: str, agency_id: str) -> str:
     """`alert.<level>.<agency>` on the alerts exchange."""
     return f"alert.{level}.{agency_id}"
+
+
+def arrival_routing_key(kind: MessageKind | str, recipient: str) -> str:
+    """`arrival.<kind>.<recipient>` on the arrivals exchange: the recipient is the agency
+    whose gateway stored the message and publishes the event, and topic permissions let
+    each agency publish only keys that end in its own id."""
+    return f"arrival.{MessageKind(kind).value}.{recipient}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +128,7 @@ class Topology:
         return f"{self.user_prefix}{OPERATOR_USER}"
 
     def notifier_user(self) -> str:
-        """The notifier's RabbitMQ user (`caselink notifier`): reads its own queue only."""
+        """The notifier's RabbitMQ user (`caselink notifier`): reads its own queues only."""
         return f"{self.user_prefix}{NOTIFIER_USER}"
 
     def users(self, agency_ids: Iterable[str]) -> list[str]:

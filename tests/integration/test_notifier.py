@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from broker.app.notifier import NotifierApp
 from broker.mail.smtp import SmtpMailer
 from broker.notifier.config import NotifierSettings
-from broker.notifier.rules import Email
+from broker.notifier.emails import Email
 from broker.topology.names import (
     ALERT_CONTENT_TYPE,
     ALERTS_EXCHANGE,

@@ -8,20 +8,28 @@ from urllib.parse import unquote
 
 import pytest
 
-from broker.topology.asyncapi import MESSAGE_ROUTING_KEY, asyncapi_document
+from broker.topology.asyncapi import (
+    ARRIVAL_ROUTING_KEY,
+    MESSAGE_ROUTING_KEY,
+    asyncapi_document,
+)
 from broker.topology.names import (
     ALERTS_EXCHANGE,
     ALERTS_QUEUE,
+    ARRIVALS_EXCHANGE,
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     DEFAULT_VHOST,
     MESSAGES_EXCHANGE,
+    NOTIFIER_ARRIVALS_QUEUE,
+    NOTIFIER_QUEUE,
     TAP_LOST_QUEUE,
     TAP_OVERFLOW_QUEUE,
     TAP_QUEUE,
     Topology,
     agency_binding_key,
     alert_routing_key,
+    arrival_routing_key,
     routing_key,
 )
 from schemas.alert import AlertLevel
@@ -100,6 +108,8 @@ def test_queues_and_their_bindings_are_the_real_ones(document: dict[str, Any]) -
         "tracker-tap-overflow": (TAP_OVERFLOW_QUEUE, None),
         "tracker-tap-lost": (TAP_LOST_QUEUE, None),
         "alerts-queue": (ALERTS_QUEUE, "alert.#"),
+        "notifier": (NOTIFIER_QUEUE, "alert.#"),
+        "notifier-arrivals": (NOTIFIER_ARRIVALS_QUEUE, "arrival.#"),
         "dead-letters": (DEAD_LETTER_QUEUE, None),  # a fanout: no address
     }
     found = {
@@ -135,6 +145,19 @@ def test_the_alert_address_is_the_one_names_builds(document: dict[str, Any]) -> 
     )
     level = document["channels"]["alerts-publish"]["parameters"]["level"]
     assert level["enum"] == [level.value for level in AlertLevel]
+
+
+def test_the_arrival_address_is_the_one_names_builds(document: dict[str, Any]) -> None:
+    channel = document["channels"]["arrivals-publish"]
+    assert channel["address"] == ARRIVAL_ROUTING_KEY
+    assert ARRIVAL_ROUTING_KEY.format(kind="transfer", agency="a-b") == arrival_routing_key(
+        "transfer", "a-b"
+    )
+    assert _amqp(document, "arrivals-publish")["exchange"]["name"] == ARRIVALS_EXCHANGE
+    for name in ("arrivals-publish", "notifier-arrivals"):
+        message = _message(document, name)
+        assert message["payload"] == {"$ref": "#/components/schemas/Arrival"}
+        assert message["contentType"] == "application/json"
 
 
 def test_every_address_parameter_is_declared(document: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from broker.topology.definitions import (
     HASHING_ALGORITHM,
     TopologyError,
     agency_alert_key_pattern,
+    agency_arrival_key_pattern,
     agency_message_key_pattern,
     agency_permission,
     build_definitions,
@@ -25,10 +26,12 @@ from broker.topology.names import (
     AGENCY_QUEUE_MAX_BYTES,
     ALERTS_EXCHANGE,
     ALERTS_QUEUE,
+    ARRIVALS_EXCHANGE,
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     DELIVERY_LIMIT,
     MESSAGES_EXCHANGE,
+    NOTIFIER_ARRIVALS_QUEUE,
     NOTIFIER_QUEUE,
     TAP_LOST_EXCHANGE,
     TAP_LOST_QUEUE,
@@ -78,6 +81,7 @@ def test_exchanges(definitions: dict[str, Any]) -> None:
     assert kinds == {
         MESSAGES_EXCHANGE: ("topic", True, False),
         ALERTS_EXCHANGE: ("topic", True, False),
+        ARRIVALS_EXCHANGE: ("topic", True, False),
         DEAD_LETTER_EXCHANGE: ("fanout", True, False),
         TAP_OVERFLOW_EXCHANGE: ("fanout", True, False),
         TAP_LOST_EXCHANGE: ("fanout", True, False),
@@ -117,7 +121,9 @@ def test_tap_alerts_and_dead_letter_queues(definitions: dict[str, Any]) -> None:
     # No delivery limit: the notifier hands an alert back while SMTP is down, however often.
     assert "x-delivery-limit" not in notifier["arguments"]
     assert notifier["arguments"]["x-dead-letter-exchange"] == DEAD_LETTER_EXCHANGE
-    assert len(definitions["queues"]) == len(AGENCY_IDS) + 6
+    [arrivals] = by(definitions, "queues", name=NOTIFIER_ARRIVALS_QUEUE)
+    assert arrivals["arguments"] == notifier["arguments"]
+    assert len(definitions["queues"]) == len(AGENCY_IDS) + 7
 
 
 def test_a_full_tap_drops_into_its_overflow_never_refuses_a_publish(
@@ -159,6 +165,7 @@ def test_bindings(definitions: dict[str, Any]) -> None:
         (TAP_LOST_EXCHANGE, TAP_LOST_QUEUE, ""),
         (ALERTS_EXCHANGE, ALERTS_QUEUE, "alert.#"),
         (ALERTS_EXCHANGE, NOTIFIER_QUEUE, "alert.#"),
+        (ARRIVALS_EXCHANGE, NOTIFIER_ARRIVALS_QUEUE, "arrival.#"),
         (DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, ""),
     }
 
@@ -189,7 +196,7 @@ def test_agency_permissions(definitions: dict[str, Any]) -> None:
     [granted] = by(definitions, "permissions", user="unit-oscc-north")
     assert granted["configure"] == "^$"
     assert granted["read"] == r"^agency\.oscc\-north$"
-    for exchange in (MESSAGES_EXCHANGE, ALERTS_EXCHANGE):
+    for exchange in (MESSAGES_EXCHANGE, ALERTS_EXCHANGE, ARRIVALS_EXCHANGE):
         assert re.fullmatch(granted["write"], exchange)
     # Not the dead-letter exchange: only RabbitMQ's own dead-lettering writes there.
     for other in (
@@ -210,9 +217,15 @@ def test_agency_topic_permissions(definitions: dict[str, Any]) -> None:
     topics = {
         t["exchange"]: t for t in by(definitions, "topic_permissions", user="unit-oscc-north")
     }
-    assert set(topics) == {MESSAGES_EXCHANGE, ALERTS_EXCHANGE}
+    assert set(topics) == {MESSAGES_EXCHANGE, ALERTS_EXCHANGE, ARRIVALS_EXCHANGE}
     assert topics[MESSAGES_EXCHANGE]["write"] == agency_message_key_pattern("oscc-north")
     assert topics[ALERTS_EXCHANGE]["write"] == agency_alert_key_pattern("oscc-north")
+    assert topics[ARRIVALS_EXCHANGE]["write"] == agency_arrival_key_pattern("oscc-north")
+    # Its own arrivals only: an event naming another agency as the recipient is refused.
+    own = topics[ARRIVALS_EXCHANGE]["write"]
+    assert re.fullmatch(own, "arrival.referral.oscc-north")
+    for key in ("arrival.referral.social-east", "arrival.referral.oscc-north-2", "alert.x.y"):
+        assert not re.fullmatch(own, key)
     assert {t["read"] for t in topics.values()} == {"^$"}
 
 
@@ -237,7 +250,7 @@ def test_notifier_permissions(definitions: dict[str, Any]) -> None:
     assert (granted["configure"], granted["write"], granted["read"]) == (
         "^$",
         "^$",
-        r"^caselink\.notifier$",
+        r"^(caselink\.notifier|caselink\.notifier\-arrivals)$",
     )
     assert by(definitions, "topic_permissions", user="unit-notifier") == []
     for queue in (TAP_QUEUE, ALERTS_QUEUE, DEAD_LETTER_QUEUE, "agency.oscc-north"):

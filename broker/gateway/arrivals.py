@@ -1,0 +1,174 @@
+"""Arrival events: tell the notifier that a referral or transfer is in this agency's inbox.
+
+The inbox consumer `offer`s the events of what it has just committed (new entries only: a
+redelivery or a replay is announced once, when first stored), after the transaction and
+before the deliveries are acked; `run` publishes them in the background on the gateway's
+own publisher (one connection, one confirmed channel), persistent and mandatory, as this
+agency's user, on `arrival.<kind>.<this agency>`. The hot path only appends to a deque.
+
+An event is a convenience, never the record: the message is in the inbox whatever happens
+here, and the tracker's deadlines still remind the duty address if no event ever arrives
+(broker/tracker/escalation.py). So events are kept in memory, not in the store:
+- while RabbitMQ is down, refuses (403, 404: a topology not yet applied) or returns them
+  (unroutable) or nacks them, they wait and are retried with capped backoff; a refusal
+  waits longest, because RabbitMQ closes the channel that the outbox relay shares;
+- at most MAX_PENDING wait; beyond that the oldest is dropped, counted and logged;
+- what still waits when the gateway stops, or is lost in a crash between the inbox commit
+  and the confirm, is lost: counted and logged, never retried from the store.
+A lost event delays the first email about a message until its first deadline; it never
+loses or holds up the message itself.
+"""
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+
+from broker.gateway.metrics import GatewayCounts
+from broker.gateway.records import InboxMessage
+from broker.logs import RecurringFailure, get_logger
+from broker.messaging.backoff import MAX_DELAY_S, OUTAGE_MAX_DELAY_S, backoff_delay
+from broker.messaging.errors import BrokerUnavailable, DeliveryError, PublishRefused
+from broker.messaging.port import Publisher
+from broker.topology.names import ARRIVAL_CONTENT_TYPE, ARRIVALS_EXCHANGE, arrival_routing_key
+from schemas.arrival import Arrival, ArrivalKind
+from schemas.kinds import MessageKind, Urgency
+
+log = get_logger(__name__)
+
+# Events waiting at most (about 300 bytes each): hours of arrivals through an outage.
+MAX_PENDING = 10_000
+# Publishes awaiting their confirms at once: confirms pipeline on the shared channel.
+WINDOW = 64
+# A refusal closes the shared channel (the relay's too): wait long before trying again.
+REFUSED_MAX_DELAY_S = 300.0
+
+
+def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
+    """The event of an inbox entry of this agency's (`recipient`), None for kinds not
+    announced (acknowledgements, consents). Built from the stored ids and categories only."""
+    kind: ArrivalKind
+    if message.kind == MessageKind.REFERRAL.value:
+        kind = "referral"
+    elif message.kind == MessageKind.TRANSFER.value:
+        kind = "transfer"
+    else:
+        return None
+    # Not validated again (this runs once per message on the inbox's hot path): every field
+    # comes from the header verified at receipt (ids, kind, urgency, sender) or from this
+    # gateway itself.
+    return Arrival.model_construct(
+        message_id=message.message_id,
+        thread_id=message.thread_id,
+        kind=kind,
+        urgency=Urgency(message.urgency) if message.urgency else None,
+        sender=message.sender,
+        recipient=recipient,
+        arrived_at=int(message.received_at),
+    )
+
+
+class ArrivalAnnouncer:
+    """Publishes arrival events in the background; see the module for what may be lost."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        *,
+        counts: GatewayCounts | None = None,
+        max_pending: int = MAX_PENDING,
+        window: int = WINDOW,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._publisher = publisher
+        self._counts = GatewayCounts() if counts is None else counts
+        self._pending: deque[Arrival] = deque()
+        self._max_pending = max_pending
+        self._window = window
+        self._sleep = sleep
+        self._wake = asyncio.Event()
+        self._failures = 0
+        self._failing = RecurringFailure(log, "arrival events", clock=time.time)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def offer(self, arrivals: Iterable[Arrival]) -> None:
+        """Queue events to publish; never waits and never raises."""
+        for arrival in arrivals:
+            if len(self._pending) >= self._max_pending:
+                dropped = self._pending.popleft()
+                self._counts.arrivals_dropped += 1
+                log.warning("arrival event dropped: too many wait", message_id=dropped.message_id)
+            self._pending.append(arrival)
+        if self._pending:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Publish forever; cancel the task to stop (what waits is then lost, and counted)."""
+        batch: list[Arrival] = []
+        try:
+            while True:
+                if not self._pending:
+                    self._wake.clear()
+                    await self._wake.wait()
+                batch = [self._pending.popleft() for _ in range(min(self._window, self.pending))]
+                outcomes = await asyncio.gather(
+                    *(self._publish(arrival) for arrival in batch), return_exceptions=True
+                )
+                failed = [
+                    (arrival, outcome)
+                    for arrival, outcome in zip(batch, outcomes, strict=True)
+                    if outcome is not None
+                ]
+                batch = []
+                if failed:
+                    await self._back_off(failed)
+                else:
+                    if self._failures:
+                        self._failing.resolved()
+                    self._failures = 0
+        finally:
+            # Stopped mid-publish: those unconfirmed may or may not have reached RabbitMQ.
+            lost = len(self._pending) + len(batch)
+            if lost:
+                self._counts.arrivals_dropped += lost
+                log.warning("arrival events not sent at stop", count=lost)
+                self._pending.clear()
+
+    async def _publish(self, arrival: Arrival) -> None:
+        await self._publisher.publish(
+            ARRIVALS_EXCHANGE,
+            arrival_routing_key(arrival.kind, arrival.recipient),
+            arrival.model_dump_json(exclude_none=True).encode(),
+            message_id=arrival.message_id,
+            content_type=ARRIVAL_CONTENT_TYPE,
+        )
+        self._counts.arrivals_announced += 1
+
+    async def _back_off(self, failed: list[tuple[Arrival, BaseException]]) -> None:
+        # Back to the front, in their order: they are the oldest waiting. Offers made during
+        # the publish may have filled the buffer meanwhile: the oldest go, as in `offer`.
+        self._pending.extendleft(reversed([arrival for arrival, _ in failed]))
+        while len(self._pending) > self._max_pending:
+            self._pending.popleft()
+            self._counts.arrivals_dropped += 1
+        arrival, error = failed[0]
+        self._failures += 1
+        if isinstance(error, BrokerUnavailable):
+            cap = OUTAGE_MAX_DELAY_S
+        elif isinstance(error, PublishRefused):
+            cap = REFUSED_MAX_DELAY_S
+        else:  # returned unroutable, nacked, or a failure of ours: nothing to hurry for
+            cap = MAX_DELAY_S
+        delay = backoff_delay(self._failures, cap_s=cap)
+        reason = error.reason if isinstance(error, DeliveryError) else type(error).__name__
+        self._failing.failed(
+            "arrival events not published; will retry",
+            reason=reason,
+            message_id=arrival.message_id,
+            count=len(failed),
+            delay_s=round(delay, 2),
+        )
+        await self._sleep(delay)
