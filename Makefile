@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := broker schemas adapters
 
-.PHONY: test demo lint types imports translations unit services browser bench clean
+.PHONY: test demo lint types imports translations check-translations unit services browser bench clean
 
-test: lint types imports translations unit
+test: lint types imports check-translations unit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +43,19 @@ imports: $(STAMP)
 # catalogue, and fails when one is incomplete (untranslated or fuzzy): translate what it
 # lists in broker/look/locale/<language>/LC_MESSAGES/caselink.po and run it again.
 LOCALE := broker/look/locale
+EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output --omit-header
 translations: $(STAMP)
-	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output \
-		--omit-header -o $(LOCALE)/caselink.pot broker adapters
+	$(EXTRACT) -o $(LOCALE)/caselink.pot broker adapters
 	$(BIN)/pybabel -q update -i $(LOCALE)/caselink.pot -d $(LOCALE) -D caselink \
 		--no-fuzzy-matching --ignore-obsolete --omit-header
 	$(BIN)/python -m broker.look.catalogues
+
+# The same check without writing a file: the messages as the code has them now, against the
+# catalogues as they are (make test runs this one).
+check-translations: $(STAMP)
+	@template=$$(mktemp --suffix=.pot) && trap 'rm -f "$$template"' EXIT && \
+		$(EXTRACT) -o "$$template" broker adapters && \
+		$(BIN)/python -m broker.look.catalogues "$$template"
 
 # Debian's Chromium for the dashboard's browser test (Playwright's own download needs the
 # internet), at the path tests/conftest.py drives; we run as root, so no sudo.

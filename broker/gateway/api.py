@@ -385,7 +385,7 @@ def create_api(
     door = None
     if pages is not None:
         self_authenticated |= set(pages.open_paths)
-        door = SessionDoor(pages.sessions, users, pages.cookie, pages.is_page, clock)
+        door = SessionDoor(pages.sessions, users, pages.cookie, pages.is_page, pages.serves, clock)
         app.include_router(pages.routes(sign_in))
     app.add_middleware(
         AuthenticationMiddleware,

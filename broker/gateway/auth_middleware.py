@@ -6,12 +6,16 @@ read, buffer and validate what it sends. This middleware answers 401 (or 429) wi
 calling `receive`, and hands the routes the user in the ASGI scope (`SCOPE_USER`).
 
 Three ways in: HTTP Basic (people), a Bearer token (systems), and, where the inbox pages are
-served, their session cookie (people signed in by the form; `broker.gateway.pages_port`).
-An Authorization header, when sent, decides alone. Without a user, a page is answered with
+served, their session cookie (people signed in by the form; `broker.gateway.pages_port`),
+on the pages' own paths only: a session never opens the JSON API, so no page of another
+site can drive the API with a browser's cookie. A cookie-signed request that may change
+something (any method but GET and HEAD) must come from a page of this site (Sec-Fetch-Site
+or Origin), checked here before the body is read. An Authorization header, when sent,
+decides alone. Without a user, a page is answered with
 a redirect to the sign-in form (303, `next` the page asked for), anything else with 401.
 
-Only the exact `open_paths` (health, metrics, the OpenAPI document, the sign-in form and the
-stylesheet) pass without a user.
+Only the exact `open_paths` (health, metrics, the OpenAPI document, the sign-in and sign-out
+forms and the static files) pass without a user.
 """
 
 import json
@@ -25,6 +29,7 @@ from broker.errors import CaselinkError
 from broker.gateway.pages_port import LOGIN_PATH, SessionDoor
 from broker.gateway.signin import NO_CREDENTIALS, Refused, SignIn
 from broker.gateway.users import GatewayUser
+from broker.http_edge.forms import same_origin_headers
 from broker.logs import get_logger
 
 log = get_logger(__name__)
@@ -40,6 +45,8 @@ _CHALLENGES = [
     (b"www-authenticate", b'Bearer realm="caselink"'),
 ]
 _UNAVAILABLE = Refused(503, "sign-in unavailable, try again later")
+_CROSS_SITE = Refused(403, "cross-site request refused")
+_SAFE_METHODS = ("GET", "HEAD")
 
 
 class AuthenticationMiddleware:
@@ -70,8 +77,10 @@ class AuthenticationMiddleware:
         client = scope.get("client")
         address = str(client[0])[:MAX_ADDRESS] if client else "unknown"
         try:
-            if authorization or self.door is None:
+            if authorization or self.door is None or not self.door.serves(scope["path"]):
                 verdict = await self.sign_in.authenticate(authorization, address)
+            elif scope["method"] not in _SAFE_METHODS and not _same_origin(scope):
+                verdict = _CROSS_SITE
             else:
                 verdict = await _by_session(scope, self.door)
         except CaselinkError as error:
@@ -87,6 +96,11 @@ class AuthenticationMiddleware:
             await _answer(send, verdict)
             return
         await self.app({**scope, SCOPE_USER: verdict}, receive, send)
+
+
+def _same_origin(scope: Scope) -> bool:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    return same_origin_headers(headers)
 
 
 async def _by_session(scope: Scope, door: SessionDoor) -> GatewayUser | Refused:

@@ -4,9 +4,9 @@ The pages themselves (the agency inbox: broker.inbox) sit above the gateway and 
 to `create_api` by the composition root, as adapters are. The app mounts their router, lets
 their `open_paths` through without a user (the sign-in form, the stylesheet), and accepts
 their session cookie as a third way in beside HTTP Basic and Bearer tokens, decided from
-the headers before any body is read (broker.gateway.auth_middleware). A request without a
-user to a path `is_page` says is a page is sent to the sign-in form (303); the API's
-answer stays 401.
+the headers before any body is read (broker.gateway.auth_middleware), on their own paths
+only (`serves`): a session never opens the JSON API. A request without a user to a path
+`is_page` says is a page is sent to the sign-in form (303); the API's answer stays 401.
 """
 
 from collections.abc import Callable, Collection, Mapping
@@ -34,6 +34,9 @@ class Pages:
     cookie: str  # the session cookie's name
     open_paths: Collection[str]
     is_page: Callable[[str], bool]
+    # Every path of the pages (pages, their live fragments, their form posts): the only
+    # paths the session cookie opens. The JSON API answers HTTP Basic and tokens alone.
+    serves: Callable[[str], bool]
     referrer_policy: str = "same-origin"
 
 
@@ -45,6 +48,7 @@ class SessionDoor:
     users: Mapping[str, GatewayUser]
     cookie: str
     is_page: Callable[[str], bool]
+    serves: Callable[[str], bool]
     clock: Callable[[], float]
 
     async def user(self, token: str) -> GatewayUser | None:

@@ -6,6 +6,7 @@ Starlette's Request is the ASGI receive channel read chunk by chunk, so a form o
 is refused before more of it is read (the app's BodyLimit caps every body besides).
 """
 
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
@@ -62,15 +63,21 @@ def safe_next(target: str, default: str = "/") -> str:
 
 
 def same_origin(request: Request) -> bool:
-    """Whether a form post comes from a page of this site.
+    """Whether a form post comes from a page of this site (`same_origin_headers`)."""
+    return same_origin_headers(request.headers)
+
+
+def same_origin_headers(headers: Mapping[str, str]) -> bool:
+    """Whether a request with these headers (lower-case names) comes from a page of this
+    site; what the middleware asks before any body is read.
 
     SameSite=Strict guards the session cookie; this also refuses forms posted from other
-    sites (a sign-in form among them). Browsers send Sec-Fetch-Site (JavaScript cannot forge
-    it); older ones only Origin. Neither comes from non-browser clients, which no cross-site
-    form can drive.
+    sites, sibling subdomains included (a sign-in form among them). Browsers send
+    Sec-Fetch-Site (JavaScript cannot forge it); older ones only Origin. Neither comes from
+    non-browser clients, which no cross-site form can drive.
     """
-    site = request.headers.get("sec-fetch-site")
+    site = headers.get("sec-fetch-site")
     if site is not None:
         return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    origin = headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == headers.get("host")

@@ -23,7 +23,7 @@ from broker.gateway.service import Gateway
 from broker.gateway.signin import SignIn
 from broker.gateway.users import GatewayUser
 from broker.inbox.labels import DELIVERY, field_label, value_label
-from broker.inbox.routes import COOKIE, OPEN_PATHS, inbox_router, is_page
+from broker.inbox.routes import COOKIE, OPEN_PATHS, inbox_router, is_page, serves
 from broker.inbox.views import day_text, shape
 from broker.look import N_, Look
 from broker.look.pages import NavLink
@@ -97,4 +97,5 @@ def inbox_pages(
         cookie=COOKIE,
         open_paths=OPEN_PATHS,
         is_page=is_page,
+        serves=serves,
     )

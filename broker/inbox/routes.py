@@ -77,6 +77,12 @@ def is_page(path: str) -> bool:
     )
 
 
+def serves(path: str) -> bool:
+    """Whether `path` is one of the pages' own (a page, a form post, a live fragment): the
+    paths their session cookie opens."""
+    return is_page(path) or path.startswith("/fragments/")
+
+
 def inbox_router(
     gateway: Gateway,
     sign_in: SignIn,
@@ -373,7 +379,12 @@ def inbox_router(
         except EnvelopeError:
             message = _t(user, N_("This agency cannot be sent to now: it has no valid key."))
             return await send_page(user, fields, 422, message, ("recipient",))
-        except (IdempotencyKeyReused, IdempotencyKeyInFlight, IdempotencyKeyInvalid):
+        except IdempotencyKeyInvalid:
+            # No key, or not one this form was given: nothing was sent, so say so and keep
+            # what was typed (not "sent already").
+            unread = _t(user, N_("The form could not be read; fill it in again."))
+            return await send_page(user, fields, 400, unread)
+        except (IdempotencyKeyReused, IdempotencyKeyInFlight):
             return _see("/sent", problem="resent")
         return _see("/sent", done="sent")
 

@@ -1,8 +1,10 @@
-"""`python -m broker.look.catalogues`: fails (exit 1) when a catalogue is incomplete.
+"""`python -m broker.look.catalogues [TEMPLATE]`: fails (exit 1) when a catalogue is incomplete.
 
-Run by `make translations` after extracting the messages into `caselink.pot` and merging
-them into each language's `.po`. A catalogue is complete when every message of the
-template has a translation that is neither empty nor marked fuzzy (a guess by the merge,
+`make translations` runs it after extracting the messages into `caselink.pot` and merging
+them into each language's `.po`; `make check-translations` (part of `make test`) extracts
+into a temporary template and checks the `.po` files against it without writing them.
+
+A catalogue is complete when every message of the template has a translation that is neither empty nor marked fuzzy (a guess by the merge,
 which a translator has not confirmed). It prints one line per language and, for an
 incomplete one, the first messages missing, so a translator knows where to start.
 """
@@ -36,8 +38,9 @@ def missing(template: Catalog, catalogue: Catalog) -> list[str]:
     return gaps
 
 
-def main() -> int:
-    with (LOCALE / f"{DOMAIN}.pot").open("rb") as pot:
+def main(arguments: list[str]) -> int:
+    source = Path(arguments[0]) if arguments else LOCALE / f"{DOMAIN}.pot"
+    with source.open("rb") as pot:
         template = read_po(pot)
     complete = True
     for language in LANGUAGES:
@@ -56,4 +59,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -154,6 +154,16 @@ async def test_a_form_sent_twice_sends_once() -> None:
         assert len(await a.store.sent(limit=10)) == 1
 
 
+async def test_a_form_without_its_key_is_shown_again_not_called_sent() -> None:
+    async with two_agencies() as (a, _), a.browser() as sender:
+        await sign_in(sender, "ana")
+        form = {k: v for k, v in referral_form().items() if k != "key"}
+        answer = await sender.post("/send", data=form)
+        assert answer.status_code == 400
+        assert "fill it in again" in answer.text
+        assert await a.store.sent(limit=10) == []
+
+
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
 

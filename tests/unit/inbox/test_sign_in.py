@@ -11,7 +11,8 @@ from broker.gateway.records import SignInMethod, SignInOutcome
 from broker.inbox import COOKIE, held
 from broker.people.passwords import hash_password
 from broker.people.sessions import Sessions, SessionSigner
-from tests.unit.inbox.harness import SECRET, sign_in, two_agencies
+from schemas.examples import CONSENT_ID
+from tests.unit.inbox.harness import SECRET, referral_form, sign_in, two_agencies
 
 
 async def test_a_person_signs_in_with_the_form_and_out_again() -> None:
@@ -137,10 +138,35 @@ async def test_the_api_and_the_live_lists_answer_401_without_a_user() -> None:
         for path in ("/v1/inbox", "/fragments/inbox", "/fragments/sent"):
             answer = await browser.get(path)
             assert answer.status_code == 401, path
-        # The session cookie is a way into the API too, for a person signed in.
         await sign_in(browser, "ana")
-        assert (await browser.get("/v1/inbox")).status_code == 200
         assert (await browser.get("/fragments/inbox")).status_code == 200
+
+
+async def test_a_session_never_opens_the_json_api() -> None:
+    # A page of another site could otherwise drive the API with the browser's cookie: a
+    # consent withdrawal takes no body, so no content type or form check would stop it.
+    async with two_agencies() as (a, _), a.browser() as browser:
+        await sign_in(browser, "ana")
+        assert (await browser.get("/v1/inbox")).status_code == 401
+        withdraw = await browser.post(
+            f"/v1/consents/records/{CONSENT_ID}/withdraw",
+            headers={"Sec-Fetch-Site": "same-site", "Content-Type": "text/plain"},
+        )
+        assert withdraw.status_code == 401
+        held = await a.store.consent(CONSENT_ID)
+        assert held is not None
+        assert held.withdrawn_at is None
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+async def test_a_page_form_posted_from_another_site_is_refused_before_its_body(
+    site: str,
+) -> None:
+    async with two_agencies() as (a, _), a.browser() as browser:
+        await sign_in(browser, "ana")
+        answer = await browser.post("/send", data=referral_form(), headers={"Sec-Fetch-Site": site})
+        assert answer.status_code == 403
+        assert await a.store.sent(limit=10) == []
 
 
 async def test_the_sign_in_form_speaks_the_browsers_language() -> None:
