@@ -4,8 +4,9 @@
 them into each language's `.po`; `make check-translations` (part of `make test`) extracts
 into a temporary template and checks the `.po` files against it without writing them.
 
-A catalogue is complete when every message of the template has a translation that is neither empty nor marked fuzzy (a guess by the merge,
-which a translator has not confirmed). It prints one line per language and, for an
+A catalogue is complete when every message of the template has a translation that is
+neither empty nor marked fuzzy (a guess by the merge, which a translator has not
+confirmed). It prints one line per language and, for an
 incomplete one, the first messages missing, so a translator knows where to start.
 """
 
