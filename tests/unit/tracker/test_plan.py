@@ -7,6 +7,7 @@ import pytest
 
 from broker.lifecycle import FhirTaskStatus
 from broker.tracker.escalation import Audience, PlannedAlert, due_alerts, open_deadlines
+from broker.tracker.events import TrackedEvent
 from broker.tracker.listings import (
     ACCEPTED_NOT_DONE,
     OPEN_PHASES,
@@ -16,7 +17,6 @@ from broker.tracker.listings import (
 from broker.tracker.policy import DEFAULT_POLICY, deadlines
 from broker.tracker.schedule import current_deadline, next_check_at
 from broker.tracker.state import FINAL_PHASES, Phase, ThreadState, fhir_status, thread_state
-from broker.tracker.events import TrackedEvent
 from schemas.alert import AlertLevel, AlertReason
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.unit.tracker.builders import DAY, MINUTE, RECIPIENT, SENDER, T0, Thread
