@@ -108,7 +108,7 @@ async def test_every_page_is_translated(name: str, language: str, missing: set[s
     refusal = {"th": "ไม่ได้ส่ง: ความยินยอมนี้ไม่ครอบคลุม", "da": "Ikke sendt: dette samtykke"}
     assert refusal[language] in texts[0]
     # The plan form beside the complete form, and the state it leaves, in the user's words.
-    form = {"th": "<h3 id=\"plan-heading\">บันทึกแผน</h3>", "da": "Registrér planen</button>"}
+    form = {"th": '<h3 id="plan-heading">บันทึกแผน</h3>', "da": "Registrér planen</button>"}
     assert any(form[language] in text for text in texts)
     state = {"th": ">บันทึกแผนแล้ว</dd>", "da": ">Plan registreret</dd>"}
     assert any(state[language] in text for text in texts)
