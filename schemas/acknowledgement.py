@@ -50,9 +50,10 @@ class Acknowledgement(Wire):
     """Answer the message `answers` with `status`.
 
     `reason` is required for declined and redirected (optional otherwise); `redirected_to`
-    is set exactly when redirected; `outcome` exactly when completed; `responded_by` may be
-    left out only for the automatic `received`. `status` and `answers` are repeated in the
-    clear header.
+    is set exactly when redirected; `outcome` exactly when completed; `plan` exactly when
+    planned (an accepted referral's or transfer's plan, recorded before its outcome: it meets
+    the outcome deadline as completion does); `responded_by` may be left out only for the
+    automatic `received`. `status` and `answers` are repeated in the clear header.
     """
 
     status: AckStatus
@@ -60,6 +61,7 @@ class Acknowledgement(Wire):
     reason: AckReason | None = None
     redirected_to: AgencyId | None = None
     outcome: Outcome | None = None
+    plan: Text | None = None
     responded_by: Worker | None = None
     note: Text | None = None
 
@@ -71,6 +73,8 @@ class Acknowledgement(Wire):
             raise ValueError("redirected_to is set exactly when status is redirected")
         if (self.status is AckStatus.COMPLETED) != (self.outcome is not None):
             raise ValueError("outcome is set exactly when status is completed")
+        if (self.status is AckStatus.PLANNED) != (self.plan is not None):
+            raise ValueError("plan is set exactly when status is planned")
         if self.status is not AckStatus.RECEIVED and self.responded_by is None:
             raise ValueError("only an automatic received acknowledgement may omit responded_by")
         return self

@@ -16,7 +16,15 @@ ENVELOPE_VERSION: Final = 1
 UnixSeconds = Annotated[int, Field(ge=0, lt=2**40)]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", max_length=64)]
 HeaderStatus = Literal[
-    "received", "accepted", "declined", "completed", "withdrawn", "redirected", "granted", "refused"
+    "received",
+    "accepted",
+    "declined",
+    "completed",
+    "withdrawn",
+    "redirected",
+    "planned",
+    "granted",
+    "refused",
 ]
 _ACK_STATUSES = frozenset(s.value for s in AckStatus)
 _CONSENT_STATUSES = frozenset(s.value for s in ConsentStatus)

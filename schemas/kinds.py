@@ -35,6 +35,7 @@ class AckStatus(StrEnum):
     COMPLETED = "completed"  # completed; an outcome is required
     WITHDRAWN = "withdrawn"  # cancelled, by the sender
     REDIRECTED = "redirected"  # rejected with a pointer to a better-placed agency
+    PLANNED = "planned"  # in-progress: accepted, and its plan recorded; a plan is required
 
 
 class ConsentStatus(StrEnum):

@@ -217,6 +217,7 @@ def acknowledgements(draw: st.DrawFn) -> Acknowledgement:
         reason=draw(_reasons if needs_reason else _maybe(_reasons)),
         redirected_to=draw(agency_ids) if status is AckStatus.REDIRECTED else None,
         outcome=draw(_outcomes) if status is AckStatus.COMPLETED else None,
+        plan=draw(texts) if status is AckStatus.PLANNED else None,
         responded_by=draw(_maybe(workers) if status is AckStatus.RECEIVED else workers),
         note=draw(_maybe(texts)),
     )

@@ -3,11 +3,13 @@
 The hospital answers a referral it received as the SDOH Clinical Care guide's performer:
 `accepted`; `rejected` with a statusReason (declined; with businessStatus
 BUSINESS_STATUS#redirected and EXT_REDIRECTED_TO naming the better-placed agency:
-redirected); `completed` with an output (the outcome). It withdraws a referral it sent as
-the requester: `cancelled`. Which party may set which status follows that guide; which
-move is allowed from where is `broker.lifecycle`'s, the one table gateways and tracker
-share. A status outside base R4 is a 400; anything the guide or the lifecycle refuses, or
-Caselink has no stage for (in-progress, on-hold, failed, entered-in-error), a 422.
+redirected); `in-progress` with an output whose valueString is the plan (planned: the plan
+recorded, which meets the outcome deadline); `completed` with an output (the outcome). It
+withdraws a referral it sent as the requester: `cancelled`. Which party may set which
+status follows that guide (the performer sets in-progress once it has started the work);
+which move is allowed from where is `broker.lifecycle`'s, the one table gateways and
+tracker share. A status outside base R4 is a 400; anything the guide or the lifecycle
+refuses, or Caselink has no stage for (on-hold, failed, entered-in-error), a 422.
 """
 
 from typing import Any
@@ -43,8 +45,12 @@ from schemas.kinds import AckStatus
 _PERFORMER_ANSWERS = {
     TaskStatus.ACCEPTED: AckStatus.ACCEPTED,
     TaskStatus.REJECTED: AckStatus.DECLINED,
+    TaskStatus.IN_PROGRESS: AckStatus.PLANNED,
     TaskStatus.COMPLETED: AckStatus.COMPLETED,
 }
+PLAN_TYPE = "plan"
+"""The code (in the OUTCOME system) of the output that carries the plan, as this adapter
+writes it; a plan read needs only the valueString."""
 
 
 def task_status(task: Json) -> TaskStatus:
@@ -86,7 +92,8 @@ def performer_answer(
     answer = _PERFORMER_ANSWERS.get(status)
     if answer is None:
         raise NotSupported(
-            f"Caselink has no stage for {status.value}: accept, reject or complete",
+            f"Caselink has no stage for {status.value}: accept, reject, set in-progress with"
+            " the plan, or complete",
             expression="Task.status",
         )
     fields: dict[str, Any] = {"status": answer, "answers": answers}
@@ -97,6 +104,8 @@ def performer_answer(
         redirected_to = _redirected_to(task)
         if redirected_to is not None:
             fields.update(status=AckStatus.REDIRECTED, redirected_to=redirected_to)
+    if status is TaskStatus.IN_PROGRESS:
+        fields["plan"] = _plan(task)
     if status is TaskStatus.COMPLETED:
         fields["outcome"] = _outcome(task)
     return _checked(fields, task, kind, current, Party.RECIPIENT, responder)
@@ -143,6 +152,8 @@ def answer_fields(ack: Acknowledgement) -> Json:
                 ),
             }
         ]
+    if ack.plan is not None:
+        fields["output"] = [{"type": concept(OUTCOME, PLAN_TYPE), "valueString": ack.plan}]
     if ack.note is not None:
         fields["note"] = [{"text": ack.note}]
     return fields
@@ -203,4 +214,15 @@ def _outcome(task: Json) -> dict[str, Any]:
             return found
     raise Missing(
         "a completed Task needs an output with a valueCodeableConcept", expression="Task.output"
+    )
+
+
+def _plan(task: Json) -> object:
+    # The text as given: the acknowledgement's model checks it (bounded, not blank).
+    for output in task.get("output", []):
+        if "valueString" in output:
+            return output["valueString"]
+    raise Missing(
+        "an in-progress Task needs an output with a valueString: the plan",
+        expression="Task.output",
     )

@@ -32,7 +32,9 @@ from schemas.kinds import AckStatus, MessageKind
 from schemas.referral import Referral
 
 _PAGE = 100
-_WITH_DETAILS = frozenset({AckStatus.DECLINED, AckStatus.REDIRECTED, AckStatus.COMPLETED})
+_WITH_DETAILS = frozenset(
+    {AckStatus.DECLINED, AckStatus.REDIRECTED, AckStatus.PLANNED, AckStatus.COMPLETED}
+)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ from broker.gateway.api import signed_in
 from broker.gateway.consent_register import ConsentConflict
 from broker.gateway.consent_rules import ConsentRefused, check_sharing, sharing_purpose
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
-from broker.gateway.records import InboxMessage, InboxState, ReadChannel, SentStatus
+from broker.gateway.lifecycle import stage as inbox_stage
+from broker.gateway.records import InboxMessage, ReadChannel, SentStatus
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.gateway.users import GatewayUser, Permission, Role
 from broker.lifecycle import Party, Stage
@@ -286,9 +287,7 @@ class SocialAdapter:
         taken = [
             t.recipient
             for t, s in sent
-            if t.kind == MessageKind.TRANSFER
-            and s is not None
-            and s.stage in (Stage.ACCEPTED, Stage.COMPLETED)
+            if t.kind == MessageKind.TRANSFER and s is not None and s.stage in lifecycle.TAKEN
         ]
         updated = max([record.created_at, *(s.answered_at or 0 for _, s in sent if s)])
         return CaseView(
@@ -301,10 +300,8 @@ class SocialAdapter:
         )
 
     def _received_case(self, message: InboxMessage, body: Referral | Transfer) -> CaseView:
-        mine = message.kind == MessageKind.TRANSFER and message.state in (
-            InboxState.ACCEPTED,
-            InboxState.COMPLETED,
-        )
+        shown = inbox_stage(message.state)
+        mine = message.kind == MessageKind.TRANSFER and shown in lifecycle.TAKEN
         return CaseView(
             id=message.thread_id,
             fields=fields_of(body.subject, _today(self._clock())),

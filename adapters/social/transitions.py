@@ -304,6 +304,8 @@ _FROM_STAGE: Mapping[Stage, Status] = {
     Stage.SENT: Status.IN_PROGRESS,
     Stage.DELIVERED: Status.IN_PROGRESS,
     Stage.ACCEPTED: Status.ACCEPTED,
+    # Primero has no plan status: a plan recorded leaves the transition accepted, not done.
+    Stage.PLANNED: Status.ACCEPTED,
     Stage.DECLINED: Status.REJECTED,
     Stage.REDIRECTED: Status.REJECTED,
     Stage.COMPLETED: Status.DONE,

@@ -282,6 +282,10 @@ class Complete(Answer):
     outcome: Outcome
 
 
+class Plan(Answer):
+    plan: Text = Field(description="the plan recorded for the child: who does what, by when")
+
+
 class Redirect(Answer):
     to: AgencyId
     reason: AckReason
@@ -297,6 +301,7 @@ class AcknowledgementRequest(BaseModel):
     reason: AckReason | None = None
     redirected_to: AgencyId | None = None
     outcome: Outcome | None = None
+    plan: Text | None = None
     note: Text | None = None
 
     def by(self, user: GatewayUser) -> Acknowledgement:
@@ -603,6 +608,22 @@ def create_api(
                 status=AckStatus.COMPLETED,
                 answers=message_id,
                 outcome=request.outcome,
+                responded_by=user.worker,
+                note=request.note,
+            ),
+            user,
+        )
+
+    @app.post("/v1/inbox/{message_id}/plan", tags=["answer"])
+    async def plan(message_id: MessageId, request: Plan, user: Answerer) -> InboxSummary:
+        """Record the plan for an accepted referral or transfer: it meets the outcome
+        deadline as completing does; complete it later with its outcome."""
+        return await answer(
+            message_id,
+            Acknowledgement(
+                status=AckStatus.PLANNED,
+                answers=message_id,
+                plan=request.plan,
                 responded_by=user.worker,
                 note=request.note,
             ),

@@ -19,6 +19,7 @@ _S = InboxState
 _STAGE: Mapping[InboxState, Stage] = {
     _S.NEW: Stage.DELIVERED,
     _S.ACCEPTED: Stage.ACCEPTED,
+    _S.PLANNED: Stage.PLANNED,
     _S.DECLINED: Stage.DECLINED,
     _S.REDIRECTED: Stage.REDIRECTED,
     _S.COMPLETED: Stage.COMPLETED,

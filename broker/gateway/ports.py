@@ -54,7 +54,8 @@ class GatewayStore(SessionStore, Protocol):
         """Store each message with its ack in one transaction; True where newly stored.
 
         A `withdrawn` acknowledgement from a message's own sender moves that message to
-        WITHDRAWN (from NEW or ACCEPTED) in the same transaction, whichever arrives first.
+        WITHDRAWN (from where `gateway.lifecycle` allows: NEW, ACCEPTED or PLANNED for a
+        referral) in the same transaction, whichever arrives first.
         """
 
     async def respond(

@@ -21,6 +21,7 @@ class InboxState(StrEnum):
 
     NEW = "new"  # delivered: waiting for this agency's answer
     ACCEPTED = "accepted"
+    PLANNED = "planned"  # accepted, and this agency's plan recorded
     DECLINED = "declined"
     REDIRECTED = "redirected"
     COMPLETED = "completed"

@@ -54,6 +54,7 @@ LABELS: Mapping[str, str] = {
     "to": N_("Redirect to"),
     "outcome": N_("Outcome"),
     "outcome_text": N_("Outcome in words"),
+    "plan": N_("The plan"),
 }
 
 # Where a body's validation error points, as the form's field.
@@ -199,6 +200,7 @@ class Action(StrEnum):
     ACCEPT = "accept"
     DECLINE = "decline"
     REDIRECT = "redirect"
+    PLAN = "plan"
     COMPLETE = "complete"
 
 
@@ -206,6 +208,7 @@ STATUS: Mapping[Action, AckStatus] = {
     Action.ACCEPT: AckStatus.ACCEPTED,
     Action.DECLINE: AckStatus.DECLINED,
     Action.REDIRECT: AckStatus.REDIRECTED,
+    Action.PLAN: AckStatus.PLANNED,
     Action.COMPLETE: AckStatus.COMPLETED,
 }
 
@@ -229,6 +232,9 @@ def answer_of(
         body["reason"] = {"category": category} | _text(fields, "reason_text")
     if action is Action.REDIRECT:
         body["redirected_to"] = one(fields, "to")
+    if action is Action.PLAN:
+        # Blank or too long: the model refuses it, and the field is named below.
+        body["plan"] = one(fields, "plan")
     if action is Action.COMPLETE:
         category = one(fields, "outcome")
         if category not in set(OutcomeCategory):

@@ -16,6 +16,9 @@ DONE: Mapping[str, str] = MappingProxyType(
         "accepted": N_("Accepted. The sender has been told."),
         "declined": N_("Declined. The sender has been told, with your reason."),
         "redirected": N_("Redirected. The sender has been told where to turn."),
+        "planned": N_(
+            "Plan recorded. The sender has been told; complete it with its outcome later."
+        ),
         "completed": N_("Completed. The sender has been told the outcome."),
         "sent": N_("Sent. It is sealed and queued for the recipient."),
     }

@@ -420,6 +420,7 @@ _TARGET: Mapping[Action, InboxState] = {
     Action.ACCEPT: InboxState.ACCEPTED,
     Action.DECLINE: InboxState.DECLINED,
     Action.REDIRECT: InboxState.REDIRECTED,
+    Action.PLAN: InboxState.PLANNED,
     Action.COMPLETE: InboxState.COMPLETED,
 }
 

@@ -9,8 +9,9 @@ The table (`MOVES`), with the author of each target stage (`author`):
 
     referral: sent -> delivered (recipient: `received`, sent by its gateway) | withdrawn
               delivered -> accepted | declined | redirected (recipient) | withdrawn (sender)
-              accepted -> completed (recipient) | withdrawn (sender)
-    transfer: the same, except accepted -> completed only
+              accepted -> planned | completed (recipient) | withdrawn (sender)
+              planned -> completed (recipient) | withdrawn (sender)
+    transfer: the same, except accepted -> planned | completed and planned -> completed only
 
 Decisions where the gateway and the tracker disagreed, or left a case implicit:
 
@@ -31,20 +32,27 @@ Decisions where the gateway and the tracker disagreed, or left a case implicit:
 - Completed needs accepted (Primero: done only after accepted; FHIR's Task reaches completed
   through accepted and in-progress): a recipient's gateway refuses to complete a message it
   has not accepted.
+- Planned is the recipient recording its plan for an accepted referral or transfer (FHIR
+  in-progress: the performer has started). The law's outcome deadline asks for the outcome
+  "or its plan recorded", so planned meets it; it is not final: completion follows it, and
+  a referral's sender may still withdraw. It comes after accepted only and once (a second
+  plan is not a move; the plan is the one recorded), never after completed. A transfer's
+  case is its recipient's while planned as while accepted (`TAKEN`).
 - Skipped steps are enforced by gateways but observed by the tracker and by a sender's view
   of its sent message: an answer that the recipient could only have given after steps not
-  seen (any answer before `received`; completed before accepted) moves the thread as if the
-  missing steps of that same party had been seen (`observe`). Such a message cannot come from
-  a conforming recipient gateway, whose own state then never differs; raising a false alarm
-  over a lost or foreign message would help no one. Steps of the other party are never
-  implied: a sender's withdrawal is taken only from a stage it is allowed from.
+  seen (any answer before `received`; planned or completed before accepted) moves the
+  thread as if the missing steps of that same party had been seen (`observe`). Such a
+  message cannot come from a conforming recipient gateway, whose own state then never
+  differs; raising a false alarm over a lost or foreign message would help no one. Steps of
+  the other party are never implied: a sender's withdrawal is taken only from a stage it is
+  allowed from.
 - The recipient's inbox has no `sent`: a message in its inbox is delivered (its `new`).
 - Who holds a transferred case (`holder`): the sender until the recipient accepts; a
   declined, redirected or withdrawn transfer stays with (returns to) its sender. A transfer
   not taken over and not withdrawn is in limbo (`in_limbo`), what the tracker lists with
   its age.
-- Messages of one instant are ordered by `rank` (received, then answers, then completed, then
-  withdrawn), by the tracker and by a sender's view alike.
+- Messages of one instant are ordered by `rank` (received, then answers, then planned, then
+  completed, then withdrawn), by the tracker and by a sender's view alike.
 """
 
 from broker.lifecycle.holder import LIMBO, TAKEN, agency_of, holder, holding_party, in_limbo

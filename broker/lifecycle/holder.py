@@ -10,7 +10,7 @@ nobody's responsibility moves, so it has no holder.
 from broker.lifecycle.stages import Party, Stage
 from schemas.kinds import MessageKind
 
-TAKEN = frozenset({Stage.ACCEPTED, Stage.COMPLETED})
+TAKEN = frozenset({Stage.ACCEPTED, Stage.PLANNED, Stage.COMPLETED})
 """The stages in which a transferred case is the recipient's."""
 LIMBO = frozenset({Stage.SENT, Stage.DELIVERED, Stage.DECLINED, Stage.REDIRECTED})
 """A transfer that has no new holder: awaiting an answer, or refused and back with its sender

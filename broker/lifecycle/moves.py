@@ -9,12 +9,17 @@ _S = Stage
 _REFERRAL: Mapping[Stage, frozenset[Stage]] = {
     _S.SENT: frozenset({_S.DELIVERED, _S.WITHDRAWN}),
     _S.DELIVERED: frozenset({_S.ACCEPTED, _S.DECLINED, _S.REDIRECTED, _S.WITHDRAWN}),
-    _S.ACCEPTED: frozenset({_S.COMPLETED, _S.WITHDRAWN}),
+    _S.ACCEPTED: frozenset({_S.PLANNED, _S.COMPLETED, _S.WITHDRAWN}),
+    _S.PLANNED: frozenset({_S.COMPLETED, _S.WITHDRAWN}),
 }
 MOVES: Mapping[MessageKind, Mapping[Stage, frozenset[Stage]]] = {
     MessageKind.REFERRAL: _REFERRAL,
     # Once accepted the case is the recipient's: the sender cannot take it back alone.
-    MessageKind.TRANSFER: {**_REFERRAL, _S.ACCEPTED: frozenset({_S.COMPLETED})},
+    MessageKind.TRANSFER: {
+        **_REFERRAL,
+        _S.ACCEPTED: frozenset({_S.PLANNED, _S.COMPLETED}),
+        _S.PLANNED: frozenset({_S.COMPLETED}),
+    },
 }
 """Allowed targets by kind and current stage; a stage absent here is final."""
 _BY_NAME: Mapping[str, Mapping[Stage, frozenset[Stage]]] = {
@@ -26,7 +31,7 @@ AWAITING_ANSWER = frozenset({_S.SENT, _S.DELIVERED})
 """Stages in which the recipient has not yet accepted, declined or redirected."""
 REFUSALS = frozenset({_S.DECLINED, _S.REDIRECTED})
 """Answers that leave the case with the sender: a redirect as much as a decline."""
-ANSWERS = frozenset({_S.ACCEPTED, _S.DECLINED, _S.REDIRECTED, _S.COMPLETED})
+ANSWERS = frozenset({_S.ACCEPTED, _S.PLANNED, _S.DECLINED, _S.REDIRECTED, _S.COMPLETED})
 """The recipient's answers: what its people choose (`received` its gateway sends itself)."""
 
 # Breaks ties between messages of one instant: the further step comes later.
@@ -35,8 +40,9 @@ _RANK: Mapping[str, int] = {
     AckStatus.ACCEPTED: 2,
     AckStatus.DECLINED: 2,
     AckStatus.REDIRECTED: 2,
-    AckStatus.COMPLETED: 3,
-    AckStatus.WITHDRAWN: 4,
+    AckStatus.PLANNED: 3,
+    AckStatus.COMPLETED: 4,
+    AckStatus.WITHDRAWN: 5,
 }
 
 
@@ -55,7 +61,8 @@ def observe(kind: str, current: Stage, party: Party, status: str) -> Stage:
     """The stage after `party` said `status`, as an observer who does not enforce sees it.
 
     A move `party` may make directly is taken; so is one it could only make after steps of
-    its own not seen (an answer before `received`, completed before accepted). Anything else
+    its own not seen (an answer before `received`, planned or completed before accepted).
+    Anything else
     (a final stage, the wrong party, an unknown status) leaves `current` as it is.
     """
     return _OBSERVED.get((kind, current, party, status), current)
@@ -96,5 +103,6 @@ def fold(kind: str, said: Iterable[tuple[Party, str]]) -> Stage:
 
 
 def rank(status: str | None) -> int:
-    """Orders acknowledgements of one instant: 0 for unknown, then received ... withdrawn."""
+    """Orders acknowledgements of one instant: 0 for unknown, then received, the answers,
+    planned, completed, withdrawn."""
     return _RANK.get(status or "", 0)

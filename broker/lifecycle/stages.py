@@ -13,6 +13,7 @@ class Stage(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     ACCEPTED = "accepted"
+    PLANNED = "planned"  # accepted, and its plan recorded: the outcome deadline is met
     DECLINED = "declined"
     REDIRECTED = "redirected"
     COMPLETED = "completed"
@@ -32,6 +33,7 @@ class FhirTaskStatus(StrEnum):
     REQUESTED = "requested"
     RECEIVED = "received"
     ACCEPTED = "accepted"
+    IN_PROGRESS = "in-progress"
     REJECTED = "rejected"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -49,6 +51,7 @@ _S = Stage
 _STAGE_OF: Mapping[str, Stage] = {
     AckStatus.RECEIVED: _S.DELIVERED,
     AckStatus.ACCEPTED: _S.ACCEPTED,
+    AckStatus.PLANNED: _S.PLANNED,
     AckStatus.DECLINED: _S.DECLINED,
     AckStatus.REDIRECTED: _S.REDIRECTED,
     AckStatus.COMPLETED: _S.COMPLETED,
@@ -60,6 +63,7 @@ _STATUS_OF: Mapping[Stage, AckStatus] = {
 _AUTHOR: Mapping[Stage, Party] = {
     _S.DELIVERED: Party.RECIPIENT,
     _S.ACCEPTED: Party.RECIPIENT,
+    _S.PLANNED: Party.RECIPIENT,
     _S.DECLINED: Party.RECIPIENT,
     _S.REDIRECTED: Party.RECIPIENT,
     _S.COMPLETED: Party.RECIPIENT,
@@ -69,6 +73,8 @@ _FHIR: Mapping[Stage, FhirTaskStatus] = {
     _S.SENT: FhirTaskStatus.REQUESTED,
     _S.DELIVERED: FhirTaskStatus.RECEIVED,
     _S.ACCEPTED: FhirTaskStatus.ACCEPTED,
+    # The performer is at work on the plan it recorded (FHIR: "the task has been started").
+    _S.PLANNED: FhirTaskStatus.IN_PROGRESS,
     _S.DECLINED: FhirTaskStatus.REJECTED,
     _S.REDIRECTED: FhirTaskStatus.REJECTED,
     _S.COMPLETED: FhirTaskStatus.COMPLETED,
@@ -101,5 +107,6 @@ def speaker(status: str) -> Party | None:
 
 
 def fhir_status(stage: Stage) -> FhirTaskStatus:
-    """The FHIR R4 Task.status of `stage` (redirected is rejected, withdrawn cancelled)."""
+    """The FHIR R4 Task.status of `stage` (planned is in-progress, redirected rejected,
+    withdrawn cancelled)."""
     return _FHIR[stage]

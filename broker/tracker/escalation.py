@@ -118,7 +118,8 @@ class OpenDeadline(NamedTuple):
 
 def open_deadlines(state: ThreadState, policy: SlaPolicy) -> list[OpenDeadline]:
     """Deadlines still to be met, each in its leg's recipient's calendar: delivery per
-    undelivered leg, response until one is given, outcome while accepted and not completed.
+    undelivered leg, response until one is given, outcome while accepted with neither an
+    outcome (completed) nor a plan recorded (planned): either meets it.
 
     A working-day deadline of a recipient with no jurisdiction is left out (none is guessed;
     the tracker refuses to start with such an agency in its directory).
@@ -132,6 +133,7 @@ def open_deadlines(state: ThreadState, policy: SlaPolicy) -> list[OpenDeadline]:
             found += _open(AlertReason.DELIVERY_OVERDUE, leg, due.delivery_due, twice.delivery_due)
         if state.phase in AWAITING_RESPONSE and due.response_due is not None:
             found += _open(AlertReason.RESPONSE_OVERDUE, leg, due.response_due, twice.response_due)
+        # Only ACCEPTED owes it: a plan recorded (PLANNED) or the outcome (COMPLETED) met it.
         if state.phase is Phase.ACCEPTED and due.outcome_due is not None:
             found += _open(AlertReason.COMPLETION_OVERDUE, leg, due.outcome_due, twice.outcome_due)
     # Delivery before response before outcome, as before: callers take the earliest anyway.

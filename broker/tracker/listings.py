@@ -22,7 +22,9 @@ LIMBO_PHASES = frozenset(stage.value for stage in lifecycle.LIMBO)
 """A transfer in these phases has no new holder: `transfers_in_limbo`."""
 TAKEN_PHASES = frozenset(stage.value for stage in lifecycle.TAKEN)
 """A transfer in these phases is its recipient's: `transfers_taken`."""
-OPEN_PHASES = frozenset({P.SENT.value, P.DELIVERED.value, P.ACCEPTED.value, P.PENDING.value})
+OPEN_PHASES = frozenset(
+    {P.SENT.value, P.DELIVERED.value, P.ACCEPTED.value, P.PLANNED.value, P.PENDING.value}
+)
 """A known original and no final answer yet (UNKNOWN threads are not counted as open)."""
 NO_URGENCY = "none"
 """The urgency label of threads without one (transfers, consent withdrawals) in metrics."""
@@ -78,12 +80,17 @@ TRANSFERS_TAKEN = ThreadListing(
     TAKEN_PHASES,
     ListOrder.NEWEST_ANSWER,
 )
-"""Transfers accepted (or completed): the case is the recipient's; the newest answer first."""
+"""Transfers accepted (planned or completed too): the case is the recipient's; the newest
+answer first."""
 ACCEPTED_NOT_DONE = ThreadListing(
     "accepted_not_done", CHASED_KINDS, frozenset({P.ACCEPTED.value}), ListOrder.OLDEST_ANSWER
 )
-"""Referrals and transfers accepted and not completed (nor withdrawn): the outcome is
-awaited; the longest since acceptance first."""
+"""Referrals and transfers accepted with neither an outcome nor a plan recorded (nor
+withdrawn): what the outcome deadline still chases; the longest since acceptance first.
+
+A planned thread is left out: its plan met the deadline (no reminder, no escalation), so
+listing it among the threads still owing one would hide those that do behind those that
+do not. It stays in the list of all threads, shown as planned (a phase of its own)."""
 CONSENT_WITHDRAWALS_PENDING = ThreadListing(
     "consent_withdrawals_pending", None, frozenset({P.PENDING.value}), ListOrder.OLDEST
 )
@@ -100,8 +107,9 @@ def limbo_seconds(state: ThreadState, now: int) -> int | None:
 
 
 def accepted_seconds(state: ThreadState, now: int) -> int | None:
-    """How long an accepted thread has awaited its outcome: seconds since the acceptance
-    (responded_at), never negative; None for a thread that is not accepted and open."""
+    """How long an accepted thread has awaited its outcome or plan: seconds since the
+    acceptance (responded_at), never negative; None for a thread that is not accepted and
+    open (a planned one included: its plan is recorded)."""
     if state.phase is not P.ACCEPTED or state.responded_at is None:
         return None
     return max(now - state.responded_at, 0)

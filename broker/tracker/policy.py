@@ -5,7 +5,8 @@ working days (`broker.tracker.working_days`), counted in the calendar of the age
 must act, the recipient (`broker.tracker.calendars`). Delivery and response run from the
 issued-at time of the thread's original message; a respond-by in the header wins when it is
 earlier than the policy's response deadline. Outcome runs from the acceptance: an accepted
-referral or transfer is completed by then. `outcome` may be left out of a table (files
+referral or transfer is completed, or its plan recorded (`planned`), by then: either meets
+it (the law's "completed (or its plan recorded)"). `outcome` may be left out of a table (files
 written before it stay valid): DEFAULT_POLICY's value for that table applies.
 deploy/tracker/sla.toml holds DEFAULT_POLICY.
 """
@@ -36,7 +37,7 @@ Duration = int | WorkingDays
 @dataclass(frozen=True, slots=True)
 class Sla:
     """How long after issue delivery (`received`) and a response are due, and after
-    acceptance, the outcome (completed)."""
+    acceptance, the outcome (completed, or the plan recorded)."""
 
     delivery: Duration
     response: Duration | None  # None: no answer beyond the acknowledgement is expected
@@ -102,7 +103,8 @@ DEFAULT_POLICY = SlaPolicy(
 )
 """The practice defaults; deploy/tracker/sla.toml says the same (a test checks)."""
 
-_OUTCOME_PHASES = frozenset({Phase.ACCEPTED, Phase.COMPLETED})
+# The outcome deadline exists from the acceptance on; planned and completed have met it.
+_OUTCOME_PHASES = frozenset({Phase.ACCEPTED, Phase.PLANNED, Phase.COMPLETED})
 
 
 def deadlines(state: ThreadState, policy: SlaPolicy, recipient: str | None = None) -> Deadlines:

@@ -33,6 +33,7 @@ class Phase(StrEnum):
     SENT = Stage.SENT.value
     DELIVERED = Stage.DELIVERED.value
     ACCEPTED = Stage.ACCEPTED.value
+    PLANNED = Stage.PLANNED.value  # accepted and its plan recorded: the outcome deadline met
     DECLINED = Stage.DECLINED.value
     REDIRECTED = Stage.REDIRECTED.value
     COMPLETED = Stage.COMPLETED.value

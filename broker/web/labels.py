@@ -31,6 +31,7 @@ PHASES = {
     "sent": N_("sent"),
     "delivered": N_("delivered"),
     "accepted": N_("accepted"),
+    "planned": N_("plan recorded"),
     "declined": N_("declined"),
     "redirected": N_("redirected"),
     "completed": N_("completed"),
@@ -42,6 +43,7 @@ FHIR_STATUSES = {
     "requested": N_("requested"),
     "received": N_("received"),
     "accepted": N_("accepted"),
+    "in-progress": N_("in progress"),
     "rejected": N_("rejected"),
     "completed": N_("completed"),
     "cancelled": N_("cancelled"),
@@ -53,6 +55,7 @@ STATUSES = {  # an answer's status on the timeline: AckStatus and ConsentStatus
     "completed": N_("completed"),
     "withdrawn": N_("withdrawn"),
     "redirected": N_("redirected"),
+    "planned": N_("plan recorded"),
     "granted": N_("granted"),
     "refused": N_("refused"),
 }

@@ -39,7 +39,8 @@ class ThreadOut(BaseModel):
     )
     accepted_seconds: int | None = Field(
         default=None,
-        description="accepted and not completed: seconds since the acceptance; null otherwise",
+        description="accepted, with neither a plan recorded nor an outcome: seconds since the"
+        " acceptance; null otherwise",
     )
     opened_at: int | None = Field(description=_UNIX)
     respond_by: int | None = Field(description=_UNIX)

@@ -64,7 +64,7 @@ TITLES = {
     Listing.DECLINED: N_("Declined and redirected"),
     Listing.TRANSFERS: N_("Transfers in limbo"),
     Listing.TRANSFERS_TAKEN: N_("Transfers taken over"),
-    Listing.ACCEPTED: N_("Accepted, not completed"),
+    Listing.ACCEPTED: N_("Accepted, no plan or outcome yet"),
     Listing.CONSENT_WITHDRAWALS: N_("Consent withdrawals not acknowledged"),
     Listing.SHARED_WITHOUT_CONSENT: N_("Shared without consent"),
 }

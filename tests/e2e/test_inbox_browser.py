@@ -222,7 +222,12 @@ def test_no_serious_accessibility_violation_on_any_page(served: Served, chromium
     found["inbox after an answer"] = serious(other)
     other.click("#received tbody tr a")
     other.wait_for_selector("#complete-form")
+    other.wait_for_selector("#plan-form")
     found["message accepted"] = serious(other)
+    other.fill("#plan-text", "Synthetic plan: weekly visits")
+    other.click("#plan")
+    other.wait_for_url("**/inbox?done=planned")
+    found["inbox after a plan"] = serious(other)
     other.goto(f"{served.urls[B]}/inbox/00000000-0000-4000-8000-000000000000")
     found["not found"] = serious(other)
     assert {page: issues for page, issues in found.items() if issues} == {}

@@ -10,7 +10,7 @@ import pytest
 
 from broker.tracker.errors import NoCoordinators
 from broker.tracker.ledger import TrackerLedger
-from broker.tracker.listings import UNANSWERED
+from broker.tracker.listings import ACCEPTED_NOT_DONE, UNANSWERED
 from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.records import RecordedAlert, ThreadFilter
 from broker.tracker.schedule import thread_row
@@ -278,6 +278,33 @@ async def test_an_answer_after_a_reminder_moves_the_next_check(tracker: TrackerL
     )
     await tracker.ingest([thread.answer(sent, A.ACCEPTED, T0 + 4 * HOUR)], 2.0)
     assert await tracker.sweep(T0 + 30 * HOUR) == []
+
+
+async def test_a_plan_recorded_meets_the_outcome_deadline(tracker: TrackerLedger) -> None:
+    # Two normal referrals accepted at the same time (outcome: 7 days); one records its plan.
+    planned, unplanned = Thread(), Thread()
+    accepted_at = T0 + 60
+    batch = []
+    for thread in (planned, unplanned):
+        sent = thread.original(T0)
+        batch += [sent, thread.answer(sent, A.ACCEPTED, accepted_at)]
+        if thread is planned:
+            batch.append(thread.answer(sent, A.PLANNED, accepted_at + DAY))
+    assert all(await tracker.ingest(batch, 1.0))
+    row = await tracker.store.thread(planned.thread_id)
+    assert row is not None
+    assert (row.state.phase, row.current_deadline, row.next_check_at) == (Phase.PLANNED, None, None)
+    assert await tracker.sweep(accepted_at + 7 * DAY - 1) == []
+    reminders = await tracker.sweep(accepted_at + 7 * DAY)
+    assert rungs(reminders) == ladder("reminder", "completion_overdue", REMINDED)
+    assert {thread_of(record) for record in reminders} == {unplanned.thread_id}
+    escalations = await tracker.sweep(accepted_at + 14 * DAY)
+    assert rungs(escalations) == ladder("escalation", "completion_overdue", ESCALATED)
+    assert {thread_of(record) for record in escalations} == {unplanned.thread_id}
+    # The planned one is open, but no longer listed as owing its outcome.
+    owing = await tracker.store.threads(ACCEPTED_NOT_DONE, ThreadFilter())
+    assert [r.state.thread_id for r in owing] == [unplanned.thread_id]
+    assert (await tracker.store.metrics(accepted_at))["open_threads"] == 2
 
 
 async def test_each_consent_recipient_is_chased_alone(tracker: TrackerLedger) -> None:

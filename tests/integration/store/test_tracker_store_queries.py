@@ -153,6 +153,8 @@ async def test_transfers_in_limbo_oldest_first(tracker: TrackerLedger, scene: Sc
 async def test_transfers_taken_newest_answer_first(tracker: TrackerLedger, scene: Scene) -> None:
     T = MessageKind.TRANSFER
     first, later, done = Thread(T, None), Thread(T, None), Thread(T, None)
+    planned = Thread(T, None)
+    sent_planned = planned.original(T0 - 60, sender=SOCIAL, recipient=EAST)
     sent_first = first.original(T0, sender=SOCIAL, recipient=EAST)
     sent_later = later.original(T0 + 10, sender=EAST, recipient=SOCIAL)
     sent_done = done.original(T0 - 50, sender=SOCIAL, recipient=EAST)
@@ -164,12 +166,23 @@ async def test_transfers_taken_newest_answer_first(tracker: TrackerLedger, scene
         sent_done,
         done.answer(sent_done, A.ACCEPTED, T0 + 100),
         done.answer(sent_done, A.COMPLETED, T0 + 500),
+        sent_planned,
+        planned.answer(sent_planned, A.ACCEPTED, T0 + 50),
+        planned.answer(sent_planned, A.PLANNED, T0 + 600),
     ]
     assert all(await tracker.ingest(batch, float(T0 + HOUR)))
+    # A transfer whose plan is recorded is its recipient's, as one accepted or completed.
+    [plan] = await tracker.store.threads(TRANSFERS_TAKEN, ThreadFilter(phase="planned"))
+    assert (plan.state.thread_id, plan.state.responsibility) == (planned.thread_id, EAST)
+    assert plan.current_deadline is None
+    assert await tracker.store.threads(ACCEPTED_NOT_DONE, ThreadFilter(phase="planned")) == []
+    batch = [planned.answer(sent_planned, A.COMPLETED, T0 + 700)]
+    assert all(await tracker.ingest(batch, float(T0 + HOUR)))
     rows = await tracker.store.threads(TRANSFERS_TAKEN, ThreadFilter())
-    # The newest first answer first; the accepted referral of the scene is not a transfer.
-    assert ids(rows) == [later.thread_id, first.thread_id, done.thread_id]
-    assert [row.state.responsibility for row in rows] == [SOCIAL, EAST, EAST]
+    # The newest first answer first (the planned, then completed, one was accepted at +50s);
+    # the accepted referral of the scene is not a transfer.
+    assert ids(rows) == [later.thread_id, first.thread_id, done.thread_id, planned.thread_id]
+    assert [row.state.responsibility for row in rows] == [SOCIAL, EAST, EAST, EAST]
     taken = ThreadFilter(involving=SOCIAL, phase="accepted")
     assert ids(await tracker.store.threads(TRANSFERS_TAKEN, taken, limit=1, offset=1)) == [
         first.thread_id

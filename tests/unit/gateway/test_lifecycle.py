@@ -25,13 +25,16 @@ REFERRAL_MOVES = {
     (S.NEW, S.DECLINED),
     (S.NEW, S.REDIRECTED),
     (S.NEW, S.WITHDRAWN),
+    (S.ACCEPTED, S.PLANNED),
     (S.ACCEPTED, S.COMPLETED),
     (S.ACCEPTED, S.WITHDRAWN),
+    (S.PLANNED, S.COMPLETED),
+    (S.PLANNED, S.WITHDRAWN),
 }
 # An accepted transfer is the recipient's case: its sender can no longer withdraw it.
 ALLOWED = {
     "referral": REFERRAL_MOVES,
-    "transfer": REFERRAL_MOVES - {(S.ACCEPTED, S.WITHDRAWN)},
+    "transfer": REFERRAL_MOVES - {(S.ACCEPTED, S.WITHDRAWN), (S.PLANNED, S.WITHDRAWN)},
     "consent": set(),
     "acknowledgement": set(),
 }
@@ -80,9 +83,10 @@ def test_refusal_is_a_caselink_error_and_a_value_error() -> None:
 
 
 def test_sources_of_each_state() -> None:
-    assert sources_of("referral", S.WITHDRAWN) == {S.NEW, S.ACCEPTED}
+    assert sources_of("referral", S.WITHDRAWN) == {S.NEW, S.ACCEPTED, S.PLANNED}
     assert sources_of("transfer", S.WITHDRAWN) == {S.NEW}
-    assert sources_of("referral", S.COMPLETED) == {S.ACCEPTED}
+    assert sources_of("referral", S.COMPLETED) == {S.ACCEPTED, S.PLANNED}
+    assert sources_of("transfer", S.PLANNED) == {S.ACCEPTED}
     assert sources_of("transfer", S.DECLINED) == {S.NEW}
     assert sources_of("referral", S.NEW) == frozenset()
     assert sources_of("referral", S.INFORMATIONAL) == frozenset()
@@ -96,6 +100,7 @@ def test_sources_of_each_state() -> None:
         ("accepted", S.ACCEPTED),
         ("declined", S.DECLINED),
         ("redirected", S.REDIRECTED),
+        ("planned", S.PLANNED),
         ("completed", S.COMPLETED),
         ("withdrawn", S.WITHDRAWN),
     ],

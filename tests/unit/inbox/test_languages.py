@@ -79,12 +79,15 @@ async def visit_every_page(sender: httpx.AsyncClient, receiver: httpx.AsyncClien
     await get(receiver, f"/inbox/{message_id}")  # accept, decline and redirect forms
     await receiver.post(f"/inbox/{message_id}/accept", data={"note": ""})
     for path in (
-        f"/inbox/{message_id}",  # the complete form
+        f"/inbox/{message_id}",  # the plan and complete forms
         f"/inbox/{message_id}?problem=not_allowed",
         "/inbox?done=accepted",
         "/fragments/inbox",
         "/inbox/00000000-0000-4000-8000-000000000000",
     ):
+        await get(receiver, path)
+    await receiver.post(f"/inbox/{message_id}/plan", data={"plan": "Synthetic plan"})
+    for path in ("/inbox?done=planned", f"/inbox/{message_id}"):  # planned: its state shown
         await get(receiver, path)
     for path in ("/send", "/sent?done=sent", "/sent?problem=resent", "/fragments/sent"):
         await get(sender, path)
@@ -104,6 +107,11 @@ async def test_every_page_is_translated(name: str, language: str, missing: set[s
     # And translated, not only asked for: the send form's refusal in the user's words.
     refusal = {"th": "ไม่ได้ส่ง: ความยินยอมนี้ไม่ครอบคลุม", "da": "Ikke sendt: dette samtykke"}
     assert refusal[language] in texts[0]
+    # The plan form beside the complete form, and the state it leaves, in the user's words.
+    form = {"th": '<h3 id="plan-heading">บันทึกแผน</h3>', "da": "Registrér planen</button>"}
+    assert any(form[language] in text for text in texts)
+    state = {"th": ">บันทึกแผนแล้ว</dd>", "da": ">Plan registreret</dd>"}
+    assert any(state[language] in text for text in texts)
 
 
 async def test_spanish_pages_are_translated(missing: set[str]) -> None:

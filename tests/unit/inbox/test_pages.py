@@ -82,6 +82,45 @@ async def test_send_open_accept_complete_and_the_sender_sees_each_answer() -> No
         assert 'data-delivery="delivered"' in row
 
 
+async def test_record_the_plan_between_accepting_and_completing() -> None:
+    async with two_agencies() as (a, b), a.browser() as sender, b.browser() as receiver:
+        await sign_in(sender, "ana")
+        await sign_in(receiver, "ana")
+        assert (await send_referral(sender)).status_code == 303
+        [message_id] = await arrived(receiver)
+        assert 'id="plan-form"' not in (await receiver.get(f"/inbox/{message_id}")).text
+        early = await receiver.post(f"/inbox/{message_id}/plan", data={"plan": "Visits"})
+        assert early.headers["location"] == f"/inbox/{message_id}?problem=not_allowed"
+        await receiver.post(f"/inbox/{message_id}/accept", data={"note": ""})
+
+        accepted = (await receiver.get(f"/inbox/{message_id}")).text
+        assert 'id="plan-form"' in accepted
+        assert '<label for="plan-text">The plan</label>' in accepted
+        assert 'name="plan" maxlength="2000" rows="4" required' in accepted
+        assert accepted.index('id="plan-form"') < accepted.index('id="complete-form"')
+        blank = await receiver.post(f"/inbox/{message_id}/plan", data={"plan": "  "})
+        assert blank.headers["location"] == f"/inbox/{message_id}?problem=invalid"
+
+        plan = "Weekly home visits for six weeks; review at the team meeting"
+        planned = await receiver.post(f"/inbox/{message_id}/plan", data={"plan": plan})
+        assert planned.headers["location"] == "/inbox?done=planned"
+        told = (await receiver.get("/inbox?done=planned")).text
+        assert "Plan recorded. The sender has been told" in told
+        assert 'data-state="planned"' in told
+        sent = await answer_shown(sender, "planned")
+        assert plan not in sent  # the plan stays sealed: lists show states only
+
+        reopened = (await receiver.get(f"/inbox/{message_id}")).text
+        assert 'data-state="planned"' in reopened
+        assert 'id="plan-form"' not in reopened  # recorded once
+        assert 'id="complete-form"' in reopened
+        completed = await receiver.post(
+            f"/inbox/{message_id}/complete", data={"outcome": "service_provided"}
+        )
+        assert completed.headers["location"] == "/inbox?done=completed"
+        await answer_shown(sender, "completed")
+
+
 async def test_decline_with_a_reason_and_redirect_to_an_agency() -> None:
     async with two_agencies() as (a, b), a.browser() as sender, b.browser() as receiver:
         await sign_in(sender, "ana")

@@ -33,7 +33,7 @@ SENDER, RECIPIENT, STRANGER = "social-north", "hospital-east", "police-west"
 STATUSES = [*(status.value for status in AckStatus), "nonsense"]
 
 any_status = st.sampled_from(STATUSES)
-answers = st.sampled_from(["accepted", "declined", "redirected", "completed"])
+answers = st.sampled_from(["accepted", "planned", "declined", "redirected", "completed"])
 # Each kind of step about as likely as the others, and the meaningful statuses most likely
 # for each party, so that short scripts reach every stage and every refusal.
 steps = st.lists(
@@ -203,6 +203,22 @@ class World:
 @given(kind=st.sampled_from(["referral", "transfer"]), script=steps)
 # The case the gateway and the tracker used to disagree on: an accepted transfer withdrawn.
 @example("transfer", [("deliver", ""), ("respond", "accepted"), ("sender", "withdrawn")])
+# A plan recorded, then the sender's withdrawal (a referral's only) and a completion.
+@example(
+    "referral",
+    [("deliver", ""), ("respond", "accepted"), ("respond", "planned"), ("sender", "withdrawn")],
+)
+@example(
+    "transfer",
+    [
+        ("deliver", ""),
+        ("respond", "accepted"),
+        ("respond", "planned"),
+        ("sender", "withdrawn"),
+        ("respond", "completed"),
+        ("rogue", "planned"),
+    ],
+)
 def test_gateways_and_tracker_never_differ(kind: str, script: list[tuple[str, str]]) -> None:
     async def run() -> None:
         world = World(kind)

@@ -18,7 +18,7 @@ def test_the_sender_holds_a_transfer_until_it_is_accepted_and_again_after_a_refu
     assert lifecycle.holding_party(MessageKind.TRANSFER, stage) is Party.SENDER
 
 
-@pytest.mark.parametrize("stage", [Stage.ACCEPTED, Stage.COMPLETED])
+@pytest.mark.parametrize("stage", [Stage.ACCEPTED, Stage.PLANNED, Stage.COMPLETED])
 def test_the_recipient_holds_a_transfer_it_accepted(stage: Stage) -> None:
     assert lifecycle.holder(MessageKind.TRANSFER, stage, A, B) == B
     assert lifecycle.holding_party(MessageKind.TRANSFER, stage) is Party.RECIPIENT

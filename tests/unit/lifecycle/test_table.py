@@ -37,20 +37,26 @@ _REFERRAL = {
     (S.DELIVERED, R, "declined"),
     (S.DELIVERED, R, "redirected"),
     (S.DELIVERED, W, "withdrawn"),
+    (S.ACCEPTED, R, "planned"),
     (S.ACCEPTED, R, "completed"),
     (S.ACCEPTED, W, "withdrawn"),
+    (S.PLANNED, R, "completed"),
+    (S.PLANNED, W, "withdrawn"),
 }
 ENFORCED = {
     "referral": _REFERRAL,
-    # Ownership moved on acceptance: the sender cannot withdraw an accepted transfer.
-    "transfer": _REFERRAL - {(S.ACCEPTED, W, "withdrawn")},
+    # Ownership moved on acceptance: the sender cannot withdraw an accepted transfer, planned
+    # or not.
+    "transfer": _REFERRAL - {(S.ACCEPTED, W, "withdrawn"), (S.PLANNED, W, "withdrawn")},
 }
 # What an observer also takes: the recipient's answers that skip its own earlier steps.
 _SKIPS = {
     (S.SENT, R, "accepted"),
     (S.SENT, R, "declined"),
     (S.SENT, R, "redirected"),
+    (S.SENT, R, "planned"),
     (S.SENT, R, "completed"),
+    (S.DELIVERED, R, "planned"),
     (S.DELIVERED, R, "completed"),
 }
 OBSERVED = {kind: moves | _SKIPS for kind, moves in ENFORCED.items()}
@@ -85,7 +91,7 @@ def test_final_stages_are_exactly_those_nothing_leaves() -> None:
 
 
 def test_answers_and_awaiting() -> None:
-    assert {S.ACCEPTED, S.DECLINED, S.REDIRECTED, S.COMPLETED} == ANSWERS
+    assert {S.ACCEPTED, S.PLANNED, S.DECLINED, S.REDIRECTED, S.COMPLETED} == ANSWERS
     assert {S.SENT, S.DELIVERED} == AWAITING_ANSWER
 
 
@@ -111,6 +117,7 @@ def test_fhir_task_status_of_each_stage() -> None:
         S.SENT: FhirTaskStatus.REQUESTED,
         S.DELIVERED: FhirTaskStatus.RECEIVED,
         S.ACCEPTED: FhirTaskStatus.ACCEPTED,
+        S.PLANNED: FhirTaskStatus.IN_PROGRESS,
         S.DECLINED: FhirTaskStatus.REJECTED,
         S.REDIRECTED: FhirTaskStatus.REJECTED,
         S.COMPLETED: FhirTaskStatus.COMPLETED,
@@ -119,14 +126,16 @@ def test_fhir_task_status_of_each_stage() -> None:
 
 
 def test_sources() -> None:
-    assert sources("referral", W, S.WITHDRAWN) == {S.SENT, S.DELIVERED, S.ACCEPTED}
+    assert sources("referral", W, S.WITHDRAWN) == {S.SENT, S.DELIVERED, S.ACCEPTED, S.PLANNED}
     assert sources("transfer", W, S.WITHDRAWN) == {S.SENT, S.DELIVERED}
-    assert sources("transfer", R, S.COMPLETED) == {S.ACCEPTED}
+    assert sources("transfer", R, S.COMPLETED) == {S.ACCEPTED, S.PLANNED}
+    assert sources("referral", R, S.PLANNED) == {S.ACCEPTED}
+    assert sources("referral", W, S.PLANNED) == frozenset()  # the recipient's to say
     assert sources("referral", R, S.WITHDRAWN) == frozenset()
 
 
 def test_rank_puts_further_steps_later() -> None:
-    order = ["nonsense", "received", "accepted", "completed", "withdrawn"]
+    order = ["nonsense", "received", "accepted", "planned", "completed", "withdrawn"]
     assert [rank(status) for status in order] == sorted(rank(status) for status in order)
     assert rank("accepted") == rank("declined") == rank("redirected")
     assert rank(None) == rank("nonsense") == 0
@@ -137,3 +146,7 @@ def test_fold_applies_in_order_and_ignores_what_is_not_allowed() -> None:
     assert fold("referral", said) is S.WITHDRAWN
     assert fold("transfer", said) is S.ACCEPTED
     assert fold("referral", [(W, "accepted"), (R, "withdrawn")]) is S.SENT
+    plan = [(R, "received"), (R, "accepted"), (R, "planned")]
+    assert fold("referral", [*plan, (W, "withdrawn")]) is S.WITHDRAWN
+    assert fold("transfer", [*plan, (W, "withdrawn")]) is S.PLANNED
+    assert fold("transfer", [*plan, (R, "completed"), (R, "planned")]) is S.COMPLETED

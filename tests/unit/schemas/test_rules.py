@@ -167,6 +167,33 @@ def test_outcome_only_when_completed() -> None:
     rejects(ACK, _ack(AckStatus.ACCEPTED, outcome={"category": "referred_on"}), "outcome")
 
 
+PLAN = "Synthetic: weekly home visits for six weeks; review at the team meeting."
+
+
+def test_planned_needs_its_plan() -> None:
+    rejects(ACK, _ack(AckStatus.PLANNED), "plan is set exactly when status is planned")
+    accepts(ACK, _ack(AckStatus.PLANNED, plan=PLAN))
+
+
+@pytest.mark.parametrize("status", [AckStatus.ACCEPTED, AckStatus.RECEIVED])
+def test_plan_only_when_planned(status: AckStatus) -> None:
+    rejects(ACK, _ack(status, plan=PLAN), "plan is set exactly when status is planned")
+
+
+def test_completed_carries_no_plan() -> None:
+    data = _ack(AckStatus.COMPLETED, outcome={"category": "service_provided"}, plan=PLAN)
+    rejects(ACK, data, "plan")
+
+
+def test_planned_carries_no_outcome() -> None:
+    rejects(ACK, _ack(AckStatus.PLANNED, plan=PLAN, outcome={"category": "other"}), "outcome")
+
+
+@pytest.mark.parametrize("plan", ["", "   ", "x" * 2_001, "a\x00b"])
+def test_the_plan_is_bounded_text(plan: str) -> None:
+    rejects(ACK, _ack(AckStatus.PLANNED, plan=plan), "plan")
+
+
 def test_only_received_may_omit_the_responder() -> None:
     accepts(ACK, _ack(AckStatus.RECEIVED, responded_by=None))
     rejects(ACK, _ack(AckStatus.ACCEPTED, responded_by=None), "responded_by")

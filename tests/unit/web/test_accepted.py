@@ -1,5 +1,6 @@
-"""The accepted-but-not-done list: referrals and transfers accepted and not completed, the
-longest since acceptance first, with that age; the same in the JSON API and the CSV."""
+"""The accepted-but-not-done list: referrals and transfers accepted with neither an outcome
+nor a plan recorded, the longest since acceptance first, with that age; the same in the
+JSON API and the CSV. A planned thread met its outcome deadline: not listed, shown planned."""
 
 import csv
 import io
@@ -16,14 +17,18 @@ DAY = 24 * HOUR
 
 async def add_threads(store: MemoryTrackerStore) -> dict[str, str]:
     """A transfer accepted 9 days ago (within its 30-day outcome), a normal referral accepted
-    8 days ago (a day past its 7-day outcome), and one completed (not listed)."""
-    ids = {"transfer": new_id(), "late": new_id(), "done": new_id()}
+    8 days ago (a day past its 7-day outcome), one completed and one whose plan was recorded
+    on its sixth day (neither listed)."""
+    ids = {"transfer": new_id(), "late": new_id(), "done": new_id(), "planned": new_id()}
     transfer = original(ids["transfer"], MessageKind.TRANSFER, NORTH, SOUTH, NOW - 10 * DAY)
     late = original(
         ids["late"], MessageKind.REFERRAL, NORTH, HOSPITAL, NOW - 9 * DAY, Urgency.NORMAL
     )
     done = original(
         ids["done"], MessageKind.REFERRAL, NORTH, HOSPITAL, NOW - 9 * DAY, Urgency.NORMAL
+    )
+    planned = original(
+        ids["planned"], MessageKind.REFERRAL, NORTH, HOSPITAL, NOW - 9 * DAY, Urgency.NORMAL
     )
     events = [
         transfer,
@@ -33,6 +38,9 @@ async def add_threads(store: MemoryTrackerStore) -> dict[str, str]:
         done,
         answer(done, AckStatus.ACCEPTED, NOW - 8 * DAY),
         answer(done, AckStatus.COMPLETED, NOW - DAY),
+        planned,
+        answer(planned, AckStatus.ACCEPTED, NOW - 8 * DAY),
+        answer(planned, AckStatus.PLANNED, NOW - 2 * DAY),
     ]
     await ledger_for(store).ingest(events, received_at=NOW - HOUR)
     return ids
@@ -46,6 +54,7 @@ async def test_accepted_threads_are_listed_with_their_age_oldest_first(
     # The seeded referral was accepted at T0 + 2h, 8 hours before NOW.
     assert row_order(html) == [ids["transfer"], ids["late"], scenario.ids["accepted"]]
     assert ids["done"] not in html
+    assert ids["planned"] not in html
     assert '<th scope="col">Accepted for</th>' in html
     assert "<td>9d 0h</td>" in row(html, ids["transfer"])
     assert "<td>8h 0m</td>" in row(html, scenario.ids["accepted"])
@@ -72,3 +81,15 @@ async def test_a_supervisor_sees_the_accepted_threads_of_their_own_agency_only(
     ids = await add_threads(store)
     # sam supervises hospital-east: the referrals, not the transfer between social services.
     assert row_order((await sam.get("/accepted")).text) == [ids["late"], scenario.ids["accepted"]]
+
+
+async def test_a_planned_thread_shows_its_plan_recorded_and_owes_nothing(
+    cora: Client, store: MemoryTrackerStore
+) -> None:
+    ids = await add_threads(store)
+    page = (await cora.get(f"/threads/{ids['planned']}")).text
+    assert "plan recorded (in progress)" in page
+    thread = (await cora.get(f"/api/v1/threads/{ids['planned']}")).json()
+    assert (thread["phase"], thread["fhir_status"]) == ("planned", "in-progress")
+    assert (thread["current_deadline"], thread["accepted_seconds"]) == (None, None)
+    assert ids["planned"] not in (await cora.get("/export/accepted.csv")).text

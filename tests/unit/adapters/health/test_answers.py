@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 
 from adapters.health.answers import answer_fields, performer_answer, requester_answer
-from adapters.health.outcome import Missing, NotSupported, RuleBroken, WrongResource
+from adapters.health.outcome import Missing, NotSupported, RuleBroken, WrongResource, WrongRules
 from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement
 from schemas.common import Worker
@@ -44,7 +44,7 @@ def test_the_performer_accepts_rejects_and_completes() -> None:
         ("requested", Stage.DELIVERED, RuleBroken),  # the requester's
         ("entered-in-error", Stage.DELIVERED, RuleBroken),
         ("cancelled", Stage.DELIVERED, RuleBroken),  # only the sender withdraws
-        ("in-progress", Stage.ACCEPTED, NotSupported),
+        ("in-progress", Stage.ACCEPTED, Missing),  # no output: the plan is asked for
         ("on-hold", Stage.ACCEPTED, NotSupported),
         ("failed", Stage.ACCEPTED, NotSupported),
         ("ready", Stage.DELIVERED, RuleBroken),
@@ -66,6 +66,28 @@ def test_completed_before_accepted_is_the_lifecycle_s_refusal() -> None:
     assert done is not None
     assert done.outcome is not None
     assert (done.outcome.category.value, done.outcome.text) == ("other", "seen")
+
+
+PLAN = "Synthetic plan: weekly clinic visits for six weeks"
+
+
+def test_in_progress_with_the_plan_records_it_after_acceptance_only() -> None:
+    output = [{"type": {"text": "plan"}, "valueString": PLAN}]
+    planned = answer("in-progress", Stage.ACCEPTED, output=output, note=[{"text": "Synthetic"}])
+    assert planned is not None
+    assert (planned.status, planned.plan, planned.note) == (AckStatus.PLANNED, PLAN, "Synthetic")
+    assert answer("in-progress", Stage.PLANNED, output=output) is None  # unchanged
+    with pytest.raises(RuleBroken, match="a delivered referral cannot become planned"):
+        answer("in-progress", Stage.DELIVERED, output=output)
+    with pytest.raises(RuleBroken, match="a completed referral cannot become planned"):
+        answer("in-progress", Stage.COMPLETED, output=output)
+    with pytest.raises(Missing, match="valueString: the plan"):
+        answer("in-progress", Stage.ACCEPTED, output=[{"valueCodeableConcept": {"text": "x"}}])
+    with pytest.raises(WrongRules):  # blank: the acknowledgement's rules, 422
+        answer("in-progress", Stage.ACCEPTED, output=[{"valueString": "  "}])
+    done = answer("completed", Stage.PLANNED, output=[{"valueCodeableConcept": {"text": "ok"}}])
+    assert done is not None
+    assert done.status is AckStatus.COMPLETED
 
 
 def test_the_requester_cancels_only() -> None:
@@ -90,6 +112,7 @@ _STATUS = {
     AckStatus.ACCEPTED: ("accepted", Stage.DELIVERED),
     AckStatus.DECLINED: ("rejected", Stage.DELIVERED),
     AckStatus.REDIRECTED: ("rejected", Stage.DELIVERED),
+    AckStatus.PLANNED: ("in-progress", Stage.ACCEPTED),
     AckStatus.COMPLETED: ("completed", Stage.ACCEPTED),
 }
 

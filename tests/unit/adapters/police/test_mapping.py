@@ -142,6 +142,12 @@ def test_answer_categories_and_never_text() -> None:
         }
     )
     assert categories_of(done)["outcome_category"] == "service_provided"
+    # A plan recorded has no category to tell: its callback is the status alone.
+    planned = ack.model_copy(
+        update={"status": AckStatus.PLANNED, "reason": None, "plan": "Visits with Maya weekly"}
+    )
+    assert set(categories_of(planned).values()) == {None}
+    assert "Maya" not in json.dumps(categories_of(planned))
 
 
 facts = st.builds(

@@ -244,6 +244,8 @@ def test_statuses_show_as_primeros() -> None:
     assert status_of_state(InboxState.NEW) is Status.IN_PROGRESS
     assert status_of_state(InboxState.REDIRECTED) is Status.REJECTED
     assert status_of_state(InboxState.COMPLETED) is Status.DONE
+    # Primero has no plan status: a plan recorded is still an accepted transition, not done.
+    assert status_of_state(InboxState.PLANNED) is Status.ACCEPTED
     assert status_of_state(InboxState.WITHDRAWN) is Status.REVOKED
 
 
