@@ -25,7 +25,10 @@ MAX_SEND_FORM_BYTES = 256 * 1024
 """A referral's form: a narrative of 20,000 characters percent-encoded (up to 9 bytes per
 character) is 180 KiB; the rest is short."""
 MAX_SEND_FORM_FIELDS = 40
-MAX_ANSWER_FORM_BYTES = 32 * 1024
+MAX_ANSWER_FORM_BYTES = 48 * 1024
+"""An answer's form: two free texts at most (a reason or outcome or plan, and a note) of
+2,000 characters each, percent-encoded (up to 9 bytes per character: Thai takes 9) are
+36 KiB; the rest is short."""
 MAX_ANSWER_FORM_FIELDS = 8
 
 # Each form field's label: shown beside the field and in a problem's list of fields.

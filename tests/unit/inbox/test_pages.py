@@ -82,6 +82,25 @@ async def test_send_open_accept_complete_and_the_sender_sees_each_answer() -> No
         assert 'data-delivery="delivered"' in row
 
 
+async def test_a_full_length_thai_plan_and_note_fit_the_answer_form() -> None:
+    # 2,000 Thai characters are 18,000 bytes once percent-encoded: two of them must fit.
+    async with two_agencies() as (a, b), a.browser() as sender, b.browser() as receiver:
+        await sign_in(sender, "ana")
+        await sign_in(receiver, "ana")
+        await send_referral(sender)
+        [message_id] = await arrived(receiver)
+        await receiver.get(f"/inbox/{message_id}")
+        await receiver.post(f"/inbox/{message_id}/accept", data={"note": ""})
+        thai = "แผน" * 666 + "ก"
+        planned = await receiver.post(
+            f"/inbox/{message_id}/plan", data={"plan": thai, "note": thai}
+        )
+        assert (planned.status_code, planned.headers["location"]) == (
+            303,
+            "/inbox?done=planned",
+        )
+
+
 async def test_record_the_plan_between_accepting_and_completing() -> None:
     async with two_agencies() as (a, b), a.browser() as sender, b.browser() as receiver:
         await sign_in(sender, "ana")
