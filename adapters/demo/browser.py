@@ -33,7 +33,6 @@ WAIT_MS = 30_000
 # pixels for sharp text; each cut below what it shows (the inbox's list; the dashboard's
 # figures now and the first agency's weekly referrals), not the whole page.
 WIDTH, HEIGHT, SCALE = 1440, 900, 2
-MARGIN = 24
 
 
 class BrowserUnavailable(CaselinkError):
@@ -106,7 +105,7 @@ async def accept_in_inbox(
     except PlaywrightTimeout:
         return None
     if screenshot is not None:
-        await save(page, screenshot, "#received")
+        await save(page, screenshot, "#received", margin=16)
     await page.click(f"#open-{message_id}")
     await page.wait_for_url(f"{base_url}/inbox/{message_id}")
     await page.click("#accept")
@@ -127,15 +126,15 @@ async def dashboard_agencies(
     await page.wait_for_url(f"{base_url}/agencies")
     await page.wait_for_selector("svg.chart", timeout=WAIT_MS)
     if screenshot is not None:
-        await save(page, screenshot, "svg.chart", nth=1)
+        await save(page, screenshot, "svg.trend-chart")  # the next chart starts right below
     return await page.locator("svg.chart").count(), await page.inner_text("main")
 
 
-async def save(page: "Page", path: Path, down_to: str, nth: int = 0) -> None:
-    """The page from its top down to the bottom of the `nth` element `down_to` matches,
-    as a PNG at `path`."""
-    box = await page.locator(down_to).nth(nth).bounding_box()  # the page is not scrolled
-    bottom = HEIGHT if box is None else box["y"] + box["height"] + MARGIN
+async def save(page: "Page", path: Path, down_to: str, margin: int = 0) -> None:
+    """The page from its top down to `margin` pixels below the first element `down_to`
+    matches, as a PNG at `path`."""
+    box = await page.locator(down_to).first.bounding_box()  # the page is not scrolled
+    bottom = HEIGHT if box is None else box["y"] + box["height"] + margin
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(
         path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": WIDTH, "height": bottom}
