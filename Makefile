@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := broker schemas adapters
 
-.PHONY: test demo lint types imports translations check-translations unit services browser bench clean
+.PHONY: test demo screenshots lint types imports translations check-translations unit services browser bench clean
 
 test: lint types imports check-translations unit
 
@@ -25,9 +25,16 @@ services:
 
 # The federation of agencies on the local RabbitMQ, with its scenario; runs until Ctrl-C.
 # Its state lives in .demo/ (replaced by each run). DEMO_ARGS=--once runs it once and exits.
-demo: $(STAMP)
+# Chromium: the agency with no case system answers in the browser.
+demo: $(STAMP) browser
 	@deploy/local/ensure-services.sh --rabbitmq-only
 	$(BIN)/caselink demo $(DEMO_ARGS)
+
+# The README's screenshots (docs/images/*.png): the demo run once, its browser steps saving
+# the inbox page with the referral listed and the dashboard's Agencies page. A few minutes.
+screenshots: $(STAMP) browser
+	@deploy/local/ensure-services.sh --rabbitmq-only
+	$(BIN)/caselink demo --once --screenshots docs/images
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE) tests bench
@@ -57,8 +64,9 @@ check-translations: $(STAMP)
 		$(EXTRACT) -o "$$template" broker adapters && \
 		$(BIN)/python -m broker.look.catalogues "$$template"
 
-# Debian's Chromium for the dashboard's browser test (Playwright's own download needs the
-# internet), at the path tests/conftest.py drives; we run as root, so no sudo.
+# Debian's Chromium for the browser tests and the demo's browser steps (Playwright's own
+# download needs the internet), at the path tests/conftest.py drives; we run as root, so no
+# sudo.
 browser:
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 

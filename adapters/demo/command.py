@@ -24,9 +24,18 @@ def demo(
         Path,
         typer.Option("--folder", help="Where the demo keeps its state (replaced each run)."),
     ] = DEFAULT_FOLDER,
+    screenshots: Annotated[
+        Path | None,
+        typer.Option(
+            "--screenshots",
+            help="Save the browser steps' screenshots (the inbox page, the dashboard's "
+            "Agencies page) as PNGs into this folder: `make screenshots` writes the README's.",
+        ),
+    ] = None,
 ) -> None:
-    """Five agencies, the tracker and its dashboard on the local RabbitMQ, and a scenario
-    through each agency's adapter; without --once it runs until Ctrl-C."""
+    """Six agencies, the tracker and its dashboard on the local RabbitMQ, and a scenario
+    through each agency's adapter, or in the browser for the agency with no system; without
+    --once it runs until Ctrl-C."""
     from rich.console import Console  # every `caselink` loads this module: import on use
 
     from adapters.demo.run import run_demo  # heavy imports only when the demo runs
@@ -34,7 +43,14 @@ def demo(
     console = Console()
     with cli_errors():
         try:
-            status = asyncio.run(run_demo(folder.resolve(), once=once, console=console))
+            status = asyncio.run(
+                run_demo(
+                    folder.resolve(),
+                    once=once,
+                    console=console,
+                    screenshots=None if screenshots is None else screenshots.resolve(),
+                )
+            )
         except KeyboardInterrupt:
             status = 0
     raise typer.Exit(status)

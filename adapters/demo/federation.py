@@ -1,7 +1,9 @@
-"""Who takes part in the demo: five agencies, a coordination office, their ports and users.
+"""Who takes part in the demo: six agencies, a coordination office, their ports and users.
 
 Pure: names, kinds, ports and the shape of each gateway's adapter table; `state` writes the
-files from it. Ports sit in one block (BASE_PORT..) on 127.0.0.1 only.
+files from it. Ports sit in one block (BASE_PORT..) on 127.0.0.1 only. Five agencies speak
+through the adapter their systems use; the sixth has no case system at all: its one person
+works in the gateway's inbox pages, in the browser.
 """
 
 from dataclasses import dataclass
@@ -45,11 +47,17 @@ class DemoAgency:
     name: str
     region: str
     port: int
-    adapter: str | None  # the entry-point name of the adapter its systems speak through
+    # The entry-point name of the adapter its systems speak through; None: it has no
+    # system, and its people use the inbox pages only.
+    adapter: str | None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def inbox_url(self) -> str:
+        return f"{self.url}/inbox"
 
 
 HOSPITAL = DemoAgency(
@@ -93,16 +101,30 @@ SOCIAL_B = DemoAgency(
     "social",
 )
 
-AGENCIES = (HOSPITAL, SCHOOL, POLICE, SOCIAL_A, SOCIAL_B)
+# A small rural municipality: one duty social worker, no case system, the inbox pages only.
+SOCIAL_C = DemoAgency(
+    "social-c",
+    AgencyKind.SOCIAL_SERVICES,
+    "Municipality C Social Services",
+    "c",
+    BASE_PORT + 6,
+    None,
+)
+
+AGENCIES = (HOSPITAL, SCHOOL, POLICE, SOCIAL_A, SOCIAL_B, SOCIAL_C)
 # In the directory, with keys, but with no gateway: the coordinators' alerts are addressed to it.
 COORDINATION_ENTRY = (COORDINATION, AgencyKind.COORDINATOR, "Regional Coordination Office", "all")
 
-# The people of each agency: a caseworker and a supervisor sign in with passwords, the
-# agency's own system with a token.
+# The people of each agency with a system: a caseworker and a supervisor sign in with
+# passwords, the agency's own system with a token.
 CASEWORKER, SUPERVISOR, SYSTEM = "caseworker", "supervisor", "system"
 # How a supervisor is named in what they authorise (a sharing without consent names them).
 SUPERVISOR_DISPLAY_NAME = "Sam Okoro"
 COORDINATOR_USER = "coordinator"
+# The one person of an agency with no system (SOCIAL_C): a password, and no system token.
+DUTY_WORKER = "noor"
+DUTY_WORKER_DISPLAY_NAME = "Noor Haddad"
+DUTY_WORKER_TITLE = "Duty social worker"
 
 # Deadlines short enough to watch: a referral must be answered within 30 seconds, so one
 # left alone is flagged after 30 seconds and escalated after a minute.

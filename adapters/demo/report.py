@@ -48,6 +48,8 @@ def sign_ins(console: Console, state: DemoState) -> None:
     console.print(f"  dashboard  coordinator / {state.password('dashboard', 'coordinator')}")
     for agency in AGENCIES:
         console.print(f"  [bold]{agency.name}[/bold] ({agency.agency_id}) at {agency.url}")
+        if agency.adapter is None:  # no system: its people work in the inbox pages
+            console.print(f"    inbox pages: {agency.inbox_url}")
         for sign_in in state.sign_ins:
             if sign_in.where == agency.agency_id:
                 how = "token" if sign_in.kind == "token" else "password"

@@ -21,8 +21,12 @@ from adapters.demo.scenario import STEPS, Scenario
 from adapters.demo.state import DemoState, create_state, remove_previous
 
 
-async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
-    """Exit status: 0 when every expected outcome was observed (`once`), or at Ctrl-C."""
+async def run_demo(
+    folder: Path, *, once: bool, console: Console, screenshots: Path | None = None
+) -> int:
+    """Exit status: 0 when every expected outcome was observed (`once`), or at Ctrl-C.
+
+    `screenshots`: the folder the browser steps save their PNGs into (the README's)."""
     with console.status("Setting up: stopping what a previous run left, keys, directory, RabbitMQ"):
         stopped = stop_leftovers(folder)
         remove_previous(folder)
@@ -42,10 +46,14 @@ async def run_demo(folder: Path, *, once: bool, console: Console) -> int:
         await police_system.start()
         await _start_services(state, console, services)
         await alerts.start()
-        outcomes = await _run_steps(Scenario(state, alerts, police_system, mail), console)
+        scenario = Scenario(state, alerts, police_system, mail, screenshots=screenshots)
+        outcomes = await _run_steps(scenario, console)
         summary(console, outcomes)
         emails(console, mail.caught)
         sign_ins(console, state)
+        for png in scenario.asked:
+            saved = "saved" if png.exists() else "[red]not saved[/red]"
+            console.print(f"Screenshot {saved}: {png}")
         if once:
             return 0 if outcomes and all(o.ok for o in outcomes) else 1
         console.print("\nRunning until Ctrl-C.")

@@ -11,21 +11,32 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from adapters.demo.alerts import AlertWatch
+from adapters.demo.browser import (
+    accept_in_inbox,
+    browser_missing,
+    chromium,
+    dashboard_agencies,
+    new_page,
+    sign_in_to_inbox,
+)
 from adapters.demo.federation import (
     AGENCIES,
     CASEWORKER,
     COORDINATOR_USER,
     COORDINATORS_EMAIL,
+    DUTY_WORKER,
     HOSPITAL,
     POLICE,
     POLICE_INTAKE_KEY_FILE,
     SOCIAL_A,
     SOCIAL_B,
+    SOCIAL_C,
     SUPERVISOR,
     SUPERVISOR_DISPLAY_NAME,
     TRACKER_PORT,
@@ -59,6 +70,18 @@ class Scenario:
     police_system: CallbackReceiver
     mail: MailCatcher
     notes: dict[str, str] = field(default_factory=dict)  # ids one step leaves for a later one
+    screenshots: Path | None = None  # where the browser steps save theirs (None: nowhere)
+    asked: list[Path] = field(default_factory=list)  # the screenshots asked for so far
+
+    def screenshot(self, name: str) -> Path | None:
+        """Where a step saves its screenshot `name`, or None when none are wanted; the
+        previous run's file is removed first, so that only a new one is reported."""
+        if self.screenshots is None:
+            return None
+        path = self.screenshots / name
+        path.unlink(missing_ok=True)
+        self.asked.append(path)
+        return path
 
     def system(self, agency: DemoAgency) -> httpx.AsyncClient:
         """The agency's own system, signed in with its token."""
@@ -270,6 +293,83 @@ async def hospital_refers(scenario: Scenario) -> list[Outcome]:
     ]
 
 
+async def answered_in_the_browser(scenario: Scenario) -> list[Outcome]:
+    """The hospital refers a child to municipality C, which has no case system: its duty
+    social worker signs in to the gateway's inbox pages in the browser, finds the referral
+    in the list, opens it and accepts it; the hospital reads the Task as accepted and the
+    tracker shows the thread answered by C."""
+    step = "the duty social worker accepts it in the browser"
+    missing = browser_missing()
+    if missing is not None:  # before sending: no referral left waiting for nobody
+        return [Outcome(step, False, missing)]
+    async with scenario.system(HOSPITAL) as fhir:
+        posted = await post_bundle(fhir, hospital_referral(SOCIAL_C.agency_id))
+        if posted is None:
+            return [Outcome("the FHIR Bundle to municipality C taken", False, "refused")]
+        task_id, thread_id = posted
+        password = scenario.state.password(SOCIAL_C.agency_id, DUTY_WORKER)
+        async with chromium() as browser:
+            page = await new_page(browser)
+            await sign_in_to_inbox(page, SOCIAL_C.url, DUTY_WORKER, password)
+            listed = await accept_in_inbox(
+                page, SOCIAL_C.url, task_id, scenario.screenshot("inbox.png")
+            )
+
+        async def accepted_task() -> bool:
+            read = await fhir.get(f"/fhir/Task/{task_id}")
+            return read.status_code == 200 and read.json()["status"] == "accepted"
+
+        seen = await until(accepted_task)
+    async with scenario.dashboard() as dashboard:
+
+        async def answered() -> bool:
+            shown = await dashboard.get(f"/api/v1/threads/{thread_id}")
+            if shown.status_code != 200:
+                return False
+            thread = shown.json()
+            return thread["phase"] == "accepted" and SOCIAL_C.agency_id in thread["acknowledged_by"]
+
+        tracked = await until(answered)
+    return [
+        Outcome("the FHIR Bundle to municipality C taken", True, f"Task/{task_id}"),
+        Outcome(
+            step,
+            listed == "accepted",
+            f"{DUTY_WORKER} at {SOCIAL_C.inbox_url}: "
+            + ("never listed" if listed is None else f"listed, opened, now {listed}"),
+        ),
+        Outcome("the hospital reads the Task as accepted", bool(seen), f"thread {thread_id}"),
+        Outcome("the tracker shows it answered by C", bool(tracked), "phase accepted"),
+    ]
+
+
+async def dashboard_in_the_browser(scenario: Scenario) -> list[Outcome]:
+    """The coordinator opens the dashboard's Agencies page in the browser: its charts are
+    drawn, and municipality C is there by its name."""
+    step = "the coordinators' charts drawn"
+    missing = browser_missing()
+    if missing is not None:
+        return [Outcome(step, False, missing)]
+    password = scenario.state.password("dashboard", COORDINATOR_USER)
+    async with chromium() as browser:
+        page = await new_page(browser)
+        charts, text = await dashboard_agencies(
+            page,
+            f"http://127.0.0.1:{TRACKER_PORT}",
+            COORDINATOR_USER,
+            password,
+            scenario.screenshot("dashboard-agencies.png"),
+        )
+    named = SOCIAL_C.name in text
+    return [
+        Outcome(
+            step,
+            charts > 0 and named,
+            f"{charts} charts on /agencies, {SOCIAL_C.name} {'listed' if named else 'missing'}",
+        )
+    ]
+
+
 async def unanswered_flagged(scenario: Scenario) -> list[Outcome]:
     """The school's referral was left unanswered: the tracker reminds at the deadline and
     escalates at twice the deadline (the demo's SLA: a minute)."""
@@ -436,9 +536,11 @@ STEPS: Sequence[tuple[str, Step]] = (
     ("police post a webhook about a child", police_refer),
     ("the school drops an export of two concerns", school_export),
     ("the hospital posts a FHIR referral", hospital_refers),
+    ("a municipality with no case system answers in the browser", answered_in_the_browser),
     ("a family moves: municipality A transfers the case to B", family_moves),
     ("a parent withdraws consent", consent_withdrawn),
     ("an emergency referral without consent", emergency_without_consent),
     ("a referral left unanswered", unanswered_flagged),
     ("the people are emailed", people_emailed),
+    ("the coordinators' dashboard in the browser", dashboard_in_the_browser),
 )

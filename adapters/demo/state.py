@@ -26,6 +26,9 @@ from adapters.demo.federation import (
     COORDINATOR_USER,
     COORDINATORS_EMAIL,
     DEMO_SLA,
+    DUTY_WORKER,
+    DUTY_WORKER_DISPLAY_NAME,
+    DUTY_WORKER_TITLE,
     EXPORTS_FOLDER,
     POLICE,
     POLICE_CALLBACK_KEY_FILE,
@@ -204,16 +207,10 @@ def _write_gateway(
     write_private(folder / "agency.key", keys.to_bytes())
     write_public(folder / "directory.json", signed)
     write_public(folder / "root.pub.json", root.public().to_bytes())
-    people = []
-    for name, role in ((CASEWORKER, "caseworker"), (SUPERVISOR, "supervisor")):
-        password = secrets.token_urlsafe(12)
-        state.sign_ins.append(SignIn(agency.agency_id, name, password, "password"))
-        people.append({"name": name, "role": role, "password_hash": hash_password(password)})
-    people[-1]["display_name"] = SUPERVISOR_DISPLAY_NAME
-    token = new_token()
-    state.sign_ins.append(SignIn(agency.agency_id, SYSTEM, token, "token"))
-    people.append({"name": SYSTEM, "role": "system", "token_hash": token_hash(token)})
-    replace_private(folder / "users.toml", _users_toml(people).encode())
+    replace_private(folder / "users.toml", _users_toml(_gateway_users(state, agency)).encode())
+    # The inbox pages' sessions outlive a gateway restart; the cookie goes over plain HTTP,
+    # as the dashboard's does: the demo serves 127.0.0.1 only.
+    write_private(folder / "session-secret", secrets.token_urlsafe(32).encode())
     settings: dict[str, Any] = {
         "agency_id": agency.agency_id,
         "key_file": "agency.key",
@@ -225,11 +222,39 @@ def _write_gateway(
         "api_listen": f"127.0.0.1:{agency.port}",
         "user_prefix": USER_PREFIX,
         "directory_poll_s": 2.0,
+        "session_secret_file": "session-secret",
+        "secure_cookie": False,
     }
     tables = adapter_tables(agency, folder)
     if tables:
         settings["adapters"] = tables
     replace_private(folder / "gateway.toml", tomlkit.dumps(settings).encode())
+
+
+def _gateway_users(state: DemoState, agency: DemoAgency) -> list[dict[str, str]]:
+    """The users file's entries of `agency`'s gateway, their secrets into `state.sign_ins`:
+    a caseworker, a supervisor and the system's token; an agency with no system (no
+    adapter) has its duty worker only, who works in the inbox pages."""
+    if agency.adapter is None:
+        people = [_person(state, agency, DUTY_WORKER, "caseworker")]
+        people[0] |= {"display_name": DUTY_WORKER_DISPLAY_NAME, "job_title": DUTY_WORKER_TITLE}
+        return people
+    people = [
+        _person(state, agency, CASEWORKER, "caseworker"),
+        _person(state, agency, SUPERVISOR, "supervisor"),
+    ]
+    people[-1]["display_name"] = SUPERVISOR_DISPLAY_NAME
+    token = new_token()
+    state.sign_ins.append(SignIn(agency.agency_id, SYSTEM, token, "token"))
+    people.append({"name": SYSTEM, "role": "system", "token_hash": token_hash(token)})
+    return people
+
+
+def _person(state: DemoState, agency: DemoAgency, name: str, role: str) -> dict[str, str]:
+    """A person of `agency` with a new password (kept in `state.sign_ins`)."""
+    password = secrets.token_urlsafe(12)
+    state.sign_ins.append(SignIn(agency.agency_id, name, password, "password"))
+    return {"name": name, "role": role, "password_hash": hash_password(password)}
 
 
 def adapter_tables(agency: DemoAgency, folder: Path) -> dict[str, Any]:
