@@ -9,13 +9,13 @@
     sealed, stored in B's inbox, answered with the automatic `received` acknowledgement,
     stored back at A. A referral counts when its acknowledgement is stored at A.
 
-The tracker's tap queue receives a copy of every message, and B's gateway an arrival event
-per referral for the notifier, as deployed; both are emptied between rounds (as a running
-tracker and notifier would keep them). Then (c) again, paced at half of its
-best rate, for send-to-inbox latency. Prints each rate, p50/p99 latency, peak RSS, the
-ratio of the best rounds and, last, `throughput_ratio <value>`: the median over rounds of
-Caselink referrals/s divided by raw messages/s of the same round. Needs RabbitMQ on
-127.0.0.1 (guest/guest); uses its own vhost and users, deleted at the end.
+The tracker's tap queue receives a copy of every message, and B's gateway the arrival
+events of the referrals (in batches) for the notifier, as deployed; both are emptied
+between rounds (as a running tracker and notifier would keep them). Then (c) again, paced
+at half of its best rate, for send-to-inbox latency. Prints each rate, p50/p99 latency,
+peak RSS, the ratio of the best rounds and, last, `throughput_ratio <value>`: the median
+over rounds of Caselink referrals/s divided by raw messages/s of the same round. Needs
+RabbitMQ on 127.0.0.1 (guest/guest); uses its own vhost and users, deleted at the end.
 
 Run: .venv/bin/python bench/throughput.py [--rounds N] [--raw N] [--referrals N]
 """

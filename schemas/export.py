@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.arrival import Arrival
+from schemas.arrival import Arrivals
 from schemas.bodies import BODY_MODELS
 from schemas.directory import Agency, Directory, PublicKey
 from schemas.header import EnvelopeHeader
@@ -23,7 +23,7 @@ _OTHER_MODELS: dict[str, type[BaseModel]] = {
     "directory": Directory,
     "agency": Agency,
     "public_key": PublicKey,
-    "arrival": Arrival,
+    "arrivals": Arrivals,
 }
 
 

@@ -41,11 +41,18 @@ class MemoryFederation:
     def subscription(self, queue: str, *, prefetch: int = 64) -> InMemorySubscription:
         return InMemorySubscription(self.broker, queue, prefetch=prefetch)
 
-    def seal(self, sender: str, recipient: str, *, message_id: str | None = None) -> bytes:
-        """A referral from `sender` to `recipient`, sealed now."""
+    def seal(
+        self,
+        sender: str,
+        recipient: str,
+        *,
+        message_id: str | None = None,
+        kind: MessageKind = MessageKind.REFERRAL,
+    ) -> bytes:
+        """A referral (or the example body of `kind`) from `sender` to `recipient`, sealed now."""
         return seal(
-            example_body(MessageKind.REFERRAL),
-            kind=MessageKind.REFERRAL,
+            example_body(kind),
+            kind=kind,
             sender=self.keys[sender],
             recipient=recipient,
             directory=self.trusted,

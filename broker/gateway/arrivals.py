@@ -1,10 +1,17 @@
-"""Arrival events: tell the notifier that a referral or transfer is in this agency's inbox.
+"""Arrival events: tell the notifier that referrals or transfers are in this agency's inbox.
 
 The inbox consumer `offer`s the events of what it has just committed (new entries only: a
 redelivery or a replay is announced once, when first stored), after the transaction and
 before the deliveries are acked; `run` publishes them in the background on the gateway's
 own publisher (one connection, one confirmed channel), persistent and mandatory, as this
-agency's user, on `arrival.<kind>.<this agency>`. The hot path only appends to a deque.
+agency's user. The hot path only appends to a deque.
+
+Events go in batches (`schemas.arrival.Arrivals`): each time it publishes, `run` takes
+every event waiting, up to MAX_ARRIVALS, and publishes one message per kind among them on
+`arrival.<kind>.<this agency>` (the routing key, and so the topic permission, of a single
+event). Under light load a batch holds one event and goes at once: nothing waits for a
+batch to fill. Under load the events that arrive while a batch awaits its confirm make the
+next batch, so a busy inbox pays one confirmed publish per batch, not one per message.
 
 An event is a convenience, never the record: the message is in the inbox whatever happens
 here, and the tracker's deadlines still remind the duty address if no event ever arrives
@@ -13,6 +20,8 @@ here, and the tracker's deadlines still remind the duty address if no event ever
   (unroutable) or nacks them, they wait and are retried with capped backoff; a refusal
   waits longest, because RabbitMQ closes the channel that the outbox relay shares;
 - at most MAX_PENDING wait; beyond that the oldest is dropped, counted and logged;
+- a batch that fails goes back, whole, to the front of what waits (a batch of the other
+  kind confirmed beside it stays sent);
 - what still waits when the gateway stops, or is lost in a crash between the inbox commit
   and the confirm, is lost: counted and logged, never retried from the store.
 A lost event delays the first email about a message until its first deadline; it never
@@ -21,6 +30,7 @@ loses or holds up the message itself.
 
 import asyncio
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -31,15 +41,13 @@ from broker.messaging.backoff import MAX_DELAY_S, OUTAGE_MAX_DELAY_S, backoff_de
 from broker.messaging.errors import BrokerUnavailable, DeliveryError, PublishRefused
 from broker.messaging.port import Publisher
 from broker.topology.names import ARRIVAL_CONTENT_TYPE, ARRIVALS_EXCHANGE, arrival_routing_key
-from schemas.arrival import Arrival, ArrivalKind
+from schemas.arrival import MAX_ARRIVALS, Arrival, ArrivalKind, Arrivals
 from schemas.kinds import MessageKind, Urgency
 
 log = get_logger(__name__)
 
 # Events waiting at most (about 300 bytes each): hours of arrivals through an outage.
 MAX_PENDING = 10_000
-# Publishes awaiting their confirms at once: confirms pipeline on the shared channel.
-WINDOW = 64
 # A refusal closes the shared channel (the relay's too): wait long before trying again.
 REFUSED_MAX_DELAY_S = 300.0
 
@@ -69,7 +77,8 @@ def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
 
 
 class ArrivalAnnouncer:
-    """Publishes arrival events in the background; see the module for what may be lost."""
+    """Publishes arrival events in batches in the background; see the module for what may
+    be lost."""
 
     def __init__(
         self,
@@ -77,14 +86,16 @@ class ArrivalAnnouncer:
         *,
         counts: GatewayCounts | None = None,
         max_pending: int = MAX_PENDING,
-        window: int = WINDOW,
+        max_batch: int = MAX_ARRIVALS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        if not 1 <= max_batch <= MAX_ARRIVALS:
+            raise ValueError(f"max_batch must be within 1..{MAX_ARRIVALS}")
         self._publisher = publisher
         self._counts = GatewayCounts() if counts is None else counts
         self._pending: deque[Arrival] = deque()
         self._max_pending = max_pending
-        self._window = window
+        self._max_batch = max_batch
         self._sleep = sleep
         self._wake = asyncio.Event()
         self._failures = 0
@@ -107,22 +118,23 @@ class ArrivalAnnouncer:
 
     async def run(self) -> None:
         """Publish forever; cancel the task to stop (what waits is then lost, and counted)."""
-        batch: list[Arrival] = []
+        taken: list[Arrival] = []
         try:
             while True:
                 if not self._pending:
                     self._wake.clear()
                     await self._wake.wait()
-                batch = [self._pending.popleft() for _ in range(min(self._window, self.pending))]
+                taken = [self._pending.popleft() for _ in range(min(self._max_batch, self.pending))]
+                batches = by_routing_key(taken)
                 outcomes = await asyncio.gather(
-                    *(self._publish(arrival) for arrival in batch), return_exceptions=True
+                    *(self._publish(batch) for batch in batches), return_exceptions=True
                 )
                 failed = [
-                    (arrival, outcome)
-                    for arrival, outcome in zip(batch, outcomes, strict=True)
+                    (batch, outcome)
+                    for batch, outcome in zip(batches, outcomes, strict=True)
                     if outcome is not None
                 ]
-                batch = []
+                taken = []
                 if failed:
                     await self._back_off(failed)
                 else:
@@ -131,30 +143,37 @@ class ArrivalAnnouncer:
                     self._failures = 0
         finally:
             # Stopped mid-publish: those unconfirmed may or may not have reached RabbitMQ.
-            lost = len(self._pending) + len(batch)
+            lost = len(self._pending) + len(taken)
             if lost:
                 self._counts.arrivals_dropped += lost
                 log.warning("arrival events not sent at stop", count=lost)
                 self._pending.clear()
 
-    async def _publish(self, arrival: Arrival) -> None:
+    async def _publish(self, batch: list[Arrival]) -> None:
+        first = batch[0]
+        # Not validated again: every event was built by `arrival_of`, and by_routing_key
+        # and max_batch keep the batch within the schema's bounds.
+        body = Arrivals.model_construct(arrivals=batch).model_dump_json(exclude_none=True)
         await self._publisher.publish(
             ARRIVALS_EXCHANGE,
-            arrival_routing_key(arrival.kind, arrival.recipient),
-            arrival.model_dump_json(exclude_none=True).encode(),
-            message_id=arrival.message_id,
+            arrival_routing_key(first.kind, first.recipient),
+            body.encode(),
+            # The batch's own id: each arrival names its message in the body.
+            message_id=str(uuid.uuid4()),
             content_type=ARRIVAL_CONTENT_TYPE,
         )
-        self._counts.arrivals_announced += 1
+        self._counts.arrivals_announced += len(batch)
 
-    async def _back_off(self, failed: list[tuple[Arrival, BaseException]]) -> None:
-        # Back to the front, in their order: they are the oldest waiting. Offers made during
-        # the publish may have filled the buffer meanwhile: the oldest go, as in `offer`.
-        self._pending.extendleft(reversed([arrival for arrival, _ in failed]))
+    async def _back_off(self, failed: list[tuple[list[Arrival], BaseException]]) -> None:
+        # Back to the front, each kind in its order: they are the oldest waiting. Offers
+        # made during the publish may have filled the buffer meanwhile: the oldest go, as in
+        # `offer`.
+        again = [arrival for batch, _ in failed for arrival in batch]
+        self._pending.extendleft(reversed(again))
         while len(self._pending) > self._max_pending:
             self._pending.popleft()
             self._counts.arrivals_dropped += 1
-        arrival, error = failed[0]
+        error = failed[0][1]
         self._failures += 1
         if isinstance(error, BrokerUnavailable):
             cap = OUTAGE_MAX_DELAY_S
@@ -167,8 +186,17 @@ class ArrivalAnnouncer:
         self._failing.failed(
             "arrival events not published; will retry",
             reason=reason,
-            message_id=arrival.message_id,
-            count=len(failed),
+            message_id=again[0].message_id,
+            count=len(again),
             delay_s=round(delay, 2),
         )
         await self._sleep(delay)
+
+
+def by_routing_key(arrivals: list[Arrival]) -> list[list[Arrival]]:
+    """`arrivals` split into one batch per routing key (per kind: the recipient is always
+    this agency), each in its order."""
+    batches: dict[tuple[str, str], list[Arrival]] = {}
+    for arrival in arrivals:
+        batches.setdefault((arrival.kind, arrival.recipient), []).append(arrival)
+    return list(batches.values())

@@ -3,17 +3,22 @@ how to settle it.
 
 Who may say what: an alert is emailed only when its AMQP `user_id` (which RabbitMQ checks
 against the publishing connection) is the tracker's; an agency may publish alerts about
-itself, and those are acked unemailed. An arrival event is believed only from the RabbitMQ
-user of the agency it names as `recipient` (the gateway that stored the message); any other
-publisher, or none, is refused: rejected, so RabbitMQ dead-letters it, and never emailed.
+itself, and those are acked unemailed. A batch of arrival events (`schemas.arrival.Arrivals`)
+is believed only from the RabbitMQ user of the agency that EVERY event in it names as
+`recipient` (the gateway that stored the messages): one event naming another agency, or a
+batch from any other publisher or none, and the whole batch is refused (rejected, so
+RabbitMQ dead-letters it) and nothing in it is emailed.
 
 Each alert or event makes one email per recipient language and time zone
-(`broker/notifier/emails.py`), each with its own key in the sent log. The order is what
-makes "one email per key, never lost" hold across restarts:
+(`broker/notifier/emails.py`), each with its own key in the sent log; a batch of events
+makes those of each of its events, in its order. The order is what makes "one email per
+key, never lost" hold across restarts:
 1. an email whose key is in the sent log is not sent again (a redelivery, a republish);
 2. otherwise it is handed to the SMTP server, retried with capped backoff while the server
    fails, and only once it accepted it is its key recorded; the delivery is acked once
    every email of it is sent.
+So a delivery handed back part-sent (an SMTP outage in the middle of a batch) sends, when it
+comes back, only the emails whose keys are not recorded yet.
 A crash after the SMTP server accepted an email and before its key is recorded sends that
 email a second time when the delivery comes back: at most twice, never not at all.
 Recording first would turn that crash into a lost email.
@@ -23,7 +28,9 @@ queue waits behind the prefetch window). After `hold_s` it is handed back to the
 delivered again, so RabbitMQ's consumer timeout never closes the channel; the queue has no
 delivery limit, so no outage, however long, dead-letters a valid alert. Only what cannot be
 an alert at all, and an email the server refuses for good (5xx), is rejected: RabbitMQ
-dead-letters it, and `caselink dlq` shows it and puts it back once the cause is fixed.
+dead-letters it, and `caselink dlq` shows it and puts it back once the cause is fixed. A
+refused email does not hold back the others of its delivery (another language group,
+another event of a batch): they are sent first, and the put-back sends only what is left.
 """
 
 import asyncio
@@ -39,7 +46,7 @@ from broker.notifier.emails import Email, Writer
 from broker.notifier.ports import Mailer, MailRefused, MailUnavailable, SentLog
 from broker.topology.names import Topology
 from schemas.alert import Alert
-from schemas.arrival import Arrival
+from schemas.arrival import Arrivals
 
 log = get_logger(__name__)
 
@@ -98,28 +105,34 @@ class Notifier:
         return await self._deliver(self._writer.alert_emails(alert))
 
     async def handle_arrival(self, body: bytes, user_id: str | None) -> Settle:
-        """Email the recipient's duty addresses about the arrival event in `body`, once.
+        """Email the recipient's duty addresses about each arrival event of the batch in
+        `body`, once.
 
-        `user_id` must be the RabbitMQ user of the event's recipient agency: an event
-        published by anyone else is refused (dead-lettered) and not emailed. May raise what
-        the sent log raises.
+        `user_id` must be the RabbitMQ user of every event's recipient agency: a batch
+        published by anyone else, or naming any other recipient, is refused whole
+        (dead-lettered) and nothing in it is emailed. May raise what the sent log raises.
         """
         try:
-            arrival = Arrival.model_validate_json(body)
+            batch = Arrivals.model_validate_json(body)
         except ValidationError:
-            log.warning("arrival event unreadable; rejected", count=len(body))
+            log.warning("arrival events unreadable; rejected", count=len(body))
             return Settle.REJECT
-        if user_id is None or user_id != self._topology.agency_user(arrival.recipient):
-            # Bound by well-formed fields only: both are validated ids.
-            log.warning(
-                "arrival event not published by its recipient's gateway; refused",
-                message_id=arrival.message_id,
-                recipient=arrival.recipient,
-            )
-            return Settle.REJECT
-        return await self._deliver(self._writer.arrival_emails(arrival))
+        for arrival in batch.arrivals:
+            if user_id is None or user_id != self._topology.agency_user(arrival.recipient):
+                # Bound by well-formed fields only: both are validated ids.
+                log.warning(
+                    "arrival events not published by their recipient's gateway; refused",
+                    message_id=arrival.message_id,
+                    recipient=arrival.recipient,
+                    count=len(batch.arrivals),
+                )
+                return Settle.REJECT
+        return await self._deliver(
+            [email for arrival in batch.arrivals for email in self._writer.arrival_emails(arrival)]
+        )
 
     async def _deliver(self, emails: list[Email]) -> Settle:
+        refused = False
         for email in emails:
             lock = self._locks.setdefault(email.key, asyncio.Lock())
             try:
@@ -128,9 +141,11 @@ class Notifier:
             finally:
                 if not lock.locked():
                     self._locks.pop(email.key, None)
-            if outcome is not Settle.ACK:
+            if outcome is Settle.REQUEUE:  # the server is failing: the rest would too
                 return outcome
-        return Settle.ACK
+            # Refused for good: this one only; the others still go before it is dead-lettered.
+            refused = refused or outcome is Settle.REJECT
+        return Settle.REJECT if refused else Settle.ACK
 
     async def _once(self, email: Email) -> Settle:
         if await self._sent.was_sent(email.key):

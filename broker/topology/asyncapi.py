@@ -56,7 +56,7 @@ from broker.topology.names import (
     alert_routing_key,
 )
 from schemas.alert import Alert, AlertLevel
-from schemas.arrival import Arrival
+from schemas.arrival import MAX_ARRIVALS, Arrivals
 from schemas.ids import AGENCY_ID_PATTERN
 from schemas.kinds import MessageKind
 from schemas.sealed_envelope import SealedEnvelope
@@ -114,7 +114,7 @@ async def _receive_alert(alert: Alert) -> None:
     """Never called: its signature tells FastStream the payload of the alerts queue."""
 
 
-async def _receive_arrival(arrival: Arrival) -> None:
+async def _receive_arrivals(arrivals: Arrivals) -> None:
     """Never called: its signature tells FastStream the payload of the arrivals queue."""
 
 
@@ -188,10 +188,12 @@ ENVELOPE_MESSAGE = (
     "sender agency's RabbitMQ user (RabbitMQ refuses any other), delivery mode persistent."
 )
 ARRIVAL_MESSAGE = (
-    "An arrival event, plain JSON with null fields left out: the ids, kind, urgency and "
-    "agencies of a referral or transfer the recipient's gateway stored in its inbox, and when; "
-    "never anything from the sealed body. AMQP `message_id` is the message's id, `user_id` the "
-    "recipient agency's RabbitMQ user; delivery mode persistent."
+    f"A batch of 1 to {MAX_ARRIVALS} arrival events, plain JSON with null fields left out: "
+    "for each referral or transfer the recipient's gateway stored in its inbox, its ids, "
+    "kind, urgency, agencies and when it arrived; never anything from the sealed body. All "
+    "of one kind and one recipient, those of the routing key. AMQP `message_id` is the "
+    "batch's own (each event names its message), `user_id` the recipient agency's RabbitMQ "
+    "user; delivery mode persistent."
 )
 ALERT_MESSAGE = (
     "An alert, plain JSON with null fields left out: ids, categories and times only, never "
@@ -355,25 +357,27 @@ def _flows() -> list[Flow]:
             action="send",
             exchange=arrivals,
             routing_key=ARRIVAL_ROUTING_KEY,
-            payload=Arrival,
+            payload=Arrivals,
             content_type=ARRIVAL_CONTENT_TYPE,
             description="A gateway announces each referral or transfer once it is durably in "
             "its inbox (the first time only: a redelivery is not announced again), on its "
-            "existing connection, persistent, mandatory and confirmed. Topic permissions let "
-            "an agency publish only events naming itself as the recipient. An event that "
-            "cannot be published is retried with backoff from memory and may be lost at a "
-            "restart: the message itself is never held up or lost, and the tracker's "
-            "deadlines still remind.",
+            "existing connection, persistent, mandatory and confirmed. Events go in batches: "
+            "each publish carries every event of one kind waiting at that moment (up to "
+            f"{MAX_ARRIVALS}; one event when the inbox is quiet: nothing waits for a batch to "
+            "fill). Topic permissions let an agency publish only keys naming itself as the "
+            "recipient. An event that cannot be published is retried with backoff from "
+            "memory and may be lost at a restart: the message itself is never held up or "
+            "lost, and the tracker's deadlines still remind.",
             message_description=ARRIVAL_MESSAGE,
             parameters={
                 "kind": {
-                    "description": "The message's kind.",
+                    "description": "The kind of every message in the batch.",
                     "enum": [MessageKind.REFERRAL.value, MessageKind.TRANSFER.value],
-                    "location": "$message.payload#/kind",
+                    "location": "$message.payload#/arrivals/0/kind",
                 },
                 "agency": _agency_parameter(
-                    "The recipient agency, whose gateway publishes the event",
-                    "$message.payload#/recipient",
+                    "The recipient agency of every event in the batch, whose gateway publishes it",
+                    "$message.payload#/arrivals/0/recipient",
                 ),
             },
         ),
@@ -383,17 +387,19 @@ def _flows() -> list[Flow]:
             exchange=arrivals,
             routing_key=ARRIVALS_BINDING_KEY,
             queue=_queue(NOTIFIER_ARRIVALS_QUEUE, ARRIVALS_BINDING_KEY),
-            handler=_receive_arrival,
-            payload=Arrival,
+            handler=_receive_arrivals,
+            payload=Arrivals,
             content_type=ARRIVAL_CONTENT_TYPE,
-            description=f"Every arrival event on {ARRIVALS_EXCHANGE}, for `caselink "
-            "notifier`, the only reader (user `notifier`). It emails the recipient agency's "
-            "duty addresses a new referral or new transfer, with a link to the message's "
-            "page on that agency's gateway, and believes an event only when its AMQP "
-            "`user_id` is the RabbitMQ user of the event's `recipient`: any other (or none) "
-            "is rejected and dead-lettered, unemailed. One email per message id and "
-            "recipient language, recorded after the SMTP server accepted it; SMTP outages "
-            "are held and retried as on the notifier's alert queue (no delivery limit).",
+            description=f"Every batch of arrival events on {ARRIVALS_EXCHANGE}, for "
+            "`caselink notifier`, the only reader (user `notifier`). For each event it emails "
+            "the recipient agency's duty addresses a new referral or new transfer, with a "
+            "link to the message's page on that agency's gateway. It believes a batch only "
+            "when its AMQP `user_id` is the RabbitMQ user of the `recipient` of every event "
+            "in it: any other (or none), or one event naming another recipient, and the "
+            "whole batch is rejected and dead-lettered, unemailed. One email per message id "
+            "and recipient language, recorded after the SMTP server accepted it, so a batch "
+            "retried after a failure sends only what is left; SMTP outages are held and "
+            "retried as on the notifier's alert queue (no delivery limit).",
             message_description=ARRIVAL_MESSAGE,
         ),
         Flow(

@@ -1,7 +1,8 @@
 """Arrival events on the real RabbitMQ: a referral between two gateways makes one "new
 referral" email to the recipient's duty address, in its language, with nothing of the body;
 a notifier restart does not send it twice; an event forged by another agency's user is
-refused and not emailed."""
+refused and not emailed. Referrals stored together travel in one batch and make one email
+each; a batch with one event naming another recipient is refused whole."""
 
 import asyncio
 import json
@@ -23,7 +24,7 @@ from broker.topology.names import (
     NOTIFIER_ARRIVALS_QUEUE,
     arrival_routing_key,
 )
-from schemas.arrival import Arrival
+from schemas.arrival import Arrival, Arrivals
 from schemas.examples import example_body
 from schemas.ids import new_message_id, new_thread_id
 from schemas.kinds import MessageKind
@@ -94,17 +95,18 @@ def body_strings(node: Any) -> Iterator[str]:
         yield node
 
 
-async def publish_event(url: str, user: str, key: str, event: Arrival) -> None:
+async def publish_event(url: str, user: str, key: str, *events: Arrival) -> None:
+    """`events` in one batch, as `user`."""
     async with await connect(url) as connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(ARRIVALS_EXCHANGE, ensure=False)
         await exchange.publish(
             aio_pika.Message(
-                event.model_dump_json().encode(),
+                Arrivals(arrivals=list(events)).model_dump_json().encode(),
                 content_type=ARRIVAL_CONTENT_TYPE,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 user_id=user,
-                message_id=event.message_id,
+                message_id=new_message_id(),
             ),
             routing_key=key,
         )
@@ -206,6 +208,57 @@ async def test_a_referral_makes_one_new_referral_email_in_the_recipients_languag
             assert secret not in decoded
             assert secret.encode() not in raw
     assert await depth(fed, DEAD_LETTER_QUEUE) == 1
+
+
+async def test_referrals_stored_together_go_in_one_batch_and_make_one_email_each(
+    keyed: KeyedFederation, tmp_path: Path
+) -> None:
+    fed, inbox, port = keyed.federation, Inbox(), free_port()
+    config = settings(keyed, tmp_path / "notifier", port)
+    referral = json.loads(example_body(MessageKind.REFERRAL).model_dump_json())
+    count = 6
+    with smtp_server(inbox, port):
+        async with running(make_gateway(keyed, A, tmp_path)) as gateway_a, client(gateway_a) as api:
+            # B is down: the referrals wait in its queue and are stored together when it starts.
+            sent = [await submit(api, "/v1/referrals", B, referral) for _ in range(count)]
+            await eventually(
+                lambda: _at_least(fed, fed.topology.agency_queue(B), count), "B's queue filled"
+            )
+            async with running(make_gateway(keyed, B, tmp_path)) as gateway_b:
+                await eventually(
+                    lambda: _is(gateway_b.metrics.counts.arrivals_announced == count),
+                    "the arrivals announced",
+                )
+            # Fewer messages than arrivals: batches (the inbox may take its queue in more
+            # than one batch, but not one by one).
+            assert await depth(fed, NOTIFIER_ARRIVALS_QUEUE) < count
+            # A batch of B's own user, under its own key, with one event naming another
+            # recipient: refused whole, B's own event in it not emailed either.
+            own, foreign = forged_event(B), forged_event(C)
+            await publish_event(
+                fed.url(B), fed.user(B), arrival_routing_key("referral", B), own, foreign
+            )
+            async with notifier_running(config):
+                await eventually(
+                    lambda: _is(len(by_message(inbox)) == count), "one email per referral"
+                )
+                await eventually(
+                    lambda: _empty(fed, NOTIFIER_ARRIVALS_QUEUE), "the arrivals queue drained"
+                )
+                await eventually(
+                    lambda: _at_least(fed, DEAD_LETTER_QUEUE, 1), "the forged batch dead-lettered"
+                )
+                await asyncio.sleep(0.5)  # a second email would come now
+
+    found = by_message(inbox)
+    assert set(found) == {accepted["message_id"] for accepted in sent}
+    assert all(len(emails) == 1 for emails in found.values())
+    assert all(to == ("duty@east.test",) for emails in found.values() for to, _ in emails)
+    assert await depth(fed, DEAD_LETTER_QUEUE) == 1
+
+
+async def _is(value: bool) -> bool:
+    return value
 
 
 async def _empty(fed: Any, queue: str) -> bool:

@@ -1,8 +1,10 @@
-"""Arrival events: one per referral or transfer first stored, after the commit, ids only; a
+"""Arrival events: one per referral or transfer first stored, after the commit, ids only,
+published in batches (one message per kind of what waits, at most MAX_ARRIVALS each); a
 broker that fails them never holds up the inbox, and they are retried until it takes them."""
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -17,8 +19,9 @@ from broker.gateway.relay import OutboxRelay
 from broker.messaging.batch_consumer import BatchConsumer
 from broker.messaging.errors import BrokerUnavailable, PublishRefused
 from broker.topology.names import ARRIVALS_EXCHANGE, NOTIFIER_ARRIVALS_QUEUE
-from schemas.arrival import Arrival
+from schemas.arrival import MAX_ARRIVALS, Arrival, Arrivals
 from schemas.ids import new_message_id, new_thread_id
+from schemas.kinds import MessageKind
 from tests.memory_federation import MemoryFederation, memory_federation
 from tests.waiting import eventually
 
@@ -64,21 +67,48 @@ async def test_a_stored_referral_is_announced_once_with_ids_only() -> None:
     async with inbox_of_b(fed, store):
         pass
     [event] = fed.broker.messages(NOTIFIER_ARRIVALS_QUEUE)
-    assert event.message_id == message_id
+    assert event.message_id not in (None, message_id)  # the batch's own id
     assert event.user_id == fed.topology.agency_user(B)
     assert event.routing_key == f"arrival.referral.{B}"
     body = json.loads(event.body)
     stored = await store.inbox_message(message_id)
     assert stored is not None
     assert body == {
-        "message_id": message_id,
-        "thread_id": stored.thread_id,
-        "kind": "referral",
-        "urgency": stored.urgency,
-        "sender": A,
-        "recipient": B,
-        "arrived_at": int(stored.received_at),
+        "arrivals": [
+            {
+                "message_id": message_id,
+                "thread_id": stored.thread_id,
+                "kind": "referral",
+                "urgency": stored.urgency,
+                "sender": A,
+                "recipient": B,
+                "arrived_at": int(stored.received_at),
+            }
+        ]
     }
+    Arrivals.model_validate_json(event.body)  # what the notifier reads
+
+
+async def test_messages_stored_together_are_announced_in_one_batch_per_kind() -> None:
+    fed, store = memory_federation(), MemoryGatewayStore()
+    referrals = [new_message_id() for _ in range(3)]
+    transfers = [new_message_id() for _ in range(2)]
+    for message_id in referrals:
+        await fed.send(A, B, fed.seal(A, B, message_id=message_id), message_id)
+    for message_id in transfers:
+        envelope = fed.seal(A, B, kind=MessageKind.TRANSFER, message_id=message_id)
+        await fed.send(A, B, envelope, message_id)
+    async with inbox_of_b(fed, store):
+        pass
+    announced: dict[str, list[str]] = {}
+    for event in fed.broker.messages(NOTIFIER_ARRIVALS_QUEUE):
+        batch = Arrivals.model_validate_json(event.body)
+        kinds = {arrival.kind for arrival in batch.arrivals}
+        assert len(kinds) == 1, "one kind per batch"
+        assert event.routing_key == f"arrival.{kinds.pop()}.{B}"
+        for arrival in batch.arrivals:
+            announced.setdefault(arrival.kind, []).append(arrival.message_id)
+    assert announced == {"referral": referrals, "transfer": transfers}
 
 
 def entry(kind: str, **extra: Any) -> InboxMessage:
@@ -111,11 +141,13 @@ def test_only_referrals_and_transfers_are_announced() -> None:
 
 
 class FlakyPublisher:
-    """Fails while `failing` names an error; records what it published."""
+    """Fails while `failing` names an error (or `failing_key` its routing key); records what
+    it published: exchange, routing key and the message ids of the batch."""
 
     def __init__(self) -> None:
         self.failing: Exception | None = None
-        self.published: list[tuple[str, str, str]] = []
+        self.failing_key: str | None = None
+        self.published: list[tuple[str, str, list[str]]] = []
         self.attempts = 0
 
     async def publish(
@@ -132,15 +164,113 @@ class FlakyPublisher:
         await asyncio.sleep(0)
         if self.failing is not None:
             raise self.failing
-        self.published.append((exchange, routing_key, message_id))
+        if routing_key == self.failing_key:
+            raise BrokerUnavailable("down")
+        batch = Arrivals.model_validate_json(body)
+        self.published.append(
+            (exchange, routing_key, [arrival.message_id for arrival in batch.arrivals])
+        )
+
+    def message_ids(self) -> list[str]:
+        return [message_id for _, _, batch in self.published for message_id in batch]
 
     async def close(self) -> None:
         pass
 
 
-def events(count: int) -> list[Arrival]:
-    found = [arrival_of(entry("referral"), B) for _ in range(count)]
+def events(count: int, kind: str = "referral") -> list[Arrival]:
+    found = [arrival_of(entry(kind), B) for _ in range(count)]
     return [event for event in found if event is not None]
+
+
+def ids(arrivals: list[Arrival]) -> list[str]:
+    return [arrival.message_id for arrival in arrivals]
+
+
+async def stopped(running: "asyncio.Task[None]") -> None:
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+
+
+async def test_what_waits_of_two_kinds_goes_in_two_publishes() -> None:
+    publisher, counts = FlakyPublisher(), GatewayCounts()
+    announcer = ArrivalAnnouncer(publisher, counts=counts)
+    referrals, transfers = events(3), events(2, "transfer")
+    mixed = [referrals[0], transfers[0], referrals[1], referrals[2], transfers[1]]
+    announcer.offer(mixed)  # all waiting when the announcer first looks
+    running = asyncio.create_task(announcer.run())
+    await eventually(lambda: _is(counts.arrivals_announced == 5), "the events published")
+    await stopped(running)
+    assert sorted(publisher.published) == sorted(
+        [
+            (ARRIVALS_EXCHANGE, f"arrival.referral.{B}", ids(referrals)),
+            (ARRIVALS_EXCHANGE, f"arrival.transfer.{B}", ids(transfers)),
+        ]
+    )
+    assert publisher.attempts == 2
+
+
+async def test_a_lone_event_goes_at_once_in_a_batch_of_one() -> None:
+    publisher = FlakyPublisher()
+    announcer = ArrivalAnnouncer(publisher)
+    running = asyncio.create_task(announcer.run())
+    offered = events(3)
+
+    async def published(count: int) -> bool:
+        return len(publisher.published) == count
+
+    for count, event in enumerate(offered, start=1):
+        announcer.offer([event])
+        # No timer: each is published before the next is offered.
+        await eventually(functools.partial(published, count), "the event published")
+    await stopped(running)
+    assert [len(batch) for _, _, batch in publisher.published] == [1, 1, 1]
+    assert publisher.message_ids() == ids(offered)
+
+
+async def test_a_batch_is_capped() -> None:
+    publisher, counts = FlakyPublisher(), GatewayCounts()
+    announcer = ArrivalAnnouncer(publisher, counts=counts)
+    offered = events(MAX_ARRIVALS * 2 + 10)
+    announcer.offer(offered)
+    running = asyncio.create_task(announcer.run())
+    await eventually(lambda: _is(counts.arrivals_announced == len(offered)), "all published")
+    await stopped(running)
+    assert [len(batch) for _, _, batch in publisher.published] == [MAX_ARRIVALS, MAX_ARRIVALS, 10]
+    assert publisher.message_ids() == ids(offered)
+    small = FlakyPublisher()
+    capped = ArrivalAnnouncer(small, max_batch=2)
+    capped.offer(events(5))
+    running = asyncio.create_task(capped.run())
+    await eventually(lambda: _is(capped.pending == 0 and len(small.published) == 3), "published")
+    await stopped(running)
+    assert [len(batch) for _, _, batch in small.published] == [2, 2, 1]
+
+
+async def test_a_failed_kind_is_retried_alone_and_the_other_is_not_sent_twice() -> None:
+    publisher, counts = FlakyPublisher(), GatewayCounts()
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await asyncio.sleep(0)
+
+    announcer = ArrivalAnnouncer(publisher, counts=counts, sleep=sleep)
+    publisher.failing_key = f"arrival.transfer.{B}"
+    referrals, transfers = events(2), events(2, "transfer")
+    announcer.offer(referrals + transfers)
+    running = asyncio.create_task(announcer.run())
+    await eventually(lambda: _is(len(sleeps) >= 3), "the transfers retried")
+    assert publisher.message_ids() == ids(referrals)
+    publisher.failing_key = None
+    await eventually(lambda: _is(counts.arrivals_announced == 4), "the transfers published")
+    await stopped(running)
+    assert publisher.published == [
+        (ARRIVALS_EXCHANGE, f"arrival.referral.{B}", ids(referrals)),
+        (ARRIVALS_EXCHANGE, f"arrival.transfer.{B}", ids(transfers)),
+    ]
+    assert counts.arrivals_dropped == 0
 
 
 async def test_an_outage_delays_events_and_offering_never_waits() -> None:
@@ -159,11 +289,11 @@ async def test_an_outage_delays_events_and_offering_never_waits() -> None:
     await eventually(lambda: _is(publisher.attempts >= 15), "retries through the outage")
     assert publisher.published == []
     publisher.failing = None
-    await eventually(lambda: _is(len(publisher.published) >= 5), "every event once it is back")
+    await eventually(lambda: _is(counts.arrivals_announced >= 5), "every event once it is back")
     running.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await running
-    assert [m for _, _, m in publisher.published] == [event.message_id for event in offered]
+    assert publisher.message_ids() == ids(offered)
     assert {(e, k) for e, k, _ in publisher.published} == {
         (ARRIVALS_EXCHANGE, f"arrival.referral.{B}")
     }
@@ -194,11 +324,11 @@ async def test_a_refusal_backs_off_longer_and_a_full_buffer_drops_the_oldest() -
     assert counts.arrivals_dropped == 2
     publisher.failing = None
     release.set()
-    await eventually(lambda: _is(len(publisher.published) >= 3), "the events kept, published")
+    await eventually(lambda: _is(len(publisher.message_ids()) >= 3), "the events kept, published")
     running.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await running
-    assert [m for _, _, m in publisher.published] == [event.message_id for event in later]
+    assert publisher.message_ids() == ids(later)
 
 
 async def test_what_waits_at_stop_is_counted_as_dropped() -> None:

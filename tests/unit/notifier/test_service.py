@@ -1,14 +1,17 @@
-"""The notifier's service on fakes: arrival events believed only from their recipient's
-gateway, one email per key across redeliveries, a failing language group retried alone."""
+"""The notifier's service on fakes: batches of arrival events believed only from their
+recipient's gateway (one foreign event refuses the whole batch), one email per key across
+redeliveries, a failing language group or event retried alone."""
 
 import uuid
 
+from structlog.testing import capture_logs
+
 from broker.notifier.config import Contacts, Recipient
 from broker.notifier.emails import Email, Writer
-from broker.notifier.ports import MailUnavailable
+from broker.notifier.ports import MailRefused, MailUnavailable
 from broker.notifier.service import Notifier, Settle
 from broker.topology.names import Topology
-from schemas.arrival import Arrival
+from schemas.arrival import MAX_ARRIVALS, Arrival, ArrivalKind, Arrivals
 
 SENDER, RECIPIENT = "police-west", "social-east"
 TOPOLOGY = Topology(user_prefix="t-")
@@ -29,14 +32,25 @@ class MemorySentLog:
 
 
 class Mailer:
+    """Sends, except to a failing language group or about a failing message id."""
+
     def __init__(self, failing_language: str | None = None) -> None:
         self.sent: list[Email] = []
         self.failing_language = failing_language
+        self.failing_message: str | None = None
+        self.refusing_message: str | None = None
 
     async def send(self, email: Email) -> None:
         if self.failing_language and email.key.split("/")[1] == self.failing_language:
             raise MailUnavailable("down")
+        if self.failing_message and email.message_id == self.failing_message:
+            raise MailUnavailable("down")
+        if self.refusing_message and email.message_id == self.refusing_message:
+            raise MailRefused("no such mailbox", code=550)
         self.sent.append(email)
+
+    def keys(self) -> list[str]:
+        return [email.key for email in self.sent]
 
 
 async def no_sleep(_seconds: float) -> None:
@@ -54,19 +68,30 @@ def notifier(mailer: Mailer, sent: MemorySentLog) -> Notifier:
     )
 
 
-def event(recipient: str = RECIPIENT) -> bytes:
-    return (
-        Arrival(
-            message_id=str(uuid.uuid4()),
-            thread_id=str(uuid.uuid4()),
-            kind="referral",
-            sender=SENDER,
-            recipient=recipient,
-            arrived_at=1_700_000_000,
-        )
-        .model_dump_json()
-        .encode()
+def arrival(recipient: str = RECIPIENT, kind: ArrivalKind = "referral") -> Arrival:
+    return Arrival(
+        message_id=str(uuid.uuid4()),
+        thread_id=str(uuid.uuid4()),
+        kind=kind,
+        sender=SENDER,
+        recipient=recipient,
+        arrived_at=1_700_000_000,
     )
+
+
+def batch(*arrivals: Arrival) -> bytes:
+    return Arrivals(arrivals=list(arrivals)).model_dump_json().encode()
+
+
+def event(recipient: str = RECIPIENT) -> bytes:
+    return batch(arrival(recipient))
+
+
+# Each arrival makes two emails: the duty address in English, the Thai one in Thai.
+def keys_of(*arrivals: Arrival) -> list[str]:
+    return [
+        f"arrival:{one.message_id}/{language}/UTC" for one in arrivals for language in ("en", "th")
+    ]
 
 
 async def test_an_arrival_from_anyone_but_its_recipients_gateway_is_refused() -> None:
@@ -99,3 +124,82 @@ async def test_a_failing_group_goes_back_without_sending_the_others_twice() -> N
     mailer.failing_language = None
     assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.ACK
     assert [email.to for email in mailer.sent] == [("duty@east.test",), ("thai@east.test",)]
+
+
+async def test_a_batch_makes_one_email_per_arrival_and_language_once() -> None:
+    mailer, sent = Mailer(), MemorySentLog()
+    service = notifier(mailer, sent)
+    arrivals = [arrival(), arrival(), arrival()]
+    body = batch(*arrivals)
+    for _ in range(2):  # a redelivery sends nothing again
+        assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.ACK
+    assert mailer.keys() == keys_of(*arrivals)
+    assert [email.message_id for email in mailer.sent] == [
+        one.message_id for one in arrivals for _ in range(2)
+    ]
+
+
+async def test_a_batch_with_one_foreign_recipient_is_refused_whole() -> None:
+    mailer, sent = Mailer(), MemorySentLog()
+    service = notifier(mailer, sent)
+    foreign = arrival(SENDER)
+    body = batch(arrival(), arrival(), foreign, arrival())
+    with capture_logs() as lines:
+        assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is (
+            Settle.REJECT
+        )
+    assert mailer.sent == []
+    assert sent.keys == set()
+    [line] = lines
+    assert line["log_level"] == "warning"
+    assert line["message_id"] == foreign.message_id
+    assert line["recipient"] == SENDER
+    assert set(line) == {"event", "log_level", "message_id", "recipient", "count"}
+    # Nor from the foreign agency's own user: then the others are foreign to it.
+    assert await service.handle_arrival(body, TOPOLOGY.agency_user(SENDER)) is Settle.REJECT
+    assert mailer.sent == []
+
+
+async def test_a_batch_beyond_the_cap_or_empty_is_unreadable() -> None:
+    mailer, sent = Mailer(), MemorySentLog()
+    service = notifier(mailer, sent)
+    one = arrival()
+    for arrivals in ([one] * (MAX_ARRIVALS + 1), []):
+        body = b'{"arrivals": [' + b",".join(a.model_dump_json().encode() for a in arrivals) + b"]}"
+        assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is (
+            Settle.REJECT
+        )
+    assert (
+        await service.handle_arrival(
+            one.model_dump_json().encode(), TOPOLOGY.agency_user(RECIPIENT)
+        )
+        is Settle.REJECT
+    )  # a lone event, not in a batch
+    assert mailer.sent == []
+
+
+async def test_an_smtp_failure_mid_batch_is_retried_without_sending_the_others_twice() -> None:
+    mailer, sent = Mailer(), MemorySentLog()
+    service = notifier(mailer, sent)
+    first, failing, last = arrival(), arrival(), arrival(kind="transfer")
+    body = batch(first, failing, last)
+    mailer.failing_message = failing.message_id
+    assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.REQUEUE
+    assert mailer.keys() == keys_of(first)
+    mailer.failing_message = None
+    assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.ACK
+    assert mailer.keys() == keys_of(first, failing, last)
+
+
+async def test_an_email_refused_for_good_holds_back_none_of_the_others() -> None:
+    mailer, sent = Mailer(), MemorySentLog()
+    service = notifier(mailer, sent)
+    first, refused, last = arrival(), arrival(), arrival()
+    body = batch(first, refused, last)
+    mailer.refusing_message = refused.message_id
+    assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.REJECT
+    assert mailer.keys() == keys_of(first, last)
+    # Put back from the dead letters once the mailbox exists: only what is left goes.
+    mailer.refusing_message = None
+    assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.ACK
+    assert mailer.keys() == keys_of(first, last, refused)

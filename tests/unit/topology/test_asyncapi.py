@@ -156,7 +156,7 @@ def test_the_arrival_address_is_the_one_names_builds(document: dict[str, Any]) -
     assert _amqp(document, "arrivals-publish")["exchange"]["name"] == ARRIVALS_EXCHANGE
     for name in ("arrivals-publish", "notifier-arrivals"):
         message = _message(document, name)
-        assert message["payload"] == {"$ref": "#/components/schemas/Arrival"}
+        assert message["payload"] == {"$ref": "#/components/schemas/Arrivals"}
         assert message["contentType"] == "application/json"
 
 
