@@ -44,7 +44,14 @@ from broker.http_edge.forms import read_form, read_form_fields, safe_next, same_
 from broker.inbox import forms
 from broker.inbox.forms import LABELS, LAWFUL_BASES, Action, FormProblem
 from broker.inbox.messages import CONSENT_REFUSALS, DONE, PROBLEMS, refusal_message
-from broker.inbox.views import FormValues, body_fields, received, received_list, sent_list
+from broker.inbox.views import (
+    LISTED_KINDS,
+    FormValues,
+    body_fields,
+    received,
+    received_list,
+    sent_list,
+)
 from broker.look import N_, Look, Reader
 from broker.look.languages import accepted_language
 from broker.look.pages import gettext_for, static_file
@@ -186,7 +193,9 @@ def inbox_router(
         return RedirectResponse(HOME, status_code=303)
 
     async def received_rows() -> list[Any]:
-        found = await gateway.store.inbox(limit=LIST_SIZE)
+        # Unanswered first from the store: an old overdue referral is never cut off by
+        # newer answers, consents or answered referrals.
+        found = await gateway.store.worklist(LISTED_KINDS, limit=LIST_SIZE)
         return received_list(found, clock())
 
     @router.get(HOME)

@@ -1,0 +1,26 @@
+"""What the lists and the send form take from the store: every unanswered referral, however
+old, and the consents in force only."""
+
+from broker.gateway.records import InboxState
+from tests.gateway_records import delivery, incoming
+from tests.unit.inbox.harness import message_ids, sign_in, two_agencies
+
+
+async def test_an_old_overdue_referral_is_listed_behind_many_newer_messages() -> None:
+    async with two_agencies() as (_, b), b.browser() as receiver:
+        old = incoming(received_at=1000.0, header_json='{"respond_by": 2000}')
+        newer = [
+            incoming(
+                kind="consent",
+                status="granted",
+                state=InboxState.INFORMATIONAL,
+                received_at=5000.0 + n,
+            )
+            for n in range(150)
+        ] + [incoming(state=InboxState.ACCEPTED, received_at=9000.0 + n) for n in range(150)]
+        await b.store.store_received([delivery(m) for m in (old, *newer)])
+        await sign_in(receiver, "ana")
+        listed = message_ids((await receiver.get("/inbox")).text)
+        assert listed[0] == old.message_id  # overdue: first
+        assert len(listed) == 151  # the referrals, not the consents
+        assert not {m.message_id for m in newer[:150]} & set(listed)
