@@ -33,7 +33,7 @@ from broker.gateway.idempotency import (
     request_hash,
     scoped_key,
 )
-from broker.gateway.lifecycle import TransitionNotAllowed, can_move
+from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed, can_move
 from broker.gateway.pages_port import LOGIN_PATH
 from broker.gateway.records import InboxState, ReadChannel, SignInMethod
 from broker.gateway.service import Gateway
@@ -46,6 +46,8 @@ from broker.inbox.forms import LABELS, LAWFUL_BASES, Action, FormProblem
 from broker.inbox.messages import CONSENT_REFUSALS, DONE, PROBLEMS, refusal_message
 from broker.inbox.views import (
     LISTED_KINDS,
+    NOT_ANSWERED,
+    Answered,
     FormValues,
     body_fields,
     received,
@@ -224,6 +226,18 @@ def inbox_router(
     async def message_page(message_id: str, user: User, problem: str = "") -> HTMLResponse:
         if not user.may(Permission.READ):
             return error(user, 403, N_("Not allowed"), N_("Your role may not do this."))
+        return await show_message(user, message_id, problem=PROBLEMS.get(problem))
+
+    async def show_message(
+        user: GatewayUser,
+        message_id: str,
+        *,
+        status: int = 200,
+        problem: str | None = None,
+        answered: Answered = NOT_ANSWERED,
+    ) -> HTMLResponse:
+        """The message page (the read recorded), with `answered`: a refused answer form's
+        values and the fields at fault, shown again."""
         if not _ID.fullmatch(message_id):
             return error(user, 404, N_("Not found"), N_("There is no such message here."))
         try:
@@ -253,17 +267,22 @@ def inbox_router(
         return page(
             "message.html",
             user,
+            status,
             active=HOME,
             message=message,
             row=received(message, clock()),
             fields=body_fields(body),
             answers=answers,
-            problem=PROBLEMS.get(problem),
-            agencies=[a for a in recipients() if a[0] != message.sender],
+            problem=problem,
+            answered=answered,
+            agencies=redirect_targets(message.sender),
             reasons=[c.value for c in AckReasonCategory],
             outcomes=[c.value for c in OutcomeCategory],
             labels=LABELS,
         )
+
+    def redirect_targets(sender: str) -> list[tuple[str, str]]:
+        return [a for a in recipients() if a[0] != sender]
 
     def answer_route(action: Action) -> Callable[..., Any]:
         async def answer(message_id: str, request: Request, user: User) -> Response:
@@ -283,12 +302,25 @@ def inbox_router(
                 return _see(back, problem="invalid")
             try:
                 ack = forms.answer_of(action, message_id, fields, user.worker)
+                stored = await gateway.store.inbox_message(message_id)
+                if (
+                    ack.redirected_to is not None
+                    and stored is not None
+                    and ack.redirected_to not in dict(redirect_targets(stored.sender))
+                ):
+                    # Only an agency the form offers: one of the directory, not the sender.
+                    raise FormProblem(["to"])
                 await gateway.respond(message_id, ack, by=user)
-            except FormProblem:
-                return _see(back, problem="invalid")
+            except FormProblem as problem:
+                # Shown again, not redirected: what was typed is kept and the fields marked.
+                kept = Answered.of(action.value, fields, problem.fields)
+                shown = _check(user, problem.fields)
+                return await show_message(
+                    user, message_id, status=400, problem=shown, answered=kept
+                )
             except KeyError:
                 return error(user, 404, N_("Not found"), N_("There is no such message here."))
-            except (TransitionNotAllowed, ValueError):
+            except (TransitionNotAllowed, AnswerMismatch):
                 return _see(back, problem="not_allowed")
             except EnvelopeError:
                 return _see(back, problem="not_sealed")

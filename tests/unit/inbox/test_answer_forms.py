@@ -5,6 +5,7 @@ was typed kept."""
 import re
 
 import httpx
+import pytest
 
 from tests.unit.inbox.harness import message_ids, referral_form, sign_in, two_agencies
 from tests.waiting import eventually
@@ -40,3 +41,70 @@ async def test_free_text_forms_are_kept_out_of_form_history() -> None:
         assert len(answer_forms) == 3  # accept, decline, redirect
         for form in [send_form, *answer_forms]:
             assert 'autocomplete="off"' in form, form
+
+
+def marked(html: str, field_id: str) -> bool:
+    """Whether the control `field_id` is marked at fault (and pointed at the problem)."""
+    [tag] = re.findall(rf'<(?:textarea|select) id="{field_id}"[^>]*>', html)
+    return 'aria-invalid="true"' in tag and 'aria-describedby="problem"' in tag
+
+
+async def test_a_too_long_note_is_shown_again_marked_with_what_was_typed() -> None:
+    async with two_agencies() as (a, b), a.browser() as sender, b.browser() as receiver:
+        await sign_in(sender, "ana")
+        await sign_in(receiver, "sam")
+        message_id = await received_one(sender, receiver)
+        too_long = "x" * 2001
+        answer = await receiver.post(
+            f"/inbox/{message_id}/decline",
+            data={"reason_category": "no_capacity", "reason_text": "Full <b>", "note": too_long},
+        )
+        assert answer.status_code == 400
+        page = answer.text
+        assert "Check these fields: Note." in page
+        assert "fill in every required field" not in page
+        assert marked(page, "decline-note")
+        assert not marked(page, "decline-reason-text")
+        assert not marked(page, "accept-note")  # another form: untouched
+        assert f">{too_long}</textarea>" in page
+        assert ">Full &lt;b&gt;</textarea>" in page  # kept, escaped
+        assert '<option value="no_capacity" selected>' in page
+        stored = await b.store.inbox_message(message_id)
+        assert stored is not None and stored.state.value == "new"  # nothing was answered
+
+
+async def test_an_agency_the_form_does_not_offer_is_refused_on_its_field() -> None:
+    async with two_agencies() as (a, b), a.browser() as sender, b.browser() as receiver:
+        await sign_in(sender, "ana")
+        await sign_in(receiver, "sam")
+        message_id = await received_one(sender, receiver)
+        for unknown in ("nowhere-at-all", "oscc-north"):  # not in the directory; the sender
+            answer = await receiver.post(
+                f"/inbox/{message_id}/redirect",
+                data={"to": unknown, "reason_category": "better_placed_elsewhere"},
+            )
+            assert answer.status_code == 400, unknown
+            assert "Check these fields: Redirect to." in answer.text
+            assert marked(answer.text, "redirect-to")
+            assert not marked(answer.text, "redirect-reason")
+
+
+async def test_only_the_lifecycle_refusals_say_it_cannot_be_answered_that_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with two_agencies() as (a, b), a.browser() as sender, b.browser() as receiver:
+        await sign_in(sender, "ana")
+        await sign_in(receiver, "sam")
+        message_id = await received_one(sender, receiver)
+        accepted = await receiver.post(f"/inbox/{message_id}/accept", data={"note": ""})
+        assert accepted.headers["location"] == "/inbox?done=accepted"
+        again = await receiver.post(f"/inbox/{message_id}/accept", data={"note": ""})
+        assert again.headers["location"] == f"/inbox/{message_id}?problem=not_allowed"
+
+        async def broken(*args: object, **kwargs: object) -> None:
+            raise ValueError("a bug, not a refusal")
+
+        # A programming error is a server error, never "cannot be answered that way now".
+        monkeypatch.setattr(b.gateway, "respond", broken)
+        with pytest.raises(ValueError, match="a bug"):
+            await receiver.post(f"/inbox/{message_id}/complete", data={"outcome": "referred_on"})

@@ -91,7 +91,8 @@ async def test_decline_with_a_reason_and_redirect_to_an_agency() -> None:
         first, second = await arrived(receiver, 2)
 
         missing_reason = await receiver.post(f"/inbox/{first}/decline", data={"note": ""})
-        assert missing_reason.headers["location"] == f"/inbox/{first}?problem=invalid"
+        assert missing_reason.status_code == 400
+        assert "Check these fields: Reason." in missing_reason.text
         declined = await receiver.post(
             f"/inbox/{first}/decline",
             data={"reason_category": "outside_remit", "reason_text": "Not ours"},
