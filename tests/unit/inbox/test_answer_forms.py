@@ -70,7 +70,8 @@ async def test_a_too_long_note_is_shown_again_marked_with_what_was_typed() -> No
         assert ">Full &lt;b&gt;</textarea>" in page  # kept, escaped
         assert '<option value="no_capacity" selected>' in page
         stored = await b.store.inbox_message(message_id)
-        assert stored is not None and stored.state.value == "new"  # nothing was answered
+        assert stored is not None
+        assert stored.state.value == "new"  # nothing was answered
 
 
 async def test_an_agency_the_form_does_not_offer_is_refused_on_its_field() -> None:
