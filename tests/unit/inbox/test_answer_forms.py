@@ -109,3 +109,25 @@ async def test_only_the_lifecycle_refusals_say_it_cannot_be_answered_that_way(
         monkeypatch.setattr(b.gateway, "respond", broken)
         with pytest.raises(ValueError, match="a bug"):
             await receiver.post(f"/inbox/{message_id}/complete", data={"outcome": "referred_on"})
+
+
+def control(html: str, field_id: str) -> str:
+    [tag] = re.findall(rf'<(?:input|textarea|select) id="{field_id}"[^>]*>', html)
+    return tag
+
+
+async def test_the_age_fields_name_their_hint_and_their_problem_in_one_attribute() -> None:
+    async with two_agencies() as (a, _), a.browser() as sender:
+        await sign_in(sender, "ana")
+        form = (await sender.get("/send")).text
+        for field_id in ("birth_date", "estimated_age"):
+            assert control(form, field_id).count("aria-describedby=") == 1
+            assert 'aria-describedby="age-hint"' in control(form, field_id)
+        refused = await sender.post("/send", data=referral_form(estimated_age=""))
+        assert refused.status_code == 422
+        for field_id in ("birth_date", "estimated_age"):
+            tag = control(refused.text, field_id)
+            assert tag.count("aria-describedby=") == 1, tag
+            assert 'aria-describedby="problem age-hint"' in tag
+            assert 'aria-invalid="true"' in tag
+        assert control(refused.text, "given_name").count("aria-describedby") == 0
