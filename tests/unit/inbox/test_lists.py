@@ -1,6 +1,8 @@
 """What the lists and the send form take from the store: every unanswered referral, however
 old, and the consents in force only."""
 
+import re
+
 from broker.gateway.records import InboxState
 from tests.gateway_records import delivery, incoming
 from tests.unit.inbox.harness import message_ids, sign_in, two_agencies
@@ -24,3 +26,18 @@ async def test_an_old_overdue_referral_is_listed_behind_many_newer_messages() ->
         assert listed[0] == old.message_id  # overdue: first
         assert len(listed) == 151  # the referrals, not the consents
         assert not {m.message_id for m in newer[:150]} & set(listed)
+
+
+async def test_each_row_link_is_named_by_its_kind_sender_and_time() -> None:
+    async with two_agencies() as (_, b), b.browser() as receiver:
+        first = incoming(received_at=1_700_000_000.0)
+        second = incoming(received_at=1_700_003_600.0)
+        await b.store.store_received([delivery(m) for m in (first, second)])
+        await sign_in(receiver, "ana")
+        page = (await receiver.get("/inbox")).text
+        names = re.findall(
+            r'<a id="open-[^"]+" href="[^"]+" aria-label="([^"]+)">Referral</a>', page
+        )
+        assert len(names) == 2
+        assert len(set(names)) == 2
+        assert all(n.startswith("Referral from st-marys-hospital, received ") for n in names)
