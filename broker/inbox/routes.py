@@ -40,6 +40,7 @@ from broker.gateway.service import Gateway
 from broker.gateway.signin import Refused, SignIn
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
 from broker.gateway.users import GatewayUser, Permission
+from broker.http_edge.client import client_address
 from broker.http_edge.forms import read_form, read_form_fields, safe_next, same_origin
 from broker.inbox import forms
 from broker.inbox.forms import LABELS, LAWFUL_BASES, Action, FormProblem
@@ -55,8 +56,9 @@ from broker.inbox.views import (
     sent_list,
 )
 from broker.look import N_, Look, Reader
-from broker.look.languages import accepted_language
-from broker.look.pages import gettext_for, static_file
+from broker.look.pages import STATIC_PATHS, gettext_for
+from broker.look.signin import CROSS_SITE, MALFORMED, WRONG_PASSWORD, sign_in_page, visitor
+from broker.look.static_routes import static_router
 from broker.people.sessions import Sessions
 from schemas.acknowledgement import AckReasonCategory, OutcomeCategory
 from schemas.common import Sex
@@ -68,13 +70,9 @@ COOKIE = "caselink_inbox"
 """Not the dashboard's cookie name: both may run on one host, and cookies ignore ports."""
 LIST_SIZE = 200
 HOME = "/inbox"
+HEADING = N_("Sign in to the agency inbox")
 _ID = re.compile(UUID4_PATTERN)
-_STATIC = {
-    "/static/app.css": ("app.css", "text/css"),
-    "/static/live.js": ("live.js", "text/javascript"),
-    "/static/icon.svg": ("icon.svg", "image/svg+xml"),
-}
-OPEN_PATHS = frozenset({LOGIN_PATH, "/logout", *_STATIC})
+OPEN_PATHS = frozenset({LOGIN_PATH, "/logout", *STATIC_PATHS})
 _PAGE_PREFIXES = ("/inbox", "/send", "/sent")
 
 
@@ -111,6 +109,14 @@ def inbox_router(
     def page(template: str, user: GatewayUser, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(look.render(template, reader(user), **context), status)
 
+    def fragment(user: GatewayUser, template: str, **context: Any) -> HTMLResponse:
+        """A live list's fragment, stamped (X-Updated-At) as its page is."""
+        shown = reader(user)
+        stamp = shown.formats.stamp(clock())
+        return HTMLResponse(
+            look.render(template, shown, **context), headers={"X-Updated-At": stamp}
+        )
+
     def error(user: GatewayUser, status: int, title: str, detail: str) -> HTMLResponse:
         return page(
             "error.html", user, status, title=_t(user, title), detail=_t(user, detail), home=HOME
@@ -132,26 +138,33 @@ def inbox_router(
 
     @router.get(LOGIN_PATH)
     async def login_form(request: Request, next: str = HOME) -> HTMLResponse:
-        return _login_page(look, request, safe_next(next, HOME), None, 200)
+        return _login_page(look, request, safe_next(next, HOME))
 
     @router.post(LOGIN_PATH, response_model=None)
     async def login(request: Request) -> Response:
         if not same_origin(request):
-            return _login_page(look, request, HOME, N_("Cross-site sign-in refused."), 403)
+            return _login_page(look, request, HOME, CROSS_SITE, 403)
         form = await read_form(request)
         if form is None:
-            return _login_page(look, request, HOME, N_("Malformed sign-in form."), 400)
+            return _login_page(look, request, HOME, MALFORMED, 400)
         target = safe_next(form.get("next", HOME), HOME)
         try:
             verdict = await sign_in.password(
-                form.get("name", ""), form.get("password", ""), _address(request), SignInMethod.FORM
+                form.get("name", ""),
+                form.get("password", ""),
+                client_address(request.scope),
+                SignInMethod.FORM,
             )
         except CaselinkError:
             # No sign-in without its record: the sign-in log could not be written.
             unavailable = N_("Signing in is unavailable just now; try again in a minute.")
             return _login_page(look, request, target, unavailable, 503)
         if isinstance(verdict, Refused):
-            return _refused_sign_in(look, request, target, verdict)
+            if verdict.status == 429 and verdict.retry_after_s is not None:
+                wait = verdict.retry_after_s
+                page = sign_in_page(look, visitor(request), HEADING, target, retry_after=wait)
+                return HTMLResponse(page, 429, headers={"Retry-After": str(wait)})
+            return _login_page(look, request, target, WRONG_PASSWORD, 401)
         previous = request.cookies.get(COOKIE)
         if previous is not None:
             # A browser holds one session: the one it had before (whoever's) ends here.
@@ -181,12 +194,7 @@ def inbox_router(
             )
         return response
 
-    @router.get("/static/{name}")
-    async def static(name: str) -> Response:
-        found = _STATIC.get(f"/static/{name}")
-        if found is None:
-            return Response(status_code=404)
-        return Response(static_file(found[0]), media_type=found[1])
+    router.include_router(static_router())
 
     # The received list.
 
@@ -209,7 +217,7 @@ def inbox_router(
             user,
             active=HOME,
             rows=await received_rows(),
-            now=clock(),
+            updated=reader(user).formats.stamp(clock()),
             done=DONE.get(done),
             problem=PROBLEMS.get(problem),
         )
@@ -218,7 +226,7 @@ def inbox_router(
     async def inbox_fragment(user: User) -> HTMLResponse:
         if not user.may(Permission.READ):
             return HTMLResponse("", 403)
-        return _fragment(look, reader(user), "inbox_rows.html", clock(), rows=await received_rows())
+        return fragment(user, "inbox_rows.html", rows=await received_rows())
 
     # One message, and the answers to it.
 
@@ -432,7 +440,7 @@ def inbox_router(
             user,
             active="/sent",
             rows=await sent_rows(),
-            now=clock(),
+            updated=reader(user).formats.stamp(clock()),
             done=DONE.get(done),
             problem=PROBLEMS.get(problem),
         )
@@ -441,7 +449,7 @@ def inbox_router(
     async def sent_fragment(user: User) -> HTMLResponse:
         if not user.may(Permission.READ):
             return HTMLResponse("", 403)
-        return _fragment(look, reader(user), "sent_rows.html", clock(), rows=await sent_rows())
+        return fragment(user, "sent_rows.html", rows=await sent_rows())
 
     return router
 
@@ -469,62 +477,9 @@ def _see(path: str, **status: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
 
 
-def _fragment(
-    look: Look, reader: Reader, template: str, now: float, **context: Any
-) -> HTMLResponse:
-    html = look.render(template, reader, **context)
-    stamp = reader.formats.clock(now).replace("\u202f", " ").replace("\u00a0", " ")
-    # A header is Latin-1: a clock in another script would not fit; digits always do.
-    if not stamp.isascii():
-        stamp = (
-            datetime.fromtimestamp(now, UTC).astimezone(reader.formats.zone).strftime("%H:%M:%S")
-        )
-    return HTMLResponse(html, headers={"X-Updated-At": stamp})
-
-
-def _address(request: Request) -> str:
-    # The peer's address as the server saw it, as the API's sign-in takes it.
-    return request.client.host[:64] if request.client is not None else "unknown"
-
-
 def _login_page(
-    look: Look,
-    request: Request,
-    next_path: str,
-    message: str | None,
-    status: int,
-    headers: Mapping[str, str] | None = None,
-    **values: str,
+    look: Look, request: Request, next_path: str, message: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    """The sign-in form in the language the browser asks for; `message` an English message
-    (with `values` for its placeholders)."""
-    language = accepted_language(request.headers.get("accept-language"))
-    shown = None
-    if message is not None:
-        shown = gettext_for(language)(message)
-        shown = shown % values if values else shown
-    page = look.render(
-        "login.html",
-        Reader(language=language),
-        heading=N_("Sign in to the agency inbox"),
-        message=shown,
-        next_path=next_path,
-    )
-    return HTMLResponse(page, status, headers=dict(headers or {}))
-
-
-def _refused_sign_in(look: Look, request: Request, target: str, refused: Refused) -> HTMLResponse:
-    if refused.status == 429 and refused.retry_after_s is not None:
-        wait = Reader(
-            language=accepted_language(request.headers.get("accept-language"))
-        ).formats.duration(refused.retry_after_s)
-        return _login_page(
-            look,
-            request,
-            target,
-            N_("Too many failed sign-ins: try again in %(wait)s."),
-            429,
-            {"Retry-After": str(refused.retry_after_s)},
-            wait=wait,
-        )
-    return _login_page(look, request, target, N_("Wrong name or password."), 401)
+    """The sign-in form in the language the browser asks for; `message` an English message."""
+    page = sign_in_page(look, visitor(request), HEADING, next_path, message=message)
+    return HTMLResponse(page, status)

@@ -112,6 +112,16 @@ def gettext_for(language: str) -> Gettext:
     return translations(language).gettext
 
 
+STATIC_FILES: Mapping[str, str] = {
+    "app.css": "text/css",
+    "live.js": "text/javascript",
+    "icon.svg": "image/svg+xml",
+}
+"""The shared static files, each with its media type."""
+STATIC_PATHS = frozenset(f"/static/{name}" for name in STATIC_FILES)
+"""Where an app serves them: open to anyone (the sign-in page uses them)."""
+
+
 def static_file(name: str) -> bytes:
     """One of the shared static files (`app.css`, `live.js`, `icon.svg`)."""
     return files(__package__).joinpath("static", name).read_bytes()
