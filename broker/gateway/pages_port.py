@@ -19,6 +19,10 @@ from broker.gateway.users import GatewayUser
 from broker.people.sessions import Sessions
 
 LOGIN_PATH = "/login"
+REFERRER_POLICY = "same-origin"
+"""The Referrer-Policy of an app serving pages. Not "no-referrer": with it, browsers send
+`Origin: null` on the pages' own form posts, and a browser without Sec-Fetch-Site could not
+sign in. "same-origin" sends none off the site."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,6 @@ class Pages:
     cookie: str  # the session cookie's name
     open_paths: Collection[str]
     is_page: Callable[[str], bool]
-    referrer_policy: str = "same-origin"
 
 
 @dataclass(frozen=True)

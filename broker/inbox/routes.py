@@ -3,9 +3,12 @@ send form and the sent list; each a server-rendered page in the reader's languag
 
 Every page but the sign-in form needs a user, found from the headers before any body is
 read (the session cookie, broker.gateway.auth_middleware); a page asked for without one is
-sent to the sign-in form. Form posts are checked same-origin and read within a cap
-(broker.http_edge.forms); after each, the browser is sent on (Post/Redirect/Get) with a
-status word in the query (`done`, `problem`) that names one of a fixed set of messages: no
+sent to the sign-in form. A form posted from another site is refused: the browser's
+Sec-Fetch-Site, else its Origin, must name this site (broker.http_edge.forms.same_origin; a
+client sending neither is no browser, and the session cookie is SameSite=Strict besides).
+Forms are read within a cap. After a post the browser is sent on (Post/Redirect/Get) with
+a status word in the query (`done`, `problem`) that names one of a fixed set of messages;
+a form refused for its fields is shown again instead (422 or 400), its fields marked. No
 text of the request is ever shown back but in the form it came from, escaped.
 
 A body is opened only on the message page, through `Gateway.read` with the PAGE channel:
@@ -39,7 +42,7 @@ from broker.gateway.records import InboxState, ReadChannel, SignInMethod
 from broker.gateway.service import Gateway
 from broker.gateway.signin import Refused, SignIn
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
-from broker.gateway.users import GatewayUser, Permission
+from broker.gateway.users import GatewayUser, Permission, Role
 from broker.http_edge.client import client_address
 from broker.http_edge.forms import read_form, read_form_fields, safe_next, same_origin
 from broker.inbox import forms
@@ -372,7 +375,7 @@ def inbox_router(
             services=[s.value for s in RequestedService],
             bases=[b.value for b in LAWFUL_BASES],
             consents=[c for c in register if c.status == ConsentStatus.GRANTED],
-            supervisor=user.worker.name if user.role.value == "supervisor" else "",
+            supervisor=user.worker.name if user.role is Role.SUPERVISOR else "",
         )
 
     @router.get("/send")

@@ -69,7 +69,7 @@ def create_tracker_app(
     Sessions, the sign-in log and view records are kept in `store`. `agency_names` names
     agencies from the verified directory in force (`broker.web.names.directory_names`);
     without it, pages show agency ids alone.
-    Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
+    Raises broker.people.sessions.SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
     dash = Dashboard(store, clock, agency_names)
     sessions = Sessions(
