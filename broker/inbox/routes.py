@@ -66,7 +66,7 @@ from broker.people.sessions import Sessions
 from schemas.acknowledgement import AckReasonCategory, OutcomeCategory
 from schemas.common import Sex
 from schemas.ids import UUID4_PATTERN
-from schemas.kinds import AgencyKind, ConsentStatus, MessageKind, Urgency
+from schemas.kinds import AgencyKind, MessageKind, Urgency
 from schemas.referral import ReasonCategory, Referral, RequestedService, RiskLevel
 
 COOKIE = "caselink_inbox"
@@ -353,7 +353,10 @@ def inbox_router(
         problem: str | None = None,
         fields: Sequence[str] = (),
     ) -> HTMLResponse:
-        register = await gateway.store.consents(limit=LIST_SIZE)
+        # Suggested: the consents the rules would take today (granted, in date), however
+        # long ago recorded; the sending rules still decide (UTC days, as they count them).
+        today = datetime.fromtimestamp(clock(), UTC).date()
+        in_force = await gateway.store.consents(limit=LIST_SIZE, in_force_on=today)
         return page(
             "send.html",
             user,
@@ -374,7 +377,7 @@ def inbox_router(
             risks=[r.value for r in RiskLevel],
             services=[s.value for s in RequestedService],
             bases=[b.value for b in LAWFUL_BASES],
-            consents=[c for c in register if c.status == ConsentStatus.GRANTED],
+            consents=in_force,
             supervisor=user.worker.name if user.role is Role.SUPERVISOR else "",
         )
 

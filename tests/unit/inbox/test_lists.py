@@ -2,10 +2,13 @@
 old, and the consents in force only."""
 
 import re
+import time
+from datetime import date
 
-from broker.gateway.records import InboxState
-from tests.gateway_records import delivery, incoming
-from tests.unit.inbox.harness import message_ids, sign_in, two_agencies
+from broker.gateway.records import ConsentRecord, InboxState
+from schemas.examples import CONSENT_ID
+from tests.gateway_records import delivery, incoming, new_id
+from tests.unit.inbox.harness import POLICE_ONLY, message_ids, sign_in, two_agencies
 
 
 async def test_an_old_overdue_referral_is_listed_behind_many_newer_messages() -> None:
@@ -41,3 +44,37 @@ async def test_each_row_link_is_named_by_its_kind_sender_and_time() -> None:
         assert len(names) == 2
         assert len(set(names)) == 2
         assert all(n.startswith("Referral from st-marys-hospital, received ") for n in names)
+
+
+def register_entry(consent_id: str, **changes: object) -> ConsentRecord:
+    values: dict[str, object] = {
+        "consent_id": consent_id,
+        "status": "granted",
+        "valid_from": date(2020, 1, 1),
+        "valid_until": date(2099, 12, 31),
+        "agencies": (),
+        "agency_kinds": ("social_services",),
+        "purposes": ("assessment",),
+        "data_categories": ("identity",),
+        "giver": "parent",
+        "recorded_at": time.time(),
+        "recorded_by": "ana",
+        "sealed": b"opaque",
+    }
+    return ConsentRecord(**(values | changes))  # type: ignore[arg-type]
+
+
+async def test_the_send_form_suggests_the_consents_in_force_however_old() -> None:
+    async with two_agencies() as (a, _), a.browser() as sender:
+        expired = new_id()
+        await a.store.save_consent(register_entry(expired, valid_until=date(2021, 1, 1)))
+        for _ in range(200):  # recorded after the example consent: none of them in force
+            await a.store.save_consent(register_entry(new_id(), status="refused"))
+        await sign_in(sender, "ana")
+        form = (await sender.get("/send")).text
+        [register] = re.findall(r'<datalist id="register">(.*?)</datalist>', form, re.S)
+        offered = set(re.findall(r'<option value="([0-9a-f-]{36})"', register))
+        assert CONSENT_ID in offered  # the example consent, recorded before the 200
+        assert POLICE_ONLY in offered
+        assert expired not in offered
+        assert len(offered) == 2
