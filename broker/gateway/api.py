@@ -53,6 +53,7 @@ from broker.gateway.idempotency import (
 )
 from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed
 from broker.gateway.metrics import CONTENT_TYPE_LATEST
+from broker.gateway.pages_port import REFERRER_POLICY as PAGES_REFERRER_POLICY
 from broker.gateway.pages_port import Pages, SessionDoor
 from broker.gateway.records import (
     ConsentRecord,
@@ -732,6 +733,6 @@ def create_api(
 
     # Last: outermost. The pages' own form posts need a Referer-free Origin that is not
     # "null" (broker/web/app.py says why), hence their referrer policy.
-    referrer_policy = "no-referrer" if pages is None else pages.referrer_policy
+    referrer_policy = "no-referrer" if pages is None else PAGES_REFERRER_POLICY
     harden(app, max_body_bytes=max_request_bytes, referrer_policy=referrer_policy)
     return app

@@ -4,8 +4,9 @@ Each method runs without awaiting, so under asyncio every call is atomic on its 
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
+from datetime import date
 
 from broker.gateway.lifecycle import can_move, check_move, check_response
 from broker.gateway.records import (
@@ -24,7 +25,7 @@ from broker.gateway.records import (
 )
 from broker.gateway.sent_status import Reply, sent_status
 from broker.people.memory_sessions import MemorySessions
-from schemas.kinds import AckStatus, MessageKind
+from schemas.kinds import AckStatus, ConsentStatus, MessageKind
 
 
 class MemoryGatewayStore(MemorySessions):
@@ -142,6 +143,20 @@ class MemoryGatewayStore(MemorySessions):
         ]
         found.sort(key=lambda message: (message.received_at, message.message_id), reverse=True)
         return found[offset : offset + limit]
+
+    async def worklist(self, kinds: Collection[str], *, limit: int) -> list[InboxMessage]:
+        """Messages of `kinds`: NEW ones longest waiting first, then the rest newest first."""
+        listed = [message for message in self._inbox.values() if message.kind in kinds]
+        waiting = sorted(
+            (m for m in listed if m.state is InboxState.NEW),
+            key=lambda message: (message.received_at, message.message_id),
+        )[:limit]
+        rest = sorted(
+            (m for m in listed if m.state is not InboxState.NEW),
+            key=lambda message: (message.received_at, message.message_id),
+            reverse=True,
+        )
+        return waiting + rest[: limit - len(waiting)]
 
     async def inbox_message(self, message_id: str) -> InboxMessage | None:
         """One received message."""
@@ -294,10 +309,22 @@ class MemoryGatewayStore(MemorySessions):
         """One consent of the register."""
         return self._consents.get(consent_id)
 
-    async def consents(self, *, limit: int = 100, offset: int = 0) -> list[ConsentRecord]:
-        """The register, latest recorded first."""
+    async def consents(
+        self, *, limit: int = 100, offset: int = 0, in_force_on: date | None = None
+    ) -> list[ConsentRecord]:
+        """The register, latest recorded first; only those in force on a day, if given."""
         latest = sorted(
-            self._consents.values(), key=lambda c: (c.recorded_at, c.consent_id), reverse=True
+            (
+                c
+                for c in self._consents.values()
+                if in_force_on is None
+                or (
+                    c.status == ConsentStatus.GRANTED
+                    and c.valid_from <= in_force_on <= c.valid_until
+                )
+            ),
+            key=lambda c: (c.recorded_at, c.consent_id),
+            reverse=True,
         )
         return latest[offset : offset + limit]
 

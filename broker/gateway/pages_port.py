@@ -19,6 +19,10 @@ from broker.gateway.users import GatewayUser
 from broker.people.sessions import Sessions
 
 LOGIN_PATH = "/login"
+REFERRER_POLICY = "same-origin"
+"""The Referrer-Policy of an app serving pages. Not "no-referrer": with it, browsers send
+`Origin: null` on the pages' own form posts, and a browser without Sec-Fetch-Site could not
+sign in. "same-origin" sends none off the site."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,6 @@ class Pages:
     # Every path of the pages (pages, their live fragments, their form posts): the only
     # paths the session cookie opens. The JSON API answers HTTP Basic and tokens alone.
     serves: Callable[[str], bool]
-    referrer_policy: str = "same-origin"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The gateway's storage port. One contract; SQLite/PostgreSQL and in-memory implement it."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import date
 from typing import Protocol
 
 from broker.gateway.records import (
@@ -79,6 +80,14 @@ class GatewayStore(SessionStore, Protocol):
     ) -> list[InboxMessage]:
         """Received messages, newest first."""
 
+    async def worklist(self, kinds: Collection[str], *, limit: int) -> list[InboxMessage]:
+        """Received messages of `kinds`, at most `limit`: those still to answer (NEW) first,
+        the longest waiting first, then the rest, newest first.
+
+        For the inbox page: the deadline lives in the header, not in a column, so an old
+        unanswered message must not be pushed past the limit by newer answered ones.
+        """
+
     async def inbox_message(self, message_id: str) -> InboxMessage | None:
         """One received message. Its body is for `Gateway.read` (which records the read) only."""
 
@@ -155,8 +164,12 @@ class GatewayStore(SessionStore, Protocol):
     async def consent(self, consent_id: str) -> ConsentRecord | None:
         """One consent of the register."""
 
-    async def consents(self, *, limit: int = 100, offset: int = 0) -> list[ConsentRecord]:
-        """The consent register, latest recorded first."""
+    async def consents(
+        self, *, limit: int = 100, offset: int = 0, in_force_on: date | None = None
+    ) -> list[ConsentRecord]:
+        """The consent register, latest recorded first; with `in_force_on`, only consents
+        granted and in date that day (`valid_from` and `valid_until` inclusive), as the
+        sending rules read them (`gateway.consent_rules`)."""
 
     async def consent_recipients(self, consent_id: str) -> list[str]:
         """The agencies sent a referral or transfer citing `consent_id` (sent or still

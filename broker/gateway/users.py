@@ -33,8 +33,8 @@ from pydantic import ValidationError
 
 from broker.errors import CaselinkError
 from broker.keystore import read_private
-from broker.look.formats import is_time_zone
-from broker.look.languages import DEFAULT_LANGUAGE, LANGUAGES, is_language
+from broker.look.languages import DEFAULT_LANGUAGE
+from broker.look.reading import checked_reading
 from broker.people.names import is_user_name
 from broker.people.passwords import PasswordHashError, scrypt_cost
 from broker.people.tokens import TokenHashError, check_token_hash
@@ -187,12 +187,11 @@ def parse_user(entry: object, where: str = "users entry") -> GatewayUser:
 def _reading(entry: dict[str, object], where: str) -> tuple[str, str]:
     """The user's language and time zone for the pages, checked here so no page fails on them."""
     language = entry.get("language", DEFAULT_LANGUAGE)
-    if not (isinstance(language, str) and is_language(language)):
-        raise UsersFileError(f"{where}: language must be one of {', '.join(LANGUAGES)}")
     time_zone = entry.get("time_zone", "UTC")
-    if not (isinstance(time_zone, str) and len(time_zone) <= 64 and is_time_zone(time_zone)):
-        raise UsersFileError(f"{where}: time_zone must be an IANA time zone like Europe/Oslo")
-    return language, time_zone
+    try:
+        return checked_reading(language, time_zone)
+    except ValueError as error:
+        raise UsersFileError(f"{where}: {error}") from None
 
 
 def _credential(entry: dict[str, object], role: Role, where: str) -> tuple[str | None, str | None]:

@@ -30,6 +30,7 @@ MAX_ANSWER_FORM_BYTES = 48 * 1024
 2,000 characters each, percent-encoded (up to 9 bytes per character: Thai takes 9) are
 36 KiB; the rest is short."""
 MAX_ANSWER_FORM_FIELDS = 8
+LAST_YEAR = date.max.year  # no deadline in it is taken (see _end_of)
 
 # Each form field's label: shown beside the field and in a problem's list of fields.
 LABELS: Mapping[str, str] = {
@@ -178,7 +179,10 @@ def _end_of(text: str, time_zone: str, today: date, problems: list[str]) -> int 
     except ValueError:
         problems.append("respond_by")
         return None
-    if day < today or day.year > 9999 - 1:
+    # The end of a day in 9999 west of UTC can fall in year 10000 in UTC or in a reader's
+    # zone, which no datetime holds: every page showing the deadline would fail. So the
+    # last year `date` holds is refused whole (a deadline nobody means).
+    if day < today or day.year >= LAST_YEAR:
         problems.append("respond_by")
         return None
     end = datetime.combine(day, time(23, 59, 59), tzinfo=ZoneInfo(time_zone))

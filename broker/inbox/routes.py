@@ -3,9 +3,12 @@ send form and the sent list; each a server-rendered page in the reader's languag
 
 Every page but the sign-in form needs a user, found from the headers before any body is
 read (the session cookie, broker.gateway.auth_middleware); a page asked for without one is
-sent to the sign-in form. Form posts are checked same-origin and read within a cap
-(broker.http_edge.forms); after each, the browser is sent on (Post/Redirect/Get) with a
-status word in the query (`done`, `problem`) that names one of a fixed set of messages: no
+sent to the sign-in form. A form posted from another site is refused: the browser's
+Sec-Fetch-Site, else its Origin, must name this site (broker.http_edge.forms.same_origin; a
+client sending neither is no browser, and the session cookie is SameSite=Strict besides).
+Forms are read within a cap. After a post the browser is sent on (Post/Redirect/Get) with
+a status word in the query (`done`, `problem`) that names one of a fixed set of messages;
+a form refused for its fields is shown again instead (422 or 400), its fields marked. No
 text of the request is ever shown back but in the form it came from, escaped.
 
 A body is opened only on the message page, through `Gateway.read` with the PAGE channel:
@@ -33,39 +36,46 @@ from broker.gateway.idempotency import (
     request_hash,
     scoped_key,
 )
-from broker.gateway.lifecycle import TransitionNotAllowed, can_move
+from broker.gateway.lifecycle import AnswerMismatch, TransitionNotAllowed, can_move
 from broker.gateway.pages_port import LOGIN_PATH
 from broker.gateway.records import InboxState, ReadChannel, SignInMethod
 from broker.gateway.service import Gateway
 from broker.gateway.signin import Refused, SignIn
 from broker.gateway.stored import BodyErased, StoredEnvelopeMismatch
-from broker.gateway.users import GatewayUser, Permission
+from broker.gateway.users import GatewayUser, Permission, Role
+from broker.http_edge.client import client_address
 from broker.http_edge.forms import read_form, read_form_fields, safe_next, same_origin
 from broker.inbox import forms
 from broker.inbox.forms import LABELS, LAWFUL_BASES, Action, FormProblem
 from broker.inbox.messages import CONSENT_REFUSALS, DONE, PROBLEMS, refusal_message
-from broker.inbox.views import FormValues, body_fields, received, received_list, sent_list
+from broker.inbox.views import (
+    LISTED_KINDS,
+    NOT_ANSWERED,
+    Answered,
+    FormValues,
+    body_fields,
+    received,
+    received_list,
+    sent_list,
+)
 from broker.look import N_, Look, Reader
-from broker.look.languages import accepted_language
-from broker.look.pages import gettext_for, static_file
+from broker.look.pages import STATIC_PATHS, gettext_for
+from broker.look.signin import CROSS_SITE, MALFORMED, WRONG_PASSWORD, sign_in_page, visitor
+from broker.look.static_routes import static_router
 from broker.people.sessions import Sessions
 from schemas.acknowledgement import AckReasonCategory, OutcomeCategory
 from schemas.common import Sex
 from schemas.ids import UUID4_PATTERN
-from schemas.kinds import AgencyKind, ConsentStatus, MessageKind, Urgency
+from schemas.kinds import AgencyKind, MessageKind, Urgency
 from schemas.referral import ReasonCategory, Referral, RequestedService, RiskLevel
 
 COOKIE = "caselink_inbox"
 """Not the dashboard's cookie name: both may run on one host, and cookies ignore ports."""
 LIST_SIZE = 200
 HOME = "/inbox"
+HEADING = N_("Sign in to the agency inbox")
 _ID = re.compile(UUID4_PATTERN)
-_STATIC = {
-    "/static/app.css": ("app.css", "text/css"),
-    "/static/live.js": ("live.js", "text/javascript"),
-    "/static/icon.svg": ("icon.svg", "image/svg+xml"),
-}
-OPEN_PATHS = frozenset({LOGIN_PATH, "/logout", *_STATIC})
+OPEN_PATHS = frozenset({LOGIN_PATH, "/logout", *STATIC_PATHS})
 _PAGE_PREFIXES = ("/inbox", "/send", "/sent")
 
 
@@ -108,6 +118,14 @@ def inbox_router(
     def page(template: str, user: GatewayUser, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(look.render(template, reader(user), **context), status)
 
+    def fragment(user: GatewayUser, template: str, **context: Any) -> HTMLResponse:
+        """A live list's fragment, stamped (X-Updated-At) as its page is."""
+        shown = reader(user)
+        stamp = shown.formats.stamp(clock())
+        return HTMLResponse(
+            look.render(template, shown, **context), headers={"X-Updated-At": stamp}
+        )
+
     def error(user: GatewayUser, status: int, title: str, detail: str) -> HTMLResponse:
         return page(
             "error.html", user, status, title=_t(user, title), detail=_t(user, detail), home=HOME
@@ -129,26 +147,33 @@ def inbox_router(
 
     @router.get(LOGIN_PATH)
     async def login_form(request: Request, next: str = HOME) -> HTMLResponse:
-        return _login_page(look, request, safe_next(next, HOME), None, 200)
+        return _login_page(look, request, safe_next(next, HOME))
 
     @router.post(LOGIN_PATH, response_model=None)
     async def login(request: Request) -> Response:
         if not same_origin(request):
-            return _login_page(look, request, HOME, N_("Cross-site sign-in refused."), 403)
+            return _login_page(look, request, HOME, CROSS_SITE, 403)
         form = await read_form(request)
         if form is None:
-            return _login_page(look, request, HOME, N_("Malformed sign-in form."), 400)
+            return _login_page(look, request, HOME, MALFORMED, 400)
         target = safe_next(form.get("next", HOME), HOME)
         try:
             verdict = await sign_in.password(
-                form.get("name", ""), form.get("password", ""), _address(request), SignInMethod.FORM
+                form.get("name", ""),
+                form.get("password", ""),
+                client_address(request.scope),
+                SignInMethod.FORM,
             )
         except CaselinkError:
             # No sign-in without its record: the sign-in log could not be written.
             unavailable = N_("Signing in is unavailable just now; try again in a minute.")
             return _login_page(look, request, target, unavailable, 503)
         if isinstance(verdict, Refused):
-            return _refused_sign_in(look, request, target, verdict)
+            if verdict.status == 429 and verdict.retry_after_s is not None:
+                wait = verdict.retry_after_s
+                page = sign_in_page(look, visitor(request), HEADING, target, retry_after=wait)
+                return HTMLResponse(page, 429, headers={"Retry-After": str(wait)})
+            return _login_page(look, request, target, WRONG_PASSWORD, 401)
         previous = request.cookies.get(COOKIE)
         if previous is not None:
             # A browser holds one session: the one it had before (whoever's) ends here.
@@ -178,12 +203,7 @@ def inbox_router(
             )
         return response
 
-    @router.get("/static/{name}")
-    async def static(name: str) -> Response:
-        found = _STATIC.get(f"/static/{name}")
-        if found is None:
-            return Response(status_code=404)
-        return Response(static_file(found[0]), media_type=found[1])
+    router.include_router(static_router())
 
     # The received list.
 
@@ -192,7 +212,9 @@ def inbox_router(
         return RedirectResponse(HOME, status_code=303)
 
     async def received_rows() -> list[Any]:
-        found = await gateway.store.inbox(limit=LIST_SIZE)
+        # Unanswered first from the store: an old overdue referral is never cut off by
+        # newer answers, consents or answered referrals.
+        found = await gateway.store.worklist(LISTED_KINDS, limit=LIST_SIZE)
         return received_list(found, clock())
 
     @router.get(HOME)
@@ -204,7 +226,7 @@ def inbox_router(
             user,
             active=HOME,
             rows=await received_rows(),
-            now=clock(),
+            updated=reader(user).formats.stamp(clock()),
             done=DONE.get(done),
             problem=PROBLEMS.get(problem),
         )
@@ -213,7 +235,7 @@ def inbox_router(
     async def inbox_fragment(user: User) -> HTMLResponse:
         if not user.may(Permission.READ):
             return HTMLResponse("", 403)
-        return _fragment(look, reader(user), "inbox_rows.html", clock(), rows=await received_rows())
+        return fragment(user, "inbox_rows.html", rows=await received_rows())
 
     # One message, and the answers to it.
 
@@ -221,6 +243,18 @@ def inbox_router(
     async def message_page(message_id: str, user: User, problem: str = "") -> HTMLResponse:
         if not user.may(Permission.READ):
             return error(user, 403, N_("Not allowed"), N_("Your role may not do this."))
+        return await show_message(user, message_id, problem=PROBLEMS.get(problem))
+
+    async def show_message(
+        user: GatewayUser,
+        message_id: str,
+        *,
+        status: int = 200,
+        problem: str | None = None,
+        answered: Answered = NOT_ANSWERED,
+    ) -> HTMLResponse:
+        """The message page (the read recorded), with `answered`: a refused answer form's
+        values and the fields at fault, shown again."""
         if not _ID.fullmatch(message_id):
             return error(user, 404, N_("Not found"), N_("There is no such message here."))
         try:
@@ -250,17 +284,22 @@ def inbox_router(
         return page(
             "message.html",
             user,
+            status,
             active=HOME,
             message=message,
             row=received(message, clock()),
             fields=body_fields(body),
             answers=answers,
-            problem=PROBLEMS.get(problem),
-            agencies=[a for a in recipients() if a[0] != message.sender],
+            problem=problem,
+            answered=answered,
+            agencies=redirect_targets(message.sender),
             reasons=[c.value for c in AckReasonCategory],
             outcomes=[c.value for c in OutcomeCategory],
             labels=LABELS,
         )
+
+    def redirect_targets(sender: str) -> list[tuple[str, str]]:
+        return [a for a in recipients() if a[0] != sender]
 
     def answer_route(action: Action) -> Callable[..., Any]:
         async def answer(message_id: str, request: Request, user: User) -> Response:
@@ -280,12 +319,25 @@ def inbox_router(
                 return _see(back, problem="invalid")
             try:
                 ack = forms.answer_of(action, message_id, fields, user.worker)
+                stored = await gateway.store.inbox_message(message_id)
+                if (
+                    ack.redirected_to is not None
+                    and stored is not None
+                    and ack.redirected_to not in dict(redirect_targets(stored.sender))
+                ):
+                    # Only an agency the form offers: one of the directory, not the sender.
+                    raise FormProblem(["to"])
                 await gateway.respond(message_id, ack, by=user)
-            except FormProblem:
-                return _see(back, problem="invalid")
+            except FormProblem as problem:
+                # Shown again, not redirected: what was typed is kept and the fields marked.
+                kept = Answered.of(action.value, fields, problem.fields)
+                shown = _check(user, problem.fields)
+                return await show_message(
+                    user, message_id, status=400, problem=shown, answered=kept
+                )
             except KeyError:
                 return error(user, 404, N_("Not found"), N_("There is no such message here."))
-            except (TransitionNotAllowed, ValueError):
+            except (TransitionNotAllowed, AnswerMismatch):
                 return _see(back, problem="not_allowed")
             except EnvelopeError:
                 return _see(back, problem="not_sealed")
@@ -307,7 +359,10 @@ def inbox_router(
         problem: str | None = None,
         fields: Sequence[str] = (),
     ) -> HTMLResponse:
-        register = await gateway.store.consents(limit=LIST_SIZE)
+        # Suggested: the consents the rules would take today (granted, in date), however
+        # long ago recorded; the sending rules still decide (UTC days, as they count them).
+        today = datetime.fromtimestamp(clock(), UTC).date()
+        in_force = await gateway.store.consents(limit=LIST_SIZE, in_force_on=today)
         return page(
             "send.html",
             user,
@@ -328,8 +383,8 @@ def inbox_router(
             risks=[r.value for r in RiskLevel],
             services=[s.value for s in RequestedService],
             bases=[b.value for b in LAWFUL_BASES],
-            consents=[c for c in register if c.status == ConsentStatus.GRANTED],
-            supervisor=user.worker.name if user.role.value == "supervisor" else "",
+            consents=in_force,
+            supervisor=user.worker.name if user.role is Role.SUPERVISOR else "",
         )
 
     @router.get("/send")
@@ -402,7 +457,7 @@ def inbox_router(
             user,
             active="/sent",
             rows=await sent_rows(),
-            now=clock(),
+            updated=reader(user).formats.stamp(clock()),
             done=DONE.get(done),
             problem=PROBLEMS.get(problem),
         )
@@ -411,7 +466,7 @@ def inbox_router(
     async def sent_fragment(user: User) -> HTMLResponse:
         if not user.may(Permission.READ):
             return HTMLResponse("", 403)
-        return _fragment(look, reader(user), "sent_rows.html", clock(), rows=await sent_rows())
+        return fragment(user, "sent_rows.html", rows=await sent_rows())
 
     return router
 
@@ -440,62 +495,9 @@ def _see(path: str, **status: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
 
 
-def _fragment(
-    look: Look, reader: Reader, template: str, now: float, **context: Any
-) -> HTMLResponse:
-    html = look.render(template, reader, **context)
-    stamp = reader.formats.clock(now).replace("\u202f", " ").replace("\u00a0", " ")
-    # A header is Latin-1: a clock in another script would not fit; digits always do.
-    if not stamp.isascii():
-        stamp = (
-            datetime.fromtimestamp(now, UTC).astimezone(reader.formats.zone).strftime("%H:%M:%S")
-        )
-    return HTMLResponse(html, headers={"X-Updated-At": stamp})
-
-
-def _address(request: Request) -> str:
-    # The peer's address as the server saw it, as the API's sign-in takes it.
-    return request.client.host[:64] if request.client is not None else "unknown"
-
-
 def _login_page(
-    look: Look,
-    request: Request,
-    next_path: str,
-    message: str | None,
-    status: int,
-    headers: Mapping[str, str] | None = None,
-    **values: str,
+    look: Look, request: Request, next_path: str, message: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    """The sign-in form in the language the browser asks for; `message` an English message
-    (with `values` for its placeholders)."""
-    language = accepted_language(request.headers.get("accept-language"))
-    shown = None
-    if message is not None:
-        shown = gettext_for(language)(message)
-        shown = shown % values if values else shown
-    page = look.render(
-        "login.html",
-        Reader(language=language),
-        heading=N_("Sign in to the agency inbox"),
-        message=shown,
-        next_path=next_path,
-    )
-    return HTMLResponse(page, status, headers=dict(headers or {}))
-
-
-def _refused_sign_in(look: Look, request: Request, target: str, refused: Refused) -> HTMLResponse:
-    if refused.status == 429 and refused.retry_after_s is not None:
-        wait = Reader(
-            language=accepted_language(request.headers.get("accept-language"))
-        ).formats.duration(refused.retry_after_s)
-        return _login_page(
-            look,
-            request,
-            target,
-            N_("Too many failed sign-ins: try again in %(wait)s."),
-            429,
-            {"Retry-After": str(refused.retry_after_s)},
-            wait=wait,
-        )
-    return _login_page(look, request, target, N_("Wrong name or password."), 401)
+    """The sign-in form in the language the browser asks for; `message` an English message."""
+    page = sign_in_page(look, visitor(request), HEADING, next_path, message=message)
+    return HTMLResponse(page, status)

@@ -6,7 +6,7 @@ message page, after its read is recorded (broker.inbox.routes).
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -242,3 +242,29 @@ class FormValues(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return ""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An answer form refused for its fields, shown again: which form (`action`), what was
+    typed in it, and the fields at fault. NOT_ANSWERED: none."""
+
+    action: str
+    values: FormValues
+    bad: frozenset[str]
+
+    @classmethod
+    def of(cls, action: str, fields: Mapping[str, Sequence[str]], bad: Iterable[str]) -> "Answered":
+        values = FormValues((name, given[0]) for name, given in fields.items() if len(given) == 1)
+        return cls(action, values, frozenset(bad))
+
+    def value(self, action: str, name: str) -> str:
+        """What was typed in `name` of the `action` form; "" for any other form."""
+        return self.values[name] if action == self.action else ""
+
+    def faulty(self, action: str, name: str) -> bool:
+        """Whether `name` of the `action` form was found at fault."""
+        return action == self.action and name in self.bad
+
+
+NOT_ANSWERED = Answered("", FormValues(), frozenset())

@@ -56,6 +56,19 @@ class Formats:
         moment = datetime.fromtimestamp(seconds, UTC)
         return format_time(moment, "medium", tzinfo=self.zone, locale=self.language)
 
+    def stamp(self, seconds: float) -> str:
+        """When a live list was read, with the zone named: on its page and in its fragment's
+        X-Updated-At header, which must be Latin-1 (HTTP); a form that is not (a clock in
+        another script) falls back to the time in digits."""
+        zone = self.zone_name(seconds)
+        text = f"{self.clock(seconds)} {zone}".replace("\u202f", " ").replace("\xa0", " ")
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            digits = Formats("en", self.time_zone).clock(seconds).replace("\u202f", " ")
+            return f"{digits} {zone}"
+        return text
+
     def duration(self, seconds: float | None) -> str:
         """A span in words of the reader's language, to its largest unit (3 days, 2 hours)."""
         if seconds is None:

@@ -63,7 +63,7 @@ def accepted_language(header: str | None) -> str:
 
 @cache
 def translations(language: str) -> NullTranslations:
-    """The catalogue of `language`; English (and anything unknown) translates to itself.
+    """The catalogue of `language`; English translates to itself.
 
     Raises ValueError for a language Caselink has no catalogue for: users files and
     notifier configs are checked against LANGUAGES when read, so this is a programming error.

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from broker.look.formats import Formats
-from broker.look.languages import DEFAULT_LANGUAGE, LANGUAGES, is_language, translations
+from broker.look.languages import DEFAULT_LANGUAGE, is_language, translations
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Look:
             lstrip_blocks=True,
         )
         environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-        environment.globals.update(agency_name=_no_name, languages=LANGUAGES)
+        environment.globals.update(agency_name=_no_name)
         environment.globals.update(self.globals)
         return environment
 
@@ -110,6 +110,16 @@ Gettext = Callable[[str], str]
 def gettext_for(language: str) -> Gettext:
     """The gettext of `language`, for text built outside a template (a subject line)."""
     return translations(language).gettext
+
+
+STATIC_FILES: Mapping[str, str] = {
+    "app.css": "text/css",
+    "live.js": "text/javascript",
+    "icon.svg": "image/svg+xml",
+}
+"""The shared static files, each with its media type."""
+STATIC_PATHS = frozenset(f"/static/{name}" for name in STATIC_FILES)
+"""Where an app serves them: open to anyone (the sign-in page uses them)."""
 
 
 def static_file(name: str) -> bytes:

@@ -2,7 +2,8 @@
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -56,7 +57,7 @@ from broker.store.gateway_tables import (
 from broker.store.gateway_tables import reads as read_log
 from broker.store.gateway_tables import sign_ins as sign_in_log
 from broker.store.transactions import open_transactions
-from schemas.kinds import AckStatus, MessageKind
+from schemas.kinds import AckStatus, ConsentStatus, MessageKind
 
 ACK = MessageKind.ACKNOWLEDGEMENT.value
 
@@ -231,6 +232,36 @@ class SqlGatewayStore:
         query = query.order_by(inbox.c.received_at.desc(), inbox.c.message_id.desc())
         page = query.limit(limit).offset(offset)
         rows = await self._transactions.run("inbox", lambda c: c.execute(page).mappings().all())
+        return [_inbox_record(row) for row in rows]
+
+    async def worklist(self, kinds: Collection[str], *, limit: int) -> list[InboxMessage]:
+        """Messages of `kinds`: NEW ones longest waiting first, then the rest newest first.
+
+        Two queries in one transaction, each along an index on (state, received_at) or
+        received_at, rather than one sorted on an expression over the whole inbox.
+        """
+        of_kinds = inbox.c.kind.in_(sorted(kinds))
+        new = InboxState.NEW.value
+        waiting = (
+            select(inbox)
+            .where(of_kinds, inbox.c.state == new)
+            .order_by(inbox.c.received_at, inbox.c.message_id)
+            .limit(limit)
+        )
+
+        def worklist(connection: Connection) -> list[RowMapping]:
+            rows = list(connection.execute(waiting).mappings().all())
+            if len(rows) < limit:
+                rest = (
+                    select(inbox)
+                    .where(of_kinds, inbox.c.state != new)
+                    .order_by(inbox.c.received_at.desc(), inbox.c.message_id.desc())
+                    .limit(limit - len(rows))
+                )
+                rows += connection.execute(rest).mappings().all()
+            return rows
+
+        rows = await self._transactions.run("worklist", worklist)
         return [_inbox_record(row) for row in rows]
 
     async def inbox_message(self, message_id: str) -> InboxMessage | None:
@@ -494,11 +525,19 @@ class SqlGatewayStore:
         row = await self._transactions.run("consent", lambda c: c.execute(query).mappings().first())
         return None if row is None else _consent_record(row)
 
-    async def consents(self, *, limit: int = 100, offset: int = 0) -> list[ConsentRecord]:
-        """The register, latest recorded first."""
+    async def consents(
+        self, *, limit: int = 100, offset: int = 0, in_force_on: date | None = None
+    ) -> list[ConsentRecord]:
+        """The register, latest recorded first; only those in force on a day, if given."""
+        query = select(consents)
+        if in_force_on is not None:
+            query = query.where(
+                consents.c.status == ConsentStatus.GRANTED.value,
+                consents.c.valid_from <= in_force_on,
+                consents.c.valid_until >= in_force_on,
+            )
         query = (
-            select(consents)
-            .order_by(consents.c.recorded_at.desc(), consents.c.consent_id.desc())
+            query.order_by(consents.c.recorded_at.desc(), consents.c.consent_id.desc())
             .limit(limit)
             .offset(offset)
         )

@@ -5,12 +5,11 @@ password hashes `broker.people.passwords.hash_password` makes.
 """
 
 from broker.web.app import create_tracker_app
-from broker.web.errors import SessionSecretError, UsersFileError, WebError
+from broker.web.errors import UsersFileError, WebError
 from broker.web.users import Role, User, load_users, parse_users
 
 __all__ = [
     "Role",
-    "SessionSecretError",
     "User",
     "UsersFileError",
     "WebError",

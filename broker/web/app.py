@@ -4,7 +4,7 @@ The caller composes it (tracker service, tests); nothing here starts, connects o
 environment. OpenAPI is served to signed-in users only, at /api/v1/openapi.json.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.http_edge import harden
 from broker.look import N_, Reader
-from broker.look.pages import static_file
+from broker.look.signin import PLEASE_SIGN_IN, visitor
+from broker.look.static_routes import static_router
 from broker.people.sessions import Sessions, SessionSigner
 from broker.people.throttle import SignInThrottle
 from broker.tracker.ports import TrackerStore
@@ -28,11 +29,9 @@ from broker.web.queries import Dashboard
 from broker.web.screens import (
     ERROR_TITLE,
     OTHER_DETAIL,
-    PLEASE_SIGN_IN,
     STATUS_DETAILS,
     Screens,
     reader_of,
-    visitor,
 )
 from broker.web.signin import SignIn
 from broker.web.users import User, session_print
@@ -70,7 +69,7 @@ def create_tracker_app(
     Sessions, the sign-in log and view records are kept in `store`. `agency_names` names
     agencies from the verified directory in force (`broker.web.names.directory_names`);
     without it, pages show agency ids alone.
-    Raises SessionSecretError when `session_secret` is shorter than 32 bytes.
+    Raises broker.people.sessions.SessionSecretError when `session_secret` is shorter than 32 bytes.
     """
     dash = Dashboard(store, clock, agency_names)
     sessions = Sessions(
@@ -88,9 +87,7 @@ def create_tracker_app(
         openapi_url=None,
     )
     _install_handlers(app, auth, screens)
-    # The shared look's files, served from /static so the CSP can forbid inline code.
-    for name, media_type in _STATIC.items():
-        app.get(f"/static/{name}", include_in_schema=False)(_static(name, media_type))
+    app.include_router(static_router())
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi(_: Annotated[User, Depends(auth.api_user)]) -> dict[str, Any]:
@@ -104,18 +101,6 @@ def create_tracker_app(
     # Last, so outermost: sizes capped and security headers set on every answer.
     harden(app, max_body_bytes=MAX_REQUEST_BYTES, referrer_policy=_REFERRER_POLICY)
     return app
-
-
-_STATIC = {"app.css": "text/css", "live.js": "text/javascript", "icon.svg": "image/svg+xml"}
-
-
-def _static(name: str, media_type: str) -> Callable[[], Awaitable[Response]]:
-    body = static_file(name)
-
-    async def endpoint() -> Response:
-        return Response(body, media_type=media_type)
-
-    return endpoint
 
 
 def _machine(request: Request) -> bool:

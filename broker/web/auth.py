@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from broker.http_edge.client import client_address
 from broker.http_edge.forms import read_form, safe_next, same_origin
+from broker.look.signin import CROSS_SITE, MALFORMED, WRONG_PASSWORD, visitor
 from broker.people.sessions import Sessions
 from broker.tracker.access import SignInMethod
-from broker.web.screens import CROSS_SITE, MALFORMED, WRONG_PASSWORD, Screens, visitor
+from broker.web.screens import Screens
 from broker.web.signin import SignIn
 from broker.web.users import User
 
@@ -83,7 +85,9 @@ class Auth:
             return None
         if not colon:
             return None
-        attempt = await self.sign_in.attempt(name, password, address(request), SignInMethod.BASIC)
+        attempt = await self.sign_in.attempt(
+            name, password, client_address(request.scope), SignInMethod.BASIC
+        )
         if attempt.retry_after:
             raise Throttled(attempt.retry_after)
         return attempt.user
@@ -107,7 +111,9 @@ def login_router(auth: Auth, screens: Screens) -> APIRouter:
             return HTMLResponse(screens.login(reader, "/", message=MALFORMED), 400)
         target = safe_next(form.get("next", "/"))
         name, password = form.get("name", ""), form.get("password", "")
-        attempt = await auth.sign_in.attempt(name, password, address(request), SignInMethod.FORM)
+        attempt = await auth.sign_in.attempt(
+            name, password, client_address(request.scope), SignInMethod.FORM
+        )
         if attempt.retry_after:
             page = screens.login(reader, target, retry_after=attempt.retry_after)
             headers = {"Retry-After": str(attempt.retry_after)}
@@ -145,16 +151,6 @@ def login_router(auth: Auth, screens: Screens) -> APIRouter:
         return response
 
     return router
-
-
-def address(request: Request) -> str:
-    """The client's address, for the throttle and the sign-in log.
-
-    The app reads no forwarding header itself. uvicorn puts X-Forwarded-For's address here
-    only when the connection comes from a trusted proxy (FORWARDED_ALLOW_IPS, by default
-    127.0.0.1 and ::1: the TLS proxy in front of the dashboard).
-    """
-    return request.client.host if request.client is not None else "unknown"
 
 
 def _local_path(request: Request) -> str:

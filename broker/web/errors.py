@@ -1,9 +1,8 @@
 """Typed errors of the coordinator dashboard: one line each, never a password or a hash."""
 
 from broker.errors import CaselinkError
-from broker.people.sessions import SessionSecretError
 
-__all__ = ["SessionSecretError", "UsersFileError", "WebError"]
+__all__ = ["UsersFileError", "WebError"]
 
 
 class WebError(CaselinkError):

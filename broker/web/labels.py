@@ -1,5 +1,7 @@
 """What the dashboard calls its categories and columns: English messages, marked with `N_`
-and translated by the templates (`_(label("phase", item.phase))`).
+and translated by the templates (`_(label(item.phase))`). The categories' words are the
+vocabulary both apps share (`broker.look.vocabulary`): a coordinator reads the word an
+agency reads.
 
 Ids and agency names are never translated; a category value this module does not know
 (a store holding something newer than the code) is shown as it is.
@@ -9,71 +11,11 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from broker.look import N_
+from broker.look.vocabulary import WORDS
 from broker.tracker.state import Phase
 from broker.web.queries import Listing, ThreadKind
 from schemas.kinds import Urgency
 
-KINDS = {
-    "referral": N_("referral"),
-    "transfer": N_("transfer"),
-    "consent": N_("consent"),
-    "acknowledgement": N_("answer"),
-    "alert": N_("alert"),
-}
-URGENCIES = {
-    "emergency": N_("emergency"),
-    "high": N_("high"),
-    "normal": N_("normal"),
-    "low": N_("low"),
-}
-PHASES = {
-    "unknown": N_("unknown"),
-    "sent": N_("sent"),
-    "delivered": N_("delivered"),
-    "accepted": N_("accepted"),
-    "planned": N_("plan recorded"),
-    "declined": N_("declined"),
-    "redirected": N_("redirected"),
-    "completed": N_("completed"),
-    "withdrawn": N_("withdrawn"),
-    "pending": N_("pending"),
-    "acknowledged": N_("acknowledged"),
-}
-FHIR_STATUSES = {
-    "requested": N_("requested"),
-    "received": N_("received"),
-    "accepted": N_("accepted"),
-    "in-progress": N_("in progress"),
-    "rejected": N_("rejected"),
-    "completed": N_("completed"),
-    "cancelled": N_("cancelled"),
-}
-STATUSES = {  # an answer's status on the timeline: AckStatus and ConsentStatus
-    "received": N_("received"),
-    "accepted": N_("accepted"),
-    "declined": N_("declined"),
-    "completed": N_("completed"),
-    "withdrawn": N_("withdrawn"),
-    "redirected": N_("redirected"),
-    "planned": N_("plan recorded"),
-    "granted": N_("granted"),
-    "refused": N_("refused"),
-}
-BASES = {
-    "consent": N_("consent of the person"),
-    "vital_interests": N_("vital interests"),
-    "legal_obligation": N_("legal obligation"),
-    "public_task": N_("public task"),
-    "child_protection_significant_harm": N_("risk of significant harm to a child"),
-}
-CATEGORIES: Mapping[str, Mapping[str, str]] = {
-    "kind": KINDS,
-    "urgency": URGENCIES,
-    "phase": PHASES,
-    "fhir": FHIR_STATUSES,
-    "status": STATUSES,
-    "basis": BASES,
-}
 CHOICES: Mapping[str, list[str]] = {
     "kind": [str(kind) for kind in ThreadKind],
     "urgency": [str(urgency) for urgency in Urgency],
@@ -82,10 +24,11 @@ CHOICES: Mapping[str, list[str]] = {
 """The filter form's choices, in this order."""
 
 
-def label(category: str, value: object) -> str | None:
-    """The English message naming `value` of `category`; None when there is no such value
-    (the page then shows the value itself)."""
-    return None if value is None else CATEGORIES[category].get(str(value))
+def label(value: object) -> str | None:
+    """The English word for a category's value (kind, urgency, phase, FHIR status, answer,
+    lawful basis), from the vocabulary both apps share (`broker.look.vocabulary`); None
+    when it has none (the page then shows the value itself)."""
+    return None if value is None else WORDS.get(str(value))
 
 
 class Column(StrEnum):

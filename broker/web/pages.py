@@ -19,7 +19,7 @@ from broker.web.export import agencies_csv, agency_weeks_csv, file_stamp, thread
 from broker.web.labels import columns
 from broker.web.models import ThreadList
 from broker.web.queries import TITLES, Dashboard, Filters, Listing, Surface, ThreadKind
-from broker.web.screens import Screens, reader_of, updated_at
+from broker.web.screens import Screens, reader_of
 from broker.web.users import Role, User
 from schemas.ids import AGENCY_ID_PATTERN, UUID4_PATTERN
 from schemas.kinds import Urgency
@@ -80,7 +80,7 @@ def pages_router(dash: Dashboard, auth: Auth, screens: Screens) -> APIRouter:
                 path=path,
                 filters=filters,
                 export_href=_with_query(f"/export/{listing.value}.csv", filters.query()),
-                updated=updated_at(reader.formats, data.now),
+                updated=reader.formats.stamp(data.now),
                 fragment=f"/fragments/{listing.value}?{query}",
                 next_href=f"{path}?{later}" if len(data.items) == limit else None,
                 limit=limit,
@@ -98,7 +98,7 @@ def pages_router(dash: Dashboard, auth: Auth, screens: Screens) -> APIRouter:
                 user, listing, filters, limit=limit, offset=offset, surface=Surface.FRAGMENT
             )
             reader = reader_of(user)
-            stamp = {"X-Updated-At": updated_at(reader.formats, data.now)}
+            stamp = {"X-Updated-At": reader.formats.stamp(data.now)}
             table = screens.page("threads.html", reader, **_table(listing, data))
             return HTMLResponse(table, headers=stamp)
 

@@ -10,11 +10,9 @@ messages marked with `N_` and translated for the reader.
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
-
-from broker.look import N_, Formats, Look, Reader
-from broker.look.languages import accepted_language
+from broker.look import N_, Look, Reader
 from broker.look.pages import NavLink, gettext_for
+from broker.look.signin import sign_in_page
 from broker.web.labels import CHOICES, HEADINGS, label
 from broker.web.names import AgencyNames
 from broker.web.queries import TITLES, Listing
@@ -25,11 +23,6 @@ LOGIN_HEADING = N_("Sign in to the coordinator dashboard")
 NAV = [NavLink(f"/{listing.value}", TITLES[listing]) for listing in Listing] + [
     NavLink("/agencies", N_("Agencies"))
 ]
-PLEASE_SIGN_IN = N_("Please sign in.")
-WRONG_PASSWORD = N_("Wrong name or password.")
-CROSS_SITE = N_("Cross-site sign-in refused.")
-MALFORMED = N_("Malformed sign-in form.")
-THROTTLED = N_("Too many failed sign-ins: try again in %(wait)s.")
 ERROR_TITLE = N_("Error %(code)s")
 STATUS_DETAILS = {
     404: N_("There is no page at this address."),
@@ -47,24 +40,6 @@ def reader_of(user: User) -> Reader:
         role=ROLE_LABELS[user.role],
         agency=user.agency,
     )
-
-
-def visitor(request: Request) -> Reader:
-    """Someone not signed in: their browser's language, times in UTC."""
-    return Reader(language=accepted_language(request.headers.get("accept-language")))
-
-
-def updated_at(fmt: Formats, now: float) -> str:
-    """When a live list was read, with the zone: on the page and in its fragment's
-    X-Updated-At header, which must be Latin-1 (HTTP); a form that is not falls back to
-    the time in digits."""
-    zone = fmt.zone_name(now)
-    text = f"{fmt.clock(now)} {zone}".replace("\u202f", " ").replace("\xa0", " ")
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return f"{Formats('en', fmt.time_zone).clock(now)} {zone}".replace("\u202f", " ")
-    return text
 
 
 class Screens:
@@ -95,14 +70,9 @@ class Screens:
         message: str | None = None,
         retry_after: int | None = None,
     ) -> str:
-        """The sign-in form with `message` (an English message) or, when `retry_after` is
-        set, how long to wait; after sign-in the user lands on `next_path`."""
-        gettext = gettext_for(reader.language)
-        notice = gettext(message) if message else None
-        if retry_after is not None:
-            notice = gettext(THROTTLED) % {"wait": reader.formats.span(retry_after)}
-        return self.look.render(
-            "login.html", reader, heading=LOGIN_HEADING, message=notice, next_path=next_path
+        """The sign-in form (`broker.look.signin.sign_in_page`) under the dashboard's heading."""
+        return sign_in_page(
+            self.look, reader, LOGIN_HEADING, next_path, message=message, retry_after=retry_after
         )
 
     def error(

@@ -23,8 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from broker.keystore import read_private
-from broker.look import DEFAULT_LANGUAGE, LANGUAGES, N_
-from broker.look.formats import is_time_zone
+from broker.look import DEFAULT_LANGUAGE, N_
+from broker.look.reading import checked_reading
 from broker.people.names import is_user_name
 from broker.people.passwords import PasswordHashError, scrypt_cost
 from broker.tracker.records import ThreadFilter
@@ -141,15 +141,15 @@ def _user(entry: object, where: str) -> User:
         scrypt_cost(stored)
     except PasswordHashError as error:
         raise UsersFileError(f"{where}: {error}") from error
-    if not (isinstance(language, str) and language in LANGUAGES):
-        raise UsersFileError(f"{where}: language must be one of {', '.join(LANGUAGES)}")
-    if not (isinstance(zone, str) and is_time_zone(zone)):
-        raise UsersFileError(f"{where}: time_zone must be an IANA time zone like 'Europe/Oslo'")
+    try:
+        reads_in, zone_name = checked_reading(language, zone)
+    except ValueError as error:
+        raise UsersFileError(f"{where}: {error}") from None
     return User(
         name=name,
         role=role,
         password_hash=stored,
         agency=agency,
-        language=language,
-        time_zone=zone,
+        language=reads_in,
+        time_zone=zone_name,
     )

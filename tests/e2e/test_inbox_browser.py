@@ -310,3 +310,48 @@ def test_a_thai_speaking_user_reads_thai_pages_with_bangkok_times(
     page.wait_for_selector("#accept-form")
     assert page.inner_text("#accept") == "รับเรื่อง"
     assert "รายละเอียดข้อกังวล" in page.inner_text("#content")
+
+
+def test_the_live_list_keeps_the_focus_can_be_paused_and_says_when_it_changed(
+    served: Served, chromium: Any
+) -> None:
+    sender = chromium.new_context().new_page()
+    receiver = chromium.new_context().new_page()
+    sign_in(sender, served.urls[A], "ana", "/send")
+    sign_in(receiver, served.urls[B], "sam")
+    rows = receiver.locator("#received tbody tr")
+    said = "document.querySelector('[data-live-status]').textContent"
+    toggle = receiver.locator("[data-live-toggle]")
+    assert toggle.is_visible()  # shown by the script, a real button
+    assert toggle.inner_text() == "Pause live updates"
+    receiver.wait_for_timeout(4500)  # refreshed twice, nothing changed: nothing said
+    assert receiver.evaluate(said) == ""
+
+    send_referral(sender, served.urls[A])
+    rows.first.wait_for(timeout=WAIT_MS)
+    receiver.wait_for_function(f"() => {said} === 'List updated'", timeout=WAIT_MS)
+
+    # The keyboard focus in the list: the list is left alone, the focus kept.
+    first = rows.first.get_attribute("data-message")
+    receiver.focus(f"#open-{first}")
+    send_referral(sender, served.urls[A])
+    receiver.wait_for_timeout(4500)
+    assert rows.count() == 1
+    assert receiver.evaluate("document.activeElement.id") == f"open-{first}"
+    # The focus leaves the list (to the pause button): the new referral shows.
+    toggle.focus()
+    receiver.wait_for_function(
+        "() => document.querySelectorAll('#received tbody tr').length === 2", timeout=WAIT_MS
+    )
+
+    # Paused from the keyboard: nothing changes until resumed.
+    receiver.keyboard.press("Enter")
+    assert toggle.inner_text() == "Resume live updates"
+    send_referral(sender, served.urls[A])
+    receiver.wait_for_timeout(4500)
+    assert rows.count() == 2
+    receiver.keyboard.press("Enter")
+    assert toggle.inner_text() == "Pause live updates"
+    receiver.wait_for_function(
+        "() => document.querySelectorAll('#received tbody tr').length === 3", timeout=WAIT_MS
+    )

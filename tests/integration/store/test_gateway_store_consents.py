@@ -9,6 +9,7 @@ from tests.gateway_records import outgoing
 
 CONSENT = "00000000-0000-4000-8000-0000000000c1"
 OTHER = "00000000-0000-4000-8000-0000000000c2"
+THIRD, FOURTH, FIFTH, SIXTH = (f"00000000-0000-4000-8000-0000000000c{n}" for n in range(3, 7))
 
 
 def record(consent_id: str = CONSENT, **changes: object) -> ConsentRecord:
@@ -71,3 +72,20 @@ async def test_recipients_are_those_sent_data_citing_the_consent(store: GatewayS
     assert await store.consent_recipients(OTHER) == ["police-west"]
     [kept] = [m for m in await store.due(now=10_000.0, limit=10) if m.consent_ref == OTHER]
     assert kept.recipient == "police-west"
+
+
+async def test_the_register_in_force_on_a_day_is_granted_and_in_date(
+    store: GatewayStore,
+) -> None:
+    day = date(2026, 6, 1)
+    old_grant = record(recorded_at=1.0)  # recorded long ago, still in force
+    expired = record(OTHER, valid_until=date(2026, 5, 31), recorded_at=2.0)
+    not_yet = record(THIRD, valid_from=date(2026, 6, 2), recorded_at=3.0)
+    refused = record(FOURTH, status="refused", recorded_at=4.0)
+    withdrawn = record(FIFTH, status="withdrawn", withdrawn_at=5.0, recorded_at=5.0)
+    last_day = record(SIXTH, valid_from=day, valid_until=day, recorded_at=6.0)
+    for consent in (old_grant, expired, not_yet, refused, withdrawn, last_day):
+        await store.save_consent(consent)
+    assert await store.consents(in_force_on=day) == [last_day, old_grant]
+    assert await store.consents(in_force_on=day, limit=1) == [last_day]
+    assert len(await store.consents()) == 6

@@ -158,3 +158,24 @@ async def test_counts_pending_outbox_and_whole_inbox(store: GatewayStore) -> Non
     assert await store.counts() == {"outbox_pending": 3, "inbox_total": 2}
     await store.mark_sent([first.message_id, second.message_id], at=1.0)
     assert await store.counts() == {"outbox_pending": 1, "inbox_total": 2}
+
+
+async def test_the_worklist_keeps_old_unanswered_messages_of_its_kinds_first(
+    store: GatewayStore,
+) -> None:
+    old = incoming(received_at=1.0)
+    older_transfer = incoming(kind="transfer", received_at=0.5)
+    answered = [incoming(state=S.ACCEPTED, received_at=float(at)) for at in (2, 3, 4)]
+    others = [
+        incoming(kind="consent", status="granted", state=S.INFORMATIONAL, received_at=9.0),
+        incoming(kind="acknowledgement", state=S.INFORMATIONAL, urgency=None, received_at=8.0),
+    ]
+    await store.store_received([delivery(m) for m in (old, older_transfer, *answered, *others)])
+    kinds = {"referral", "transfer"}
+    newest_answered = sorted(answered, key=lambda m: m.received_at, reverse=True)
+    assert await store.worklist(kinds, limit=10) == [older_transfer, old, *newest_answered]
+    # The limit cuts the answered ones, never an unanswered one before them.
+    assert await store.worklist(kinds, limit=3) == [older_transfer, old, newest_answered[0]]
+    assert await store.worklist(kinds, limit=1) == [older_transfer]
+    assert await store.worklist({"referral"}, limit=10) == [old, *newest_answered]
+    assert await store.worklist({"alert"}, limit=10) == []

@@ -88,7 +88,7 @@ async def test_a_planned_thread_shows_its_plan_recorded_and_owes_nothing(
 ) -> None:
     ids = await add_threads(store)
     page = (await cora.get(f"/threads/{ids['planned']}")).text
-    assert "plan recorded (in progress)" in page
+    assert "Plan recorded (In progress)" in page
     thread = (await cora.get(f"/api/v1/threads/{ids['planned']}")).json()
     assert (thread["phase"], thread["fhir_status"]) == ("planned", "in-progress")
     assert (thread["current_deadline"], thread["accepted_seconds"]) == (None, None)

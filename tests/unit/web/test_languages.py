@@ -209,7 +209,7 @@ async def test_every_page_renders_in_every_language_with_nothing_untranslated(
         pages.append((await supervisor.get("/unanswered")).text)
     assert all(f'<html lang="{language}">' in page for page in pages if "<html" in page)
     # The pages looked up their words: list titles, column headings, categories, notices.
-    assert {"Unanswered", "Lateness", "emergency", "Wrong name or password."} <= looked[language]
+    assert {"Unanswered", "Lateness", "Emergency", "Wrong name or password."} <= looked[language]
     if language == "en":
         return
     assert untranslated(language, looked[language]) == []

@@ -40,15 +40,16 @@ def visible(html: str) -> str:
 
 
 def code_words() -> set[str]:
-    """Every word in a string literal of broker/web and in the templates it renders (its own
-    and the shared look's): the dashboard's own wording; and the words English dates and
-    spans are written with (month names, AM and PM, units).
+    """Every word in a string literal of broker/web and of the shared look (broker/look), and
+    in the templates it renders (its own and the look's): the dashboard's own wording; and
+    the words English dates and spans are written with (month names, AM and PM, units).
 
     Docstrings are left out: they are never shown, and their prose would let almost any
     leaked word pass as the dashboard's own.
     """
     words = template_words() | format_words()
-    for path in Path(broker.web.__file__).parent.glob("*.py"):
+    folders = (Path(broker.web.__file__).parent, Path(broker.look.__file__).parent)
+    for path in (path for folder in folders for path in folder.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {id(doc) for node in ast.walk(tree) if (doc := _docstring(node)) is not None}
         for node in ast.walk(tree):

@@ -119,7 +119,7 @@ async def test_other_lists(cora: Client, scenario: Scenario) -> None:
     ids = scenario.ids
     declined = (await cora.get("/declined")).text
     assert row_order(declined) == [ids["redirected"], ids["declined"]]  # newest refusal first
-    assert "redirected (rejected)" in row(declined, ids["redirected"])
+    assert "Redirected (Rejected)" in row(declined, ids["redirected"])
     assert row_order((await cora.get("/transfers")).text) == [ids["declined"]]
     pending = (await cora.get("/consent-withdrawals")).text
     assert row_order(pending) == [ids["withdrawal"]]
@@ -152,7 +152,7 @@ async def test_thread_page_shows_the_timeline_and_records_the_view(
     html = response.text
     assert "<h2>Timeline</h2>" in html
     assert html.count("<tr><td>") >= 3  # referral, received, redirected
-    assert "redirected (rejected)" in html
+    assert "Redirected (Rejected)" in html
     assert await store.views(thread_id) == [("cora", clock.now)]
     clock.now += 60
     html = (await cora.get(f"/threads/{thread_id}")).text
@@ -222,7 +222,7 @@ async def test_thread_known_only_by_answers_is_shown_to_its_parties(
     assert (await cora.get(f"/threads/{thread_id}")).status_code == 200
     page = await sam.get(f"/threads/{thread_id}")
     assert page.status_code == 200
-    assert "unknown" in page.text
+    assert "Unknown" in page.text
     assert (await pia.get(f"/threads/{thread_id}")).status_code == 404
 
 
@@ -237,7 +237,7 @@ async def test_sharings_without_consent_have_their_page_and_their_view_record(
     html = (await cora.get("/shared-without-consent")).text
     assert row_order(html) == [shared.thread_id]  # the seeded threads all cite a consent
     assert 'data-basis="child_protection_significant_harm"' in row(html, shared.thread_id)
-    assert "risk of significant harm to a child" in row(html, shared.thread_id)
+    assert "Child protection: significant harm" in row(html, shared.thread_id)
     assert '<th scope="col">Lawful basis</th>' in html
     assert 'href="/shared-without-consent"' in html  # in the navigation
     facts = (await cora.get(f"/threads/{shared.thread_id}")).text

@@ -6,10 +6,9 @@ from dataclasses import asdict, replace
 import pytest
 
 from broker.people.passwords import hash_password
-from broker.people.sessions import Sessions, SessionSigner
+from broker.people.sessions import Sessions, SessionSecretError, SessionSigner
 from broker.people.tokens import token_hash
 from broker.tracker.memory_store import MemoryTrackerStore
-from broker.web.errors import SessionSecretError
 from broker.web.users import session_print
 from tests.unit.web.seed import SECRET, make_users
 
