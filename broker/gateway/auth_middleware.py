@@ -29,12 +29,12 @@ from broker.errors import CaselinkError
 from broker.gateway.pages_port import LOGIN_PATH, SessionDoor
 from broker.gateway.signin import NO_CREDENTIALS, Refused, SignIn
 from broker.gateway.users import GatewayUser
+from broker.http_edge.client import client_address
 from broker.http_edge.forms import same_origin_headers
 from broker.logs import get_logger
 
 log = get_logger(__name__)
 
-MAX_ADDRESS = 64  # characters kept of a client address (an IPv6 address has at most 45)
 MAX_NEXT = 1024  # characters of a page's path and query carried to the sign-in form
 
 SCOPE_USER = "caselink.user"
@@ -74,8 +74,7 @@ class AuthenticationMiddleware:
             return
         authorization = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
         # The peer's address as the server saw it; a forwarded-for header is anyone's to write.
-        client = scope.get("client")
-        address = str(client[0])[:MAX_ADDRESS] if client else "unknown"
+        address = client_address(scope)
         try:
             if authorization or self.door is None or not self.door.serves(scope["path"]):
                 verdict = await self.sign_in.authenticate(authorization, address)
