@@ -31,7 +31,11 @@ STATEFUL = {  # a service and the folder its store (or data) lives in
     "notifier": "/var/lib/caselink",
     **{f"gateway-{kind}": "/var/lib/caselink" for kind in KINDS},
 }
-SETTINGS = {"gateway": GatewaySettings, "tracker": TrackerSettings, "notifier": NotifierSettings}
+SETTINGS: dict[str, type[GatewaySettings | TrackerSettings | NotifierSettings]] = {
+    "gateway": GatewaySettings,
+    "tracker": TrackerSettings,
+    "notifier": NotifierSettings,
+}
 
 
 @pytest.fixture(scope="module")
