@@ -1,5 +1,5 @@
-"""`caselink gateway`: run one agency's gateway, erase the bodies of one thread, or add and
-remove the users of its API."""
+"""`caselink gateway`: run one agency's gateway, erase the bodies of one thread, back up its
+store, or add and remove the users of its API."""
 
 import asyncio
 import getpass
@@ -90,6 +90,24 @@ def _login() -> str:
         return "unknown"
     # A login name is an id; keep it to the column's width and to plain characters.
     return re.sub(r"[^A-Za-z0-9._@-]", "_", name)[:48] or "unknown"
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="The copy to write (0600; never replaced).")],
+    config: ConfigFile = None,
+) -> None:
+    """Copy the gateway's SQLite store, while it runs, to one file (SQLite's online backup).
+
+    A PostgreSQL store is backed up with pg_dump instead (docs/operations.md).
+    """
+    settings = _settings(config or ctx.obj)
+    from broker.store.backup import backup_store
+
+    with cli_errors():
+        size = backup_store(settings.store_url, out)
+    typer.echo(f"backed up the gateway's store to {out} ({size} bytes)")
 
 
 @app.command("add-user")

@@ -1,4 +1,5 @@
-"""`caselink tracker`: run the tracker and dashboard, or list what is overdue now."""
+"""`caselink tracker`: run the tracker and dashboard, list what is overdue now, or back up
+its store."""
 
 import asyncio
 import json
@@ -79,6 +80,24 @@ def overdue(
         )
     Console().print(table)
     typer.echo(f"{len(rows)} overdue", err=True)
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="The copy to write (0600; never replaced).")],
+    config: ConfigFile = None,
+) -> None:
+    """Copy the tracker's SQLite store, while it runs, to one file (SQLite's online backup).
+
+    A PostgreSQL store is backed up with pg_dump instead (docs/operations.md).
+    """
+    settings = _settings(config or ctx.obj)
+    from broker.store.backup import backup_store
+
+    with cli_errors():
+        size = backup_store(settings.store_url, out)
+    typer.echo(f"backed up the tracker's store to {out} ({size} bytes)")
 
 
 @app.command("hash-password")
