@@ -56,7 +56,8 @@ class DemoAgency:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def inbox_url(self) -> str:
+    def inbox_page(self) -> str:
+        """The agency's inbox page (the notifier's `inbox_url` is the gateway's base URL)."""
         return f"{self.url}/inbox"
 
 

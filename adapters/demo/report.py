@@ -49,7 +49,7 @@ def sign_ins(console: Console, state: DemoState) -> None:
     for agency in AGENCIES:
         console.print(f"  [bold]{agency.name}[/bold] ({agency.agency_id}) at {agency.url}")
         if agency.adapter is None:  # no system: its people work in the inbox pages
-            console.print(f"    inbox pages: {agency.inbox_url}")
+            console.print(f"    inbox pages: {agency.inbox_page}")
         for sign_in in state.sign_ins:
             if sign_in.where == agency.agency_id:
                 how = "token" if sign_in.kind == "token" else "password"

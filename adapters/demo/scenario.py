@@ -41,6 +41,7 @@ from adapters.demo.federation import (
     SUPERVISOR_DISPLAY_NAME,
     TRACKER_PORT,
     DemoAgency,
+    duty_email,
 )
 from adapters.demo.mail import MailCatcher
 from adapters.demo.police_system import CallbackReceiver, signed_headers
@@ -335,7 +336,7 @@ async def answered_in_the_browser(scenario: Scenario) -> list[Outcome]:
         Outcome(
             step,
             listed == "accepted",
-            f"{DUTY_WORKER} at {SOCIAL_C.inbox_url}: "
+            f"{DUTY_WORKER} at {SOCIAL_C.inbox_page}: "
             + ("never listed" if listed is None else f"listed, opened, now {listed}"),
         ),
         Outcome("the hospital reads the Task as accepted", bool(seen), f"thread {thread_id}"),
@@ -514,6 +515,8 @@ async def people_emailed(scenario: Scenario) -> list[Outcome]:
     await until(arrivals_emailed, WAIT_S)
     arrivals = [email for email in scenario.mail.caught if email.message_id]
     to_duty = all(len(email.to) == 1 and email.to[0].startswith("duty@") for email in arrivals)
+    # The agency with no case system hears of its referral by email: its only way to know.
+    browser_told = any(duty_email(SOCIAL_C.agency_id) in email.to for email in arrivals)
     # The school's sample child, as the export named her: never in an email.
     leaked = [e for e in scenario.mail.caught if b"Okafor" in e.raw or b"Maya" in e.raw]
     return [
@@ -523,8 +526,9 @@ async def people_emailed(scenario: Scenario) -> list[Outcome]:
             f"{len(scenario.mail.caught)} emails caught",
         ),
         Outcome(
-            "each new referral is emailed to its recipient's duty address",
-            bool(arrivals) and to_duty,
+            "new referrals are emailed to their recipients' duty addresses only, the "
+            "browser-only agency's among them",
+            bool(arrivals) and to_duty and browser_told,
             f"{len(arrivals)} new-referral emails",
         ),
         Outcome("no email holds case content", not leaked, f"{len(leaked)} with a name"),

@@ -50,7 +50,7 @@ _PERFORMER_ANSWERS = {
 }
 PLAN_TYPE = "plan"
 """The code (in the OUTCOME system) of the output that carries the plan, as this adapter
-writes it; a plan read needs only the valueString."""
+writes it; read, an output of this type wins over other texts (`_plan`)."""
 
 
 def task_status(task: Json) -> TaskStatus:
@@ -218,11 +218,17 @@ def _outcome(task: Json) -> dict[str, Any]:
 
 
 def _plan(task: Json) -> object:
-    # The text as given: the acknowledgement's model checks it (bounded, not blank).
-    for output in task.get("output", []):
-        if "valueString" in output:
-            return output["valueString"]
+    # The text as given: the acknowledgement's model checks it (bounded, not blank). An
+    # output typed as the plan wins; an untyped text is taken only when it is the one text,
+    # so another output's words (a note, a summary) are never sealed as the plan.
+    texts = [output for output in task.get("output", []) if "valueString" in output]
+    typed = [output for output in texts if PLAN_TYPE in codes(output.get("type"), OUTCOME)]
+    if typed:
+        return typed[0]["valueString"]
+    if len(texts) == 1:
+        return texts[0]["valueString"]
     raise Missing(
-        "an in-progress Task needs an output with a valueString: the plan",
+        "an in-progress Task needs one output with a valueString, the plan (typed "
+        f"{OUTCOME}|{PLAN_TYPE} when it has several)",
         expression="Task.output",
     )

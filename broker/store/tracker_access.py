@@ -5,10 +5,10 @@ from contextlib import AbstractAsyncContextManager
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.people.sessions import SessionRecord
 from broker.store import session_rows
 from broker.store.tracker_tables import dashboard_sessions, page_views, sign_ins
 from broker.tracker.access import (
-    SessionRecord,
     SignInMethod,
     SignInOutcome,
     SignInRecord,

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from broker.people.sessions import SessionRecord, SessionStore
+from broker.people.sessions import SessionStore
 
 __all__ = [
     "ADDRESS_CHARS",
     "FILTER_CHARS",
     "NAME_CHARS",
     "AccessStore",
-    "SessionRecord",
     "SignInMethod",
     "SignInOutcome",
     "SignInRecord",

@@ -41,7 +41,7 @@ def test_the_demo_runs_its_scenario_and_a_second_run_replaces_the_first(tmp_path
         # The agency with no system answered in the browser; the end names its pages.
         assert "✓ the duty social worker accepts it in the browser" in first.stdout
         assert "✓ the coordinators' charts drawn" in first.stdout
-        assert f"inbox pages: {SOCIAL_C.inbox_url}" in first.stdout
+        assert f"inbox pages: {SOCIAL_C.inbox_page}" in first.stdout
         assert f"    {DUTY_WORKER}        password: " in first.stdout
         # A second run's set-up replaces the first run's state (the scenario is not run twice:
         # it takes minutes).

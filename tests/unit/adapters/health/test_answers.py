@@ -4,8 +4,14 @@ refusals, and an answer's fields read back as the same answer."""
 import pytest
 from hypothesis import given
 
-from adapters.health.answers import answer_fields, performer_answer, requester_answer
+from adapters.health.answers import (
+    PLAN_TYPE,
+    answer_fields,
+    performer_answer,
+    requester_answer,
+)
 from adapters.health.outcome import Missing, NotSupported, RuleBroken, WrongResource, WrongRules
+from adapters.health.vocabulary import OUTCOME
 from broker.lifecycle import Stage
 from schemas.acknowledgement import Acknowledgement
 from schemas.common import Worker
@@ -71,6 +77,17 @@ def test_completed_before_accepted_is_the_lifecycle_s_refusal() -> None:
 PLAN = "Synthetic plan: weekly clinic visits for six weeks"
 
 
+def test_the_output_typed_as_the_plan_is_the_plan_whatever_its_place() -> None:
+    typed = {"type": {"coding": [{"system": OUTCOME, "code": PLAN_TYPE}]}, "valueString": PLAN}
+    summary = {"type": {"text": "summary"}, "valueString": "Synthetic summary, not the plan"}
+    planned = answer("in-progress", Stage.ACCEPTED, output=[summary, typed])
+    assert planned is not None
+    assert planned.plan == PLAN
+    # Two texts and neither typed: which is the plan is not guessed.
+    with pytest.raises(Missing, match="typed"):
+        answer("in-progress", Stage.ACCEPTED, output=[summary, {"valueString": PLAN}])
+
+
 def test_in_progress_with_the_plan_records_it_after_acceptance_only() -> None:
     output = [{"type": {"text": "plan"}, "valueString": PLAN}]
     planned = answer("in-progress", Stage.ACCEPTED, output=output, note=[{"text": "Synthetic"}])
@@ -81,7 +98,7 @@ def test_in_progress_with_the_plan_records_it_after_acceptance_only() -> None:
         answer("in-progress", Stage.DELIVERED, output=output)
     with pytest.raises(RuleBroken, match="a completed referral cannot become planned"):
         answer("in-progress", Stage.COMPLETED, output=output)
-    with pytest.raises(Missing, match="valueString: the plan"):
+    with pytest.raises(Missing, match="valueString, the plan"):
         answer("in-progress", Stage.ACCEPTED, output=[{"valueCodeableConcept": {"text": "x"}}])
     with pytest.raises(WrongRules):  # blank: the acknowledgement's rules, 422
         answer("in-progress", Stage.ACCEPTED, output=[{"valueString": "  "}])
