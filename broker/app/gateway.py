@@ -4,16 +4,17 @@ The only place that chooses the gateway's implementations: the SQL store, the ai
 publisher and subscription (the broker port), the keys and directory from their files.
 """
 
+import ssl
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI
 
 from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
+from broker.app.http_server import run_http
 from broker.gateway.adapter_port import AdapterContext, build_adapters
 from broker.gateway.api import create_api
 from broker.gateway.config import GatewaySettings
@@ -81,19 +82,14 @@ def build_app(settings: GatewaySettings, folder: Path) -> FastAPI:
             gateway,
             users,
             session_secret=settings.session_secret(),
-            secure_cookie=settings.secure_cookie,
+            secure_cookie=settings.cookies_secure,
         ),
     )
 
 
-def serve(app: FastAPI, settings: GatewaySettings) -> None:
-    """Run the gateway and its HTTP API until SIGINT/SIGTERM."""
+def serve(app: FastAPI, settings: GatewaySettings, tls: ssl.SSLContext | None) -> None:
+    """Run the gateway and its HTTP API until SIGINT/SIGTERM; over HTTPS with `tls`
+    (`settings.server_tls()`, read before the app was built)."""
     configure_logging()
     settle_startup_objects()
-    uvicorn.run(
-        app,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-        access_log=False,
-    )
+    run_http(app, settings.api_host, settings.api_port, tls)

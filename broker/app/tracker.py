@@ -5,17 +5,18 @@ publisher and the subscriptions to the tap, its overflow and its lost queue (the
 port), the header workers.
 """
 
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.queue_gauge import AmqpQueueGauge
 from broker.amqp.subscription import QueueSubscription
 from broker.app.garbage_collector import settle_startup_objects
+from broker.app.http_server import run_http
 from broker.envelope import TrustedDirectory
 from broker.live_directory import DirectoryFile
 from broker.logs import configure_logging
@@ -102,7 +103,7 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
         users,
         session_secret=session_secret,
         clock=time.time,
-        secure_cookie=settings.secure_cookie,
+        secure_cookie=settings.cookies_secure,
         consumer_alive=service.consumer_alive,
         metrics_token=settings.metrics_token(),
         # Names from the directory the service verified and follows, renewals included.
@@ -121,8 +122,9 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     return app
 
 
-def serve(app: FastAPI, settings: TrackerSettings) -> None:
-    """Run the tracker and its dashboard until SIGINT/SIGTERM."""
+def serve(app: FastAPI, settings: TrackerSettings, tls: ssl.SSLContext | None) -> None:
+    """Run the tracker and its dashboard until SIGINT/SIGTERM; over HTTPS with `tls`
+    (`settings.server_tls()`, read before the app was built)."""
     configure_logging()
     settle_startup_objects()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    run_http(app, settings.host, settings.port, tls)

@@ -47,8 +47,9 @@ def run(ctx: typer.Context, config: ConfigFile = None) -> None:
         settings = _settings(config)
         folder = Path(".") if config is None else config.resolve().parent
         with cli_errors():
+            tls = settings.server_tls()  # before the app: a bad key stops the start here
             app = build_app(settings, folder)
-        serve(app, settings)
+        serve(app, settings, tls)
 
 
 @app.command("erase")

@@ -46,8 +46,9 @@ def run(ctx: typer.Context, config: ConfigFile = None) -> None:
 
         settings = _settings(config)
         with cli_errors():
+            tls = settings.server_tls()  # before the app: a bad key stops the start here
             app = build_tracker_app(settings)
-        serve(app, settings)
+        serve(app, settings, tls)
 
 
 @app.command("overdue")

@@ -4,6 +4,7 @@ A settings file whose own URLs hold a password (amqp_url, store_url) is refused,
 private key would be, when group or others may read it.
 """
 
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS
 from broker.gateway.users import GatewayUser, load_users
 from broker.keystore import read_private, read_token, refuse_readable_passwords
+from broker.server_tls import server_context
 from broker.settings_file import FileSettings, load_settings_file
 from schemas.ids import AgencyId
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
@@ -46,6 +48,10 @@ class GatewaySettings(FileSettings):
     session_secret_file: Path | None = None
     # False only for the pages over plain HTTP on a trusted host (a local demo).
     secure_cookie: bool = True
+    # HTTPS on api_listen: the certificate (PEM, then any intermediates) and its unencrypted
+    # key (mode 0600). Unset, plain HTTP (behind a TLS-terminating proxy, or on one host).
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None
     user_prefix: str = ""
     # Unacked deliveries in flight; bounds memory. Several inbox batches' worth, so RabbitMQ
     # keeps delivering while one batch is being opened and committed.
@@ -71,6 +77,19 @@ class GatewaySettings(FileSettings):
     @property
     def api_port(self) -> int:
         return int(self.api_listen.rsplit(":", 1)[1])
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether session cookies carry Secure: always over HTTPS, whatever secure_cookie says."""
+        return self.secure_cookie or self.tls_certificate is not None
+
+    def server_tls(self) -> ssl.SSLContext | None:
+        """The API's TLS context, or None for plain HTTP (neither tls_certificate nor tls_key).
+
+        Raises TlsFilesError (one of the pair, not PEM, encrypted, not of one another),
+        KeyFilePermissionError (group or others may read tls_key), OSError (unreadable).
+        """
+        return server_context(self.tls_certificate, self.tls_key)
 
     def users(self) -> Mapping[str, GatewayUser]:
         """The API's users, by name.
@@ -102,6 +121,8 @@ _PATH_FIELDS = (
     "users_file",
     "metrics_token_file",
     "session_secret_file",
+    "tls_certificate",
+    "tls_key",
 )
 _URL_FIELDS = ("amqp_url", "store_url")
 

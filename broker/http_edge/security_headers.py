@@ -12,8 +12,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-HSTS = "max-age=31536000"
-"""A year. Not includeSubDomains: the rest of the domain is not ours to decide for."""
+HSTS = "max-age=31536000; includeSubDomains"
+"""A year, for the host that served it and every name under it (never its parent domain):
+case data is not to be reached over plain HTTP at any of them. Browsers ignore the port, so
+every service on the host's name must then serve HTTPS (docs/security.md)."""
 
 
 class SecurityHeaders:

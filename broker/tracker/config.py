@@ -1,5 +1,6 @@
 """Tracker settings: a TOML file, overridden field by field by CASELINK_TRACKER_* variables."""
 
+import ssl
 from pathlib import Path
 from typing import Annotated
 
@@ -7,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from broker.keystore import read_private, read_token, refuse_readable_passwords
+from broker.server_tls import server_context
 from broker.settings_file import FileSettings, load_settings_file
 from broker.topology.names import QueueLimits
 from schemas.ids import AgencyId
@@ -42,6 +44,10 @@ class TrackerSettings(FileSettings):
     # How often the directory file is looked at: a newer one comes into force without a restart.
     directory_poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
     secure_cookie: bool = True
+    # HTTPS on listen: the certificate (PEM, then any intermediates) and its unencrypted key
+    # (mode 0600). Unset, plain HTTP (behind a TLS-terminating proxy, or on one host).
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None
     # The dead-letter queue's bound as `caselink topology apply` set it: near full (80 %)
     # raises a `capacity` alert to the coordinators, looked at every dead_letter_look_s.
     dead_letter_bound: Annotated[int, Field(ge=1)] = QueueLimits().dead_letters
@@ -53,6 +59,19 @@ class TrackerSettings(FileSettings):
         Raises KeyFilePermissionError when group or others may read session_secret_file.
         """
         return read_private(self.session_secret_file).strip()
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether session cookies carry Secure: always over HTTPS, whatever secure_cookie says."""
+        return self.secure_cookie or self.tls_certificate is not None
+
+    def server_tls(self) -> ssl.SSLContext | None:
+        """The dashboard's TLS context, or None for plain HTTP (neither file set).
+
+        Raises TlsFilesError (one of the pair, not PEM, encrypted, not of one another),
+        KeyFilePermissionError (group or others may read tls_key), OSError (unreadable).
+        """
+        return server_context(self.tls_certificate, self.tls_key)
 
     def metrics_token(self) -> str | None:
         """The token /metrics takes, or None when metrics_token_file is unset.
@@ -77,6 +96,8 @@ _PATH_FIELDS = (
     "users_file",
     "session_secret_file",
     "metrics_token_file",
+    "tls_certificate",
+    "tls_key",
 )
 
 

@@ -12,7 +12,7 @@ from broker.gateway.api import create_api
 from broker.gateway.config import MAX_REQUEST_BYTES, GatewaySettings
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.service import Gateway
-from broker.http_edge import CONTENT_SECURITY_POLICY, MAX_COOKIE_BYTES
+from broker.http_edge import CONTENT_SECURITY_POLICY, HSTS, MAX_COOKIE_BYTES
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
@@ -167,7 +167,7 @@ async def test_every_answer_carries_the_security_headers(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
-    assert response.headers["strict-transport-security"] == "max-age=31536000"
+    assert response.headers["strict-transport-security"] == HSTS
 
 
 async def test_no_hsts_over_plain_http(gateway: Gateway) -> None:

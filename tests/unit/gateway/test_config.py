@@ -11,6 +11,7 @@ from broker.keystore import KeyFilePermissionError
 from broker.settings_file import ConfigError, sqlite_url_relative_to
 from broker.store.gateway_store import SqlGatewayStore
 from tests.gateway_users import users_toml
+from tests.server_certs import self_signed
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "gateway" / "gateway.example.toml"
 
@@ -234,3 +235,22 @@ def test_the_inbox_pages_session_secret_is_a_private_file_beside_the_config(
         load_settings(config).session_secret()
     config.write_text(EXAMPLE.read_text().replace("session_secret_file", "# session_secret_file"))
     assert load_settings(config).session_secret() is None
+
+
+def test_https_files_are_next_to_the_config_and_make_cookies_secure(tmp_path: Path) -> None:
+    (tmp_path / "tls").mkdir()
+    pair = self_signed(tmp_path / "tls", "gateway")
+    config = tmp_path / "gateway.toml"
+    uncommented = EXAMPLE.read_text().replace("# tls_", "tls_")
+    config.write_text(uncommented.replace("# secure_cookie = true", "secure_cookie = false"))
+    settings = load_settings(config)
+    assert (settings.tls_certificate, settings.tls_key) == (pair.certificate, pair.key)
+    assert settings.secure_cookie is False
+    assert settings.cookies_secure  # over HTTPS whatever the file says
+    assert settings.server_tls() is not None
+
+
+def test_without_https_files_the_api_serves_plain_http() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.server_tls() is None
+    assert settings.cookies_secure

@@ -42,7 +42,7 @@ async def test_headers_are_added_and_the_apps_own_are_kept() -> None:
 
 async def test_hsts_over_tls_only() -> None:
     exchange = await call(SecurityHeaders(plain_app()), method="GET", scheme="https")
-    assert exchange.headers["strict-transport-security"] == "max-age=31536000"
+    assert exchange.headers["strict-transport-security"] == ("max-age=31536000; includeSubDomains")
 
 
 async def test_harden_puts_the_headers_on_the_edges_own_refusals() -> None:

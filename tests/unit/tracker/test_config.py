@@ -7,6 +7,7 @@ import pytest
 
 from broker.keystore import KeyFilePermissionError
 from broker.tracker.config import load_tracker_settings
+from tests.server_certs import self_signed
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "tracker" / "tracker.example.toml"
 
@@ -87,3 +88,22 @@ def test_a_config_without_passwords_may_be_readable(tmp_path: Path) -> None:
     # The example's URLs carry none: passwords come in CASELINK_TRACKER_* variables.
     settings = load_tracker_settings(_config(tmp_path, 0o644))
     assert settings.amqp_url == "amqp://tracker@127.0.0.1:5672/caselink"
+
+
+def test_https_files_are_next_to_the_config_and_make_cookies_secure(tmp_path: Path) -> None:
+    (tmp_path / "tls").mkdir()
+    pair = self_signed(tmp_path / "tls", "dashboard")
+    config = tmp_path / "tracker.toml"
+    uncommented = EXAMPLE.read_text().replace("# tls_", "tls_")
+    config.write_text(uncommented.replace("# secure_cookie = false", "secure_cookie = false"))
+    settings = load_tracker_settings(config)
+    assert (settings.tls_certificate, settings.tls_key) == (pair.certificate, pair.key)
+    assert settings.secure_cookie is False
+    assert settings.cookies_secure  # over HTTPS whatever the file says
+    assert settings.server_tls() is not None
+
+
+def test_without_https_files_the_dashboard_serves_plain_http() -> None:
+    settings = load_tracker_settings(EXAMPLE)
+    assert settings.server_tls() is None
+    assert settings.cookies_secure

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from broker.http_edge import CONTENT_SECURITY_POLICY, MAX_COOKIE_BYTES
+from broker.http_edge import CONTENT_SECURITY_POLICY, HSTS, MAX_COOKIE_BYTES
 from broker.look import Reader
 from broker.web.app import MAX_REQUEST_BYTES
 from broker.web.names import no_names
@@ -42,7 +42,7 @@ async def test_every_answer_carries_the_security_headers(cora: Client, path: str
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["cache-control"] == "no-store"
-    assert response.headers["strict-transport-security"] == "max-age=31536000"  # https://
+    assert response.headers["strict-transport-security"] == HSTS  # https://
 
 
 @pytest.mark.parametrize("path", PAGES)
