@@ -5,12 +5,13 @@
 # 5672) is never touched: other node names, other ports, its own env file (so
 # /etc/rabbitmq/rabbitmq-env.conf, which names the main node, is not read).
 #
-#   cluster.sh start DIR          start caselink-c1..c3@localhost (AMQP 5691-5693, dist 25691-25693)
+#   cluster.sh start DIR [N...]   start caselink-c1..c3@localhost (AMQP 5691-5693, dist 25691-25693),
+#                                 or only cN (a node restarted after a kill rejoins by itself)
 #   cluster.sh join DIR           join c2 and c3 to c1 (stop_app, join_cluster, start_app)
 #   cluster.sh apply DIR ARGS...  `caselink topology apply ARGS` against the cluster (node c1)
 #   cluster.sh ctl DIR N ARGS...  rabbitmqctl ARGS on node cN
 #   cluster.sh pid DIR N          the OS pid of node cN (for kill -KILL / -STOP in tests)
-#   cluster.sh stop DIR           stop the three nodes (each waits until its process is gone)
+#   cluster.sh stop DIR [N...]    stop the three nodes, or only cN (waits until the process is gone)
 #   cluster.sh up DIR             start, then join
 #
 # The nodes share the machine's Erlang cookie (/var/lib/rabbitmq/.erlang.cookie, else
@@ -100,6 +101,7 @@ ctl() { local n=$1; shift; (node_env ""; "$RABBITMQ_BIN/rabbitmqctl" -n "$(node_
 start_node() {
   local n=$1
   write_config "$n"
+  rm -f "$(node_dir "$n")/pid"  # a killed node's: `wait` would take it for the new one's
   ( node_env "$n"; "$RABBITMQ_BIN/rabbitmq-server" -detached )
   # `wait` returns once the node has written its pid file and finished booting.
   ctl "$n" wait --timeout "$STARTUP_TIMEOUT_S" "$(node_dir "$n")/pid" >/dev/null
@@ -125,7 +127,8 @@ shift 2
 case $cmd in
   start)
     copy_cookie
-    for n in "${NODES[@]}"; do start_node "$n"; done ;;
+    chosen=("$@"); [[ $# -gt 0 ]] || chosen=("${NODES[@]}")
+    for n in "${chosen[@]}"; do start_node "$n"; done ;;
   join)
     for n in "${NODES[@]:1}"; do
       ctl "$n" stop_app >/dev/null
@@ -145,6 +148,7 @@ case $cmd in
   pid)
     cat "$(node_dir "${1:?node number}")/pid" ;;
   stop)
-    for n in 3 2 1; do stop_node "$n"; done ;;
+    chosen=("$@"); [[ $# -gt 0 ]] || chosen=(3 2 1)
+    for n in "${chosen[@]}"; do stop_node "$n"; done ;;
   *) die "unknown command $cmd" ;;
 esac
