@@ -1,6 +1,7 @@
 """The three-node cluster of deploy/cluster/cluster.sh, driven from tests: started once per
 module under a temporary folder, nodes killed, paused and restarted, always stopped."""
 
+import json
 import os
 import shutil
 import signal
@@ -61,7 +62,7 @@ class Cluster:
     down: set[int]
 
     def script(self, command: str, *args: str) -> str:
-        done = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
+        done = subprocess.run(
             [str(SCRIPT), command, str(self.folder), *args],
             check=True,
             capture_output=True,
@@ -81,15 +82,19 @@ class Cluster:
     def pid(self, node: int) -> int:
         return int(self.script("pid", str(node)).strip())
 
-    def leader(self, vhost: str, queue: str) -> int:
-        """The node that leads `queue`'s quorum (asked of a running node)."""
-        out = subprocess.run(  # noqa: S603
-            [*self.ctl_prefix(), "list_queues", "-p", vhost, "name", "leader", "-q", "-s"],
+    def ctl(self, *args: str, node: int | None = None) -> str:
+        """rabbitmqctl ARGS on `node` (a running one unless given); its output."""
+        return subprocess.run(
+            [*self.ctl_prefix(node), *args],
             check=True,
             capture_output=True,
             text=True,
             timeout=60,
         ).stdout
+
+    def leader(self, vhost: str, queue: str) -> int:
+        """The node that leads `queue`'s quorum (asked of a running node)."""
+        out = self.ctl("list_queues", "-p", vhost, "name", "leader", "-q", "-s")
         for line in out.splitlines():
             name, _, leader = line.partition("\t")
             if name == queue:
@@ -120,16 +125,10 @@ class Cluster:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                out = subprocess.run(  # noqa: S603
-                    [*self.ctl_prefix(1), "cluster_status", "--formatter", "json"],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                ).stdout
-                if all(node_name(n) in out.split('"running_nodes"')[1] for n in NODES):
+                status = json.loads(self.ctl("cluster_status", "--formatter", "json", node=1))
+                if {node_name(n) for n in NODES} <= set(status["running_nodes"]):
                     return
-            except subprocess.SubprocessError:
+            except (subprocess.SubprocessError, ValueError, KeyError):
                 pass
             if time.monotonic() > deadline:
                 raise AssertionError("the three nodes are not all running again")
