@@ -118,7 +118,12 @@ def refuse_readable_passwords(path: Path, url_fields: Iterable[str]) -> None:
         )
 
 
-def _holds_password(url: str) -> bool:
+def _holds_password(value: str) -> bool:
+    # An AMQP URL may list a cluster's nodes, separated by spaces (broker.amqp.nodes).
+    return any(_url_holds_password(url) for url in value.split())
+
+
+def _url_holds_password(url: str) -> bool:
     try:
         parts = urlsplit(url)
         # asyncpg also takes ?password=... in the query.

@@ -12,6 +12,8 @@ went out one publish per turn. The queue here is deeper; it still bounds memory.
 
 amqps:// coalesces too: over TLS each transport write becomes at least one TLS record and a
 send of its own, so joining a turn's writes saves the encryption overhead as well.
+
+The URL may name several nodes of a cluster (broker.amqp.nodes): each is tried in turn.
 """
 
 import asyncio
@@ -21,8 +23,11 @@ from typing import Any
 import aiormq
 from aiormq.abc import AbstractConnection
 from aiormq.connection import SSLContextProvider, TransportFactory
-from aiormq.exceptions import AMQPConnectionError
+from aiormq.exceptions import AMQPConnectionError, AMQPError
 from yarl import URL
+
+from broker.amqp.nodes import NodeRotation, node_urls
+from broker.amqp.refusals import refusal_code
 
 CONNECT_TIMEOUT_S = 10.0
 READ_LIMIT = 2**16  # what asyncio.open_connection uses
@@ -111,12 +116,40 @@ class DeepQueueConnection(aiormq.Connection):
     FRAME_BUFFER_SIZE = 1024
 
 
-async def connect(amqp_url: str) -> AbstractConnection:
-    """Open an AMQP connection (amqp:// or amqps://) whose writes are coalesced."""
-    connection = DeepQueueConnection(amqp_url, transport_factory=CoalescingTransport())
+# One rotation per configured URL string, shared by the publisher and subscriptions using it.
+_rotations: dict[str, NodeRotation] = {}
+
+
+async def _connect_one(url: str) -> AbstractConnection:
+    connection = DeepQueueConnection(url, transport_factory=CoalescingTransport())
     try:
         await asyncio.wait_for(connection.connect(), CONNECT_TIMEOUT_S)
     except BaseException:
         await connection.close()
         raise
+    return connection
+
+
+async def connect(amqp_url: str) -> AbstractConnection:
+    """Open an AMQP connection (amqp:// or amqps://) whose writes are coalesced.
+
+    When `amqp_url` lists several nodes, the first that accepts wins (the last one that did
+    is tried first); when none does, the last node's error is raised. A refusal (login,
+    vhost) is raised at once: another node of the same cluster would refuse as well.
+    """
+    rotation = _rotations.get(amqp_url)
+    if rotation is None:
+        rotation = _rotations.setdefault(amqp_url, NodeRotation(node_urls(amqp_url)))
+    order = rotation.order()
+    for url in order[:-1]:
+        try:
+            connection = await _connect_one(url)
+        except (TimeoutError, AMQPError, OSError) as error:
+            if refusal_code(error) is not None:
+                raise
+            continue
+        rotation.connected(url)
+        return connection
+    connection = await _connect_one(order[-1])
+    rotation.connected(order[-1])
     return connection
