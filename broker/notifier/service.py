@@ -46,7 +46,7 @@ from broker.notifier.emails import Email, Writer
 from broker.notifier.ports import Mailer, MailRefused, MailUnavailable, SentLog
 from broker.topology.names import Topology
 from schemas.alert import Alert
-from schemas.arrival import Arrivals
+from schemas.arrival import Arrival, Arrivals
 
 log = get_logger(__name__)
 
@@ -91,8 +91,9 @@ class Notifier:
         """Email the alert in `body` once if it calls for one; how to settle its delivery.
 
         `user_id` is the AMQP user_id RabbitMQ checked: only the tracker's alerts are
-        emailed, since an agency may publish alerts about itself. May raise what the sent
-        log raises (the caller hands the alert back to the queue).
+        emailed, since an agency may publish alerts about itself. An alert that cannot be
+        read or written is rejected (dead-lettered). Raises only what the sent log raises
+        (the caller hands the alert back to the queue).
         """
         try:
             alert = Alert.model_validate_json(body)
@@ -102,7 +103,12 @@ class Notifier:
         if user_id != self._topology.tracker_user():
             log.info("alert not from the tracker; not emailed", alert_id=alert.alert_id)
             return Settle.ACK
-        return await self._deliver(self._writer.alert_emails(alert))
+        try:
+            emails = self._writer.alert_emails(alert)
+        except Exception as error:  # no retry writes it: see `_unwritable`
+            _unwritable(error, alert_id=alert.alert_id)
+            return Settle.REJECT
+        return await self._deliver(emails)
 
     async def handle_arrival(self, body: bytes, user_id: str | None) -> Settle:
         """Email the recipient's duty addresses about each arrival event of the batch in
@@ -110,7 +116,9 @@ class Notifier:
 
         `user_id` must be the RabbitMQ user of every event's recipient agency: a batch
         published by anyone else, or naming any other recipient, is refused whole
-        (dead-lettered) and nothing in it is emailed. May raise what the sent log raises.
+        (dead-lettered) and nothing in it is emailed. An event no email can be written
+        for is dead-lettered with its batch once the others are sent. Raises only what the
+        sent log raises.
         """
         try:
             batch = Arrivals.model_validate_json(body)
@@ -127,9 +135,20 @@ class Notifier:
                     count=len(batch.arrivals),
                 )
                 return Settle.REJECT
-        return await self._deliver(
-            [email for arrival in batch.arrivals for email in self._writer.arrival_emails(arrival)]
-        )
+        emails: list[Email] = []
+        unwritable: list[tuple[Arrival, Exception]] = []
+        for arrival in batch.arrivals:
+            try:
+                emails.extend(self._writer.arrival_emails(arrival))
+            except Exception as error:  # no retry writes it: see `_unwritable`
+                unwritable.append((arrival, error))
+        if unwritable:
+            first, failure = unwritable[0]
+            _unwritable(failure, message_id=first.message_id, count=len(unwritable))
+        # Like an email refused for good, an event no email can be written for holds back
+        # none of the others: they are sent, then the batch is dead-lettered.
+        outcome = await self._deliver(emails)
+        return Settle.REJECT if unwritable and outcome is Settle.ACK else outcome
 
     async def _deliver(self, emails: list[Email]) -> Settle:
         refused = False
@@ -192,3 +211,10 @@ class Notifier:
             self._failures = 0
             self._failing.resolved()
             return Settle.ACK
+
+
+def _unwritable(error: Exception, **ids: str | int) -> None:
+    # A template or a value it cannot show (a time past the year 9999 in an alert, a bug of
+    # ours): writing it again fails again, so it is dead-lettered, not handed back to block
+    # the queue. One line, ids and the error's type only: its text may quote a value.
+    log.error("email not writable; dead-lettered", reason=type(error).__name__, **ids)

@@ -2,8 +2,11 @@
 recipient's gateway (one foreign event refuses the whole batch), one email per key across
 redeliveries, a failing language group or event retried alone."""
 
+import json
 import uuid
 
+import pytest
+from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from broker.notifier.config import Contacts, Recipient
@@ -11,7 +14,8 @@ from broker.notifier.emails import Email, Writer
 from broker.notifier.ports import MailRefused, MailUnavailable
 from broker.notifier.service import Notifier, Settle
 from broker.topology.names import Topology
-from schemas.arrival import MAX_ARRIVALS, Arrival, ArrivalKind, Arrivals
+from schemas.alert import Alert, AlertLevel, AlertReason
+from schemas.arrival import LAST_WRITABLE_SECOND, MAX_ARRIVALS, Arrival, ArrivalKind, Arrivals
 
 SENDER, RECIPIENT = "police-west", "social-east"
 TOPOLOGY = Topology(user_prefix="t-")
@@ -203,3 +207,80 @@ async def test_an_email_refused_for_good_holds_back_none_of_the_others() -> None
     mailer.refusing_message = None
     assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.ACK
     assert mailer.keys() == keys_of(first, last, refused)
+
+
+class BrokenWriter(Writer):
+    """Writes no email about one message: a template or value it cannot show."""
+
+    def __init__(self, broken: str) -> None:
+        super().__init__(CONTACTS, dashboard_url="https://dash.test")
+        self.broken = broken
+
+    def arrival_emails(self, arrival: Arrival) -> list[Email]:
+        if arrival.message_id == self.broken:
+            raise ValueError(f"cannot show {arrival.arrived_at}")
+        return super().arrival_emails(arrival)
+
+
+async def test_an_unwritable_event_is_dead_lettered_after_the_others_are_sent() -> None:
+    first, broken, last = arrival(), arrival(), arrival()
+    mailer, sent = Mailer(), MemorySentLog()
+    service = Notifier(
+        sent=sent,
+        mailer=mailer,
+        writer=BrokenWriter(broken.message_id),
+        topology=TOPOLOGY,
+        sleep=no_sleep,
+    )
+    with capture_logs() as lines:
+        settle = await service.handle_arrival(
+            batch(first, broken, last), TOPOLOGY.agency_user(RECIPIENT)
+        )
+    assert settle is Settle.REJECT  # dead-lettered: never back to the queue to block it
+    assert mailer.keys() == keys_of(first, last)
+    [line] = [line for line in lines if line["log_level"] == "error"]
+    assert line == {
+        "event": "email not writable; dead-lettered",
+        "log_level": "error",
+        "reason": "ValueError",
+        "message_id": broken.message_id,
+        "count": 1,
+    }
+
+
+async def test_an_unwritable_alert_is_dead_lettered() -> None:
+    mailer, sent = Mailer(), MemorySentLog()
+    service = notifier(mailer, sent)
+    # A deadline past the year 9999 (a sender's respond_by may be up to 2**40): no date.
+    body = Alert(
+        alert_id=str(uuid.uuid4()),
+        level=AlertLevel.REMINDER,
+        reason=AlertReason.RESPONSE_OVERDUE,
+        agency=RECIPIENT,
+        sender=SENDER,
+        recipient=RECIPIENT,
+        raised_at=1_700_000_000,
+        deadline=2**40 - 1,
+        overdue_seconds=10,
+    ).model_dump_json()
+    with capture_logs() as lines:
+        assert await service.handle(body.encode(), TOPOLOGY.tracker_user()) is Settle.REJECT
+    assert mailer.sent == []
+    assert [line["event"] for line in lines] == ["email not writable; dead-lettered"]
+
+
+async def test_an_arrival_time_no_email_could_write_is_refused_on_the_wire() -> None:
+    mailer, sent = Mailer(), MemorySentLog()
+    service = notifier(mailer, sent)
+    late = arrival().model_dump(mode="json") | {"arrived_at": 2**40 - 1}  # year 36812
+    body = json.dumps({"arrivals": [late]}).encode()
+    assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.REJECT
+    assert mailer.sent == []
+    with pytest.raises(ValidationError):
+        Arrival.model_validate(late | {"arrived_at": LAST_WRITABLE_SECOND + 1})
+    # The last second allowed is written in every zone, 14 hours ahead of UTC included.
+    last = arrival().model_copy(update={"arrived_at": LAST_WRITABLE_SECOND})
+    for zone in ("Pacific/Kiritimati", "Asia/Bangkok", "Pacific/Pago_Pago", "UTC"):
+        contacts = {RECIPIENT: Contacts(duty=["a@east.test"], time_zone=zone)}
+        [email] = Writer(contacts, dashboard_url="https://dash.test").arrival_emails(last)
+        assert email.message_id == last.message_id
