@@ -24,13 +24,17 @@ email a second time when the delivery comes back: at most twice, never not at al
 Recording first would turn that crash into a lost email.
 
 While SMTP fails the delivery stays unacked (RabbitMQ keeps it for us, and the rest of the
-queue waits behind the prefetch window). After `hold_s` it is handed back to the queue to be
-delivered again, so RabbitMQ's consumer timeout never closes the channel; the queue has no
-delivery limit, so no outage, however long, dead-letters a valid alert. Only what cannot be
-an alert at all, and an email the server refuses for good (5xx), is rejected: RabbitMQ
-dead-letters it, and `caselink dlq` shows it and puts it back once the cause is fixed. A
-refused email does not hold back the others of its delivery (another language group,
-another event of a batch): they are sent first, and the put-back sends only what is left.
+queue waits behind the prefetch window). A delivery is held `hold_s` at most, all its emails
+together (an outage, a slow server, a big batch): no email is begun, retried or waited for
+past then, and the delivery goes back to the queue to be delivered again, the sent log
+keeping what went. So it is held no longer than `hold_s` and one answer of the SMTP server
+(`smtp.timeout_s`), under RabbitMQ's consumer timeout, which would close the channel. The
+queue has no delivery limit, so no outage, however long, dead-letters a valid delivery.
+Only what cannot be read, what no email can be written for, and an email the server refuses
+for good (5xx), is rejected: RabbitMQ dead-letters it, and `caselink dlq` shows it and puts
+it back once the cause is fixed. Neither an unwritable event nor a refused email holds back
+the others of its delivery (another language group, another event of a batch): they are
+sent first, and the put-back sends only what is left.
 """
 
 import asyncio
@@ -53,7 +57,7 @@ log = get_logger(__name__)
 
 class Settle(StrEnum):
     ACK = "ack"  # emailed, or nothing to email
-    REQUEUE = "requeue"  # SMTP still failing after hold_s: deliver it again later
+    REQUEUE = "requeue"  # hold_s passed, SMTP failing or slow: deliver it again later
     REJECT = "reject"  # not an alert, or refused for good: dead-lettered
 
 
@@ -151,25 +155,40 @@ class Notifier:
         return Settle.REJECT if unwritable and outcome is Settle.ACK else outcome
 
     async def _deliver(self, emails: list[Email]) -> Settle:
+        # One deadline for the whole delivery, not one per email: RabbitMQ's consumer
+        # timeout counts from the delivery. What was sent by then is in the sent log.
+        deadline = self._clock() + self._hold_s
         refused = False
         for email in emails:
-            lock = self._locks.setdefault(email.key, asyncio.Lock())
-            try:
-                async with lock:
-                    outcome = await self._once(email)
-            finally:
-                if not lock.locked():
-                    self._locks.pop(email.key, None)
-            if outcome is Settle.REQUEUE:  # the server is failing: the rest would too
+            outcome = await self._locked(email, deadline)
+            if outcome is Settle.REQUEUE:  # the server is failing or slow: the rest would be
                 return outcome
             # Refused for good: this one only; the others still go before it is dead-lettered.
             refused = refused or outcome is Settle.REJECT
         return Settle.REJECT if refused else Settle.ACK
 
-    async def _once(self, email: Email) -> Settle:
+    async def _locked(self, email: Email, deadline: float) -> Settle:
+        lock = self._locks.setdefault(email.key, asyncio.Lock())
+        try:
+            left = deadline - self._clock()
+            if left <= 0:
+                return Settle.REQUEUE
+            try:  # another delivery of this email may hold it for its own hold_s
+                await asyncio.wait_for(lock.acquire(), left)
+            except TimeoutError:
+                return Settle.REQUEUE
+            try:
+                return await self._once(email, deadline)
+            finally:
+                lock.release()
+        finally:
+            if not lock.locked():
+                self._locks.pop(email.key, None)
+
+    async def _once(self, email: Email, deadline: float) -> Settle:
         if await self._sent.was_sent(email.key):
             return Settle.ACK
-        outcome = await self._send(email)
+        outcome = await self._send(email, deadline)
         if outcome is Settle.ACK:
             await self._sent.record_sent(email.key, time.time())
             log.info(
@@ -180,8 +199,7 @@ class Notifier:
             )
         return outcome
 
-    async def _send(self, email: Email) -> Settle:
-        started = self._clock()
+    async def _send(self, email: Email, deadline: float) -> Settle:
         while True:
             try:
                 await self._mailer.send(email)
@@ -204,7 +222,7 @@ class Notifier:
                     message_id=email.message_id,
                 )
                 delay = backoff_delay(self._failures, cap_s=self._retry_max_s)
-                if self._clock() - started + delay > self._hold_s:
+                if self._clock() + delay > deadline:
                     return Settle.REQUEUE
                 await self._sleep(delay)
                 continue

@@ -67,7 +67,10 @@ def notifier(mailer: Mailer, sent: MemorySentLog) -> Notifier:
         mailer=mailer,
         writer=Writer(CONTACTS, dashboard_url="https://dash.test"),
         topology=TOPOLOGY,
-        hold_s=0.0,
+        # The clock stands still and the first backoff (0.25 s at least) is past hold_s:
+        # a failing email goes back at once.
+        hold_s=0.1,
+        clock=lambda: 0.0,
         sleep=no_sleep,
     )
 
@@ -284,3 +287,61 @@ async def test_an_arrival_time_no_email_could_write_is_refused_on_the_wire() -> 
         contacts = {RECIPIENT: Contacts(duty=["a@east.test"], time_zone=zone)}
         [email] = Writer(contacts, dashboard_url="https://dash.test").arrival_emails(last)
         assert email.message_id == last.message_id
+
+
+class Clock:
+    """Time that passes only when the service sleeps or the mail server takes it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class SlowMailer(Mailer):
+    """Takes `takes_s` per email, and fails the first attempt of each when `flaky`."""
+
+    def __init__(self, clock: Clock, takes_s: float, *, flaky: bool = False) -> None:
+        super().__init__()
+        self.clock, self.takes_s, self.flaky = clock, takes_s, flaky
+        self.tried: set[str] = set()
+
+    async def send(self, email: Email) -> None:
+        self.clock.now += self.takes_s
+        if self.flaky and email.key not in self.tried:
+            self.tried.add(email.key)
+            raise MailUnavailable("try again")
+        await super().send(email)
+
+
+@pytest.mark.parametrize(("takes_s", "flaky"), [(0.4, False), (0.0, True)])
+async def test_hold_s_bounds_the_whole_delivery_not_each_email(takes_s: float, flaky: bool) -> None:
+    clock = Clock()
+    mailer, sent = SlowMailer(clock, takes_s, flaky=flaky), MemorySentLog()
+    service = Notifier(
+        sent=sent,
+        mailer=mailer,
+        writer=Writer(CONTACTS, dashboard_url="https://dash.test"),
+        topology=TOPOLOGY,
+        retry_max_s=0.5,
+        hold_s=1.0,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    arrivals = [arrival(), arrival(), arrival()]  # six emails: each alone is well within 1 s
+    body = batch(*arrivals)
+    assert await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT)) is Settle.REQUEUE
+    # Back to the queue within hold_s of the delivery (and one mail server's answer).
+    assert clock.now <= 1.0 + takes_s
+    assert 0 < len(mailer.sent) < 6
+    # The sent log kept the progress: the next delivery sends the rest, nothing twice.
+    while (settle := await service.handle_arrival(body, TOPOLOGY.agency_user(RECIPIENT))) is (
+        Settle.REQUEUE
+    ):
+        pass
+    assert settle is Settle.ACK
+    assert mailer.keys() == keys_of(*arrivals)
