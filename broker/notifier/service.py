@@ -40,6 +40,7 @@ sent first, and the put-back sends only what is left.
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import ValidationError
@@ -59,6 +60,14 @@ class Settle(StrEnum):
     ACK = "ack"  # emailed, or nothing to email
     REQUEUE = "requeue"  # hold_s passed, SMTP failing or slow: deliver it again later
     REJECT = "reject"  # not an alert, or refused for good: dead-lettered
+
+
+@dataclass(slots=True)
+class _KeyLock:
+    """The lock of one email's key, and how many deliveries use it (hold or wait for it)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 class Notifier:
@@ -89,7 +98,7 @@ class Notifier:
         self._failures = 0
         self._failing = RecurringFailure(log, "email sending")
         # Two deliveries of one email at once (a republish beside a redelivery) send once.
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _KeyLock] = {}
 
     async def handle(self, body: bytes, user_id: str | None) -> Settle:
         """Email the alert in `body` once if it calls for one; how to settle its delivery.
@@ -168,22 +177,29 @@ class Notifier:
         return Settle.REJECT if refused else Settle.ACK
 
     async def _locked(self, email: Email, deadline: float) -> Settle:
-        lock = self._locks.setdefault(email.key, asyncio.Lock())
+        key = self._locks.get(email.key)
+        if key is None:
+            key = self._locks[email.key] = _KeyLock()
+        key.users += 1
         try:
             left = deadline - self._clock()
             if left <= 0:
                 return Settle.REQUEUE
             try:  # another delivery of this email may hold it for its own hold_s
-                await asyncio.wait_for(lock.acquire(), left)
+                await asyncio.wait_for(key.lock.acquire(), left)
             except TimeoutError:
                 return Settle.REQUEUE
             try:
                 return await self._once(email, deadline)
             finally:
-                lock.release()
+                key.lock.release()
         finally:
-            if not lock.locked():
-                self._locks.pop(email.key, None)
+            # Dropped only once no delivery uses it: an unlocked lock may still have a
+            # waiter woken but not yet run, and a fresh lock beside it would let two
+            # deliveries send one email at once.
+            key.users -= 1
+            if not key.users:
+                del self._locks[email.key]
 
     async def _once(self, email: Email, deadline: float) -> Settle:
         if await self._sent.was_sent(email.key):

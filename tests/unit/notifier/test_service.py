@@ -2,6 +2,7 @@
 recipient's gateway (one foreign event refuses the whole batch), one email per key across
 redeliveries, a failing language group or event retried alone."""
 
+import asyncio
 import json
 import uuid
 
@@ -345,3 +346,57 @@ async def test_hold_s_bounds_the_whole_delivery_not_each_email(takes_s: float, f
         pass
     assert settle is Settle.ACK
     assert mailer.keys() == keys_of(*arrivals)
+
+
+class GatedMailer(Mailer):
+    """Refuses the first email; then holds each send until `gate` opens, counting how many
+    sends of one key are under way at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.calls = 0
+        self.in_flight: dict[str, int] = {}
+        self.most_at_once = 0
+
+    async def send(self, email: Email) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            await asyncio.sleep(0)
+            raise MailRefused("try later", code=550)
+        self.in_flight[email.key] = self.in_flight.get(email.key, 0) + 1
+        self.most_at_once = max(self.most_at_once, self.in_flight[email.key])
+        await self.gate.wait()
+        self.in_flight[email.key] -= 1
+        await super().send(email)
+
+
+async def test_deliveries_of_one_email_at_once_send_it_once_after_a_failed_first_send() -> None:
+    mailer, sent = GatedMailer(), MemorySentLog()
+    service = Notifier(
+        sent=sent,
+        mailer=mailer,
+        writer=Writer(
+            {RECIPIENT: Contacts(duty=["duty@east.test"])}, dashboard_url="https://dash.test"
+        ),
+        topology=TOPOLOGY,
+        sleep=no_sleep,
+    )
+    body, user = event(), TOPOLOGY.agency_user(RECIPIENT)
+
+    async def settle() -> None:
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+    # The first delivery's send fails while a second waits for the key's lock; the second
+    # is woken, and sends; a third arrives meanwhile (a republish beside a redelivery).
+    first = asyncio.create_task(service.handle_arrival(body, user))
+    second = asyncio.create_task(service.handle_arrival(body, user))
+    await settle()
+    third = asyncio.create_task(service.handle_arrival(body, user))
+    await settle()
+    mailer.gate.set()
+    assert await asyncio.gather(first, second, third) == [Settle.REJECT, Settle.ACK, Settle.ACK]
+    assert mailer.most_at_once == 1
+    assert len(mailer.sent) == 1
+    assert service._locks == {}  # nothing kept once no delivery uses a key
