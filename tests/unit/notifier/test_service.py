@@ -10,10 +10,12 @@ import pytest
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
+from broker.look import Reader
 from broker.notifier.config import Contacts, Recipient
-from broker.notifier.emails import Email, Writer
+from broker.notifier.emails import Email, Writer, arrival_key
 from broker.notifier.ports import MailRefused, MailUnavailable
 from broker.notifier.service import Notifier, Settle
+from broker.store.notifier_store import sent_emails
 from broker.topology.names import Topology
 from schemas.alert import Alert, AlertLevel, AlertReason
 from schemas.arrival import LAST_WRITABLE_SECOND, MAX_ARRIVALS, Arrival, ArrivalKind, Arrivals
@@ -98,7 +100,9 @@ def event(recipient: str = RECIPIENT) -> bytes:
 # Each arrival makes two emails: the duty address in English, the Thai one in Thai.
 def keys_of(*arrivals: Arrival) -> list[str]:
     return [
-        f"arrival:{one.message_id}/{language}/UTC" for one in arrivals for language in ("en", "th")
+        f"arrival:{one.recipient}:{one.message_id}/{language}/UTC"
+        for one in arrivals
+        for language in ("en", "th")
     ]
 
 
@@ -396,7 +400,40 @@ async def test_deliveries_of_one_email_at_once_send_it_once_after_a_failed_first
     third = asyncio.create_task(service.handle_arrival(body, user))
     await settle()
     mailer.gate.set()
-    assert await asyncio.gather(first, second, third) == [Settle.REJECT, Settle.ACK, Settle.ACK]
+    assert list(await asyncio.gather(first, second, third)) == [
+        Settle.REJECT,
+        Settle.ACK,
+        Settle.ACK,
+    ]
     assert mailer.most_at_once == 1
     assert len(mailer.sent) == 1
     assert service._locks == {}  # nothing kept once no delivery uses a key
+
+
+async def test_one_message_id_at_two_recipients_is_emailed_to_each() -> None:
+    # Message ids are chosen by senders: one sent to two agencies (or reused) must not
+    # pass, at the second, for an email already sent.
+    other = "police-north"
+    contacts = CONTACTS | {other: Contacts(duty=["duty@north.test"])}
+    mailer, sent = Mailer(), MemorySentLog()
+    service = Notifier(
+        sent=sent,
+        mailer=mailer,
+        writer=Writer(contacts, dashboard_url="https://dash.test"),
+        topology=TOPOLOGY,
+        sleep=no_sleep,
+    )
+    first = arrival()
+    second = first.model_copy(update={"recipient": other})
+    assert await service.handle_arrival(batch(first), TOPOLOGY.agency_user(RECIPIENT)) is (
+        Settle.ACK
+    )
+    assert await service.handle_arrival(batch(second), TOPOLOGY.agency_user(other)) is Settle.ACK
+    assert [email.to for email in mailer.sent][-1] == ("duty@north.test",)
+    assert len(mailer.sent) == 3
+
+
+def test_the_longest_arrival_key_fits_the_sent_log() -> None:
+    longest = arrival().model_copy(update={"recipient": "a" * 32})
+    reader = Reader(language="x" * 15, time_zone="z" * 64)  # the settings' own bounds
+    assert len(arrival_key(longest, reader)) <= sent_emails.c.email_key.type.length  # type: ignore[attr-defined]
