@@ -16,9 +16,11 @@ next batch, so a busy inbox pays one confirmed publish per batch, not one per me
 An event is a convenience, never the record: the message is in the inbox whatever happens
 here, and the tracker's deadlines still remind the duty address if no event ever arrives
 (broker/tracker/escalation.py). So events are kept in memory, not in the store:
-- while RabbitMQ is down, refuses (403, 404: a topology not yet applied) or returns them
-  (unroutable) or nacks them, they wait and are retried with capped backoff; a refusal
-  waits longest, because RabbitMQ closes the channel that the outbox relay shares;
+- while RabbitMQ is down, returns them (unroutable) or nacks them, they wait and are
+  retried with capped backoff; a refusal (403, 404: a topology not yet applied) waits
+  REFUSED_DELAY_S from the first, because it closes the connection the outbox relay
+  shares. So apply the topology (`caselink topology apply`) before upgrading gateways to a
+  version that publishes new events;
 - at most MAX_PENDING wait; beyond that the oldest is dropped, counted and logged;
 - a batch that fails goes back, whole, to the front of what waits (a batch of the other
   kind confirmed beside it stays sent);
@@ -48,8 +50,10 @@ log = get_logger(__name__)
 
 # Events waiting at most (about 300 bytes each): hours of arrivals through an outage.
 MAX_PENDING = 10_000
-# A refusal closes the shared channel (the relay's too): wait long before trying again.
-REFUSED_MAX_DELAY_S = 300.0
+# A refusal (403, 404: the topology not yet applied) closes the publisher's connection,
+# which the outbox relay shares: the first refusal already waits this long, since a backoff
+# from 0.5 s would drop the relay's connection about nine times in the first minute.
+REFUSED_DELAY_S = 300.0
 
 
 def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
@@ -175,13 +179,12 @@ class ArrivalAnnouncer:
             self._counts.arrivals_dropped += 1
         error = failed[0][1]
         self._failures += 1
-        if isinstance(error, BrokerUnavailable):
-            cap = OUTAGE_MAX_DELAY_S
-        elif isinstance(error, PublishRefused):
-            cap = REFUSED_MAX_DELAY_S
+        if isinstance(error, PublishRefused):
+            delay = REFUSED_DELAY_S
+        elif isinstance(error, BrokerUnavailable):
+            delay = backoff_delay(self._failures, cap_s=OUTAGE_MAX_DELAY_S)
         else:  # returned unroutable, nacked, or a failure of ours: nothing to hurry for
-            cap = MAX_DELAY_S
-        delay = backoff_delay(self._failures, cap_s=cap)
+            delay = backoff_delay(self._failures, cap_s=MAX_DELAY_S)
         reason = error.reason if isinstance(error, DeliveryError) else type(error).__name__
         self._failing.failed(
             "arrival events not published; will retry",

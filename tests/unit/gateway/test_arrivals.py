@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from broker.gateway.arrivals import ArrivalAnnouncer, arrival_of
+from broker.gateway.arrivals import REFUSED_DELAY_S, ArrivalAnnouncer, arrival_of
 from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.metrics import GatewayCounts
@@ -318,6 +318,8 @@ async def test_a_refusal_backs_off_longer_and_a_full_buffer_drops_the_oldest() -
     offered = events(2)
     announcer.offer(offered)
     await eventually(lambda: _is(bool(sleeps)), "a back-off after the refusal")
+    # The whole refusal delay from the first: each refusal drops the relay's connection.
+    assert sleeps == [REFUSED_DELAY_S]
     later = events(3)
     announcer.offer(later)  # 5 waiting for 3 places: the two oldest go
     assert announcer.pending == 3
