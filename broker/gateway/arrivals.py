@@ -104,6 +104,8 @@ class ArrivalAnnouncer:
         self._wake = asyncio.Event()
         self._failures = 0
         self._failing = RecurringFailure(log, "arrival events", clock=time.time)
+        self._dropping = RecurringFailure(log, "arrival events dropped", clock=time.time)
+        self._unconfirmed = 0  # events of the batches being published, not yet confirmed
 
     @property
     def pending(self) -> int:
@@ -111,18 +113,13 @@ class ArrivalAnnouncer:
 
     def offer(self, arrivals: Iterable[Arrival]) -> None:
         """Queue events to publish; never waits and never raises."""
-        for arrival in arrivals:
-            if len(self._pending) >= self._max_pending:
-                dropped = self._pending.popleft()
-                self._counts.arrivals_dropped += 1
-                log.warning("arrival event dropped: too many wait", message_id=dropped.message_id)
-            self._pending.append(arrival)
+        self._pending.extend(arrivals)
+        self._trim()
         if self._pending:
             self._wake.set()
 
     async def run(self) -> None:
         """Publish forever; cancel the task to stop (what waits is then lost, and counted)."""
-        taken: list[Arrival] = []
         try:
             while True:
                 if not self._pending:
@@ -130,24 +127,28 @@ class ArrivalAnnouncer:
                     await self._wake.wait()
                 taken = [self._pending.popleft() for _ in range(min(self._max_batch, self.pending))]
                 batches = by_routing_key(taken)
+                self._unconfirmed = len(taken)  # `_publish` takes off each batch confirmed
                 outcomes = await asyncio.gather(
                     *(self._publish(batch) for batch in batches), return_exceptions=True
                 )
+                self._unconfirmed = 0
                 failed = [
                     (batch, outcome)
                     for batch, outcome in zip(batches, outcomes, strict=True)
                     if outcome is not None
                 ]
-                taken = []
                 if failed:
                     await self._back_off(failed)
                 else:
                     if self._failures:
                         self._failing.resolved()
                     self._failures = 0
+                    self._dropping.resolved()
         finally:
-            # Stopped mid-publish: those unconfirmed may or may not have reached RabbitMQ.
-            lost = len(self._pending) + len(taken)
+            # Stopped mid-publish: the batches not yet confirmed may or may not have reached
+            # RabbitMQ; one confirmed beside them did, and is not counted.
+            lost = len(self._pending) + self._unconfirmed
+            self._unconfirmed = 0
             if lost:
                 self._counts.arrivals_dropped += lost
                 log.warning("arrival events not sent at stop", count=lost)
@@ -167,16 +168,30 @@ class ArrivalAnnouncer:
             content_type=ARRIVAL_CONTENT_TYPE,
         )
         self._counts.arrivals_announced += len(batch)
+        self._unconfirmed -= len(batch)
+
+    def _trim(self) -> None:
+        # The oldest beyond max_pending go, counted. Logged as one failure that lasts while
+        # the buffer overflows (a line per event would flood the log just when RabbitMQ is
+        # in trouble): its first line counts the events of that overflow, the summaries and
+        # the line once a publish succeeds again count all since (one `failed` per event).
+        over = len(self._pending) - self._max_pending
+        if over <= 0:
+            return
+        for _ in range(over):
+            self._pending.popleft()
+        self._counts.arrivals_dropped += over
+        for _ in range(over):
+            self._dropping.failed(
+                "arrival events dropped: too many wait", reason="too_many_waiting", count=over
+            )
 
     async def _back_off(self, failed: list[tuple[list[Arrival], BaseException]]) -> None:
         # Back to the front, each kind in its order: they are the oldest waiting. Offers
-        # made during the publish may have filled the buffer meanwhile: the oldest go, as in
-        # `offer`.
+        # made during the publish may have filled the buffer meanwhile: the oldest go.
         again = [arrival for batch, _ in failed for arrival in batch]
         self._pending.extendleft(reversed(again))
-        while len(self._pending) > self._max_pending:
-            self._pending.popleft()
-            self._counts.arrivals_dropped += 1
+        self._trim()
         error = failed[0][1]
         self._failures += 1
         if isinstance(error, PublishRefused):
