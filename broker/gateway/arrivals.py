@@ -58,7 +58,12 @@ REFUSED_DELAY_S = 300.0
 
 def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
     """The event of an inbox entry of this agency's (`recipient`), None for kinds not
-    announced (acknowledgements, consents). Built from the stored ids and categories only."""
+    announced (acknowledgements, consents). Built from the stored ids and categories only.
+
+    Never raises: it runs after the inbox's commit, inside `ArrivalAnnouncer.offer`. The
+    urgency is a referral's only (a transfer's header has none), and one this version does
+    not know (a store written by a later one) is left out, counted and logged.
+    """
     kind: ArrivalKind
     if message.kind == MessageKind.REFERRAL.value:
         kind = "referral"
@@ -66,6 +71,7 @@ def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
         kind = "transfer"
     else:
         return None
+    urgency = _urgency(message) if kind == "referral" else None
     # Not validated again (this runs once per message on the inbox's hot path): every field
     # comes from the header verified at receipt (ids, kind, urgency, sender) or from this
     # gateway itself.
@@ -73,11 +79,29 @@ def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
         message_id=message.message_id,
         thread_id=message.thread_id,
         kind=kind,
-        urgency=Urgency(message.urgency) if message.urgency else None,
+        urgency=urgency,
         sender=message.sender,
         recipient=recipient,
         arrived_at=int(message.received_at),
     )
+
+
+def _urgency(message: InboxMessage) -> Urgency | None:
+    if message.urgency is None:
+        return None
+    try:
+        return Urgency(message.urgency)
+    except ValueError:
+        _unknown_urgency.failed(
+            "arrival event without its urgency: unknown",
+            reason="unknown_urgency",
+            message_id=message.message_id,
+        )
+        return None
+
+
+# Logged at the first, then summarised: one line per message would repeat the same cause.
+_unknown_urgency = RecurringFailure(log, "arrival urgencies unknown", clock=time.time)
 
 
 class ArrivalAnnouncer:

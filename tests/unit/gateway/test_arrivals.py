@@ -420,3 +420,20 @@ async def test_a_stop_mid_publish_counts_only_the_unconfirmed_as_dropped() -> No
     await eventually(lambda: _is(counts.arrivals_announced == 3), "the referrals confirmed")
     await stopped(running)
     assert counts.arrivals_dropped == 2  # the transfers only
+
+
+def test_an_event_is_built_whatever_the_store_holds_and_only_a_referral_has_an_urgency() -> None:
+    with capture_logs() as lines:
+        odd = arrival_of(entry("referral", urgency="catastrophic"), B)  # a later version's
+    assert odd is not None
+    assert odd.urgency is None
+    assert [line["event"] for line in lines] == ["arrival event without its urgency: unknown"]
+    # A transfer's event has no urgency, whatever the entry holds.
+    transfer = arrival_of(entry("transfer", urgency="emergency"), B)
+    assert transfer is not None
+    assert transfer.urgency is None
+    # And offering never raises however the events come.
+    announcer = ArrivalAnnouncer(FlakyPublisher())
+    stored = [entry("referral", urgency="catastrophic"), entry("transfer", urgency="high")]
+    announcer.offer(event for event in (arrival_of(item, B) for item in stored) if event)
+    assert announcer.pending == 2
