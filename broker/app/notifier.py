@@ -34,7 +34,9 @@ from broker.web.names import directory_names
 
 log = get_logger(__name__)
 
-# How long a stop waits for an email being sent before it hands the alert back unacked.
+# How long a stop waits for the deliveries being handled (an email being sent) before it
+# hands them back unacked: an alert or a batch of arrival events, whose sent emails the
+# sent log keeps.
 GRACEFUL_S = 5.0
 
 

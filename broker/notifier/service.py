@@ -59,7 +59,7 @@ log = get_logger(__name__)
 class Settle(StrEnum):
     ACK = "ack"  # emailed, or nothing to email
     REQUEUE = "requeue"  # hold_s passed, SMTP failing or slow: deliver it again later
-    REJECT = "reject"  # not an alert, or refused for good: dead-lettered
+    REJECT = "reject"  # unreadable, unwritable, foreign, or refused for good: dead-lettered
 
 
 @dataclass(slots=True)
