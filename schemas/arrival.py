@@ -10,17 +10,25 @@ message. Nothing here is signed: the notifier believes a batch only from the Rab
 of the `recipient` of every arrival in it (the broker-checked AMQP `user_id`).
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from schemas.common import Wire
-from schemas.header import UnixSeconds
 from schemas.ids import AgencyId, MessageId, ThreadId
 from schemas.kinds import Urgency
 
 ArrivalKind = Literal["referral", "transfer"]
 """Only what someone must answer is announced: acknowledgements and consents are not."""
+
+LAST_WRITABLE_SECOND = 253_402_214_399
+"""9999-12-30T23:59:59Z, the last moment every time zone can write as a date: Python's dates
+end with the year 9999 and zones run up to 14 hours ahead of UTC. Later, and no email could
+show when the message arrived."""
+
+ArrivalSeconds = Annotated[int, Field(ge=0, le=LAST_WRITABLE_SECOND)]
+"""Unix seconds an email can write (`schemas.header.UnixSeconds` allows up to 2**40, which
+signed headers, keys and directories keep)."""
 
 MAX_ARRIVALS = 256
 """Arrivals in one batch at most (about 300 bytes each: under 80 KiB a message)."""
@@ -38,7 +46,7 @@ class Arrival(Wire):
     urgency: Urgency | None = None
     sender: AgencyId
     recipient: AgencyId
-    arrived_at: UnixSeconds
+    arrived_at: ArrivalSeconds
 
 
 class Arrivals(Wire):

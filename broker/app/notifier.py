@@ -34,7 +34,9 @@ from broker.web.names import directory_names
 
 log = get_logger(__name__)
 
-# How long a stop waits for an email being sent before it hands the alert back unacked.
+# How long a stop waits for the deliveries being handled (an email being sent) before it
+# hands them back unacked: an alert or a batch of arrival events, whose sent emails the
+# sent log keeps.
 GRACEFUL_S = 5.0
 
 
@@ -123,9 +125,12 @@ class NotifierApp:
         self, message: RabbitMessage, handle: Callable[[bytes, str | None], Awaitable[Settle]]
     ) -> None:
         raw = message.raw_message
+        # Only the sent log (the store) raises out of `handle`: what cannot be read or
+        # written is rejected there. A store outage passes, so the delivery goes back, after
+        # a pause that keeps a down database from spinning the queue.
         try:
             outcome = await handle(raw.body, raw.user_id)
-        except Exception as error:  # the sent log failed: it goes back, unsent or not
+        except Exception as error:
             log.error("delivery not handled; back to the queue", reason=type(error).__name__)
             await asyncio.sleep(OUTAGE_MAX_DELAY_S)
             await message.nack(requeue=True)

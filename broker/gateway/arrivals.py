@@ -16,9 +16,11 @@ next batch, so a busy inbox pays one confirmed publish per batch, not one per me
 An event is a convenience, never the record: the message is in the inbox whatever happens
 here, and the tracker's deadlines still remind the duty address if no event ever arrives
 (broker/tracker/escalation.py). So events are kept in memory, not in the store:
-- while RabbitMQ is down, refuses (403, 404: a topology not yet applied) or returns them
-  (unroutable) or nacks them, they wait and are retried with capped backoff; a refusal
-  waits longest, because RabbitMQ closes the channel that the outbox relay shares;
+- while RabbitMQ is down, returns them (unroutable) or nacks them, they wait and are
+  retried with capped backoff; a refusal (403, 404: a topology not yet applied) waits
+  REFUSED_DELAY_S from the first, because it closes the connection the outbox relay
+  shares. So apply the topology (`caselink topology apply`) before upgrading gateways to a
+  version that publishes new events;
 - at most MAX_PENDING wait; beyond that the oldest is dropped, counted and logged;
 - a batch that fails goes back, whole, to the front of what waits (a batch of the other
   kind confirmed beside it stays sent);
@@ -48,13 +50,20 @@ log = get_logger(__name__)
 
 # Events waiting at most (about 300 bytes each): hours of arrivals through an outage.
 MAX_PENDING = 10_000
-# A refusal closes the shared channel (the relay's too): wait long before trying again.
-REFUSED_MAX_DELAY_S = 300.0
+# A refusal (403, 404: the topology not yet applied) closes the publisher's connection,
+# which the outbox relay shares: the first refusal already waits this long, since a backoff
+# from 0.5 s would drop the relay's connection about nine times in the first minute.
+REFUSED_DELAY_S = 300.0
 
 
 def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
     """The event of an inbox entry of this agency's (`recipient`), None for kinds not
-    announced (acknowledgements, consents). Built from the stored ids and categories only."""
+    announced (acknowledgements, consents). Built from the stored ids and categories only.
+
+    Never raises: it runs after the inbox's commit, inside `ArrivalAnnouncer.offer`. The
+    urgency is a referral's only (a transfer's header has none), and one this version does
+    not know (a store written by a later one) is left out, counted and logged.
+    """
     kind: ArrivalKind
     if message.kind == MessageKind.REFERRAL.value:
         kind = "referral"
@@ -62,6 +71,7 @@ def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
         kind = "transfer"
     else:
         return None
+    urgency = _urgency(message) if kind == "referral" else None
     # Not validated again (this runs once per message on the inbox's hot path): every field
     # comes from the header verified at receipt (ids, kind, urgency, sender) or from this
     # gateway itself.
@@ -69,11 +79,29 @@ def arrival_of(message: InboxMessage, recipient: str) -> Arrival | None:
         message_id=message.message_id,
         thread_id=message.thread_id,
         kind=kind,
-        urgency=Urgency(message.urgency) if message.urgency else None,
+        urgency=urgency,
         sender=message.sender,
         recipient=recipient,
         arrived_at=int(message.received_at),
     )
+
+
+def _urgency(message: InboxMessage) -> Urgency | None:
+    if message.urgency is None:
+        return None
+    try:
+        return Urgency(message.urgency)
+    except ValueError:
+        _unknown_urgency.failed(
+            "arrival event without its urgency: unknown",
+            reason="unknown_urgency",
+            message_id=message.message_id,
+        )
+        return None
+
+
+# Logged at the first, then summarised: one line per message would repeat the same cause.
+_unknown_urgency = RecurringFailure(log, "arrival urgencies unknown", clock=time.time)
 
 
 class ArrivalAnnouncer:
@@ -100,6 +128,8 @@ class ArrivalAnnouncer:
         self._wake = asyncio.Event()
         self._failures = 0
         self._failing = RecurringFailure(log, "arrival events", clock=time.time)
+        self._dropping = RecurringFailure(log, "arrival events dropped", clock=time.time)
+        self._unconfirmed = 0  # events of the batches being published, not yet confirmed
 
     @property
     def pending(self) -> int:
@@ -107,18 +137,13 @@ class ArrivalAnnouncer:
 
     def offer(self, arrivals: Iterable[Arrival]) -> None:
         """Queue events to publish; never waits and never raises."""
-        for arrival in arrivals:
-            if len(self._pending) >= self._max_pending:
-                dropped = self._pending.popleft()
-                self._counts.arrivals_dropped += 1
-                log.warning("arrival event dropped: too many wait", message_id=dropped.message_id)
-            self._pending.append(arrival)
+        self._pending.extend(arrivals)
+        self._trim()
         if self._pending:
             self._wake.set()
 
     async def run(self) -> None:
         """Publish forever; cancel the task to stop (what waits is then lost, and counted)."""
-        taken: list[Arrival] = []
         try:
             while True:
                 if not self._pending:
@@ -126,24 +151,28 @@ class ArrivalAnnouncer:
                     await self._wake.wait()
                 taken = [self._pending.popleft() for _ in range(min(self._max_batch, self.pending))]
                 batches = by_routing_key(taken)
+                self._unconfirmed = len(taken)  # `_publish` takes off each batch confirmed
                 outcomes = await asyncio.gather(
                     *(self._publish(batch) for batch in batches), return_exceptions=True
                 )
+                self._unconfirmed = 0
                 failed = [
                     (batch, outcome)
                     for batch, outcome in zip(batches, outcomes, strict=True)
                     if outcome is not None
                 ]
-                taken = []
                 if failed:
                     await self._back_off(failed)
                 else:
                     if self._failures:
                         self._failing.resolved()
                     self._failures = 0
+                    self._dropping.resolved()
         finally:
-            # Stopped mid-publish: those unconfirmed may or may not have reached RabbitMQ.
-            lost = len(self._pending) + len(taken)
+            # Stopped mid-publish: the batches not yet confirmed may or may not have reached
+            # RabbitMQ; one confirmed beside them did, and is not counted.
+            lost = len(self._pending) + self._unconfirmed
+            self._unconfirmed = 0
             if lost:
                 self._counts.arrivals_dropped += lost
                 log.warning("arrival events not sent at stop", count=lost)
@@ -163,25 +192,38 @@ class ArrivalAnnouncer:
             content_type=ARRIVAL_CONTENT_TYPE,
         )
         self._counts.arrivals_announced += len(batch)
+        self._unconfirmed -= len(batch)
+
+    def _trim(self) -> None:
+        # The oldest beyond max_pending go, counted. Logged as one failure that lasts while
+        # the buffer overflows (a line per event would flood the log just when RabbitMQ is
+        # in trouble): its first line counts the events of that overflow, the summaries and
+        # the line once a publish succeeds again count all since (one `failed` per event).
+        over = len(self._pending) - self._max_pending
+        if over <= 0:
+            return
+        for _ in range(over):
+            self._pending.popleft()
+        self._counts.arrivals_dropped += over
+        for _ in range(over):
+            self._dropping.failed(
+                "arrival events dropped: too many wait", reason="too_many_waiting", count=over
+            )
 
     async def _back_off(self, failed: list[tuple[list[Arrival], BaseException]]) -> None:
         # Back to the front, each kind in its order: they are the oldest waiting. Offers
-        # made during the publish may have filled the buffer meanwhile: the oldest go, as in
-        # `offer`.
+        # made during the publish may have filled the buffer meanwhile: the oldest go.
         again = [arrival for batch, _ in failed for arrival in batch]
         self._pending.extendleft(reversed(again))
-        while len(self._pending) > self._max_pending:
-            self._pending.popleft()
-            self._counts.arrivals_dropped += 1
+        self._trim()
         error = failed[0][1]
         self._failures += 1
-        if isinstance(error, BrokerUnavailable):
-            cap = OUTAGE_MAX_DELAY_S
-        elif isinstance(error, PublishRefused):
-            cap = REFUSED_MAX_DELAY_S
+        if isinstance(error, PublishRefused):
+            delay = REFUSED_DELAY_S
+        elif isinstance(error, BrokerUnavailable):
+            delay = backoff_delay(self._failures, cap_s=OUTAGE_MAX_DELAY_S)
         else:  # returned unroutable, nacked, or a failure of ours: nothing to hurry for
-            cap = MAX_DELAY_S
-        delay = backoff_delay(self._failures, cap_s=cap)
+            delay = backoff_delay(self._failures, cap_s=MAX_DELAY_S)
         reason = error.reason if isinstance(error, DeliveryError) else type(error).__name__
         self._failing.failed(
             "arrival events not published; will retry",

@@ -107,7 +107,9 @@ class NotifierSettings(FileSettings):
     amqp_url: str = Field(
         description="The notifier user's URL: amqp://notifier:PASSWORD@HOST/VHOST"
     )
-    store_url: str = Field(description="sqlite+aiosqlite:///notifier.db: the alert ids emailed")
+    store_url: str = Field(
+        description="sqlite+aiosqlite:///notifier.db: the keys of the emails sent"
+    )
     dashboard_url: Url
     smtp: SmtpSettings
     agencies: dict[AgencyId, Contacts]
@@ -116,12 +118,15 @@ class NotifierSettings(FileSettings):
     directory: Path | None = None
     root_pub: Path | None = None
     user_prefix: str = ""
-    # Alerts in flight at once; each may wait on SMTP, so a few are enough.
+    # Deliveries in flight at once per queue (alerts, arrival events: each its own
+    # subscriber and window); each may wait on SMTP, so a few are enough.
     prefetch: Annotated[int, Field(ge=1, le=1000)] = 8
     # Longest wait between two attempts while SMTP fails (backoff from 0.5 s up to this).
     retry_max_s: Annotated[float, Field(gt=0, le=600)] = 60.0
-    # How long one alert is held unacked while SMTP fails before it goes back to the queue:
-    # well under RabbitMQ's consumer timeout (30 min by default), which would close the channel.
+    # How long one delivery (an alert, a batch of arrival events: all its emails together)
+    # is held unacked while SMTP fails or is slow before it goes back to the queue: with one
+    # SMTP answer (smtp.timeout_s) under RabbitMQ's consumer timeout (30 min by default),
+    # which would close the channel.
     hold_s: Annotated[float, Field(gt=0, le=1500)] = 600.0
 
     @model_validator(mode="after")

@@ -4,8 +4,9 @@ Plain-text Jinja2 templates (`templates/*.txt`, not HTML-escaped: they are sent 
 text/plain) through the shared look (`broker.look`), so every word comes from the gettext
 catalogues and every time is written in the reader's form and time zone. Recipients of one
 alert or arrival who share a language and a time zone get one email together; each group is
-its own email, with its own key in the sent log (`<id>/<language>/<time zone>`), so an SMTP
-failure for one group never sends another group's email twice.
+its own email, with its own key in the sent log (`<id>/<language>/<time zone>`, an
+arrival's id prefixed by its recipient agency: `arrival_key`), so an SMTP failure for one
+group never sends another group's email twice.
 
 What an email may hold is what the alert or arrival event holds: ids, agencies (by their
 directory names, with the id), kinds, reasons, urgency, times and a link. Neither carries
@@ -43,6 +44,21 @@ class Email:
     text: str
     alert_id: str | None = None
     message_id: str | None = None
+
+
+def arrival_key(arrival: Arrival, reader: Reader) -> str:
+    """`arrival:<recipient>:<message id>/<language>/<time zone>`, 158 characters at most.
+
+    Scoped by the recipient agency: message ids are chosen by senders, so one agency's
+    event must never pass for another's already emailed. Keys of the first form (without
+    the recipient) are not read: an event delivered across the upgrade may be emailed once
+    more, which the sent log allows anyway (at most twice), and reading them would let an
+    old key of one agency's stand for another's.
+    """
+    return (
+        f"{ARRIVAL_KEY_PREFIX}{arrival.recipient}:{arrival.message_id}"
+        f"/{reader.language}/{reader.time_zone}"
+    )
 
 
 def no_names(agency: str) -> str | None:
@@ -108,7 +124,7 @@ class Writer:
         }
         return [
             Email(
-                key=f"{ARRIVAL_KEY_PREFIX}{arrival.message_id}/{reader.language}/{reader.time_zone}",
+                key=arrival_key(arrival, reader),
                 to=to,
                 subject=one_line(self.look.render("arrival_subject.txt", reader, **context)),
                 text=self.look.render("arrival.txt", reader, **context),

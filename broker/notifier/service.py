@@ -24,18 +24,23 @@ email a second time when the delivery comes back: at most twice, never not at al
 Recording first would turn that crash into a lost email.
 
 While SMTP fails the delivery stays unacked (RabbitMQ keeps it for us, and the rest of the
-queue waits behind the prefetch window). After `hold_s` it is handed back to the queue to be
-delivered again, so RabbitMQ's consumer timeout never closes the channel; the queue has no
-delivery limit, so no outage, however long, dead-letters a valid alert. Only what cannot be
-an alert at all, and an email the server refuses for good (5xx), is rejected: RabbitMQ
-dead-letters it, and `caselink dlq` shows it and puts it back once the cause is fixed. A
-refused email does not hold back the others of its delivery (another language group,
-another event of a batch): they are sent first, and the put-back sends only what is left.
+queue waits behind the prefetch window). A delivery is held `hold_s` at most, all its emails
+together (an outage, a slow server, a big batch): no email is begun, retried or waited for
+past then, and the delivery goes back to the queue to be delivered again, the sent log
+keeping what went. So it is held no longer than `hold_s` and one answer of the SMTP server
+(`smtp.timeout_s`), under RabbitMQ's consumer timeout, which would close the channel. The
+queue has no delivery limit, so no outage, however long, dead-letters a valid delivery.
+Only what cannot be read, what no email can be written for, and an email the server refuses
+for good (5xx), is rejected: RabbitMQ dead-letters it, and `caselink dlq` shows it and puts
+it back once the cause is fixed. Neither an unwritable event nor a refused email holds back
+the others of its delivery (another language group, another event of a batch): they are
+sent first, and the put-back sends only what is left.
 """
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import ValidationError
@@ -46,15 +51,23 @@ from broker.notifier.emails import Email, Writer
 from broker.notifier.ports import Mailer, MailRefused, MailUnavailable, SentLog
 from broker.topology.names import Topology
 from schemas.alert import Alert
-from schemas.arrival import Arrivals
+from schemas.arrival import Arrival, Arrivals
 
 log = get_logger(__name__)
 
 
 class Settle(StrEnum):
     ACK = "ack"  # emailed, or nothing to email
-    REQUEUE = "requeue"  # SMTP still failing after hold_s: deliver it again later
-    REJECT = "reject"  # not an alert, or refused for good: dead-lettered
+    REQUEUE = "requeue"  # hold_s passed, SMTP failing or slow: deliver it again later
+    REJECT = "reject"  # unreadable, unwritable, foreign, or refused for good: dead-lettered
+
+
+@dataclass(slots=True)
+class _KeyLock:
+    """The lock of one email's key, and how many deliveries use it (hold or wait for it)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 class Notifier:
@@ -85,14 +98,15 @@ class Notifier:
         self._failures = 0
         self._failing = RecurringFailure(log, "email sending")
         # Two deliveries of one email at once (a republish beside a redelivery) send once.
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _KeyLock] = {}
 
     async def handle(self, body: bytes, user_id: str | None) -> Settle:
         """Email the alert in `body` once if it calls for one; how to settle its delivery.
 
         `user_id` is the AMQP user_id RabbitMQ checked: only the tracker's alerts are
-        emailed, since an agency may publish alerts about itself. May raise what the sent
-        log raises (the caller hands the alert back to the queue).
+        emailed, since an agency may publish alerts about itself. An alert that cannot be
+        read or written is rejected (dead-lettered). Raises only what the sent log raises
+        (the caller hands the alert back to the queue).
         """
         try:
             alert = Alert.model_validate_json(body)
@@ -102,7 +116,12 @@ class Notifier:
         if user_id != self._topology.tracker_user():
             log.info("alert not from the tracker; not emailed", alert_id=alert.alert_id)
             return Settle.ACK
-        return await self._deliver(self._writer.alert_emails(alert))
+        try:
+            emails = self._writer.alert_emails(alert)
+        except Exception as error:  # no retry writes it: see `_unwritable`
+            _unwritable(error, alert_id=alert.alert_id)
+            return Settle.REJECT
+        return await self._deliver(emails)
 
     async def handle_arrival(self, body: bytes, user_id: str | None) -> Settle:
         """Email the recipient's duty addresses about each arrival event of the batch in
@@ -110,7 +129,9 @@ class Notifier:
 
         `user_id` must be the RabbitMQ user of every event's recipient agency: a batch
         published by anyone else, or naming any other recipient, is refused whole
-        (dead-lettered) and nothing in it is emailed. May raise what the sent log raises.
+        (dead-lettered) and nothing in it is emailed. An event no email can be written
+        for is dead-lettered with its batch once the others are sent. Raises only what the
+        sent log raises.
         """
         try:
             batch = Arrivals.model_validate_json(body)
@@ -127,30 +148,63 @@ class Notifier:
                     count=len(batch.arrivals),
                 )
                 return Settle.REJECT
-        return await self._deliver(
-            [email for arrival in batch.arrivals for email in self._writer.arrival_emails(arrival)]
-        )
+        emails: list[Email] = []
+        unwritable: list[tuple[Arrival, Exception]] = []
+        for arrival in batch.arrivals:
+            try:
+                emails.extend(self._writer.arrival_emails(arrival))
+            except Exception as error:  # no retry writes it: see `_unwritable`
+                unwritable.append((arrival, error))
+        if unwritable:
+            first, failure = unwritable[0]
+            _unwritable(failure, message_id=first.message_id, count=len(unwritable))
+        # Like an email refused for good, an event no email can be written for holds back
+        # none of the others: they are sent, then the batch is dead-lettered.
+        outcome = await self._deliver(emails)
+        return Settle.REJECT if unwritable and outcome is Settle.ACK else outcome
 
     async def _deliver(self, emails: list[Email]) -> Settle:
+        # One deadline for the whole delivery, not one per email: RabbitMQ's consumer
+        # timeout counts from the delivery. What was sent by then is in the sent log.
+        deadline = self._clock() + self._hold_s
         refused = False
         for email in emails:
-            lock = self._locks.setdefault(email.key, asyncio.Lock())
-            try:
-                async with lock:
-                    outcome = await self._once(email)
-            finally:
-                if not lock.locked():
-                    self._locks.pop(email.key, None)
-            if outcome is Settle.REQUEUE:  # the server is failing: the rest would too
+            outcome = await self._locked(email, deadline)
+            if outcome is Settle.REQUEUE:  # the server is failing or slow: the rest would be
                 return outcome
             # Refused for good: this one only; the others still go before it is dead-lettered.
             refused = refused or outcome is Settle.REJECT
         return Settle.REJECT if refused else Settle.ACK
 
-    async def _once(self, email: Email) -> Settle:
+    async def _locked(self, email: Email, deadline: float) -> Settle:
+        key = self._locks.get(email.key)
+        if key is None:
+            key = self._locks[email.key] = _KeyLock()
+        key.users += 1
+        try:
+            left = deadline - self._clock()
+            if left <= 0:
+                return Settle.REQUEUE
+            try:  # another delivery of this email may hold it for its own hold_s
+                await asyncio.wait_for(key.lock.acquire(), left)
+            except TimeoutError:
+                return Settle.REQUEUE
+            try:
+                return await self._once(email, deadline)
+            finally:
+                key.lock.release()
+        finally:
+            # Dropped only once no delivery uses it: an unlocked lock may still have a
+            # waiter woken but not yet run, and a fresh lock beside it would let two
+            # deliveries send one email at once.
+            key.users -= 1
+            if not key.users:
+                del self._locks[email.key]
+
+    async def _once(self, email: Email, deadline: float) -> Settle:
         if await self._sent.was_sent(email.key):
             return Settle.ACK
-        outcome = await self._send(email)
+        outcome = await self._send(email, deadline)
         if outcome is Settle.ACK:
             await self._sent.record_sent(email.key, time.time())
             log.info(
@@ -161,8 +215,7 @@ class Notifier:
             )
         return outcome
 
-    async def _send(self, email: Email) -> Settle:
-        started = self._clock()
+    async def _send(self, email: Email, deadline: float) -> Settle:
         while True:
             try:
                 await self._mailer.send(email)
@@ -185,10 +238,17 @@ class Notifier:
                     message_id=email.message_id,
                 )
                 delay = backoff_delay(self._failures, cap_s=self._retry_max_s)
-                if self._clock() - started + delay > self._hold_s:
+                if self._clock() + delay > deadline:
                     return Settle.REQUEUE
                 await self._sleep(delay)
                 continue
             self._failures = 0
             self._failing.resolved()
             return Settle.ACK
+
+
+def _unwritable(error: Exception, **ids: str | int) -> None:
+    # A template or a value it cannot show (a time past the year 9999 in an alert, a bug of
+    # ours): writing it again fails again, so it is dead-lettered, not handed back to block
+    # the queue. One line, ids and the error's type only: its text may quote a value.
+    log.error("email not writable; dead-lettered", reason=type(error).__name__, **ids)

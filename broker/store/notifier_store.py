@@ -1,12 +1,13 @@
 """The notifier's sent log: the keys of the emails it sent (SQLite or PostgreSQL).
 
-One row per email key (`Email.key`: an alert id or an arrival's message id, with the
-recipients' language and time zone), written after the SMTP server accepted the email. An
-SQLite file is created 0600 in a folder created 0700 and refused when others may read it
-(`store/engine.py`), like the other stores: it holds no case content, but its ids and times
-say which threads went overdue. The tables are created when missing. `sent_alerts`, the
-first version's table of bare alert ids, is still read: an alert emailed before the upgrade
-is not emailed again in the languages of its recipients.
+One row per email key (`Email.key`: an alert id, or an arrival's recipient agency and
+message id, with the recipients' language and time zone; 160 characters at most), written
+after the SMTP server accepted the email. An SQLite file is created 0600 in a folder created
+0700 and refused when others may read it (`store/engine.py`), like the other stores: it
+holds no case content, but its ids and times say which threads went overdue. The tables are
+created when missing. `sent_alerts`, the first version's table of bare alert ids, is still
+read: an alert emailed before the upgrade is not emailed again in the languages of its
+recipients.
 """
 
 from sqlalchemy import Column, Float, MetaData, String, Table, select

@@ -346,10 +346,11 @@ def _flows() -> list[Flow]:
             "tracker's reminders, escalations, declined emergency referrals, sharings without "
             "consent and dead-letter capacity alerts, and acks the rest; it takes an alert as "
             "the tracker's only when its AMQP `user_id` is the tracker's user. One email per "
-            "alert_id, recorded after the SMTP server accepted it. While SMTP fails it holds "
-            "the alert unacked, retrying with backoff, and puts it back after a while; the "
-            "queue has no delivery limit, so an outage never dead-letters an alert. An alert "
-            "it cannot parse is rejected and dead-lettered.",
+            "alert_id, recipient language and time zone, recorded after the SMTP server "
+            "accepted it. While SMTP fails it holds the alert unacked, retrying with backoff, "
+            "and puts it back after a while; the queue has no delivery limit, so an outage "
+            "never dead-letters an alert. An alert it cannot parse or write an email for is "
+            "rejected and dead-lettered.",
             message_description=ALERT_MESSAGE,
         ),
         Flow(
@@ -396,8 +397,9 @@ def _flows() -> list[Flow]:
             "link to the message's page on that agency's gateway. It believes a batch only "
             "when its AMQP `user_id` is the RabbitMQ user of the `recipient` of every event "
             "in it: any other (or none), or one event naming another recipient, and the "
-            "whole batch is rejected and dead-lettered, unemailed. One email per message id "
-            "and recipient language, recorded after the SMTP server accepted it, so a batch "
+            "whole batch is rejected and dead-lettered, unemailed. One email per recipient, "
+            "message id, recipient language and time zone, recorded after the SMTP server "
+            "accepted it, so a batch "
             "retried after a failure sends only what is left; SMTP outages are held and "
             "retried as on the notifier's alert queue (no delivery limit).",
             message_description=ARRIVAL_MESSAGE,

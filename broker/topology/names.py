@@ -207,13 +207,15 @@ def alerts_queue_arguments() -> dict[str, Any]:
 
 
 def notifier_queue_arguments() -> dict[str, Any]:
-    """The notifier's queue: like the alerts queue, but without a delivery limit.
+    """The notifier's two queues (alerts, arrival events): like the alerts queue, but
+    without a delivery limit.
 
-    The notifier holds an alert unacked while SMTP is down and puts it back after a while
-    (RabbitMQ closes a consumer that holds a delivery past its consumer timeout); a restart
-    returns what it held. Each return counts as a delivery in a quorum queue, so a limit would
-    dead-letter a valid alert during a long mail outage. What the notifier cannot read it
-    rejects itself, and that goes to the dead-letter exchange.
+    The notifier holds a delivery (an alert or a batch of arrival events) unacked while SMTP
+    is down and puts it back after `hold_s` (RabbitMQ closes a consumer that holds a delivery
+    past its consumer timeout); a restart returns what it held. Each return counts as a
+    delivery in a quorum queue, so a limit would dead-letter a valid delivery during a long
+    mail outage. What the notifier cannot read or write an email for it rejects itself, and
+    that goes to the dead-letter exchange.
     """
     arguments = quorum_queue_arguments(max_bytes=AGENCY_QUEUE_MAX_BYTES)
     del arguments["x-delivery-limit"]

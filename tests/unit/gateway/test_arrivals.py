@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import functools
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from typing import Any
 
-from broker.gateway.arrivals import ArrivalAnnouncer, arrival_of
+from structlog.testing import capture_logs
+
+from broker.gateway.arrivals import REFUSED_DELAY_S, ArrivalAnnouncer, arrival_of
 from broker.gateway.consumer import MAX_BATCH, InboxConsumer
 from broker.gateway.memory_store import MemoryGatewayStore
 from broker.gateway.metrics import GatewayCounts
@@ -318,6 +320,8 @@ async def test_a_refusal_backs_off_longer_and_a_full_buffer_drops_the_oldest() -
     offered = events(2)
     announcer.offer(offered)
     await eventually(lambda: _is(bool(sleeps)), "a back-off after the refusal")
+    # The whole refusal delay from the first: each refusal drops the relay's connection.
+    assert sleeps == [REFUSED_DELAY_S]
     later = events(3)
     announcer.offer(later)  # 5 waiting for 3 places: the two oldest go
     assert announcer.pending == 3
@@ -347,3 +351,89 @@ async def test_what_waits_at_stop_is_counted_as_dropped() -> None:
 
 async def _is(value: bool) -> bool:
     return value
+
+
+def dropped_lines(lines: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
+    return [line for line in lines if "dropped" in line["event"]]
+
+
+async def test_an_overflow_is_logged_once_with_a_count_not_per_event() -> None:
+    counts = GatewayCounts()
+    announcer = ArrivalAnnouncer(FlakyPublisher(), counts=counts, max_pending=3)
+    with capture_logs() as lines:
+        announcer.offer(events(10))
+        announcer.offer(events(5))
+    assert counts.arrivals_dropped == 12
+    assert announcer.pending == 3
+    [line] = dropped_lines(lines)
+    assert line == {
+        "event": "arrival events dropped: too many wait",
+        "log_level": "warning",
+        "reason": "too_many_waiting",
+        "count": 7,
+    }
+    assert announcer._dropping.current is not None
+    assert announcer._dropping.current.count == 12
+
+
+async def test_events_put_back_over_a_full_buffer_are_dropped_and_logged_alike() -> None:
+    publisher, counts = FlakyPublisher(), GatewayCounts()
+    publisher.failing = BrokerUnavailable("down")
+    release = asyncio.Event()
+
+    async def sleep(_seconds: float) -> None:
+        await release.wait()
+
+    announcer = ArrivalAnnouncer(publisher, counts=counts, max_pending=3, sleep=sleep)
+    first, later = events(3), events(2)
+    with capture_logs() as lines:
+        announcer.offer(first)
+        running = asyncio.create_task(announcer.run())
+        await asyncio.sleep(0)  # the three taken, their publish under way
+        announcer.offer(later)  # room for these: the three are out of the buffer
+        assert counts.arrivals_dropped == 0
+        await eventually(lambda: _is(counts.arrivals_dropped == 2), "the oldest dropped")
+    # Put back in front of the two offered meanwhile: the oldest two of them go.
+    assert announcer.pending == 3
+    assert len(dropped_lines(lines)) == 1
+    publisher.failing = None
+    release.set()
+    await eventually(lambda: _is(counts.arrivals_announced == 3), "the rest published")
+    await stopped(running)
+    assert publisher.message_ids() == ids(first[2:] + later)
+
+
+class HalfHangingPublisher(FlakyPublisher):
+    """Confirms referrals; a transfer's confirm never comes."""
+
+    async def publish(self, exchange: str, routing_key: str, body: bytes, **kwargs: Any) -> None:
+        if routing_key == f"arrival.transfer.{B}":
+            await asyncio.Event().wait()
+        await super().publish(exchange, routing_key, body, **kwargs)
+
+
+async def test_a_stop_mid_publish_counts_only_the_unconfirmed_as_dropped() -> None:
+    publisher, counts = HalfHangingPublisher(), GatewayCounts()
+    announcer = ArrivalAnnouncer(publisher, counts=counts)
+    announcer.offer(events(3) + events(2, "transfer"))
+    running = asyncio.create_task(announcer.run())
+    await eventually(lambda: _is(counts.arrivals_announced == 3), "the referrals confirmed")
+    await stopped(running)
+    assert counts.arrivals_dropped == 2  # the transfers only
+
+
+def test_an_event_is_built_whatever_the_store_holds_and_only_a_referral_has_an_urgency() -> None:
+    with capture_logs() as lines:
+        odd = arrival_of(entry("referral", urgency="catastrophic"), B)  # a later version's
+    assert odd is not None
+    assert odd.urgency is None
+    assert [line["event"] for line in lines] == ["arrival event without its urgency: unknown"]
+    # A transfer's event has no urgency, whatever the entry holds.
+    transfer = arrival_of(entry("transfer", urgency="emergency"), B)
+    assert transfer is not None
+    assert transfer.urgency is None
+    # And offering never raises however the events come.
+    announcer = ArrivalAnnouncer(FlakyPublisher())
+    stored = [entry("referral", urgency="catastrophic"), entry("transfer", urgency="high")]
+    announcer.offer(event for event in (arrival_of(item, B) for item in stored) if event)
+    assert announcer.pending == 2

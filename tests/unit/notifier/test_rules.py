@@ -153,7 +153,7 @@ def test_a_new_referral_email_names_ids_agencies_kind_urgency_and_the_page() -> 
     new = arrival()
     [email] = writer.arrival_emails(new)
     assert email.to == ("duty@social.test",)
-    assert email.key == f"arrival:{new.message_id}/en/UTC"
+    assert email.key == f"arrival:{RECIPIENT}:{new.message_id}/en/UTC"
     assert email.message_id == new.message_id
     assert email.alert_id is None
     assert email.subject == "[Caselink] New referral (urgency: high)"
