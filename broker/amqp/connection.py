@@ -11,7 +11,9 @@ sets, and a publisher waiting for room there holds its channel's lock, so beyond
 went out one publish per turn. The queue here is deeper; it still bounds memory.
 
 amqps:// coalesces too: over TLS each transport write becomes at least one TLS record and a
-send of its own, so joining a turn's writes saves the encryption overhead as well.
+send of its own, so joining a turn's writes saves the encryption overhead as well. The TLS
+context is the one `broker.tls` built from the settings (handed to aiormq, whose context
+provider gives it to the transport here), or else aiormq's own from the URL's query.
 """
 
 import asyncio
@@ -23,6 +25,8 @@ from aiormq.abc import AbstractConnection
 from aiormq.connection import SSLContextProvider, TransportFactory
 from aiormq.exceptions import AMQPConnectionError
 from yarl import URL
+
+from broker.tls.client import AmqpTls, login_url
 
 CONNECT_TIMEOUT_S = 10.0
 READ_LIMIT = 2**16  # what asyncio.open_connection uses
@@ -111,9 +115,17 @@ class DeepQueueConnection(aiormq.Connection):
     FRAME_BUFFER_SIZE = 1024
 
 
-async def connect(amqp_url: str) -> AbstractConnection:
-    """Open an AMQP connection (amqp:// or amqps://) whose writes are coalesced."""
-    connection = DeepQueueConnection(amqp_url, transport_factory=CoalescingTransport())
+async def connect(amqp_url: str, tls: AmqpTls | None = None) -> AbstractConnection:
+    """Open an AMQP connection (amqp:// or amqps://) whose writes are coalesced.
+
+    With `tls`, the URL must be amqps:// (ValueError otherwise) and the login is SASL
+    EXTERNAL when `tls.external`.
+    """
+    connection = DeepQueueConnection(
+        login_url(amqp_url, tls),
+        context=None if tls is None else tls.context,
+        transport_factory=CoalescingTransport(),
+    )
     try:
         await asyncio.wait_for(connection.connect(), CONNECT_TIMEOUT_S)
     except BaseException:

@@ -8,11 +8,12 @@ from pydantic_settings import SettingsConfigDict
 
 from broker.keystore import read_private, read_token, refuse_readable_passwords
 from broker.settings_file import FileSettings, load_settings_file
+from broker.tls.settings import TLS_PATH_FIELDS, AmqpTlsFields
 from broker.topology.names import QueueLimits
 from schemas.ids import AgencyId
 
 
-class TrackerSettings(FileSettings):
+class TrackerSettings(FileSettings, AmqpTlsFields):
     """The tracker service and its dashboard. Paths (and an SQLite store_url's file) are
     relative to the config file's folder."""
 
@@ -77,6 +78,7 @@ _PATH_FIELDS = (
     "users_file",
     "session_secret_file",
     "metrics_token_file",
+    *TLS_PATH_FIELDS,
 )
 
 
