@@ -18,6 +18,7 @@ from broker.gateway.service import Gateway
 from broker.keystore import write_private, write_public
 from broker.store.gateway_store import SqlGatewayStore
 from broker.store.tracker_store import SqlTrackerStore
+from broker.tls.client import AmqpTls
 from broker.topology.names import TAP_LOST_QUEUE, TAP_OVERFLOW_QUEUE, TAP_QUEUE, QueueLimits
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy
@@ -75,18 +76,21 @@ def make_gateway(
     *,
     store: GatewayStore | None = None,
     amqp_url: str | None = None,
+    tls: AmqpTls | None = None,
 ) -> Gateway:
     """A gateway for `agency_id` with its SQLite store under `folder`; not started.
 
-    `amqp_url` replaces the agency's own URL (a proxy's, say).
+    `amqp_url` replaces the agency's own URL (a proxy's, or amqps:// with `tls`).
     """
     url, topology = amqp_url or keyed.federation.url(agency_id), keyed.federation.topology
     return Gateway(
         keys=keyed.keys[agency_id],
         directory=keyed.trusted,
         store=store or SqlGatewayStore(f"sqlite+aiosqlite:///{folder / agency_id}.db"),
-        publisher=ConfirmedPublisher(url, user_id=topology.agency_user(agency_id)),
-        subscription=QueueSubscription(url, topology.agency_queue(agency_id), prefetch=PREFETCH),
+        publisher=ConfirmedPublisher(url, user_id=topology.agency_user(agency_id), tls=tls),
+        subscription=QueueSubscription(
+            url, topology.agency_queue(agency_id), prefetch=PREFETCH, tls=tls
+        ),
         topology=topology,
         watchdog_interval_s=0.5,
         users=make_users(),

@@ -43,7 +43,8 @@ def test_no_tls_fields_means_no_context() -> None:
 
 def test_certificate_login_builds_a_verifying_context(certs: Path) -> None:
     tls = _fields(certs).amqp_tls()
-    assert tls is not None and tls.external
+    assert tls is not None
+    assert tls.external
     assert tls.context.verify_mode == ssl.CERT_REQUIRED
     assert tls.context.check_hostname
     assert tls.context.minimum_version == ssl.TLSVersion.TLSv1_2
@@ -51,7 +52,8 @@ def test_certificate_login_builds_a_verifying_context(certs: Path) -> None:
 
 def test_password_login_over_tls(certs: Path) -> None:
     tls = _fields(certs, amqp_url="amqps://u:p@broker/caselink", amqp_login="password").amqp_tls()
-    assert tls is not None and not tls.external
+    assert tls is not None
+    assert not tls.external
 
 
 @pytest.mark.parametrize(

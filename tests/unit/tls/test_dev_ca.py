@@ -47,14 +47,19 @@ def test_every_certificate_chains_to_the_ca(bundle: DevBundle) -> None:
 
 def test_the_ca_may_sign_and_nothing_else_may(bundle: DevBundle) -> None:
     constraints = bundle.ca.certificate.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert constraints.critical and constraints.value.ca and constraints.value.path_length == 0
+    assert constraints.critical
+    assert constraints.value.ca
+    assert constraints.value.path_length == 0
     usage = bundle.ca.certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert usage.key_cert_sign and usage.crl_sign and not usage.digital_signature
+    assert usage.key_cert_sign
+    assert usage.crl_sign
+    assert not usage.digital_signature
     for issued in (bundle.server, *bundle.clients):
         leaf = issued.certificate.extensions
         assert not leaf.get_extension_for_class(x509.BasicConstraints).value.ca
         key_usage = leaf.get_extension_for_class(x509.KeyUsage)
-        assert key_usage.critical and key_usage.value.digital_signature
+        assert key_usage.critical
+        assert key_usage.value.digital_signature
         assert not key_usage.value.key_cert_sign
 
 
