@@ -41,7 +41,7 @@ log = get_logger(__name__)
 GRACEFUL_S = 5.0
 
 
-def _security(tls: AmqpTls | None) -> BaseSecurity | None:
+def notifier_security(tls: AmqpTls | None) -> BaseSecurity | None:
     """FastStream's form of the TLS settings: the context, and SASL EXTERNAL when asked."""
     if tls is None:
         return None
@@ -63,7 +63,7 @@ class NotifierApp:
         # delivery, outside our log allowlist; the notifier logs what matters itself.
         self.broker = RabbitBroker(
             login_url(settings.amqp_url, tls),
-            security=_security(tls),
+            security=notifier_security(tls),
             default_channel=Channel(prefetch_count=settings.prefetch),
             graceful_timeout=GRACEFUL_S,
             logger=None,

@@ -15,17 +15,20 @@ from pathlib import Path
 
 import pytest
 from aiormq.exceptions import AMQPError
+from faststream.rabbit import RabbitBroker, RabbitQueue
 
 from broker.amqp.connection import connect
 from broker.amqp.publisher import ConfirmedPublisher
 from broker.amqp.subscription import QueueSubscription
+from broker.app.notifier import notifier_security
 from broker.envelope import verify_directory
 from broker.gateway.service import Gateway
 from broker.messaging.errors import PublishRefused, SubscribeRefused
 from broker.operator.apply import apply_definitions
-from broker.tls.client import AmqpTls, client_context
+from broker.operator.dead_letters import dead_letter_depth
+from broker.tls.client import AmqpTls, client_context, login_url
 from broker.tls.dev_ca import build_bundle, client_files, write_bundle
-from broker.topology.names import MESSAGES_EXCHANGE, Topology, routing_key
+from broker.topology.names import MESSAGES_EXCHANGE, NOTIFIER_QUEUE, Topology, routing_key
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
 from tests.integration.gateway_harness import KeyedFederation, eventually, make_gateway, running
@@ -192,3 +195,21 @@ def test_the_node_has_no_plain_listener(federation: TlsFederation) -> None:
     assert listeners.returncode == 0, listeners.stderr
     assert '"protocol":"amqp/ssl"' in listeners.stdout.replace(" ", "")
     assert '"protocol":"amqp"' not in listeners.stdout.replace(" ", "")
+
+
+async def test_the_operator_and_notifier_paths_log_in_by_certificate(
+    federation: TlsFederation,
+) -> None:
+    # aio-pika (`caselink dlq`) with the dead-letter operator's certificate.
+    operator = federation.tls(TOPOLOGY.operator_user())
+    depth = await dead_letter_depth(federation.url, 10, tls=operator)
+    assert depth.messages == 0
+    # FastStream (the notifier) with the notifier's: its own queue, looked up passively.
+    notifier = federation.tls(TOPOLOGY.notifier_user())
+    broker = RabbitBroker(login_url(federation.url, notifier), security=notifier_security(notifier))
+    await broker.connect()
+    try:
+        queue = await broker.declare_queue(RabbitQueue(NOTIFIER_QUEUE, declare=False))
+        assert queue.name == NOTIFIER_QUEUE
+    finally:
+        await broker.stop()
