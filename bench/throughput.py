@@ -17,7 +17,13 @@ peak RSS, the ratio of the best rounds and, last, `throughput_ratio <value>`: th
 over rounds of Caselink referrals/s divided by raw messages/s of the same round. Needs
 RabbitMQ on 127.0.0.1 (guest/guest); uses its own vhost and users, deleted at the end.
 
-Run: .venv/bin/python bench/throughput.py [--rounds N] [--raw N] [--referrals N]
+With --tls the same comparison runs over amqps:// against a TLS-only RabbitMQ node the bench
+starts for itself (tests/integration/tls_node.py: spare ports 5681-5689, a temporary folder,
+certificates from `caselink certs dev`'s development CA): raw aio-pika and FastStream over
+TLS, and both gateways over TLS with client certificates (password login, as the raw side's
+guest: the login mechanism costs once per connection, the TLS records every message).
+
+Run: .venv/bin/python bench/throughput.py [--tls] [--rounds N] [--raw N] [--referrals N]
 """
 
 from __future__ import annotations
@@ -27,11 +33,15 @@ import asyncio
 import logging
 import os
 import resource
+import ssl
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
@@ -39,10 +49,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import aio_pika
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+from faststream.security import BaseSecurity
+from yarl import URL
 
 from broker.app.garbage_collector import settle_startup_objects
 from broker.gateway.service import Gateway
+from broker.operator.apply import RABBITMQCTL
 from broker.store.gateway_store import SqlGatewayStore
+from broker.tls.client import AmqpTls, client_context
+from broker.tls.dev_ca import build_bundle, client_files, write_bundle
 from broker.topology.names import NOTIFIER_ARRIVALS_QUEUE, TAP_QUEUE
 from schemas.examples import example_body
 from schemas.kinds import MessageKind
@@ -56,15 +71,70 @@ from tests.integration.gateway_harness import (
     make_gateway,
     running,
 )
+from tests.integration.tls_node import tls_node
 
 WINDOW = 256
 PAYLOAD = os.urandom(2048)
 RAW_URL = "amqp://guest:guest@127.0.0.1/"
+BENCH_CLIENT = "bench-client"  # the certificate every TLS connection of the bench presents
 
 
-async def raw_aio_pika(count: int) -> float:
+@dataclass(frozen=True)
+class Target:
+    """Where the bench connects: the machine's node over TCP, or its own node over TLS."""
+
+    ctl: Sequence[str] = RABBITMQCTL
+    tls_port: int | None = None
+    certs: Path | None = None
+
+    def url(self, url: str) -> str:
+        """`url` (amqp://...@127.0.0.1/vhost) as this target reaches it."""
+        if self.tls_port is None:
+            return url
+        return str(URL(url).with_scheme("amqps").with_port(self.tls_port))
+
+    @property
+    def context(self) -> ssl.SSLContext | None:
+        if self.certs is None:
+            return None
+        cert, key = client_files(BENCH_CLIENT)
+        return client_context(self.certs / "ca.pem", self.certs / cert, self.certs / key)
+
+    @property
+    def tls(self) -> AmqpTls | None:
+        context = self.context
+        return None if context is None else AmqpTls(context)
+
+    def gateway_toml(self) -> str:
+        if self.certs is None:
+            return ""
+        cert, key = client_files(BENCH_CLIENT)
+        return (
+            f'amqp_ca_file = "{self.certs / "ca.pem"}"\n'
+            f'amqp_cert_file = "{self.certs / cert}"\n'
+            f'amqp_key_file = "{self.certs / key}"\n'
+        )
+
+    async def connect(self, url: str) -> aio_pika.abc.AbstractConnection:
+        return await aio_pika.connect(self.url(url), ssl_context=self.context)
+
+
+@asynccontextmanager
+async def target(use_tls: bool, folder: Path) -> AsyncIterator[Target]:
+    """The machine's node, or a TLS-only node of the bench's own, stopped at the end."""
+    if not use_tls:
+        yield Target()
+        return
+    certs = folder / "certs"
+    write_bundle(build_bundle([BENCH_CLIENT]), certs)
+    (folder / "node").mkdir(mode=0o700)
+    with tls_node(folder / "node", certs) as node:
+        yield Target(ctl=node.ctl, tls_port=node.port, certs=certs)
+
+
+async def raw_aio_pika(where: Target, count: int) -> float:
     """Messages per second, publish to consume, through a fresh quorum queue."""
-    connection = await aio_pika.connect(RAW_URL)
+    connection = await where.connect(RAW_URL)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=WINDOW)
@@ -103,10 +173,12 @@ async def raw_aio_pika(count: int) -> float:
     return count / elapsed
 
 
-async def raw_faststream(count: int) -> float:
+async def raw_faststream(where: Target, count: int) -> float:
     """The same, with FastStream publishing and consuming the raw bytes."""
+    context = where.context
     broker = RabbitBroker(
-        RAW_URL,
+        where.url(RAW_URL),
+        security=None if context is None else BaseSecurity(ssl_context=context, use_ssl=True),
         default_channel=Channel(prefetch_count=WINDOW, on_return_raises=True),
         log_level=logging.DEBUG,
     )
@@ -136,7 +208,7 @@ async def raw_faststream(count: int) -> float:
         elapsed = time.perf_counter() - started
     finally:
         await broker.stop()
-    connection = await aio_pika.connect(RAW_URL)
+    connection = await where.connect(RAW_URL)
     async with connection:
         channel = await connection.channel()
         await (await channel.get_queue(name)).delete(if_unused=False, if_empty=False)
@@ -159,11 +231,11 @@ async def acknowledged(gateway_a: Gateway, count: int, timeout_s: float = 600) -
         await asyncio.sleep(0.02 if count - stored < WINDOW else 0.25)
 
 
-async def empty_tap(admin_url: str) -> None:
+async def empty_tap(where: Target, admin_url: str) -> None:
     """Drop what the tap and the notifier's arrivals queue hold. A running tracker and notifier
     keep them near empty; without them, a growing backlog would slow RabbitMQ round after
     round and measure the bench, not the gateways."""
-    connection = await aio_pika.connect(admin_url)
+    connection = await where.connect(admin_url)
     async with connection:
         channel = await connection.channel()
         for queue in (TAP_QUEUE, NOTIFIER_ARRIVALS_QUEUE):
@@ -232,25 +304,42 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def main(rounds: int, raw_count: int, referrals: int) -> None:
+async def main(rounds: int, raw_count: int, referrals: int, use_tls: bool) -> None:
     raw_rates: list[float] = []
     fs_rates: list[float] = []
     caselink_rates: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        async with keyed_federation(folder / "secrets.json") as keyed:
+        async with (
+            target(use_tls, folder) as where,
+            keyed_federation(folder / "secrets.json", ctl=where.ctl) as keyed,
+        ):
             port = free_port()
-            config_b = gateway_config(keyed, "social-east", folder / "b", port)
+            config_b = gateway_config(
+                keyed,
+                "social-east",
+                folder / "b",
+                port,
+                amqp_url=where.url(keyed.federation.url("social-east")),
+                extra_toml=where.gateway_toml(),
+            )
             store_b = SqlGatewayStore(f"sqlite+aiosqlite:///{folder / 'b' / 'gateway.db'}")
             with gateway_process(config_b):
                 await eventually(lambda: healthy(port), "gateway B up", timeout_s=60)
-                async with running(make_gateway(keyed, "oscc-north", folder)) as gateway_a:
+                gateway = make_gateway(
+                    keyed,
+                    "oscc-north",
+                    folder,
+                    amqp_url=where.url(keyed.federation.url("oscc-north")),
+                    tls=where.tls,
+                )
+                async with running(gateway) as gateway_a:
                     await caselink_rate(gateway_a, 200)  # warm-up: connections, caches
                     settle_startup_objects()  # as `caselink gateway` does (B does it too)
                     for r in range(rounds):
-                        raw_rates.append(await raw_aio_pika(raw_count))
-                        fs_rates.append(await raw_faststream(raw_count))
-                        await empty_tap(keyed.federation.admin_url())
+                        raw_rates.append(await raw_aio_pika(where, raw_count))
+                        fs_rates.append(await raw_faststream(where, raw_count))
+                        await empty_tap(where, keyed.federation.admin_url())
                         caselink_rates.append(await caselink_rate(gateway_a, referrals))
                         print(
                             f"round {r + 1}: raw {raw_rates[-1]:.0f}/s, "
@@ -258,7 +347,7 @@ async def main(rounds: int, raw_count: int, referrals: int) -> None:
                             f"caselink {caselink_rates[-1]:.0f} referrals/s",
                             flush=True,
                         )
-                    await empty_tap(keyed.federation.admin_url())
+                    await empty_tap(where, keyed.federation.admin_url())
                     half = max(caselink_rates) / 2
                     achieved, latencies = await caselink_latency(
                         gateway_a, store_b, half, seconds=10
@@ -271,6 +360,7 @@ async def main(rounds: int, raw_count: int, referrals: int) -> None:
     # of load (or quiet) on one side only.
     ratios = [c / r for c, r in zip(caselink_rates, raw_rates, strict=True)]
     fs_ratios = [f / r for f, r in zip(fs_rates, raw_rates, strict=True)]
+    print(f"transport {'amqps (TLS, own node)' if use_tls else 'amqp (TCP)'}")
     print(f"raw_aio_pika_messages_per_s {raw:.0f} (best round)")
     print(f"faststream_raw_messages_per_s {fs:.0f} (best round)")
     print(f"faststream_ratio {statistics.median(fs_ratios):.3f}")
@@ -294,5 +384,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--raw", type=int, default=15000, help="raw messages per round")
     parser.add_argument("--referrals", type=int, default=2500, help="referrals per round")
+    parser.add_argument(
+        "--tls", action="store_true", help="over amqps:// against a TLS node the bench starts"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.raw, args.referrals))
+    asyncio.run(main(args.rounds, args.raw, args.referrals, args.tls))

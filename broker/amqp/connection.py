@@ -11,7 +11,9 @@ sets, and a publisher waiting for room there holds its channel's lock, so beyond
 went out one publish per turn. The queue here is deeper; it still bounds memory.
 
 amqps:// coalesces too: over TLS each transport write becomes at least one TLS record and a
-send of its own, so joining a turn's writes saves the encryption overhead as well.
+send of its own, so joining a turn's writes saves the encryption overhead as well. The TLS
+context is the one `broker.tls` built from the settings (handed to aiormq, whose context
+provider gives it to the transport here), or else aiormq's own from the URL's query.
 
 The URL may name several nodes of a cluster (broker.amqp.nodes): each is tried in turn.
 """
@@ -28,6 +30,7 @@ from yarl import URL
 
 from broker.amqp.nodes import NodeRotation, node_urls
 from broker.amqp.refusals import refusal_code
+from broker.tls.client import AmqpTls, login_url
 
 CONNECT_TIMEOUT_S = 10.0
 READ_LIMIT = 2**16  # what asyncio.open_connection uses
@@ -120,8 +123,12 @@ class DeepQueueConnection(aiormq.Connection):
 _rotations: dict[str, NodeRotation] = {}
 
 
-async def _connect_one(url: str) -> AbstractConnection:
-    connection = DeepQueueConnection(url, transport_factory=CoalescingTransport())
+async def _connect_one(url: str, tls: AmqpTls | None) -> AbstractConnection:
+    connection = DeepQueueConnection(
+        login_url(url, tls),
+        context=None if tls is None else tls.context,
+        transport_factory=CoalescingTransport(),
+    )
     try:
         await asyncio.wait_for(connection.connect(), CONNECT_TIMEOUT_S)
     except BaseException:
@@ -130,8 +137,11 @@ async def _connect_one(url: str) -> AbstractConnection:
     return connection
 
 
-async def connect(amqp_url: str) -> AbstractConnection:
+async def connect(amqp_url: str, tls: AmqpTls | None = None) -> AbstractConnection:
     """Open an AMQP connection (amqp:// or amqps://) whose writes are coalesced.
+
+    With `tls`, every URL must be amqps:// (ValueError otherwise) and the login is SASL
+    EXTERNAL when `tls.external`.
 
     When `amqp_url` lists several nodes, the first that accepts wins (the last one that did
     is tried first); when none does, the last node's error is raised. A refusal (login,
@@ -143,13 +153,13 @@ async def connect(amqp_url: str) -> AbstractConnection:
     order = rotation.order()
     for url in order[:-1]:
         try:
-            connection = await _connect_one(url)
+            connection = await _connect_one(url, tls)
         except (TimeoutError, AMQPError, OSError) as error:
             if refusal_code(error) is not None:
                 raise
             continue
         rotation.connected(url)
         return connection
-    connection = await _connect_one(order[-1])
+    connection = await _connect_one(order[-1], tls)
     rotation.connected(order[-1])
     return connection

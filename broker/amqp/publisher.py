@@ -20,6 +20,7 @@ from pamqp.commands import Basic
 from broker.amqp.connection import connect
 from broker.amqp.refusals import refusal_code
 from broker.messaging.errors import BrokerUnavailable, DeliveryError, PublishRefused, Unroutable
+from broker.tls.client import AmqpTls
 from broker.topology.names import ENVELOPE_CONTENT_TYPE
 
 CONFIRM_TIMEOUT_S = 30.0
@@ -33,8 +34,9 @@ class ConfirmedPublisher:
     fresh one, so there is no half-recovered state to reason about; the outbox retries.
     """
 
-    def __init__(self, amqp_url: str, *, user_id: str) -> None:
+    def __init__(self, amqp_url: str, *, user_id: str, tls: AmqpTls | None = None) -> None:
         self._url = amqp_url
+        self._tls = tls
         self._user_id = user_id
         self._connection: AbstractConnection | None = None
         self._channel: aiormq.Channel | None = None
@@ -56,7 +58,7 @@ class ConfirmedPublisher:
                 raise _not_opened(self._last_failure)
             await self._drop()
             try:
-                self._connection = await connect(self._url)
+                self._connection = await connect(self._url, self._tls)
                 channel = await self._connection.channel(
                     publisher_confirms=True, on_return_raises=True
                 )

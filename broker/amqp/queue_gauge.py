@@ -10,18 +10,20 @@ from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from broker.amqp.connection import connect
 from broker.amqp.refusals import refusal_code
 from broker.messaging.errors import BrokerUnavailable, QueueLookRefused
+from broker.tls.client import AmqpTls
 
 
 class AmqpQueueGauge:
     """Looks at queues as the user of `amqp_url`."""
 
-    def __init__(self, amqp_url: str) -> None:
+    def __init__(self, amqp_url: str, tls: AmqpTls | None = None) -> None:
         self._url = amqp_url
+        self._tls = tls
 
     async def depth(self, queue: str) -> int:
         """Messages ready in `queue`; raises BrokerUnavailable or QueueLookRefused."""
         try:
-            connection = await connect(self._url)
+            connection = await connect(self._url, self._tls)
         except (TimeoutError, AMQPError, OSError) as exc:
             raise _failed(queue, exc) from exc
         try:

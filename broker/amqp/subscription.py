@@ -24,6 +24,7 @@ from broker.amqp.refusals import refusal_code
 from broker.logs import get_logger
 from broker.messaging.errors import BrokerUnavailable, SubscribeRefused
 from broker.messaging.port import Delivery
+from broker.tls.client import AmqpTls
 
 log = get_logger(__name__)
 
@@ -87,8 +88,11 @@ class QueueSubscription:
     subscribes again from scratch instead.
     """
 
-    def __init__(self, amqp_url: str, queue: str, *, prefetch: int) -> None:
+    def __init__(
+        self, amqp_url: str, queue: str, *, prefetch: int, tls: AmqpTls | None = None
+    ) -> None:
         self._url = amqp_url
+        self._tls = tls
         self._queue = queue
         self._prefetch = prefetch
         self._pending: asyncio.Queue[Delivery] = asyncio.Queue()
@@ -117,7 +121,7 @@ class QueueSubscription:
 
     async def _start(self) -> None:
         await self.stop()
-        connection = await connect(self._url)
+        connection = await connect(self._url, self._tls)
         try:
             channel = await connection.channel()
             # The concrete class: only it lists its consumers, which alive() looks at.

@@ -45,6 +45,9 @@ def build_gateway(
     # The vhost is amqp_url's own; names at runtime depend on the user prefix alone.
     topology = Topology(user_prefix=settings.user_prefix)
     directory_file = DirectoryFile.at(settings.directory, settings.root_pub)
+    # One context for both connections; with SASL EXTERNAL the client certificate's common
+    # name must be the agency's user, which RabbitMQ then checks each message's user_id against.
+    tls = settings.amqp_tls()
     return Gateway(
         keys=keys,
         directory=directory_file.load().trusted,
@@ -52,10 +55,13 @@ def build_gateway(
         directory_poll_s=settings.directory_poll_s,
         store=SqlGatewayStore(settings.store_url),
         publisher=ConfirmedPublisher(
-            settings.amqp_url, user_id=topology.agency_user(settings.agency_id)
+            settings.amqp_url, user_id=topology.agency_user(settings.agency_id), tls=tls
         ),
         subscription=QueueSubscription(
-            settings.amqp_url, topology.agency_queue(settings.agency_id), prefetch=settings.prefetch
+            settings.amqp_url,
+            topology.agency_queue(settings.agency_id),
+            prefetch=settings.prefetch,
+            tls=tls,
         ),
         topology=topology,
         publish_window=settings.publish_window,

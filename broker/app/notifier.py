@@ -18,6 +18,8 @@ from faststream.message import StreamMessage
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.schemas.queue import QueueType
+from faststream.rabbit.security import RabbitExternalAuth
+from faststream.security import BaseSecurity
 
 from broker.envelope import DirectoryError, TrustedDirectory
 from broker.live_directory import DirectoryFile
@@ -29,6 +31,7 @@ from broker.notifier.emails import AgencyNames, Writer, no_names
 from broker.notifier.ports import Mailer
 from broker.notifier.service import Notifier, Settle
 from broker.store.notifier_store import SqlSentLog
+from broker.tls.client import AmqpTls, login_url
 from broker.topology.names import NOTIFIER_ARRIVALS_QUEUE, NOTIFIER_QUEUE, Topology
 from broker.web.names import directory_names
 
@@ -40,6 +43,15 @@ log = get_logger(__name__)
 GRACEFUL_S = 5.0
 
 
+def notifier_security(tls: AmqpTls | None) -> BaseSecurity | None:
+    """FastStream's form of the TLS settings: the context, and SASL EXTERNAL when asked."""
+    if tls is None:
+        return None
+    if tls.external:
+        return RabbitExternalAuth(ssl_context=tls.context)
+    return BaseSecurity(ssl_context=tls.context, use_ssl=True)
+
+
 class NotifierApp:
     """The notifier process: the sent log, the mailer and the FastStream consumer."""
 
@@ -48,10 +60,12 @@ class NotifierApp:
         self._mailer = mailer or SmtpMailer(settings.smtp)
         self._sent: SqlSentLog | None = None
         self._notifier: Notifier | None = None
+        tls = settings.amqp_tls()
         # logger=None: FastStream's own lines would name queues and message ids per
         # delivery, outside our log allowlist; the notifier logs what matters itself.
         self.broker = RabbitBroker(
-            settings.amqp_url,
+            login_url(settings.amqp_url, tls),
+            security=notifier_security(tls),
             default_channel=Channel(prefetch_count=settings.prefetch),
             graceful_timeout=GRACEFUL_S,
             logger=None,

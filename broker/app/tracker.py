@@ -78,24 +78,27 @@ def build_tracker_app(settings: TrackerSettings) -> FastAPI:
     directory_file = DirectoryFile.at(settings.directory, settings.root_pub)
     loaded = directory_file.load()
     policy = load_policy(settings, loaded.trusted)
+    tls = settings.amqp_tls()
     service = TrackerService(
         ledger=TrackerLedger(store, policy, settings.coordinators),
         verifier=HeaderVerifier(
             SignedDirectory(loaded.signed, loaded.root_public), workers=settings.verify_workers
         ),
-        publisher=ConfirmedPublisher(settings.amqp_url, user_id=topology.tracker_user()),
-        subscription=QueueSubscription(settings.amqp_url, TAP_QUEUE, prefetch=settings.prefetch),
+        publisher=ConfirmedPublisher(settings.amqp_url, user_id=topology.tracker_user(), tls=tls),
+        subscription=QueueSubscription(
+            settings.amqp_url, TAP_QUEUE, prefetch=settings.prefetch, tls=tls
+        ),
         overflow=QueueSubscription(
-            settings.amqp_url, TAP_OVERFLOW_QUEUE, prefetch=settings.prefetch
+            settings.amqp_url, TAP_OVERFLOW_QUEUE, prefetch=settings.prefetch, tls=tls
         ),
         # One at a time: the lost queue keeps the latest missed message while one is reported.
-        lost=QueueSubscription(settings.amqp_url, TAP_LOST_QUEUE, prefetch=1),
+        lost=QueueSubscription(settings.amqp_url, TAP_LOST_QUEUE, prefetch=1, tls=tls),
         topology=topology,
         sweep_interval_s=settings.sweep_interval_s,
         watchdog_interval_s=settings.watchdog_interval_s,
         directory_file=directory_file,
         directory_poll_s=settings.directory_poll_s,
-        gauge=AmqpQueueGauge(settings.amqp_url),
+        gauge=AmqpQueueGauge(settings.amqp_url, tls),
         dead_letter_look_s=settings.dead_letter_look_s,
     )
     app = create_tracker_app(

@@ -8,7 +8,18 @@ from importlib.metadata import entry_points
 
 import typer
 
-from broker.cli import directory, dlq, envelope, gateway, keys, notifier, schemas, topology, tracker
+from broker.cli import (
+    certs,
+    directory,
+    dlq,
+    envelope,
+    gateway,
+    keys,
+    notifier,
+    schemas,
+    topology,
+    tracker,
+)
 
 app = typer.Typer(
     name="caselink",
@@ -21,6 +32,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(directory.app, name="directory")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(topology.app, name="topology")
+app.add_typer(certs.app, name="certs")
 app.command("seal")(envelope.seal_command)
 app.command("open")(envelope.open_command)
 app.add_typer(gateway.app, name="gateway")

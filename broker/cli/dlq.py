@@ -55,7 +55,11 @@ def _settings(config: Path | None) -> tuple[DlqSettings, TrustedDirectory | None
 def _letters(config: Path | None) -> tuple[DlqSettings, list[DeadLetter]]:
     settings, directory = _settings(config)
     with cli_errors():
-        letters = asyncio.run(list_dead_letters(settings.amqp_url, directory, int(time.time())))
+        letters = asyncio.run(
+            list_dead_letters(
+                settings.amqp_url, directory, int(time.time()), tls=settings.amqp_tls()
+            )
+        )
     return settings, letters
 
 
@@ -130,7 +134,11 @@ def requeue_command(
     with cli_errors():
         done = asyncio.run(
             requeue_dead_letters(
-                settings.amqp_url, directory, None if all_letters else names, int(time.time())
+                settings.amqp_url,
+                directory,
+                None if all_letters else names,
+                int(time.time()),
+                tls=settings.amqp_tls(),
             )
         )
     if done.seen == 0:
@@ -152,7 +160,9 @@ def check_command(config: ConfigFile = None) -> None:
     """How full the dead-letter queue is; exit 4 from 80% of its bound (for monitoring)."""
     settings, _ = _settings(config)
     with cli_errors():
-        depth = asyncio.run(dead_letter_depth(settings.amqp_url, settings.max_length))
+        depth = asyncio.run(
+            dead_letter_depth(settings.amqp_url, settings.max_length, tls=settings.amqp_tls())
+        )
     typer.echo(depth.line())
     if depth.near_full:
         raise typer.Exit(EXIT_NEAR_FULL)

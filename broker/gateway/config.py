@@ -15,8 +15,9 @@ from pydantic_settings import SettingsConfigDict
 from broker.gateway.retention import DEFAULT_RETENTION_DAYS
 from broker.gateway.users import GatewayUser, load_users
 from broker.keystore import read_private, read_token, refuse_readable_passwords
-from broker.server_tls import server_context
 from broker.settings_file import FileSettings, load_settings_file
+from broker.tls.server import server_context
+from broker.tls.settings import TLS_PATH_FIELDS, AmqpTlsFields
 from schemas.ids import AgencyId
 from schemas.sealed_envelope import MAX_ENVELOPE_BYTES
 
@@ -26,7 +27,7 @@ compact JSON (broker/envelope/suites.py); an agency's JSON may be indented or es
 the cap is that of the largest envelope, 16 MiB, plus room for the submission's fields."""
 
 
-class GatewaySettings(FileSettings):
+class GatewaySettings(FileSettings, AmqpTlsFields):
     """One agency's gateway. Paths (and an SQLite store_url's file) are relative to the
     config file's folder."""
 
@@ -36,7 +37,9 @@ class GatewaySettings(FileSettings):
     key_file: Path
     directory: Path
     root_pub: Path
-    amqp_url: str = Field(description="amqp://USER:PASSWORD@HOST:PORT/VHOST")
+    amqp_url: str = Field(
+        description="amqp://USER:PASSWORD@HOST:PORT/VHOST, or amqps:// (amqp_ca_file...)"
+    )
     store_url: str = Field(description="SQLAlchemy async URL, e.g. sqlite+aiosqlite:///inbox.db")
     api_listen: str = "127.0.0.1:8080"
     # Who may use the HTTP API: people (password) and systems (token), mode 0600.
@@ -123,6 +126,7 @@ _PATH_FIELDS = (
     "session_secret_file",
     "tls_certificate",
     "tls_key",
+    *TLS_PATH_FIELDS,
 )
 _URL_FIELDS = ("amqp_url", "store_url")
 

@@ -11,6 +11,7 @@ from broker.keystore import refuse_readable_passwords
 from broker.look import DEFAULT_LANGUAGE, LANGUAGES
 from broker.look.formats import is_time_zone
 from broker.settings_file import FileSettings, load_settings_file
+from broker.tls.settings import TLS_PATH_FIELDS, AmqpTlsFields
 from schemas.ids import AgencyId
 
 # Deliberately plain: one @, no spaces or angle brackets, so an address cannot smuggle a
@@ -98,7 +99,7 @@ class SmtpSettings(BaseModel):
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
 
 
-class NotifierSettings(FileSettings):
+class NotifierSettings(FileSettings, AmqpTlsFields):
     """`caselink notifier`. Relative paths (an SQLite store_url's file) are relative to the
     config file's folder."""
 
@@ -146,7 +147,10 @@ def load_notifier_settings(path: Path) -> NotifierSettings:
     and group or others may read it.
     """
     settings = load_settings_file(
-        NotifierSettings, path, ("directory", "root_pub"), url_fields=("store_url",)
+        NotifierSettings,
+        path,
+        ("directory", "root_pub", *TLS_PATH_FIELDS),
+        url_fields=("store_url",),
     )
     refuse_readable_passwords(path, _SECRET_URLS)
     return settings

@@ -9,10 +9,11 @@ from pydantic_settings import SettingsConfigDict
 from broker.envelope import TrustedDirectory
 from broker.keystore import load_trusted_directory
 from broker.settings_file import ConfigError, FileSettings, load_settings_file
+from broker.tls.settings import TLS_PATH_FIELDS, AmqpTlsFields
 from broker.topology.names import QueueLimits
 
 
-class DlqSettings(FileSettings):
+class DlqSettings(FileSettings, AmqpTlsFields):
     """The dead-letter operator's tool. Paths are relative to the config file's folder."""
 
     model_config = SettingsConfigDict(env_prefix="CASELINK_DLQ_", extra="forbid")
@@ -37,7 +38,7 @@ class DlqSettings(FileSettings):
         return load_trusted_directory(self.directory, self.root_pub)
 
 
-_PATH_FIELDS = ("directory", "root_pub")
+_PATH_FIELDS = ("directory", "root_pub", *TLS_PATH_FIELDS)
 
 
 def load_dlq_settings(path: Path) -> DlqSettings:

@@ -41,6 +41,7 @@ from broker.operator.dead_letter_view import (
     select,
 )
 from broker.operator.printable import printable
+from broker.tls.client import AmqpTls, login_url
 from broker.topology.names import DEAD_LETTER_QUEUE
 
 MAX_FETCH = 10_000
@@ -111,10 +112,15 @@ def _broker_errors(url: URL) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def _connected(amqp_url: str) -> AsyncIterator[AbstractConnection]:
+async def _connected(amqp_url: str, tls: AmqpTls | None) -> AsyncIterator[AbstractConnection]:
     url = _where(amqp_url)
     with _broker_errors(url):
-        connection = await aio_pika.connect(amqp_url, timeout=TIMEOUT_S)
+        # aio-pika hands the context and the URL's `auth` to aiormq, as broker.amqp does.
+        connection = await aio_pika.connect(
+            login_url(amqp_url, tls),
+            timeout=TIMEOUT_S,
+            ssl_context=None if tls is None else tls.context,
+        )
         async with connection:
             yield connection
 
@@ -140,18 +146,18 @@ async def _fetch_all(
 
 
 async def list_dead_letters(
-    amqp_url: str, directory: TrustedDirectory | None, now: int
+    amqp_url: str, directory: TrustedDirectory | None, now: int, *, tls: AmqpTls | None = None
 ) -> list[DeadLetter]:
     """Every dead letter (up to MAX_FETCH), left in the queue; raises DeadLetterError."""
-    async with _connected(amqp_url) as connection:
+    async with _connected(amqp_url, tls) as connection:
         channel = await connection.channel()
         # Closing the channel returns every unacked message to the queue.
         return [item.letter for item in await _fetch_all(channel, directory, now)]
 
 
-async def dead_letter_depth(amqp_url: str, bound: int) -> Depth:
+async def dead_letter_depth(amqp_url: str, bound: int, *, tls: AmqpTls | None = None) -> Depth:
     """How many messages the dead-letter queue holds; raises DeadLetterError."""
-    async with _connected(amqp_url) as connection:
+    async with _connected(amqp_url, tls) as connection:
         channel = await connection.channel()
         queue = await channel.declare_queue(DEAD_LETTER_QUEUE, passive=True)
         count = queue.declaration_result.message_count
@@ -177,7 +183,12 @@ def _republished(message: AbstractIncomingMessage) -> aio_pika.Message:
 
 
 async def requeue_dead_letters(
-    amqp_url: str, directory: TrustedDirectory | None, wanted: Sequence[str] | None, now: int
+    amqp_url: str,
+    directory: TrustedDirectory | None,
+    wanted: Sequence[str] | None,
+    now: int,
+    *,
+    tls: AmqpTls | None = None,
 ) -> Requeued:
     """Put the letters `wanted` names (see `dead_letter_view.select`) back where they died.
 
@@ -185,7 +196,7 @@ async def requeue_dead_letters(
     the queue is gone...); the letters requeued before that stay requeued.
     """
     done = Requeued()
-    async with _connected(amqp_url) as connection:
+    async with _connected(amqp_url, tls) as connection:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         fetched = await _fetch_all(channel, directory, now)
         done.seen = len(fetched)

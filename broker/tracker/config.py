@@ -8,13 +8,14 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from broker.keystore import read_private, read_token, refuse_readable_passwords
-from broker.server_tls import server_context
 from broker.settings_file import FileSettings, load_settings_file
+from broker.tls.server import server_context
+from broker.tls.settings import TLS_PATH_FIELDS, AmqpTlsFields
 from broker.topology.names import QueueLimits
 from schemas.ids import AgencyId
 
 
-class TrackerSettings(FileSettings):
+class TrackerSettings(FileSettings, AmqpTlsFields):
     """The tracker service and its dashboard. Paths (and an SQLite store_url's file) are
     relative to the config file's folder."""
 
@@ -98,6 +99,7 @@ _PATH_FIELDS = (
     "metrics_token_file",
     "tls_certificate",
     "tls_key",
+    *TLS_PATH_FIELDS,
 )
 
 

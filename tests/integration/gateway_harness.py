@@ -3,7 +3,7 @@
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +16,10 @@ from broker.envelope import AgencyKeys, RootKey, TrustedDirectory, verify_direct
 from broker.gateway.ports import GatewayStore
 from broker.gateway.service import Gateway
 from broker.keystore import write_private, write_public
+from broker.operator.apply import RABBITMQCTL
 from broker.store.gateway_store import SqlGatewayStore
 from broker.store.tracker_store import SqlTrackerStore
+from broker.tls.client import AmqpTls
 from broker.topology.names import TAP_LOST_QUEUE, TAP_OVERFLOW_QUEUE, TAP_QUEUE, QueueLimits
 from broker.tracker.ledger import TrackerLedger
 from broker.tracker.policy import DEFAULT_POLICY, SlaPolicy
@@ -58,13 +60,18 @@ class KeyedFederation:
 
 @asynccontextmanager
 async def keyed_federation(
-    secrets: Path, limits: QueueLimits | None = None, agency_ids: Iterable[str] = AGENCIES
+    secrets: Path,
+    limits: QueueLimits | None = None,
+    agency_ids: Iterable[str] = AGENCIES,
+    ctl: Sequence[str] = RABBITMQCTL,
 ) -> AsyncIterator[KeyedFederation]:
-    """Apply a fresh, keyed federation in its own vhost; removed afterwards. An agency of
-    `agency_ids` not in AGENCIES is a social services agency."""
+    """Apply a fresh, keyed federation in its own vhost (on the node `ctl` reaches); removed
+    afterwards. An agency of `agency_ids` not in AGENCIES is a social services agency."""
     root, keys, signed = make_keys(agency_ids)
     trusted = verify_directory(signed, root.public())
-    with applied_federation(secrets, directory=trusted.directory, limits=limits) as federation:
+    with applied_federation(
+        secrets, directory=trusted.directory, limits=limits, ctl=ctl
+    ) as federation:
         yield KeyedFederation(federation, root, keys, signed, trusted)
 
 
@@ -75,18 +82,21 @@ def make_gateway(
     *,
     store: GatewayStore | None = None,
     amqp_url: str | None = None,
+    tls: AmqpTls | None = None,
 ) -> Gateway:
     """A gateway for `agency_id` with its SQLite store under `folder`; not started.
 
-    `amqp_url` replaces the agency's own URL (a proxy's, say).
+    `amqp_url` replaces the agency's own URL (a proxy's, or amqps:// with `tls`).
     """
     url, topology = amqp_url or keyed.federation.url(agency_id), keyed.federation.topology
     return Gateway(
         keys=keyed.keys[agency_id],
         directory=keyed.trusted,
         store=store or SqlGatewayStore(f"sqlite+aiosqlite:///{folder / agency_id}.db"),
-        publisher=ConfirmedPublisher(url, user_id=topology.agency_user(agency_id)),
-        subscription=QueueSubscription(url, topology.agency_queue(agency_id), prefetch=PREFETCH),
+        publisher=ConfirmedPublisher(url, user_id=topology.agency_user(agency_id), tls=tls),
+        subscription=QueueSubscription(
+            url, topology.agency_queue(agency_id), prefetch=PREFETCH, tls=tls
+        ),
         topology=topology,
         watchdog_interval_s=0.5,
         users=make_users(),
@@ -142,10 +152,19 @@ def free_port() -> int:
         return port
 
 
-def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: int) -> Path:
+def gateway_config(
+    keyed: KeyedFederation,
+    agency_id: str,
+    folder: Path,
+    port: int,
+    *,
+    amqp_url: str | None = None,
+    extra_toml: str = "",
+) -> Path:
     """Write what `caselink gateway --config` needs for `agency_id` into `folder`.
 
     The settings hold the agency's RabbitMQ password, so they are 0600 like the users file.
+    `amqp_url` replaces the agency's own URL; `extra_toml` adds settings (TLS ones, say).
     """
     folder.mkdir(mode=0o700)  # it holds the database: private, or the gateway refuses it
     write_private(folder / "agency.key", keyed.keys[agency_id].to_bytes())
@@ -161,10 +180,11 @@ def gateway_config(keyed: KeyedFederation, agency_id: str, folder: Path, port: i
             'directory = "directory.json"\n'
             'root_pub = "root.pub.json"\n'
             'users_file = "users.toml"\n'
-            f'amqp_url = "{keyed.federation.url(agency_id)}"\n'
+            f'amqp_url = "{amqp_url or keyed.federation.url(agency_id)}"\n'
             f'store_url = "sqlite+aiosqlite:///{folder / "gateway.db"}"\n'
             f'api_listen = "127.0.0.1:{port}"\n'
             f'user_prefix = "{topology.user_prefix}"\n'
+            f"{extra_toml}"
         ).encode(),
     )
     return config

@@ -3,7 +3,7 @@
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from broker.envelope import (
     build_directory,
     verify_directory,
 )
-from broker.operator.apply import apply_definitions, delete_topology
+from broker.operator.apply import RABBITMQCTL, apply_definitions, delete_topology
 from broker.topology.definitions import Definitions, build_definitions
 from broker.topology.names import QueueLimits, Topology
 from broker.topology.passwords import load_or_create_passwords
@@ -116,24 +116,26 @@ def applied_federation(
     *,
     directory: Directory | None = None,
     limits: QueueLimits | None = None,
+    ctl: Sequence[str] = RABBITMQCTL,
 ) -> Iterator[Federation]:
     """Apply a fresh federation; delete its vhost and users afterwards, whatever happened.
 
     Pass `directory` to use agencies whose keys you hold; else one is made from `agency_ids`.
-    Pass `limits` for queue bounds other than the federation's defaults (tiny ones, say).
+    Pass `limits` for queue bounds other than the federation's defaults (tiny ones, say),
+    `ctl` for a node other than the machine's (tests/integration/tls_node.py).
     """
     topology = unique_topology(limits)
     directory = make_directory(agency_ids) if directory is None else directory
     passwords, definitions = definitions_for(topology, directory, secrets)
     try:
-        apply_definitions(definitions)
+        apply_definitions(definitions, ctl=ctl)
         # guest inspects and sets up in the test vhost; this grant dies with the vhost.
         subprocess.run(
-            ["rabbitmqctl", "set_permissions", "-p", topology.vhost, "guest", ".*", ".*", ".*"],
+            [*ctl, "set_permissions", "-p", topology.vhost, "guest", ".*", ".*", ".*"],
             check=True,
             capture_output=True,
             timeout=TIMEOUT_S,
         )
         yield Federation(topology, directory, secrets, passwords, definitions)
     finally:
-        delete_topology(topology, [agency.id for agency in directory.agencies])
+        delete_topology(topology, [agency.id for agency in directory.agencies], ctl=ctl)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from broker.keystore import KeyFilePermissionError
-from broker.server_tls import TlsFilesError, server_context
+from broker.tls.server import TlsFilesError, server_context
 from tests.server_certs import self_signed
 
 
