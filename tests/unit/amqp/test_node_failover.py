@@ -6,6 +6,7 @@ from aiormq.exceptions import AMQPConnectionError, ProbableAuthenticationError
 from broker.amqp import connection as amqp_connection
 from broker.amqp.nodes import NodeRotation, node_urls
 from broker.keystore import _holds_password
+from broker.tls.client import AmqpTls
 
 N1, N2, N3 = (f"amqp://gw:pw@127.0.0.1:{port}/v" for port in (5691, 5692, 5693))
 CLUSTER = f"{N1} {N2}\n {N3}"
@@ -33,7 +34,7 @@ class FakeNodes:
         self.refusing = refusing
         self.tried: list[str] = []
 
-    async def __call__(self, url: str) -> object:
+    async def __call__(self, url: str, tls: AmqpTls | None) -> object:
         self.tried.append(url)
         if url in self.refusing:
             raise ProbableAuthenticationError("ACCESS_REFUSED")
