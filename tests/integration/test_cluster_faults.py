@@ -1,7 +1,8 @@
 """5,000 referrals between two gateways on different nodes of a three-node cluster, while
 the node leading the recipient's quorum queue is killed (SIGKILL) and restarted, or paused
 (SIGSTOP) and resumed: each referral arrives once, none is lost, and the gateways move to
-another node by themselves. Prints how long delivery stalled.
+another node by themselves. Prints how long delivery stalled. And the active tracker
+killed (SIGKILL) mid-stream: the standby takes over the tap by itself; prints how soon.
 
 One cluster for the module (deploy/cluster/cluster.sh), one vhost per test.
 """
