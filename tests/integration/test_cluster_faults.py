@@ -26,6 +26,7 @@ from aiormq.exceptions import AMQPError
 
 from broker.amqp.connection import connect
 from broker.gateway.service import Gateway
+from broker.store.gateway_store import SqlGatewayStore
 from broker.topology.names import ALERTS_QUEUE
 from broker.tracker.escalation import alert_id_of
 from schemas.examples import example_body
@@ -46,7 +47,7 @@ from tests.integration.rabbit_cluster import (
 )
 from tests.integration.test_tracker_process import children_of, tracker_config
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
 A, B = "oscc-north", "social-east"
 REFERRALS = 5000
@@ -70,12 +71,18 @@ def keyed(cluster: Cluster, tmp_path: Path) -> Iterator[KeyedFederation]:
 
 
 def gateway_on(
-    keyed: KeyedFederation, agency_id: str, nodes: tuple[int, ...], folder: Path
+    keyed: KeyedFederation, agency_id: str, nodes: tuple[int, ...], store_url: str
 ) -> Gateway:
+    """A gateway on its node list, its store on PostgreSQL as in a cluster's set-up."""
     federation = keyed.federation
     user = federation.user(agency_id)
     url = cluster_url(user, federation.passwords[user], federation.topology.vhost, nodes)
-    return make_gateway(keyed, agency_id, folder, amqp_url=url)
+    store = SqlGatewayStore(store_url)
+    return make_gateway(keyed, agency_id, Path(), store=store, amqp_url=url)
+
+
+def pg_url(database: str) -> str:
+    return f"postgresql+asyncpg://postgres@127.0.0.1/{database}"
 
 
 class ArrivalClock:
@@ -114,10 +121,13 @@ class ArrivalClock:
 async def streaming(
     keyed: KeyedFederation, folder: Path
 ) -> AsyncIterator[tuple[Gateway, Gateway, ArrivalClock, list[str]]]:
-    """Both gateways running on their nodes, and REFERRALS submitted at A to B."""
+    """Both gateways running on their nodes, each with a PostgreSQL store of its own, and
+    REFERRALS submitted at A to B."""
     async with (
-        running(gateway_on(keyed, A, A_NODES, folder)) as gateway_a,
-        running(gateway_on(keyed, B, B_NODES, folder)) as gateway_b,
+        pg_database() as store_a,
+        pg_database() as store_b,
+        running(gateway_on(keyed, A, A_NODES, pg_url(store_a))) as gateway_a,
+        running(gateway_on(keyed, B, B_NODES, pg_url(store_b))) as gateway_b,
     ):
         clock = ArrivalClock(gateway_b)
         sampling = asyncio.create_task(clock.run())
@@ -249,7 +259,7 @@ TRACKER_TIMEOUT_S = 120
 @asynccontextmanager
 async def pg_database() -> AsyncIterator[str]:
     """A fresh PostgreSQL database: its name; dropped (forcibly) afterwards."""
-    name = f"caselink_takeover_{uuid.uuid4().hex[:12]}"
+    name = f"caselink_cluster_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(**PG_ADMIN, database="postgres")
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -353,7 +363,7 @@ async def test_a_standby_tracker_takes_over_the_tap_and_no_alert_is_raised_twice
     watching = asyncio.create_task(observe_alerts(watch_url, seen))
     started = time.monotonic()
     async with pg_database() as database:
-        trackers = Trackers(keyed, tmp_path, f"postgresql+asyncpg://postgres@127.0.0.1/{database}")
+        trackers = Trackers(keyed, tmp_path, pg_url(database))
         db = await asyncpg.connect(**PG_ADMIN, database=database)
 
         async def rows(where: str) -> int:
@@ -365,8 +375,10 @@ async def test_a_standby_tracker_takes_over_the_tap_and_no_alert_is_raised_twice
             active = await trackers.start("active", (3, 1, 2))
             await trackers.start("standby", (1, 2, 3))
             async with (
-                running(gateway_on(keyed, A, A_NODES, tmp_path)) as gateway_a,
-                running(gateway_on(keyed, B, B_NODES, tmp_path)),
+                pg_database() as store_a,
+                pg_database() as store_b,
+                running(gateway_on(keyed, A, A_NODES, pg_url(store_a))) as gateway_a,
+                running(gateway_on(keyed, B, B_NODES, pg_url(store_b))),
             ):
                 sent = await submit_referrals(gateway_a, FIRST_WAVE)
 
