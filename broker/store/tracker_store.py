@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from sqlalchemy import bindparam, delete, false, select, text, union_all, update
+from sqlalchemy import and_, bindparam, delete, false, or_, select, text, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -91,17 +91,42 @@ class SqlTrackerStore(TrackerQueries, TrackerAccess):
         async with self._transaction(operation, writes=True) as connection:
             yield SqlTrackerWrites(connection, self._dialect)
 
-    async def unpublished_alerts(self, limit: int) -> list[RecordedAlert]:
-        """Alerts recorded but not yet confirmed by the broker, oldest first."""
-        query = (
-            select(alerts)
-            .where(alerts.c.published_at.is_(None))
+    async def claim_unpublished_alerts(
+        self, limit: int, holder: str, now: float, lease_s: float
+    ) -> list[RecordedAlert]:
+        """Lease the oldest claimable unpublished alerts to `holder`; return them, oldest
+        first. One statement: PostgreSQL skips the rows another claim has locked (SKIP
+        LOCKED; a row another claim leased and committed meanwhile is rechecked against
+        `claimable` when locked), SQLite has one writer at a time."""
+        claimable = and_(
+            alerts.c.published_at.is_(None),
+            or_(
+                alerts.c.claimed_until.is_(None),
+                alerts.c.claimed_until <= now,
+                alerts.c.claimed_by == holder,
+            ),
+        )
+        batch = (
+            select(alerts.c.key)
+            .where(claimable)
             .order_by(alerts.c.raised_at, alerts.c.key)
             .limit(limit)
         )
-        async with self._transaction("unpublished_alerts") as connection:
-            rows = (await connection.execute(query)).mappings().all()
-        return [recorded_alert(row) for row in rows]
+        if self._dialect == "postgresql":
+            batch = batch.with_for_update(skip_locked=True)
+        # Materialized: the batch is chosen (and locked) once. As a plain IN subquery,
+        # PostgreSQL may run it again per row updated and lease more than `limit`.
+        chosen = batch.cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
+        claim = (
+            update(alerts)
+            .where(alerts.c.key.in_(select(chosen.c.key)))
+            .values(claimed_by=holder, claimed_until=now + lease_s)
+            .returning(*alerts.c)
+        )
+        async with self._transaction("claim_unpublished_alerts", writes=True) as connection:
+            rows = (await connection.execute(claim)).mappings().all()
+        # RETURNING keeps no order.
+        return sorted(map(recorded_alert, rows), key=lambda alert: (alert.raised_at, alert.key))
 
     async def mark_alerts_published(self, keys: Sequence[str], at: float) -> None:
         """Record the broker's confirm; the first confirm time is kept, unknown keys ignored."""

@@ -3,7 +3,8 @@
 Keep in step with `migrations/tracker/`: a test compares the migrated schema to this one.
 Columns hold ids, categories and times only: the tracker never sees a body. Event times
 are integer Unix seconds from the signed headers; the tracker's own clock (received_at,
-updated_at, raised_at, published_at, page views, sessions, sign-ins) is float Unix seconds.
+updated_at, raised_at, published_at, claimed_until, page views, sessions, sign-ins) is
+float Unix seconds.
 Sessions keep only the hash of their id; the sign-in log never a password.
 """
 
@@ -13,6 +14,7 @@ from broker.store.directory_serials import directory_table
 from broker.store.gateway_tables import AGENCY, ID, WORD
 from broker.store.session_rows import session_table
 from broker.tracker.access import ADDRESS_CHARS, FILTER_CHARS, NAME_CHARS
+from broker.tracker.records import LEASE_HOLDER_CHARS
 
 ALERT_KEY = 255  # planned key (thread, recipient, reason, level, audience) + addressee
 ROUTING_KEY = 255
@@ -141,6 +143,10 @@ alerts = sa.Table(
     sa.Column("routing_key", sa.String(ROUTING_KEY), nullable=False),
     sa.Column("raised_at", sa.Double(), nullable=False),
     sa.Column("published_at", sa.Double(), nullable=True),
+    # The relay publishing it now and until when (its lease): another relay leaves it alone
+    # until then. Stale once published; NULL before any claim.
+    sa.Column("claimed_by", sa.String(LEASE_HOLDER_CHARS), nullable=True),
+    sa.Column("claimed_until", sa.Double(), nullable=True),
     # The keys already recorded for a thread: the sweep and the refold pass them on.
     sa.Index("ix_alerts_thread_id", "thread_id"),
     # The publisher's queue: only unpublished alerts are indexed, oldest first.

@@ -60,6 +60,7 @@ class MemoryTrackerStore(MemoryAccess):
         self._threads: dict[str, _Kept] = {}
         self._alerts: dict[str, RecordedAlert] = {}
         self._thread_alerts: dict[str, frozenset[str]] = {}  # thread id -> outbox keys
+        self._leases: dict[str, tuple[str, float]] = {}  # alert key -> (holder, until)
         self._writer = asyncio.Lock()
         self._directory_serial = 0
         MemoryAccess.__init__(self)
@@ -81,11 +82,24 @@ class MemoryTrackerStore(MemoryAccess):
                 writes.undo()
                 raise
 
-    async def unpublished_alerts(self, limit: int) -> list[RecordedAlert]:
-        """Alerts recorded but not yet confirmed by the broker, oldest first."""
-        pending = [alert for alert in self._alerts.values() if alert.published_at is None]
-        pending.sort(key=lambda alert: (alert.raised_at, alert.key))
-        return pending[:limit]
+    async def claim_unpublished_alerts(
+        self, limit: int, holder: str, now: float, lease_s: float
+    ) -> list[RecordedAlert]:
+        """Lease the oldest claimable unpublished alerts to `holder`; return them, oldest
+        first (no await: atomic under asyncio)."""
+
+        def claimable(alert: RecordedAlert) -> bool:
+            lease = self._leases.get(alert.key)
+            return alert.published_at is None and (
+                lease is None or lease[1] <= now or lease[0] == holder
+            )
+
+        pending = sorted(
+            filter(claimable, self._alerts.values()), key=lambda a: (a.raised_at, a.key)
+        )[:limit]
+        for alert in pending:
+            self._leases[alert.key] = (holder, now + lease_s)
+        return pending
 
     async def mark_alerts_published(self, keys: Sequence[str], at: float) -> None:
         """Record the broker's confirm; the first confirm time is kept, unknown keys ignored."""

@@ -105,8 +105,18 @@ class TrackerStore(AccessStore, Protocol):
         `operation` names it in errors ("ingest failed: ...").
         """
 
-    async def unpublished_alerts(self, limit: int) -> list[RecordedAlert]:
-        """Alerts recorded but not yet confirmed by the broker, oldest first."""
+    async def claim_unpublished_alerts(
+        self, limit: int, holder: str, now: float, lease_s: float
+    ) -> list[RecordedAlert]:
+        """Lease up to `limit` alerts recorded but not yet confirmed by the broker to
+        `holder` until `now + lease_s`, and return them oldest first.
+
+        Claimable are those with no lease, an expired one (ending at or before `now`: its
+        holder died or stalled mid-batch) or one held by `holder` itself (its retry after a
+        failed publish). Atomic: two holders claiming at once never get the same alert, so
+        two trackers' relays over one store do not publish one alert together. `holder`
+        is at most LEASE_HOLDER_CHARS long.
+        """
 
     async def mark_alerts_published(self, keys: Sequence[str], at: float) -> None:
         """Record the broker's confirm for these alerts; the first confirm time is kept,

@@ -92,6 +92,10 @@ class ThreadFilter:
     phase: str | None = None
 
 
+LEASE_HOLDER_CHARS = 128
+"""The longest name of an alert relay holding a lease on alerts (`claimed_by`)."""
+
+
 @dataclass(frozen=True)
 class RecordedAlert:
     """An alert the tracker owes, as kept in its outbox until published."""

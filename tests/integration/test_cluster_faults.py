@@ -395,6 +395,15 @@ async def test_a_standby_tracker_takes_over_the_tap_and_no_alert_is_raised_twice
                 trackers.kill(active)
                 killed_at, killed_wall = time.monotonic(), time.time()
                 events_at_kill, threads_at_kill = await rows("events"), await rows("threads")
+                # The dead relay's batch: leased to it (its name holds its pid), unmarked.
+                # What it had published of it goes out again once the lease ends.
+                dead_batch = {
+                    alert_id_of(row["key"])
+                    for row in await db.fetch(
+                        "SELECT key FROM alerts WHERE published_at IS NULL AND claimed_by LIKE $1",
+                        f"%:{active.pid}:%",
+                    )
+                }
                 assert threads_at_kill < TRACKED, "the kill came too late to test anything"
 
                 async def taken_over() -> bool:
@@ -439,15 +448,14 @@ async def test_a_standby_tracker_takes_over_the_tap_and_no_alert_is_raised_twice
         f"\nSIGKILL of the active tracker at {threads_at_kill} of {TRACKED} threads: the "
         f"standby stored tap events {takeover_s:.1f} s later; {len(published)} alerts, "
         f"{len(before_kill)} of them confirmed before the kill; {len(twice)} published more "
-        f"than once ({len(twice.intersection(before_kill))} of those confirmed before the "
-        f"kill); all in {time.monotonic() - started:.0f} s"
+        f"than once, of {len(dead_batch)} leased to the killed tracker's relay and not marked "
+        f"published; all in {time.monotonic() - started:.0f} s"
     )
     assert survivor.returncode == -signal.SIGTERM, "the standby ran until stopped"
     assert len(published) >= ALERTS_PER_THREAD * TRACKED
     assert sorted(seen) == sorted(published)
-    if twice:
-        # Known gap: every tracker, standby included, runs the alert relay over the shared
-        # store, and nothing claims an unpublished alert, so two relays publish one recorded
-        # alert twice (same alert id: the notifier sends one email per id). Once the relay
-        # claims its batch, make this an assertion.
-        pytest.xfail(f"{len(twice)} alerts published twice by the two trackers' relays")
+    # Every tracker, the standby too, runs the alert relay over the shared store; each claims
+    # its batch (a lease), so no alert is published by both. Only what the killed relay had
+    # published of its batch but not yet marked goes out again, once its lease ends: at least
+    # once, by design (same alert id: the notifier sends one email per id).
+    assert twice <= dead_batch, f"{len(twice - dead_batch)} alerts published by both relays"

@@ -26,7 +26,7 @@ from broker.tracker.policy import DEFAULT_POLICY
 from broker.tracker.state import Phase, thread_state
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.integration.store.conftest import COORDINATORS, TrackerBackend
-from tests.integration.store.tracker_helpers import keys, thread_of
+from tests.integration.store.tracker_helpers import keys, owed, thread_of
 from tests.unit.tracker.builders import HOUR, RECIPIENT, SENDER, STRANGER, T0, Thread
 
 TABLES = set(metadata.tables)
@@ -225,7 +225,7 @@ async def test_batches_larger_than_one_in_list(sql_tracker_backend: TrackerBacke
     assert len(raised) == 3 * 1100 == len(set(keys(raised)))
     assert await store.sweep(T0 + HOUR) == []
     await store.store.mark_alerts_published(keys(raised), 2.0)
-    assert await store.store.unpublished_alerts(10) == []
+    assert await owed(store.store, 10) == []
 
 
 async def test_two_trackers_sweeping_together_record_each_alert_once(
@@ -241,7 +241,7 @@ async def test_two_trackers_sweeping_together_record_each_alert_once(
         expected = 3 if now == T0 + HOUR else 4  # reminders, then escalations
         assert len(together) == expected * len(threads)
         assert {thread_of(record) for record in first + second} == {t.thread_id for t in threads}
-    stored = await one.store.unpublished_alerts(10_000)
+    stored = await owed(one.store, 10_000)
     assert sorted(keys(stored)) == sorted(set(keys(stored)))
     assert len(stored) == 7 * len(threads)
 

@@ -4,6 +4,7 @@ The clock is integer Unix seconds from T0, passed in; nothing reads the wall clo
 Dashboard reads are in test_tracker_store_queries.py, same fixtures.
 """
 
+import asyncio
 from itertools import permutations
 
 import pytest
@@ -18,7 +19,7 @@ from broker.tracker.state import Phase, thread_state
 from schemas.alert import Alert
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.integration.store.conftest import COORDINATORS, TrackerBackend
-from tests.integration.store.tracker_helpers import keys, rungs, thread_of
+from tests.integration.store.tracker_helpers import keys, owed, rungs, thread_of
 from tests.unit.tracker.builders import DAY, HOUR, MINUTE, RECIPIENT, SENDER, STRANGER, T0, Thread
 
 A = AckStatus
@@ -117,7 +118,7 @@ async def test_a_third_agency_cannot_take_over_a_thread(tracker: TrackerLedger) 
         "not_a_party",
         2.0,
     )
-    announced = await tracker.store.unpublished_alerts(10)
+    announced = await owed(tracker.store, 10)
     assert rungs(announced) == ladder("refused", "not_a_party", set(COORDINATORS))
     assert {(a.thread_id, a.message_id, a.sender) for a in alert_bodies(announced)} == {
         (thread.thread_id, takeover.message_id, STRANGER)
@@ -156,7 +157,7 @@ async def test_a_back_dated_original_from_a_party_does_not_reopen_the_thread(
         T0,
     )
     assert row.state.phase is Phase.DELIVERED
-    assert await tracker.store.unpublished_alerts(10) == []
+    assert await owed(tracker.store, 10) == []
 
 
 async def test_answers_first_fix_the_parties_then_the_first_original_opens(
@@ -327,7 +328,7 @@ async def test_nothing_twice_after_a_restart(tracker_backend: TrackerBackend) ->
     assert await again.sweep(T0 + HOUR) == []
     assert await again.sweep(T0 + 2 * HOUR - 1) == []
     assert len(await again.sweep(T0 + 2 * HOUR)) == 4
-    assert keys(await again.store.unpublished_alerts(100))[:3] == keys(raised)
+    assert keys(await owed(again.store, 100))[:3] == keys(raised)
 
 
 async def test_sweep_works_through_many_chunks(tracker: TrackerLedger) -> None:
@@ -346,7 +347,7 @@ async def test_no_coordinators_is_an_error_and_records_nothing(
     await store.ingest([Thread().original(T0)], 0.0)
     with pytest.raises(NoCoordinators):
         await store.sweep(T0 + 24 * HOUR)
-    assert await store.store.unpublished_alerts(10) == []
+    assert await owed(store.store, 10) == []
 
 
 # The alert outbox
@@ -362,17 +363,84 @@ async def test_unpublished_alerts_oldest_first_until_confirmed(tracker: TrackerL
     second = await tracker.sweep(T0 + HOUR + 1)
     assert {thread_of(r) for r in first} == {early.thread_id}
     assert {thread_of(r) for r in second} == {late.thread_id}
-    assert await tracker.store.unpublished_alerts(100) == by_key(first) + by_key(second)
-    assert keys(await tracker.store.unpublished_alerts(2)) == keys(by_key(first))[:2]
+    assert await owed(tracker.store, 100) == by_key(first) + by_key(second)
+    assert keys(await owed(tracker.store, 2)) == keys(by_key(first))[:2]
     await tracker.store.mark_alerts_published([*keys(first), "no-such-key"], 50.0)
     await tracker.store.mark_alerts_published(keys(first)[:1], 60.0)  # a repeated confirm
-    assert await tracker.store.unpublished_alerts(100) == by_key(second)
+    assert await owed(tracker.store, 100) == by_key(second)
     metrics = await tracker.store.metrics(T0 + HOUR + 1)
     assert (metrics["alerts_raised"], metrics["alerts_unpublished"]) == (6, 3)
 
 
 def by_key(recorded: list[RecordedAlert]) -> list[RecordedAlert]:
     return sorted(recorded, key=lambda record: record.key)
+
+
+async def alerts_raised(tracker: TrackerLedger, threads: int) -> list[str]:
+    """The keys of the reminders raised for `threads` late referrals (3 each), oldest first."""
+    late = [Thread(MessageKind.REFERRAL, Urgency.HIGH) for _ in range(threads)]
+    await tracker.ingest([thread.original(T0) for thread in late], 0.0)
+    raised = keys(await tracker.sweep(T0 + HOUR))
+    assert len(raised) == 3 * threads
+    return sorted(raised)  # raised together: oldest first is by key
+
+
+LEASE_S = 30.0
+AT = float(T0 + 2 * HOUR)
+
+
+async def test_relays_claiming_at_once_never_get_the_same_alert(
+    tracker_backend: TrackerBackend,
+) -> None:
+    # Four relays, each with its own store (a connection pool of its own: on PostgreSQL and
+    # SQLite, four connections claiming at once), claiming small batches until none is left.
+    relays = [(await tracker_backend.open()).store for _ in range(4)]
+    raised = await alerts_raised(await tracker_backend.open(), 60)
+    claimed: list[list[str]] = [[] for _ in relays]
+
+    async def claim_all(relay: int) -> None:
+        while batch := await relays[relay].claim_unpublished_alerts(
+            7, f"relay-{relay}", AT, LEASE_S
+        ):
+            claimed[relay] += keys(batch)
+            await asyncio.sleep(0)  # let the others claim while this one "publishes"
+            await relays[relay].mark_alerts_published(keys(batch), AT)
+
+    await asyncio.gather(*(claim_all(relay) for relay in range(len(relays))))
+    together = [key for batch in claimed for key in batch]
+    assert sorted(together) == sorted(raised)  # each alert once, none missed
+    assert sum(1 for batch in claimed if batch) > 1, "the relays did claim at the same time"
+
+
+async def test_a_lease_keeps_others_off_until_it_ends(tracker: TrackerLedger) -> None:
+    store = tracker.store
+    raised = await alerts_raised(tracker, 2)
+    assert keys(await store.claim_unpublished_alerts(100, "dead", AT, LEASE_S)) == raised
+    assert await store.claim_unpublished_alerts(100, "other", AT + LEASE_S - 0.1, LEASE_S) == []
+    # The holder itself may claim its own again (its retry after a failed publish).
+    assert keys(await store.claim_unpublished_alerts(2, "dead", AT + 1, LEASE_S)) == raised[:2]
+    # "dead" never comes back: its lease on the others ends, another relay takes them.
+    expired = AT + LEASE_S
+    assert keys(await store.claim_unpublished_alerts(100, "other", expired, LEASE_S)) == raised[2:]
+    renewed_until = AT + 1 + LEASE_S  # the renewed lease ends too: "other" has them all
+    assert keys(await store.claim_unpublished_alerts(100, "other", renewed_until, LEASE_S)) == (
+        raised
+    )
+    # Taken over: the first holder's old lease gives it nothing any more.
+    assert await store.claim_unpublished_alerts(100, "dead", renewed_until, LEASE_S) == []
+
+
+async def test_a_published_alert_is_never_claimed_again(tracker: TrackerLedger) -> None:
+    store = tracker.store
+    raised = await alerts_raised(tracker, 2)
+    assert keys(await store.claim_unpublished_alerts(100, "one", AT, LEASE_S)) == raised
+    await store.mark_alerts_published(raised[:4], AT + 1)
+    later = AT + 10 * LEASE_S
+    # Neither the holder nor another, once the holder's lease has ended.
+    assert keys(await store.claim_unpublished_alerts(100, "one", AT + 2, LEASE_S)) == raised[4:]
+    assert keys(await store.claim_unpublished_alerts(100, "two", later, LEASE_S)) == raised[4:]
+    await store.mark_alerts_published(raised[4:], later + 1)
+    assert await store.claim_unpublished_alerts(100, "three", later + 100, LEASE_S) == []
 
 
 async def test_the_directory_serial_only_goes_up_and_survives_a_restart(

@@ -17,6 +17,7 @@ from broker.tracker.state import Phase
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.integration.store.conftest import COORDINATORS, TrackerBackend
 from tests.integration.store.previous_release import previous_release_store, rows_now
+from tests.integration.store.tracker_helpers import owed
 from tests.session_contract import session
 from tests.unit.tracker.builders import HOUR, STRANGER, T0, Thread
 
@@ -68,7 +69,7 @@ async def everything_read(store: SqlTrackerStore, thread_ids: list[str]) -> dict
         "refusals": [await store.refusals(t) for t in thread_ids],
         "figures": await store.agency_figures(everywhere, NOW),
         "weeks": await store.agency_weeks(everywhere, T0 - 7 * 24 * HOUR, NOW),
-        "unpublished": await store.unpublished_alerts(100),
+        "unpublished": await owed(store, 100),
         "metrics": await store.metrics(NOW),
         "sign_ins": await store.sign_ins(limit=10),
         "views": await store.view_log(limit=10),

@@ -11,6 +11,7 @@ from broker.tracker.records import NextCheck
 from broker.tracker.schedule import folded_thread, plan_sweep
 from schemas.kinds import AckStatus, MessageKind, Urgency
 from tests.integration.store.conftest import COORDINATORS
+from tests.integration.store.tracker_helpers import owed
 from tests.unit.tracker.builders import HOUR, RECIPIENT, SENDER, STRANGER, T0, Thread
 
 
@@ -72,7 +73,7 @@ async def test_a_failed_sweep_transaction_keeps_nothing(tracker: TrackerLedger) 
     with pytest.raises(Abandoned):
         await sweep_then_fail()
     assert await store.thread(thread.thread_id) == before
-    assert await store.unpublished_alerts(10) == []
+    assert await owed(store, 10) == []
     assert len(await tracker.sweep(T0 + HOUR)) == 3
 
 

@@ -1,5 +1,6 @@
 """Helpers of the TrackerStore tests: readable alerts and the expected ladder."""
 
+from broker.tracker.ports import TrackerStore
 from broker.tracker.records import RecordedAlert
 from schemas.alert import Alert
 
@@ -27,3 +28,12 @@ def thread_of(record: RecordedAlert) -> str:
     thread_id = Alert.model_validate_json(record.alert_json).thread_id
     assert thread_id is not None
     return thread_id
+
+
+READER = "test-reader"
+
+
+async def owed(store: TrackerStore, limit: int = 100) -> list[RecordedAlert]:
+    """The oldest unpublished alerts, claimed by one relay, READER, whose leases never
+    stand in its own way: asked again, it gets the ones still unpublished again."""
+    return await store.claim_unpublished_alerts(limit, READER, now=0.0, lease_s=60.0)

@@ -22,7 +22,10 @@ def ledger() -> TrackerLedger:
 
 
 async def alerts(ledger: TrackerLedger) -> list[dict[str, object]]:
-    return [json.loads(a.alert_json) for a in await ledger.store.unpublished_alerts(100)]
+    return [
+        json.loads(a.alert_json)
+        for a in await ledger.store.claim_unpublished_alerts(100, "test", 0.0, 60.0)
+    ]
 
 
 async def test_a_withdrawal_is_followed_to_the_last_acknowledgement_and_a_late_one_alerted() -> (
