@@ -11,6 +11,7 @@ import pytest
 import broker.amqp.publisher as publisher_module
 from broker.amqp.publisher import ConfirmedPublisher
 from broker.messaging.errors import BrokerUnavailable, PublishRefused, Unroutable
+from broker.tls.client import AmqpTls
 from broker.topology.names import ALERTS_EXCHANGE, MESSAGES_EXCHANGE, routing_key
 from schemas.ids import new_message_id
 from schemas.kinds import MessageKind
@@ -126,10 +127,10 @@ async def test_publishes_waiting_on_a_failed_connect_do_not_each_connect_again(
     attempts = 0
     real_connect = publisher_module.connect
 
-    async def counted(url: str) -> object:
+    async def counted(url: str, tls: AmqpTls | None = None) -> object:
         nonlocal attempts
         attempts += 1
-        return await real_connect(url)
+        return await real_connect(url, tls)
 
     monkeypatch.setattr(publisher_module, "connect", counted)
     publisher = ConfirmedPublisher("amqp://guest:guest@127.0.0.1:1/", user_id="guest")
