@@ -43,14 +43,19 @@ async def _seed(url: str) -> tuple[list[InboxMessage], list[OutboxMessage]]:
         await store.close()
 
 
-async def _keep_writing(url: str, stop: asyncio.Event, written: list[list[str]]) -> None:
-    """The gateway at work: batches of deliveries committed one transaction each."""
+async def _keep_writing(
+    url: str, stop: asyncio.Event, written: list[list[str]], committed: asyncio.Condition
+) -> None:
+    """The gateway at work: batches of deliveries committed one transaction each; each
+    commit is told through `committed`."""
     store = SqlGatewayStore(url)
     try:
         while not stop.is_set():
             batch = [delivery(incoming()) for _ in range(BATCH)]
             await store.store_received(batch)
-            written.append([r.message.message_id for r in batch])
+            async with committed:
+                written.append([r.message.message_id for r in batch])
+                committed.notify_all()
             await asyncio.sleep(0.05)
     finally:
         await store.close()
@@ -59,13 +64,18 @@ async def _keep_writing(url: str, stop: asyncio.Event, written: list[list[str]])
 async def _backup_while_writing(
     config: Path, url: str, out: Path
 ) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
-    stop, written = asyncio.Event(), list[list[str]]()
-    writer = asyncio.create_task(_keep_writing(url, stop, written))
-    await asyncio.sleep(0.2)  # a few batches in before the backup starts
+    stop, written, committed = asyncio.Event(), list[list[str]](), asyncio.Condition()
+
+    async def batches(count: int) -> None:
+        async with committed:
+            await asyncio.wait_for(committed.wait_for(lambda: len(written) >= count), 30)
+
+    writer = asyncio.create_task(_keep_writing(url, stop, written, committed))
+    await batches(3)  # a few batches in before the backup starts
     result = await asyncio.to_thread(
         caselink, "gateway", "backup", "--config", config, "--out", out
     )
-    await asyncio.sleep(0.1)  # and more after it
+    await batches(len(written) + 2)  # and more after it
     stop.set()
     await writer
     return result, written
